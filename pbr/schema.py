@@ -1,0 +1,57 @@
+"""The column contract of every input table, in one place.
+
+Each table has *roles*: pbr's names for the columns it needs.  Users map their own
+column names onto roles with ``Events.from_frame(df, offender_id="pnc_id", ...)``.
+
+=========  ==================  ==========================================================
+table      role                meaning
+=========  ==================  ==========================================================
+cohort     offender_id         person identifier (integer or string), unique in a cohort
+cohort     index_date          start of follow-up: release, court order start, caution
+events     offender_id         person identifier, same type as the cohort's
+events     offence_date        date the offence was committed (the window test uses it)
+events     disposal_date       date the offence was proven (conviction or caution)
+events     disposal_type       how it was proven: "conviction", "caution", ... (open set)
+events     offence_code        offence code (e.g. Home Office code), for filters/weights
+events     offence_category    optional: category such as "breach", for filters
+events     court_event_id      optional: conviction event (court appearance) identifier;
+                               default: one event per offender and disposal date
+custody    offender_id         person identifier
+custody    start_date          first day in custody
+custody    end_date            last day in custody (inclusive)
+=========  ==================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["COHORT", "CUSTODY", "EVENTS", "TableSchema"]
+
+
+@dataclass(frozen=True, slots=True)
+class TableSchema:
+    """Roles of one input table: which are required, optional, and which are dates."""
+
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    dates: tuple[str, ...]
+    categorical: tuple[str, ...] = ()
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+COHORT = TableSchema("cohort", ("offender_id", "index_date"), (), ("index_date",))
+EVENTS = TableSchema(
+    "events",
+    ("offender_id", "offence_date", "disposal_date", "disposal_type", "offence_code"),
+    ("offence_category", "court_event_id"),
+    ("offence_date", "disposal_date"),
+    ("disposal_type", "offence_code", "offence_category"),
+)
+CUSTODY = TableSchema(
+    "custody", ("offender_id", "start_date", "end_date"), (), ("start_date", "end_date")
+)

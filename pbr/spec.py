@@ -1,0 +1,331 @@
+"""Measure specifications: every rule of a proven-reoffending measure as a named field.
+
+A :class:`MeasureSpec` is immutable and hashable, validated on construction (a bad
+field raises :class:`~pbr.errors.SpecError` naming the field and the fix), prints each
+rule with its MoJ default and source, and round-trips through TOML.  Presets bundle the
+settings of the published schemes (``pbr.preset("peterborough_sib")``).
+
+Sources are in docs/methodology/measures.md; the rule identifiers (W1, P1, ...) used in
+the field documentation refer to that page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+
+from pbr.errors import SpecError
+from pbr.period import Period
+
+__all__ = ["MeasureSpec", "available_presets", "preset"]
+
+CountingUnit = Literal["offence", "court_event"]
+Unmapped = Literal["error", "zero", "default"]
+
+
+def _meta(default_note: str, source: str, doc: str) -> dict[str, str]:
+    return {"default_note": default_note, "source": source, "doc": doc}
+
+
+def _tuple_of_str(name: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise SpecError(f"{name}: give a list of strings, e.g. [{value!r}], not a bare string")
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise SpecError(f"{name}: expected a list of strings, got {value!r}") from None
+    for item in items:
+        if not isinstance(item, str):
+            raise SpecError(f"{name}: every entry must be a string, got {item!r}")
+    return tuple(sorted(set(items)))
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    """The rules of a proven-reoffending measure.
+
+    Every field has the MoJ national-statistics default (MoJ, *Guide to Proven
+    Reoffending Statistics*, 2019) unless noted; ``print(spec)`` lists each rule with its
+    source.
+
+    Parameters
+    ----------
+    follow_up
+        Length of the follow-up window after the index date (rule W1). Default 12 months.
+    waiting_period
+        Further time in which an offence committed in follow-up may be proven (W2).
+        Default 6 months.
+    include_index_day
+        Whether an offence on the index date itself counts (W3). Default False: the
+        window is ``(index, index + follow_up]``; with True it is
+        ``[index, index + follow_up)``.  Both have the same length.
+    proof_types
+        Disposal types that prove an offence (P1). MoJ: conviction or caution; the PbR
+        prison pilots: conviction only.
+    counting_unit
+        ``"offence"`` counts each proven offence (MoJ); ``"court_event"`` counts each
+        conviction event, i.e. distinct court appearances (Peterborough) (C1).
+    include_codes, exclude_codes, include_categories, exclude_categories
+        Offence filters (F1). An event passes when its code is in ``include_codes`` (if
+        given), its category in ``include_categories`` (if given) and neither is
+        excluded. Breaches are excluded by default (``exclude_categories=("breach",)``).
+    severity_weights
+        Offence code -> weight table (S1); ``None`` leaves severity missing.
+    unmapped_severity
+        What an offence code missing from ``severity_weights`` gets: ``"error"``,
+        ``"zero"`` or ``"default"`` (``unmapped_weight``).
+    serious_codes
+        Offence codes on the serious-offence list (S2).
+    as_of
+        Date of the data extract (A1). An offender whose follow-up plus waiting period
+        has not ended by ``as_of`` is not measurable and is reported as such.
+    interim
+        With True, offenders whose window is incomplete are measured on the data
+        available up to ``as_of`` and flagged ``window_complete=False`` (A2).
+    name
+        Label recorded in results and manifests.
+
+    Examples
+    --------
+    >>> spec = MeasureSpec(follow_up="12 months", counting_unit="court_event",
+    ...                    proof_types=["conviction"])
+    >>> spec.follow_up
+    Period('12 months')
+    >>> MeasureSpec.from_toml(spec.to_toml()) == spec
+    True
+    """
+
+    follow_up: Period = field(
+        default=Period(12, "months"),
+        metadata=_meta("12 months", "MoJ Guide to Proven Reoffending Statistics 2019 [V]",
+                       "follow-up window after the index date"))
+    waiting_period: Period = field(
+        default=Period(6, "months"),
+        metadata=_meta("6 months", "MoJ proven reoffending bulletins 2011-2013 [V]",
+                       "further time in which offences may be proven"))
+    include_index_day: bool = field(
+        default=False,
+        metadata=_meta("False", "assumption, MoJ rule not verified [R]",
+                       "whether an offence on the index date counts"))
+    proof_types: tuple[str, ...] = field(
+        default=("caution", "conviction"),
+        metadata=_meta("conviction, caution", "MoJ bulletins [V]; pilots: conviction only [V]",
+                       "disposal types that prove an offence"))
+    counting_unit: CountingUnit = field(
+        default="offence",
+        metadata=_meta("offence", "MoJ counts offences [V]; Peterborough court events [V2]",
+                       "what one reoffence is"))
+    include_codes: tuple[str, ...] = field(
+        default=(), metadata=_meta("(all)", "user choice", "offence codes that may count"))
+    exclude_codes: tuple[str, ...] = field(
+        default=(), metadata=_meta("(none)", "user choice", "offence codes that never count"))
+    include_categories: tuple[str, ...] = field(
+        default=(), metadata=_meta("(all)", "user choice", "offence categories that may count"))
+    exclude_categories: tuple[str, ...] = field(
+        default=("breach",),
+        metadata=_meta("breach", "MoJ: breaches are not reoffences [V2]",
+                       "offence categories that never count"))
+    severity_weights: tuple[tuple[str, float], ...] | None = field(
+        default=None,
+        metadata=_meta("none", "ONS CSS / Cambridge CHI / Francis et al. (methodology s.7)",
+                       "offence code -> severity weight"))
+    unmapped_severity: Unmapped = field(
+        default="error",
+        metadata=_meta("error", "pbr policy: never guess a weight silently",
+                       "rule for codes missing from the weight table"))
+    unmapped_weight: float = field(
+        default=0.0, metadata=_meta("0", "user choice", "weight used when unmapped='default'"))
+    serious_codes: tuple[str, ...] = field(
+        default=(),
+        metadata=_meta("(none)", "MoJ serious offences list, Appendix A of Definitions 2011 [V]",
+                       "offence codes counted as serious"))
+    as_of: _dt.date | None = field(
+        default=None,
+        metadata=_meta("none", "MoJ: PNC snapshot date [V]", "date of the data extract"))
+    interim: bool = field(
+        default=False,
+        metadata=_meta("False", "MoJ interim CRC measures [V]",
+                       "measure incomplete windows on data so far"))
+    name: str = field(default="custom", metadata=_meta("custom", "-", "label for reports"))
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        for name in ("follow_up", "waiting_period"):
+            value = getattr(self, name)
+            try:
+                set_(self, name, Period.parse(value))
+            except SpecError as exc:
+                raise SpecError(f"{name}: {exc}") from None
+        if self.follow_up.n == 0:
+            raise SpecError("follow_up: must be longer than zero, e.g. '12 months'")
+        for name in ("include_index_day", "interim"):
+            if not isinstance(getattr(self, name), bool):
+                raise SpecError(f"{name}: expected true or false, got {getattr(self, name)!r}")
+        for name in ("proof_types", "include_codes", "exclude_codes", "include_categories",
+                     "exclude_categories", "serious_codes"):
+            set_(self, name, _tuple_of_str(name, getattr(self, name)))
+        if not self.proof_types:
+            raise SpecError("proof_types: give at least one disposal type, e.g. ['conviction']")
+        if self.counting_unit not in ("offence", "court_event"):
+            raise SpecError(
+                f"counting_unit: must be 'offence' (MoJ) or 'court_event' (Peterborough), "
+                f"got {self.counting_unit!r}")
+        if self.unmapped_severity not in ("error", "zero", "default"):
+            raise SpecError(
+                f"unmapped_severity: must be 'error', 'zero' or 'default', "
+                f"got {self.unmapped_severity!r}")
+        try:
+            set_(self, "unmapped_weight", float(self.unmapped_weight))
+        except (TypeError, ValueError):
+            raise SpecError(f"unmapped_weight: expected a number, got "
+                            f"{self.unmapped_weight!r}") from None
+        if self.severity_weights is not None:
+            set_(self, "severity_weights", _weights(self.severity_weights))
+        if self.as_of is not None:
+            set_(self, "as_of", _as_date("as_of", self.as_of))
+        if self.interim and self.as_of is None:
+            raise SpecError("interim: an interim measure needs as_of, the data extract date")
+        if not isinstance(self.name, str) or not self.name:
+            raise SpecError("name: give a non-empty label")
+
+    # ------------------------------------------------------------------ convenience
+    @property
+    def weights(self) -> dict[str, float] | None:
+        """The severity weight table as a dict (or None)."""
+        return None if self.severity_weights is None else dict(self.severity_weights)
+
+    def replace(self, **changes: Any) -> MeasureSpec:
+        """A copy with some fields changed (validated again).
+
+        Examples
+        --------
+        >>> MeasureSpec().replace(follow_up="6 months").follow_up
+        Period('6 months')
+        """
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain TOML-able values (periods as text, weights as a table)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, Period):
+                value = str(value)
+            elif f.name == "severity_weights":
+                value = dict(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MeasureSpec:
+        """Build from plain values; unknown keys raise SpecError naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SpecError(
+                f"unknown field(s) {', '.join(unknown)}; known fields: {', '.join(sorted(known))}")
+        return cls(**dict(data))
+
+    def to_toml(self) -> str:
+        """The specification as TOML text (``[measure]`` table)."""
+        return tomli_w.dumps({"measure": self.to_dict()})
+
+    @classmethod
+    def from_toml(cls, source: str | Path) -> MeasureSpec:
+        """Read a spec from TOML text or a ``.toml`` file (a ``[measure]`` table or bare keys)."""
+        text = Path(source).read_text() if _looks_like_path(source) else str(source)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"cannot read TOML: {exc}") from None
+        return cls.from_dict(data.get("measure", data))
+
+    def __str__(self) -> str:
+        lines = [f"MeasureSpec {self.name!r}"]
+        for f in fields(self):
+            if f.name == "name":
+                continue
+            value = getattr(self, f.name)
+            shown = (", ".join(value) or "-") if isinstance(value, tuple) and f.name != \
+                "severity_weights" else (f"{len(value)} codes" if f.name == "severity_weights"
+                                         and value else value)
+            lines.append(f"  {f.name:<20} {shown!s:<24} default {f.metadata['default_note']}; "
+                         f"{f.metadata['source']}")
+        return "\n".join(lines)
+
+
+def _looks_like_path(source: str | Path) -> bool:
+    if isinstance(source, Path):
+        return True
+    return "\n" not in source and source.endswith(".toml")
+
+
+def _as_date(name: str, value: Any) -> _dt.date:
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return _dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise SpecError(f"{name}: expected a date such as 2024-03-31, got {value!r}")
+
+
+def _weights(value: Any) -> tuple[tuple[str, float], ...]:
+    items: Iterable[Any] = value.items() if isinstance(value, Mapping) else value
+    out = {}
+    for pair in items:
+        try:
+            code, weight = pair
+            weight = float(weight)
+        except (TypeError, ValueError):
+            raise SpecError(
+                f"severity_weights: expected code = weight pairs, got {pair!r}") from None
+        if not isinstance(code, str):
+            raise SpecError(f"severity_weights: codes must be strings, got {code!r}")
+        if weight != weight or weight < 0:
+            raise SpecError(f"severity_weights: weight of {code!r} must be >= 0, got {weight}")
+        out[code] = weight
+    return tuple(sorted(out.items()))
+
+
+def available_presets() -> list[str]:
+    """Names of the bundled measure presets.
+
+    Examples
+    --------
+    >>> "moj_national_2017" in available_presets()
+    True
+    """
+    root = resources.files("pbr") / "presets"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def preset(name: str, **overrides: Any) -> MeasureSpec:
+    """The measure spec of a named scheme, optionally with fields overridden.
+
+    Examples
+    --------
+    >>> preset("peterborough_sib").counting_unit
+    'court_event'
+    """
+    if name not in available_presets():
+        raise SpecError(f"unknown preset {name!r}; available: {', '.join(available_presets())}")
+    text = (resources.files("pbr") / "presets" / f"{name}.toml").read_text()
+    data = tomllib.loads(text)["measure"]
+    data.update(overrides)
+    return MeasureSpec.from_dict(data)

@@ -1,0 +1,53 @@
+"""pbr: payment-by-results contract analytics for offender rehabilitation.
+
+The one straight pass: load -> validate (:class:`Cohort`, :class:`Events`) -> prepare
+(:func:`prepare` -> :class:`Histories`) -> measure (:func:`measure`,
+:class:`MeasureResult`).  See docs/methodology/measures.md for every rule and its source.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from pbr import synth
+from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
+from pbr.errors import (
+    EngineError,
+    IncompleteDataWarning,
+    PbrError,
+    PbrWarning,
+    PeriodError,
+    SchemaError,
+    SeverityError,
+    SpecError,
+)
+from pbr.measures import MeasureResult, measure
+from pbr.period import Period
+from pbr.prepare import Histories, prepare
+from pbr.spec import MeasureSpec, available_presets, preset
+
+__all__ = [
+    "Cohort",
+    "Custody",
+    "EngineError",
+    "Events",
+    "Exclusion",
+    "Exclusions",
+    "Histories",
+    "IncompleteDataWarning",
+    "MeasureResult",
+    "MeasureSpec",
+    "PbrError",
+    "PbrWarning",
+    "Period",
+    "PeriodError",
+    "SchemaError",
+    "SeverityError",
+    "SpecError",
+    "__version__",
+    "available_presets",
+    "measure",
+    "preset",
+    "prepare",
+    "synth",
+]

@@ -1,0 +1,116 @@
+"""The proven-reoffending measure kernel over the offender-grouped layout.
+
+One pass over each offender's events (already sorted by offence day).  An event
+qualifies when (docs/methodology/measures.md):
+
+* W1/W3: its offence day lies in the follow-up window: ``(index, end]`` or, with the
+  index day included, ``[index, end)``, where ``end = index + follow_up``;
+* W2: its disposal day is no later than the last day of the waiting period
+  (``end + waiting_period``, same inclusivity);
+* A1/A2: with an ``as_of`` date, windows are cut at ``as_of`` (interim) or the
+  offender is not measurable (final);
+* P1: its disposal type proves an offence; F1: its code and category pass the filters.
+
+Counting unit C1: every qualifying offence, or distinct court events (court_event_id,
+else the disposal day) among qualifying offences.
+
+Status codes: 0 complete window, 1 not measurable (window not complete by as_of),
+2 interim (measured on data up to as_of).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from pbr._kernels.calendar import NULL_DAY, add_period
+
+ST_OK = 0
+ST_NOT_MEASURABLE = 1
+ST_INTERIM = 2
+
+
+@njit(cache=True, inline="always")
+def _qualifies(k, lo, hi, dlast, off, disp, typ, code, cat, has_cat, type_ok, code_ok, cat_ok):
+    o = off[k]
+    if o < lo or o > hi or disp[k] > dlast:
+        return False
+    if not type_ok[typ[k]] or not code_ok[code[k]]:
+        return False
+    if has_cat and not cat_ok[cat[k]]:
+        return False
+    return True
+
+
+@njit(cache=True, parallel=True)
+def measure_grouped(order, index_day, offsets, off, disp, typ, code, cat, court,
+                    has_cat, has_court, fu_months, fu_days, w_months, w_days,
+                    include_index_day, as_of, interim, court_unit,
+                    type_ok, code_ok, cat_ok, code_weight, code_mapped, code_serious,
+                    out_count, out_severity, out_serious, out_first, out_status,
+                    out_unmapped, out_window_end):
+    """Per-offender measures written at each slot's cohort row (``order``)."""
+    n = order.size
+    for j in prange(n):
+        r = order[j]
+        idx = index_day[j]
+        end = add_period(idx, fu_months, fu_days)
+        wend = add_period(end, w_months, w_days)
+        if include_index_day:
+            lo = idx
+            hi = end - 1
+            dlast = wend - 1
+        else:
+            lo = idx + 1
+            hi = end
+            dlast = wend
+        status = ST_OK
+        if as_of != NULL_DAY and dlast > as_of:
+            if interim:
+                status = ST_INTERIM
+                if hi > as_of:
+                    hi = as_of
+                dlast = as_of
+            else:
+                status = ST_NOT_MEASURABLE
+        out_status[r] = status
+        out_window_end[r] = dlast
+        count = 0
+        severity = 0.0
+        serious = False
+        first = -1
+        unmapped = 0
+        if status != ST_NOT_MEASURABLE:
+            a = offsets[j]
+            b = offsets[j + 1]
+            for k in range(a, b):
+                if off[k] > hi:
+                    break  # events are sorted by offence day
+                if not _qualifies(k, lo, hi, dlast, off, disp, typ, code, cat, has_cat,
+                                  type_ok, code_ok, cat_ok):
+                    continue
+                c = code[k]
+                if first < 0:
+                    first = off[k] - idx
+                severity += code_weight[c]
+                if not code_mapped[c]:
+                    unmapped += 1
+                if code_serious[c]:
+                    serious = True
+                if court_unit:
+                    dup = False
+                    for q in range(a, k):
+                        same = court[q] == court[k] if has_court else disp[q] == disp[k]
+                        if same and _qualifies(q, lo, hi, dlast, off, disp, typ, code, cat,
+                                               has_cat, type_ok, code_ok, cat_ok):
+                            dup = True
+                            break
+                    if not dup:
+                        count += 1
+                else:
+                    count += 1
+        out_count[r] = count
+        out_severity[r] = severity
+        out_serious[r] = serious
+        out_first[r] = first
+        out_unmapped[r] = unmapped

@@ -1,0 +1,432 @@
+"""Validated input tables: :class:`Cohort`, :class:`Events`, :class:`Custody`, and the
+:class:`Exclusions` ledger.
+
+``from_frame`` maps the user's column names onto pbr's roles (:mod:`pbr.schema`),
+checks types and row-level date logic up front, and either raises a
+:class:`~pbr.errors.SchemaError` naming the column, the row and the fix
+(``on_invalid="raise"``, the default) or moves the bad rows to the ledger with their
+reason (``on_invalid="exclude"``).  Rows in = rows kept + rows excluded, always.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from pbr.errors import SchemaError
+from pbr.schema import COHORT, CUSTODY, EVENTS, TableSchema
+
+__all__ = ["Cohort", "Custody", "Events", "Exclusion", "Exclusions", "as_frame"]
+
+OnInvalid = Literal["raise", "exclude"]
+ROW = "row"  # column holding each kept row's 0-based position in the input table
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Rows of one input table left out by one rule."""
+
+    table: str
+    rule: str
+    reason: str
+    rows: np.ndarray  # 0-based row numbers in the input table
+
+    @property
+    def count(self) -> int:
+        return int(self.rows.size)
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """The ledger of rows left out, with their rule and reason.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> led = Exclusions((Exclusion("events", "missing_offence_date",
+    ...                             "offence_date is missing", np.array([3])),))
+    >>> led.counts()["count"].to_list()
+    [1]
+    """
+
+    entries: tuple[Exclusion, ...] = ()
+
+    def __add__(self, other: Exclusions) -> Exclusions:
+        return Exclusions(self.entries + other.entries)
+
+    def __len__(self) -> int:
+        return sum(e.count for e in self.entries)
+
+    def count(self, table: str | None = None, rule: str | None = None) -> int:
+        """Number of excluded rows, optionally for one table and/or rule."""
+        return sum(e.count for e in self.entries
+                   if (table is None or e.table == table) and (rule is None or e.rule == rule))
+
+    def counts(self) -> pl.DataFrame:
+        """One row per (table, rule): the reason and the number of rows."""
+        return pl.DataFrame(
+            {"table": [e.table for e in self.entries], "rule": [e.rule for e in self.entries],
+             "reason": [e.reason for e in self.entries],
+             "count": [e.count for e in self.entries]},
+            schema={"table": pl.String, "rule": pl.String, "reason": pl.String,
+                    "count": pl.Int64})
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per excluded input row: table, row (0-based), rule, reason."""
+        parts = [pl.DataFrame({"table": pl.Series([e.table] * e.count, dtype=pl.String),
+                               "row": pl.Series(e.rows.astype(np.int64)),
+                               "rule": pl.Series([e.rule] * e.count, dtype=pl.String),
+                               "reason": pl.Series([e.reason] * e.count, dtype=pl.String)})
+                 for e in self.entries]
+        if not parts:
+            return pl.DataFrame(schema={"table": pl.String, "row": pl.Int64,
+                                        "rule": pl.String, "reason": pl.String})
+        return pl.concat(parts)
+
+    def __str__(self) -> str:
+        if not self.entries:
+            return "Exclusions: none"
+        lines = ["Exclusions:"]
+        for e in self.entries:
+            lines.append(f"  {e.table:<8} {e.rule:<28} {e.count:>10,}  {e.reason}")
+        return "\n".join(lines)
+
+
+def as_frame(data: Any, table: str) -> pl.DataFrame:
+    """A polars DataFrame from a polars or pandas frame (or a dict of columns)."""
+    if isinstance(data, pl.DataFrame):
+        return data
+    if isinstance(data, pl.LazyFrame):
+        return data.collect()
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        pd = None
+    if pd is not None and isinstance(data, pd.DataFrame):
+        return pl.from_pandas(data)
+    if isinstance(data, Mapping):
+        return pl.DataFrame(dict(data))
+    raise SchemaError(
+        f"{table}: expected a polars or pandas DataFrame, got {type(data).__name__}; "
+        "read files with pbr.io.read_table")
+
+
+# --------------------------------------------------------------------------- helpers
+def _select_roles(df: pl.DataFrame, schema: TableSchema, mapping: Mapping[str, str | None],
+                  ) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Rename the user's columns to roles; other columns are kept as attributes."""
+    rename: dict[str, str] = {}
+    for role in schema.roles:
+        source = mapping.get(role, role)
+        if source is None:
+            continue
+        if source not in df.columns:
+            if role in schema.optional and mapping.get(role) is None:
+                continue
+            hint = (f"pass {role}='<your column>' to {schema.name.capitalize()}.from_frame"
+                    f" or rename the column to {role!r}")
+            raise SchemaError(
+                f"{schema.name}: missing column {source!r} (role {role}); columns present: "
+                f"{', '.join(df.columns[:20])}. Fix: {hint}")
+        rename[source] = role
+    clash = [c for c in df.columns if c in schema.roles and c not in rename and
+             c not in rename.values()]
+    extra = [c for c in df.columns if c not in rename]
+    out = df.select([pl.col(s).alias(r) for s, r in rename.items()]
+                    + [pl.col(c) for c in extra if c not in clash and c != ROW])
+    return out, {r: s for s, r in rename.items()}
+
+
+def _as_date(df: pl.DataFrame, role: str, source: str, table: str) -> tuple[pl.DataFrame, pl.Expr]:
+    """Cast a role column to Date. Returns the frame and an expr flagging bad strings."""
+    dtype = df.schema[role]
+    if dtype == pl.Date:
+        return df, pl.lit(False)
+    if isinstance(dtype, pl.Datetime):
+        return df.with_columns(pl.col(role).dt.date()), pl.lit(False)
+    if dtype == pl.String or isinstance(dtype, pl.Categorical):
+        parsed = pl.col(role).cast(pl.String).str.strip_chars().str.to_date(
+            "%Y-%m-%d", strict=False)
+        bad = pl.col(f"__raw_{role}").is_not_null() & pl.col(role).is_null() \
+            & (pl.col(f"__raw_{role}").cast(pl.String).str.strip_chars() != "")
+        return df.with_columns(pl.col(role).alias(f"__raw_{role}"), parsed.alias(role)), bad
+    if dtype == pl.Null:
+        return df.with_columns(pl.col(role).cast(pl.Date)), pl.lit(False)
+    raise SchemaError(
+        f"{table}: column {source!r} (role {role}) has type {dtype}; expected a date. Fix: "
+        f"give pl.Date / datetime values or ISO 'YYYY-MM-DD' strings")
+
+
+def _as_id(df: pl.DataFrame, source: str, table: str) -> pl.DataFrame:
+    dtype = df.schema["offender_id"]
+    if dtype.is_integer():
+        return df.with_columns(pl.col("offender_id").cast(pl.Int64)) if dtype != pl.Int64 else df
+    if dtype == pl.String:
+        return df
+    if isinstance(dtype, pl.Categorical | pl.Enum):
+        return df.with_columns(pl.col("offender_id").cast(pl.String))
+    if dtype == pl.Null:
+        return df.with_columns(pl.col("offender_id").cast(pl.Int64))
+    raise SchemaError(
+        f"{table}: column {source!r} (role offender_id) has type {dtype}; expected integers "
+        "or strings. Fix: cast it, e.g. pl.col(...).cast(pl.Int64)")
+
+
+def _as_category(df: pl.DataFrame, role: str, source: str, table: str) -> pl.DataFrame:
+    dtype = df.schema[role]
+    if isinstance(dtype, pl.Categorical):
+        return df
+    if isinstance(dtype, pl.Enum) or dtype == pl.String:
+        return df.with_columns(pl.col(role).cast(pl.String).cast(pl.Categorical))
+    if dtype.is_integer() or dtype == pl.Null:
+        return df.with_columns(pl.col(role).cast(pl.String).cast(pl.Categorical))
+    raise SchemaError(
+        f"{table}: column {source!r} (role {role}) has type {dtype}; expected text codes. "
+        "Fix: cast it to strings")
+
+
+def _apply_rules(df: pl.DataFrame, table: str, rules: list[tuple[str, str, pl.Expr]],
+                 on_invalid: OnInvalid, sources: Mapping[str, str],
+                 ) -> tuple[pl.DataFrame, Exclusions]:
+    """Evaluate row rules in order; the first failing rule is a row's reason."""
+    if on_invalid not in ("raise", "exclude"):
+        raise SchemaError(f"on_invalid must be 'raise' or 'exclude', got {on_invalid!r}")
+    df = df.with_row_index(ROW)
+    if not rules:
+        return df, Exclusions()
+    code = pl.lit(0, dtype=pl.Int8)
+    for k, (_, _, expr) in reversed(list(enumerate(rules, start=1))):
+        code = pl.when(expr.fill_null(False)).then(pl.lit(k, dtype=pl.Int8)).otherwise(code)
+    codes = df.select(code.alias("c"))["c"].to_numpy()
+    bad = np.flatnonzero(codes)
+    if bad.size == 0:
+        return df.drop([c for c in df.columns if c.startswith("__raw_")]), Exclusions()
+    if on_invalid == "raise":
+        first = int(bad[0])
+        rule, reason, _ = rules[int(codes[first]) - 1]
+        row = df.row(first, named=True)
+        who = row.get("offender_id")
+        shown = {sources.get(k, k): v for k, v in row.items()
+                 if k != ROW and not k.startswith("__raw_") and k in sources}
+        raise SchemaError(
+            f"{table} row {first} (offender_id={who!r}): {reason} [{rule}]; "
+            f"values {shown}. {bad.size:,} row(s) fail validation in all. Fix the source data,"
+            f" or pass on_invalid='exclude' to leave such rows out (they are then listed in "
+            f"the exclusions ledger with their reason)")
+    entries = []
+    for k, (rule, reason, _) in enumerate(rules, start=1):
+        rows = np.flatnonzero(codes == k)
+        if rows.size:
+            entries.append(Exclusion(table, rule, reason, rows))
+    kept = df.filter(pl.Series(codes == 0))
+    return kept.drop([c for c in kept.columns if c.startswith("__raw_")]), \
+        Exclusions(tuple(entries))
+
+
+# --------------------------------------------------------------------------- tables
+@dataclass(frozen=True)
+class Cohort:
+    """A validated cohort: one row per offender with an index date.
+
+    Build it with :meth:`from_frame`.  ``frame`` holds the kept rows with the role
+    columns ``offender_id`` and ``index_date`` (pl.Date), every other column of the input
+    (grouping and covariate columns), and ``row``, the input row number.
+
+    Examples
+    --------
+    >>> import datetime, polars as pl
+    >>> df = pl.DataFrame({"pnc": [1, 2], "release": [datetime.date(2020, 1, 1)] * 2})
+    >>> Cohort.from_frame(df, offender_id="pnc", index_date="release").n
+    2
+    """
+
+    frame: pl.DataFrame
+    exclusions: Exclusions = field(default_factory=Exclusions)
+    n_input: int = 0
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return self.frame.height
+
+    @classmethod
+    def from_frame(cls, data: Any, *, offender_id: str = "offender_id",
+                   index_date: str = "index_date", on_invalid: OnInvalid = "raise") -> Cohort:
+        """Validate a cohort table; see the class docstring."""
+        if isinstance(data, Cohort):
+            return data
+        df = as_frame(data, "cohort")
+        n_input = df.height
+        df, sources = _select_roles(df, COHORT, {"offender_id": offender_id,
+                                                  "index_date": index_date})
+        df = _as_id(df, sources["offender_id"], "cohort")
+        df, bad_date = _as_date(df, "index_date", sources["index_date"], "cohort")
+        rules = [
+            ("missing_offender_id", "offender_id is missing", pl.col("offender_id").is_null()),
+            ("unparseable_index_date", "index_date is not a date in YYYY-MM-DD form", bad_date),
+            ("missing_index_date", "index_date is missing", pl.col("index_date").is_null()),
+            ("duplicate_offender", "offender_id appears more than once in the cohort "
+             "(the first row is kept)", pl.col("offender_id").is_duplicated()
+             & ~pl.col("offender_id").is_first_distinct()),
+        ]
+        frame, led = _apply_rules(df, "cohort", rules, on_invalid, sources)
+        return cls(frame, led, n_input, sources)
+
+
+@dataclass(frozen=True)
+class Events:
+    """Validated proven-offence events (one row per offence).
+
+    Roles: ``offender_id``, ``offence_date``, ``disposal_date``, ``disposal_type``,
+    ``offence_code``, optional ``offence_category`` and ``court_event_id``.  Text roles
+    are stored as ``pl.Categorical``.  Row rules: offender_id, offence_date,
+    disposal_date, disposal_type and offence_code present and parseable, and
+    disposal_date not before offence_date.
+
+    Examples
+    --------
+    >>> import datetime, polars as pl
+    >>> d = datetime.date
+    >>> ev = Events.from_frame(pl.DataFrame({
+    ...     "offender_id": [1, 1], "offence_date": [d(2020, 3, 1), d(2020, 5, 1)],
+    ...     "disposal_date": [d(2020, 4, 1), d(2020, 4, 1)],
+    ...     "disposal_type": ["conviction", "caution"], "offence_code": ["A", "B"]}),
+    ...     on_invalid="exclude")
+    >>> ev.n, ev.exclusions.count(rule="disposal_before_offence")
+    (1, 1)
+    """
+
+    frame: pl.DataFrame
+    exclusions: Exclusions = field(default_factory=Exclusions)
+    n_input: int = 0
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return self.frame.height
+
+    @property
+    def has_category(self) -> bool:
+        return "offence_category" in self.frame.columns
+
+    @property
+    def has_court_event(self) -> bool:
+        return "court_event_id" in self.frame.columns
+
+    @classmethod
+    def from_frame(cls, data: Any, *, offender_id: str = "offender_id",
+                   offence_date: str = "offence_date", disposal_date: str = "disposal_date",
+                   disposal_type: str = "disposal_type", offence_code: str = "offence_code",
+                   offence_category: str | None = None, court_event_id: str | None = None,
+                   on_invalid: OnInvalid = "raise") -> Events:
+        """Validate an events table; see the class docstring.
+
+        ``offence_category`` and ``court_event_id`` are picked up automatically when
+        columns of those names exist.
+        """
+        if isinstance(data, Events):
+            return data
+        df = as_frame(data, "events")
+        n_input = df.height
+        mapping = {"offender_id": offender_id, "offence_date": offence_date,
+                   "disposal_date": disposal_date, "disposal_type": disposal_type,
+                   "offence_code": offence_code, "offence_category": offence_category,
+                   "court_event_id": court_event_id}
+        for opt in ("offence_category", "court_event_id"):
+            if mapping[opt] is None and opt in df.columns:
+                mapping[opt] = opt
+        df, sources = _select_roles(df, EVENTS, mapping)
+        df = _as_id(df, sources["offender_id"], "events")
+        bad: dict[str, pl.Expr] = {}
+        for role in ("offence_date", "disposal_date"):
+            df, bad[role] = _as_date(df, role, sources[role], "events")
+        for role in ("disposal_type", "offence_code", "offence_category"):
+            if role in df.columns:
+                df = _as_category(df, role, sources[role], "events")
+        if "court_event_id" in df.columns:
+            dtype = df.schema["court_event_id"]
+            if not dtype.is_integer():
+                df = df.with_columns(
+                    pl.col("court_event_id").cast(pl.String).cast(pl.Categorical)
+                    .to_physical().cast(pl.Int64))
+            elif dtype != pl.Int64:
+                df = df.with_columns(pl.col("court_event_id").cast(pl.Int64))
+        rules = [
+            ("missing_offender_id", "offender_id is missing", pl.col("offender_id").is_null()),
+            ("unparseable_offence_date", "offence_date is not a date in YYYY-MM-DD form",
+             bad["offence_date"]),
+            ("unparseable_disposal_date", "disposal_date is not a date in YYYY-MM-DD form",
+             bad["disposal_date"]),
+            ("missing_offence_date", "offence_date is missing: the event cannot be placed in a"
+             " follow-up window", pl.col("offence_date").is_null()),
+            ("missing_disposal_date", "disposal_date is missing: the offence is not proven",
+             pl.col("disposal_date").is_null()),
+            ("disposal_before_offence", "disposal_date is before offence_date",
+             pl.col("disposal_date") < pl.col("offence_date")),
+            ("missing_disposal_type", "disposal_type is missing",
+             pl.col("disposal_type").is_null()),
+            ("missing_offence_code", "offence_code is missing", pl.col("offence_code").is_null()),
+        ]
+        frame, led = _apply_rules(df, "events", rules, on_invalid, sources)
+        return cls(frame, led, n_input, sources)
+
+
+@dataclass(frozen=True)
+class Custody:
+    """Validated custody spells (``start_date`` to ``end_date`` inclusive) for bed days.
+
+    Overlapping spells of one offender are merged before counting, so a day is counted
+    once.
+
+    Examples
+    --------
+    >>> import datetime, polars as pl
+    >>> d = datetime.date
+    >>> Custody.from_frame(pl.DataFrame({"offender_id": [1], "start_date": [d(2020, 1, 1)],
+    ...                                  "end_date": [d(2020, 1, 10)]})).n
+    1
+    """
+
+    frame: pl.DataFrame
+    exclusions: Exclusions = field(default_factory=Exclusions)
+    n_input: int = 0
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return self.frame.height
+
+    @classmethod
+    def from_frame(cls, data: Any, *, offender_id: str = "offender_id",
+                   start_date: str = "start_date", end_date: str = "end_date",
+                   on_invalid: OnInvalid = "raise") -> Custody:
+        """Validate a custody table; see the class docstring."""
+        if isinstance(data, Custody):
+            return data
+        df = as_frame(data, "custody")
+        n_input = df.height
+        df, sources = _select_roles(df, CUSTODY, {"offender_id": offender_id,
+                                                   "start_date": start_date,
+                                                   "end_date": end_date})
+        df = _as_id(df, sources["offender_id"], "custody")
+        bad: dict[str, pl.Expr] = {}
+        for role in ("start_date", "end_date"):
+            df, bad[role] = _as_date(df, role, sources[role], "custody")
+        rules = [
+            ("missing_offender_id", "offender_id is missing", pl.col("offender_id").is_null()),
+            ("unparseable_start_date", "start_date is not a date in YYYY-MM-DD form",
+             bad["start_date"]),
+            ("unparseable_end_date", "end_date is not a date in YYYY-MM-DD form",
+             bad["end_date"]),
+            ("missing_start_date", "start_date is missing", pl.col("start_date").is_null()),
+            ("missing_end_date", "end_date is missing (give the extract date for spells "
+             "still open)", pl.col("end_date").is_null()),
+            ("end_before_start", "end_date is before start_date",
+             pl.col("end_date") < pl.col("start_date")),
+        ]
+        frame, led = _apply_rules(df, "custody", rules, on_invalid, sources)
+        return cls(frame, led, n_input, sources)

@@ -269,10 +269,13 @@ class Cohort:
             ("missing_offender_id", "offender_id is missing", pl.col("offender_id").is_null()),
             ("unparseable_index_date", "index_date is not a date in YYYY-MM-DD form", bad_date),
             ("missing_index_date", "index_date is missing", pl.col("index_date").is_null()),
-            ("duplicate_offender", "offender_id appears more than once in the cohort "
-             "(the first row is kept)", pl.col("offender_id").is_duplicated()
-             & ~pl.col("offender_id").is_first_distinct()),
         ]
+        ids = df["offender_id"]
+        if ids.n_unique() < df.height:  # the full duplicate test only when one exists
+            rules.append(("duplicate_offender", "offender_id appears more than once in the "
+                          "cohort (the first row is kept)",
+                          pl.col("offender_id").is_duplicated()
+                          & ~pl.col("offender_id").is_first_distinct()))
         frame, led = _apply_rules(df, "cohort", rules, on_invalid, sources)
         return cls(frame, led, n_input, sources)
 

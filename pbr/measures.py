@@ -59,13 +59,26 @@ def _spec(spec: MeasureSpec | str | None) -> MeasureSpec:
 
 
 def _frame_fingerprint(df: pl.DataFrame) -> str:
-    """SHA-256 over the frame's columns (names, types, values) in row order."""
+    """SHA-256 over the frame's column names, types and values, in row order.
+
+    Stable across polars versions: numeric and date columns hash their little-endian
+    values and validity, text columns their UTF-8 bytes and lengths.
+    """
     h = hashlib.sha256()
-    h.update(repr(df.schema).encode())
-    h.update(str(df.height).encode())
-    if df.height:
-        hashed = df.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).to_numpy()
-        h.update(np.ascontiguousarray(hashed).tobytes())
+    h.update(f"{df.height}\n".encode())
+    for name in df.columns:
+        s = df[name]
+        h.update(f"{name}:{s.dtype.base_type()}\n".encode())
+        if isinstance(s.dtype, pl.Categorical | pl.Enum) or s.dtype == pl.String:
+            text = s.cast(pl.String)
+            lengths = text.str.len_bytes().fill_null(-1).to_numpy()
+            h.update(np.ascontiguousarray(lengths.astype("<i8")).tobytes())
+            h.update(text.fill_null("").str.join("").item().encode())
+        else:
+            phys = s.to_physical()
+            h.update(np.ascontiguousarray(phys.is_null().to_numpy()).tobytes())
+            vals = phys.fill_null(0).to_numpy()
+            h.update(np.ascontiguousarray(vals.astype(vals.dtype.newbyteorder("<"))).tobytes())
     return h.hexdigest()
 
 
@@ -236,36 +249,40 @@ class MeasureResult:
 
 
 # ---------------------------------------------------------------------------- engines
-def _lookup(dictionary: tuple[list[str], np.ndarray], fn: Any, dtype: Any, fill: Any
-            ) -> np.ndarray:
-    names, phys = dictionary
-    size = int(phys.max()) + 1 if phys.size else 1
-    out = np.full(size, fill, dtype)
-    for name, code in zip(names, phys, strict=True):
-        out[code] = fn(name)
-    return out
+def _lookup(names: pl.Series, values: Any, dtype: Any) -> np.ndarray:
+    """Per category code: membership in a set (bool) or a mapped value (dict)."""
+    if isinstance(values, dict):
+        default = values.pop(None, 0.0)
+        out = names.replace_strict(values, default=default, return_dtype=pl.Float64)
+        return out.to_numpy().astype(dtype)
+    return names.is_in(list(values)).to_numpy().astype(dtype)
 
 
 def _kernel(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
     n = h.cohort.n
     d = h.dictionaries
-    type_ok = _lookup(d["disposal_type"], lambda s: s in spec.proof_types, np.bool_, False)
-    inc, exc = set(spec.include_codes), set(spec.exclude_codes)
-    code_ok = _lookup(d["offence_code"], lambda s: (not inc or s in inc) and s not in exc,
-                      np.bool_, False)
+    type_ok = _lookup(d["disposal_type"], spec.proof_types, np.bool_)
+    codes = d["offence_code"]
+    code_ok = np.ones(codes.len(), np.bool_)
+    if spec.include_codes:
+        code_ok &= _lookup(codes, spec.include_codes, np.bool_)
+    if spec.exclude_codes:
+        code_ok &= ~_lookup(codes, spec.exclude_codes, np.bool_)
     has_cat = "offence_category" in d
     if has_cat:
-        cinc, cexc = set(spec.include_categories), set(spec.exclude_categories)
-        cat_ok = _lookup(d["offence_category"],
-                         lambda s: (not cinc or s in cinc) and s not in cexc, np.bool_, False)
+        cats = d["offence_category"]
+        cat_ok = np.ones(cats.len(), np.bool_)
+        if spec.include_categories:
+            cat_ok &= _lookup(cats, spec.include_categories, np.bool_)
+        if spec.exclude_categories:
+            cat_ok &= ~_lookup(cats, spec.exclude_categories, np.bool_)
     else:
         cat_ok = np.ones(1, np.bool_)
     table = spec.weights or {}
     default = spec.unmapped_weight if spec.unmapped_severity == "default" else 0.0
-    weight = _lookup(d["offence_code"], lambda s: table.get(s, default), np.float64, 0.0)
-    mapped = _lookup(d["offence_code"], lambda s: s in table, np.bool_, False)
-    serious_set = set(spec.serious_codes)
-    serious = _lookup(d["offence_code"], lambda s: s in serious_set, np.bool_, False)
+    weight = _lookup(codes, {**table, None: default}, np.float64)
+    mapped = _lookup(codes, tuple(table), np.bool_)
+    serious = _lookup(codes, spec.serious_codes, np.bool_)
     out = {
         "reoffences": np.zeros(n, np.int32), "severity": np.zeros(n, np.float64),
         "serious": np.zeros(n, np.bool_), "days_to_first": np.full(n, -1, np.int32),
@@ -274,7 +291,7 @@ def _kernel(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
     }
     as_of = NULL_DAY if spec.as_of is None else date_to_day(spec.as_of)
     K.measure_grouped(
-        h.order, h.index_day, h.offsets, h.offence_day, h.disposal_day, h.disposal_type,
+        h.index_day, h.offsets, h.offence_day, h.disposal_day, h.disposal_type,
         h.offence_code, h.offence_category, h.court_event, has_cat,
         h.court_event.size == h.offence_day.size and "court_event_id" in h.events.frame.columns,
         spec.follow_up.months, spec.follow_up.days, spec.waiting_period.months,

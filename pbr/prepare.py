@@ -65,19 +65,26 @@ def _days(s: pl.Series) -> np.ndarray:
     return s.to_physical().to_numpy().astype(np.int32, copy=False)
 
 
-def _codes(s: pl.Series) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Physical codes of a categorical column and the (code, text) pairs present."""
+def _codes(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """Physical codes of a categorical column and the text of every code (by code)."""
     phys = s.to_physical().to_numpy().astype(np.uint32, copy=False)
-    uniq = s.unique().drop_nulls()
-    return phys, uniq.cast(pl.String).to_list(), uniq.to_physical().to_numpy().astype(np.int64)
+    dtype = s.dtype
+    names = dtype.categories.to_series() if isinstance(dtype, pl.Categorical) else \
+        pl.Series(list(dtype.categories), dtype=pl.String)  # type: ignore[union-attr]
+    top = int(phys.max()) + 1 if phys.size else 0
+    if names.len() < top:  # pragma: no cover - defensive: unknown category mapping
+        raise SchemaError(f"{s.name}: categorical codes beyond the category list")
+    return phys, names.cast(pl.String)
 
 
 @dataclass(frozen=True)
 class Histories:
     """Events grouped by offender, ready to measure any spec within the horizon.
 
-    Build with :func:`prepare`.  Slots are offenders in the layout's own order;
-    ``order[j]`` is the cohort row of slot ``j``.
+    Build with :func:`prepare`.  Offender ``r`` (row ``r`` of ``cohort.frame``) has
+    events ``offsets[r]:offsets[r + 1]`` of the event columns, sorted by offence day,
+    disposal day, court event and input position.  ``position`` holds each event's
+    position in ``events.frame``.
 
     Examples
     --------
@@ -94,7 +101,6 @@ class Histories:
     events: Events
     follow_up: Period
     waiting_period: Period
-    order: np.ndarray
     index_day: np.ndarray
     offsets: np.ndarray
     offence_day: np.ndarray
@@ -104,14 +110,14 @@ class Histories:
     offence_category: np.ndarray
     court_event: np.ndarray
     position: np.ndarray
-    dictionaries: dict[str, tuple[list[str], np.ndarray]]
+    dictionaries: dict[str, pl.Series]
     event_counts: dict[str, int]
     custody: Custody | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_offenders(self) -> int:
-        return int(self.order.size)
+        return int(self.index_day.size)
 
     @property
     def n_events(self) -> int:
@@ -180,19 +186,14 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
 
     c_ids, e_ids = _id_arrays(cohort, events)
     c_idx = _days(cohort.frame["index_date"])
-    c_hi_off = add_period_array(c_idx, follow_up.months, follow_up.days)
-    c_hi_disp = add_period_array(c_hi_off, waiting.months, waiting.days)
     e_off = _days(events.frame["offence_date"])
     e_disp = _days(events.frame["disposal_date"])
-    dictionaries: dict[str, tuple[list[str], np.ndarray]] = {}
-    typ, names, phys = _codes(events.frame["disposal_type"])
-    dictionaries["disposal_type"] = (names, phys)
-    code, names, phys = _codes(events.frame["offence_code"])
-    dictionaries["offence_code"] = (names, phys)
+    dictionaries: dict[str, pl.Series] = {}
+    typ, dictionaries["disposal_type"] = _codes(events.frame["disposal_type"])
+    code, dictionaries["offence_code"] = _codes(events.frame["offence_code"])
     has_cat = events.has_category
     if has_cat:
-        cat, names, phys = _codes(events.frame["offence_category"])
-        dictionaries["offence_category"] = (names, phys)
+        cat, dictionaries["offence_category"] = _codes(events.frame["offence_category"])
     else:
         cat = np.zeros(1, np.uint32)
     has_court = events.has_court_event
@@ -200,10 +201,13 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
              if has_court else np.zeros(1, np.int64))
 
     n = c_ids.size
+    fm, fd, wm, wd = follow_up.months, follow_up.days, waiting.months, waiting.days
     if n == 0 or e_ids.size == 0:
         lo, hi_off, hi_disp = 0, -1, -1
-    else:
-        lo, hi_off, hi_disp = int(c_idx.min()), int(c_hi_off.max()), int(c_hi_disp.max())
+    else:  # adding a period is monotone, so the global window comes from min/max index
+        ends = add_period_array(np.array([c_idx.min(), c_idx.max()], np.int32), fm, fd)
+        lo, hi_off = int(c_idx.min()), int(ends[1])
+        hi_disp = int(add_period_array(ends[1:], wm, wd)[0])
     pbits = int(min(10, max(1, round(np.log2(max(n, 1) / 4096)))))
     c_part_off, c_order = grouping.partition_cohort(c_ids, pbits)
     epart, hist = grouping.event_histogram(e_ids, e_off, e_disp, np.int32(lo), np.int32(hi_off),
@@ -212,14 +216,12 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
      b_court) = grouping.event_scatter(epart, hist, e_ids, e_off, e_disp, typ, code, cat, court,
                                        has_cat, has_court, grouping.NCHUNK)
     del epart
-    slot_idx = c_idx[c_order]
-    slot_of, slot_count = grouping.probe(
-        c_part_off, c_order, c_ids, slot_idx, c_hi_off[c_order], c_hi_disp[c_order],
-        e_part_off, b_key, b_off, b_disp)
+    slot_of, row_count = grouping.probe(c_part_off, c_order, c_ids, c_idx, fm, fd, wm, wd,
+                                        e_part_off, b_key, b_off, b_disp)
     del b_key
     offsets, off, disp, styp, scode, scat, scourt, pos = grouping.fill_csr(
-        c_part_off, e_part_off, slot_of, slot_count, b_pos, b_off, b_disp, b_typ, b_code,
-        b_cat, b_court, has_cat, has_court)
+        c_part_off, c_order, e_part_off, slot_of, row_count, b_pos, b_off, b_disp, b_typ,
+        b_code, b_cat, b_court, has_cat, has_court)
     not_in, outside = grouping.count_outcomes(slot_of)
     counts = {
         "input": events.n_input,
@@ -229,5 +231,5 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
         "outside_offender_window": int(outside),
         "kept": int(off.size),
     }
-    return Histories(cohort, events, follow_up, waiting, c_order, slot_idx, offsets, off, disp,
-                     styp, scode, scat, scourt, pos, dictionaries, counts, custody)
+    return Histories(cohort, events, follow_up, waiting, c_idx, offsets, off, disp, styp, scode,
+                     scat, scourt, pos, dictionaries, counts, custody)

@@ -51,16 +51,59 @@ def days_in_month(y: int, m: int) -> int:
     return 31
 
 
+def _month_starts(first_year: int, last_year: int) -> np.ndarray:
+    years = np.arange(first_year, last_year + 2)
+    months = (years[:, None] - 1970) * 12 + np.arange(12)[None, :]
+    starts = months.ravel().astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    return starts[: (last_year - first_year + 1) * 12 + 1]
+
+
+_FIRST_YEAR = 1800
+_LAST_YEAR = 2299
+#: Day number of the first day of each month from January 1800 (plus one sentinel).
+MONTH_START = _month_starts(_FIRST_YEAR, _LAST_YEAR)
+_LO_DAY = int(MONTH_START[0])
+_HI_DAY = int(MONTH_START[-1])
+_NMONTHS = MONTH_START.size - 1
+_DAYS_PER_MONTH = 365.2425 / 12.0
+
+
+@njit(cache=True, inline="always")
+def _add_months_civil(day: int, months: int) -> int:
+    y, m, d = civil_from_days(day)
+    total = y * 12 + (m - 1) + months
+    y2 = total // 12
+    m2 = total - y2 * 12 + 1
+    dim = days_in_month(y2, m2)
+    return days_from_civil(y2, m2, d if d < dim else dim)
+
+
+@njit(cache=True, inline="always")
+def add_months(day: int, months: int) -> int:
+    """Add calendar months, clamping to the end of the target month (table lookup for
+    1800-2299, civil arithmetic outside)."""
+    if day < _LO_DAY or day >= _HI_DAY:
+        return _add_months_civil(day, months)
+    mi = int((day - _LO_DAY) / _DAYS_PER_MONTH)
+    if mi >= _NMONTHS:
+        mi = _NMONTHS - 1
+    while MONTH_START[mi] > day:
+        mi -= 1
+    while MONTH_START[mi + 1] <= day:
+        mi += 1
+    target = mi + months
+    if target < 0 or target + 1 > _NMONTHS:
+        return _add_months_civil(day, months)
+    dom = day - MONTH_START[mi]
+    length = MONTH_START[target + 1] - MONTH_START[target]
+    return MONTH_START[target] + (dom if dom < length else length - 1)
+
+
 @njit(cache=True, inline="always")
 def add_period(day: int, months: int, days: int) -> int:
     """Add ``months`` calendar months (end-of-month clamp), then ``days`` days."""
     if months != 0:
-        y, m, d = civil_from_days(day)
-        total = y * 12 + (m - 1) + months
-        y2 = total // 12
-        m2 = total - y2 * 12 + 1
-        dim = days_in_month(y2, m2)
-        day = days_from_civil(y2, m2, d if d < dim else dim)
+        day = add_months(day, months)
     return day + days
 
 

@@ -6,11 +6,9 @@ offenders misses the cache on every probe; partitioning both sides by the top bi
 a multiplicative hash first makes every partition's table fit in L1/L2, and the
 partitioned events can then be grouped by offender with a local counting sort.
 
-Layout produced (``slots`` are offenders in partition order)::
+Layout produced, in cohort order::
 
-    order[n]        cohort row of each slot
-    index_day[n]    index day of each slot
-    offsets[n+1]    events of slot j are offsets[j]:offsets[j+1]
+    offsets[n+1]    events of cohort row r are offsets[r]:offsets[r+1]
     ev_*[K]         event columns, grouped by slot, each group sorted by
                     (offence day, disposal day, court key, input position)
 
@@ -22,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+from pbr._kernels.calendar import add_period
 
 MULT = np.uint64(0x9E3779B97F4A7C15)
 MULT2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -128,18 +128,22 @@ def event_scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, h
 
 
 @njit(cache=True, parallel=True)
-def probe(c_part_off, c_order, c_ids, c_lo, c_hi_off, c_hi_disp, e_part_off, b_key, b_off,
-          b_disp):
+def probe(c_part_off, c_order, c_ids, c_idx, fu_months, fu_days, w_months, w_days,
+          e_part_off, b_key, b_off, b_disp):
     """Local hash join per partition, pruning events outside each offender's horizon.
 
-    Returns, per buffered event, the slot (position in partition order) of its
-    offender or -1 (not in cohort: -2; outside the horizon: -1), and per slot the
-    number of kept events.
+    The horizon of an offender is offence days ``[index, index + follow_up]`` and
+    disposal days up to ``index + follow_up + waiting_period`` (both inclusive, so that
+    any spec within the horizon, with or without the index day, can be measured).
+
+    Returns per buffered event the slot (position in partition order) of its offender,
+    -2 if the offender is not in the cohort or -1 if outside the horizon, and per
+    cohort row the number of kept events.
     """
     P = c_part_off.size - 1
     s = b_key.size
     slot_of = np.empty(s, np.int64)
-    slot_count = np.zeros(c_order.size, np.int64)
+    row_count = np.zeros(c_order.size, np.int64)
     for p in prange(P):
         c0 = c_part_off[p]
         nc = c_part_off[p + 1] - c0
@@ -151,9 +155,19 @@ def probe(c_part_off, c_order, c_ids, c_lo, c_hi_off, c_hi_disp, e_part_off, b_k
         tshift = np.uint64(64 - tbits)
         table = np.full(tsize, -1, np.int64)
         keys = np.empty(nc, np.int64)
+        lo = np.empty(nc, np.int32)
+        hi = np.empty(nc, np.int32)
+        hd = np.empty(nc, np.int32)
+        count = np.zeros(nc, np.int64)
         for li in range(nc):
-            k = c_ids[c_order[c0 + li]]
+            r = c_order[c0 + li]
+            k = c_ids[r]
             keys[li] = k
+            idx = c_idx[r]
+            lo[li] = idx
+            end = add_period(idx, fu_months, fu_days)
+            hi[li] = end
+            hd[li] = add_period(end, w_months, w_days)
             h = np.int64((_hash(k) * MULT2) >> tshift)
             while table[h] != -1:
                 h = (h + 1) & tmask
@@ -173,14 +187,15 @@ def probe(c_part_off, c_order, c_ids, c_lo, c_hi_off, c_hi_disp, e_part_off, b_k
             if found < 0:
                 slot_of[e] = -2
                 continue
-            j = c0 + found
             o = b_off[e]
-            if o < c_lo[j] or o > c_hi_off[j] or b_disp[e] > c_hi_disp[j]:
+            if o < lo[found] or o > hi[found] or b_disp[e] > hd[found]:
                 slot_of[e] = -1
                 continue
-            slot_of[e] = j
-            slot_count[j] += 1
-    return slot_of, slot_count
+            slot_of[e] = c0 + found
+            count[found] += 1
+        for li in range(nc):
+            row_count[c_order[c0 + li]] = count[li]
+    return slot_of, row_count
 
 
 @njit(cache=True, inline="always")
@@ -195,16 +210,17 @@ def _less(off, disp, court, pos, a, b, has_court):
 
 
 @njit(cache=True, parallel=True)
-def fill_csr(c_part_off, e_part_off, slot_of, slot_count, b_pos, b_off, b_disp, b_typ, b_code,
-             b_cat, b_court, has_cat, has_court):
-    """Offsets per slot and the grouped event columns, sorted within each offender."""
+def fill_csr(c_part_off, c_order, e_part_off, slot_of, row_count, b_pos, b_off, b_disp, b_typ,
+             b_code, b_cat, b_court, has_cat, has_court):
+    """Offsets per cohort row and the grouped event columns, in cohort order, each
+    offender's events sorted by (offence day, disposal day, court key, position)."""
     P = c_part_off.size - 1
-    n = slot_count.size
+    n = row_count.size
     offsets = np.empty(n + 1, np.int64)
     acc = 0
-    for j in range(n):
-        offsets[j] = acc
-        acc += slot_count[j]
+    for r in range(n):
+        offsets[r] = acc
+        acc += row_count[r]
     offsets[n] = acc
     K = acc
     off = np.empty(K, np.int32)
@@ -217,7 +233,9 @@ def fill_csr(c_part_off, e_part_off, slot_of, slot_count, b_pos, b_off, b_disp, 
     for p in prange(P):
         c0 = c_part_off[p]
         c1 = c_part_off[p + 1]
-        cursor = offsets[c0:c1].copy()
+        cursor = np.empty(c1 - c0, np.int64)
+        for li in range(c1 - c0):
+            cursor[li] = offsets[c_order[c0 + li]]
         for e in range(e_part_off[p], e_part_off[p + 1]):
             j = slot_of[e]
             if j < 0:
@@ -234,9 +252,10 @@ def fill_csr(c_part_off, e_part_off, slot_of, slot_count, b_pos, b_off, b_disp, 
                 court[d] = b_court[e]
             pos[d] = b_pos[e]
         # insertion sort of each offender's events (few per offender)
-        for j in range(c0, c1):
-            a = offsets[j]
-            b = offsets[j + 1]
+        for li in range(c1 - c0):
+            r = c_order[c0 + li]
+            a = offsets[r]
+            b = offsets[r + 1]
             for i in range(a + 1, b):
                 k = i
                 while k > a and _less(off, disp, court, pos, k, k - 1, has_court):

@@ -43,17 +43,17 @@ def _qualifies(k, lo, hi, dlast, off, disp, typ, code, cat, has_cat, type_ok, co
 
 
 @njit(cache=True, parallel=True)
-def measure_grouped(order, index_day, offsets, off, disp, typ, code, cat, court,
+def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
                     has_cat, has_court, fu_months, fu_days, w_months, w_days,
                     include_index_day, as_of, interim, court_unit,
                     type_ok, code_ok, cat_ok, code_weight, code_mapped, code_serious,
                     out_count, out_severity, out_serious, out_first, out_status,
                     out_unmapped, out_window_end):
-    """Per-offender measures written at each slot's cohort row (``order``)."""
-    n = order.size
-    for j in prange(n):
-        r = order[j]
-        idx = index_day[j]
+    """Per-offender measures, one cohort row at a time (outputs in cohort order)."""
+    n = index_day.size
+    for r in prange(n):
+        j = r
+        idx = index_day[r]
         end = add_period(idx, fu_months, fu_days)
         wend = add_period(end, w_months, w_days)
         if include_index_day:

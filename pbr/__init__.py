@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from pbr import synth
+from pbr import io, synth
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.errors import (
     EngineError,
@@ -46,8 +46,9 @@ __all__ = [
     "SpecError",
     "__version__",
     "available_presets",
+    "io",
     "measure",
-    "preset",
     "prepare",
+    "preset",
     "synth",
 ]

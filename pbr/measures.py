@@ -43,7 +43,7 @@ MEASURE_COLUMNS = ("reoffended", "reoffences", "severity", "serious", "days_to_f
 
 
 def _version() -> str:
-    from pbr import __version__
+    from pbr._version import __version__
 
     return __version__
 

@@ -1,0 +1,326 @@
+"""The ``pbr`` command line: parses arguments, calls the public API, prints reports.
+
+Commands: ``measure``, ``synth``, ``demo``, ``presets``; ``pbr --version``.  Reports go
+to stdout and are deterministic; progress goes to stderr.  An error raised by pbr
+(:class:`~pbr.PbrError`: a missing column, an invalid spec, a bad row) is printed as
+one line, without a traceback, and the exit code is 2.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+import pbr
+from pbr import io
+from pbr.errors import PbrError, PbrWarning
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="pbr",
+    help="Proven-reoffending measures for payment-by-results contracts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+DEFAULT_PRESET = "moj_national_2017"
+DEMO_SEED = 2024
+ROLES = "Column names (when the file's differ from pbr's role names)"
+
+
+class Engine(StrEnum):
+    numba = "numba"
+    polars = "polars"
+
+
+class OnInvalid(StrEnum):
+    raise_ = "raise"
+    exclude = "exclude"
+
+
+class Format(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+# --------------------------------------------------------------------------- plumbing
+class _Progress:
+    """Progress lines on stderr, with the seconds since the command started."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            typer.echo(f"[{time.perf_counter() - self.start:6.1f}s] {message}", err=True)
+
+
+@contextmanager
+def _reported_errors() -> Iterator[None]:
+    """PbrError -> one line on stderr and exit code 2; pbr's warnings stay in the notes."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PbrWarning)
+            yield
+    except PbrError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _progress(ctx: typer.Context) -> _Progress:
+    return _Progress(bool((ctx.obj or {}).get("quiet", False)))
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.3f}"
+    return str(value)
+
+
+def _summary_text(result: pbr.MeasureResult, by: Sequence[str]) -> str:
+    """The summary as text: one line per measure, one column per group."""
+    table = result.summary(by=list(by)) if by else result.summary()
+    keys = list(by)
+    title = f"Summary by {', '.join(keys)}" if keys else "Summary"
+    if table.height == 0:
+        return f"{title} ({result.spec.name}): no offenders measured"
+    heads = ([" / ".join(_cell(v) for v in row) for row in table.select(keys).iter_rows()]
+             if keys else ["all"])
+    measures = [c for c in table.columns if c not in keys]
+    rows = [[m, *(_cell(v) for v in table[m].to_list())] for m in measures]
+    width = max(len(c) for c in [*heads, *(x for r in rows for x in r[1:])]) + 2
+    label = max(len(m) for m in measures) + 2
+    lines = [f"{title} ({result.spec.name})",
+             " " * label + "".join(f"{h:>{width}}" for h in heads)]
+    lines += [f"{r[0]:<{label}}" + "".join(f"{c:>{width}}" for c in r[1:]) for r in rows]
+    return "\n".join(lines)
+
+
+def _report(result: pbr.MeasureResult, by: Sequence[str]) -> str:
+    return "\n\n".join([str(result), _summary_text(result, by), str(result.exclusions)])
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pbr {pbr.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress messages on stderr.")] = False,
+) -> None:
+    """Proven-reoffending measures for payment-by-results contracts.
+
+    Start with `pbr demo`, which writes synthetic data and measures it.
+    """
+    ctx.obj = {"quiet": quiet}
+
+
+# --------------------------------------------------------------------------- measure
+def _spec(spec_file: Path | None, preset: str | None, as_of: str | None,
+          interim: bool) -> pbr.MeasureSpec:
+    if spec_file is not None and preset is not None:
+        raise typer.BadParameter("give --spec or --preset, not both", param_hint="--spec")
+    spec = io.read_spec(spec_file) if spec_file is not None else \
+        pbr.preset(preset or DEFAULT_PRESET)
+    changes: dict[str, Any] = {}
+    if as_of is not None:
+        changes["as_of"] = as_of
+    if interim:
+        changes["interim"] = True
+    return spec.replace(**changes) if changes else spec
+
+
+@app.command()
+def measure(
+    ctx: typer.Context,
+    cohort: Annotated[Path, typer.Option(
+        help="Cohort file (.csv, .parquet, .xlsx): offender_id, index_date, "
+             "grouping columns.")],
+    events: Annotated[Path, typer.Option(help="Proven-offence events file.")],
+    out: Annotated[Path, typer.Option(
+        help="Per-offender output: .csv, .parquet or .xlsx.")],
+    custody: Annotated[Path | None, typer.Option(
+        help="Custody spells file, for custody_days.")] = None,
+    spec: Annotated[Path | None, typer.Option(
+        "--spec", help="Measure spec TOML file.")] = None,
+    preset: Annotated[str | None, typer.Option(
+        help=f"Named preset (see `pbr presets`); default {DEFAULT_PRESET}.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        help="Data extract date YYYY-MM-DD: incomplete windows are not measured.")] = None,
+    interim: Annotated[bool, typer.Option(
+        "--interim",
+        help="Measure incomplete windows on the data so far (needs --as-of).")] = False,
+    engine: Annotated[Engine, typer.Option(help="Measure engine.")] = Engine.numba,
+    on_invalid: Annotated[OnInvalid, typer.Option(
+        help="Invalid input rows: stop with an error, or exclude them (listed in the "
+             "exclusions).")] = OnInvalid.raise_,
+    by: Annotated[list[str] | None, typer.Option(
+        help="Summarise by this column (repeat for several).")] = None,
+    summary_out: Annotated[Path | None, typer.Option(
+        help="Also write the summary: .csv (table) or .json (with spec, exclusions, "
+             "provenance).")] = None,
+    offender_id: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offender_id",
+    index_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "index_date",
+    offence_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offence_date",
+    disposal_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "disposal_date",
+    disposal_type: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "disposal_type",
+    offence_code: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offence_code",
+    offence_category: Annotated[str | None, typer.Option(
+        rich_help_panel=ROLES, help="[default: offence_category, if present]")] = None,
+    court_event_id: Annotated[str | None, typer.Option(
+        rich_help_panel=ROLES, help="[default: court_event_id, if present]")] = None,
+    start_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "start_date",
+    end_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "end_date",
+) -> None:
+    """Measure proven reoffending for a cohort and write one row per offender.
+
+    Example: pbr measure --cohort cohort.parquet --events events.parquet
+    --preset peterborough_sib --by provider --out measures.parquet
+    """
+    step = _progress(ctx)
+    keys = list(by or [])
+    with _reported_errors():
+        measure_spec = _spec(spec, preset, as_of, interim)
+        mode: Literal["raise", "exclude"] = (
+            "exclude" if on_invalid is OnInvalid.exclude else "raise")
+        step(f"reading {cohort}")
+        cohort_table = io.read_cohort(cohort, offender_id=offender_id, index_date=index_date,
+                                      on_invalid=mode)
+        step(f"reading {events}")
+        events_table = io.read_events(
+            events, offender_id=offender_id, offence_date=offence_date,
+            disposal_date=disposal_date, disposal_type=disposal_type,
+            offence_code=offence_code, offence_category=offence_category,
+            court_event_id=court_event_id, on_invalid=mode)
+        custody_table = None
+        if custody is not None:
+            step(f"reading {custody}")
+            custody_table = io.read_custody(custody, offender_id=offender_id,
+                                            start_date=start_date, end_date=end_date,
+                                            on_invalid=mode)
+        step(f"measuring {cohort_table.n:,} offenders, {events_table.n:,} events "
+             f"({measure_spec.name}, engine {engine.value})")
+        result = pbr.measure(cohort_table, events_table, measure_spec, custody=custody_table,
+                             engine=engine.value)
+        report = _report(result, keys)
+        step(f"writing {out}")
+        written = [f"per-offender measures: {io.write_table(result.frame, out)} "
+                   f"({result.frame.height:,} rows)"]
+        if summary_out is not None:
+            written.append(f"summary: {io.write_summary(result, summary_out, by=keys)}")
+    typer.echo(report)
+    typer.echo("\nWrote\n" + "\n".join(f"  {w}" for w in written))
+
+
+# --------------------------------------------------------------------------- synth
+@app.command()
+def synth(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="Directory to write the files to.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of offenders.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 0,
+    format: Annotated[Format, typer.Option(help="Table file format.")] = Format.parquet,
+) -> None:
+    """Write a seeded synthetic cohort, events, custody spells and a spec to a directory."""
+    step = _progress(ctx)
+    with _reported_errors():
+        step(f"generating {n:,} synthetic offenders (seed {seed})")
+        data = pbr.synth.generate(n, seed=seed)
+        step(f"writing {out}")
+        paths = io.write_synth(data, out, format=format.value)
+    typer.echo(f"Synthetic data: {n:,} offenders, seed {seed}")
+    typer.echo("\n".join(f"  {name:<17} {path}" for name, path in paths.items()))
+
+
+# --------------------------------------------------------------------------- demo
+@app.command()
+def demo(
+    ctx: typer.Context,
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of offenders.")] = 20_000,
+    out: Annotated[Path, typer.Option(help="Directory for the data and results.")]
+    = Path("pbr-demo"),
+) -> None:
+    """Generate the bundled synthetic example, measure it two ways, and show the results.
+
+    Writes the data (seed 2024) to --out, measures it with the MoJ 2017 rules (with the
+    synthetic severity weights and serious-offence list, spec.toml) and with the
+    Peterborough SIB rules, and prints both summaries by provider.
+    """
+    step = _progress(ctx)
+    with _reported_errors():
+        step(f"generating {n:,} synthetic offenders (seed {DEMO_SEED})")
+        paths = io.write_synth(pbr.synth.generate(n, seed=DEMO_SEED), out)
+        step(f"reading {out}")
+        cohort = io.read_cohort(paths["cohort"])
+        events = io.read_events(paths["events"])
+        custody = io.read_custody(paths["custody"]) if "custody" in paths else None
+        specs = [io.read_spec(paths["spec"]), pbr.preset("peterborough_sib")]
+        step(f"preparing {cohort.n:,} offenders and {events.n:,} events")
+        histories = pbr.prepare(cohort, events, specs[0], custody=custody)
+        reports, written = [], []
+        for spec in specs:
+            step(f"measuring {spec.name}")
+            result = histories.measure(spec)
+            reports.append(_report(result, ["provider"]))
+            written.append(io.write_table(result.frame, out / f"measures_{spec.name}.parquet"))
+            written.append(io.write_summary(result, out / f"summary_{spec.name}.json",
+                                            by="provider"))
+    rule = "=" * 78
+    for text in reports:
+        typer.echo(f"{rule}\n{text}\n")
+    typer.echo("Wrote")
+    typer.echo("\n".join(f"  {p}" for p in [*paths.values(), *written]))
+    typer.echo(f"\nMeasure it again, your way:\n  pbr measure --cohort {paths['cohort']} "
+               f"--events {paths['events']} --spec {paths['spec']} --by provider "
+               f"--out measures.csv")
+
+
+# --------------------------------------------------------------------------- presets
+@app.command()
+def presets(
+    name: Annotated[str | None, typer.Argument(
+        help="Show this preset's rules and TOML.")] = None,
+) -> None:
+    """List the bundled measure presets, or show one."""
+    with _reported_errors():
+        if name is not None:
+            spec = pbr.preset(name)
+            typer.echo(f"{spec}\n\n{spec.to_toml()}", nl=False)
+            return
+        specs = [pbr.preset(p) for p in pbr.available_presets()]
+    rows = [(s.name, str(s.follow_up), str(s.waiting_period), ", ".join(s.proof_types),
+             s.counting_unit) for s in specs]
+    head = ("preset", "follow-up", "waiting", "proof", "unit")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, *rows]:
+        typer.echo("  ".join(f"{c:<{w}}" for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,49 @@
+"""File access: read inputs into validated tables, write results and specs.
+
+The only layer of pbr that touches files (layer 3); it prints nothing.
+
+=====================  ============================================================
+function               does
+=====================  ============================================================
+``read_table``         CSV / TSV / Parquet / Excel -> polars DataFrame (by suffix)
+``read_cohort``        file -> :class:`~pbr.Cohort` (roles mapped, validated)
+``read_events``        file -> :class:`~pbr.Events`
+``read_custody``       file -> :class:`~pbr.Custody`
+``write_table``        frame -> CSV / TSV / Parquet / Excel, reproducible bytes
+``write_summary``      :class:`~pbr.MeasureResult` summary -> CSV or JSON
+``read_spec``          TOML file -> :class:`~pbr.MeasureSpec`
+``write_spec``         :class:`~pbr.MeasureSpec` -> TOML file
+``write_synth``        :func:`pbr.synth.generate` output -> files for ``pbr measure``
+=====================  ============================================================
+"""
+
+from __future__ import annotations
+
+from pbr.io.results import summary_document, write_summary
+from pbr.io.specs import read_spec, write_spec
+from pbr.io.synthetic import synth_spec, write_synth
+from pbr.io.tables import (
+    READ_FORMATS,
+    WRITE_FORMATS,
+    read_cohort,
+    read_custody,
+    read_events,
+    read_table,
+    write_table,
+)
+
+__all__ = [
+    "READ_FORMATS",
+    "WRITE_FORMATS",
+    "read_cohort",
+    "read_custody",
+    "read_events",
+    "read_spec",
+    "read_table",
+    "summary_document",
+    "synth_spec",
+    "write_spec",
+    "write_summary",
+    "write_synth",
+    "write_table",
+]

@@ -29,7 +29,8 @@ import numpy as np
 import polars as pl
 
 from pbr import _reference
-from pbr._kernels import reoffending as K
+from pbr._kernels import reoffending as kern
+from pbr._kernels.calendar import MONTH_START
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.errors import EngineError, IncompleteDataWarning, SeverityError, SpecError
 from pbr.period import NULL_DAY, date_to_day
@@ -155,7 +156,8 @@ class MeasureResult:
             pl.when(reoffenders > 0).then(reoffences / reoffenders).otherwise(None)
             .alias("per_reoffender"),
             (100.0 * reoffences / n).alias("per_100"),
-            pl.col("severity").sum().alias("severity_total"),
+            pl.when(pl.col("severity").is_not_null().any()).then(pl.col("severity").sum())
+            .otherwise(None).alias("severity_total"),
             pl.col("severity").mean().alias("severity_per_offender"),
             (100.0 * pl.col("serious").cast(pl.Float64).mean()).alias("serious_rate"),
             pl.col("days_to_first").cast(pl.Float64).mean().alias("mean_days_to_first"),
@@ -224,7 +226,9 @@ class MeasureResult:
         s = self.summary().row(0, named=True)
 
         def f(x: Any, fmt: str) -> str:
-            return "-" if x is None or (isinstance(x, float) and x != x) else format(x, fmt)
+            if x is None or (isinstance(x, float) and x != x):
+                return format("-", ">" + fmt.lstrip(">").split(".")[0].rstrip(",f"))
+            return format(x, fmt)
 
         lines = [
             f"Proven reoffending ({self.spec.name}; {self.spec.follow_up} follow-up + "
@@ -232,12 +236,12 @@ class MeasureResult:
             f"engine {self.engine})",
             f"  offenders measured      {s['n']:>12,}",
             f"  reoffenders             {s['reoffenders']:>12,}",
-            f"  binary rate             {f(s['binary_rate'], '>11.2f')}%",
+            f"  binary rate (%)         {f(s['binary_rate'], '>12.2f')}",
             f"  reoffences              {s['reoffences']:>12,}",
             f"  per offender            {f(s['per_offender'], '>12.3f')}",
             f"  per reoffender          {f(s['per_reoffender'], '>12.3f')}",
             f"  severity per offender   {f(s['severity_per_offender'], '>12.3f')}",
-            f"  serious rate            {f(s['serious_rate'], '>11.2f')}%",
+            f"  serious rate (%)        {f(s['serious_rate'], '>12.2f')}",
             f"  mean days to first      {f(s['mean_days_to_first'], '>12.1f')}",
         ]
         if "custody_days" in s:
@@ -290,13 +294,14 @@ def _kernel(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
         "window_end": np.zeros(n, np.int32),
     }
     as_of = NULL_DAY if spec.as_of is None else date_to_day(spec.as_of)
-    K.measure_grouped(
+    kern.measure_grouped(
         h.index_day, h.offsets, h.offence_day, h.disposal_day, h.disposal_type,
         h.offence_code, h.offence_category, h.court_event, has_cat,
         h.court_event.size == h.offence_day.size and "court_event_id" in h.events.frame.columns,
         spec.follow_up.months, spec.follow_up.days, spec.waiting_period.months,
         spec.waiting_period.days, spec.include_index_day, np.int32(as_of), spec.interim,
-        spec.counting_unit == "court_event", type_ok, code_ok, cat_ok, weight, mapped, serious,
+        spec.counting_unit == "court_event", MONTH_START, type_ok, code_ok, cat_ok, weight,
+        mapped, serious,
         out["reoffences"], out["severity"], out["serious"], out["days_to_first"],
         out["status"], out["unmapped"], out["window_end"])
     return out
@@ -361,19 +366,19 @@ def _assemble(cohort: Cohort, events: Events, custody: Custody | None, spec: Mea
     if custody is not None:
         cd = _reference.custody_days(cohort.frame, custody.frame, spec)["custody_days"]
         cols["custody_days"] = cd
-    cols["window_complete"] = pl.Series(status == K.ST_OK)
+    cols["window_complete"] = pl.Series(status == kern.ST_OK)
     frame = frame.with_columns(**cols)
     exclusions = cohort.exclusions + events.exclusions
     if custody is not None:
         exclusions = exclusions + custody.exclusions
-    not_measurable = np.flatnonzero(status == K.ST_NOT_MEASURABLE)
+    not_measurable = np.flatnonzero(status == kern.ST_NOT_MEASURABLE)
     if not_measurable.size:
         rows = cohort.frame["row"].gather(not_measurable).to_numpy().astype(np.int64)
         exclusions = exclusions + Exclusions((Exclusion(
             "cohort", "window_incomplete",
             f"follow-up and waiting period not complete by as_of {spec.as_of}; not measurable "
             "(use interim=True for an interim measure)", rows),))
-        frame = frame.filter(pl.Series(status != K.ST_NOT_MEASURABLE))
+        frame = frame.filter(pl.Series(status != kern.ST_NOT_MEASURABLE))
     return MeasureResult(frame, spec, engine, exclusions, tuple(notes), event_counts,
                          cohort, events, custody)
 

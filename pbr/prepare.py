@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from pbr._kernels import grouping
-from pbr._kernels.calendar import add_period_array
+from pbr._kernels.calendar import MONTH_START, add_period_array
 from pbr.data import Cohort, Custody, Events
 from pbr.errors import SchemaError, SpecError
 from pbr.period import Period
@@ -217,7 +217,7 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
                                        has_cat, has_court, grouping.NCHUNK)
     del epart
     slot_of, row_count = grouping.probe(c_part_off, c_order, c_ids, c_idx, fm, fd, wm, wd,
-                                        e_part_off, b_key, b_off, b_disp)
+                                        MONTH_START, e_part_off, b_key, b_off, b_disp)
     del b_key
     offsets, off, disp, styp, scode, scat, scourt, pos = grouping.fill_csr(
         c_part_off, c_order, e_part_off, slot_of, row_count, b_pos, b_off, b_disp, b_typ,

@@ -23,22 +23,22 @@ settings.register_profile(
 settings.load_profile(os.environ.get("PBR_HYPOTHESIS_PROFILE", "default"))
 
 
-def D(text: str) -> dt.date:
+def day(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
 def make_cohort(rows: Sequence[tuple[Any, str]], **extra: Sequence[Any]) -> pl.DataFrame:
     """Cohort frame from (offender_id, index_date) pairs."""
     return pl.DataFrame({"offender_id": [r[0] for r in rows],
-                         "index_date": [D(r[1]) for r in rows], **extra})
+                         "index_date": [day(r[1]) for r in rows], **extra})
 
 
 def make_events(rows: Sequence[tuple[Any, ...]], court: bool = False) -> pl.DataFrame:
     """Events from (offender_id, offence, disposal, type, code, category[, court_event_id])."""
     data: dict[str, list[Any]] = {
         "offender_id": [r[0] for r in rows],
-        "offence_date": [D(r[1]) if r[1] else None for r in rows],
-        "disposal_date": [D(r[2]) if r[2] else None for r in rows],
+        "offence_date": [day(r[1]) if r[1] else None for r in rows],
+        "disposal_date": [day(r[2]) if r[2] else None for r in rows],
         "disposal_type": [r[3] for r in rows],
         "offence_code": [r[4] for r in rows],
         "offence_category": [r[5] for r in rows],

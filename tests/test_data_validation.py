@@ -27,7 +27,7 @@ def test_missing_column_named_with_fix() -> None:
 def test_wrong_type_named() -> None:
     with pytest.raises(SchemaError, match=r"'index_date'.*Float64.*expected a date"):
         Cohort.from_frame(pl.DataFrame({"offender_id": [1], "index_date": [1.5]}))
-    with pytest.raises(SchemaError, match="offender_id.*expected integers or strings"):
+    with pytest.raises(SchemaError, match=r"offender_id.*expected integers or strings"):
         Cohort.from_frame(pl.DataFrame({"offender_id": [1.5], "index_date": [dt.date.today()]}))
 
 
@@ -41,7 +41,7 @@ def test_row_errors_name_row_rule_and_fix() -> None:
 def test_unparseable_dates_and_strings_parsed() -> None:
     df = pl.DataFrame({"offender_id": [1, 2, 3],
                        "index_date": ["2020-01-01", "2020-13-01", None]})
-    with pytest.raises(SchemaError, match="row 1.*not a date"):
+    with pytest.raises(SchemaError, match=r"row 1.*not a date"):
         Cohort.from_frame(df)
     c = Cohort.from_frame(df, on_invalid="exclude")
     assert c.n == 1 and c.frame["index_date"].dtype == pl.Date
@@ -53,7 +53,7 @@ def test_unparseable_dates_and_strings_parsed() -> None:
 
 def test_duplicate_offender_in_cohort() -> None:
     df = make_cohort([(1, "2020-01-01"), (2, "2020-01-01"), (1, "2020-02-01")])
-    with pytest.raises(SchemaError, match="row 2.*more than once"):
+    with pytest.raises(SchemaError, match=r"row 2.*more than once"):
         Cohort.from_frame(df)
     c = Cohort.from_frame(df, on_invalid="exclude")
     assert c.frame["index_date"].to_list() == [dt.date(2020, 1, 1)] * 2

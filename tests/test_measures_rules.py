@@ -11,10 +11,9 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
-from conftest import D, make_cohort, make_events
+from conftest import day, make_cohort, make_events
 
 import pbr
-from pbr import MeasureSpec
 
 MOJ = pbr.preset("moj_national_2017")
 PB = pbr.preset("peterborough_sib")
@@ -179,8 +178,8 @@ def test_a2_interim_measures_data_so_far(engine: str) -> None:
 def test_m6_custody_days_merge_and_clip(engine: str) -> None:
     custody = pl.DataFrame({
         "offender_id": [1, 1, 1, 2],
-        "start_date": [D("2020-03-01"), D("2020-03-05"), D("2021-01-10"), D("2019-01-01")],
-        "end_date": [D("2020-03-10"), D("2020-03-20"), D("2021-02-10"), D("2019-02-01")],
+        "start_date": [day("2020-03-01"), day("2020-03-05"), day("2021-01-10"), day("2019-01-01")],
+        "end_date": [day("2020-03-10"), day("2020-03-20"), day("2021-02-10"), day("2019-02-01")],
     })
     res = pbr.measure(make_cohort([(1, "2020-01-15"), (2, "2020-01-15")]), make_events(ONE),
                       MOJ, custody=custody, engine=engine)

@@ -61,7 +61,7 @@ def _month_starts(first_year: int, last_year: int) -> np.ndarray:
 _FIRST_YEAR = 1800
 _LAST_YEAR = 2299
 #: Day number of the first day of each month from January 1800 (plus one sentinel).
-MONTH_START = _month_starts(_FIRST_YEAR, _LAST_YEAR)
+MONTH_START = _month_starts(_FIRST_YEAR, _LAST_YEAR).astype(np.int32)
 _LO_DAY = int(MONTH_START[0])
 _HI_DAY = int(MONTH_START[-1])
 _NMONTHS = MONTH_START.size - 1
@@ -79,38 +79,47 @@ def _add_months_civil(day: int, months: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def add_months(day: int, months: int) -> int:
-    """Add calendar months, clamping to the end of the target month (table lookup for
-    1800-2299, civil arithmetic outside)."""
+def add_months(day: int, months: int, ms: np.ndarray) -> int:
+    """Add calendar months, clamping to the end of the target month (lookup in the
+    month-start table ``ms`` = MONTH_START for 1800-2299, civil arithmetic outside).
+
+    The table is an argument, not a global: Numba re-materialises global arrays inside
+    parallel regions, which made each call about 20 times slower."""
     if day < _LO_DAY or day >= _HI_DAY:
         return _add_months_civil(day, months)
     mi = int((day - _LO_DAY) / _DAYS_PER_MONTH)
     if mi >= _NMONTHS:
         mi = _NMONTHS - 1
-    while MONTH_START[mi] > day:
+    while ms[mi] > day:
         mi -= 1
-    while MONTH_START[mi + 1] <= day:
+    while ms[mi + 1] <= day:
         mi += 1
     target = mi + months
     if target < 0 or target + 1 > _NMONTHS:
         return _add_months_civil(day, months)
-    dom = day - MONTH_START[mi]
-    length = MONTH_START[target + 1] - MONTH_START[target]
-    return MONTH_START[target] + (dom if dom < length else length - 1)
+    dom = day - ms[mi]
+    length = ms[target + 1] - ms[target]
+    return ms[target] + (dom if dom < length else length - 1)
 
 
 @njit(cache=True, inline="always")
-def add_period(day: int, months: int, days: int) -> int:
+def add_period(day: int, months: int, days: int, ms: np.ndarray) -> int:
     """Add ``months`` calendar months (end-of-month clamp), then ``days`` days."""
     if months != 0:
-        day = add_months(day, months)
+        day = add_months(day, months, ms)
     return day + days
 
 
 @njit(cache=True)
-def add_period_array(days_in: np.ndarray, months: int, days: int) -> np.ndarray:
+def _add_period_array(days_in: np.ndarray, months: int, days: int, ms: np.ndarray
+                      ) -> np.ndarray:
     out = np.empty(days_in.size, np.int32)
     for i in range(days_in.size):
         v = days_in[i]
-        out[i] = NULL_DAY if v == NULL_DAY else add_period(v, months, days)
+        out[i] = NULL_DAY if v == NULL_DAY else add_period(v, months, days, ms)
     return out
+
+
+def add_period_array(days_in: np.ndarray, months: int, days: int) -> np.ndarray:
+    """Add a period to every day number of an int32 array (NULL_DAY stays NULL_DAY)."""
+    return _add_period_array(days_in, months, days, MONTH_START)

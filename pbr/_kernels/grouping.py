@@ -128,7 +128,7 @@ def event_scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, h
 
 
 @njit(cache=True, parallel=True)
-def probe(c_part_off, c_order, c_ids, c_idx, fu_months, fu_days, w_months, w_days,
+def probe(c_part_off, c_order, c_ids, c_idx, fu_months, fu_days, w_months, w_days, ms,
           e_part_off, b_key, b_off, b_disp):
     """Local hash join per partition, pruning events outside each offender's horizon.
 
@@ -165,9 +165,9 @@ def probe(c_part_off, c_order, c_ids, c_idx, fu_months, fu_days, w_months, w_day
             keys[li] = k
             idx = c_idx[r]
             lo[li] = idx
-            end = add_period(idx, fu_months, fu_days)
+            end = add_period(idx, fu_months, fu_days, ms)
             hi[li] = end
-            hd[li] = add_period(end, w_months, w_days)
+            hd[li] = add_period(end, w_months, w_days, ms)
             h = np.int64((_hash(k) * MULT2) >> tshift)
             while table[h] != -1:
                 h = (h + 1) & tmask

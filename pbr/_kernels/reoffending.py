@@ -20,7 +20,6 @@ Status codes: 0 complete window, 1 not measurable (window not complete by as_of)
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 from pbr._kernels.calendar import NULL_DAY, add_period
@@ -37,15 +36,13 @@ def _qualifies(k, lo, hi, dlast, off, disp, typ, code, cat, has_cat, type_ok, co
         return False
     if not type_ok[typ[k]] or not code_ok[code[k]]:
         return False
-    if has_cat and not cat_ok[cat[k]]:
-        return False
-    return True
+    return not has_cat or cat_ok[cat[k]]
 
 
 @njit(cache=True, parallel=True)
 def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
                     has_cat, has_court, fu_months, fu_days, w_months, w_days,
-                    include_index_day, as_of, interim, court_unit,
+                    include_index_day, as_of, interim, court_unit, ms,
                     type_ok, code_ok, cat_ok, code_weight, code_mapped, code_serious,
                     out_count, out_severity, out_serious, out_first, out_status,
                     out_unmapped, out_window_end):
@@ -54,8 +51,8 @@ def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
     for r in prange(n):
         j = r
         idx = index_day[r]
-        end = add_period(idx, fu_months, fu_days)
-        wend = add_period(end, w_months, w_days)
+        end = add_period(idx, fu_months, fu_days, ms)
+        wend = add_period(end, w_months, w_days, ms)
         if include_index_day:
             lo = idx
             hi = end - 1

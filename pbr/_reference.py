@@ -46,8 +46,10 @@ def windows(cohort: pl.DataFrame, spec: MeasureSpec) -> pl.DataFrame:
         return out.with_columns(status=pl.lit(0, pl.Int8))
     as_of = pl.lit(spec.as_of, dtype=pl.Date)
     late = pl.col("dlast") > as_of
-    status = pl.when(late).then(pl.lit(2 if spec.interim else 1, pl.Int8)).otherwise(
-        pl.lit(0, pl.Int8))
+    started = pl.col("lo") <= as_of
+    interim_ok = started if spec.interim else pl.lit(False)
+    status = (pl.when(late & interim_ok).then(pl.lit(2, pl.Int8))
+              .when(late).then(pl.lit(1, pl.Int8)).otherwise(pl.lit(0, pl.Int8)))
     out = out.with_columns(status=status)
     if spec.interim:
         out = out.with_columns(hi=pl.min_horizontal("hi", as_of),
@@ -132,9 +134,12 @@ def measure_reference(cohort: pl.DataFrame, events: pl.DataFrame,
     ``window_end`` (Date: the last disposal day that counts).
     """
     j = event_reasons(cohort, events, spec).filter(pl.col("qualifies"))
+    order = ["offence_date", "disposal_date",
+             *(["court_event_id"] if "court_event_id" in j.columns else []), "row"]
     agg = j.group_by("offender_id").agg(
         reoffences=pl.col("counted").sum().cast(pl.Int64),
-        severity=pl.col("weight").sort_by(["offence_date", "disposal_date", "row"]).sum(),
+        # left-to-right in the kernel's event order, so the float sums are identical
+        severity=pl.col("weight").sort_by(order).cum_sum().last(),
         serious=pl.col("serious").any(),
         first_day=pl.col("offence_date").min(),
         unmapped=(~pl.col("mapped")).sum().cast(pl.Int64),

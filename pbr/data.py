@@ -24,6 +24,8 @@ __all__ = ["Cohort", "Custody", "Events", "Exclusion", "Exclusions", "as_frame"]
 
 OnInvalid = Literal["raise", "exclude"]
 ROW = "row"  # column holding each kept row's 0-based position in the input table
+#: Court-event key of a row without court_event_id: this base plus the disposal day.
+NO_COURT_ID_BASE = -(2**62)
 
 
 @dataclass(frozen=True)
@@ -272,10 +274,13 @@ class Cohort:
         ]
         ids = df["offender_id"]
         if ids.n_unique() < df.height:  # the full duplicate test only when one exists
+            # among rows that pass the other rules, the first of an offender is kept
+            valid = (pl.col("offender_id").is_not_null() & pl.col("index_date").is_not_null()
+                     & ~bad_date)
+            key = pl.when(valid).then(pl.col("offender_id"))
             rules.append(("duplicate_offender", "offender_id appears more than once in the "
-                          "cohort (the first row is kept)",
-                          pl.col("offender_id").is_duplicated()
-                          & ~pl.col("offender_id").is_first_distinct()))
+                          "cohort (the first valid row is kept)",
+                          valid & key.is_duplicated() & ~key.is_first_distinct()))
         frame, led = _apply_rules(df, "cohort", rules, on_invalid, sources)
         return cls(frame, led, n_input, sources)
 
@@ -350,6 +355,11 @@ class Events:
         for role in ("disposal_type", "offence_code", "offence_category"):
             if role in df.columns:
                 df = _as_category(df, role, sources[role], "events")
+        if "offence_category" in df.columns and df["offence_category"].null_count():
+            # a missing category is the empty category "": it matches no include or
+            # exclude list (so include_categories leaves it out, exclude lists keep it)
+            df = df.with_columns(pl.col("offence_category").cast(pl.String).fill_null("")
+                                 .cast(pl.Categorical))
         if "court_event_id" in df.columns:
             dtype = df.schema["court_event_id"]
             if not dtype.is_integer():
@@ -358,6 +368,12 @@ class Events:
                     .to_physical().cast(pl.Int64))
             elif dtype != pl.Int64:
                 df = df.with_columns(pl.col("court_event_id").cast(pl.Int64))
+            if df["court_event_id"].null_count():
+                # rows without an id fall back to one conviction event per offender and
+                # disposal date (schema.py), keyed far below any real id
+                df = df.with_columns(pl.col("court_event_id").fill_null(
+                    pl.lit(NO_COURT_ID_BASE, pl.Int64)
+                    + pl.col("disposal_date").cast(pl.Date).to_physical().cast(pl.Int64)))
         rules = [
             ("missing_offender_id", "offender_id is missing", pl.col("offender_id").is_null()),
             ("unparseable_offence_date", "offence_date is not a date in YYYY-MM-DD form",

@@ -191,8 +191,10 @@ class MeasureResult:
                  f"({self.spec.name}: {self.spec.follow_up} follow-up + "
                  f"{self.spec.waiting_period} waiting, {self.spec.counting_unit} unit)"]
         if row.height == 0:
-            lines.append("  not measured: " + ", ".join(
-                e.reason for e in self.exclusions.entries if e.table == "cohort"))
+            cohort_row = int(c["row"][0])
+            lines.append("  not measured: " + "; ".join(
+                e.reason for e in self.exclusions.entries
+                if e.table == "cohort" and cohort_row in set(e.rows.tolist())))
         else:
             r = row.row(0, named=True)
             lines.append(f"  result: reoffended={r['reoffended']}, reoffences={r['reoffences']}, "

@@ -105,7 +105,7 @@ class MeasureSpec:
 
     follow_up: Period = field(
         default=Period(12, "months"),
-        metadata=_meta("12 months", "MoJ Guide to Proven Reoffending Statistics 2019 [V]",
+        metadata=_meta("12 months", "MoJ proven reoffending bulletins 2011-2023 [V]",
                        "follow-up window after the index date"))
     waiting_period: Period = field(
         default=Period(6, "months"),
@@ -131,7 +131,8 @@ class MeasureSpec:
         default=(), metadata=_meta("(all)", "user choice", "offence categories that may count"))
     exclude_categories: tuple[str, ...] = field(
         default=("breach",),
-        metadata=_meta("breach", "MoJ: breaches are not reoffences [V2]",
+        metadata=_meta("breach", "MoJ: breaches are not reoffences [V2]; assumed for the "
+                       "PbR presets",
                        "offence categories that never count"))
     severity_weights: tuple[tuple[str, float], ...] | None = field(
         default=None,
@@ -152,8 +153,8 @@ class MeasureSpec:
         metadata=_meta("none", "MoJ: PNC snapshot date [V]", "date of the data extract"))
     interim: bool = field(
         default=False,
-        metadata=_meta("False", "MoJ interim CRC measures [V]",
-                       "measure incomplete windows on data so far"))
+        metadata=_meta("False", "pbr rule: windows cut at as_of; MoJ interim definition "
+                       "not verified [R]", "measure incomplete windows on data so far"))
     name: str = field(default="custom", metadata=_meta("custom", "-", "label for reports"))
 
     def __post_init__(self) -> None:

@@ -8,7 +8,8 @@ qualifies when (docs/methodology/measures.md):
 * W2: its disposal day is no later than the last day of the waiting period
   (``end + waiting_period``, same inclusivity);
 * A1/A2: with an ``as_of`` date, windows are cut at ``as_of`` (interim) or the
-  offender is not measurable (final);
+  offender is not measurable (final); an offender whose window has not started by
+  ``as_of`` is not measurable even in interim mode;
 * P1: its disposal type proves an offence; F1: its code and category pass the filters.
 
 Counting unit C1: every qualifying offence, or distinct court events (court_event_id,
@@ -63,7 +64,7 @@ def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
             dlast = wend
         status = ST_OK
         if as_of != NULL_DAY and dlast > as_of:
-            if interim:
+            if interim and as_of >= lo:
                 status = ST_INTERIM
                 if hi > as_of:
                     hi = as_of

@@ -147,10 +147,12 @@ def histories_io() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
             mod = importlib.import_module(modname)
         except Exception:
             continue
-        save = getattr(mod, "save_histories", None)
-        load = getattr(mod, "load_histories", None)
-        if callable(save) and callable(load):
-            return save, load
+        for save_name, load_name in (("save_histories", "load_histories"),
+                                     ("write_histories", "read_histories")):
+            save = getattr(mod, save_name, None)
+            load = getattr(mod, load_name, None)
+            if callable(save) and callable(load):
+                return save, load
     hist = getattr(pbr, "Histories", None)
     if hist is not None and callable(getattr(hist, "load", None)) and \
             callable(getattr(hist, "save", None)):

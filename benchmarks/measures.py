@@ -18,8 +18,10 @@ engine, and the obvious pandas, polars and DuckDB implementations of the same me
 * speed-up against the faster of polars and DuckDB, per phase.
 
 Below each table, the memory-bandwidth floor: the time to read the event columns
-(offender_id, offence_date, disposal_date) once with a parallel numba sum, and the time
-to read the arrays the kernel streams, with each path's multiple of it.
+(offender_id, offence_date, disposal_date) once with a parallel numba sum (fastest of 21
+passes, or numpy's one-thread sum where that is faster), and the time to read the
+arrays the kernel streams, with each path's multiple
+of it.
 
 Before anything is printed, every implementation's per-offender output (offender_id,
 reoffended, reoffences, days_to_first exactly; severity to rtol 1e-9), in compute and
@@ -109,8 +111,7 @@ def run_compute(name: str, d: Path, warm_dir: Path, repeats: int,
         row["kernel_call"] = inputs["how"]
         h = inputs["histories"]
         arrays = [getattr(h, a) for a in KERNEL_ARRAYS if hasattr(h, a)]
-        t, nbytes = _harness.floor_time(arrays)
-        size["kernel_floor"] = {"seconds": t, "bytes": nbytes,
+        size["kernel_floor"] = {**_harness.floor_time(arrays),
                                 "arrays": [a for a in KERNEL_ARRAYS if hasattr(h, a)],
                                 "n_events": int(h.offence_day.size)}
     result = canonical(impl.finish(inputs, out))
@@ -166,9 +167,8 @@ def raw_floor(d: Path) -> dict[str, Any]:
     arrays = [ev["offender_id"].to_numpy(),
               ev["offence_date"].to_physical().to_numpy(),
               ev["disposal_date"].to_physical().to_numpy()]
-    t, nbytes = _harness.floor_time(arrays)
-    return {"seconds": t, "bytes": nbytes, "arrays": ["offender_id", "offence_date",
-                                                      "disposal_date"]}
+    return {**_harness.floor_time(arrays),
+            "arrays": ["offender_id", "offence_date", "disposal_date"]}
 
 
 def bench_size(n: int, d: Path, warm_dir: Path, impls: list[str], repeats: int,
@@ -188,6 +188,7 @@ def bench_size(n: int, d: Path, warm_dir: Path, impls: list[str], repeats: int,
         assert_same(reference[1], out, f"{name} ({phase}) vs {reference[0]}")
 
     t0 = time.perf_counter()
+    size["load_before"] = _harness.load_average()
     if "compute" in phases:
         for name in impls:
             print(f"  N={n:,} compute {name} ...", end="", flush=True, file=sys.stderr)
@@ -207,6 +208,7 @@ def bench_size(n: int, d: Path, warm_dir: Path, impls: list[str], repeats: int,
     size["reference"] = reference[0] if reference else None
     size["checked_equal"] = True
     size["wall_s"] = time.perf_counter() - t0
+    size["load_after"] = _harness.load_average()
     return size
 
 
@@ -217,13 +219,19 @@ def _best(size: dict[str, Any], key: str) -> float | None:
     return min(vals) if vals else None
 
 
+def _readers(fl: dict[str, Any], size: dict[str, Any]) -> str:
+    return (f"fastest of 21 passes: numba prange {fmt_s(fl['numba_parallel_s'])} on "
+            f"{size.get('threads', '?')} threads, numpy {fmt_s(fl['numpy_1thread_s'])} on one")
+
+
 def table(size: dict[str, Any]) -> str:
     n, rows = size["n"], size["rows"]
     best_c, best_e = _best(size, "compute_s"), _best(size, "e2e_s")
     src = size["data"]["source"]
     lines = [
         f"### N = {n:,} offenders ({size['n_events']:,} event rows; data: {src}, "
-        f"seed {size['data']['seed']}; median of {size['repeats']})",
+        f"seed {size['data']['seed']}; median of {size['repeats']}; load average "
+        f"{size['load_before']:.1f} before, {size['load_after']:.1f} after)",
         "",
         "| implementation | compute | peak extra RSS | end-to-end from Parquet "
         "| peak extra RSS | speed-up vs best of polars/DuckDB (compute / e2e) |",
@@ -244,16 +252,16 @@ def table(size: dict[str, Any]) -> str:
         if name != "pbr_kernel" and rows[name].get("compute_s"))
     lines.append(
         f"Memory-bandwidth floor: reading {', '.join(fl['arrays'])} of all "
-        f"{size['n_events']:,} event rows once ({fl['bytes'] / 1e6:,.0f} MB, numba prange "
-        f"sum, {size.get('threads', '?')} threads) takes {fmt_s(fl['seconds'])}; compute "
-        f"takes {multiples} of it.")
+        f"{size['n_events']:,} event rows once ({fl['bytes'] / 1e6:,.0f} MB) takes "
+        f"{fmt_s(fl['seconds'])} ({_readers(fl, size)}); compute takes {multiples} of it.")
     kf = size.get("kernel_floor")
     if kf and rows.get("pbr_kernel", {}).get("compute_s"):
         k = rows["pbr_kernel"]["compute_s"]
         lines.append(
             f"Kernel floor: reading the arrays the kernel streams ({', '.join(kf['arrays'])}; "
             f"{kf['n_events']:,} prepared events, {kf['bytes'] / 1e6:,.0f} MB) takes "
-            f"{fmt_s(kf['seconds'])}; the kernel ({rows['pbr_kernel']['kernel_call']}) takes "
+            f"{fmt_s(kf['seconds'])} ({_readers(kf, size)}); the kernel "
+            f"({rows['pbr_kernel']['kernel_call']}) takes "
             f"{fmt_s(k)} = {fmt_x(k / kf['seconds'])} of it "
             f"({fmt_x(k / fl['seconds'])} of the raw-layout floor).")
     notes = [f"{LABELS[nm]}: {r['e2e_note']}" for nm, r in rows.items() if r.get("e2e_note")]

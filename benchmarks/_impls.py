@@ -32,8 +32,12 @@ PBR_IMPLS = ("pbr", "pbr_kernel", "pbr_polars")
 
 # Names under which pbr may expose the kernel-only step, tried in order: a Histories
 # method taking the spec, or a function in pbr / pbr.measures taking (histories, spec).
+# Without one, the row times the public ``Histories.measure(spec)`` (kernel + assembling
+# the result frame); the private ``pbr.measures._kernel`` (arrays out) is then timed on
+# the side, as the raw kernel.
 _KERNEL_METHODS = ("measure_kernel", "kernel", "run_kernel", "measure_arrays")
-_KERNEL_FUNCTIONS = ("measure_kernel", "kernel_only", "run_kernel", "measure_arrays", "_kernel")
+_KERNEL_FUNCTIONS = ("measure_kernel", "kernel_only", "run_kernel", "measure_arrays")
+_RAW_KERNEL = ("pbr.measures", "_kernel")
 # Histories fields the reoffending kernel streams through (for the kernel's floor).
 KERNEL_ARRAYS = ("order", "index_day", "offsets", "offence_day", "disposal_day",
                  "disposal_type", "offence_code", "offence_category")
@@ -87,7 +91,17 @@ def kernel_only(histories: Any, spec: Any) -> tuple[Callable[[], Any], str]:
             fn = getattr(mod, name, None)
             if callable(fn):
                 return functools.partial(fn, histories, spec), f"{modname}.{name}(histories, spec)"
-    return (lambda: histories.measure(spec)), "Histories.measure(spec) (no kernel-only API found)"
+    return functools.partial(histories.measure, spec), "Histories.measure(spec)"
+
+
+def raw_kernel(histories: Any, spec: Any) -> tuple[Callable[[], Any], str] | None:
+    """pbr's private array-level kernel call, if present (timed beside the public row)."""
+    modname, name = _RAW_KERNEL
+    try:
+        fn = getattr(importlib.import_module(modname), name)
+    except (ImportError, AttributeError):
+        return None
+    return functools.partial(fn, histories, spec), f"{modname}.{name}(histories, spec)"
 
 
 def _pbr_inputs(d: Path) -> tuple[pl.DataFrame, pl.DataFrame, Any]:
@@ -119,7 +133,8 @@ def _kernel_load(d: Path) -> Any:
     cohort, events, spec = _pbr_inputs(d)
     histories = pbr.prepare(cohort, events, horizon=spec)
     fn, how = kernel_only(histories, spec)
-    return {"histories": histories, "spec": spec, "run": fn, "how": how}
+    return {"histories": histories, "spec": spec, "run": fn, "how": how,
+            "raw": None if how != "Histories.measure(spec)" else raw_kernel(histories, spec)}
 
 
 def kernel_frame(histories: Any, out: Any) -> Any:

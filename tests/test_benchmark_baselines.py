@@ -206,6 +206,9 @@ def test_pbr_measure_agrees(case: tuple[Path, pl.DataFrame]) -> None:
     bl.assert_same(expected, histories.measure(spec), "Histories.measure")
     run, how = _impls.kernel_only(histories, spec)  # the benchmark's "kernel only" row
     bl.assert_same(expected, _impls.kernel_frame(histories, run()), how)
+    raw = _impls.raw_kernel(histories, spec)  # and the array-level kernel timed beside it
+    if raw is not None:
+        bl.assert_same(expected, _impls.kernel_frame(histories, raw[0]()), raw[1])
 
 
 def test_simple_generator_data_through_every_baseline(tmp_path: Path) -> None:

@@ -264,7 +264,8 @@ def _lookup(names: pl.Series, values: Any, dtype: Any) -> np.ndarray:
     return names.is_in(list(values)).to_numpy().astype(dtype)
 
 
-def _kernel(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
+def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
+    """Run the measure kernel on prepared histories; raw arrays in cohort order."""
     n = h.cohort.n
     d = h.dictionaries
     type_ok = _lookup(d["disposal_type"], spec.proof_types, np.bool_)
@@ -299,7 +300,7 @@ def _kernel(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
     kern.measure_grouped(
         h.index_day, h.offsets, h.offence_day, h.disposal_day, h.disposal_type,
         h.offence_code, h.offence_category, h.court_event, has_cat,
-        h.court_event.size == h.offence_day.size and "court_event_id" in h.events.frame.columns,
+        h.events.has_court_event,
         spec.follow_up.months, spec.follow_up.days, spec.waiting_period.months,
         spec.waiting_period.days, spec.include_index_day, np.int32(as_of), spec.interim,
         spec.counting_unit == "court_event", MONTH_START, type_ok, code_ok, cat_ok, weight,
@@ -392,12 +393,8 @@ def measure_histories(h: Any, spec: MeasureSpec | str | None, *, engine: str = "
     if engine not in ENGINES:
         raise EngineError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "numba":
-        if not h.covers(spec):
-            raise SpecError(
-                f"the spec's follow-up ({spec.follow_up}) and waiting period "
-                f"({spec.waiting_period}) reach beyond the prepared horizon "
-                f"({h.follow_up} + {h.waiting_period}); prepare again with horizon=spec")
-        arrays = _kernel(h, spec)
+        h._check_horizon(spec)
+        arrays = kernel_arrays(h, spec)
     else:
         arrays = _reference_arrays(h.cohort, h.events, spec)
     return _assemble(h.cohort, h.events, h.custody, spec, engine, arrays, dict(h.event_counts))

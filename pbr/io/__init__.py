@@ -14,11 +14,14 @@ function               does
 ``read_spec``          TOML file -> :class:`~pbr.MeasureSpec`
 ``write_spec``         :class:`~pbr.MeasureSpec` -> TOML file
 ``write_synth``        :func:`pbr.synth.generate` output -> files for ``pbr measure``
+``save_histories``     prepared :class:`~pbr.Histories` -> .npy + Arrow IPC directory
+``load_histories``     that directory -> Histories, memory-mapped
 =====================  ============================================================
 """
 
 from __future__ import annotations
 
+from pbr.io.histories import load_histories, save_histories
 from pbr.io.results import summary_document, write_summary
 from pbr.io.specs import read_spec, write_spec
 from pbr.io.synthetic import synth_spec, write_synth
@@ -35,11 +38,13 @@ from pbr.io.tables import (
 __all__ = [
     "READ_FORMATS",
     "WRITE_FORMATS",
+    "load_histories",
     "read_cohort",
     "read_custody",
     "read_events",
     "read_spec",
     "read_table",
+    "save_histories",
     "summary_document",
     "synth_spec",
     "write_spec",

@@ -200,6 +200,11 @@ def _apply_rules(df: pl.DataFrame, table: str, rules: list[tuple[str, str, pl.Ex
     df = df.with_row_index(ROW)
     if not rules:
         return df, Exclusions()
+    # fast path: one pass that only asks whether any row fails any rule
+    any_bad = df.select(pl.any_horizontal([expr.fill_null(False) for _, _, expr in rules])
+                        .any()).item()
+    if not any_bad:
+        return df.drop([c for c in df.columns if c.startswith("__raw_")]), Exclusions()
     code = pl.lit(0, dtype=pl.Int8)
     for k, (_, _, expr) in reversed(list(enumerate(rules, start=1))):
         code = pl.when(expr.fill_null(False)).then(pl.lit(k, dtype=pl.Int8)).otherwise(code)

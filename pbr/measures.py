@@ -361,9 +361,9 @@ def _assemble(cohort: Cohort, events: Events, custody: Custody | None, spec: Mea
         else pl.Series([None] * len(reoff), dtype=pl.Float64),
         "serious": pl.Series(arrays["serious"]) if spec.serious_codes
         else pl.Series([None] * len(reoff), dtype=pl.Boolean),
-        "days_to_first": pl.Series(np.where(first < 0, 0, first).astype(np.int64))
-        .scatter(np.flatnonzero(first < 0), None) if (first < 0).any()
-        else pl.Series(first.astype(np.int64)),
+        "days_to_first": pl.select(
+            pl.when(pl.lit(pl.Series(first)) >= 0).then(pl.lit(pl.Series(first)))
+            .cast(pl.Int64)).to_series(),
     }
     frame = cohort.frame.drop("row")
     if custody is not None:

@@ -78,15 +78,16 @@ def measured(fn: Callable[[], Any]) -> tuple[Any, float, int]:
     return out, elapsed, max(0, peak_bytes() - before)
 
 
-def time_runs(fn: Callable[[], Any], repeats: int) -> tuple[Any, Runs, Runs]:
-    """One warm-up, then ``repeats`` timed runs; memory is the max over all of them.
+def time_runs(fn: Callable[[], Any], repeats: int,
+              slow_s: float = float("inf")) -> tuple[Any, Runs, Runs]:
+    """One warm-up, then ``repeats`` timed runs (one if the warm-up took over ``slow_s``).
 
     Returns the warm-up's result, the warm-up as a Runs and the timed runs.
     """
     out, t, m = measured(fn)
     warm = Runs([t], [m])
     runs = Runs()
-    for _ in range(repeats):
+    for _ in range(1 if t > slow_s else repeats):
         res, t, m = measured(fn)
         del res
         runs.times.append(t)

@@ -9,12 +9,14 @@ in one call), pbr's kernel alone on already-prepared Histories, pbr's polars ref
 engine, and the obvious pandas, polars and DuckDB implementations of the same measure
 (benchmarks/_baselines.py).  Columns:
 
-* compute: frames already in memory, one warm-up run, then the median of K runs;
+* compute: frames already in memory, one warm-up run, then the median of K runs (one
+  run when the warm-up took longer than --slow seconds, default 10);
 * peak extra RSS: max over those runs of peak RSS (VmHWM, reset through
   /proc/self/clear_refs) minus RSS just before the run;
 * end to end from Parquet: K fresh processes, each importing everything and running the
   implementation once untimed on a 2,000-offender data set (numba JIT / cache load,
-  lazy imports), then timing Parquet read + compute; and its peak extra RSS;
+  lazy imports), then timing Parquet read + compute (one process when the first took
+  longer than --slow seconds); and its peak extra RSS;
 * speed-up against the faster of polars and DuckDB, per phase.
 
 Below each table, the memory-bandwidth floor: the time to read the event columns
@@ -37,6 +39,7 @@ import argparse
 import functools
 import gc
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,13 +99,13 @@ def fmt_x(x: float | None) -> str:
 
 # ---------------------------------------------------------------------------- phases
 def run_compute(name: str, d: Path, warm_dir: Path, repeats: int,
-                size: dict[str, Any]) -> pl.DataFrame:
+                size: dict[str, Any], slow_s: float) -> pl.DataFrame:
     """Time one implementation on in-memory inputs; return its canonical output."""
     impl = IMPLS[name]
     impl.compute(impl.load(warm_dir))  # imports, JIT, thread pools: untimed, unmeasured
     inputs = impl.load(d)
     out, warm, runs = _harness.time_runs(functools.partial(impl.compute, inputs),
-                                         repeats)
+                                         repeats, slow_s)
     row = size["rows"][name]
     row["compute_s"] = runs.median
     row["compute_runs_s"] = runs.times
@@ -129,8 +132,9 @@ def run_compute(name: str, d: Path, warm_dir: Path, repeats: int,
 
 
 def run_e2e(name: str, d: Path, warm_dir: Path, repeats: int, size: dict[str, Any],
-            tmp: Path) -> pl.DataFrame | None:
-    """``repeats`` fresh processes; return the canonical output of the first."""
+            tmp: Path, slow_s: float) -> pl.DataFrame | None:
+    """``repeats`` fresh processes (one if the first takes over ``slow_s``); return the
+    canonical output of the first."""
     row = size["rows"][name]
     if name == "pbr_kernel" and histories_io() is None:
         row["e2e_note"] = "pbr offers no save/load of Histories"
@@ -151,6 +155,8 @@ def run_e2e(name: str, d: Path, warm_dir: Path, repeats: int, size: dict[str, An
         peaks.append(rec["extra_peak"])
         if r == 0:
             first = pl.read_parquet(save)
+            if rec["seconds"] > slow_s:
+                break
     row["e2e_s"] = sorted(times)[len(times) // 2]
     row["e2e_runs_s"] = times
     row["e2e_extra_peak"] = max(peaks)
@@ -158,10 +164,14 @@ def run_e2e(name: str, d: Path, warm_dir: Path, repeats: int, size: dict[str, An
 
 
 def save_histories(d: Path) -> None:
-    """Prepared Histories next to the data (for the kernel's end-to-end row)."""
+    """Prepared Histories next to the data (for the kernel's end-to-end row).
+
+    Written afresh on every run, so the layout always matches the pbr being measured.
+    """
     io = histories_io()
-    if io is None or (histories_path(d)).exists():
+    if io is None:
         return
+    shutil.rmtree(histories_path(d), ignore_errors=True)
     import pbr
     from benchmarks._impls import _pbr_inputs
 
@@ -180,7 +190,7 @@ def raw_floor(d: Path) -> dict[str, Any]:
 
 
 def bench_size(n: int, d: Path, warm_dir: Path, impls: list[str], repeats: int,
-               phases: list[str]) -> dict[str, Any]:
+               phases: list[str], slow_s: float = float("inf")) -> dict[str, Any]:
     meta = json.loads((d / "meta.json").read_text())
     size: dict[str, Any] = {"n": n, "n_events": meta["n_events"], "data": meta,
                             "repeats": repeats, "rows": {i: {} for i in impls}}
@@ -200,7 +210,7 @@ def bench_size(n: int, d: Path, warm_dir: Path, impls: list[str], repeats: int,
     if "compute" in phases:
         for name in impls:
             print(f"  N={n:,} compute {name} ...", end="", flush=True, file=sys.stderr)
-            check(name, run_compute(name, d, warm_dir, repeats, size), "compute")
+            check(name, run_compute(name, d, warm_dir, repeats, size, slow_s), "compute")
             print(f" {fmt_s(size['rows'][name]['compute_s'])}", file=sys.stderr, flush=True)
     size["floor"] = raw_floor(d)
     if "e2e" in phases:
@@ -210,10 +220,11 @@ def bench_size(n: int, d: Path, warm_dir: Path, impls: list[str], repeats: int,
         with tempfile.TemporaryDirectory(prefix="pbr-bench-") as tmp:
             for name in impls:
                 print(f"  N={n:,} end to end {name} ...", end="", flush=True, file=sys.stderr)
-                check(name, run_e2e(name, d, warm_dir, repeats, size, Path(tmp)), "e2e")
+                check(name, run_e2e(name, d, warm_dir, repeats, size, Path(tmp), slow_s), "e2e")
                 print(f" {fmt_s(size['rows'][name].get('e2e_s'))}", file=sys.stderr,
                       flush=True)
     size["reference"] = reference[0] if reference else None
+    size["slow_s"] = slow_s
     size["checked_equal"] = True
     size["wall_s"] = time.perf_counter() - t0
     size["load_after"] = _harness.load_average()
@@ -277,6 +288,18 @@ def table(size: dict[str, Any]) -> str:
             f"{fmt_s(kf['seconds'])} ({_readers(kf, size)}). The kernel-only row "
             f"({kr['kernel_call']}) takes {fmt_s(k)} = {fmt_x(k / kf['seconds'])} of it "
             f"({fmt_x(k / fl['seconds'])} of the raw-layout floor){raw}.")
+    once = []
+    for nm, r in rows.items():
+        phases = [ph for ph, key in (("compute", "compute_runs_s"), ("e2e", "e2e_runs_s"))
+                  if len(r.get(key, [0, 0])) == 1]
+        if phases:
+            once.append(f"{LABELS[nm]} ({', '.join(phases)})")
+    if once and size["repeats"] > 1:
+        lines.append(f"Timed once (a run took over {size['slow_s']:g} s): " + "; ".join(once)
+                     + ".")
+    if rows.get("pbr_kernel", {}).get("e2e_s"):
+        lines.append("End to end, the kernel-only row reads the saved Histories "
+                     "(pbr.io.load_histories: memory-mapped .npy + Arrow IPC), not Parquet.")
     notes = [f"{LABELS[nm]}: {r['e2e_note']}" for nm, r in rows.items() if r.get("e2e_note")]
     if notes:
         lines.append("Not measured end to end: " + "; ".join(notes) + ".")
@@ -306,6 +329,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--phases", nargs="+", choices=["compute", "e2e"],
                    default=["compute", "e2e"])
     p.add_argument("--impls", nargs="+", choices=list(ORDER), default=list(ORDER))
+    p.add_argument("--slow", type=float, default=10.0, metavar="SECONDS",
+                   help="time a row once when its warm-up (compute) or first process (e2e) "
+                        "takes longer than this (default 10 s; keeps 5M under ~10 min)")
     p.add_argument("--data", choices=["auto", "synth", "simple"], default="auto",
                    help="pbr.synth (auto when importable) or the numpy generator")
     p.add_argument("--seed", type=int, default=20240601)
@@ -333,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.sizes:
         d = _data.ensure_data(args.data_dir, source, n, args.seed)
         size = bench_size(n, d, warm_dir, impls, args.repeats or default_repeats(n),
-                          args.phases)
+                          args.phases, args.slow)
         size["threads"] = info["numba_threads"]
         results["sizes"].append(size)
         print("\n" + table(size), flush=True)

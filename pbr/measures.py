@@ -297,6 +297,13 @@ def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
         "window_end": np.zeros(n, np.int32),
     }
     as_of = NULL_DAY if spec.as_of is None else date_to_day(spec.as_of)
+    if "custody" in h.extra:
+        c_off, c_start, c_end = h.extra["custody"]
+        out["custody_days"] = np.zeros(n, np.int64)
+        kern.custody_grouped(
+            h.index_day, c_off, c_start, c_end, spec.follow_up.months, spec.follow_up.days,
+            spec.waiting_period.months, spec.waiting_period.days, spec.include_index_day,
+            np.int32(as_of), spec.interim, MONTH_START, out["custody_days"])
     kern.measure_grouped(
         h.index_day, h.offsets, h.offence_day, h.disposal_day, h.disposal_type,
         h.offence_code, h.offence_category, h.court_event, has_cat,
@@ -367,8 +374,8 @@ def _assemble(cohort: Cohort, events: Events, custody: Custody | None, spec: Mea
     }
     frame = cohort.frame.drop("row")
     if custody is not None:
-        cd = _reference.custody_days(cohort.frame, custody.frame, spec)["custody_days"]
-        cols["custody_days"] = cd
+        cols["custody_days"] = pl.Series(arrays["custody_days"]) if "custody_days" in arrays \
+            else _reference.custody_days(cohort.frame, custody.frame, spec)["custody_days"]
     cols["window_complete"] = pl.Series(status == kern.ST_OK)
     frame = frame.with_columns(**cols)
     exclusions = cohort.exclusions + events.exclusions

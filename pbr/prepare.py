@@ -252,5 +252,22 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
         "outside_offender_window": int(outside),
         "kept": int(off.size),
     }
+    extra: dict[str, Any] = {}
+    if custody is not None:
+        extra["custody"] = _group_custody(cohort, custody)
     return Histories(cohort, events, follow_up, waiting, c_idx, offsets, off, disp, styp, scode,
-                     scat, scourt, pos, dictionaries, counts, custody)
+                     scat, scourt, pos, dictionaries, counts, custody, extra)
+
+
+def _group_custody(cohort: Cohort, custody: Custody) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Custody spells of cohort offenders grouped by cohort row, sorted by start day:
+    (offsets[n + 1], start_day, end_day)."""
+    rows = cohort.frame.select("offender_id").with_row_index("__crow")
+    spells = (custody.frame.select("offender_id", "start_date", "end_date")
+              .join(rows, on="offender_id", how="inner")
+              .sort(["__crow", "start_date", "end_date"]))
+    crow = spells["__crow"].to_numpy().astype(np.int64)
+    counts = np.bincount(crow, minlength=cohort.n)
+    offsets = np.zeros(cohort.n + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets, _days(spells["start_date"]).copy(), _days(spells["end_date"]).copy()

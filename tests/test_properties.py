@@ -202,3 +202,21 @@ def test_calendar_kernel_matches_period_and_polars(days: list[int], months: int,
     assert np.array_equal(kernel, period)
     s = pl.Series(arr).cast(pl.Date).dt.offset_by(f"{months}mo").dt.offset_by(f"{extra}d")
     assert np.array_equal(kernel, s.to_physical().to_numpy())
+
+
+@given(histories(), specs(), st.data())
+def test_custody_kernel_equals_reference(data: tuple[pl.DataFrame, pl.DataFrame],
+                                         spec: pbr.MeasureSpec, draw: Any) -> None:
+    cohort, events = data
+    ids = [*cohort["offender_id"].to_list(), 10**13]
+    spells = []
+    for _ in range(draw.draw(st.integers(0, 30))):
+        start = BASE + dt.timedelta(days=draw.draw(st.integers(-100, 600)))
+        spells.append({"offender_id": draw.draw(st.sampled_from(ids)), "start_date": start,
+                       "end_date": start + dt.timedelta(days=draw.draw(st.integers(0, 200)))})
+    custody = pl.DataFrame(spells, schema={"offender_id": pl.Int64, "start_date": pl.Date,
+                                           "end_date": pl.Date})
+    ev = pbr.Events.from_frame(events, on_invalid="exclude")
+    fast = pbr.measure(cohort, ev, spec, custody=custody)
+    slow = pbr.measure(cohort, ev, spec, custody=custody, engine="polars")
+    assert fast.frame.equals(slow.frame), (fast.frame, slow.frame)

@@ -112,3 +112,45 @@ def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
         out_serious[r] = serious
         out_first[r] = first
         out_unmapped[r] = unmapped
+
+
+@njit(cache=True, parallel=True)
+def custody_grouped(index_day, c_offsets, c_start, c_end, fu_months, fu_days, w_months,
+                    w_days, include_index_day, as_of, interim, ms, out_days):
+    """Days in custody within each offender's follow-up window (rule M6).
+
+    Spells of offender ``r`` are ``c_offsets[r]:c_offsets[r + 1]``, sorted by start day;
+    overlapping or touching spells are merged on the fly so that a day counts once.  The
+    window is the offence window ``[lo, hi]`` of :func:`measure_grouped` (cut at
+    ``as_of`` in interim mode).
+    """
+    n = index_day.size
+    for r in prange(n):
+        idx = index_day[r]
+        end = add_period(idx, fu_months, fu_days, ms)
+        wend = add_period(end, w_months, w_days, ms)
+        if include_index_day:
+            lo = idx
+            hi = end - 1
+            dlast = wend - 1
+        else:
+            lo = idx + 1
+            hi = end
+            dlast = wend
+        if as_of != NULL_DAY and dlast > as_of and interim and hi > as_of:
+            hi = as_of
+        total = 0
+        covered = lo - 1  # last day already counted
+        for k in range(c_offsets[r], c_offsets[r + 1]):
+            a = c_start[k]
+            b = c_end[k]
+            if a <= covered:
+                a = covered + 1
+            if a < lo:
+                a = lo
+            if b > hi:
+                b = hi
+            if b >= a:
+                total += b - a + 1
+                covered = b
+        out_days[r] = total

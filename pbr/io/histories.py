@@ -20,7 +20,7 @@ from pbr._version import __version__
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.errors import SchemaError
 from pbr.period import Period
-from pbr.prepare import Histories
+from pbr.prepare import Histories, _group_custody
 
 __all__ = ["load_histories", "save_histories"]
 
@@ -111,4 +111,5 @@ def load_histories(directory: str | Path, *, mmap: bool = True) -> Histories:
                      arrays["offsets"], arrays["offence_day"], arrays["disposal_day"],
                      arrays["disposal_type"], arrays["offence_code"],
                      arrays["offence_category"], arrays["court_event"], arrays["position"],
-                     dictionaries, dict(meta["event_counts"]), custody)
+                     dictionaries, dict(meta["event_counts"]), custody,
+                     {} if custody is None else {"custody": _group_custody(cohort, custody)})

@@ -365,9 +365,9 @@ def _assemble(cohort: Cohort, events: Events, custody: Custody | None, spec: Mea
         "reoffended": pl.Series(reoff > 0),
         "reoffences": pl.Series(reoff.astype(np.int64)),
         "severity": pl.Series(arrays["severity"]) if spec.severity_weights is not None
-        else pl.Series([None] * len(reoff), dtype=pl.Float64),
+        else pl.Series(dtype=pl.Float64).extend_constant(None, len(reoff)),
         "serious": pl.Series(arrays["serious"]) if spec.serious_codes
-        else pl.Series([None] * len(reoff), dtype=pl.Boolean),
+        else pl.Series(dtype=pl.Boolean).extend_constant(None, len(reoff)),
         "days_to_first": pl.select(
             pl.when(pl.lit(pl.Series(first)) >= 0).then(pl.lit(pl.Series(first)))
             .cast(pl.Int64)).to_series(),

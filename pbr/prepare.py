@@ -229,7 +229,8 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
         ends = add_period_array(np.array([c_idx.min(), c_idx.max()], np.int32), fm, fd)
         lo, hi_off = int(c_idx.min()), int(ends[1])
         hi_disp = int(add_period_array(ends[1:], wm, wd)[0])
-    pbits = int(min(10, max(1, round(np.log2(max(n, 1) / 4096)))))
+    # 2^8-way fanout at most: wider scatters thrash the TLB (8 write streams per partition)
+    pbits = int(min(8, max(1, round(np.log2(max(n, 1) / 4096)))))
     c_part_off, c_order = grouping.partition_cohort(c_ids, pbits)
     epart, hist = grouping.event_histogram(e_ids, e_off, e_disp, np.int32(lo), np.int32(hi_off),
                                            np.int32(hi_disp), pbits, grouping.NCHUNK)

@@ -153,7 +153,7 @@ def probe(c_part_off, c_order, c_ids, c_idx, fu_months, fu_days, w_months, w_day
         tsize = 1 << tbits
         tmask = tsize - 1
         tshift = np.uint64(64 - tbits)
-        table = np.full(tsize, -1, np.int64)
+        table = np.full(tsize, -1, np.int32)
         keys = np.empty(nc, np.int64)
         lo = np.empty(nc, np.int32)
         hi = np.empty(nc, np.int32)
@@ -171,7 +171,7 @@ def probe(c_part_off, c_order, c_ids, c_idx, fu_months, fu_days, w_months, w_day
             h = np.int64((_hash(k) * MULT2) >> tshift)
             while table[h] != -1:
                 h = (h + 1) & tmask
-            table[h] = li
+            table[h] = np.int32(li)
         for e in range(e_part_off[p], e_part_off[p + 1]):
             k = b_key[e]
             h = np.int64((_hash(k) * MULT2) >> tshift)

@@ -31,6 +31,32 @@ ST_INTERIM = 2
 
 
 @njit(cache=True, inline="always")
+def window(idx, fu_months, fu_days, w_months, w_days, include_index_day, as_of, interim, ms):
+    """One offender's window (rules W1-W3, A1-A2): first and last offence day that can
+    count, last disposal day that counts, and the status code."""
+    end = add_period(idx, fu_months, fu_days, ms)
+    wend = add_period(end, w_months, w_days, ms)
+    if include_index_day:
+        lo = idx
+        hi = end - 1
+        dlast = wend - 1
+    else:
+        lo = idx + 1
+        hi = end
+        dlast = wend
+    status = ST_OK
+    if as_of != NULL_DAY and dlast > as_of:
+        if interim and as_of >= lo:
+            status = ST_INTERIM
+            if hi > as_of:
+                hi = as_of
+            dlast = as_of
+        else:
+            status = ST_NOT_MEASURABLE
+    return lo, hi, dlast, status
+
+
+@njit(cache=True, inline="always")
 def _qualifies(k, lo, hi, dlast, off, disp, typ, code, cat, has_cat, type_ok, code_ok, cat_ok):
     o = off[k]
     if o < lo or o > hi or disp[k] > dlast:
@@ -50,27 +76,9 @@ def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
     """Per-offender measures, one cohort row at a time (outputs in cohort order)."""
     n = index_day.size
     for r in prange(n):
-        j = r
         idx = index_day[r]
-        end = add_period(idx, fu_months, fu_days, ms)
-        wend = add_period(end, w_months, w_days, ms)
-        if include_index_day:
-            lo = idx
-            hi = end - 1
-            dlast = wend - 1
-        else:
-            lo = idx + 1
-            hi = end
-            dlast = wend
-        status = ST_OK
-        if as_of != NULL_DAY and dlast > as_of:
-            if interim and as_of >= lo:
-                status = ST_INTERIM
-                if hi > as_of:
-                    hi = as_of
-                dlast = as_of
-            else:
-                status = ST_NOT_MEASURABLE
+        lo, hi, dlast, status = window(idx, fu_months, fu_days, w_months, w_days,
+                                       include_index_day, as_of, interim, ms)
         out_status[r] = status
         out_window_end[r] = dlast
         count = 0
@@ -79,8 +87,8 @@ def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
         first = -1
         unmapped = 0
         if status != ST_NOT_MEASURABLE:
-            a = offsets[j]
-            b = offsets[j + 1]
+            a = offsets[r]
+            b = offsets[r + 1]
             for k in range(a, b):
                 if off[k] > hi:
                     break  # events are sorted by offence day
@@ -126,19 +134,8 @@ def custody_grouped(index_day, c_offsets, c_start, c_end, fu_months, fu_days, w_
     """
     n = index_day.size
     for r in prange(n):
-        idx = index_day[r]
-        end = add_period(idx, fu_months, fu_days, ms)
-        wend = add_period(end, w_months, w_days, ms)
-        if include_index_day:
-            lo = idx
-            hi = end - 1
-            dlast = wend - 1
-        else:
-            lo = idx + 1
-            hi = end
-            dlast = wend
-        if as_of != NULL_DAY and dlast > as_of and interim and hi > as_of:
-            hi = as_of
+        lo, hi, _, _ = window(index_day[r], fu_months, fu_days, w_months, w_days,
+                              include_index_day, as_of, interim, ms)
         total = 0
         covered = lo - 1  # last day already counted
         for k in range(c_offsets[r], c_offsets[r + 1]):

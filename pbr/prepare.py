@@ -70,7 +70,7 @@ def _codes(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
     phys = s.to_physical().to_numpy().astype(np.uint32, copy=False)
     dtype = s.dtype
     names = dtype.categories.to_series() if isinstance(dtype, pl.Categorical) else \
-        pl.Series(list(dtype.categories), dtype=pl.String)  # type: ignore[union-attr]
+        pl.Series(list(dtype.categories), dtype=pl.String)  # type: ignore[attr-defined]
     top = int(phys.max()) + 1 if phys.size else 0
     if names.len() < top:  # pragma: no cover - defensive: unknown category mapping
         raise SchemaError(f"{s.name}: categorical codes beyond the category list")

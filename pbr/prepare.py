@@ -238,7 +238,8 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
      b_court) = grouping.event_scatter(epart, hist, e_ids, e_off, e_disp, typ, code, cat, court,
                                        has_cat, has_court, grouping.NCHUNK)
     del epart
-    slot_of, row_count = grouping.probe(c_part_off, c_order, c_ids, c_idx, fm, fd, wm, wd,
+    p_ids, p_idx = grouping.gather_by_order(c_order, c_ids, c_idx)
+    slot_of, row_count = grouping.probe(c_part_off, c_order, p_ids, p_idx, fm, fd, wm, wd,
                                         MONTH_START, e_part_off, b_key, b_off, b_disp)
     del b_key
     offsets, off, disp, styp, scode, scat, scourt, pos = grouping.fill_csr(

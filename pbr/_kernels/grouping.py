@@ -58,6 +58,19 @@ def partition_cohort(ids, pbits):
 
 
 @njit(cache=True, parallel=True)
+def gather_by_order(order, ids, idx):
+    """Cohort ids and index days in partition order (contiguous reads in the probe)."""
+    n = order.size
+    k = np.empty(n, np.int64)
+    d = np.empty(n, np.int32)
+    for j in prange(n):
+        r = order[j]
+        k[j] = ids[r]
+        d[j] = idx[r]
+    return k, d
+
+
+@njit(cache=True, parallel=True)
 def event_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, nchunk):
     """Partition id of each event (NO_PART if outside the global window) and counts."""
     m = ids.size
@@ -132,6 +145,9 @@ def probe(c_part_off, c_order, c_ids, c_idx, fu_months, fu_days, w_months, w_day
           e_part_off, b_key, b_off, b_disp):
     """Local hash join per partition, pruning events outside each offender's horizon.
 
+    ``c_ids`` and ``c_idx`` are in partition order (:func:`gather_by_order`), so each
+    partition reads them contiguously; ``c_order`` maps partition slots to cohort rows.
+
     The horizon of an offender is offence days ``[index, index + follow_up]`` and
     disposal days up to ``index + follow_up + waiting_period`` (both inclusive, so that
     any spec within the horizon, with or without the index day, can be measured).
@@ -160,10 +176,9 @@ def probe(c_part_off, c_order, c_ids, c_idx, fu_months, fu_days, w_months, w_day
         hd = np.empty(nc, np.int32)
         count = np.zeros(nc, np.int64)
         for li in range(nc):
-            r = c_order[c0 + li]
-            k = c_ids[r]
+            k = c_ids[c0 + li]
             keys[li] = k
-            idx = c_idx[r]
+            idx = c_idx[c0 + li]
             lo[li] = idx
             end = add_period(idx, fu_months, fu_days, ms)
             hi[li] = end

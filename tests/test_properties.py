@@ -16,7 +16,7 @@ from typing import Any
 import numba
 import numpy as np
 import polars as pl
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import pbr
@@ -117,6 +117,7 @@ def _measure(cohort: pl.DataFrame, events: pl.DataFrame, spec: pbr.MeasureSpec,
     return pbr.measure(cohort, ev, spec, engine=engine)
 
 
+@settings(max_examples=settings().max_examples * 5)  # 600 cases under the CI profile
 @given(histories(), specs())
 def test_kernel_equals_reference(data: tuple[pl.DataFrame, pl.DataFrame],
                                  spec: pbr.MeasureSpec) -> None:

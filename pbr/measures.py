@@ -297,20 +297,23 @@ def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
         "window_end": np.zeros(n, np.int32),
     }
     as_of = NULL_DAY if spec.as_of is None else date_to_day(spec.as_of)
+    idx = h.index_day
+    base = int(idx.min()) if idx.size else 0
+    n_days = int(idx.max()) - base + 1 if idx.size else 1
+    t_lo, t_hi, t_dlast, t_status = kern.window_table(
+        np.int64(base), n_days, spec.follow_up.months, spec.follow_up.days,
+        spec.waiting_period.months, spec.waiting_period.days, spec.include_index_day,
+        np.int32(as_of), spec.interim, MONTH_START)
     if "custody" in h.extra:
         c_off, c_start, c_end = h.extra["custody"]
         out["custody_days"] = np.zeros(n, np.int64)
-        kern.custody_grouped(
-            h.index_day, c_off, c_start, c_end, spec.follow_up.months, spec.follow_up.days,
-            spec.waiting_period.months, spec.waiting_period.days, spec.include_index_day,
-            np.int32(as_of), spec.interim, MONTH_START, out["custody_days"])
+        kern.custody_grouped(idx, c_off, c_start, c_end, np.int64(base), t_lo, t_hi,
+                             out["custody_days"])
     kern.measure_grouped(
-        h.index_day, h.offsets, h.offence_day, h.disposal_day, h.disposal_type,
+        idx, h.offsets, h.offence_day, h.disposal_day, h.disposal_type,
         h.offence_code, h.offence_category, h.court_event, has_cat,
-        h.events.has_court_event,
-        spec.follow_up.months, spec.follow_up.days, spec.waiting_period.months,
-        spec.waiting_period.days, spec.include_index_day, np.int32(as_of), spec.interim,
-        spec.counting_unit == "court_event", MONTH_START, type_ok, code_ok, cat_ok, weight,
+        h.events.has_court_event, np.int64(base), t_lo, t_hi, t_dlast, t_status,
+        spec.counting_unit == "court_event", type_ok, code_ok, cat_ok, weight,
         mapped, serious,
         out["reoffences"], out["severity"], out["serious"], out["days_to_first"],
         out["status"], out["unmapped"], out["window_end"])

@@ -21,6 +21,7 @@ Status codes: 0 complete window, 1 not measurable (window not complete by as_of)
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
 from pbr._kernels.calendar import NULL_DAY, add_period
@@ -56,6 +57,28 @@ def window(idx, fu_months, fu_days, w_months, w_days, include_index_day, as_of, 
     return lo, hi, dlast, status
 
 
+@njit(cache=True)
+def window_table(base, n_days, fu_months, fu_days, w_months, w_days, include_index_day, as_of,
+                 interim, ms):
+    """:func:`window` for every index day ``base .. base + n_days - 1``.
+
+    Offenders share few distinct index dates, so the kernels look their window up here
+    instead of doing calendar arithmetic per offender.
+    """
+    t_lo = np.empty(n_days, np.int32)
+    t_hi = np.empty(n_days, np.int32)
+    t_dlast = np.empty(n_days, np.int32)
+    t_status = np.empty(n_days, np.int8)
+    for t in range(n_days):
+        lo, hi, dlast, status = window(base + t, fu_months, fu_days, w_months, w_days,
+                                       include_index_day, as_of, interim, ms)
+        t_lo[t] = lo
+        t_hi[t] = hi
+        t_dlast[t] = dlast
+        t_status[t] = status
+    return t_lo, t_hi, t_dlast, t_status
+
+
 @njit(cache=True, inline="always")
 def _qualifies(k, lo, hi, dlast, off, disp, typ, code, cat, has_cat, type_ok, code_ok, cat_ok):
     o = off[k]
@@ -68,8 +91,7 @@ def _qualifies(k, lo, hi, dlast, off, disp, typ, code, cat, has_cat, type_ok, co
 
 @njit(cache=True, parallel=True)
 def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
-                    has_cat, has_court, fu_months, fu_days, w_months, w_days,
-                    include_index_day, as_of, interim, court_unit, ms,
+                    has_cat, has_court, base, t_lo, t_hi, t_dlast, t_status, court_unit,
                     type_ok, code_ok, cat_ok, code_weight, code_mapped, code_serious,
                     out_count, out_severity, out_serious, out_first, out_status,
                     out_unmapped, out_window_end):
@@ -77,8 +99,11 @@ def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
     n = index_day.size
     for r in prange(n):
         idx = index_day[r]
-        lo, hi, dlast, status = window(idx, fu_months, fu_days, w_months, w_days,
-                                       include_index_day, as_of, interim, ms)
+        t = idx - base
+        lo = t_lo[t]
+        hi = t_hi[t]
+        dlast = t_dlast[t]
+        status = t_status[t]
         out_status[r] = status
         out_window_end[r] = dlast
         count = 0
@@ -123,8 +148,7 @@ def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
 
 
 @njit(cache=True, parallel=True)
-def custody_grouped(index_day, c_offsets, c_start, c_end, fu_months, fu_days, w_months,
-                    w_days, include_index_day, as_of, interim, ms, out_days):
+def custody_grouped(index_day, c_offsets, c_start, c_end, base, t_lo, t_hi, out_days):
     """Days in custody within each offender's follow-up window (rule M6).
 
     Spells of offender ``r`` are ``c_offsets[r]:c_offsets[r + 1]``, sorted by start day;
@@ -134,8 +158,9 @@ def custody_grouped(index_day, c_offsets, c_start, c_end, fu_months, fu_days, w_
     """
     n = index_day.size
     for r in prange(n):
-        lo, hi, _, _ = window(index_day[r], fu_months, fu_days, w_months, w_days,
-                              include_index_day, as_of, interim, ms)
+        t = index_day[r] - base
+        lo = t_lo[t]
+        hi = t_hi[t]
         total = 0
         covered = lo - 1  # last day already counted
         for k in range(c_offsets[r], c_offsets[r + 1]):

@@ -295,7 +295,7 @@ def test_output_keeps_input_rows_and_columns() -> None:
 offender = st.fixed_dictionaries({
     "sex": st.sampled_from(["M", "F", "male", "Female"]),
     "birth": st.dates(date(1930, 1, 1), date(2005, 12, 31)),
-    "first_after": st.integers(3660, 20000)  # at least 10 years old,
+    "first_after": st.integers(3660, 20000),  # at least 10 years old
     "conv_after_first": st.integers(0, 15000),
     "risk_after_conv": st.integers(0, 3000),
     "previous": st.integers(0, 80),

@@ -22,7 +22,7 @@ LAYERS = {
     "pbr.errors": 0, "pbr._version": 0, "pbr.period": 0, "pbr.schema": 0,
     "pbr._kernels": 1,
     "pbr.spec": 2, "pbr.data": 2, "pbr.prepare": 2, "pbr.measures": 2, "pbr._reference": 2,
-    "pbr.synth": 2,
+    "pbr.synth": 2, "pbr.risk": 2,
     "pbr.io": 3, "pbr.report": 3,
     "pbr.cli": 4, "pbr": 4,
 }

@@ -50,5 +50,6 @@ __all__ = [
     "measure",
     "prepare",
     "preset",
+    "risk",
     "synth",
 ]

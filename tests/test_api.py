@@ -13,7 +13,7 @@ PUBLIC = {
     "Cohort", "Custody", "EngineError", "Events", "Exclusion", "Exclusions", "Histories",
     "IncompleteDataWarning", "MeasureResult", "MeasureSpec", "PbrError", "PbrWarning",
     "Period", "PeriodError", "SchemaError", "SeverityError", "SpecError", "__version__",
-    "available_presets", "measure", "preset", "prepare", "synth",
+    "available_presets", "measure", "preset", "prepare", "risk", "synth",
 }
 
 # layer of each module (DESIGN.md): 0 foundations, 1 kernels, 2 computation, 3 io/report,

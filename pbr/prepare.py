@@ -205,30 +205,39 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     custody = None if custody is None else Custody.from_frame(custody)
     follow_up, waiting = _horizon(horizon)
 
-    c_ids, e_ids = _id_arrays(cohort, events)
     c_idx = _days(cohort.frame["index_date"])
-    e_off = _days(events.frame["offence_date"])
-    e_disp = _days(events.frame["disposal_date"])
-    dictionaries: dict[str, pl.Series] = {}
-    typ, dictionaries["disposal_type"] = _codes(events.frame["disposal_type"])
-    code, dictionaries["offence_code"] = _codes(events.frame["offence_code"])
-    has_cat = events.has_category
-    if has_cat:
-        cat, dictionaries["offence_category"] = _codes(events.frame["offence_category"])
-    else:
-        cat = np.zeros(1, np.uint32)
-    has_court = events.has_court_event
-    court = (events.frame["court_event_id"].to_numpy().astype(np.int64, copy=False)
-             if has_court else np.zeros(1, np.int64))
-
-    n = c_ids.size
+    n = cohort.n
     fm, fd, wm, wd = follow_up.months, follow_up.days, waiting.months, waiting.days
-    if n == 0 or e_ids.size == 0:
+    if n == 0 or events.n == 0:
         lo, hi_off, hi_disp = 0, -1, -1
     else:  # adding a period is monotone, so the global window comes from min/max index
         ends = add_period_array(np.array([c_idx.min(), c_idx.max()], np.int32), fm, fd)
         lo, hi_off = int(c_idx.min()), int(ends[1])
         hi_disp = int(add_period_array(ends[1:], wm, wd)[0])
+    # prune to the global window in polars first: only the rows that can matter are
+    # copied out of the (often chunked) frame into contiguous arrays
+    mask = events.frame.select(
+        (pl.col("offence_date").to_physical() >= lo)
+        & (pl.col("offence_date").to_physical() <= hi_off)
+        & (pl.col("disposal_date").to_physical() <= hi_disp)).to_series()
+    window_pos = mask.arg_true().to_numpy().astype(np.int64)
+    ev = events.frame.filter(mask)
+    c_ids, e_ids = _id_arrays(cohort, Events(ev, events.exclusions, events.n_input,
+                                             events.columns))
+    e_off = _days(ev["offence_date"])
+    e_disp = _days(ev["disposal_date"])
+    dictionaries: dict[str, pl.Series] = {}
+    typ, dictionaries["disposal_type"] = _codes(ev["disposal_type"])
+    code, dictionaries["offence_code"] = _codes(ev["offence_code"])
+    has_cat = events.has_category
+    if has_cat:
+        cat, dictionaries["offence_category"] = _codes(ev["offence_category"])
+    else:
+        cat = np.zeros(1, np.uint32)
+    has_court = events.has_court_event
+    court = (ev["court_event_id"].to_numpy().astype(np.int64, copy=False)
+             if has_court else np.zeros(1, np.int64))
+
     # 2^8-way fanout at most: wider scatters thrash the TLB (8 write streams per partition)
     pbits = int(min(8, max(1, round(np.log2(max(n, 1) / 4096)))))
     c_part_off, c_order = grouping.partition_cohort(c_ids, pbits)
@@ -245,6 +254,7 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     offsets, off, disp, styp, scode, scat, scourt, pos = grouping.fill_csr(
         c_part_off, c_order, e_part_off, slot_of, row_count, b_pos, b_off, b_disp, b_typ,
         b_code, b_cat, b_court, has_cat, has_court)
+    pos = window_pos[pos]  # positions in events.frame
     not_in, outside = grouping.count_outcomes(slot_of)
     counts = {
         "input": events.n_input,

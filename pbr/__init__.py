@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from pbr import io, synth
+from pbr import io, risk, synth
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.errors import (
     EngineError,

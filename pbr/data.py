@@ -236,7 +236,23 @@ def _apply_rules(df: pl.DataFrame, table: str, rules: list[tuple[str, str, pl.Ex
 
 # --------------------------------------------------------------------------- tables
 @dataclass(frozen=True)
-class Cohort:
+class _Table:
+    """A validated input table: the kept rows, the ledger of the others, the number of
+    input rows and the user's column for each role."""
+
+    frame: pl.DataFrame
+    exclusions: Exclusions = field(default_factory=Exclusions)
+    n_input: int = 0
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        """Number of kept rows."""
+        return self.frame.height
+
+
+@dataclass(frozen=True)
+class Cohort(_Table):
     """A validated cohort: one row per offender with an index date.
 
     Build it with :meth:`from_frame`.  ``frame`` holds the kept rows with the role
@@ -250,15 +266,6 @@ class Cohort:
     >>> Cohort.from_frame(df, offender_id="pnc", index_date="release").n
     2
     """
-
-    frame: pl.DataFrame
-    exclusions: Exclusions = field(default_factory=Exclusions)
-    n_input: int = 0
-    columns: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        return self.frame.height
 
     @classmethod
     def from_frame(cls, data: Any, *, offender_id: str = "offender_id",
@@ -291,7 +298,7 @@ class Cohort:
 
 
 @dataclass(frozen=True)
-class Events:
+class Events(_Table):
     """Validated proven-offence events (one row per offence).
 
     Roles: ``offender_id``, ``offence_date``, ``disposal_date``, ``disposal_type``,
@@ -312,15 +319,6 @@ class Events:
     >>> ev.n, ev.exclusions.count(rule="disposal_before_offence")
     (1, 1)
     """
-
-    frame: pl.DataFrame
-    exclusions: Exclusions = field(default_factory=Exclusions)
-    n_input: int = 0
-    columns: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        return self.frame.height
 
     @property
     def has_category(self) -> bool:
@@ -400,7 +398,7 @@ class Events:
 
 
 @dataclass(frozen=True)
-class Custody:
+class Custody(_Table):
     """Validated custody spells (``start_date`` to ``end_date`` inclusive) for bed days.
 
     Overlapping spells of one offender are merged before counting, so a day is counted
@@ -414,15 +412,6 @@ class Custody:
     ...                                  "end_date": [d(2020, 1, 10)]})).n
     1
     """
-
-    frame: pl.DataFrame
-    exclusions: Exclusions = field(default_factory=Exclusions)
-    n_input: int = 0
-    columns: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        return self.frame.height
 
     @classmethod
     def from_frame(cls, data: Any, *, offender_id: str = "offender_id",

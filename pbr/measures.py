@@ -264,27 +264,27 @@ def _lookup(names: pl.Series, values: Any, dtype: Any) -> np.ndarray:
     return names.is_in(list(values)).to_numpy().astype(dtype)
 
 
+def _allowed(names: pl.Series, include: tuple[str, ...], exclude: tuple[str, ...]
+             ) -> np.ndarray:
+    """Rule F1 per category code: in ``include`` (when given) and not in ``exclude``."""
+    ok = np.ones(names.len(), np.bool_)
+    if include:
+        ok &= _lookup(names, include, np.bool_)
+    if exclude:
+        ok &= ~_lookup(names, exclude, np.bool_)
+    return ok
+
+
 def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
     """Run the measure kernel on prepared histories; raw arrays in cohort order."""
     n = h.cohort.n
     d = h.dictionaries
     type_ok = _lookup(d["disposal_type"], spec.proof_types, np.bool_)
     codes = d["offence_code"]
-    code_ok = np.ones(codes.len(), np.bool_)
-    if spec.include_codes:
-        code_ok &= _lookup(codes, spec.include_codes, np.bool_)
-    if spec.exclude_codes:
-        code_ok &= ~_lookup(codes, spec.exclude_codes, np.bool_)
+    code_ok = _allowed(codes, spec.include_codes, spec.exclude_codes)
     has_cat = "offence_category" in d
-    if has_cat:
-        cats = d["offence_category"]
-        cat_ok = np.ones(cats.len(), np.bool_)
-        if spec.include_categories:
-            cat_ok &= _lookup(cats, spec.include_categories, np.bool_)
-        if spec.exclude_categories:
-            cat_ok &= ~_lookup(cats, spec.exclude_categories, np.bool_)
-    else:
-        cat_ok = np.ones(1, np.bool_)
+    cat_ok = (_allowed(d["offence_category"], spec.include_categories, spec.exclude_categories)
+              if has_cat else np.ones(1, np.bool_))
     table = spec.weights or {}
     default = spec.unmapped_weight if spec.unmapped_severity == "default" else 0.0
     weight = _lookup(codes, {**table, None: default}, np.float64)

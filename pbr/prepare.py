@@ -46,15 +46,14 @@ def _horizon(h: MeasureSpec | tuple[Any, Any] | None) -> tuple[Period, Period]:
             f"horizon: give a MeasureSpec or (follow_up, waiting_period), got {h!r}") from None
 
 
-def _id_arrays(cohort: Cohort, events: Events) -> tuple[np.ndarray, np.ndarray]:
-    ct, et = cohort.frame.schema["offender_id"], events.frame.schema["offender_id"]
+def _id_arrays(cohort: pl.DataFrame, events: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    ct, et = cohort.schema["offender_id"], events.schema["offender_id"]
     if ct.is_integer() and et.is_integer():
-        return (cohort.frame["offender_id"].to_numpy(),
-                events.frame["offender_id"].to_numpy())
+        return cohort["offender_id"].to_numpy(), events["offender_id"].to_numpy()
     if ct == pl.String and et == pl.String:
         dtype = pl.Categorical(_ID_CATEGORIES)
-        c = cohort.frame["offender_id"].cast(dtype).to_physical().cast(pl.Int64).to_numpy()
-        e = events.frame["offender_id"].cast(dtype).to_physical().cast(pl.Int64).to_numpy()
+        c = cohort["offender_id"].cast(dtype).to_physical().cast(pl.Int64).to_numpy()
+        e = events["offender_id"].cast(dtype).to_physical().cast(pl.Int64).to_numpy()
         return c, e
     raise SchemaError(
         f"offender_id is {ct} in the cohort but {et} in the events: give both as integers or "
@@ -222,8 +221,7 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
         & (pl.col("disposal_date").to_physical() <= hi_disp)).to_series()
     window_pos = mask.arg_true().to_numpy().astype(np.int64)
     ev = events.frame.filter(mask)
-    c_ids, e_ids = _id_arrays(cohort, Events(ev, events.exclusions, events.n_input,
-                                             events.columns))
+    c_ids, e_ids = _id_arrays(cohort.frame, ev)
     e_off = _days(ev["offence_date"])
     e_disp = _days(ev["disposal_date"])
     dictionaries: dict[str, pl.Series] = {}

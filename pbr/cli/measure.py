@@ -1,18 +1,8 @@
-"""The ``pbr`` command line: parses arguments, calls the public API, prints reports.
-
-Commands: ``measure``, ``synth``, ``demo``, ``presets``; ``pbr --version``.  Reports go
-to stdout and are deterministic; progress goes to stderr.  An error raised by pbr
-(:class:`~pbr.PbrError`: a missing column, an invalid spec, a bad row) is printed as
-one line, without a traceback, and the exit code is 2.
-"""
+"""``pbr measure``, ``pbr synth``, ``pbr demo`` and ``pbr presets``."""
 
 from __future__ import annotations
 
-import time
-import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from enum import StrEnum
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,80 +10,10 @@ import typer
 
 import pbr
 from pbr import io
-from pbr.errors import PbrError, PbrWarning
-
-__all__ = ["app"]
-
-app = typer.Typer(
-    name="pbr",
-    help="Proven-reoffending measures for payment-by-results contracts.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
-)
+from pbr.cli._app import ROLES, Engine, Format, OnInvalid, app, cell, progress, reported_errors
 
 DEFAULT_PRESET = "moj_national_2017"
 DEMO_SEED = 2024
-ROLES = "Column names (when the file's differ from pbr's role names)"
-
-
-class Engine(StrEnum):
-    numba = "numba"
-    polars = "polars"
-
-
-class OnInvalid(StrEnum):
-    raise_ = "raise"
-    exclude = "exclude"
-
-
-class Format(StrEnum):
-    parquet = "parquet"
-    csv = "csv"
-
-
-# --------------------------------------------------------------------------- plumbing
-class _Progress:
-    """Progress lines on stderr, with the seconds since the command started."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.start = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        if not self.quiet:
-            typer.echo(f"[{time.perf_counter() - self.start:6.1f}s] {message}", err=True)
-
-
-@contextmanager
-def _reported_errors() -> Iterator[None]:
-    """PbrError -> one line on stderr and exit code 2; pbr's warnings stay in the notes."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PbrWarning)
-            yield
-    except PbrError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except OSError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-
-
-def _progress(ctx: typer.Context) -> _Progress:
-    return _Progress(bool((ctx.obj or {}).get("quiet", False)))
-
-
-def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.3f}"
-    return str(value)
 
 
 def _summary_text(result: pbr.MeasureResult, by: Sequence[str]) -> str:
@@ -103,10 +23,10 @@ def _summary_text(result: pbr.MeasureResult, by: Sequence[str]) -> str:
     title = f"Summary by {', '.join(keys)}" if keys else "Summary"
     if table.height == 0:
         return f"{title} ({result.spec.name}): no offenders measured"
-    heads = ([" / ".join(_cell(v) for v in row) for row in table.select(keys).iter_rows()]
+    heads = ([" / ".join(cell(v) for v in row) for row in table.select(keys).iter_rows()]
              if keys else ["all"])
     measures = [c for c in table.columns if c not in keys]
-    rows = [[m, *(_cell(v) for v in table[m].to_list())] for m in measures]
+    rows = [[m, *(cell(v) for v in table[m].to_list())] for m in measures]
     width = max(len(c) for c in [*heads, *(x for r in rows for x in r[1:])]) + 2
     label = max(len(m) for m in measures) + 2
     lines = [f"{title} ({result.spec.name})",
@@ -117,28 +37,6 @@ def _summary_text(result: pbr.MeasureResult, by: Sequence[str]) -> str:
 
 def _report(result: pbr.MeasureResult, by: Sequence[str]) -> str:
     return "\n\n".join([str(result), _summary_text(result, by), str(result.exclusions)])
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"pbr {pbr.__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    ctx: typer.Context,
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="No progress messages on stderr.")] = False,
-) -> None:
-    """Proven-reoffending measures for payment-by-results contracts.
-
-    Start with `pbr demo`, which writes synthetic data and measures it.
-    """
-    ctx.obj = {"quiet": quiet}
 
 
 # --------------------------------------------------------------------------- measure
@@ -203,9 +101,9 @@ def measure(
     Example: pbr measure --cohort cohort.parquet --events events.parquet
     --preset peterborough_sib --by provider --out measures.parquet
     """
-    step = _progress(ctx)
+    step = progress(ctx)
     keys = list(by or [])
-    with _reported_errors():
+    with reported_errors():
         measure_spec = _spec(spec, preset, as_of, interim)
         mode: Literal["raise", "exclude"] = (
             "exclude" if on_invalid is OnInvalid.exclude else "raise")
@@ -248,8 +146,8 @@ def synth(
     format: Annotated[Format, typer.Option(help="Table file format.")] = Format.parquet,
 ) -> None:
     """Write a seeded synthetic cohort, events, custody spells and a spec to a directory."""
-    step = _progress(ctx)
-    with _reported_errors():
+    step = progress(ctx)
+    with reported_errors():
         step(f"generating {n:,} synthetic offenders (seed {seed})")
         data = pbr.synth.generate(n, seed=seed)
         step(f"writing {out}")
@@ -272,8 +170,8 @@ def demo(
     synthetic severity weights and serious-offence list, spec.toml) and with the
     Peterborough SIB rules, and prints both summaries by provider.
     """
-    step = _progress(ctx)
-    with _reported_errors():
+    step = progress(ctx)
+    with reported_errors():
         step(f"generating {n:,} synthetic offenders (seed {DEMO_SEED})")
         paths = io.write_synth(pbr.synth.generate(n, seed=DEMO_SEED), out)
         step(f"reading {out}")
@@ -308,7 +206,7 @@ def presets(
         help="Show this preset's rules and TOML.")] = None,
 ) -> None:
     """List the bundled measure presets, or show one."""
-    with _reported_errors():
+    with reported_errors():
         if name is not None:
             spec = pbr.preset(name)
             typer.echo(f"{spec}\n\n{spec.to_toml()}", nl=False)
@@ -321,6 +219,3 @@ def presets(
     for r in [head, *rows]:
         typer.echo("  ".join(f"{c:<{w}}" for c, w in zip(r, widths, strict=True)).rstrip())
 
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

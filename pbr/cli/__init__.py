@@ -1,0 +1,15 @@
+"""The ``pbr`` command line: parses arguments, calls the public API, prints reports.
+
+One module per group of commands; importing it registers its commands on :data:`app`.
+``pbr --version`` prints the version.  The CLI holds no logic of its own.
+"""
+
+from __future__ import annotations
+
+from pbr.cli import measure as _measure  # noqa: F401  (registers measure, synth, demo, presets)
+from pbr.cli._app import app
+
+__all__ = ["app"]
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

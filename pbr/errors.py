@@ -7,9 +7,11 @@ The tree::
     PbrError (Exception)
     ├── SchemaError        an input table lacks a column, has the wrong type, or bad rows
     ├── SpecError          an invalid MeasureSpec field or combination
+    │   └── ContractError  an invalid contract field (names the field and the fix)
     ├── PeriodError        a period string that cannot be parsed
     ├── SeverityError      an offence code with no severity weight under unmapped="error"
-    └── EngineError        an engine name that does not exist, or engines that disagree
+    ├── EngineError        an engine name that does not exist, or engines that disagree
+    └── ReconciliationError  payment statement lines that do not add up to its totals
 
     PbrWarning (UserWarning)
     └── IncompleteDataWarning  a rule could not be applied because the data lack a column
@@ -18,11 +20,13 @@ The tree::
 from __future__ import annotations
 
 __all__ = [
+    "ContractError",
     "EngineError",
     "IncompleteDataWarning",
     "PbrError",
     "PbrWarning",
     "PeriodError",
+    "ReconciliationError",
     "SchemaError",
     "SeverityError",
     "SpecError",
@@ -51,6 +55,14 @@ class SeverityError(PbrError, ValueError):
 
 class EngineError(PbrError, ValueError):
     """An unknown engine was requested."""
+
+
+class ContractError(SpecError):
+    """A contract field is invalid; the message names the field and the fix."""
+
+
+class ReconciliationError(PbrError, ArithmeticError):
+    """A payment statement's lines do not add up to its totals exactly."""
 
 
 class PbrWarning(UserWarning):

@@ -10,6 +10,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from pbr import io, risk, synth
+from pbr.cohort_rule import CohortRule
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.errors import (
     EngineError,
@@ -28,6 +29,7 @@ from pbr.spec import MeasureSpec, available_presets, preset
 
 __all__ = [
     "Cohort",
+    "CohortRule",
     "Custody",
     "EngineError",
     "Events",

@@ -1,0 +1,383 @@
+"""Cohort rules: which disposals become index events, and in which cohort period.
+
+A :class:`CohortRule` is immutable and hashable, validated on construction (a bad field
+raises :class:`~pbr.errors.SpecError` naming the field and the fix), prints each rule
+with its default and source, and round-trips through TOML as a ``[cohort]`` table, so a
+scheme file can hold ``[cohort]``, ``[measure]`` and ``[comparison]`` tables side by side.
+
+Every rule is documented, with its source and whether the source was verified, in
+docs/methodology/cohorts.md (rule identifiers K1-K9 below refer to that page; the
+primary source is the MoJ *Guide to Proven Reoffending Statistics*, 2019, summarised in
+methodology sections 1.2, 1.3 and 1.8).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+
+from pbr.errors import SpecError
+from pbr.period import Period
+
+__all__ = ["EXCLUSIONS", "PERIOD_KINDS", "CohortRule"]
+
+#: cohort period kinds (K3)
+PERIOD_KINDS = ("quarter", "12 months", "rolling 12 months", "financial_year", "first_n")
+#: optional exclusions (K8): name -> the disposals column that flags it
+EXCLUSIONS: dict[str, str] = {
+    "deported": "deported",
+    "time_served": "time_served",
+    "breach_only": "breach_only",
+    "released_from_court": "released_from_court",
+    "died": "date_of_death",
+}
+_AGE_GROUPS = {"all": (None, None), "adult": (18, None), "juvenile": (10, 17)}
+_AGE_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)|(\+))\s*$")
+_SENTENCE = re.compile(r"^\s*(<=|<|>=|>)\s*(.+?)\s*$")
+Feb29 = Literal["mar1", "feb28"]
+TieBreak = Literal["row", "values"]
+
+
+def _meta(default_note: str, source: str, doc: str) -> dict[str, str]:
+    return {"default_note": default_note, "source": source, "doc": doc}
+
+
+def _strings(name: str, value: Any, *, keep_order: bool = False) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise SpecError(f"{name}: give a list of strings, e.g. [{value!r}], not a bare string")
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise SpecError(f"{name}: expected a list of strings, got {value!r}") from None
+    for item in items:
+        if not isinstance(item, str) or not item:
+            raise SpecError(f"{name}: every entry must be a non-empty string, got {item!r}")
+    if keep_order:
+        if len(set(items)) != len(items):
+            raise SpecError(f"{name}: an entry appears twice in {list(items)}; list each once")
+        return items
+    return tuple(sorted(set(items)))
+
+
+def age_bounds(age_group: str) -> tuple[int | None, int | None]:
+    """(lowest, highest) age of an age group, both inclusive; None = unbounded.
+
+    Examples
+    --------
+    >>> age_bounds("adult"), age_bounds("juvenile"), age_bounds("16-18")
+    ((18, None), (10, 17), (16, 18))
+    """
+    if age_group in _AGE_GROUPS:
+        return _AGE_GROUPS[age_group]
+    m = _AGE_RANGE.match(age_group)
+    if not m:
+        raise SpecError(
+            f"age_group: {age_group!r} is not an age group; write 'all', 'adult' (18+), "
+            "'juvenile' (10-17), a range such as '16-18' or an open range such as '21+'")
+    lo = int(m.group(1))
+    hi = None if m.group(3) else int(m.group(2))
+    if hi is not None and hi < lo:
+        raise SpecError(f"age_group: {age_group!r} ends before it starts; write e.g. '16-18'")
+    return lo, hi
+
+
+def sentence_bound(text: str) -> tuple[str, Period]:
+    """The comparison and the period of a sentence-length filter such as ``"< 12 months"``.
+
+    Examples
+    --------
+    >>> sentence_bound("<= 6 months")
+    ('<=', Period('6 months'))
+    """
+    m = _SENTENCE.match(text)
+    if not m:
+        raise SpecError(
+            f"sentence_length: {text!r} is not a filter; write an operator (<, <=, >, >=) "
+            "and a period, e.g. '< 12 months' or '<= 6 months'")
+    try:
+        return m.group(1), Period.parse(m.group(2))
+    except SpecError as exc:
+        raise SpecError(f"sentence_length: {exc}") from None
+
+
+@dataclass(frozen=True)
+class CohortRule:
+    """The rules that turn disposal records into a cohort of index events.
+
+    Defaults are the MoJ proven-reoffending rules since the October 2017 publication
+    (MoJ, *Guide to Proven Reoffending Statistics*, 2019; methodology s.1.2) unless
+    noted; ``print(rule)`` lists each rule with its source and docs/methodology/cohorts.md
+    has the detail.
+
+    Parameters
+    ----------
+    index_types
+        Disposal types that can be an index event (K1); an open set.  MoJ: release from
+        custody (``"custody"`` rows enter on their release date), a non-custodial court
+        order or conviction (``"court_order"``) and a caution.
+    custodial_types
+        Disposal types whose people enter on *release*, not at sentence (K2).
+    disposal_categories
+        Index disposal categories allowed (K7), matched against the optional
+        ``disposal_category`` column; empty means all.
+    period
+        Cohort period kind (K3): ``"quarter"`` (3-month cohorts), ``"12 months"``,
+        ``"rolling 12 months"`` (12-month windows starting every ``rolling_step``),
+        ``"financial_year"`` (1 April to 31 March) or ``"first_n"`` (the first
+        ``cohort_size`` consecutive eligible people, Peterborough).
+    start
+        First day of the first period.  None: the start of the quarter (financial year
+        for ``financial_year``) holding the earliest eligible index date; for
+        ``first_n`` that date itself.
+    n_periods
+        Number of periods (cohorts).  None: as many as reach the latest eligible index
+        date.
+    rolling_step, cohort_size
+        Step between rolling windows (default 3 months) and people per ``first_n``
+        cohort (default 1,000).
+    same_day_precedence
+        Order of disposal types when a person has several eligible events on one day
+        (K4): the first listed wins; unlisted types come after, in input order.
+    multiple_periods
+        Whether a person may enter several periods (K5); with False only their first.
+    tie_break
+        Order of same-day events of the same type (K4): ``"row"`` (input order) or
+        ``"values"`` (by the rows' values, so that shuffling the input changes nothing).
+    age_group
+        ``"all"``, ``"adult"`` (18+), ``"juvenile"`` (10-17) or a range such as
+        ``"16-18"`` / ``"21+"``, by age at the index date (K6).
+    feb29_birthday
+        When a 29 February birthday falls in a non-leap year: ``"mar1"`` (the default)
+        or ``"feb28"``.
+    sentence_length
+        Filter on the sentence length (K7) such as ``"< 12 months"`` or
+        ``"<= 6 months"``; None for none.
+    exclusions
+        Optional exclusions (K8): any of ``deported``, ``time_served``,
+        ``breach_only``, ``released_from_court``, ``died``.
+    died_within
+        For ``died``: death within this time of the index date (the follow-up).
+    carry
+        Columns copied from the index disposal to the cohort (K9), e.g. the provider,
+        contract package area and region.
+    name
+        Label recorded in results.
+
+    Examples
+    --------
+    >>> rule = CohortRule(period="first_n", cohort_size=1000, sentence_length="< 12 months",
+    ...                   index_types=["custody"], age_group="adult")
+    >>> rule.cohort_size
+    1000
+    >>> CohortRule.from_toml(rule.to_toml()) == rule
+    True
+    """
+
+    index_types: tuple[str, ...] = field(
+        default=("caution", "court_order", "custody"),
+        metadata=_meta("custody, court_order, caution",
+                       "MoJ bulletins: released, non-custodial conviction, cautioned [V]",
+                       "disposal types that can be an index event (K1)"))
+    custodial_types: tuple[str, ...] = field(
+        default=("custody",),
+        metadata=_meta("custody", "MoJ bulletins: immediate custody enters on release [V]",
+                       "types that enter on their release date (K2)"))
+    disposal_categories: tuple[str, ...] = field(
+        default=(), metadata=_meta("(all)", "user choice; CRC: orders and licences [R]",
+                                   "index disposal categories allowed (K7)"))
+    period: str = field(
+        default="quarter",
+        metadata=_meta("quarter", "MoJ 3-month cohorts since Oct 2017 [V]",
+                       "cohort period kind (K3)"))
+    start: _dt.date | None = field(
+        default=None, metadata=_meta("(from data)", "user choice", "first day of period 1"))
+    n_periods: int | None = field(
+        default=None, metadata=_meta("(from data)", "user choice", "number of periods"))
+    rolling_step: Period = field(
+        default=Period(3, "months"),
+        metadata=_meta("3 months", "MoJ 2011-2017: a new 12-month cohort each quarter [V]",
+                       "step between rolling windows"))
+    cohort_size: int = field(
+        default=1000,
+        metadata=_meta("1000", "Peterborough SIB: 1,000 consecutive releases [V]",
+                       "people per first_n cohort"))
+    same_day_precedence: tuple[str, ...] = field(
+        default=("custody", "court_order", "caution"),
+        metadata=_meta("custody > court_order > caution", "MoJ Guide 2019, not read [R]",
+                       "winner among same-day events (K4)"))
+    multiple_periods: bool = field(
+        default=True,
+        metadata=_meta("True", "MoJ: up to four quarterly cohorts a year [R]",
+                       "a person may enter several periods (K5)"))
+    tie_break: TieBreak = field(
+        default="row", metadata=_meta("row", "pbr rule: input order",
+                                      "same-day, same-type ties (K4)"))
+    age_group: str = field(
+        default="all",
+        metadata=_meta("all", "MoJ: adults 18+, juveniles 10-17 at index date [V]",
+                       "age group at the index date (K6)"))
+    feb29_birthday: Feb29 = field(
+        default="mar1", metadata=_meta("mar1", "assumption [R]",
+                                       "29 Feb birthday in a non-leap year (K6)"))
+    sentence_length: str | None = field(
+        default=None, metadata=_meta("(none)", "Peterborough: < 12 months [V]",
+                                     "sentence-length filter (K7)"))
+    exclusions: tuple[str, ...] = field(
+        default=(), metadata=_meta("(none)", "MoJ removes none [R]; Doncaster 3 [V2]",
+                                   "optional exclusions with reasons (K8)"))
+    died_within: Period = field(
+        default=Period(12, "months"),
+        metadata=_meta("12 months", "MoJ follow-up year [V]", "window of the died exclusion"))
+    carry: tuple[str, ...] = field(
+        default=("area", "provider", "region"),
+        metadata=_meta("area, provider, region", "CRC: cohorts by CPA and provider [V]",
+                       "columns copied from the index disposal (K9)"))
+    name: str = field(default="custom", metadata=_meta("custom", "-", "label for reports"))
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        for name in ("index_types", "custodial_types", "disposal_categories", "carry"):
+            set_(self, name, _strings(name, getattr(self, name)))
+        set_(self, "same_day_precedence",
+             _strings("same_day_precedence", self.same_day_precedence, keep_order=True))
+        if not self.index_types:
+            raise SpecError("index_types: give at least one disposal type, e.g. ['custody']")
+        set_(self, "exclusions", _strings("exclusions", self.exclusions))
+        unknown = sorted(set(self.exclusions) - set(EXCLUSIONS))
+        if unknown:
+            raise SpecError(f"exclusions: unknown {', '.join(map(repr, unknown))}; choose "
+                            f"from {', '.join(EXCLUSIONS)}")
+        if self.period not in PERIOD_KINDS:
+            raise SpecError(f"period: must be one of {', '.join(map(repr, PERIOD_KINDS))}, "
+                            f"got {self.period!r}")
+        if self.start is not None:
+            set_(self, "start", _as_date("start", self.start))
+        for name, low in (("n_periods", 1), ("cohort_size", 1)):
+            value = getattr(self, name)
+            if value is None and name == "n_periods":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise SpecError(f"{name}: expected a whole number >= {low}, got {value!r}")
+        for name in ("rolling_step", "died_within"):
+            try:
+                set_(self, name, Period.parse(getattr(self, name)))
+            except SpecError as exc:
+                raise SpecError(f"{name}: {exc}") from None
+            if getattr(self, name).n == 0:
+                raise SpecError(f"{name}: must be longer than zero, e.g. '3 months'")
+        if not isinstance(self.multiple_periods, bool):
+            raise SpecError(f"multiple_periods: expected true or false, "
+                            f"got {self.multiple_periods!r}")
+        if self.tie_break not in ("row", "values"):
+            raise SpecError(f"tie_break: must be 'row' (input order) or 'values', "
+                            f"got {self.tie_break!r}")
+        if not isinstance(self.age_group, str):
+            raise SpecError(f"age_group: expected text such as 'adult', got {self.age_group!r}")
+        age_bounds(self.age_group)
+        if self.feb29_birthday not in ("mar1", "feb28"):
+            raise SpecError(f"feb29_birthday: must be 'mar1' or 'feb28', "
+                            f"got {self.feb29_birthday!r}")
+        if self.sentence_length is not None:
+            if not isinstance(self.sentence_length, str):
+                raise SpecError(f"sentence_length: expected text such as '< 12 months', "
+                                f"got {self.sentence_length!r}")
+            op, period = sentence_bound(self.sentence_length)
+            set_(self, "sentence_length", f"{op} {period}")
+        if not isinstance(self.name, str) or not self.name:
+            raise SpecError("name: give a non-empty label")
+
+    # ------------------------------------------------------------------ convenience
+    @property
+    def ages(self) -> tuple[int | None, int | None]:
+        """(lowest, highest) age allowed, inclusive; None = unbounded."""
+        return age_bounds(self.age_group)
+
+    def replace(self, **changes: Any) -> CohortRule:
+        """A copy with some fields changed (validated again).
+
+        Examples
+        --------
+        >>> CohortRule().replace(age_group="juvenile").ages
+        (10, 17)
+        """
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain TOML-able values (periods as text; None fields left out)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, Period):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CohortRule:
+        """Build from plain values; unknown keys raise SpecError naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SpecError(f"unknown cohort field(s) {', '.join(unknown)}; known fields: "
+                            f"{', '.join(sorted(known))}")
+        return cls(**dict(data))
+
+    def to_toml(self) -> str:
+        """The rule as TOML text (a ``[cohort]`` table)."""
+        return tomli_w.dumps({"cohort": self.to_dict()})
+
+    @classmethod
+    def from_toml(cls, source: str | Path) -> CohortRule:
+        """Read a rule from TOML text or a ``.toml`` file: its ``[cohort]`` table (other
+        tables, such as ``[measure]``, are ignored) or bare keys."""
+        is_path = isinstance(source, Path) or ("\n" not in source and source.endswith(".toml"))
+        text = Path(source).read_text() if is_path else str(source)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"cannot read TOML: {exc}") from None
+        if "cohort" in data:
+            data = data["cohort"]
+        elif any(isinstance(v, dict) for v in data.values()):
+            raise SpecError("no [cohort] table in the TOML; put the cohort rule under [cohort]")
+        return cls.from_dict(data)
+
+    def __str__(self) -> str:
+        lines = [f"CohortRule {self.name!r}"]
+        for f in fields(self):
+            if f.name == "name":
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                sep = " > " if f.name == "same_day_precedence" else ", "
+                shown = sep.join(value) or "-"
+            else:
+                shown = "-" if value is None else str(value)
+            lines.append(f"  {f.name:<20} {shown:<32} default {f.metadata['default_note']}; "
+                         f"{f.metadata['source']}")
+        return "\n".join(lines)
+
+
+def _as_date(name: str, value: Any) -> _dt.date:
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return _dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise SpecError(f"{name}: expected a date such as 2018-01-01, got {value!r}")

@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from pbr import io, risk, synth
 from pbr.cohort_rule import CohortRule
+from pbr.comparison_spec import ComparisonSpec
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.errors import (
     EngineError,
@@ -30,6 +31,7 @@ from pbr.spec import MeasureSpec, available_presets, preset
 __all__ = [
     "Cohort",
     "CohortRule",
+    "ComparisonSpec",
     "Custody",
     "EngineError",
     "Events",

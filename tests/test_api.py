@@ -10,7 +10,7 @@ import pbr
 PKG = Path(pbr.__file__).parent
 
 PUBLIC = {
-    "Cohort", "CohortRule", "Custody", "EngineError", "Events", "Exclusion", "Exclusions",
+    "Cohort", "CohortRule", "ComparisonSpec", "Custody", "EngineError", "Events", "Exclusion", "Exclusions",
     "Histories",
     "IncompleteDataWarning", "MeasureResult", "MeasureSpec", "PbrError", "PbrWarning",
     "Period", "PeriodError", "SchemaError", "SeverityError", "SpecError", "__version__",
@@ -24,6 +24,7 @@ LAYERS = {
     "pbr._kernels": 1,
     "pbr.spec": 2, "pbr.data": 2, "pbr.prepare": 2, "pbr.measures": 2, "pbr._reference": 2,
     "pbr.synth": 2, "pbr.risk": 2, "pbr.cohort_rule": 2,
+    "pbr.comparison_spec": 2,
     "pbr.io": 3, "pbr.report": 3,
     "pbr.cli": 4, "pbr": 4,
 }

@@ -1,0 +1,274 @@
+"""How a scheme judges its outcome: :class:`ComparisonSpec`.
+
+A comparison spec names the counterfactual (a fixed historic baseline, a baseline
+adjusted for case mix, a matched comparison group, or none), the measures compared,
+the form of the adjustment (additive or ratio), the statistical test, its significance
+level and sides.  It is data, like :class:`~pbr.spec.MeasureSpec`: frozen, hashable,
+validated on construction (a bad field raises :class:`~pbr.errors.SpecError` naming the
+field and the fix), printable with each default's source, and round-trips through TOML
+(a ``[comparison]`` table).
+
+Sources (docs/methodology/baselines.md; research note ``reference/methodology.md``):
+adjusted rates and their two forms, section 1.6; the CRC mechanism (binary rate adjusted
+with OGRS4/G3 against the 2011 baseline, payment for statistically significant change),
+sections 2.3-2.4; Peterborough and the Justice Data Lab (matched comparison groups),
+sections 3 and 5; Doncaster (2009 baseline, unadjusted), section 4; Rikers ABLE
+(historic matched cohort with a difference-in-differences trend adjustment), section 8.1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from scipy.stats import norm
+
+from pbr.errors import SpecError
+
+__all__ = ["COMPARED_MEASURES", "ComparisonSpec"]
+
+Kind = Literal["fixed_baseline", "adjusted_baseline", "matched_comparison", "none"]
+Form = Literal["additive", "ratio"]
+Sides = Literal["two-sided", "less", "greater"]
+Test = Literal["none", "baseline_interval", "difference_in_proportions", "welch_t",
+               "rate_ratio", "bootstrap"]
+CaseMix = Literal["none", "model", "ogrs3", "ogrs4_g3", "supplied_score"]
+Trend = Literal["none", "difference_in_differences"]
+
+KINDS = ("fixed_baseline", "adjusted_baseline", "matched_comparison", "none")
+FORMS = ("additive", "ratio")
+SIDES = ("two-sided", "less", "greater")
+TESTS = ("none", "baseline_interval", "difference_in_proportions", "welch_t", "rate_ratio",
+         "bootstrap")
+CASE_MIX = ("none", "model", "ogrs3", "ogrs4_g3", "supplied_score")
+TRENDS = ("none", "difference_in_differences")
+#: Cohort measures a comparison may name (columns of ``MeasureResult.summary()``).
+COMPARED_MEASURES = ("binary_rate", "per_offender", "per_reoffender", "per_100",
+                     "severity_per_offender", "serious_rate", "mean_days_to_first",
+                     "custody_days_per_offender")
+
+
+def _meta(default_note: str, source: str, doc: str) -> dict[str, str]:
+    return {"default_note": default_note, "source": source, "doc": doc}
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise SpecError(f"{name}: must be one of {', '.join(map(repr, allowed))}, "
+                        f"got {value!r}")
+
+
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """The counterfactual and the test a scheme judges its outcome by.
+
+    Parameters
+    ----------
+    kind
+        ``"fixed_baseline"`` (the measure on a historic cohort, e.g. Doncaster 2009),
+        ``"adjusted_baseline"`` (the historic baseline moved for the current cohort's
+        case mix, e.g. CRC 2011 with OGRS4/G3), ``"matched_comparison"`` (a concurrent
+        or historic matched group, e.g. Peterborough PSM, the Justice Data Lab) or
+        ``"none"`` (the MoJ headline statistics). Default ``"none"``.
+    measures
+        The cohort measures compared, named as the columns of
+        ``MeasureResult.summary()`` (``binary_rate``, ``per_reoffender``, ...).
+    form
+        How a case-mix prediction moves the baseline: ``"additive"`` (actual -
+        predicted + baseline) or ``"ratio"`` (actual x baseline / predicted); both in
+        methodology section 1.6 [I]; which one each publication used is not verified [R].
+    case_mix
+        The predictor used for an adjusted baseline: ``"model"`` (a model fitted on the
+        baseline cohort), ``"ogrs3"``, ``"ogrs4_g3"`` (CRC [V]) or ``"supplied_score"``;
+        ``"none"`` for every other kind.
+    baseline
+        Free-text label of the baseline cohort (``"2011, per contract package area"``).
+    test
+        The statistical test: ``"baseline_interval"`` (CRC thresholds p_base +/- z
+        sqrt(p(1-p)/n) [R]), ``"difference_in_proportions"`` (JDL normal approximation
+        [I]), ``"welch_t"``, ``"rate_ratio"``, ``"bootstrap"`` or ``"none"``.
+    level
+        Significance level alpha, in (0, 0.5]. Default 0.05 (conventional; the CRC level
+        was not published [V2]).
+    sides
+        ``"two-sided"``, ``"less"`` (a reduction is the alternative) or ``"greater"``.
+    trend_adjustment
+        ``"difference_in_differences"`` removes an external trend measured on an
+        ineligible group (Rikers: 19-year-olds [V]); default ``"none"``.
+    min_n
+        Smallest cohort the scheme reports on (JDL: 60 [R]); default 0.
+    name
+        Label recorded in results.
+
+    Examples
+    --------
+    >>> spec = ComparisonSpec(kind="adjusted_baseline", case_mix="ogrs4_g3",
+    ...                       test="baseline_interval", baseline="2011")
+    >>> round(spec.z, 4)
+    1.96
+    >>> ComparisonSpec.from_toml(spec.to_toml()) == spec
+    True
+    """
+
+    kind: Kind = field(
+        default="none",
+        metadata=_meta("none", "MoJ headline statistics have no comparator [V] (s.1)",
+                       "the counterfactual"))
+    measures: tuple[str, ...] = field(
+        default=("binary_rate",),
+        metadata=_meta("binary_rate", "the MoJ headline measure [V] (s.1.5)",
+                       "cohort measures compared"))
+    form: Form = field(
+        default="additive",
+        metadata=_meta("additive", "both forms in s.1.6 [I]; per-scheme form not verified [R]",
+                       "how a case-mix prediction moves the baseline"))
+    case_mix: CaseMix = field(
+        default="none",
+        metadata=_meta("none", "CRC: OGRS4/G3 [V] (s.2.3)", "predictor of an adjusted baseline"))
+    baseline: str = field(
+        default="",
+        metadata=_meta("(none)", "CRC 2011 per CPA [V]; Doncaster 2009 [V]",
+                       "label of the baseline cohort"))
+    test: Test = field(
+        default="none",
+        metadata=_meta("none", "CRC: significance vs the 2011 baseline [V], formula [R] (s.2.4)",
+                       "statistical test"))
+    level: float = field(
+        default=0.05,
+        metadata=_meta("0.05", "conventional; CRC level not published [V2] (s.2.4)",
+                       "significance level alpha"))
+    sides: Sides = field(
+        default="two-sided",
+        metadata=_meta("two-sided", "CRC pays for reductions and deducts for increases [V]",
+                       "alternative hypothesis"))
+    trend_adjustment: Trend = field(
+        default="none",
+        metadata=_meta("none", "Rikers: DiD on 19-year-olds [V] (s.8.1)",
+                       "external trend removed"))
+    min_n: int = field(
+        default=0,
+        metadata=_meta("0", "JDL minimum 60 [R] (s.5.2)", "smallest cohort reported on"))
+    name: str = field(default="custom", metadata=_meta("custom", "-", "label for reports"))
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        _choice("kind", self.kind, KINDS)
+        _choice("form", self.form, FORMS)
+        _choice("case_mix", self.case_mix, CASE_MIX)
+        _choice("test", self.test, TESTS)
+        _choice("sides", self.sides, SIDES)
+        _choice("trend_adjustment", self.trend_adjustment, TRENDS)
+        if isinstance(self.measures, str):
+            raise SpecError(f"measures: give a list, e.g. [{self.measures!r}], not a bare string")
+        measures = tuple(self.measures)
+        if not measures:
+            raise SpecError("measures: name at least one measure, e.g. ['binary_rate']")
+        for m in measures:
+            _choice("measures", m, COMPARED_MEASURES)
+        if len(set(measures)) != len(measures):
+            raise SpecError(f"measures: each measure once, got {list(measures)}")
+        set_(self, "measures", measures)
+        level = self.level
+        if isinstance(level, bool) or not isinstance(level, int | float) \
+                or not 0.0 < float(level) <= 0.5:
+            raise SpecError(f"level: a significance level in (0, 0.5], e.g. 0.05; got {level!r}")
+        set_(self, "level", float(level))
+        if isinstance(self.min_n, bool) or not isinstance(self.min_n, int) or self.min_n < 0:
+            raise SpecError(f"min_n: a whole number >= 0, got {self.min_n!r}")
+        for name in ("baseline", "name"):
+            if not isinstance(getattr(self, name), str):
+                raise SpecError(f"{name}: expected text, got {getattr(self, name)!r}")
+        if not self.name:
+            raise SpecError("name: give a non-empty label")
+        self._check_combination()
+
+    def _check_combination(self) -> None:
+        if self.kind == "adjusted_baseline" and self.case_mix == "none":
+            raise SpecError("case_mix: an adjusted_baseline needs a predictor, e.g. "
+                            "case_mix='ogrs4_g3' or 'model'; or use kind='fixed_baseline'")
+        if self.kind != "adjusted_baseline" and self.case_mix != "none":
+            raise SpecError(f"case_mix: only an adjusted_baseline uses a case-mix predictor; "
+                            f"set kind='adjusted_baseline' or case_mix='none' "
+                            f"(kind is {self.kind!r})")
+        if self.kind == "none" and (self.test != "none" or self.trend_adjustment != "none"):
+            raise SpecError("test: kind='none' has nothing to test against; set test='none' "
+                            "and trend_adjustment='none', or choose a comparison kind")
+        if self.test == "baseline_interval" and self.kind not in ("fixed_baseline",
+                                                                  "adjusted_baseline"):
+            raise SpecError("test: 'baseline_interval' is an interval around a baseline; use it "
+                            "with kind='fixed_baseline' or 'adjusted_baseline'")
+        if self.kind in ("fixed_baseline", "adjusted_baseline") and not self.baseline:
+            raise SpecError("baseline: name the baseline cohort, e.g. baseline='2011'")
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def z(self) -> float:
+        """The normal critical value for ``level`` and ``sides``.
+
+        ``Phi^-1(1 - level / 2)`` two-sided, ``Phi^-1(1 - level)`` one-sided.
+        """
+        q = 1.0 - self.level / 2.0 if self.sides == "two-sided" else 1.0 - self.level
+        return float(norm.ppf(q))
+
+    def replace(self, **changes: Any) -> ComparisonSpec:
+        """A copy with some fields changed (validated again).
+
+        Examples
+        --------
+        >>> ComparisonSpec().replace(level=0.1).level
+        0.1
+        """
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ TOML
+    def to_dict(self) -> dict[str, Any]:
+        """Plain TOML-able values."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ComparisonSpec:
+        """Build from plain values; unknown keys raise SpecError naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SpecError(f"comparison: unknown field(s) {', '.join(unknown)}; known fields: "
+                            f"{', '.join(sorted(known))}")
+        return cls(**dict(data))
+
+    def to_toml(self) -> str:
+        """The spec as TOML text (a ``[comparison]`` table)."""
+        return tomli_w.dumps({"comparison": self.to_dict()})
+
+    @classmethod
+    def from_toml(cls, source: str | Path) -> ComparisonSpec:
+        """Read from TOML text or a ``.toml`` file (a ``[comparison]`` table or bare keys)."""
+        is_path = isinstance(source, Path) or ("\n" not in source and source.endswith(".toml"))
+        text = Path(source).read_text() if is_path else str(source)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"cannot read TOML: {exc}") from None
+        return cls.from_dict(data.get("comparison", data))
+
+    def __str__(self) -> str:
+        lines = [f"ComparisonSpec {self.name!r}"]
+        for f in fields(self):
+            if f.name == "name":
+                continue
+            value = getattr(self, f.name)
+            shown = ", ".join(value) if isinstance(value, tuple) else (value if value != ""
+                                                                         else "-")
+            if f.name == "level":
+                shown = f"{self.level:g} (z = {self.z:.4f})"
+            lines.append(f"  {f.name:<17} {shown!s:<28} default {f.metadata['default_note']}; "
+                         f"{f.metadata['source']}")
+        return "\n".join(lines)

@@ -1,0 +1,27 @@
+"""Contracts and payments: the contract schema, the payment rules, ``pay`` and statements.
+
+==================  ===============================================================
+module              owns
+==================  ===============================================================
+``outcome``         :class:`Outcome`: one measure for one cohort against its comparator
+``components``      :class:`Component`: fee, linear, tiered and at-risk components
+``spec``            :class:`Contract`: the versioned TOML schema, validation, variations
+``rules``           the pure payment rules (triggers, linear, tiers, at risk, fees, limits)
+``pay``             :func:`pay`: rules -> limits -> on account -> rounding
+``statement``       :class:`PaymentStatement` and :class:`Line` (reconciled on construction)
+``run``             :func:`run_contract`: measure -> compare -> pay
+==================  ===============================================================
+
+Every rule and its source: docs/methodology/payments.md.
+"""
+
+from __future__ import annotations
+
+from pbr.contract.components import Component
+from pbr.contract.outcome import Outcome
+from pbr.contract.pay import pay
+from pbr.contract.spec import Comparator, CohortPeriod, Contract, Rounding, Variation
+from pbr.contract.statement import Line, PaymentStatement
+
+__all__ = ["CohortPeriod", "Comparator", "Component", "Contract", "Line", "Outcome",
+           "PaymentStatement", "Rounding", "Variation", "pay"]

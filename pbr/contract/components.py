@@ -1,0 +1,223 @@
+"""Payment components of a contract: one frozen, validated record per component.
+
+A component is one way money moves: a fee for service, a linear outcome payment, a
+tiered schedule, or the share of contract value at risk.  Its fields are validated on
+construction; a bad value raises :class:`~pbr.errors.ContractError` naming the field and
+the fix.  Sources of each rule: docs/methodology/payments.md (methodology sections 2-4,
+8 and 10).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any, Literal
+
+from pbr.contract.outcome import MEASURES, as_decimal
+from pbr.errors import ContractError
+
+__all__ = ["BASES", "KINDS", "TRIGGERS", "Component"]
+
+Kind = Literal["fee", "linear", "tiered", "at_risk"]
+KINDS = ("fee", "linear", "tiered", "at_risk")
+TRIGGERS = ("none", "relative", "absolute", "significant")
+#: linear bases: what one unit is
+BASES = {
+    "points": "percentage point (measure unit) of reduction",
+    "points_per_offender": "percentage point of reduction per offender in the cohort",
+    "avoided": "reoffender, reoffence, conviction event or bed day avoided",
+}
+_MONEY = ("price", "cap", "floor", "value", "amount", "band_price")
+
+
+@dataclass(frozen=True)
+class Component:
+    """One payment component.
+
+    Parameters
+    ----------
+    name
+        Unique label (``"binary"``, ``"frequency"``, ``"fee"``).
+    kind
+        ``"fee"`` (fee for service: ``amount`` per period x ``periods``, with optional
+        volume band ``band_low``-``band_high`` reconciled at ``band_price`` per offender
+        outside it), ``"linear"`` (``price`` per unit of ``basis``), ``"tiered"``
+        (``tiers``: relative reduction in percent -> amount, highest tier reached), or
+        ``"at_risk"`` (``share`` of contract ``value`` returned when the trigger is missed).
+    measure
+        The measure the component acts on (a key of :data:`pbr.contract.outcome.MEASURES`);
+        not used by fees.
+    basis
+        Linear only: ``"points"``, ``"points_per_offender"`` or ``"avoided"``.
+    trigger, threshold
+        ``"none"``, ``"relative"`` (reduction >= threshold percent of the comparator),
+        ``"absolute"`` (reduction >= threshold points) or ``"significant"`` (actual
+        below the lower threshold of the comparator's interval).
+    pooled_threshold, pooled_over
+        Relative triggers: a cohort that misses ``threshold`` still pays when the
+        n-weighted mean relative reduction over the cohorts ``pooled_over`` (all present)
+        reaches ``pooled_threshold`` (Peterborough: 10% per cohort, 7.5% pooled).
+    clawback
+        Pay negative amounts for increases (linear), or deduct on a significant increase.
+    hurdle
+        Name of another component whose trigger must be met for the same cohort first
+        (the CRC binary hurdle before frequency payments).
+    cap, floor
+        Limits on this component's amount per cohort.
+    active
+        False switches the component off (used by contract variations).
+    note
+        The source of the rule, shown on the statement.
+
+    Examples
+    --------
+    >>> c = Component("binary", "linear", measure="binary_rate", basis="points", price=100)
+    >>> c.price
+    Decimal('100')
+    >>> Component("x", "linear", measure="binary_rate", basis="points")
+    Traceback (most recent call last):
+    ...
+    pbr.errors.ContractError: component 'x'.price: a linear component needs a price per unit, e.g. price = 100.00
+    """
+
+    name: str
+    kind: Kind
+    measure: str | None = None
+    basis: str | None = None
+    price: Decimal | None = None
+    trigger: str = "none"
+    threshold: Decimal | None = None
+    pooled_threshold: Decimal | None = None
+    pooled_over: tuple[str, ...] = ()
+    clawback: bool = False
+    hurdle: str | None = None
+    tiers: tuple[tuple[Decimal, Decimal], ...] = ()
+    value: Decimal | None = None
+    share: Decimal | None = None
+    amount: Decimal | None = None
+    periods: int = 1
+    band_low: int | None = None
+    band_high: int | None = None
+    band_price: Decimal | None = None
+    cap: Decimal | None = None
+    floor: Decimal | None = None
+    active: bool = True
+    note: str = ""
+
+    def __post_init__(self) -> None:  # noqa: C901  (one check per field, in order)
+        set_ = object.__setattr__
+        where = f"component {self.name!r}"
+
+        def bad(field_: str, fix: str) -> ContractError:
+            return ContractError(f"{where}.{field_}: {fix}")
+
+        if not isinstance(self.name, str) or not self.name:
+            raise ContractError("component.name: give each component a non-empty name")
+        if self.kind not in KINDS:
+            raise bad("kind", f"must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        for name in (*_MONEY, "threshold", "pooled_threshold", "share"):
+            value = getattr(self, name)
+            if value is not None:
+                set_(self, name, as_decimal(f"{where}.{name}", value))
+        if self.kind != "fee" and self.measure not in MEASURES:
+            raise bad("measure", f"must be one of {', '.join(MEASURES)}, got {self.measure!r}")
+        if self.trigger not in TRIGGERS:
+            raise bad("trigger", f"must be one of {', '.join(TRIGGERS)}, got {self.trigger!r}")
+        if self.trigger in ("relative", "absolute") and self.threshold is None:
+            raise bad("threshold", f"a {self.trigger} trigger needs a threshold "
+                      "(percent for relative, points for absolute), e.g. threshold = 10")
+        if self.pooled_threshold is not None:
+            if self.trigger != "relative":
+                raise bad("pooled_threshold", "a pooled test needs trigger = \"relative\"")
+            if not self.pooled_over:
+                raise bad("pooled_over", "list the cohorts pooled, e.g. "
+                          "pooled_over = [\"cohort 1\", \"cohort 2\"]")
+        set_(self, "pooled_over", tuple(str(c) for c in self.pooled_over))
+        for name in ("clawback", "active"):
+            if not isinstance(getattr(self, name), bool):
+                raise bad(name, f"expected true or false, got {getattr(self, name)!r}")
+        if self.kind == "linear":
+            if self.basis not in BASES:
+                raise bad("basis", f"must be one of {', '.join(BASES)}, got {self.basis!r}")
+            if self.price is None:
+                raise bad("price", "a linear component needs a price per unit, e.g. price = 100.00")
+        if self.kind == "tiered":
+            set_(self, "tiers", _tiers(where, self.tiers))
+        if self.kind == "at_risk":
+            if self.value is None or self.share is None:
+                raise bad("value", "an at_risk component needs the contract value and the "
+                          "share at risk, e.g. value = 1000000.00, share = 0.10")
+            if not 0 <= self.share <= 1:
+                raise bad("share", f"must lie in [0, 1], got {self.share}")
+            if self.trigger == "none":
+                raise bad("trigger", "an at_risk component needs a trigger (the target)")
+        if self.kind == "fee":
+            if self.amount is None:
+                raise bad("amount", "a fee needs the amount per period, e.g. amount = 50000.00")
+            if not isinstance(self.periods, int) or self.periods < 1:
+                raise bad("periods", f"must be an integer >= 1, got {self.periods!r}")
+            if (self.band_low is None) != (self.band_high is None) or (
+                    self.band_low is not None and self.band_price is None):
+                raise bad("band_low", "a volume band needs band_low, band_high and band_price")
+            if self.band_low is not None and self.band_high is not None \
+                    and self.band_low > self.band_high:
+                raise bad("band_high", f"must be >= band_low ({self.band_low})")
+        if self.cap is not None and self.floor is not None and self.floor > self.cap:
+            raise bad("floor", f"must not exceed cap ({self.cap})")
+        if self.hurdle == self.name:
+            raise bad("hurdle", "a component cannot be its own hurdle")
+
+    def replace(self, **changes: Any) -> Component:
+        """A copy with some fields changed (validated again)."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ContractError(f"component {self.name!r}: unknown field(s) "
+                                f"{', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain TOML values, defaults left out."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value == f.default and f.name not in ("name", "kind"):
+                continue
+            if f.name == "tiers":
+                value = [list(t) for t in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Component:
+        known = {f.name for f in fields(cls)}
+        label = data.get("name", "?")
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ContractError(f"component {label!r}: unknown field(s) {', '.join(unknown)}; "
+                                f"known: {', '.join(sorted(known))}")
+        for required in ("name", "kind"):
+            if required not in data:
+                raise ContractError(f"component {label!r}.{required}: missing; every "
+                                    "[[component]] needs a name and a kind")
+        return cls(**data)
+
+
+def _tiers(where: str, value: Any) -> tuple[tuple[Decimal, Decimal], ...]:
+    out: list[tuple[Decimal, Decimal]] = []
+    for item in value:
+        try:
+            at, amount = item
+        except (TypeError, ValueError):
+            raise ContractError(f"{where}.tiers: each tier is [reduction percent, amount], "
+                                f"got {item!r}") from None
+        out.append((as_decimal(f"{where}.tiers", at), as_decimal(f"{where}.tiers", amount)))
+    if not out:
+        raise ContractError(f"{where}.tiers: give at least one tier, e.g. tiers = [[8.5, 100]]")
+    for (a, _), (b, _) in zip(out, out[1:], strict=False):
+        if not b > a:
+            raise ContractError(f"{where}.tiers: reductions must increase, got {a} then {b}")
+    return tuple(out)

@@ -1,0 +1,217 @@
+"""``pay(contract, outcomes)``: the payment engine.
+
+The engine composes the pure rules of :mod:`pbr.contract.rules` in a fixed order:
+
+1. for each cohort (in the contract's period order, then as given), the components in
+   force for the cohort's start date (contract variations applied), in contract order:
+   hurdles, triggers (the pooled test over ``pooled_over``), the rule, the per-cohort
+   cap and floor of the component;
+2. rounding per line (``rounding.point = "line"``);
+3. contract limits: per cohort, per year, over the contract (adjustment lines; caps
+   round down and floors round up, so a cap is never exceeded);
+4. payments on account, deducted;
+5. rounding of the total (``rounding.point = "total"``) as a line of its own.
+
+All arithmetic is Decimal in a fixed context (34 digits, half-even for intermediate
+results), so the result never depends on the caller's decimal context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal, localcontext
+from typing import Any
+
+from pbr.contract.outcome import Outcome
+from pbr.contract.rules import Draft, at_risk, fee, limit, linear, pooled_reduction, tiered, \
+    trigger
+from pbr.contract.spec import Contract
+from pbr.contract.statement import Line, PaymentStatement
+from pbr.errors import ContractError
+
+__all__ = ["CONTEXT", "pay"]
+
+#: the decimal context of every payment calculation
+CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN)
+ZERO = Decimal(0)
+_RULES = {"linear": linear, "tiered": tiered, "at_risk": at_risk}
+
+
+def pay(contract: Contract, outcomes: Iterable[Outcome], *,
+        provenance: Mapping[str, Any] | None = None) -> PaymentStatement:
+    """Apply a contract's payment components to per-cohort outcomes.
+
+    Parameters
+    ----------
+    contract
+        The :class:`~pbr.contract.spec.Contract`.
+    outcomes
+        One :class:`~pbr.contract.outcome.Outcome` per cohort and measure the
+        components use (from :func:`~pbr.contract.run.run_contract`, or published
+        figures).
+    provenance
+        Recorded on the statement (version, hashes of the inputs).
+
+    Returns
+    -------
+    PaymentStatement
+
+    Examples
+    --------
+    Peterborough cohort 1 (methodology 9.3, PB-C1): 142 vs 155 events per 100 is an
+    8.4% reduction, below the 10% trigger, so nothing is paid early.
+
+    >>> from pbr.contract import Component, Contract, Outcome
+    >>> c = Contract("Peterborough", components=(Component(
+    ...     "events", "linear", measure="per_100", basis="avoided", price=1000,
+    ...     trigger="relative", threshold=10, pooled_threshold=7.5,
+    ...     pooled_over=("cohort 1", "cohort 2")),))
+    >>> s = pay(c, [Outcome("cohort 1", "per_100", actual=142, comparator=155, n=1000)])
+    >>> s.total
+    Decimal('0.00')
+    """
+    outcomes = list(outcomes)
+    with localcontext(CONTEXT):
+        drafts, years = _drafts(contract, outcomes)
+        r = contract.rounding
+        if r.point == "line":
+            drafts = [_rounded(d, r.round(d.amount)) for d in drafts]
+        drafts += _limits(contract, drafts, years)
+        cohorts = {d.cohort for d in drafts}
+        for cohort, amount in contract.on_account:
+            if cohort in cohorts:
+                drafts.append(Draft(cohort, "on account", "less paid on account", -amount,
+                                    steps=(f"paid on account {amount}, deducted",)))
+        summed = sum((d.amount for d in drafts), ZERO)
+        total = r.round(summed)
+        if total != summed:
+            drafts.append(Draft("(all)", "rounding", f"rounding of the total ({r.mode})",
+                                total - summed,
+                                steps=(f"sum of lines {summed} rounded {r.mode} to "
+                                       f"{r.places} places = {total}",)))
+    lines = tuple(_line(i, d, years) for i, d in enumerate(drafts, 1))
+    notes = tuple(f"{v.component}: varied from {v.effective}: {dict(v.set)}"
+                  + (f" ({v.note})" if v.note else "") for v in contract.variations)
+    return PaymentStatement(contract.name, contract.version, contract.currency, lines, total,
+                            contract.rounding, notes, dict(provenance or {}))
+
+
+def _order(contract: Contract, outcomes: list[Outcome]) -> list[str]:
+    seen = {o.cohort for o in outcomes}
+    listed = [p.name for p in contract.periods if p.name in seen]
+    rest = sorted(seen - set(listed))
+    return listed + rest
+
+
+def _drafts(contract: Contract, outcomes: list[Outcome]) -> tuple[list[Draft], dict[str, str]]:
+    by_key: dict[tuple[str, str], Outcome] = {}
+    for o in outcomes:
+        if (o.cohort, o.measure) in by_key:
+            raise ContractError(f"outcomes: two outcomes for cohort {o.cohort!r} and measure "
+                                f"{o.measure!r}; give one per cohort and measure")
+        by_key[(o.cohort, o.measure)] = o
+    pooled: dict[str, Decimal] = {}
+    for c in contract.components:
+        group = [by_key.get((k, c.measure or "")) for k in c.pooled_over]
+        if c.pooled_threshold is not None and all(g is not None for g in group):
+            pooled[c.name] = pooled_reduction([g for g in group if g is not None])
+    drafts: list[Draft] = []
+    years: dict[str, str] = {}
+    met: dict[tuple[str, str], bool] = {}
+    for cohort in _order(contract, outcomes):
+        mine = [o for o in outcomes if o.cohort == cohort]
+        period = contract.period(cohort)
+        start = period.start or mine[0].start
+        year = period.year or mine[0].year
+        if year is not None:
+            years[cohort] = year
+        for comp, applied in contract.terms(start):
+            varied = tuple(f"as varied from {v.effective}" for v in applied)
+            if not comp.active:
+                drafts.append(Draft(cohort, comp.name, "not in force", ZERO,
+                                    steps=(*varied, "component switched off: nothing paid")))
+                continue
+            if comp.kind == "fee":
+                drafts += [_with(d, varied) for d in fee(comp, cohort, max(o.n for o in mine))]
+                continue
+            o = by_key.get((cohort, comp.measure or ""))
+            if o is None:
+                raise ContractError(f"outcomes: component {comp.name!r} needs measure "
+                                    f"{comp.measure!r} for cohort {cohort!r}; none given")
+            if comp.hurdle is not None and not met.get((comp.hurdle, cohort), False):
+                met[(comp.name, cohort)] = False
+                drafts.append(Draft(cohort, comp.name, f"hurdle {comp.hurdle!r} not met", ZERO,
+                                    outcome=o, met=False,
+                                    steps=(*varied, f"hurdle: component {comp.hurdle!r} did "
+                                           "not meet its trigger for this cohort: nothing paid")))
+                continue
+            t = trigger(comp, o, pooled.get(comp.name))
+            met[(comp.name, cohort)] = t.met
+            drafts.append(_with(_RULES[comp.kind](comp, o, t), varied))
+    return drafts, years
+
+
+def _with(d: Draft, steps: tuple[str, ...]) -> Draft:
+    if not steps:
+        return d
+    return Draft(d.cohort, d.component, d.rule, d.amount, d.units, d.unit, d.unit_price,
+                 d.outcome, d.met, (*steps, *d.steps))
+
+
+def _rounded(d: Draft, amount: Decimal) -> Draft:
+    if amount == d.amount:
+        return d
+    return Draft(d.cohort, d.component, d.rule, amount, d.units, d.unit, d.unit_price,
+                 d.outcome, d.met, (*d.steps, f"{d.amount} rounded to {amount}"))
+
+
+def _limits(contract: Contract, drafts: list[Draft], years: dict[str, str]) -> list[Draft]:
+    """Cap/floor adjustments per cohort, per year and over the contract."""
+    lim = dict(contract.limits)
+    q = contract.rounding.quantum if contract.rounding.point == "line" else None
+    paid = [d for d in drafts if not d.rule.startswith(("fee", "volume"))]
+    out: list[Draft] = []
+
+    def adjust(scope: str, label: str, group: list[Decimal], cap_key: str, floor_key: str
+               ) -> None:
+        delta = limit(group, lim.get(cap_key), lim.get(floor_key))
+        if delta == 0:
+            return
+        if q is not None:
+            delta = delta.quantize(q, rounding=ROUND_FLOOR if delta < 0 else ROUND_CEILING)
+        key = cap_key if delta < 0 else floor_key
+        out.append(Draft(scope, f"limit {key}", f"{key.replace('_', ' ')} {lim[key]}", delta,
+                         steps=(f"outcome payments for {label}: {sum(group, ZERO)}; "
+                                f"{key.replace('_', ' ')} {lim[key]}: adjustment {delta}",)))
+
+    if "cohort_cap" in lim or "cohort_floor" in lim:
+        for cohort in dict.fromkeys(d.cohort for d in paid):
+            adjust(cohort, f"cohort {cohort}", [d.amount for d in paid if d.cohort == cohort],
+                   "cohort_cap", "cohort_floor")
+    if "year_cap" in lim or "year_floor" in lim:
+        for year in dict.fromkeys(years[d.cohort] for d in paid if d.cohort in years):
+            group = [d.amount for d in [*paid, *out] if years.get(d.cohort) == year]
+            before = len(out)
+            adjust(f"year {year}", f"year {year}", group, "year_cap", "year_floor")
+            if len(out) > before:
+                years[f"year {year}"] = year
+    if "total_cap" in lim or "total_floor" in lim:
+        adjust("(all)", "the contract", [d.amount for d in [*paid, *out]], "total_cap",
+               "total_floor")
+    return out
+
+
+def _line(i: int, d: Draft, years: dict[str, str]) -> Line:
+    o = d.outcome
+    kind = ("on_account" if d.component == "on account" else "rounding"
+            if d.component == "rounding" else "limit" if d.component.startswith("limit ")
+            else "component")
+    common: dict[str, Any] = dict(
+        line=f"L{i}", cohort=d.cohort, component=d.component, rule=d.rule, amount=d.amount,
+        kind=kind, year=years.get(d.cohort), units=d.units, unit=d.unit,
+        unit_price=d.unit_price, steps=d.steps)
+    if o is not None:
+        common.update(measure=o.measure, baseline=o.comparator, actual=o.actual,
+                      difference=o.difference, lower=o.lower, upper=o.upper, n=o.n,
+                      counts=o.counts, source=o.source)
+    return Line(**common)

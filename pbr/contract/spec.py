@@ -1,0 +1,433 @@
+"""The contract: a versioned TOML schema for a payment-by-results contract.
+
+A :class:`Contract` holds the parties and currency, the cohort periods, the measure
+(a preset plus overrides), the comparator, the payment components, limits (caps and
+floors per cohort, per year and over the contract), payments on account, contract
+variations with effective dates and the rounding rule.  It is frozen, validated on
+construction (:class:`~pbr.errors.ContractError` names the field and the fix) and
+round-trips through TOML read with ``parse_float=Decimal``, so money is never a float.
+Every rule and its source: docs/methodology/payments.md.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import tomllib
+from dataclasses import dataclass, field, fields
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+import tomli_w
+
+from pbr.contract.components import Component
+from pbr.contract.outcome import MEASURES, as_decimal
+from pbr.errors import ContractError, SpecError
+from pbr.spec import MeasureSpec, preset
+
+__all__ = ["SCHEMA_VERSION", "CohortPeriod", "Comparator", "Contract", "Rounding",
+           "Variation", "read_contract_text"]
+
+SCHEMA_VERSION = 1
+ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
+COMPARATORS = ("baseline", "casemix", "matched")
+
+
+def _date(name: str, value: Any) -> _dt.date:
+    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return _dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ContractError(f"{name}: expected a date such as 2017-08-01, got {value!r}")
+
+
+def _values(name: str, data: Any) -> tuple[tuple[str, Decimal], ...]:
+    if not isinstance(data, dict):
+        raise ContractError(f"{name}: expected a table of measure = value, got {data!r}")
+    for key in data:
+        if key not in MEASURES:
+            raise ContractError(f"{name}.{key}: not a measure; use one of {', '.join(MEASURES)}")
+    return tuple(sorted((k, as_decimal(f"{name}.{k}", v)) for k, v in data.items()))
+
+
+@dataclass(frozen=True)
+class CohortPeriod:
+    """A cohort label with its first day and contract year (for variations and caps)."""
+
+    name: str
+    start: _dt.date | None = None
+    year: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", str(self.name))
+        if self.start is not None:
+            object.__setattr__(self, "start", _date(f"cohorts.period {self.name!r}.start",
+                                                    self.start))
+
+
+@dataclass(frozen=True)
+class Comparator:
+    """What the cohort is compared with (methodology s.10 "Comparison").
+
+    ``kind="baseline"``: fixed values per measure (``values``, with per-cohort
+    ``cohort_values``); ``"casemix"``: the binary baseline moved by the difference
+    between the cohort's mean predicted risk (``risk_column``, a probability) and the
+    baseline's (``baseline_risk``, percent), ``"additive"`` or ``"ratio"``;
+    ``"matched"``: the rows of the cohort file with ``group_column`` false, weighted by
+    ``weight_column`` if given.  ``significance_z`` adds the thresholds
+    ``p +- z*sqrt(p(1-p)/n)`` around a rate comparator (CRC, methodology s.2.4 [R]).
+    """
+
+    kind: str = "baseline"
+    values: tuple[tuple[str, Decimal], ...] = ()
+    cohort_values: tuple[tuple[str, tuple[tuple[str, Decimal], ...]], ...] = ()
+    risk_column: str | None = None
+    baseline_risk: Decimal | None = None
+    adjustment: str = "additive"
+    group_column: str | None = None
+    weight_column: str | None = None
+    significance_z: Decimal | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if self.kind not in COMPARATORS:
+            raise ContractError(f"comparator.kind: must be one of {', '.join(COMPARATORS)}, "
+                                f"got {self.kind!r}")
+        if isinstance(self.values, dict):
+            set_(self, "values", _values("comparator.values", self.values))
+        if isinstance(self.cohort_values, dict):
+            set_(self, "cohort_values", tuple(sorted(
+                (str(c), _values(f"comparator.cohorts.{c}", v))
+                for c, v in self.cohort_values.items())))
+        for name in ("baseline_risk", "significance_z"):
+            if getattr(self, name) is not None:
+                set_(self, name, as_decimal(f"comparator.{name}", getattr(self, name)))
+        if self.kind in ("baseline", "casemix") and not (self.values or self.cohort_values):
+            raise ContractError("comparator.values: a baseline needs values, e.g. "
+                                "[comparator.values] binary_rate = 47.5")
+        if self.kind == "casemix":
+            if self.risk_column is None or self.baseline_risk is None:
+                raise ContractError("comparator.risk_column: a case-mix adjusted baseline "
+                                    "needs risk_column (predicted probability per offender) "
+                                    "and baseline_risk (the baseline's mean, percent)")
+            if self.adjustment not in ("additive", "ratio"):
+                raise ContractError("comparator.adjustment: must be 'additive' or 'ratio', "
+                                    f"got {self.adjustment!r}")
+        if self.kind == "matched" and self.group_column is None:
+            raise ContractError("comparator.group_column: a matched comparison needs the "
+                                "column that is true for the cohort, false for comparators")
+
+    def value(self, cohort: str, measure: str) -> Decimal | None:
+        """The fixed comparator value of a measure for a cohort (per-cohort first)."""
+        for name, values in self.cohort_values:
+            if name == cohort:
+                found = dict(values).get(measure)
+                if found is not None:
+                    return found
+        return dict(self.values).get(measure)
+
+
+@dataclass(frozen=True)
+class Rounding:
+    """Decimal rounding: ``mode`` half_up or half_even, ``places``, ``point`` line or total."""
+
+    mode: str = "half_up"
+    places: int = 2
+    point: str = "line"
+
+    def __post_init__(self) -> None:
+        if self.mode not in ROUNDING_MODES:
+            raise ContractError(f"rounding.mode: must be 'half_up' or 'half_even', "
+                                f"got {self.mode!r}")
+        if not isinstance(self.places, int) or not 0 <= self.places <= 6:
+            raise ContractError(f"rounding.places: an integer from 0 to 6, got {self.places!r}")
+        if self.point not in ("line", "total"):
+            raise ContractError(f"rounding.point: 'line' (round each line) or 'total' (round "
+                                f"the total only), got {self.point!r}")
+
+    @property
+    def quantum(self) -> Decimal:
+        return Decimal(1).scaleb(-self.places)
+
+    def round(self, amount: Decimal, rounding: str | None = None) -> Decimal:
+        """Quantise ``amount`` with this rule (or an explicit decimal rounding constant)."""
+        return amount.quantize(self.quantum, rounding=rounding or ROUNDING_MODES[self.mode])
+
+
+@dataclass(frozen=True)
+class Variation:
+    """Component fields changed for cohorts starting on or after ``effective``."""
+
+    effective: _dt.date
+    component: str
+    set: tuple[tuple[str, Any], ...]
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "effective", _date("variation.effective", self.effective))
+        if isinstance(self.set, dict):
+            object.__setattr__(self, "set", tuple(sorted(self.set.items())))
+        if not self.set:
+            raise ContractError(f"variation {self.effective}.set: give the fields changed, "
+                                "e.g. set = {price = 0} or set = {active = false}")
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A payment-by-results contract (schema version 1).
+
+    Build one from TOML with :meth:`from_toml` (or :func:`pbr.io.read_contract`).
+
+    Examples
+    --------
+    >>> text = '''
+    ... [contract]
+    ... schema = 1
+    ... name = "Doncaster"
+    ... currency = "GBP"
+    ... [comparator]
+    ... values = {binary_rate = 58.0}
+    ... [[component]]
+    ... name = "at risk"
+    ... kind = "at_risk"
+    ... measure = "binary_rate"
+    ... trigger = "absolute"
+    ... threshold = 5
+    ... value = 1000000.00
+    ... share = 0.10
+    ... '''
+    >>> c = Contract.from_toml(text)
+    >>> c.components[0].share
+    Decimal('0.10')
+    >>> Contract.from_toml(c.to_toml()) == c
+    True
+    """
+
+    name: str
+    currency: str = "GBP"
+    parties: tuple[tuple[str, str], ...] = ()
+    version: str = "1"
+    cohort_column: str = "cohort_period"
+    periods: tuple[CohortPeriod, ...] = ()
+    measure_preset: str = "moj_national_2017"
+    measure_overrides: tuple[tuple[str, Any], ...] = ()
+    comparator: Comparator = field(default_factory=lambda: Comparator(values=(
+        ("binary_rate", Decimal(0)),)))
+    components: tuple[Component, ...] = ()
+    limits: tuple[tuple[str, Decimal], ...] = ()
+    on_account: tuple[tuple[str, Decimal], ...] = ()
+    variations: tuple[Variation, ...] = ()
+    rounding: Rounding = field(default_factory=Rounding)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if not isinstance(self.name, str) or not self.name:
+            raise ContractError("contract.name: give the contract a name")
+        if not (isinstance(self.currency, str) and len(self.currency) == 3
+                and self.currency.isupper()):
+            raise ContractError(f"contract.currency: an ISO 4217 code such as 'GBP', "
+                                f"got {self.currency!r}")
+        for name in ("parties", "measure_overrides"):
+            if isinstance(getattr(self, name), dict):
+                set_(self, name, tuple(sorted(getattr(self, name).items())))
+        if isinstance(self.limits, dict):
+            set_(self, "limits", tuple(sorted(
+                (k, as_decimal(f"limits.{k}", v)) for k, v in self.limits.items())))
+        for key, _ in self.limits:
+            if key not in LIMITS:
+                raise ContractError(f"limits.{key}: unknown limit; use {', '.join(LIMITS)}")
+        set_(self, "on_account", tuple(
+            (str(c), as_decimal(f"on_account {c!r}.amount", a)) for c, a in self.on_account))
+        names = [c.name for c in self.components]
+        if not names:
+            raise ContractError("component: a contract needs at least one [[component]]")
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ContractError(f"component.name: names must be unique, {dupes} repeat")
+        for c in self.components:
+            if c.hurdle is not None and c.hurdle not in names:
+                raise ContractError(f"component {c.name!r}.hurdle: no component named "
+                                    f"{c.hurdle!r}; use one of {names}")
+            if c.hurdle is not None and names.index(c.hurdle) > names.index(c.name):
+                raise ContractError(f"component {c.name!r}.hurdle: list {c.hurdle!r} before "
+                                    f"{c.name!r} (hurdles are evaluated in order)")
+        for v in self.variations:
+            if v.component not in names:
+                raise ContractError(f"variation {v.effective}.component: no component named "
+                                    f"{v.component!r}; use one of {names}")
+            self.components[names.index(v.component)].replace(**dict(v.set))
+        labels = [p.name for p in self.periods]
+        if len(set(labels)) != len(labels):
+            raise ContractError("cohorts.period: cohort names must be unique")
+        try:
+            self.measure_spec
+        except SpecError as exc:
+            raise ContractError(f"measure: {exc}") from None
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def measure_spec(self) -> MeasureSpec:
+        """The measure: the preset with the contract's overrides."""
+        return preset(self.measure_preset, **dict(self.measure_overrides))
+
+    def period(self, cohort: str) -> CohortPeriod:
+        """The cohort's period record (a bare one when the contract does not list it)."""
+        for p in self.periods:
+            if p.name == cohort:
+                return p
+        return CohortPeriod(cohort)
+
+    def terms(self, start: _dt.date | None) -> tuple[tuple[Component, tuple[Variation, ...]], ...]:
+        """Components in force for a cohort starting on ``start``, with the variations applied."""
+        out = []
+        for c in self.components:
+            applied = tuple(v for v in sorted(self.variations, key=lambda v: v.effective)
+                            if v.component == c.name and start is not None
+                            and start >= v.effective)
+            for v in applied:
+                c = c.replace(**dict(v.set))
+            out.append((c, applied))
+        return tuple(out)
+
+    # ------------------------------------------------------------------ TOML
+    def to_dict(self) -> dict[str, Any]:
+        """Plain TOML values in the schema's layout."""
+        head: dict[str, Any] = {"schema": SCHEMA_VERSION, "name": self.name,
+                                "version": self.version, "currency": self.currency}
+        if self.parties:
+            head["parties"] = dict(self.parties)
+        if self.source:
+            head["source"] = self.source
+        cohorts: dict[str, Any] = {"column": self.cohort_column}
+        if self.periods:
+            cohorts["period"] = [{k: v for k, v in (("name", p.name), ("start", p.start),
+                                                    ("year", p.year)) if v is not None}
+                                 for p in self.periods]
+        measure: dict[str, Any] = {"preset": self.measure_preset}
+        if self.measure_overrides:
+            measure["overrides"] = dict(self.measure_overrides)
+        comp: dict[str, Any] = {}
+        for f in fields(Comparator):
+            value = getattr(self.comparator, f.name)
+            if value == f.default and f.name != "kind":
+                continue
+            if f.name == "values":
+                value = dict(value)
+            elif f.name == "cohort_values":
+                f_name, value = "cohorts", {c: dict(v) for c, v in value}
+                comp[f_name] = value
+                continue
+            comp[f.name] = value
+        out: dict[str, Any] = {"contract": head, "cohorts": cohorts, "measure": measure,
+                               "comparator": comp,
+                               "component": [c.to_dict() for c in self.components],
+                               "rounding": {"mode": self.rounding.mode,
+                                            "places": self.rounding.places,
+                                            "point": self.rounding.point}}
+        if self.limits:
+            out["limits"] = dict(self.limits)
+        if self.on_account:
+            out["on_account"] = [{"cohort": c, "amount": a} for c, a in self.on_account]
+        if self.variations:
+            out["variation"] = [{"effective": v.effective, "component": v.component,
+                                 "set": dict(v.set), **({"note": v.note} if v.note else {})}
+                                for v in self.variations]
+        return out
+
+    def to_toml(self) -> str:
+        """The contract as TOML text (reads back equal with :meth:`from_toml`)."""
+        return tomli_w.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Contract:
+        """Build from the schema's tables; unknown tables or keys raise ContractError."""
+        return _from_dict(cls, data)
+
+    @classmethod
+    def from_toml(cls, text: str) -> Contract:
+        """Read contract TOML text (numbers as Decimal, never float)."""
+        return cls.from_dict(read_contract_text(text))
+
+    def __str__(self) -> str:
+        lines = [f"Contract {self.name!r} (version {self.version}, {self.currency}; "
+                 f"schema {SCHEMA_VERSION})"]
+        lines += [f"  {role:<12} {who}" for role, who in self.parties]
+        lines.append(f"  measure      {self.measure_preset}"
+                     + (f" with {dict(self.measure_overrides)}" if self.measure_overrides else ""))
+        lines.append(f"  comparator   {self.comparator.kind} {dict(self.comparator.values)}")
+        for c in self.components:
+            lines.append(f"  component    {c.name}: {c.kind}"
+                         + (f" on {c.measure}" if c.measure else "")
+                         + (f", trigger {c.trigger} {c.threshold}" if c.trigger != "none" else ""))
+        lines += [f"  limit        {k} {v}" for k, v in self.limits]
+        lines += [f"  variation    from {v.effective}: {v.component} {dict(v.set)}"
+                  for v in self.variations]
+        lines.append(f"  rounding     {self.rounding.mode} to {self.rounding.places} places "
+                     f"per {self.rounding.point}")
+        return "\n".join(lines)
+
+
+#: contract-level limits: caps (maximum) and floors (minimum) of outcome payments
+LIMITS = ("cohort_cap", "cohort_floor", "year_cap", "year_floor", "total_cap", "total_floor")
+
+_TABLES = {"contract", "cohorts", "measure", "comparator", "component", "limits",
+           "on_account", "variation", "rounding"}
+
+
+def read_contract_text(text: str) -> dict[str, Any]:
+    """Parse contract TOML with ``parse_float=Decimal`` (errors as ContractError)."""
+    try:
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise ContractError(f"cannot read the contract TOML: {exc}") from None
+
+
+def _keys(table: str, data: Any, known: set[str]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ContractError(f"{table}: expected a table, got {data!r}")
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ContractError(f"{table}: unknown key(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(sorted(known))}")
+    return data
+
+
+def _from_dict(cls: type[Contract], data: dict[str, Any]) -> Contract:
+    _keys("(top level)", data, _TABLES)
+    head = _keys("contract", data.get("contract", {}),
+                 {"schema", "name", "version", "currency", "parties", "source"})
+    schema = head.get("schema", SCHEMA_VERSION)
+    if schema != SCHEMA_VERSION:
+        raise ContractError(f"contract.schema: this pbr reads schema {SCHEMA_VERSION}, "
+                            f"got {schema!r}")
+    if "name" not in head:
+        raise ContractError("contract.name: missing; add name = \"...\" under [contract]")
+    cohorts = _keys("cohorts", data.get("cohorts", {}), {"column", "period"})
+    periods = tuple(CohortPeriod(**_keys("cohorts.period", p, {"name", "start", "year"}))
+                    for p in cohorts.get("period", []))
+    measure = _keys("measure", data.get("measure", {}), {"preset", "overrides"})
+    comp = dict(_keys("comparator", data.get("comparator", {}),
+                      {f.name for f in fields(Comparator)} - {"cohort_values"} | {"cohorts"}))
+    if "cohorts" in comp:
+        comp["cohort_values"] = comp.pop("cohorts")
+    rounding = _keys("rounding", data.get("rounding", {}), {"mode", "places", "point"})
+    on_account = tuple((p["cohort"], p["amount"]) for p in (
+        _keys("on_account", p, {"cohort", "amount"}) for p in data.get("on_account", [])))
+    variations = tuple(Variation(**_keys("variation", v, {"effective", "component", "set",
+                                                           "note"}))
+                       for v in data.get("variation", []))
+    return cls(
+        name=head["name"], currency=head.get("currency", "GBP"),
+        parties=head.get("parties", {}), version=str(head.get("version", "1")),
+        source=head.get("source", ""),
+        cohort_column=cohorts.get("column", "cohort_period"), periods=periods,
+        measure_preset=measure.get("preset", "moj_national_2017"),
+        measure_overrides=measure.get("overrides", {}),
+        comparator=Comparator(**comp),
+        components=tuple(Component.from_dict(dict(c)) for c in data.get("component", [])),
+        limits=data.get("limits", {}), on_account=on_account, variations=variations,
+        rounding=Rounding(**rounding))

@@ -10,9 +10,12 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from pbr import io, risk, synth
+from pbr.cohort import build_cohort
+from pbr.cohort_result import CohortBuild
 from pbr.cohort_rule import CohortRule
 from pbr.comparison_spec import ComparisonSpec
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
+from pbr.disposals import Disposals
 from pbr.errors import (
     EngineError,
     IncompleteDataWarning,
@@ -30,9 +33,11 @@ from pbr.spec import MeasureSpec, available_presets, preset
 
 __all__ = [
     "Cohort",
+    "CohortBuild",
     "CohortRule",
     "ComparisonSpec",
     "Custody",
+    "Disposals",
     "EngineError",
     "Events",
     "Exclusion",
@@ -50,6 +55,7 @@ __all__ = [
     "SpecError",
     "__version__",
     "available_presets",
+    "build_cohort",
     "io",
     "measure",
     "prepare",

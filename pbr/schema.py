@@ -19,6 +19,14 @@ events     court_event_id      optional: conviction event (court appearance) ide
 custody    offender_id         person identifier
 custody    start_date          first day in custody
 custody    end_date            last day in custody (inclusive)
+disposals  offender_id         person identifier
+disposals  disposal_date       date of sentence, court order or caution
+disposals  disposal_type       "custody", "court_order", "caution", ... (open set)
+disposals  release_date        custodial types: date of release (the index date)
+disposals  date_of_birth, age  either, for the age at the index date
+disposals  sentence_length_days  sentence length in days, for sentence-length filters
+disposals  disposal_category   optional index disposal category
+disposals  deported, ...       optional exclusion flags (see pbr.disposals)
 =========  ==================  ==========================================================
 """
 
@@ -26,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["COHORT", "CUSTODY", "EVENTS", "TableSchema"]
+__all__ = ["COHORT", "CUSTODY", "DISPOSALS", "EVENTS", "TableSchema"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,4 +62,13 @@ EVENTS = TableSchema(
 )
 CUSTODY = TableSchema(
     "custody", ("offender_id", "start_date", "end_date"), (), ("start_date", "end_date")
+)
+DISPOSALS = TableSchema(
+    "disposals",
+    ("offender_id", "disposal_date", "disposal_type"),
+    ("release_date", "date_of_birth", "age", "sentence_length_days", "disposal_category",
+     "deported", "time_served", "breach_only", "released_from_court", "date_of_death",
+     "provider", "area", "region"),
+    ("disposal_date", "release_date", "date_of_birth", "date_of_death"),
+    ("disposal_type", "disposal_category"),
 )

@@ -10,8 +10,8 @@ import pbr
 PKG = Path(pbr.__file__).parent
 
 PUBLIC = {
-    "Cohort", "CohortRule", "ComparisonSpec", "Custody", "EngineError", "Events", "Exclusion", "Exclusions",
-    "Histories",
+    "Cohort", "CohortRule", "ComparisonSpec", "Custody", "EngineError", "Events", "Exclusion",
+    "Exclusions", "Histories", "CohortBuild", "Disposals", "build_cohort",
     "IncompleteDataWarning", "MeasureResult", "MeasureSpec", "PbrError", "PbrWarning",
     "Period", "PeriodError", "SchemaError", "SeverityError", "SpecError", "__version__",
     "available_presets", "measure", "preset", "prepare", "risk", "synth",
@@ -24,6 +24,8 @@ LAYERS = {
     "pbr._kernels": 1,
     "pbr.spec": 2, "pbr.data": 2, "pbr.prepare": 2, "pbr.measures": 2, "pbr._reference": 2,
     "pbr.synth": 2, "pbr.risk": 2, "pbr.cohort_rule": 2,
+    "pbr.cohort": 2, "pbr.cohort_periods": 2, "pbr.cohort_result": 2, "pbr.disposals": 2,
+    "pbr.synth_disposals": 2,
     "pbr.comparison_spec": 2,
     "pbr.io": 3, "pbr.report": 3,
     "pbr.cli": 4, "pbr": 4,

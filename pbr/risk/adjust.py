@@ -1,0 +1,388 @@
+"""A current cohort against its baseline, adjusted for case mix, with CRC-style thresholds.
+
+For each group ``g`` (the baseline's ``by`` columns), with ``A`` the current cohort's
+actual rate, ``P`` its mean prediction under the baseline's behaviour (a
+:class:`~pbr.risk.casemix.CaseMixModel`), ``B`` the baseline rate and ``P0`` the
+baseline cohort's mean prediction:
+
+==================  ===========================  =======================================
+column              formula                      source
+==================  ===========================  =======================================
+adjusted_additive   ``A - P + P0``               methodology 1.6 [I] (``A - P + B``
+                                                 when the model is calibrated on the
+                                                 baseline, ``P0 = B``)
+adjusted_ratio      ``A x P0 / P``               methodology 1.6 [I] (``A x B / P``)
+adjusted_baseline   ``B + P - P0`` (additive),   the rate expected of the current cohort
+                    ``B x P / P0`` (ratio)       with the baseline's behaviour
+threshold_lower,    ``E -/+ z sqrt(E(1-E)/n)``   CRC thresholds around the (adjusted)
+threshold_upper     for the binary rate          baseline, scaled to the cohort size,
+                    (``E`` the adjusted          methodology 2.4: form [R], level not
+                    baseline, a proportion)      published [V2]
+                    ``E -/+ z s / sqrt(n)`` for  frequency analogue: normal
+                    a frequency (``s`` the       approximation for a mean [I]; no
+                    baseline's standard          published source
+                    deviation)
+significant         ``A`` outside the thresholds
+==================  ===========================  =======================================
+
+``P0`` comes from the baseline cohort (``baseline_cohort=``), else from the baseline's
+stored ``predicted_rate`` (binary rate only), else it is taken equal to ``B``: exact for a
+logistic or Poisson model with a constant and the ``by`` groups among its covariates
+fitted on the baseline cohort (the fitted means reproduce each group's rate), and the
+published ``A - P + B`` form.  The result records which was used.  Without a model the
+comparison is with the fixed baseline (``P = P0``; Doncaster 2009).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from pbr.comparison_spec import ComparisonSpec
+from pbr.errors import SchemaError, SpecError
+from pbr.measures import _frame_fingerprint
+from pbr.risk.baseline import Baseline
+from pbr.risk.casemix import MODEL_MEASURES, CaseMixModel, outcome_frame
+
+__all__ = ["AdjustedComparison", "compare_to_baseline"]
+
+_SCALE = {"binary_rate": 100.0, "per_offender": 1.0, "per_reoffender": 1.0}
+_SD = {"per_offender": "per_offender_sd", "per_reoffender": "per_reoffender_sd"}
+COLUMNS = ("n", "dropped", "actual", "predicted", "predicted_baseline", "baseline",
+           "adjusted_additive", "adjusted_ratio", "adjusted_baseline", "change",
+           "threshold_lower", "threshold_upper", "significant", "direction")
+
+
+@dataclass(frozen=True)
+class AdjustedComparison:
+    """Per-group comparison of a current cohort with its (case-mix adjusted) baseline.
+
+    Attributes
+    ----------
+    frame
+        One row per group: the ``by`` columns and ``n`` (offenders compared; reoffenders
+        for ``per_reoffender``), ``dropped`` (left out for missing covariates),
+        ``actual``, ``predicted``, ``predicted_baseline``, ``baseline``,
+        ``adjusted_additive``, ``adjusted_ratio``, ``adjusted_baseline`` (in the chosen
+        form), ``change`` (adjusted rate - baseline, chosen form), ``threshold_lower``,
+        ``threshold_upper``, ``significant`` and ``direction`` (``reduction``,
+        ``increase`` or ``none``).  Binary rates in per cent.
+    measure
+        ``binary_rate``, ``per_offender`` or ``per_reoffender``.
+    comparison
+        The :class:`~pbr.comparison_spec.ComparisonSpec` (form, level, sides, test).
+    baseline, model
+        The inputs (``model`` None for a fixed baseline).
+    predicted_baseline_source
+        ``"baseline_cohort"``, ``"baseline.predicted_rate"``, ``"baseline (calibrated
+        model)"`` or ``"none (fixed baseline)"``.
+    frequency_sd
+        ``"baseline"`` or ``"current"``: whose standard deviation the frequency
+        thresholds use.
+    notes
+        Caveats kept in the record.
+    """
+
+    frame: pl.DataFrame
+    measure: str
+    comparison: ComparisonSpec
+    baseline: Baseline
+    model: CaseMixModel | None
+    predicted_baseline_source: str
+    frequency_sd: str
+    notes: tuple[str, ...] = ()
+    _fingerprint: str = field(default="", repr=False, compare=False)
+
+    def to_frame(self) -> pl.DataFrame:
+        """The per-group frame (polars)."""
+        return self.frame
+
+    def to_pandas(self) -> Any:
+        """The per-group frame as a pandas DataFrame."""
+        return self.frame.to_pandas()
+
+    def summary(self) -> pl.DataFrame:
+        """The groups with their headline columns: actual, adjusted baseline, change, verdict."""
+        keys = list(self.baseline.by)
+        return self.frame.select([*keys, "n", "actual", "baseline", "adjusted_baseline",
+                                  "change", "significant", "direction"])
+
+    def explain(self, group: Any = None) -> str:
+        """The arithmetic of one group, step by step, with the sources of each formula."""
+        keys = self.baseline.by
+        wanted = () if group is None and not keys else (
+            tuple(group) if isinstance(group, tuple) else (group,))
+        rows = [r for r in self.frame.iter_rows(named=True)
+                if tuple(r[k] for k in keys) == wanted]
+        if not rows:
+            raise SpecError(f"no group {wanted!r}; groups: "
+                            f"{self.frame.select(keys).rows() if keys else [()]}")
+        r = rows[0]
+        c = self.comparison
+        unit = "%" if self.measure == "binary_rate" else " per person"
+        name = ", ".join(f"{k}={v}" for k, v in zip(keys, wanted, strict=True)) or "all"
+        lines = [f"group {name}: {self.measure}, {c.form} form, level {c.level:g} "
+                 f"{c.sides} (z = {c.z:.4f})",
+                 f"  n = {r['n']:,}" + (f" ({r['dropped']:,} dropped for missing covariates)"
+                                        if r["dropped"] else ""),
+                 f"  actual A = {r['actual']:.4f}{unit}"]
+        if self.model is None:
+            lines.append(f"  fixed baseline B = {r['baseline']:.4f}{unit} (no case-mix model)")
+        else:
+            lines += [
+                f"  predicted P = mean prediction on the current cohort = {r['predicted']:.4f}",
+                f"  baseline B = {r['baseline']:.4f}; P0 = {r['predicted_baseline']:.4f} "
+                f"({self.predicted_baseline_source})",
+                f"  additive: A - P + P0 = {r['adjusted_additive']:.4f} (methodology 1.6)",
+                f"  ratio:    A x P0 / P = {r['adjusted_ratio']:.4f} (methodology 1.6)",
+            ]
+        lines.append(f"  adjusted baseline E = {r['adjusted_baseline']:.4f}; change "
+                     f"{r['change']:+.4f}")
+        if r["threshold_lower"] is None and r["threshold_upper"] is None:
+            lines.append(f"  no thresholds (test {c.test!r})")
+        else:
+            if self.measure == "binary_rate":
+                how = "E -/+ z sqrt(E(1-E)/n) (CRC form, methodology 2.4 [R])"
+            else:
+                how = (f"E -/+ z s/sqrt(n), s from the {self.frequency_sd} cohort "
+                       "(normal approximation [I])")
+            lo, hi = r["threshold_lower"], r["threshold_upper"]
+            lines.append(f"  thresholds {how}: [{_f(lo)}, {_f(hi)}] -> {r['direction']}"
+                         + (" (significant)" if r["significant"] else ""))
+        return "\n".join(lines)
+
+    @cached_property
+    def provenance(self) -> dict[str, Any]:
+        """Version, comparison spec, baseline and model fingerprints, current-frame SHA-256."""
+        from pbr._version import __version__
+
+        model = "none" if self.model is None else str(self.model)
+        return {"pbr_version": __version__, "measure": self.measure,
+                "comparison": self.comparison.to_toml(),
+                "baseline_sha256": self.baseline.provenance["baseline_sha256"],
+                "model_sha256": hashlib.sha256(model.encode()).hexdigest(),
+                "current_sha256": self._fingerprint}
+
+    def __str__(self) -> str:
+        c = self.comparison
+        keys = list(self.baseline.by)
+        lines = [f"Comparison with baseline {self.baseline.label!r}: {self.measure}, "
+                 f"{'fixed baseline' if self.model is None else c.form + ' case-mix adjustment'}"
+                 f", level {c.level:g} {c.sides}"]
+        head = [*keys, "n", "actual", "predicted", "baseline", "adj_baseline", "change",
+                "lower", "upper", "verdict"]
+        lines.append("  " + " ".join(f"{h:>12}" for h in head))
+        for r in self.frame.iter_rows(named=True):
+            cells = [str(r[k]) for k in keys] + [
+                f"{r['n']:,}", _f(r["actual"]), _f(r["predicted"]), _f(r["baseline"]),
+                _f(r["adjusted_baseline"]), _f(r["change"], "+.3f"), _f(r["threshold_lower"]),
+                _f(r["threshold_upper"]), r["direction"]]
+            lines.append("  " + " ".join(f"{cell:>12}" for cell in cells))
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _f(x: float | None, fmt: str = ".3f") -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
+
+
+def _group_table(frame: pl.DataFrame, keys: list[str], y: np.ndarray, pred: np.ndarray
+                 ) -> pl.DataFrame:
+    kept = ~np.isnan(pred)
+    work = pl.DataFrame({"_y": y, "_p": np.where(kept, pred, 0.0), "_k": kept})
+    if keys:
+        work = frame.select(keys).hstack(work)
+    aggs = [pl.col("_k").sum().cast(pl.Int64).alias("n"),
+            (~pl.col("_k")).sum().cast(pl.Int64).alias("dropped"),
+            pl.col("_y").filter(pl.col("_k")).mean().alias("actual"),
+            pl.col("_y").filter(pl.col("_k")).std().alias("sd"),
+            pl.col("_p").filter(pl.col("_k")).mean().alias("predicted")]
+    table = work.group_by(keys).agg(aggs) if keys else work.select(aggs)
+    return table.sort(keys) if keys else table
+
+
+def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | None = None,
+                        *, measure: str | None = None,
+                        comparison: ComparisonSpec | None = None,
+                        form: Literal["additive", "ratio"] | None = None,
+                        baseline_cohort: Any = None,
+                        frequency_sd: Literal["baseline", "current"] = "baseline",
+                        ) -> AdjustedComparison:
+    """Compare a current cohort with its baseline, per baseline group.
+
+    Parameters
+    ----------
+    current
+        The current cohort measured: a MeasureResult or a frame with ``reoffended``,
+        ``reoffences``, the baseline's ``by`` columns and the model's covariates.
+    baseline
+        A :class:`~pbr.risk.baseline.Baseline` (its ``by`` columns define the groups).
+    model
+        A :class:`~pbr.risk.casemix.CaseMixModel` from :func:`~pbr.risk.casemix.fit_casemix`
+        or :func:`~pbr.risk.casemix.casemix_score`; None compares with the fixed baseline.
+    measure
+        ``binary_rate``, ``per_offender`` or ``per_reoffender``; default the model's.
+    comparison
+        Form, level, sides and test; default an additive, two-sided 5% baseline interval.
+    form
+        Overrides ``comparison.form``.
+    baseline_cohort
+        The baseline cohort measured, to compute ``P0`` (its mean prediction per group).
+    frequency_sd
+        Standard deviation for frequency thresholds: the baseline's (stored by
+        ``Baseline.from_result``) or the current cohort's.
+
+    Examples
+    --------
+    A fixed baseline (CRC NPS, methodology 9.8): 34.2% against 37.5% is -3.3 points.
+
+    >>> import polars as pl
+    >>> cur = pl.DataFrame({"reoffended": [True] * 342 + [False] * 658,
+    ...                     "reoffences": [1] * 342 + [0] * 658})
+    >>> base = Baseline.from_values({"binary_rate": 37.5}, spec="crc_pbr_2015",
+    ...                             label="Oct-Dec 2015")
+    >>> res = compare_to_baseline(cur, base)
+    >>> round(res.frame["change"][0], 6), res.frame["direction"][0]
+    (-3.3, 'reduction')
+    """
+    measure = measure or (model.measure if model is not None else "binary_rate")
+    if model is not None and model.measure != measure:
+        raise SpecError(f"measure: the model predicts {model.measure!r}, not {measure!r}")
+    if measure not in MODEL_MEASURES:
+        raise SpecError(f"measure: one of {', '.join(MODEL_MEASURES)}, got {measure!r}")
+    if frequency_sd not in ("baseline", "current"):
+        raise SpecError(f"frequency_sd: 'baseline' or 'current', got {frequency_sd!r}")
+    comparison = comparison or ComparisonSpec(
+        kind="adjusted_baseline" if model is not None else "fixed_baseline",
+        case_mix=("supplied_score" if model.family == "score" else "model")
+        if model is not None else "none", baseline=baseline.label or "baseline",
+        test="baseline_interval", measures=(measure,))
+    if form is not None:
+        comparison = comparison.replace(form=form)
+    if comparison.kind not in ("fixed_baseline", "adjusted_baseline"):
+        raise SpecError(f"comparison: kind {comparison.kind!r} is not a baseline comparison; "
+                        "use kind='fixed_baseline' or 'adjusted_baseline'")
+    if comparison.kind == "adjusted_baseline" and model is None:
+        raise SpecError("model: an adjusted_baseline comparison needs a case-mix model "
+                        "(fit_casemix or casemix_score)")
+    if comparison.kind == "fixed_baseline" and model is not None:
+        raise SpecError("model: a fixed_baseline comparison takes no case-mix model; use a "
+                        "comparison with kind='adjusted_baseline'")
+    frame, spec = outcome_frame(current, measure)
+    notes = _check_spec(spec, baseline)
+    keys = list(baseline.by)
+    missing = [k for k in keys if k not in frame.columns]
+    if missing:
+        raise SchemaError(f"column(s) {missing} (the baseline's groups) are not in the current "
+                          f"cohort; columns: {', '.join(frame.columns)}")
+    scale = _SCALE[measure]
+    y = frame["reoffended" if measure == "binary_rate" else "reoffences"].cast(
+        pl.Float64).to_numpy() * scale
+    pred = (model.predict(frame) * scale if model is not None else np.zeros(frame.height))
+    table = _group_table(frame, keys, y, pred)
+    p0_source = "none (fixed baseline)"
+    p0_table = None
+    if model is not None and baseline_cohort is not None:
+        bframe, _ = outcome_frame(baseline_cohort, measure)
+        bpred = model.predict(bframe) * scale
+        p0_table = _group_table(bframe, keys, np.zeros(bframe.height), bpred)
+        p0_source = "baseline_cohort"
+    rows = []
+    for r in table.iter_rows(named=True):
+        key = tuple(r[k] for k in keys)
+        group = baseline.group(key if keys else None)
+        b = group.value(measure)
+        if b is None:
+            raise SpecError(f"baseline {baseline.label!r} has no {measure} for group {key!r}")
+        p: float | None = None
+        p0: float | None = None
+        if model is not None:
+            p = r["predicted"]
+            if p0_table is not None:
+                match = p0_table.filter(pl.all_horizontal(
+                    [pl.col(k) == v for k, v in zip(keys, key, strict=True)])) if keys \
+                    else p0_table
+                if match.height == 0:
+                    raise SchemaError(f"group {key!r} has no offenders in the baseline cohort")
+                p0 = match["predicted"][0]
+            elif measure == "binary_rate" and group.predicted_rate is not None:
+                p0, p0_source = group.predicted_rate, "baseline.predicted_rate"
+            else:
+                p0, p0_source = b, "baseline (calibrated model)"
+        sd = None if measure == "binary_rate" else (
+            r["sd"] if frequency_sd == "current" else group.value(_SD[measure]))
+        if measure != "binary_rate" and sd is None and comparison.test == "baseline_interval":
+            raise SpecError(f"frequency_sd: the baseline has no {_SD[measure]} for group "
+                            f"{key!r} (published values rarely do); give it in the baseline "
+                            "values or pass frequency_sd='current'")
+        rows.append({**dict(zip(keys, key, strict=True)),
+                     **_one_group(r["n"], r["dropped"], r["actual"], p, p0, b, sd, measure,
+                                  comparison)})
+    schema: dict[str, Any] = {k: table.schema[k] for k in keys}
+    schema.update({c: pl.Float64 for c in COLUMNS})
+    schema.update(n=pl.Int64, dropped=pl.Int64, significant=pl.Boolean, direction=pl.String)
+    out = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    if int(out["dropped"].sum() or 0):
+        notes.append(f"{int(out['dropped'].sum()):,} offender(s) with missing covariates left "
+                     "out of the comparison (missing='drop')")
+    small = out.filter(pl.col("n") < comparison.min_n).height if comparison.min_n else 0
+    if small:
+        notes.append(f"{small} group(s) below the scheme's minimum of {comparison.min_n}")
+    return AdjustedComparison(out, measure, comparison, baseline, model, p0_source,
+                              frequency_sd, tuple(notes), _frame_fingerprint(frame))
+
+
+def _check_spec(spec: Any, baseline: Baseline) -> list[str]:
+    if spec is None:
+        return ["the current cohort came as a frame, so its MeasureSpec could not be checked "
+                "against the baseline's"]
+    ignore = {"name", "as_of", "interim"}
+    a, b = spec.to_dict(), baseline.spec.to_dict()
+    differ = sorted(k for k in set(a) | set(b) if k not in ignore and a.get(k) != b.get(k))
+    if differ:
+        raise SpecError(f"the current cohort was measured with different rules from the baseline "
+                        f"({', '.join(differ)}); measure both with the same MeasureSpec")
+    return []
+
+
+def _one_group(n: int, dropped: int, actual: float, p: float | None, p0: float | None,
+               b: float, sd: float | None, measure: str, c: ComparisonSpec) -> dict[str, Any]:
+    if p is None or p0 is None:  # fixed baseline
+        add = ratio = actual
+        expected = b
+    else:
+        add = actual - p + p0
+        ratio = actual * p0 / p if p > 0 else math.nan
+        expected = b + p - p0 if c.form == "additive" else (b * p / p0 if p0 > 0 else math.nan)
+    adjusted = add if c.form == "additive" else ratio
+    lower = upper = None
+    direction = "none"
+    significant: bool | None = False
+    if c.test == "baseline_interval" and n > 0 and not math.isnan(expected):
+        if measure == "binary_rate":
+            e = min(max(expected / 100.0, 0.0), 1.0)
+            half = 100.0 * c.z * math.sqrt(e * (1.0 - e) / n)
+        else:
+            half = c.z * float(sd or 0.0) / math.sqrt(n)
+        lower = expected - half if c.sides in ("two-sided", "less") else None
+        upper = expected + half if c.sides in ("two-sided", "greater") else None
+        if lower is not None and actual < lower:
+            direction = "reduction"
+        elif upper is not None and actual > upper:
+            direction = "increase"
+        significant = direction != "none"
+    elif c.test != "baseline_interval":
+        significant = None
+    if n < c.min_n:
+        significant, direction = None, "below min_n"
+    return {"n": n, "dropped": dropped, "actual": actual, "predicted": p,
+            "predicted_baseline": p0, "baseline": b, "adjusted_additive": add,
+            "adjusted_ratio": ratio, "adjusted_baseline": expected,
+            "change": adjusted - b, "threshold_lower": lower, "threshold_upper": upper,
+            "significant": significant, "direction": direction}

@@ -1,0 +1,15 @@
+"""Matched comparison groups: propensity model, matching, balance, effects, sensitivity.
+
+``pbr.match(data, treatment, covariates, ...)`` -> :class:`MatchResult`;
+``result.balance()`` -> :class:`BalanceResult`; ``result.effect(outcomes, outcome)`` ->
+:class:`EffectResult`; :func:`rosenbaum_bounds` and :func:`e_value` for sensitivity.
+Every rule and its source: docs/methodology/matching.md.
+"""
+
+from __future__ import annotations
+
+from pbr.matching.match import match
+from pbr.matching.result import MatchResult
+from pbr.matching.spec import MatchSpec
+
+__all__ = ["MatchResult", "MatchSpec", "match"]

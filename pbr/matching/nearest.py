@@ -1,0 +1,131 @@
+"""Greedy nearest-neighbour matching on a score or on Mahalanobis distance.
+
+Arranges the arrays for the kernels in :mod:`pbr._kernels.matching` (controls sorted by
+stratum, score and id; treated units in the matching order) and maps the result back.
+
+Rules (docs/methodology/matching.md, "Nearest neighbour"):
+
+* order: ``largest`` / ``smallest`` score first (ties: smaller id first), ``data`` (row
+  order) or ``random`` (``numpy.random.default_rng(seed).permutation``);
+* preference among controls: nearest; at equal distance the higher score; at equal
+  score the smaller id (MatchIt breaks the last tie by data order, which makes results
+  depend on how the file is sorted: MatchIt issue #180);
+* without replacement (or with a reuse cap) ``ratio`` rounds in the matching order; a
+  treated unit with no control within the caliper in a round gets no more (MatchIt);
+* caliper: ``|distance| <= caliper``; no pair ever exceeds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pbr._kernels import matching as kern
+
+__all__ = ["NearestResult", "matching_order", "nearest"]
+
+
+@dataclass(frozen=True)
+class NearestResult:
+    """Positions into the control arrays (-1: none), distances and the matching step."""
+
+    match: np.ndarray  # (n_treated, ratio) int64
+    dist: np.ndarray  # (n_treated, ratio) float64
+    seq: np.ndarray  # (n_treated,) int64, 0 = unmatched; with replacement: order rank
+
+
+def matching_order(order: str, score: np.ndarray | None, id_rank: np.ndarray,
+                   seed: int | None) -> np.ndarray:
+    """Positions of the treated units in the order they choose controls.
+
+    Examples
+    --------
+    >>> matching_order("largest", np.array([0.2, 0.9, 0.2]), np.array([2, 1, 0]), None)
+    array([1, 2, 0])
+    """
+    n = id_rank.size
+    if order == "data":
+        return np.arange(n, dtype=np.int64)
+    if order == "random":
+        return np.random.default_rng(seed).permutation(n).astype(np.int64)
+    if score is None:
+        raise ValueError("order by score needs a score")
+    key = -score if order == "largest" else score
+    return np.lexsort((id_rank, key)).astype(np.int64)
+
+
+def _strata_bounds(c_strata_sorted: np.ndarray, t_strata: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    lo = np.searchsorted(c_strata_sorted, t_strata, "left").astype(np.int64)
+    hi = np.searchsorted(c_strata_sorted, t_strata, "right").astype(np.int64)
+    return lo, hi
+
+
+def nearest(t_dist: np.ndarray, c_dist: np.ndarray, t_rank: np.ndarray, c_rank: np.ndarray,
+            t_strata: np.ndarray, c_strata: np.ndarray, order: np.ndarray, *, ratio: int,
+            replace: bool, reuse_max: int | None, caliper: float) -> NearestResult:
+    """Match treated to controls; ``*_dist`` is a score (1-D) or whitened covariates (2-D).
+
+    ``*_rank`` are the units' id ranks (the final tie-break); ``*_strata`` integer codes
+    within which pairs must lie.
+    """
+    n_t = t_rank.size
+    score_mode = t_dist.ndim == 1
+    if score_mode:
+        perm = np.lexsort((c_rank, c_dist, c_strata))
+    else:
+        perm = np.lexsort((c_rank, c_strata))
+    cs = np.ascontiguousarray(c_strata[perm])
+    lo, hi = _strata_bounds(cs, t_strata)
+    match = np.full((n_t, ratio), -1, np.int64)
+    dist = np.full((n_t, ratio), np.nan)
+    seq = np.zeros(n_t, np.int64)
+    cap = 1 if not replace else (reuse_max or 0)
+    sequential = cap > 0
+    if score_mode:
+        score = np.ascontiguousarray(c_dist[perm], dtype=np.float64)
+        tscore = np.ascontiguousarray(t_dist, dtype=np.float64)
+        n_c = score.size
+        start = np.ones(n_c, np.bool_)
+        if n_c > 1:
+            start[1:] = (score[1:] != score[:-1]) | (cs[1:] != cs[:-1])
+        run = np.maximum.accumulate(np.where(start, np.arange(n_c), 0)).astype(np.int64)
+        if sequential:
+            kern.greedy_sorted(order, tscore, lo, hi, score, run, np.int64(cap), ratio,
+                               float(caliper), match, dist, seq)
+        else:
+            kern.nearest_sorted(tscore, lo, hi, score, run, ratio, float(caliper), match, dist)
+    else:
+        zc = np.ascontiguousarray(c_dist[perm], dtype=np.float64)
+        zt = np.ascontiguousarray(t_dist, dtype=np.float64)
+        if sequential:
+            kern.greedy_mahalanobis(order, zt, lo, hi, zc, np.int64(cap), ratio,
+                                    float(caliper), match, dist, seq)
+        else:
+            kern.nearest_mahalanobis(zt, lo, hi, zc, ratio, float(caliper), match, dist)
+    if not sequential:  # independent choices: number the matched in the matching order
+        got = match[order, 0] >= 0
+        seq[order[got]] = np.arange(1, int(got.sum()) + 1)
+    mapped = np.where(match >= 0, perm[np.maximum(match, 0)], -1)
+    return NearestResult(mapped.astype(np.int64), dist, seq)
+
+
+def whiten(x: np.ndarray, treated: np.ndarray) -> np.ndarray:
+    """Covariates transformed so that Euclidean distance is the Mahalanobis distance
+    with the pooled within-group covariance matrix (MatchIt 4's ``mahalanobis``).
+
+    Examples
+    --------
+    >>> x = np.array([[0.0], [2.0], [1.0], [3.0]])
+    >>> whiten(x, np.array([1, 1, 0, 0], bool)).ravel().tolist()
+    [0.0, 1.414213562373095, 0.7071067811865475, 2.1213203435596424]
+    """
+    parts = [x[treated] - x[treated].mean(0), x[~treated] - x[~treated].mean(0)]
+    dof = max(x.shape[0] - 2, 1)
+    cov = sum(p.T @ p for p in parts) / dof
+    cov = np.atleast_2d(cov)
+    vals, vecs = np.linalg.eigh(cov)
+    keep = vals > 1e-12 * max(vals.max(), 1e-300)
+    w = vecs[:, keep] / np.sqrt(vals[keep])
+    return np.ascontiguousarray(x @ w)

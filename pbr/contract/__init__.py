@@ -9,6 +9,7 @@ module              owns
 ``rules``           the pure payment rules (triggers, linear, tiers, at risk, fees, limits)
 ``pay``             :func:`pay`: rules -> limits -> on account -> rounding
 ``statement``       :class:`PaymentStatement` and :class:`Line` (reconciled on construction)
+``compare``         per-offender measures -> per-cohort outcomes against the comparator
 ``run``             :func:`run_contract`: measure -> compare -> pay
 ==================  ===============================================================
 
@@ -20,8 +21,9 @@ from __future__ import annotations
 from pbr.contract.components import Component
 from pbr.contract.outcome import Outcome
 from pbr.contract.pay import pay
+from pbr.contract.run import ContractRun, run_contract
 from pbr.contract.spec import Comparator, CohortPeriod, Contract, Rounding, Variation
 from pbr.contract.statement import Line, PaymentStatement
 
-__all__ = ["CohortPeriod", "Comparator", "Component", "Contract", "Line", "Outcome",
-           "PaymentStatement", "Rounding", "Variation", "pay"]
+__all__ = ["CohortPeriod", "Comparator", "Component", "Contract", "ContractRun", "Line",
+           "Outcome", "PaymentStatement", "Rounding", "Variation", "pay", "run_contract"]

@@ -159,10 +159,9 @@ def _with(d: Draft, steps: tuple[str, ...]) -> Draft:
 
 
 def _rounded(d: Draft, amount: Decimal) -> Draft:
-    if amount == d.amount:
-        return d
+    steps = d.steps if amount == d.amount else (*d.steps, f"{d.amount} rounded to {amount}")
     return Draft(d.cohort, d.component, d.rule, amount, d.units, d.unit, d.unit_price,
-                 d.outcome, d.met, (*d.steps, f"{d.amount} rounded to {amount}"))
+                 d.outcome, d.met, steps)
 
 
 def _limits(contract: Contract, drafts: list[Draft], years: dict[str, str]) -> list[Draft]:

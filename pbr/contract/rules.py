@@ -162,7 +162,8 @@ def linear(c: Component, o: Outcome, t: Trigger) -> Draft:
         amount = ZERO
         steps.append("trigger not met: nothing paid" if not t.increase else
                      "increase, no clawback in this contract: nothing paid")
-    rule = f"linear {c.price} per {unit[:-1] if unit.endswith('s') else unit}"
+    one = unit.replace("s avoided", " avoided") if unit.endswith("avoided") else unit[:-1]
+    rule = f"linear {c.price} per {one}"
     return _bounded(c, Draft(o.cohort, c.name, rule, amount, units, unit, c.price, o, t.met,
                              tuple(steps)))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import tomllib
 from dataclasses import dataclass, field, fields
+from importlib import resources
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -25,7 +26,7 @@ from pbr.errors import ContractError, SpecError
 from pbr.spec import MeasureSpec, preset
 
 __all__ = ["SCHEMA_VERSION", "CohortPeriod", "Comparator", "Contract", "Rounding",
-           "Variation", "read_contract_text"]
+           "Variation", "demo_contract_text", "read_contract_text"]
 
 SCHEMA_VERSION = 1
 ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
@@ -233,7 +234,9 @@ class Contract:
                                 f"got {self.currency!r}")
         for name in ("parties", "measure_overrides"):
             if isinstance(getattr(self, name), dict):
-                set_(self, name, tuple(sorted(getattr(self, name).items())))
+                set_(self, name, tuple(sorted(
+                    (k, tuple(v) if isinstance(v, list) else v)
+                    for k, v in getattr(self, name).items())))
         if isinstance(self.limits, dict):
             set_(self, "limits", tuple(sorted(
                 (k, as_decimal(f"limits.{k}", v)) for k, v in self.limits.items())))
@@ -384,6 +387,17 @@ def read_contract_text(text: str) -> dict[str, Any]:
         return tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise ContractError(f"cannot read the contract TOML: {exc}") from None
+
+
+def demo_contract_text() -> str:
+    """The TOML text of the contract ``pbr demo`` runs on the synthetic data (seed 2024).
+
+    Examples
+    --------
+    >>> Contract.from_toml(demo_contract_text()).cohort_column
+    'cohort_period'
+    """
+    return (resources.files("pbr") / "contract" / "demo.toml").read_text(encoding="utf-8")
 
 
 def _keys(table: str, data: Any, known: set[str]) -> dict[str, Any]:

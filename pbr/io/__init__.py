@@ -14,6 +14,9 @@ function               does
 ``read_spec``          TOML file -> :class:`~pbr.MeasureSpec`
 ``write_spec``         :class:`~pbr.MeasureSpec` -> TOML file
 ``write_synth``        :func:`pbr.synth.generate` output -> files for ``pbr measure``
+``read_contract``      TOML file -> :class:`~pbr.contract.Contract` (numbers as Decimal)
+``write_contract``     :class:`~pbr.contract.Contract` -> TOML file
+``sha256_file``        SHA-256 of a file, for manifests
 ``save_histories``     prepared :class:`~pbr.Histories` -> .npy + Arrow IPC directory
 ``load_histories``     that directory -> Histories, memory-mapped
 =====================  ============================================================
@@ -21,6 +24,7 @@ function               does
 
 from __future__ import annotations
 
+from pbr.io.contracts import read_contract, sha256_file, write_contract
 from pbr.io.histories import load_histories, save_histories
 from pbr.io.results import summary_document, write_summary
 from pbr.io.specs import read_spec, write_spec
@@ -40,13 +44,16 @@ __all__ = [
     "WRITE_FORMATS",
     "load_histories",
     "read_cohort",
+    "read_contract",
     "read_custody",
     "read_events",
     "read_spec",
     "read_table",
     "save_histories",
+    "sha256_file",
     "summary_document",
     "synth_spec",
+    "write_contract",
     "write_spec",
     "write_summary",
     "write_synth",

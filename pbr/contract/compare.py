@@ -1,0 +1,148 @@
+"""The comparison step of a contract run: per-offender measures -> per-cohort outcomes.
+
+This is the one place where a contract's comparator (fixed baseline values, a case-mix
+adjusted baseline, or a matched comparison group) meets the measured cohort.  It is
+deliberately small: counts per cohort, the comparator's value, and for rate measures
+the significance thresholds ``p +- z*sqrt(p(1-p)/n)`` around the comparator
+(methodology s.2.4, the usual normal-approximation form; the CRC's level is not public
+[R]).  Values are carried as Decimals rounded half-even to :data:`PLACES` places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import Any
+
+import polars as pl
+
+from pbr.contract.outcome import Outcome, as_decimal
+from pbr.contract.pay import CONTEXT
+from pbr.contract.spec import Comparator, Contract
+from pbr.errors import ContractError
+
+__all__ = ["PLACES", "cohort_counts", "outcomes"]
+
+#: decimal places of measured values, comparators and thresholds
+PLACES = 6
+_Q = Decimal(1).scaleb(-PLACES)
+_RATES = ("binary_rate", "serious_rate")
+
+
+def _d(x: Any) -> Decimal:
+    return as_decimal("value", float(x) if not isinstance(x, int) else x)
+
+
+def cohort_counts(frame: pl.DataFrame, by: str, weight: str | None = None) -> pl.DataFrame:
+    """Weighted counts per cohort: n, reoffenders, reoffences, serious, custody days.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"c": ["a", "a", "b"], "reoffended": [True, False, True],
+    ...                    "reoffences": [2, 0, 1], "serious": [False, False, True]})
+    >>> cohort_counts(df, "c")["reoffences"].to_list()
+    [2.0, 1.0]
+    """
+    if weight is None:
+        frame = frame.with_columns(pl.lit(1.0).alias("_weight"))
+    w = pl.col(weight or "_weight").cast(pl.Float64)
+    aggs = [w.sum().alias("n"),
+            (w * pl.col("reoffended").cast(pl.Float64)).sum().alias("reoffenders"),
+            (w * pl.col("reoffences").cast(pl.Float64)).sum().alias("reoffences"),
+            (w * pl.col("serious").cast(pl.Float64)).sum().alias("serious")]
+    if "custody_days" in frame.columns:
+        aggs.append((w * pl.col("custody_days").cast(pl.Float64)).sum().alias("custody_days"))
+    return frame.group_by(by, maintain_order=True).agg(aggs).sort(by)
+
+
+def _value(measure: str, row: dict[str, Any]) -> Decimal:
+    n, reo = _d(row["n"]), _d(row["reoffenders"])
+    num = {"binary_rate": reo * 100, "serious_rate": _d(row["serious"]) * 100,
+           "per_offender": _d(row["reoffences"]), "per_100": _d(row["reoffences"]) * 100,
+           "per_reoffender": _d(row["reoffences"]),
+           "custody_days_per_offender": _d(row.get("custody_days") or 0)}[measure]
+    den = reo if measure == "per_reoffender" else n
+    return (num / den).quantize(_Q, ROUND_HALF_EVEN) if den else Decimal(0)
+
+
+def _baseline(comp: Comparator, cohort: str, measure: str, risk: Decimal | None
+              ) -> tuple[Decimal, str]:
+    value = comp.value(cohort, measure)
+    if value is None:
+        raise ContractError(f"comparator.values.{measure}: no baseline value for cohort "
+                            f"{cohort!r}; add it under [comparator.values] or "
+                            f"[comparator.cohorts.\"{cohort}\"]")
+    if comp.kind != "casemix" or measure != "binary_rate" or risk is None:
+        return value, f"fixed baseline {value}"
+    assert comp.baseline_risk is not None
+    if comp.adjustment == "additive":
+        adj = value + risk - comp.baseline_risk
+        how = f"{value} + ({risk} - {comp.baseline_risk})"
+    else:
+        adj = value * risk / comp.baseline_risk
+        how = f"{value} x {risk} / {comp.baseline_risk}"
+    return adj.quantize(_Q, ROUND_HALF_EVEN), (f"baseline {value} adjusted for case mix "
+                                               f"({comp.adjustment}): {how}")
+
+
+def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str]
+             ) -> tuple[Outcome, ...]:
+    """Per-cohort outcomes of ``measures`` for a measured frame under the contract.
+
+    ``frame`` is a :class:`~pbr.MeasureResult` frame (one row per offender with the
+    cohort's columns).  The cohort label is ``contract.cohort_column``.
+    """
+    comp, by = contract.comparator, contract.cohort_column
+    for column in (by, comp.risk_column, comp.group_column, comp.weight_column):
+        if column is not None and column not in frame.columns:
+            raise ContractError(f"cohorts.column / comparator: column {column!r} is not in the "
+                                f"cohort file; its columns are {', '.join(frame.columns)}")
+    treated = frame
+    controls: pl.DataFrame | None = None
+    if comp.kind == "matched":
+        assert comp.group_column is not None
+        flag = pl.col(comp.group_column).cast(pl.Boolean)
+        treated, controls = frame.filter(flag), frame.filter(~flag)
+    counts = cohort_counts(treated, by)
+    ctrl = None if controls is None else {
+        str(r[by]): r for r in cohort_counts(controls, by, comp.weight_column).iter_rows(
+            named=True)}
+    risks: dict[str, Decimal] = {}
+    if comp.risk_column is not None:
+        for r in treated.group_by(by).agg(pl.col(comp.risk_column).mean()).iter_rows():
+            risks[str(r[0])] = (_d(r[1]) * 100).quantize(_Q, ROUND_HALF_EVEN)
+    out: list[Outcome] = []
+    with localcontext(CONTEXT):
+        for row in counts.iter_rows(named=True):
+            cohort = str(row[by])
+            n, reo = int(row["n"]), int(row["reoffenders"])
+            period = contract.period(cohort)
+            shown = {"offenders": f"{n:,}", "reoffenders": f"{reo:,}",
+                     "reoffences": f"{int(row['reoffences']):,}"}
+            for measure in measures:
+                actual = _value(measure, row)
+                if ctrl is not None:
+                    c_row = ctrl.get(cohort)
+                    if c_row is None:
+                        raise ContractError(f"comparator.group_column: no comparison rows for "
+                                            f"cohort {cohort!r}")
+                    value = _value(measure, c_row)
+                    source = (f"matched comparison group: {float(c_row['n']):,.1f} weighted "
+                              f"offenders, {float(c_row['reoffenders']):,.1f} reoffenders, "
+                              f"{float(c_row['reoffences']):,.1f} reoffences")
+                else:
+                    value, source = _baseline(comp, cohort, measure, risks.get(cohort))
+                lower = upper = None
+                if comp.significance_z is not None and measure in _RATES and n > 0:
+                    p = value / 100
+                    half = (comp.significance_z * (p * (1 - p) / n).sqrt() * 100).quantize(
+                        _Q, ROUND_HALF_EVEN)
+                    lower, upper = value - half, value + half
+                    source += f"; thresholds {value} -+ {comp.significance_z} x " \
+                              f"sqrt(p(1-p)/{n:,}) = -+{half}"
+                out.append(Outcome(cohort, measure, actual, value, n,
+                                   base_n=reo if measure == "per_reoffender" else n,
+                                   lower=lower, upper=upper, start=period.start,
+                                   year=period.year, counts=tuple(shown.items()),
+                                   source=source))
+    return tuple(out)

@@ -1,0 +1,23 @@
+"""Reports (layer 3): results as files and text for people.
+
+===========================  ======================================================
+function                     does
+===========================  ======================================================
+``write_statement_csv``      :class:`~pbr.contract.PaymentStatement` lines -> CSV
+``write_statement_json``     the whole statement (lines, totals, explanations) -> JSON
+``write_statement_xlsx``     the finance workbook: Summary, Lines, Contract, Manifest
+``statement_document``       the statement as a JSON-ready dict
+===========================  ======================================================
+"""
+
+from __future__ import annotations
+
+from pbr.report.statement import (
+    statement_document,
+    write_statement_csv,
+    write_statement_json,
+    write_statement_xlsx,
+)
+
+__all__ = ["statement_document", "write_statement_csv", "write_statement_json",
+           "write_statement_xlsx"]

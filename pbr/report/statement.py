@@ -1,0 +1,157 @@
+"""Payment statements as files: CSV (lines), JSON (everything) and an Excel workbook.
+
+The workbook is for a finance team: a *Summary* sheet (totals per cohort and component,
+earned, paid on account, total due), a *Lines* sheet (one row per line with the
+baseline, actual, difference, interval, units, unit price and amount, and the exact
+amount as text), a *Contract* sheet (the contract's parameters and its TOML text) and a
+*Manifest* sheet (versions and input hashes).  Every writer is deterministic: the same
+statement gives the same bytes (the workbook's creation date is fixed).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pbr.contract.statement import LINE_COLUMNS, PaymentStatement
+
+__all__ = ["statement_document", "write_statement_csv", "write_statement_json",
+           "write_statement_xlsx"]
+
+_CREATED = _dt.datetime(2000, 1, 1)  # fixed, so the workbook's bytes never depend on the clock
+_MONEY = ("baseline", "actual", "difference", "lower", "upper", "units", "unit_price", "amount")
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    return value
+
+
+def statement_document(statement: PaymentStatement) -> dict[str, Any]:
+    """The statement as a JSON-ready dict; Decimals as exact strings.
+
+    Examples
+    --------
+    >>> from decimal import Decimal
+    >>> from pbr.contract import Line, PaymentStatement
+    >>> s = PaymentStatement("c", "1", "GBP",
+    ...     (Line("L1", "Q1", "fee", "fee for service", Decimal("10.00")),), Decimal("10.00"))
+    >>> statement_document(s)["total"]
+    '10.00'
+    """
+    prov = {k: _text(v) for k, v in sorted(statement.provenance.items())}
+    return {
+        "contract": statement.contract, "version": statement.version,
+        "currency": statement.currency,
+        "rounding": {"mode": statement.rounding.mode, "places": statement.rounding.places,
+                     "point": statement.rounding.point},
+        "earned": str(statement.earned), "paid_on_account": str(statement.paid_on_account),
+        "total": str(statement.total),
+        "totals_by_cohort": {k: str(v) for k, v in statement.totals("cohort").items()},
+        "totals_by_component": {k: str(v) for k, v in statement.totals("component").items()},
+        "lines": [{**{c: _text(getattr(x, c)) for c in LINE_COLUMNS}, "kind": x.kind,
+                   "source": x.source, "counts": dict(x.counts),
+                   "explain": statement.explain(x.line)} for x in statement.lines],
+        "notes": list(statement.notes),
+        "provenance": prov,
+    }
+
+
+def write_statement_json(statement: PaymentStatement, path: str | Path) -> Path:
+    """Write :func:`statement_document` as indented, key-sorted JSON."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(statement_document(statement), indent=2, sort_keys=True)
+                    + "\n", encoding="utf-8")
+    return path
+
+
+def write_statement_csv(statement: PaymentStatement, path: str | Path) -> Path:
+    """Write the lines as CSV (exact Decimal text, ``\\n`` line ends)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    statement.to_frame().write_csv(path, line_terminator="\n")
+    return path
+
+
+def write_statement_xlsx(statement: PaymentStatement, path: str | Path, *,
+                         contract_text: str = "",
+                         manifest: Mapping[str, Any] | None = None) -> Path:
+    """Write the finance workbook: Summary, Lines, Contract and Manifest sheets.
+
+    Amounts are Excel numbers formatted to the contract's places (Excel holds doubles);
+    the *Lines* sheet also carries each amount as exact text.
+    """
+    import xlsxwriter
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    places = statement.rounding.places
+    with xlsxwriter.Workbook(str(path)) as wb:
+        wb.set_properties({"created": _CREATED, "title": f"Payment statement: "
+                           f"{statement.contract}", "author": "pbr"})
+        bold = wb.add_format({"bold": True})
+        money = wb.add_format({"num_format": "#,##0" + ("." + "0" * places if places else "")})
+        num = wb.add_format({"num_format": "0.000000"})
+
+        ws = wb.add_worksheet("Summary")
+        ws.set_column(0, 0, 28)
+        ws.set_column(1, 1, 20)
+        rows: list[tuple[str, Any]] = [
+            ("Contract", statement.contract), ("Version", statement.version),
+            ("Currency", statement.currency),
+            ("Rounding", f"{statement.rounding.mode}, {places} places, per "
+                         f"{statement.rounding.point}"),
+            ("", ""), ("Earned", statement.earned),
+            ("Paid on account", statement.paid_on_account), ("Total due", statement.total),
+            ("", ""), ("By cohort", "")]
+        rows += list(statement.totals("cohort").items())
+        rows += [("", ""), ("By component", "")]
+        rows += list(statement.totals("component").items())
+        for i, (k, v) in enumerate(rows):
+            ws.write_string(i, 0, k, bold if k in ("Total due", "By cohort", "By component")
+                            else None)
+            if isinstance(v, Decimal):
+                ws.write_number(i, 1, float(v), money)
+            else:
+                ws.write_string(i, 1, str(v))
+
+        ws = wb.add_worksheet("Lines")
+        head = [*LINE_COLUMNS, "amount (exact)", "explanation"]
+        for j, h in enumerate(head):
+            ws.write_string(0, j, h, bold)
+        for i, x in enumerate(statement.lines, 1):
+            for j, c in enumerate(LINE_COLUMNS):
+                v = getattr(x, c)
+                if v is None:
+                    continue
+                if isinstance(v, Decimal):
+                    ws.write_number(i, j, float(v), money if c in ("amount", "unit_price")
+                                    else num)
+                elif isinstance(v, int):
+                    ws.write_number(i, j, v)
+                else:
+                    ws.write_string(i, j, str(v))
+            ws.write_string(i, len(LINE_COLUMNS), str(x.amount))
+            ws.write_string(i, len(LINE_COLUMNS) + 1, statement.explain(x.line))
+
+        ws = wb.add_worksheet("Contract")
+        ws.set_column(0, 0, 100)
+        for i, line in enumerate((contract_text or "(contract text not given)").splitlines()):
+            ws.write_string(i, 0, line)
+
+        ws = wb.add_worksheet("Manifest")
+        ws.set_column(0, 0, 24)
+        ws.set_column(1, 1, 80)
+        items = sorted((manifest or {}).items())
+        for i, (k, v) in enumerate(items):
+            ws.write_string(i, 0, str(k), bold)
+            ws.write_string(i, 1, v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+    return path

@@ -29,9 +29,20 @@ from pbr.errors import (
 from pbr.measures import MeasureResult, measure
 from pbr.period import Period
 from pbr.prepare import Histories, prepare
+from pbr.risk import (
+    AdjustedComparison,
+    Baseline,
+    CaseMixModel,
+    casemix_score,
+    compare_to_baseline,
+    fit_casemix,
+)
 from pbr.spec import MeasureSpec, available_presets, preset
 
 __all__ = [
+    "AdjustedComparison",
+    "Baseline",
+    "CaseMixModel",
     "Cohort",
     "CohortBuild",
     "CohortRule",
@@ -56,6 +67,9 @@ __all__ = [
     "__version__",
     "available_presets",
     "build_cohort",
+    "casemix_score",
+    "compare_to_baseline",
+    "fit_casemix",
     "io",
     "measure",
     "prepare",

@@ -10,6 +10,8 @@ import pbr
 PKG = Path(pbr.__file__).parent
 
 PUBLIC = {
+    "AdjustedComparison", "Baseline", "CaseMixModel", "casemix_score", "compare_to_baseline",
+    "fit_casemix",
     "Cohort", "CohortRule", "ComparisonSpec", "Custody", "EngineError", "Events", "Exclusion",
     "Exclusions", "Histories", "CohortBuild", "Disposals", "build_cohort",
     "IncompleteDataWarning", "MeasureResult", "MeasureSpec", "PbrError", "PbrWarning",

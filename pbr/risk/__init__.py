@@ -1,7 +1,10 @@
 """Actuarial risk scores for case-mix adjustment.
 
-Currently OGRS3 (:mod:`pbr.risk.ogrs3`): one- and two-year proven-reoffending
-probabilities from static factors (Howard et al. 2009).
+OGRS3 (:mod:`pbr.risk.ogrs3`): one- and two-year proven-reoffending probabilities from
+static factors (Howard et al. 2009).  Baselines and case-mix adjustment
+(:mod:`pbr.risk.baseline`, :mod:`pbr.risk.casemix`, :mod:`pbr.risk.adjust`): the measure
+on a historic cohort, a model of the baseline's behaviour (or a supplied OGRS score), and
+the current cohort compared with the baseline in additive or ratio form.
 
 Examples
 --------
@@ -14,6 +17,9 @@ Examples
 
 from __future__ import annotations
 
+from pbr.risk.adjust import AdjustedComparison, compare_to_baseline
+from pbr.risk.baseline import Baseline, BaselineGroup
+from pbr.risk.casemix import CaseMixModel, casemix_score, fit_casemix
 from pbr.risk.ogrs3 import (
     AGE_BANDS,
     BAND_NAMES,
@@ -35,6 +41,13 @@ __all__ = [
     "OFFENCE_CATEGORIES",
     "STATUSES",
     "VARIANTS",
+    "AdjustedComparison",
+    "Baseline",
+    "BaselineGroup",
+    "CaseMixModel",
+    "casemix_score",
+    "compare_to_baseline",
+    "fit_casemix",
     "Ogrs3Terms",
     "age_on",
     "ogrs3",

@@ -56,7 +56,7 @@ _SCALE = {"binary_rate": 100.0, "per_offender": 1.0, "per_reoffender": 1.0}
 _SD = {"per_offender": "per_offender_sd", "per_reoffender": "per_reoffender_sd"}
 COLUMNS = ("n", "dropped", "actual", "predicted", "predicted_baseline", "baseline",
            "adjusted_additive", "adjusted_ratio", "adjusted_baseline", "change",
-           "threshold_lower", "threshold_upper", "significant", "direction")
+           "relative_change", "threshold_lower", "threshold_upper", "significant", "direction")
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,8 @@ class AdjustedComparison:
         for ``per_reoffender``), ``dropped`` (left out for missing covariates),
         ``actual``, ``predicted``, ``predicted_baseline``, ``baseline``,
         ``adjusted_additive``, ``adjusted_ratio``, ``adjusted_baseline`` (in the chosen
-        form), ``change`` (adjusted rate - baseline, chosen form), ``threshold_lower``,
+        form), ``change`` (adjusted rate - baseline, chosen form), ``relative_change``
+        (``change / baseline``), ``threshold_lower``,
         ``threshold_upper``, ``significant`` and ``direction`` (``reduction``,
         ``increase`` or ``none``).  Binary rates in per cent.
     measure
@@ -111,7 +112,7 @@ class AdjustedComparison:
         """The groups with their headline columns: actual, adjusted baseline, change, verdict."""
         keys = list(self.baseline.by)
         return self.frame.select([*keys, "n", "actual", "baseline", "adjusted_baseline",
-                                  "change", "significant", "direction"])
+                                  "change", "relative_change", "significant", "direction"])
 
     def explain(self, group: Any = None) -> str:
         """The arithmetic of one group, step by step, with the sources of each formula."""
@@ -384,5 +385,6 @@ def _one_group(n: int, dropped: int, actual: float, p: float | None, p0: float |
     return {"n": n, "dropped": dropped, "actual": actual, "predicted": p,
             "predicted_baseline": p0, "baseline": b, "adjusted_additive": add,
             "adjusted_ratio": ratio, "adjusted_baseline": expected,
-            "change": adjusted - b, "threshold_lower": lower, "threshold_upper": upper,
+            "change": adjusted - b, "relative_change": (adjusted - b) / b if b else math.nan,
+            "threshold_lower": lower, "threshold_upper": upper,
             "significant": significant, "direction": direction}

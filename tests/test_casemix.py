@@ -1,0 +1,408 @@
+"""Case-mix models and the adjusted comparison with a baseline.
+
+Hand-worked arithmetic for both forms and the thresholds; closed-form maximum-likelihood
+checks of the fits; the key property on synthetic data where the truth is known (same
+behaviour, different case mix: adjusted change ~0 while the unadjusted change is large;
+a known effect is recovered); and the published CRC figures of methodology 9.8.
+"""
+
+from __future__ import annotations
+
+import doctest
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy.special import expit, logit
+
+import pbr
+import pbr.risk.adjust
+import pbr.risk.casemix
+from pbr.comparison_spec import ComparisonSpec
+from pbr.errors import SchemaError, SpecError
+from pbr.risk.adjust import compare_to_baseline
+from pbr.risk.baseline import Baseline
+from pbr.risk.casemix import casemix_score, fit_casemix
+
+Z95 = 1.959963984540054
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(pbr.risk.casemix).failed == 0
+    assert doctest.testmod(pbr.risk.adjust).failed == 0
+
+
+def _cohort(reoffended: list[bool], reoffences: list[int], **extra: list[object]
+            ) -> pl.DataFrame:
+    return pl.DataFrame({"reoffended": reoffended, "reoffences": reoffences, **extra})
+
+
+def _binary(n: int, k: int, score: float, **extra: list[object]) -> pl.DataFrame:
+    return _cohort([True] * k + [False] * (n - k), [1] * k + [0] * (n - k),
+                   score=[score] * n, **extra)
+
+
+# --------------------------------------------------------------------- hand-worked
+def test_additive_and_ratio_forms_by_hand() -> None:
+    # 200 offenders, 90 reoffend (45%); every score 0.40 (P = 40%); baseline 50% with a
+    # mean baseline prediction of 44% (P0).
+    cur = _binary(200, 90, 0.40)
+    base = Baseline.from_values({"binary_rate": 50.0, "predicted_rate": 44.0},
+                                spec="crc_pbr_2015", label="2011")
+    res = compare_to_baseline(cur, base, casemix_score("score"))
+    r = res.frame.row(0, named=True)
+    assert res.predicted_baseline_source == "baseline.predicted_rate"
+    assert (r["n"], r["actual"], r["predicted"], r["predicted_baseline"], r["baseline"]) == \
+        pytest.approx((200, 45.0, 40.0, 44.0, 50.0))
+    assert r["adjusted_additive"] == pytest.approx(45 - 40 + 44)  # 49
+    assert r["adjusted_ratio"] == pytest.approx(45 * 44 / 40)  # 49.5
+    assert r["adjusted_baseline"] == pytest.approx(50 + 40 - 44)  # 46
+    assert r["change"] == pytest.approx(-1.0)
+    assert r["relative_change"] == pytest.approx(-0.02)
+    half = 100 * Z95 * math.sqrt(0.46 * 0.54 / 200)
+    assert half == pytest.approx(6.9073, abs=5e-5)
+    assert (r["threshold_lower"], r["threshold_upper"]) == pytest.approx((46 - half, 46 + half))
+    assert (r["significant"], r["direction"]) == (False, "none")
+
+    ratio = compare_to_baseline(cur, base, casemix_score("score"), form="ratio")
+    r = ratio.frame.row(0, named=True)
+    e = 50 * 40 / 44
+    assert r["adjusted_baseline"] == pytest.approx(e)
+    assert r["change"] == pytest.approx(49.5 - 50)
+    half = 100 * Z95 * math.sqrt(e / 100 * (1 - e / 100) / 200)
+    assert (r["threshold_lower"], r["threshold_upper"]) == pytest.approx((e - half, e + half))
+
+
+def test_calibrated_form_is_actual_minus_predicted_plus_baseline() -> None:
+    # no stored baseline prediction: P0 = B, so additive = A - P + B (methodology 1.6)
+    cur = _binary(200, 90, 0.40)
+    base = Baseline.from_values({"binary_rate": 50.0}, spec="crc_pbr_2015", label="2011")
+    r = compare_to_baseline(cur, base, casemix_score("score")).frame.row(0, named=True)
+    assert r["adjusted_additive"] == pytest.approx(45 - 40 + 50)
+    assert r["adjusted_ratio"] == pytest.approx(45 * 50 / 40)
+    assert r["change"] == pytest.approx(5.0)
+    # E = 40%: half-width 1.96 sqrt(.4 x .6 / 200) = 6.7895 points; 45 is inside
+    assert r["threshold_upper"] == pytest.approx(40 + 100 * Z95 * math.sqrt(.24 / 200))
+    assert r["direction"] == "none"
+
+
+def test_crc_threshold_worked_example() -> None:
+    # p_base 47.5%, n = 1,000: 47.5 -/+ 1.96 sqrt(.475 x .525 / 1000) = [44.405, 50.595]
+    base = Baseline.from_values({"binary_rate": 47.5}, spec="crc_pbr_2015", label="2011")
+    for k, verdict in ((444, "reduction"), (445, "none"), (505, "none"), (506, "increase")):
+        r = compare_to_baseline(_binary(1000, k, 0.0), base).frame.row(0, named=True)
+        assert (round(r["threshold_lower"], 3), round(r["threshold_upper"], 3)) == \
+            (44.405, 50.595)
+        assert r["direction"] == verdict
+        assert r["significant"] is (verdict != "none")
+
+
+def test_one_sided_thresholds() -> None:
+    base = Baseline.from_values({"binary_rate": 47.5}, spec="crc_pbr_2015", label="2011")
+    spec = ComparisonSpec(kind="fixed_baseline", baseline="2011", test="baseline_interval",
+                          sides="less")
+    r = compare_to_baseline(_binary(1000, 450, 0.0), base, comparison=spec
+                            ).frame.row(0, named=True)
+    half = 100 * 1.6448536269514722 * math.sqrt(.475 * .525 / 1000)
+    assert r["threshold_lower"] == pytest.approx(47.5 - half)  # 44.902
+    assert r["threshold_upper"] is None
+    assert r["direction"] == "none"  # 45.0 > 44.902
+    r = compare_to_baseline(_binary(1000, 448, 0.0), base, comparison=spec
+                            ).frame.row(0, named=True)
+    assert r["direction"] == "reduction"
+
+
+def test_frequency_threshold_by_hand() -> None:
+    # 100 reoffenders with 350 reoffences (3.5 each); baseline 3.0 per reoffender with
+    # SD 2.0: 3.0 -/+ 1.96 x 2 / sqrt(100) = [2.608, 3.392]; 3.5 is an increase
+    counts = [3] * 50 + [4] * 50
+    cur = _cohort([True] * 100 + [False] * 20, counts + [0] * 20)
+    base = Baseline.from_values({"per_reoffender": 3.0, "per_reoffender_sd": 2.0},
+                                spec="crc_pbr_2015", label="2011")
+    res = compare_to_baseline(cur, base, measure="per_reoffender")
+    r = res.frame.row(0, named=True)
+    assert r["n"] == 100 and r["actual"] == pytest.approx(3.5)
+    assert (r["threshold_lower"], r["threshold_upper"]) == pytest.approx(
+        (3 - Z95 * 0.2, 3 + Z95 * 0.2))
+    assert r["direction"] == "increase"
+    # with the current cohort's SD (0.5025) instead
+    cur_sd = float(np.std(counts, ddof=1))
+    r = compare_to_baseline(cur, base, measure="per_reoffender", frequency_sd="current"
+                            ).frame.row(0, named=True)
+    assert r["threshold_upper"] == pytest.approx(3 + Z95 * cur_sd / 10)
+    # a published baseline without an SD cannot make frequency thresholds
+    with pytest.raises(SpecError, match="per_reoffender_sd"):
+        compare_to_baseline(cur, Baseline.from_values({"per_reoffender": 3.0},
+                                                      spec="crc_pbr_2015", label="b"),
+                            measure="per_reoffender")
+
+
+# --------------------------------------------------------------------- published figures
+def test_crc_published_figures_methodology_9_8() -> None:
+    spec = "crc_pbr_2015"
+    # CRC-NPS-1912: 34.2% is "-3.3 pp vs Oct-Dec 2015", so that baseline is 37.5%
+    res = compare_to_baseline(_binary(1000, 342, 0.0),
+                              Baseline.from_values({"binary_rate": 37.5}, spec=spec, label="b"))
+    assert res.frame["change"][0] == pytest.approx(-3.3)
+    # CRC-NPS-2003: frequency 3.93 "-0.9%": a baseline of about 3.966
+    cur = _cohort([True] * 100, [4] * 93 + [3] * 7)  # 393 / 100 = 3.93
+    base = Baseline.from_values({"per_reoffender": 3.966, "per_reoffender_sd": 2.0},
+                                spec=spec, label="b")
+    r = compare_to_baseline(cur, base, measure="per_reoffender").frame.row(0, named=True)
+    assert round(100 * r["relative_change"], 1) == -0.9
+    # CRC-1516: 45.4% vs 47.5% (binary improved) and 4.7 vs 4.2 per reoffender (+11.9%)
+    r = compare_to_baseline(_binary(1000, 454, 0.0), Baseline.from_values(
+        {"binary_rate": 47.5}, spec=spec, label="b")).frame.row(0, named=True)
+    assert r["change"] == pytest.approx(-2.1)
+    cur = _cohort([True] * 10, [5] * 7 + [4] * 3)  # 47 / 10 = 4.7
+    r = compare_to_baseline(cur, Baseline.from_values(
+        {"per_reoffender": 4.2, "per_reoffender_sd": 3.0}, spec=spec, label="b"),
+        measure="per_reoffender").frame.row(0, named=True)
+    assert round(100 * r["relative_change"], 1) == 11.9
+
+
+# --------------------------------------------------------------------- the fits
+def test_logit_with_one_binary_covariate_has_the_closed_form_mle() -> None:
+    # 60/200 reoffend when x = 0, 90/150 when x = 1: const = logit(.3), slope =
+    # logit(.6) - logit(.3)
+    y = [True] * 60 + [False] * 140 + [True] * 90 + [False] * 60
+    x = [0] * 200 + [1] * 150
+    frame = _cohort(y, [int(v) for v in y], x=x)
+    model = fit_casemix(frame, ["x"])
+    coef = dict(model.coefficients)
+    assert coef["const"] == pytest.approx(logit(0.3), abs=1e-10)
+    assert coef["x"] == pytest.approx(logit(0.6) - logit(0.3), abs=1e-10)
+    assert model.n == 350 and model.to_frame()["term"].to_list() == ["const", "x"]
+
+
+@pytest.mark.parametrize("family", ["poisson", "negative_binomial"])
+def test_count_models_with_a_categorical_reproduce_group_means(family: str) -> None:
+    rng = np.random.default_rng(0)
+    group = np.repeat(["a", "b", "c"], [300, 200, 100])
+    mu = np.select([group == "a", group == "b"], [0.8, 1.5], 2.5)
+    counts = rng.negative_binomial(2.0, 2.0 / (2.0 + mu))
+    frame = _cohort((counts > 0).tolist(), counts.tolist(), g=group.tolist())
+    model = fit_casemix(frame, ["g"], measure="per_offender", family=family)
+    coef = dict(model.coefficients)
+    means = {g: counts[group == g].mean() for g in "abc"}
+    assert coef["const"] == pytest.approx(math.log(means["a"]), abs=1e-6)
+    assert coef["g[b]"] == pytest.approx(math.log(means["b"] / means["a"]), abs=1e-6)
+    assert coef["g[c]"] == pytest.approx(math.log(means["c"] / means["a"]), abs=1e-6)
+    if family == "negative_binomial":
+        assert model.alpha is not None and 0.2 < model.alpha < 1.0  # true alpha 1/2
+    else:
+        assert model.alpha is None
+
+
+def test_model_with_group_covariate_is_calibrated_per_group() -> None:
+    data = pbr.synth.generate(3_000, seed=21)
+    res = pbr.measure(data.cohort, data.events, "crc_pbr_2015")
+    for measure in ("binary_rate", "per_offender", "per_reoffender"):
+        model = fit_casemix(res, ["age", "sex", "prior_sanctions", "provider"], measure=measure)
+        base = Baseline.from_result(res, by="provider", label="b")
+        cmp = compare_to_baseline(res, base, model, baseline_cohort=res)
+        # the fitted means on the baseline cohort reproduce each group's rate, so the
+        # baseline cohort compared with itself shows no change in either form
+        assert cmp.frame["predicted_baseline"].to_list() == pytest.approx(
+            cmp.frame["baseline"].to_list(), rel=1e-7)
+        assert cmp.frame["change"].to_list() == pytest.approx([0.0] * 4, abs=1e-6)
+
+
+def test_fits_are_deterministic_and_printable() -> None:
+    data = pbr.synth.generate(2_000, seed=5)
+    res = pbr.measure(data.cohort, data.events, "crc_pbr_2015")
+    frame = res.frame.with_columns(decade=pl.col("age") // 10)  # a numeric category
+    cov = ["age", "sex", "prior_sanctions", "offence_category", "decade"]
+    a = fit_casemix(frame, cov, categorical=["decade"])
+    b = fit_casemix(frame, cov, categorical=["decade"])
+    assert a == b and str(a) == str(b)
+    assert "decade[2]" in dict(a.coefficients) and "decade[1]" not in dict(a.coefficients)
+    assert "offence_category[drugs]" in str(a) and "sex[M]" in str(a)
+    assert a.to_frame().height == len(a.coefficients)
+    assert np.array_equal(a.predict(frame), b.predict(frame))
+    nb = fit_casemix(frame, cov, measure="per_offender", family="negative_binomial")
+    assert nb == fit_casemix(frame, cov, measure="per_offender", family="negative_binomial")
+    assert "alpha" in str(nb)
+
+
+# --------------------------------------------------------------------- errors
+def test_missing_covariates_raise_unless_dropped() -> None:
+    frame = _cohort([True, False, True, False, True, False, True, False],
+                    [1, 0, 2, 0, 1, 0, 3, 0], x=[1.0, 2.0, None, 4.0, 5.0, 1.0, 2.0, 3.0])
+    with pytest.raises(SchemaError, match=r"column 'x': missing value at row 2 .*missing='drop'"):
+        fit_casemix(frame, ["x"])
+    model = fit_casemix(frame, ["x"], missing="drop")
+    assert (model.n, model.n_dropped) == (7, 1)
+    pred = model.predict(frame)
+    assert np.isnan(pred[2]) and not np.isnan(np.delete(pred, 2)).any()
+    base = Baseline.from_values({"binary_rate": 50.0}, spec="crc_pbr_2015", label="b")
+    res = compare_to_baseline(frame, base, model)
+    assert res.frame["n"][0] == 7 and res.frame["dropped"][0] == 1
+    assert res.frame["actual"][0] == pytest.approx(100 * 3 / 7)
+    assert any("missing covariates" in n for n in res.notes)
+    with pytest.raises(SchemaError, match="column 'y' is missing"):
+        fit_casemix(frame, ["y"])
+
+
+def test_unseen_level_and_bad_inputs() -> None:
+    frame = _cohort([True, False, True, False, False, True], [1, 0, 1, 0, 0, 2],
+                    cat=["a", "a", "b", "b", "a", "b"])
+    model = fit_casemix(frame, ["cat"])
+    other = frame.with_columns(cat=pl.lit("c"))
+    with pytest.raises(SchemaError, match=r"column 'cat': level 'c' \(row 0\)"):
+        model.predict(other)
+    with pytest.raises(SpecError, match="single level"):
+        fit_casemix(frame.with_columns(cat=pl.lit("a")), ["cat"])
+    with pytest.raises(SpecError, match="family"):
+        fit_casemix(frame, ["cat"], family="poisson")
+    with pytest.raises(SpecError, match="measure"):
+        fit_casemix(frame, ["cat"], measure="rate")
+    with pytest.raises(SchemaError, match="not a probability"):
+        casemix_score("s").predict(frame.with_columns(s=pl.lit(1.5)))
+    with pytest.raises(SchemaError, match="reoffended"):
+        fit_casemix(pl.DataFrame({"x": [1]}), ["x"])
+
+
+def test_spec_mismatch_and_kind_checks() -> None:
+    data = pbr.synth.generate(500, seed=6)
+    res = pbr.measure(data.cohort, data.events, "crc_pbr_2015")
+    other = pbr.measure(data.cohort, data.events, "doncaster_pbr")
+    base = Baseline.from_result(res, label="b")
+    with pytest.raises(SpecError, match="different rules"):
+        compare_to_baseline(other, base)
+    with pytest.raises(SpecError, match="needs a case-mix model"):
+        compare_to_baseline(res, base, comparison=ComparisonSpec(
+            kind="adjusted_baseline", case_mix="model", baseline="b"))
+    with pytest.raises(SpecError, match="not a baseline comparison"):
+        compare_to_baseline(res, base, comparison=ComparisonSpec(kind="matched_comparison"))
+    with pytest.raises(SchemaError, match="not in the current cohort"):
+        compare_to_baseline(res, Baseline.from_values([{"region": "x", "binary_rate": 1.0}],
+                                                      by="region", spec=res.spec, label="b"))
+
+
+def test_result_is_frozen_printable_and_explains() -> None:
+    cur = _binary(200, 90, 0.40, area=["N"] * 100 + ["S"] * 100)
+    base = Baseline.from_values([{"area": "N", "binary_rate": 50.0, "predicted_rate": 44.0},
+                                 {"area": "S", "binary_rate": 30.0, "predicted_rate": 35.0}],
+                                by="area", spec="crc_pbr_2015", label="2011")
+    res = compare_to_baseline(cur, base, casemix_score("score"))
+    assert res.frame["area"].to_list() == ["N", "S"]
+    with pytest.raises(AttributeError):
+        res.measure = "x"  # type: ignore[misc]
+    assert str(res) == str(compare_to_baseline(cur, base, casemix_score("score")))
+    text = res.explain("N")
+    assert "A - P + P0 = 94.0000" in text  # N: 90 of 100 reoffend; 90 - 40 + 44
+    assert "baseline.predicted_rate" in text
+    with pytest.raises(SpecError, match="no group"):
+        res.explain("W")
+    assert set(res.provenance) >= {"pbr_version", "comparison", "baseline_sha256",
+                                   "model_sha256", "current_sha256"}
+    assert res.summary().columns[:2] == ["area", "n"]
+
+
+# --------------------------------------------------------------------- the key property
+def _draw(rng: np.random.Generator, n: int, shift: float, effect: float = 0.0
+          ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """Offenders with x ~ N(shift, 1) and a 3-level category whose mix moves with shift.
+
+    Binary: logit P = -1 + 0.8 x + 0.5 [b] - 0.4 [c] (+ effect); counts: Poisson with
+    log mean 0.1 + 0.3 x + 0.4 [b] - 0.2 [c] (+ effect).
+    """
+    x = rng.normal(shift, 1.0, n)
+    shares = np.array([0.5, 0.3, 0.2]) if shift == 0 else np.array([0.2, 0.5, 0.3])
+    cat = rng.choice(np.array(["a", "b", "c"]), n, p=shares)
+    eta = -1 + 0.8 * x + 0.5 * (cat == "b") - 0.4 * (cat == "c")
+    p0, p1 = expit(eta), expit(eta + effect)
+    mu0 = np.exp(0.1 + 0.3 * x + 0.4 * (cat == "b") - 0.2 * (cat == "c"))
+    mu1 = mu0 * np.exp(effect)
+    reoffended = rng.random(n) < p1
+    counts = rng.poisson(mu1)
+    frame = pl.DataFrame({"reoffended": reoffended, "reoffences": counts, "x": x, "cat": cat})
+    return frame, p0, mu0
+
+
+def test_same_behaviour_different_case_mix_shows_no_adjusted_change() -> None:
+    rng = np.random.default_rng(20261123)
+    base_frame, _, _ = _draw(rng, 20_000, 0.0)
+    cur_frame, _, _ = _draw(rng, 20_000, 0.7)
+    spec = pbr.preset("crc_pbr_2015")
+    for measure in ("binary_rate", "per_offender"):
+        model = fit_casemix(base_frame, ["x", "cat"], measure=measure)
+        base = Baseline.from_values(_values(base_frame), spec=spec, label="b")
+        adj = compare_to_baseline(cur_frame, base, model, baseline_cohort=base_frame)
+        fixed = compare_to_baseline(cur_frame, base, measure=measure, frequency_sd="current")
+        se = _se(base_frame, cur_frame, measure)
+        for form in ("additive", "ratio"):
+            r = compare_to_baseline(cur_frame, base, model, baseline_cohort=base_frame,
+                                    form=form).frame.row(0, named=True)
+            assert abs(r["change"]) < 3 * se, (measure, form, r["change"], se)
+        unadjusted = fixed.frame["change"][0]
+        assert abs(unadjusted) > 10 * se, (measure, unadjusted, se)
+        assert adj.frame["n"][0] == fixed.frame["n"][0]
+        assert fixed.frame["direction"][0] == "increase"
+
+
+def test_a_known_effect_is_recovered() -> None:
+    rng = np.random.default_rng(7)
+    base_frame, _, _ = _draw(rng, 20_000, 0.0)
+    effect = -0.3
+    cur_frame, p0, mu0 = _draw(rng, 20_000, 0.7, effect)
+    base = Baseline.from_values(_values(base_frame), spec="crc_pbr_2015", label="b")
+    # binary, additive: the true change is mean(expit(eta + effect)) - mean(expit(eta))
+    model = fit_casemix(base_frame, ["x", "cat"])
+    r = compare_to_baseline(cur_frame, base, model, baseline_cohort=base_frame
+                            ).frame.row(0, named=True)
+    truth = 100 * (expit(logit(p0) + effect).mean() - p0.mean())
+    assert truth < -5
+    assert abs(r["change"] - truth) < 3 * _se(base_frame, cur_frame, "binary_rate")
+    assert r["direction"] == "reduction"
+    # counts, ratio form: a log-linear model recovers the rate ratio exp(effect)
+    model = fit_casemix(base_frame, ["x", "cat"], measure="per_offender")
+    r = compare_to_baseline(cur_frame, base, model, baseline_cohort=base_frame, form="ratio",
+                            frequency_sd="current").frame.row(0, named=True)
+    assert r["adjusted_ratio"] / r["baseline"] == pytest.approx(math.exp(effect), abs=0.03)
+    assert r["direction"] == "reduction"
+
+
+def test_synthetic_cohorts_from_pbr_synth() -> None:
+    """pbr.synth: same data-generating process, a current cohort selected towards short
+    custodial sentences and long records: the logit adjustment removes the difference."""
+    spec = pbr.preset("moj_national_2017")
+    prep = [pl.col("prior_sanctions").log1p().alias("log_priors"),
+            pl.col("age").clip(upper_bound=60).alias("age_c"),
+            pl.col("age_first_sanction").clip(upper_bound=30).alias("afs_c")]
+    d0 = pbr.synth.generate(20_000, seed=11, treatment_effect=0.0)
+    d1 = pbr.synth.generate(40_000, seed=12, treatment_effect=0.0)
+    f0 = pbr.measure(d0.cohort, d0.events, spec).frame.with_columns(prep)
+    f1 = pbr.measure(d1.cohort, d1.events, spec).frame.with_columns(prep)
+    rng = np.random.default_rng(5)
+    risky = (f1["sentence"] == "custody<12m").to_numpy() | (f1["prior_sanctions"] > 5).to_numpy()
+    f1 = f1.filter(pl.Series(rng.random(f1.height) < np.where(risky, 1.0, 0.3)))
+    cov = ["age_c", "sex", "log_priors", "afs_c", "offence_category", "sentence", "area"]
+    model = fit_casemix(f0, cov, categorical=["area"])
+    base = Baseline.from_values(_values(f0), spec=spec, label="b")
+    adj = compare_to_baseline(f1, base, model, baseline_cohort=f0).frame.row(0, named=True)
+    raw = compare_to_baseline(f1, base).frame.row(0, named=True)
+    se = _se(f0, f1, "binary_rate")
+    assert abs(adj["change"]) < 3 * se
+    assert raw["change"] > 10 * se
+    # the true risk supplied as a score adjusts as well (ratio form absorbs its scale)
+    score = compare_to_baseline(f1, base, casemix_score("true_risk"), baseline_cohort=f0,
+                                form="ratio").frame.row(0, named=True)
+    assert abs(score["change"]) < 3 * se
+
+
+def _values(frame: pl.DataFrame) -> dict[str, float]:
+    n = frame.height
+    k = int(frame["reoffended"].sum())
+    return {"n": n, "reoffenders": k, "reoffences": int(frame["reoffences"].sum()),
+            "per_offender_sd": float(frame["reoffences"].cast(pl.Float64).std() or 0.0)}
+
+
+def _se(base: pl.DataFrame, cur: pl.DataFrame, measure: str) -> float:
+    """Standard error of a difference of two independent means (both cohorts' noise)."""
+    col = "reoffended" if measure == "binary_rate" else "reoffences"
+    scale = 100.0 if measure == "binary_rate" else 1.0
+    var = sum(float(f[col].cast(pl.Float64).var() or 0.0) / f.height for f in (base, cur))
+    return scale * math.sqrt(var)

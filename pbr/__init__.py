@@ -9,10 +9,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from pbr import io, risk, synth
+from pbr import io, risk, stats, synth
 from pbr.cohort import build_cohort
 from pbr.cohort_result import CohortBuild
 from pbr.cohort_rule import CohortRule
+from pbr.compare import compare
+from pbr.comparison import ComparisonResult
 from pbr.comparison_spec import ComparisonSpec
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.disposals import Disposals
@@ -25,6 +27,16 @@ from pbr.errors import (
     SchemaError,
     SeverityError,
     SpecError,
+)
+from pbr.matching import (
+    BalanceResult,
+    EffectResult,
+    MatchResult,
+    MatchSpec,
+    e_value,
+    estimate_effect,
+    match,
+    rosenbaum_bounds,
 )
 from pbr.measures import MeasureResult, measure
 from pbr.period import Period
@@ -46,6 +58,7 @@ __all__ = [
     "Cohort",
     "CohortBuild",
     "CohortRule",
+    "ComparisonResult",
     "ComparisonSpec",
     "Custody",
     "Disposals",
@@ -55,6 +68,14 @@ __all__ = [
     "Exclusions",
     "Histories",
     "IncompleteDataWarning",
+    "BalanceResult",
+    "EffectResult",
+    "MatchResult",
+    "MatchSpec",
+    "e_value",
+    "estimate_effect",
+    "match",
+    "rosenbaum_bounds",
     "MeasureResult",
     "MeasureSpec",
     "PbrError",
@@ -68,6 +89,7 @@ __all__ = [
     "available_presets",
     "build_cohort",
     "casemix_score",
+    "compare",
     "compare_to_baseline",
     "fit_casemix",
     "io",
@@ -75,5 +97,6 @@ __all__ = [
     "prepare",
     "preset",
     "risk",
+    "stats",
     "synth",
 ]

@@ -12,11 +12,14 @@ PKG = Path(pbr.__file__).parent
 PUBLIC = {
     "AdjustedComparison", "Baseline", "CaseMixModel", "casemix_score", "compare_to_baseline",
     "fit_casemix",
+    "compare", "stats", "ComparisonResult",
     "Cohort", "CohortRule", "ComparisonSpec", "Custody", "EngineError", "Events", "Exclusion",
     "Exclusions", "Histories", "CohortBuild", "Disposals", "build_cohort",
     "IncompleteDataWarning", "MeasureResult", "MeasureSpec", "PbrError", "PbrWarning",
     "Period", "PeriodError", "SchemaError", "SeverityError", "SpecError", "__version__",
     "available_presets", "measure", "preset", "prepare", "risk", "synth",
+    "BalanceResult", "EffectResult", "MatchResult", "MatchSpec", "e_value", "estimate_effect",
+    "match", "rosenbaum_bounds",
 }
 
 # layer of each module (DESIGN.md): 0 foundations, 1 kernels, 2 computation, 3 io/report,
@@ -25,10 +28,11 @@ LAYERS = {
     "pbr.errors": 0, "pbr._version": 0, "pbr.period": 0, "pbr.schema": 0,
     "pbr._kernels": 1,
     "pbr.spec": 2, "pbr.data": 2, "pbr.prepare": 2, "pbr.measures": 2, "pbr._reference": 2,
-    "pbr.synth": 2, "pbr.risk": 2, "pbr.cohort_rule": 2,
+    "pbr.synth": 2, "pbr.risk": 2, "pbr.matching": 2, "pbr.cohort_rule": 2,
     "pbr.cohort": 2, "pbr.cohort_periods": 2, "pbr.cohort_result": 2, "pbr.disposals": 2,
     "pbr.synth_disposals": 2,
     "pbr.comparison_spec": 2,
+    "pbr.stats": 2, "pbr.compare": 2, "pbr.comparison": 2,
     "pbr.io": 3, "pbr.report": 3,
     "pbr.cli": 4, "pbr": 4,
 }

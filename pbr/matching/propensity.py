@@ -107,7 +107,7 @@ def fit_propensity(frame: pl.DataFrame, treatment: np.ndarray, covariates: tuple
     >>> df = pl.DataFrame({"x": [0.0, 1, 2, 3, 4, 5, 6, 7]})
     >>> m = fit_propensity(df, np.array([0, 0, 1, 0, 1, 0, 1, 1]), ("x",), None)
     >>> [round(v, 4) for v in m.params]
-    [-2.0094, 0.5741]
+    [-2.0793, 0.5941]
     """
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning

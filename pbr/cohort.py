@@ -245,7 +245,10 @@ def build_cohort(disposals: Any, rule: CohortRule | None = None, *,
     df, notes = _eligibility(d.frame, rule)
     df = df.with_row_index("__pos").with_columns(_DAY.alias("__day"))
     codes = df["__code"].to_numpy().copy()
-    elig = df.filter(pl.col("__code") == 0)
+    ties = [c for c in d.frame.columns if c not in ("row", "offender_id")] \
+        if rule.tie_break == "values" else []
+    elig = df.filter(pl.col("__code") == 0).select(
+        "__pos", "offender_id", "__day", "__prec", *ties, "row")
     labels: tuple[str, ...] = ()
     chosen = pl.DataFrame(schema={"__pos": pl.UInt32, "__k": pl.Int64})
     if elig.height:
@@ -286,11 +289,14 @@ def _cohort_frame(df: pl.DataFrame, chosen: pl.DataFrame, labels: tuple[str, ...
             keep.append(c)
         else:
             notes.append(f"carry column {c!r} is not in the disposals; not carried")
-    names = pl.DataFrame({"__k": pl.Series(range(len(labels)), dtype=pl.Int64),
-                          "cohort_period": pl.Series(labels, dtype=pl.String)})
-    out = (chosen.join(df.select("__pos", "row", *keep), on="__pos", how="left")
-           .join(names, on="__k", how="left")
-           .sort(["__k", "index_date", "offender_id"])
+    pos = chosen["__pos"]
+    order = pl.DataFrame({"__k": chosen["__k"], "__day": df["__day"].gather(pos),
+                          "offender_id": df["offender_id"].gather(pos), "__pos": pos}
+                         ).sort(["__k", "__day", "offender_id"])
+    period = pl.Series("cohort_period", labels, dtype=pl.String).gather(order["__k"]) \
+        if labels else pl.Series("cohort_period", [], dtype=pl.String)
+    out = (df.select("row", *keep)[order["__pos"].to_numpy()]
+           .with_columns(period)
            .rename({"disposal_type": "index_type", "age_at_index": "age",
                     "row": "disposal_row"}, strict=False))
     first = ["offender_id", "index_date", "cohort_period", "index_type"]

@@ -1,0 +1,386 @@
+"""Compare a cohort's measure with its comparator: :func:`compare` -> :class:`ComparisonResult`.
+
+The comparator is one of (docs/methodology/inference.md, "Comparators"):
+
+* a **fixed baseline**: a number (the rate as a proportion, e.g. ``0.43``, or a mean per
+  offender), a ``(value, n)`` pair when the baseline was itself measured on ``n``
+  offenders, a mapping from group to either, or a baseline object with ``rate`` /
+  ``value`` (and optionally ``n``) attributes (CRC 2011 baselines, methodology 2.4);
+* an **adjusted baseline**: the name of a column of the cohort's frame holding each
+  offender's expected value (e.g. a predicted probability); the comparator is its mean
+  over the group, treated as known (methodology 1.6 and 2.4);
+* a **comparison group**: another :class:`~pbr.measures.MeasureResult` (or a frame with the
+  measure column), optionally weighted (matching weights; JDL and Peterborough,
+  methodology 3 and 5).
+
+Estimates are cohort minus comparator (or cohort over comparator for rate ratios), so a
+reduction is negative (below 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from pbr._version import __version__
+from pbr.comparison import ComparisonResult
+from pbr.errors import SpecError
+from pbr.stats.bootstrap import bootstrap_interval
+from pbr.stats.interval import Interval, check_level
+from pbr.stats.means import diff_means, group_mean
+from pbr.stats.multiplicity import adjust_p
+from pbr.stats.proportions import diff_proportions
+from pbr.stats.rates import rate_ratio
+
+__all__ = ["MEASURES", "ComparisonResult", "compare"]
+
+#: measure name -> (column of MeasureResult.frame, kind)
+MEASURES = {"binary": ("reoffended", "rate"), "serious": ("serious", "rate"),
+            "frequency": ("reoffences", "mean"), "per_reoffender": ("reoffences", "mean"),
+            "severity": ("severity", "mean")}
+METHODS = {"rate": ("normal", "newcombe", "exact", "bootstrap"),
+           "mean": ("welch", "poisson", "negbin", "bootstrap")}
+_ALL = "all"
+
+
+@dataclass(frozen=True)
+class _Comparator:
+    kind: str                       # "baseline", "adjusted" or "group"
+    describe: str
+    value: Any = None               # number, (number, n) or mapping for baselines
+    column: str | None = None       # adjusted baseline column
+    frame: pl.DataFrame | None = None
+    weights: np.ndarray | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def _fingerprint(arr: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(arr, np.float64).tobytes()).hexdigest()
+
+
+def _resolve_weights(weights: Any, frame: pl.DataFrame, who: str) -> np.ndarray | None:
+    """Weights aligned with ``frame``'s rows, from any of the accepted forms."""
+    if weights is None:
+        return None
+    if isinstance(weights, str):
+        if weights not in frame.columns:
+            raise SpecError(f"weights: no column {weights!r} in the {who}'s frame")
+        w = frame[weights].cast(pl.Float64).fill_null(0.0).to_numpy()
+    elif isinstance(weights, pl.DataFrame | Mapping) or (
+            hasattr(weights, "to_dict") and not isinstance(weights, pl.Series | np.ndarray)):
+        table = weights if isinstance(weights, pl.DataFrame) else (
+            pl.DataFrame({"offender_id": list(weights), "weight": list(weights.values())})
+            if isinstance(weights, Mapping) else pl.from_pandas(weights))
+        col = "weight" if "weight" in table.columns else "weights"
+        if "offender_id" not in table.columns or col not in table.columns:
+            raise SpecError("weights: a table of weights needs columns offender_id and weight")
+        joined = frame.select("offender_id").join(
+            table.select("offender_id", pl.col(col).cast(pl.Float64).alias("_w")),
+            on="offender_id", how="left", maintain_order="left")
+        w = joined["_w"].fill_null(0.0).to_numpy()
+    elif callable(getattr(weights, "cohort", None)):   # a MatchResult: offender_id, weight
+        return _resolve_weights(weights.cohort(), frame, who)
+    elif hasattr(weights, "weights"):
+        return _resolve_weights(weights.weights, frame, who)
+    elif hasattr(weights, "frame") and not isinstance(weights, pl.Series | np.ndarray):
+        return _resolve_weights(weights.frame, frame, who)
+    else:
+        w = np.asarray(weights, np.float64)
+        if w.shape != (frame.height,):
+            raise SpecError(f"weights: {w.size} weights for the {who}'s {frame.height} rows")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise SpecError(f"weights: the {who}'s weights must be finite and >= 0")
+    return np.asarray(w, np.float64)
+
+
+def _comparator(comparator: Any, cohort: pl.DataFrame, weights: Any) -> _Comparator:
+    if isinstance(comparator, bool):
+        raise SpecError("comparator: expected a baseline value, a column or a comparison group")
+    if isinstance(comparator, Real):
+        return _Comparator("baseline", "baseline", float(comparator),
+                           provenance={"baseline": float(comparator)})
+    if isinstance(comparator, tuple) and len(comparator) == 2 and all(
+            isinstance(x, Real) for x in comparator):
+        v, n = float(comparator[0]), float(comparator[1])
+        return _Comparator("baseline", "baseline", (v, n), provenance={"baseline": [v, n]})
+    if isinstance(comparator, Mapping):
+        return _Comparator("baseline", "baseline", dict(comparator),
+                           provenance={"baseline": {str(k): v for k, v in comparator.items()}})
+    if isinstance(comparator, str):
+        if comparator not in cohort.columns:
+            raise SpecError(f"comparator: no column {comparator!r} in the cohort's frame; an "
+                            "adjusted baseline names a column of expected values")
+        return _Comparator("adjusted", "adjusted baseline", column=comparator,
+                           provenance={"adjusted_baseline_column": comparator})
+    frame = comparator if isinstance(comparator, pl.DataFrame) else getattr(
+        comparator, "frame", None)
+    if isinstance(frame, pl.DataFrame):
+        w = _resolve_weights(weights, frame, "comparison group")
+        prov: dict[str, Any] = {"comparison_rows": frame.height}
+        sub = getattr(comparator, "provenance", None)
+        if isinstance(sub, Mapping):
+            prov["comparison"] = {k: v for k, v in sub.items() if k.endswith("sha256")}
+        if w is not None:
+            prov["weights_sha256"] = _fingerprint(w)
+        return _Comparator("group", "comparison group", frame=frame, weights=w,
+                           provenance=prov)
+    if callable(getattr(comparator, "group", None)) and callable(
+            getattr(comparator, "value", None)):          # pbr.risk.Baseline
+        return _Comparator("baseline", str(getattr(comparator, "label", "baseline")),
+                           comparator, provenance={"baseline": str(comparator)})
+    for attr in ("rate", "value", "binary_rate"):
+        if isinstance(getattr(comparator, attr, None), Real):
+            v = float(getattr(comparator, attr))
+            size = getattr(comparator, "n", None)
+            value: Any = (v, float(size)) if isinstance(size, Real) else v
+            return _Comparator("baseline", "baseline", value,
+                               provenance={"baseline": value, "baseline_type":
+                                           type(comparator).__name__})
+    raise SpecError(f"comparator: expected a number, (value, n), a mapping, a column name, "
+                    f"a MeasureResult or a baseline object, got {type(comparator).__name__}")
+
+
+def _values(frame: pl.DataFrame, measure: str) -> tuple[pl.DataFrame, str]:
+    column, _ = MEASURES[measure]
+    if column not in frame.columns:
+        raise SpecError(f"measure {measure!r} needs column {column!r}, not in the frame")
+    if frame[column].null_count() == frame.height and frame.height:
+        raise SpecError(f"measure {measure!r}: column {column!r} is empty (severity needs a "
+                        "spec with severity_weights, serious a serious_codes list)")
+    if measure == "per_reoffender":
+        frame = frame.filter(pl.col("reoffended"))
+    return frame, column
+
+
+def _weighted_n(y: np.ndarray, w: np.ndarray | None) -> float:
+    """Effective size that makes p(1-p)/n the weighted mean's sandwich variance."""
+    if w is None:
+        return float(y.size)
+    g = group_mean(y, w)
+    p = g.mean
+    v0 = g.var * (g.n - 1) / g.n if g.n > 1 else math.nan
+    return p * (1 - p) / v0 if v0 > 0 else g.n_eff
+
+
+#: measure -> (Baseline value name, scale to pbr.compare's units)
+_BASELINE_VALUES = {"binary": ("binary_rate", 0.01), "serious": ("serious_rate", 0.01),
+                    "frequency": ("per_offender", 1.0),
+                    "per_reoffender": ("per_reoffender", 1.0),
+                    "severity": ("severity_per_offender", 1.0)}
+
+
+def _baseline_for(value: Any, key: Any, measure: str) -> tuple[float, float | None]:
+    if callable(getattr(value, "group", None)):      # pbr.risk.Baseline (rates in per cent)
+        group = value.group(key[0] if isinstance(key, tuple) and len(key) == 1 else key)
+        name, scale = _BASELINE_VALUES[measure]
+        v = group.value(name)
+        if v is None:
+            raise SpecError(f"comparator: the baseline has no {name} for group {key!r}")
+        size = group.reoffenders if measure == "per_reoffender" else group.n
+        return float(v) * scale, None if size is None else float(size)
+    if isinstance(value, Mapping):
+        k = key[0] if isinstance(key, tuple) and len(key) == 1 else key
+        if k not in value:
+            raise SpecError(f"comparator: the baseline mapping has no entry for group {k!r}")
+        value = value[k]
+    if isinstance(value, tuple | list):
+        return float(value[0]), float(value[1])
+    return float(value), None
+
+
+def _one(measure: str, method: str, y1: np.ndarray, w1: np.ndarray | None,
+         comp: _Comparator, y0: np.ndarray | None, w0: np.ndarray | None,
+         base: tuple[float, float | None], c1: np.ndarray | None, c0: np.ndarray | None,
+         opts: dict[str, Any]) -> Interval:
+    kind = MEASURES[measure][1]
+    level, alt = opts["level"], opts["alternative"]
+    if method == "bootstrap":
+        target: Any = y0 if y0 is not None else base[0]
+        stat = "ratio" if opts.get("ratio") else "difference"
+        return bootstrap_interval(y1, target, w1=w1, w0=w0, clusters1=c1, clusters0=c0,
+                                  statistic=stat, n_resamples=opts["n_resamples"],
+                                  seed=opts["seed"], level=level, alternative=alt)
+    if kind == "rate":
+        p1 = float(np.average(y1, weights=w1))
+        n1 = _weighted_n(y1, w1)
+        n0: float | None
+        if y0 is not None:
+            p0, n0 = float(np.average(y0, weights=w0)), _weighted_n(y0, w0)
+        else:
+            p0, n0 = base
+        if method == "exact" and (w1 is not None or w0 is not None):
+            raise SpecError("method='exact' needs unweighted groups; use 'newcombe'")
+        return diff_proportions(p1, n1, p0, n0, method=method, variance=opts["variance"],
+                                level=level, alternative=alt)
+    target = y0 if y0 is not None else base[0]
+    if method == "welch":
+        return diff_means(y1, target, w1=w1, w0=w0, level=level, alternative=alt)
+    return rate_ratio(y1, target, w1=w1, w0=w0, method=method, level=level,
+                      alternative=alt)
+
+
+def compare(result: Any, comparator: Any, *, measure: str = "binary",
+            method: str | None = None, variance: str | None = None, level: float = 0.95,
+            alternative: str = "two-sided", weights: Any = None, cohort_weights: Any = None,
+            by: str | Sequence[str] | None = None, correction: str | None = None,
+            clusters: str | None = None, n_resamples: int = 2000, seed: int = 0
+            ) -> ComparisonResult:
+    """Difference between a cohort's measure and its comparator, with interval and test.
+
+    Parameters
+    ----------
+    result
+        The cohort's :class:`~pbr.measures.MeasureResult` (or its per-offender frame).
+    comparator
+        A fixed baseline (number, ``(value, n)``, mapping by group, or baseline object),
+        an adjusted baseline (column name of expected values in the cohort's frame), or a
+        comparison group (``MeasureResult`` or frame); see the module docstring.
+    measure
+        ``"binary"`` (reoffended), ``"serious"``, ``"frequency"`` (reoffences per
+        offender), ``"per_reoffender"`` (reoffences per reoffender, the CRC frequency
+        measure) or ``"severity"``.
+    method
+        Binary: ``"normal"`` (default), ``"newcombe"``, ``"exact"``, ``"bootstrap"``.
+        Means: ``"welch"`` (default), ``"poisson"``, ``"negbin"`` (rate ratios),
+        ``"bootstrap"``.
+    variance
+        Variance form of ``method="normal"``: ``"cohort"``, ``"both"``, ``"null"``
+        (:func:`pbr.stats.diff_proportions`).
+    level, alternative
+        Confidence level and sidedness (``"less"``: is the cohort's reoffending lower?).
+    weights, cohort_weights
+        Weights of the comparison group's (and the cohort's) offenders: a column name,
+        an array in row order, a mapping or table ``offender_id -> weight``, or an object
+        with ``.weights`` (e.g. a matching result).
+    by
+        Column(s) to compare within (providers, areas); one row per group.
+    correction
+        ``"holm"`` or ``"bh"`` across groups (adjusted p-values; ``significant`` uses
+        them).  Intervals are not adjusted.
+    clusters
+        Column (in both frames) of matched-set identifiers, for the cluster bootstrap.
+    n_resamples, seed
+        Bootstrap replicates and seed.
+
+    Returns
+    -------
+    ComparisonResult
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> cohort = pl.DataFrame({"offender_id": range(72), "reoffended": [True] * 22 + [False] * 50})
+    >>> res = compare(cohort, 0.43, variance="cohort")
+    >>> row = res.frame.row(0, named=True)
+    >>> round(100 * row["estimate"], 1), round(100 * row["lower"], 1), round(100 * row["upper"], 1)
+    (-12.4, -23.1, -1.8)
+    """
+    check_level(level, alternative)
+    if measure not in MEASURES:
+        raise SpecError(f"measure: one of {', '.join(MEASURES)}, got {measure!r}")
+    kind = MEASURES[measure][1]
+    method = method or ("normal" if kind == "rate" else "welch")
+    if method not in METHODS[kind]:
+        raise SpecError(f"method: for the {measure} measure one of "
+                        f"{', '.join(METHODS[kind])}, got {method!r}")
+    if measure in ("severity", "per_reoffender") and method in ("poisson", "negbin") and \
+            measure == "severity":
+        raise SpecError("method: rate ratios need counts; severity takes 'welch' or "
+                        "'bootstrap'")
+    if correction is not None and correction not in ("holm", "bh"):
+        raise SpecError(f"correction: 'holm', 'bh' or None, got {correction!r}")
+    frame = result if isinstance(result, pl.DataFrame) else getattr(result, "frame", None)
+    if not isinstance(frame, pl.DataFrame):
+        raise SpecError("result: expected a MeasureResult or its per-offender frame")
+    comp = _comparator(comparator, frame, weights)
+    keys = [by] if isinstance(by, str) else list(by or [])
+    for k in keys + ([clusters] if clusters else []):
+        if k not in frame.columns or (comp.frame is not None and k not in comp.frame.columns):
+            raise SpecError(f"no column {k!r} in the cohort's (or comparison group's) frame")
+    if clusters and method != "bootstrap":
+        raise SpecError("clusters: matched sets are used by method='bootstrap' only")
+    w_cohort = _resolve_weights(cohort_weights, frame, "cohort")
+    frame = frame.with_columns(_w=pl.Series(w_cohort if w_cohort is not None
+                                            else np.ones(frame.height)))
+    cframe = None
+    if comp.frame is not None:
+        cframe = comp.frame.with_columns(_w=pl.Series(
+            comp.weights if comp.weights is not None else np.ones(comp.frame.height)))
+    frame, column = _values(frame, measure)
+    if cframe is not None:
+        cframe, _ = _values(cframe, measure)
+    opts = {"level": level, "alternative": alternative, "variance": variance,
+            "n_resamples": n_resamples, "seed": seed,
+            "ratio": method in ("poisson", "negbin")}
+    groups = (frame.select(keys).unique().sort(keys, nulls_last=True).rows()
+              if keys else [()])
+    rows = []
+    for key in groups:
+        sel = pl.all_horizontal([pl.col(k) == v for k, v in zip(keys, key, strict=True)]) \
+            if keys else pl.lit(True)
+        g = frame.filter(sel)
+        y1 = g[column].cast(pl.Float64).to_numpy()
+        w1 = g["_w"].to_numpy() if w_cohort is not None else None
+        y0 = w0 = c1 = c0 = None
+        base: tuple[float, float | None] = (math.nan, None)
+        comp_value: float
+        comp_n: float | None = None
+        if comp.kind == "group":
+            assert cframe is not None
+            h = cframe.filter(sel)
+            if h.height == 0:
+                raise SpecError(f"the comparison group has nobody in group {key!r}")
+            y0 = h[column].cast(pl.Float64).to_numpy()
+            w0 = h["_w"].to_numpy() if comp.weights is not None else None
+            comp_value = float(np.average(y0, weights=w0))
+            comp_n = float(h.height)
+            if clusters:
+                c0 = h[clusters].to_numpy()
+        elif comp.kind == "adjusted":
+            expected = g[str(comp.column)].cast(pl.Float64).to_numpy()
+            base = (float(np.average(expected, weights=w1)), None)
+            comp_value = base[0]
+        else:
+            base = _baseline_for(comp.value, key if keys else None, measure)
+            comp_value, comp_n = base
+        if clusters:
+            c1 = g[clusters].to_numpy()
+        if g.height == 0:
+            raise SpecError(f"the cohort has nobody in group {key!r}")
+        iv = _one(measure, method, y1, w1, comp, y0, w0, base, c1, c0, opts)
+        rows.append({**dict(zip(keys, key, strict=True)), "n": g.height,
+                     "cohort_value": float(np.average(y1, weights=w1)),
+                     "comparator_value": comp_value, "comparator_n": comp_n,
+                     **{k: iv.to_dict()[k] for k in ("estimate", "lower", "upper", "se",
+                                                       "statistic", "p_value", "null",
+                                                       "method")}})
+    out = pl.DataFrame(rows, infer_schema_length=None)
+    if correction:
+        adj = adjust_p(out["p_value"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+                       correction)
+        out = out.with_columns(p_adjusted=pl.Series(adj))
+    excludes = ~((pl.col("lower") <= pl.col("null")) & (pl.col("null") <= pl.col("upper")))
+    out = out.with_columns(
+        significant=(pl.col("p_adjusted") <= 1 - level).fill_null(False) if correction
+        else excludes,
+        measure=pl.lit(measure), comparator=pl.lit(comp.describe),
+        level=pl.lit(level), alternative=pl.lit(alternative))
+    prov = {"pbr_version": __version__, "measure": measure, "method": method,
+            "variance": variance, "level": level, "alternative": alternative,
+            "correction": correction, "by": keys, "seed": seed if method == "bootstrap"
+            else None, "n_resamples": n_resamples if method == "bootstrap" else None,
+            "comparator": comp.provenance}
+    cohort_prov = getattr(result, "provenance", None)
+    if isinstance(cohort_prov, Mapping):
+        prov["cohort"] = {k: v for k, v in cohort_prov.items() if k.endswith("sha256")}
+    if w_cohort is not None:
+        prov["cohort_weights_sha256"] = _fingerprint(w_cohort)
+    return ComparisonResult(out, tuple(keys), measure, method, comp.describe, level,
+                            alternative, correction, prov)

@@ -1,0 +1,217 @@
+"""The result of :func:`pbr.compare`: :class:`ComparisonResult`, with JDL-style text.
+
+The Justice Data Lab writes its findings "for every 100 typical people": how many of 100
+people like the cohort reoffended, how many of 100 like the comparison group, and the
+interval for the difference in percentage points ("a reduction of between 1 and 23
+percentage points"; methodology 5.2 and 9.5).  :meth:`ComparisonResult.jdl_text` writes
+that sentence for any comparison; rates are stored as proportions in :attr:`frame` and
+shown per 100 in text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+__all__ = ["ComparisonResult"]
+
+_NOUN = {"binary": "reoffended", "serious": "committed a serious reoffence",
+         "frequency": "reoffences", "per_reoffender": "reoffences per reoffender",
+         "severity": "severity points"}
+
+
+def _per100(x: float) -> str:
+    return f"{100 * x:.0f}" if math.isfinite(x) else "-"
+
+
+def _num(x: Any, spec: str = ".4f") -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "inf" if isinstance(x, float) and x == math.inf else \
+            "-inf" if isinstance(x, float) and x == -math.inf else "-"
+    return format(x, spec)
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """A cohort's measure against its comparator, overall or per group.
+
+    Attributes
+    ----------
+    frame
+        One row per group: the group keys, ``n`` (cohort offenders), ``cohort_value``
+        and ``comparator_value`` (rates as proportions, or means per offender),
+        ``comparator_n`` (rows of a comparison group, or a baseline's n), ``estimate``
+        (cohort minus comparator, or their ratio), ``lower``, ``upper``, ``se``,
+        ``statistic``, ``p_value`` (and ``p_adjusted`` with a correction), ``null``,
+        ``method``, ``significant`` (interval excludes the null; with a correction, the
+        adjusted p-value <= 1 - level), ``measure``, ``comparator``, ``level``,
+        ``alternative``.
+    by
+        The grouping columns.
+    measure, method, comparator, level, alternative, correction
+        The options used.
+    provenance
+        Version, options, input fingerprints (SHA-256) and seed.
+
+    Examples
+    --------
+    >>> import polars as pl, pbr
+    >>> cohort = pl.DataFrame({"offender_id": range(72),
+    ...                        "reoffended": [True] * 22 + [False] * 50})
+    >>> res = pbr.compare(cohort, 0.43, variance="cohort")
+    >>> print(res.jdl_text().split(": ")[1])
+    a reduction of between 2 and 23 percentage points.
+    """
+
+    frame: pl.DataFrame
+    by: tuple[str, ...]
+    measure: str
+    method: str
+    comparator: str
+    level: float
+    alternative: str
+    correction: str | None = None
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    # ------------------------------------------------------------------ conversions
+    def to_frame(self) -> pl.DataFrame:
+        """The comparison table (polars)."""
+        return self.frame
+
+    def to_pandas(self) -> Any:
+        """The comparison table as a pandas DataFrame."""
+        return self.frame.to_pandas()
+
+    def summary(self) -> pl.DataFrame:
+        """The main columns: keys, n, values, estimate, interval, p-value(s), significant."""
+        cols = [*self.by, "n", "cohort_value", "comparator_value", "estimate", "lower",
+                "upper", "p_value", *(["p_adjusted"] if self.correction else []),
+                "significant"]
+        return self.frame.select(cols)
+
+    # ------------------------------------------------------------------ lookup
+    def _row(self, group: Any = None) -> dict[str, Any]:
+        if not self.by:
+            return self.frame.row(0, named=True)
+        key = group if isinstance(group, tuple) else (group,)
+        if len(key) != len(self.by):
+            raise KeyError(f"give a value for each of {', '.join(self.by)}")
+        hit = self.frame.filter(pl.all_horizontal(
+            [pl.col(k) == v for k, v in zip(self.by, key, strict=True)]))
+        if hit.height == 0:
+            raise KeyError(f"no group {group!r}; groups: "
+                           f"{self.frame.select(self.by).rows()}")
+        return hit.row(0, named=True)
+
+    @property
+    def _ratio(self) -> bool:
+        return self.method in ("poisson", "negbin")
+
+    # ------------------------------------------------------------------ text
+    def jdl_text(self, group: Any = None) -> str:
+        """The Justice Data Lab sentence for one group (or the only row).
+
+        Rates and means are given per 100 typical people, the interval in percentage
+        points (rates), per 100 people (means) or per cent (rate ratios).
+        """
+        r = self._row(group)
+        rate = self.measure in ("binary", "serious")
+        unit = "percentage points" if rate else f"{_NOUN[self.measure]} per 100 people"
+        noun = _NOUN[self.measure]
+        who = "reoffenders" if self.measure == "per_reoffender" else "people"
+        first = (f"For every 100 typical {who} in the cohort, {_per100(r['cohort_value'])} "
+                 f"{noun}, compared with {_per100(r['comparator_value'])} for every 100 "
+                 f"typical {who} in the {self.comparator}.") if rate else (
+                 f"For every 100 typical {who} in the cohort, there were "
+                 f"{100 * r['cohort_value']:.0f} {noun}, compared with "
+                 f"{100 * r['comparator_value']:.0f} for every 100 typical {who} in the "
+                 f"{self.comparator}.")
+        conf = f"{self.level:.0%}".rstrip("%") + "% confidence"
+        lo, hi = r["lower"], r["upper"]
+        if self._ratio:
+            a, b = 100 * (1 - hi), 100 * (1 - lo)     # per cent fewer
+            unit = "per cent"
+        else:
+            a, b = -100 * hi, -100 * lo               # fewer, per 100
+        if not r["significant"]:
+            tail = (f" The difference is not statistically significant ({conf}): the true "
+                    f"effect lies between {_span(a, b, unit)}.")
+        elif a > 0:
+            tail = f" This is statistically significant ({conf}): {_change(a, b, unit)}."
+        else:
+            tail = (f" This is statistically significant ({conf}): "
+                    f"{_change(-b, -a, unit, 'an increase')}.")
+        if self.correction:
+            tail += f" (p-values adjusted for {self.frame.height} comparisons, " \
+                    f"{'Holm' if self.correction == 'holm' else 'Benjamini-Hochberg'}.)"
+        return first + tail
+
+    def explain(self, group: Any = None) -> str:
+        """How the figures of one group were obtained: inputs, method and result."""
+        r = self._row(group)
+        label = ", ".join(f"{k}={r[k]}" for k in self.by) or "all offenders"
+        scale = "ratio (cohort / comparator)" if self._ratio else "difference " \
+            "(cohort - comparator)"
+        lines = [f"{self.measure} measure, {label}:",
+                 f"  cohort: n = {r['n']:,}, value = {_num(r['cohort_value'], '.6g')}",
+                 f"  {self.comparator}: value = {_num(r['comparator_value'], '.6g')}"
+                 + (f", n = {r['comparator_n']:,.0f}" if r["comparator_n"] is not None
+                    else " (treated as known)"),
+                 f"  method: {r['method']}",
+                 f"  {scale}: {_num(r['estimate'], '.6g')}, {self.level:.0%} interval "
+                 f"[{_num(r['lower'], '.6g')}, {_num(r['upper'], '.6g')}] ({self.alternative})",
+                 f"  se = {_num(r['se'], '.6g')}, statistic = {_num(r['statistic'], '.6g')}, "
+                 f"p = {_num(r['p_value'], '.4g')}"
+                 + (f", adjusted p = {_num(r['p_adjusted'], '.4g')} ({self.correction})"
+                    if self.correction else ""),
+                 f"  significant: {'yes' if r['significant'] else 'no'}",
+                 "  " + self.jdl_text(group if self.by else None)]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        ratio = self._ratio
+        head = (f"Comparison: {self.measure} measure, cohort vs {self.comparator} "
+                f"({self.method}; {self.level:.0%} {self.alternative}"
+                + (f"; {self.correction} correction" if self.correction else "") + ")")
+        keys = list(self.by)
+        cols = [*keys, "n", "cohort", "comparator", "ratio" if ratio else "difference",
+                "lower", "upper", "p", "sig"]
+        scale = 100.0 if self.measure in ("binary", "serious") else 1.0
+        body = []
+        for r in self.frame.iter_rows(named=True):
+            f = 1.0 if ratio else scale
+            body.append([*(str(r[k]) for k in keys), f"{r['n']:,}",
+                         _num(scale * r["cohort_value"], ".2f"),
+                         _num(scale * r["comparator_value"], ".2f"),
+                         _num(f * r["estimate"], ".2f" if not ratio else ".3f"),
+                         _num(f * r["lower"], ".2f" if not ratio else ".3f"),
+                         _num(f * r["upper"], ".2f" if not ratio else ".3f"),
+                         _num(r["p_adjusted"] if self.correction else r["p_value"], ".4f"),
+                         "*" if r["significant"] else ""])
+        widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(cols)]
+        lines = [head, "  ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True))]
+        lines += ["  ".join(v.rjust(w) for v, w in zip(b, widths, strict=True)) for b in body]
+        if scale == 100.0 and not ratio:
+            lines.append("(rates and differences in per cent / percentage points)")
+        if not self.by:
+            lines.append(self.jdl_text())
+        return "\n".join(lines)
+
+
+def _change(a: float, b: float, unit: str, what: str = "a reduction") -> str:
+    """'a reduction of between a and b <unit>' (a <= b; b may be unbounded)."""
+    if not math.isfinite(b):
+        return f"{what} of at least {a:.0f} {unit}"
+    return f"{what} of between {a:.0f} and {b:.0f} {unit}"
+
+
+def _span(a: float, b: float, unit: str) -> str:
+    """'a reduction of 3 and an increase of 5 <unit>' from fewer-signed bounds a <= b."""
+    def part(x: float) -> str:
+        if not math.isfinite(x):
+            return "no limit"
+        return f"a reduction of {x:.0f}" if x >= 0 else f"an increase of {-x:.0f}"
+    return f"{part(b)} and {part(a)} {unit}"

@@ -23,8 +23,7 @@ from pbr._version import __version__
 from pbr.contract.run import ContractRun, run_contract
 from pbr.io.contracts import read_contract, sha256_file
 from pbr.io.tables import read_cohort, read_custody, read_events
-from pbr.report.statement import write_statement_csv, write_statement_json, \
-    write_statement_xlsx
+from pbr.report.statement import write_statement_csv, write_statement_json, write_statement_xlsx
 
 __all__ = ["MANIFEST_NAME", "Manifest", "VerificationResult", "pay_files", "verify"]
 

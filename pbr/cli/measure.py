@@ -9,8 +9,9 @@ from typing import Annotated, Any, Literal
 import typer
 
 import pbr
-from pbr import io
+from pbr import audit, io
 from pbr.cli._app import ROLES, Engine, Format, OnInvalid, app, cell, progress, reported_errors
+from pbr.contract.spec import demo_contract_text
 
 DEFAULT_PRESET = "moj_national_2017"
 DEMO_SEED = 2024
@@ -164,11 +165,14 @@ def demo(
     out: Annotated[Path, typer.Option(help="Directory for the data and results.")]
     = Path("pbr-demo"),
 ) -> None:
-    """Generate the bundled synthetic example, measure it two ways, and show the results.
+    """Generate the bundled synthetic example, measure it, and run a contract end to end.
 
     Writes the data (seed 2024) to --out, measures it with the MoJ 2017 rules (with the
     synthetic severity weights and serious-offence list, spec.toml) and with the
-    Peterborough SIB rules, and prints both summaries by provider.
+    Peterborough SIB rules, and prints both summaries by provider.  Then runs the bundled
+    CRC-style contract (contract.toml: measure, compare with a case-mix adjusted
+    baseline, pay) and writes the payment statement (CSV, JSON, Excel) and its manifest
+    to --out/statement; `pbr verify` checks it.
     """
     step = progress(ctx)
     with reported_errors():
@@ -189,14 +193,24 @@ def demo(
             written.append(io.write_table(result.frame, out / f"measures_{spec.name}.parquet"))
             written.append(io.write_summary(result, out / f"summary_{spec.name}.json",
                                             by="provider"))
+        contract = out / "contract.toml"
+        contract.write_text(demo_contract_text(), encoding="utf-8")
+        step(f"running the contract {contract}")
+        runs, manifest = audit.pay_files(contract, paths["cohort"], paths["events"],
+                                         out / "statement", seed=DEMO_SEED)
+        written.append(contract)
+        written += [out / "statement" / rel for _, rel, _ in manifest.outputs]
+        written.append(out / "statement" / audit.MANIFEST_NAME)
     rule = "=" * 78
     for text in reports:
         typer.echo(f"{rule}\n{text}\n")
+    typer.echo(f"{rule}\n{runs.statement}\n")
     typer.echo("Wrote")
     typer.echo("\n".join(f"  {p}" for p in [*paths.values(), *written]))
     typer.echo(f"\nMeasure it again, your way:\n  pbr measure --cohort {paths['cohort']} "
                f"--events {paths['events']} --spec {paths['spec']} --by provider "
                f"--out measures.csv")
+    typer.echo(f"\nCheck the statement:\n  pbr verify {out / 'statement' / audit.MANIFEST_NAME}")
 
 
 # --------------------------------------------------------------------------- presets

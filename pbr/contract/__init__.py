@@ -22,7 +22,7 @@ from pbr.contract.components import Component
 from pbr.contract.outcome import Outcome
 from pbr.contract.pay import pay
 from pbr.contract.run import ContractRun, run_contract
-from pbr.contract.spec import Comparator, CohortPeriod, Contract, Rounding, Variation
+from pbr.contract.spec import CohortPeriod, Comparator, Contract, Rounding, Variation
 from pbr.contract.statement import Line, PaymentStatement
 
 __all__ = ["CohortPeriod", "Comparator", "Component", "Contract", "ContractRun", "Line",

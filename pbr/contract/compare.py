@@ -21,7 +21,7 @@ from pbr.contract.pay import CONTEXT
 from pbr.contract.spec import Comparator, Contract
 from pbr.errors import ContractError
 
-__all__ = ["PLACES", "cohort_counts", "outcomes"]
+__all__ = ["PLACES", "cohort_counts", "outcomes", "significance_interval"]
 
 #: decimal places of measured values, comparators and thresholds
 PLACES = 6
@@ -55,6 +55,23 @@ def cohort_counts(frame: pl.DataFrame, by: str, weight: str | None = None) -> pl
     return frame.group_by(by, maintain_order=True).agg(aggs).sort(by)
 
 
+def significance_interval(value: Decimal, n: int, z: Decimal) -> tuple[Decimal, Decimal]:
+    """Thresholds ``p -+ z*sqrt(p(1-p)/n)`` around a rate ``value`` in percent.
+
+    The normal-approximation interval around the baseline rate scaled to the cohort's
+    size (methodology s.2.4: the CRC thresholds' form [R]; the level is not public).
+
+    Examples
+    --------
+    >>> significance_interval(Decimal("47.5"), 108000, Decimal("1.96"))
+    (Decimal('47.202168'), Decimal('47.797832'))
+    """
+    with localcontext(CONTEXT):
+        p = value / 100
+        half = (z * (p * (1 - p) / n).sqrt() * 100).quantize(_Q, ROUND_HALF_EVEN)
+    return value - half, value + half
+
+
 def _value(measure: str, row: dict[str, Any]) -> Decimal:
     n, reo = _d(row["n"]), _d(row["reoffenders"])
     num = {"binary_rate": reo * 100, "serious_rate": _d(row["serious"]) * 100,
@@ -85,12 +102,13 @@ def _baseline(comp: Comparator, cohort: str, measure: str, risk: Decimal | None
                                                f"({comp.adjustment}): {how}")
 
 
-def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str]
-             ) -> tuple[Outcome, ...]:
+def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *,
+             unit_name: str | None = None) -> tuple[Outcome, ...]:
     """Per-cohort outcomes of ``measures`` for a measured frame under the contract.
 
     ``frame`` is a :class:`~pbr.MeasureResult` frame (one row per offender with the
-    cohort's columns).  The cohort label is ``contract.cohort_column``.
+    cohort's columns).  The cohort label is ``contract.cohort_column``; ``unit_name``
+    names what a reoffence is (``"conviction events"`` when counting court events).
     """
     comp, by = contract.comparator, contract.cohort_column
     for column in (by, comp.risk_column, comp.group_column, comp.weight_column):
@@ -134,15 +152,17 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str]
                     value, source = _baseline(comp, cohort, measure, risks.get(cohort))
                 lower = upper = None
                 if comp.significance_z is not None and measure in _RATES and n > 0:
-                    p = value / 100
-                    half = (comp.significance_z * (p * (1 - p) / n).sqrt() * 100).quantize(
-                        _Q, ROUND_HALF_EVEN)
-                    lower, upper = value - half, value + half
+                    lower, upper = significance_interval(value, n, comp.significance_z)
+                    half = upper - value
                     source += f"; thresholds {value} -+ {comp.significance_z} x " \
                               f"sqrt(p(1-p)/{n:,}) = -+{half}"
                 out.append(Outcome(cohort, measure, actual, value, n,
                                    base_n=reo if measure == "per_reoffender" else n,
                                    lower=lower, upper=upper, start=period.start,
                                    year=period.year, counts=tuple(shown.items()),
-                                   source=source))
+                                   source=source,
+                                   unit_name=None if measure in ("binary_rate",
+                                                                 "serious_rate",
+                                                                 "custody_days_per_offender")
+                                   else unit_name))
     return tuple(out)

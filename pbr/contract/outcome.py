@@ -88,6 +88,9 @@ class Outcome:
         Counts behind the values, shown by ``PaymentStatement.explain``.
     source
         How the comparator was obtained, in words.
+    unit_name
+        What one counted unit is, when not the measure's default (e.g. ``"conviction
+        events"`` under the Peterborough counting rule).
 
     Examples
     --------
@@ -110,6 +113,7 @@ class Outcome:
     year: str | None = None
     counts: tuple[tuple[str, str], ...] = ()
     source: str = "given"
+    unit_name: str | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -135,8 +139,8 @@ class Outcome:
 
     @property
     def unit(self) -> str:
-        """What one avoided unit is (reoffenders, reoffences, bed days)."""
-        return MEASURES[self.measure][2]
+        """What one avoided unit is (reoffenders, reoffences, bed days; or ``unit_name``)."""
+        return self.unit_name or MEASURES[self.measure][2]
 
     @property
     def difference(self) -> Decimal:

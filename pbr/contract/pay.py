@@ -23,8 +23,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decima
 from typing import Any
 
 from pbr.contract.outcome import Outcome
-from pbr.contract.rules import Draft, at_risk, fee, limit, linear, pooled_reduction, tiered, \
-    trigger
+from pbr.contract.rules import Draft, at_risk, fee, limit, linear, pooled_reduction, tiered, trigger
 from pbr.contract.spec import Contract
 from pbr.contract.statement import Line, PaymentStatement
 from pbr.errors import ContractError
@@ -97,10 +96,9 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *,
 
 
 def _order(contract: Contract, outcomes: list[Outcome]) -> list[str]:
-    seen = {o.cohort for o in outcomes}
+    seen = list(dict.fromkeys(o.cohort for o in outcomes))
     listed = [p.name for p in contract.periods if p.name in seen]
-    rest = sorted(seen - set(listed))
-    return listed + rest
+    return listed + [c for c in seen if c not in listed]
 
 
 def _drafts(contract: Contract, outcomes: list[Outcome]) -> tuple[list[Draft], dict[str, str]]:
@@ -134,10 +132,11 @@ def _drafts(contract: Contract, outcomes: list[Outcome]) -> tuple[list[Draft], d
             if comp.kind == "fee":
                 drafts += [_with(d, varied) for d in fee(comp, cohort, max(o.n for o in mine))]
                 continue
-            o = by_key.get((cohort, comp.measure or ""))
-            if o is None:
+            found = by_key.get((cohort, comp.measure or ""))
+            if found is None:
                 raise ContractError(f"outcomes: component {comp.name!r} needs measure "
                                     f"{comp.measure!r} for cohort {cohort!r}; none given")
+            o = found
             if comp.hurdle is not None and not met.get((comp.hurdle, cohort), False):
                 met[(comp.name, cohort)] = False
                 drafts.append(Draft(cohort, comp.name, f"hurdle {comp.hurdle!r} not met", ZERO,

@@ -75,7 +75,8 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
     result = measure(cohort, events, spec, custody=custody, engine=engine)
     needed = list(dict.fromkeys(c.measure for c in contract.components
                                 if c.measure is not None)) or ["binary_rate"]
-    outcomes = compare.outcomes(contract, result.frame, needed)
+    unit = "conviction events" if spec.counting_unit == "court_event" else None
+    outcomes = compare.outcomes(contract, result.frame, needed, unit_name=unit)
     text = contract.to_toml()
     provenance = {**result.provenance, "contract": text,
                   "contract_sha256": hashlib.sha256(text.encode()).hexdigest()}

@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as _dt
 import tomllib
 from dataclasses import dataclass, field, fields
-from importlib import resources
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from importlib import resources
 from typing import Any
 
 import tomli_w
@@ -267,7 +267,7 @@ class Contract:
         if len(set(labels)) != len(labels):
             raise ContractError("cohorts.period: cohort names must be unique")
         try:
-            self.measure_spec
+            preset(self.measure_preset, **dict(self.measure_overrides))
         except SpecError as exc:
             raise ContractError(f"measure: {exc}") from None
 
@@ -365,7 +365,8 @@ class Contract:
         for c in self.components:
             lines.append(f"  component    {c.name}: {c.kind}"
                          + (f" on {c.measure}" if c.measure else "")
-                         + (f", trigger {c.trigger} {c.threshold}" if c.trigger != "none" else ""))
+                         + (f", trigger {c.trigger}" if c.trigger != "none" else "")
+                         + (f" {c.threshold}" if c.threshold is not None else ""))
         lines += [f"  limit        {k} {v}" for k, v in self.limits]
         lines += [f"  variation    from {v.effective}: {v.component} {dict(v.set)}"
                   for v in self.variations]

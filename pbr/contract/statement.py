@@ -124,12 +124,14 @@ class PaymentStatement:
     @property
     def earned(self) -> Decimal:
         """Everything but payments on account."""
-        return sum((x.amount for x in self.lines if x.kind != "on_account"), ZERO)
+        return sum((x.amount for x in self.lines if x.kind != "on_account"),
+                   self.rounding.round(ZERO))
 
     @property
     def paid_on_account(self) -> Decimal:
         """Payments already made on account (negative: deducted from what is due)."""
-        return sum((x.amount for x in self.lines if x.kind == "on_account"), ZERO)
+        return sum((x.amount for x in self.lines if x.kind == "on_account"),
+                   self.rounding.round(ZERO))
 
     def totals(self, by: str = "cohort") -> dict[str, Decimal]:
         """Sum of the lines per ``cohort``, ``component``, ``year`` or ``kind``."""
@@ -188,14 +190,14 @@ class PaymentStatement:
         out = [f"Payment statement: {self.contract} (version {self.version}), {cur}",
                f"rounding {self.rounding.mode} to {self.rounding.places} places per "
                f"{self.rounding.point}"]
-        head = f"{'line':<5} {'cohort':<12} {'component':<16} {'rule':<34} {'amount':>16}"
+        head = f"{'line':<5} {'cohort':<12} {'component':<16} {'rule':<40} {'amount':>16}"
         out += [head, "-" * len(head)]
         for x in self.lines:
             out.append(f"{x.line:<5} {x.cohort[:12]:<12} {x.component[:16]:<16} "
-                       f"{x.rule[:34]:<34} {x.amount:>16,}")
+                       f"{x.rule[:40]:<40} {x.amount:>16,}")
         out.append("-" * len(head))
-        out.append(f"{'earned':<69} {self.earned:>16,}")
-        out.append(f"{'paid on account':<69} {self.paid_on_account:>16,}")
-        out.append(f"{'total due':<69} {self.total:>16,}")
+        out.append(f"{'earned':<75} {self.earned:>16,}")
+        out.append(f"{'paid on account':<75} {self.paid_on_account:>16,}")
+        out.append(f"{'total due':<75} {self.total:>16,}")
         out += [f"note: {n}" for n in self.notes]
         return "\n".join(out)

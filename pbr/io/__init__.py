@@ -9,6 +9,7 @@ function               does
 ``read_cohort``        file -> :class:`~pbr.Cohort` (roles mapped, validated)
 ``read_events``        file -> :class:`~pbr.Events`
 ``read_custody``       file -> :class:`~pbr.Custody`
+``read_disposals``     file -> :class:`~pbr.Disposals` (input of ``build_cohort``)
 ``write_table``        frame -> CSV / TSV / Parquet / Excel, reproducible bytes
 ``write_summary``      :class:`~pbr.MeasureResult` summary -> CSV or JSON
 ``read_spec``          TOML file -> :class:`~pbr.MeasureSpec`
@@ -34,6 +35,7 @@ from pbr.io.tables import (
     WRITE_FORMATS,
     read_cohort,
     read_custody,
+    read_disposals,
     read_events,
     read_table,
     write_table,
@@ -46,6 +48,7 @@ __all__ = [
     "read_cohort",
     "read_contract",
     "read_custody",
+    "read_disposals",
     "read_events",
     "read_spec",
     "read_table",

@@ -17,6 +17,7 @@ from typing import Literal
 import polars as pl
 
 from pbr.data import Cohort, Custody, Events
+from pbr.disposals import Disposals
 from pbr.errors import SchemaError
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "WRITE_FORMATS",
     "read_cohort",
     "read_custody",
+    "read_disposals",
     "read_events",
     "read_table",
     "write_table",
@@ -228,6 +230,26 @@ def read_custody(path: str | Path, *, offender_id: str = "offender_id",
     return Custody.from_frame(read_table(path, sheet=sheet), offender_id=offender_id,
                               start_date=start_date, end_date=end_date,
                               on_invalid=on_invalid)
+
+
+def read_disposals(path: str | Path, *, on_invalid: OnInvalid = "raise",
+                   sheet: str | int | None = None, **roles: str | None) -> Disposals:
+    """Read a disposals file and validate it (see :meth:`pbr.Disposals.from_frame`).
+
+    ``roles`` name the file's columns for pbr's roles (``offender_id="pnc"``,
+    ``release_date="discharged"``, ...).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "disposals.csv"
+    >>> _ = p.write_text("pnc,disposal_date,disposal_type,release_date\\n"
+    ...                  "1,2020-01-31,custody,2020-03-01\\n2,2020-02-01,caution,\\n")
+    >>> read_disposals(p, offender_id="pnc").n
+    2
+    """
+    return Disposals.from_frame(read_table(path, sheet=sheet), on_invalid=on_invalid,
+                                **roles)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- writing

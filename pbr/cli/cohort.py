@@ -1,0 +1,140 @@
+"""``pbr cohort`` (build a cohort from disposals) and ``pbr synth-disposals``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+import pbr
+from pbr import io
+from pbr.cli._app import ROLES, OnInvalid, app, progress, reported_errors
+from pbr.cohort_rule import CohortRule
+from pbr.errors import SpecError
+from pbr.synth_disposals import generate_disposals
+
+
+def _rule(rule_file: Path | None, preset: str | None, start: str | None,
+          n_periods: int | None) -> CohortRule:
+    if rule_file is not None and preset is not None:
+        raise typer.BadParameter("give --rule or --preset, not both", param_hint="--rule")
+    if rule_file is not None:
+        rule = CohortRule.from_toml(rule_file)
+    elif preset is not None:
+        from pbr.schemes import available_schemes, scheme
+
+        if preset not in available_schemes():
+            raise SpecError(f"unknown preset {preset!r}; available: "
+                            f"{', '.join(available_schemes())}")
+        rule = scheme(preset).cohort
+    else:
+        rule = CohortRule(name="moj_default")
+    changes: dict[str, Any] = {}
+    if start is not None:
+        changes["start"] = start
+    if n_periods is not None:
+        changes["n_periods"] = n_periods
+    return rule.replace(**changes) if changes else rule
+
+
+def _roles(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        role, sep, column = pair.partition("=")
+        if not sep or not role or not column:
+            raise typer.BadParameter(f"write ROLE=COLUMN, e.g. date_of_birth=dob; got {pair!r}",
+                                     param_hint="--role")
+        out[role.strip()] = column.strip()
+    return out
+
+
+@app.command()
+def cohort(
+    ctx: typer.Context,
+    disposals: Annotated[Path, typer.Option(
+        help="Disposals file (.csv, .parquet, .xlsx): offender_id, disposal_date, "
+             "disposal_type, release_date, ...")],
+    out: Annotated[Path, typer.Option(
+        help="Cohort output (.csv, .parquet, .xlsx): one row per person and period, "
+             "ready for `pbr measure --cohort`.")],
+    rule: Annotated[Path | None, typer.Option(
+        "--rule", help="Cohort rule TOML file (a [cohort] table; a scheme file works).")]
+    = None,
+    preset: Annotated[str | None, typer.Option(
+        help="Scheme preset whose cohort rule to use (e.g. peterborough_sib); default the "
+             "MoJ rules.")] = None,
+    start: Annotated[str | None, typer.Option(
+        help="Override the rule's start date, YYYY-MM-DD.")] = None,
+    n_periods: Annotated[int | None, typer.Option(
+        min=1, help="Override the rule's number of periods.")] = None,
+    on_invalid: Annotated[OnInvalid, typer.Option(
+        help="Invalid rows: stop with an error, or leave them out (in the ledger).")]
+    = OnInvalid.raise_,
+    ledger_out: Annotated[Path | None, typer.Option(
+        help="Also write the row-level ledger (row, rule, reason) of rows not used.")]
+    = None,
+    explain: Annotated[list[str] | None, typer.Option(
+        help="Explain why each disposal of this offender was used or not (repeatable).")]
+    = None,
+    offender_id: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offender_id",
+    disposal_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "disposal_date",
+    disposal_type: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "disposal_type",
+    role: Annotated[list[str] | None, typer.Option(
+        rich_help_panel=ROLES,
+        help="Optional role's column as ROLE=COLUMN, e.g. release_date=discharged "
+             "(repeatable).")] = None,
+) -> None:
+    """Build a cohort of index events from disposal records; print the ledger by reason.
+
+    Example: pbr cohort --disposals disposals.parquet --preset peterborough_sib
+    --start 2018-01-01 --out cohort.parquet
+    """
+    step = progress(ctx)
+    with reported_errors():
+        cohort_rule = _rule(rule, preset, start, n_periods)
+        mode: Literal["raise", "exclude"] = (
+            "exclude" if on_invalid is OnInvalid.exclude else "raise")
+        step(f"reading {disposals}")
+        table = io.read_disposals(disposals, offender_id=offender_id,
+                                  disposal_date=disposal_date, disposal_type=disposal_type,
+                                  on_invalid=mode, **_roles(role or []))
+        step(f"building the cohort from {table.n:,} disposals ({cohort_rule.name})")
+        built = pbr.build_cohort(table, cohort_rule)
+        periods = built.summary(by="period")
+        lines = [str(built), "", "People per period"]
+        lines += [f"  {p:<28}{n:>12,}" for p, n in periods.iter_rows()]
+        for who in explain or []:
+            key: Any = int(who) if who.lstrip("-").isdigit() and \
+                built.frame.schema["offender_id"].is_integer() else who
+            lines += ["", built.explain(key)]
+        step(f"writing {out}")
+        written = [f"cohort: {io.write_table(built.frame, out)} ({built.frame.height:,} rows)"]
+        if ledger_out is not None:
+            led = built.exclusions.to_frame()
+            written.append(f"ledger: {io.write_table(led, ledger_out)} ({led.height:,} rows)")
+    typer.echo("\n".join(lines))
+    typer.echo("\nWrote\n" + "\n".join(f"  {w}" for w in written))
+
+
+@app.command("synth-disposals")
+def synth_disposals(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="Disposals file to write (.csv, .parquet).")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of people.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same file.")] = 0,
+    start: Annotated[str, typer.Option(help="First possible disposal date.")] = "2018-01-01",
+) -> None:
+    """Write seeded synthetic disposal records (input for `pbr cohort`)."""
+    step = progress(ctx)
+    with reported_errors():
+        try:
+            first = _dt.date.fromisoformat(start)
+        except ValueError:
+            raise typer.BadParameter(f"expected YYYY-MM-DD, got {start!r}",
+                                     param_hint="--start") from None
+        step(f"generating disposals of {n:,} people (seed {seed})")
+        df = generate_disposals(n, seed=seed, start=first)
+        path = io.write_table(df, out)
+    typer.echo(f"Synthetic disposals: {n:,} people, {df.height:,} rows, seed {seed}: {path}")

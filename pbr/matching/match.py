@@ -102,7 +102,8 @@ def _score(frame: pl.DataFrame, score: Any, spec: MatchSpec, treated: np.ndarray
             raise SpecError("distance: 'logit' needs scores strictly between 0 and 1; use "
                             "distance='propensity' for other scores")
         return ps, logit, None
-    if not covariates and spec.formula is None:
+    needed = spec.method == "nearest" or spec.discard != "none"
+    if not needed or (not covariates and spec.formula is None):
         return None, None, None
     model = fit_propensity(frame, treated, covariates, spec.formula)
     if not model.converged:

@@ -49,6 +49,7 @@ from pbr.risk import (
     compare_to_baseline,
     fit_casemix,
 )
+from pbr.schemes import Scheme, available_schemes, scheme
 from pbr.spec import MeasureSpec, available_presets, preset
 
 __all__ = [
@@ -83,10 +84,12 @@ __all__ = [
     "Period",
     "PeriodError",
     "SchemaError",
+    "Scheme",
     "SeverityError",
     "SpecError",
     "__version__",
     "available_presets",
+    "available_schemes",
     "build_cohort",
     "casemix_score",
     "compare",
@@ -97,6 +100,7 @@ __all__ = [
     "prepare",
     "preset",
     "risk",
+    "scheme",
     "stats",
     "synth",
 ]

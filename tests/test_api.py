@@ -11,7 +11,7 @@ PKG = Path(pbr.__file__).parent
 
 PUBLIC = {
     "AdjustedComparison", "Baseline", "CaseMixModel", "casemix_score", "compare_to_baseline",
-    "fit_casemix",
+    "fit_casemix", "Scheme", "scheme", "available_schemes",
     "compare", "stats", "ComparisonResult",
     "Cohort", "CohortRule", "ComparisonSpec", "Custody", "EngineError", "Events", "Exclusion",
     "Exclusions", "Histories", "CohortBuild", "Disposals", "build_cohort",
@@ -31,7 +31,7 @@ LAYERS = {
     "pbr.synth": 2, "pbr.risk": 2, "pbr.matching": 2, "pbr.cohort_rule": 2,
     "pbr.cohort": 2, "pbr.cohort_periods": 2, "pbr.cohort_result": 2, "pbr.disposals": 2,
     "pbr.synth_disposals": 2,
-    "pbr.comparison_spec": 2,
+    "pbr.comparison_spec": 2, "pbr.schemes": 2,
     "pbr.stats": 2, "pbr.compare": 2, "pbr.comparison": 2,
     "pbr.io": 3, "pbr.report": 3,
     "pbr.cli": 4, "pbr": 4,

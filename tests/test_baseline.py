@@ -82,7 +82,7 @@ def test_published_rates_within_rounding_are_kept() -> None:
     # PR-1011: ~630,000 offenders, ~170,000 reoffenders, published 26.9%
     g = BaselineGroup((), n=630_000, reoffenders=170_000, binary_rate=26.9)
     assert g.binary_rate == 26.9
-    with pytest.raises(SpecError, match="binary_rate: 30.0 disagrees"):
+    with pytest.raises(SpecError, match=r"binary_rate: 30.0 disagrees"):
         BaselineGroup((), n=630_000, reoffenders=170_000, binary_rate=30.0)
 
 

@@ -347,7 +347,7 @@ def test_a_known_effect_is_recovered() -> None:
     rng = np.random.default_rng(7)
     base_frame, _, _ = _draw(rng, 20_000, 0.0)
     effect = -0.3
-    cur_frame, p0, mu0 = _draw(rng, 20_000, 0.7, effect)
+    cur_frame, p0, _ = _draw(rng, 20_000, 0.7, effect)
     base = Baseline.from_values(_values(base_frame), spec="crc_pbr_2015", label="b")
     # binary, additive: the true change is mean(expit(eta + effect)) - mean(expit(eta))
     model = fit_casemix(base_frame, ["x", "cat"])

@@ -1,0 +1,194 @@
+"""Scheme presets: a cohort rule, a measure spec and a comparison spec, named.
+
+``pbr.scheme("crc_pbr_2015")`` returns a frozen :class:`Scheme` bundling the
+:class:`~pbr.cohort_rule.CohortRule` (who enters, when), the
+:class:`~pbr.spec.MeasureSpec` (what counts as reoffending) and the
+:class:`~pbr.comparison_spec.ComparisonSpec` (against what, with which test) of a
+published payment-by-results scheme or statistic.  The presets are TOML files in
+``pbr/presets/schemes/`` with ``[scheme]`` (name, title, source), ``[cohort]``,
+``[measure]`` and ``[comparison]`` tables; every parameter line carries its evidence tag
+([V] verified in a primary source, [V2] in a secondary source, [R] recalled and
+unverified, i.e. an assumption, [I] inferred) and its source in a trailing comment, and
+docs/schemes/<name>.md lists them.  A scheme round-trips through TOML exactly.
+
+Sources: the research note ``reference/methodology.md`` sections 1 (MoJ national
+statistics), 2 (CRC), 3 (Peterborough), 4 (Doncaster), 5 (Justice Data Lab), 8.1
+(Rikers ABLE) and 10 (the parameters every scheme sets).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from pbr.cohort_rule import CohortRule
+from pbr.comparison_spec import ComparisonSpec
+from pbr.errors import SpecError
+from pbr.spec import MeasureSpec
+
+__all__ = ["EVIDENCE_TAGS", "Scheme", "available_schemes", "scheme", "scheme_evidence"]
+
+#: The evidence legend of the methodology note.
+EVIDENCE_TAGS = ("[V]", "[V2]", "[R]", "[I]")
+_TABLES = ("scheme", "cohort", "measure", "comparison")
+_HEAD = ("name", "title", "source")
+_LINE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*?)\s*#\s*"
+                   r"(?P<tag>\[(?:V|V2|R|I)\])\s*(?P<note>.*)$")
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A named scheme: cohort rule, measure spec and comparison spec.
+
+    Attributes
+    ----------
+    name
+        Identifier (``"crc_pbr_2015"``).
+    title
+        One-line description.
+    source
+        The publications the preset rests on.
+    cohort, measure, comparison
+        The three specs.
+
+    Examples
+    --------
+    >>> s = scheme("doncaster_pbr")
+    >>> s.comparison.kind, s.measure.proof_types, s.cohort.index_types
+    ('fixed_baseline', ('conviction',), ('custody',))
+    >>> Scheme.from_toml(s.to_toml()) == s
+    True
+    """
+
+    name: str
+    title: str
+    source: str
+    cohort: CohortRule
+    measure: MeasureSpec
+    comparison: ComparisonSpec
+
+    def __post_init__(self) -> None:
+        for attr in _HEAD:
+            if not isinstance(getattr(self, attr), str) or not getattr(self, attr):
+                raise SpecError(f"scheme {attr}: give non-empty text, got {getattr(self, attr)!r}")
+        for attr, cls in (("cohort", CohortRule), ("measure", MeasureSpec),
+                          ("comparison", ComparisonSpec)):
+            if not isinstance(getattr(self, attr), cls):
+                raise SpecError(f"scheme {attr}: expected a {cls.__name__}, "
+                                f"got {type(getattr(self, attr)).__name__}")
+
+    def replace(self, **changes: Any) -> Scheme:
+        """A copy with some parts changed, e.g. ``measure=s.measure.replace(...)``."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The four tables as plain TOML-able values."""
+        return {"scheme": {"name": self.name, "title": self.title, "source": self.source},
+                "cohort": self.cohort.to_dict(), "measure": self.measure.to_dict(),
+                "comparison": self.comparison.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scheme:
+        """Build from the four tables; a missing or unknown table raises SpecError."""
+        unknown = sorted(set(data) - set(_TABLES))
+        if unknown:
+            raise SpecError(f"scheme: unknown table(s) {unknown}; a scheme has "
+                            f"{', '.join(f'[{t}]' for t in _TABLES)}")
+        missing = [t for t in _TABLES if t not in data]
+        if missing:
+            raise SpecError(f"scheme: missing table(s) {', '.join(f'[{t}]' for t in missing)}")
+        head = dict(data["scheme"])
+        extra = sorted(set(head) - set(_HEAD))
+        if extra:
+            raise SpecError(f"[scheme]: unknown field(s) {extra}; known: {', '.join(_HEAD)}")
+        return cls(name=head.get("name", ""), title=head.get("title", ""),
+                   source=head.get("source", ""),
+                   cohort=CohortRule.from_dict(data["cohort"]),
+                   measure=MeasureSpec.from_dict(data["measure"]),
+                   comparison=ComparisonSpec.from_dict(data["comparison"]))
+
+    def to_toml(self) -> str:
+        """The scheme as TOML text (``[scheme]``, ``[cohort]``, ``[measure]``, ``[comparison]``)."""
+        return tomli_w.dumps(self.to_dict())
+
+    @classmethod
+    def from_toml(cls, source: str | Path) -> Scheme:
+        """Read a scheme from TOML text or a ``.toml`` file."""
+        is_path = isinstance(source, Path) or ("\n" not in source and source.endswith(".toml"))
+        text = Path(source).read_text() if is_path else str(source)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"cannot read TOML: {exc}") from None
+        return cls.from_dict(data)
+
+    def __str__(self) -> str:
+        parts = [f"Scheme {self.name!r}: {self.title}", f"  source: {self.source}", "",
+                 str(self.cohort), "", str(self.measure), "", str(self.comparison)]
+        return "\n".join(parts)
+
+
+def _scheme_dir() -> Any:
+    return resources.files("pbr") / "presets" / "schemes"
+
+
+def available_schemes() -> list[str]:
+    """Names of the bundled scheme presets.
+
+    Examples
+    --------
+    >>> available_schemes()[:3]
+    ['crc_pbr_2015', 'doncaster_pbr', 'justice_data_lab']
+    """
+    return sorted(p.name[:-5] for p in _scheme_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def _text(name: str) -> str:
+    if name not in available_schemes():
+        raise SpecError(f"unknown scheme {name!r}; available: {', '.join(available_schemes())}")
+    return str((_scheme_dir() / f"{name}.toml").read_text())
+
+
+def scheme(name: str) -> Scheme:
+    """The named scheme preset.
+
+    Examples
+    --------
+    >>> s = scheme("crc_pbr_2015")
+    >>> s.comparison.case_mix, s.comparison.measures
+    ('ogrs4_g3', ('binary_rate', 'per_reoffender'))
+    """
+    out = Scheme.from_toml(_text(name))
+    if out.name != name:
+        raise SpecError(f"scheme file {name}.toml names itself {out.name!r}")
+    return out
+
+
+def scheme_evidence(name: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """Evidence of each parameter of a preset: ``(table, key) -> (tag, note)``.
+
+    Read from the trailing comments of the preset file (``key = value  # [V] source``).
+
+    Examples
+    --------
+    >>> scheme_evidence("doncaster_pbr")[("comparison", "baseline")][0]
+    '[V]'
+    """
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    table = ""
+    for raw in _text(name).splitlines():
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            table = line[1:-1]
+            continue
+        m = _LINE.match(line)
+        if m and table in _TABLES[1:]:
+            out[(table, m["key"])] = (m["tag"], m["note"].strip())
+    return out

@@ -287,7 +287,7 @@ def _cohort_frame(df: pl.DataFrame, chosen: pl.DataFrame, labels: tuple[str, ...
     for c in rule.carry:
         if c in df.columns:
             keep.append(c)
-        else:
+        elif c not in ("area", "provider", "region"):  # the default roles are optional
             notes.append(f"carry column {c!r} is not in the disposals; not carried")
     pos = chosen["__pos"]
     order = pl.DataFrame({"__k": chosen["__k"], "__day": df["__day"].gather(pos),

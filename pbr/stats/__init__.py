@@ -9,7 +9,8 @@ module              what
 ``rates``           Poisson and negative binomial rate ratios (statsmodels)
 ``bootstrap``       seeded offender-level and matched-set (cluster) bootstrap
 ``multiplicity``    Holm and Benjamini-Hochberg adjusted p-values
-``survival``        Kaplan-Meier (R ``survfit`` conventions), log-rank test
+``survival``        Kaplan-Meier (R ``survfit`` conventions), time to first reoffence
+``logrank``         log-rank test between groups (R ``survdiff``)
 ``mcf``             mean cumulative function of reoffences (recurrent events)
 ``power``           minimum detectable change and cohort size, per contract area
 ==================  ==========================================================================
@@ -21,13 +22,17 @@ from __future__ import annotations
 
 from pbr.stats.bootstrap import bootstrap_interval, bootstrap_replicates
 from pbr.stats.interval import Interval, z_value
+from pbr.stats.logrank import LogRankResult, logrank_test
 from pbr.stats.means import diff_means, group_mean
 from pbr.stats.multiplicity import adjust_p, benjamini_hochberg, holm
 from pbr.stats.proportions import clopper_pearson, diff_proportions, wilson
 from pbr.stats.rates import rate_ratio
+from pbr.stats.survival import SurvivalCurves, kaplan_meier, time_to_first
 
 __all__ = [
     "Interval",
+    "LogRankResult",
+    "SurvivalCurves",
     "adjust_p",
     "benjamini_hochberg",
     "bootstrap_interval",
@@ -37,7 +42,10 @@ __all__ = [
     "diff_proportions",
     "group_mean",
     "holm",
+    "kaplan_meier",
+    "logrank_test",
     "rate_ratio",
+    "time_to_first",
     "wilson",
     "z_value",
 ]

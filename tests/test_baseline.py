@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import doctest
+import re
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -146,3 +148,26 @@ def test_frozen_and_printable() -> None:
         b.group("C")
     assert b.to_pandas().shape == (2, 1 + 10)
     assert len(b.provenance["baseline_sha256"]) == 64
+
+
+_FENCE = re.compile(r"^```(python|text)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "methodology" / "baselines.md"
+
+
+def test_baselines_page_runs_and_prints_what_it_shows(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Every python block of docs/methodology/baselines.md runs, and each text block is
+    what the python block before it printed."""
+    text = PAGE.read_text(encoding="utf-8")
+    blocks = list(_FENCE.finditer(text))
+    assert sum(m.group(1) == "python" for m in blocks) >= 2
+    printed = ""
+    for m in blocks:
+        line = text.count("\n", 0, m.start()) + 2
+        if m.group(1) == "python":
+            capsys.readouterr()
+            exec(compile("\n" * (line - 1) + m.group(2), str(PAGE), "exec"),
+                 {"__name__": "__docs__"})
+            printed = capsys.readouterr().out
+        else:
+            assert m.group(2).strip() in printed, f"baselines.md:{line}"

@@ -406,3 +406,22 @@ def _se(base: pl.DataFrame, cur: pl.DataFrame, measure: str) -> float:
     scale = 100.0 if measure == "binary_rate" else 1.0
     var = sum(float(f[col].cast(pl.Float64).var() or 0.0) / f.height for f in (base, cur))
     return scale * math.sqrt(var)
+
+
+def test_doncaster_and_peterborough_figures_methodology_9_3_9_4() -> None:
+    # DN-C1 / DN-C2: cohort rate minus the 2009 baseline, -5.7 and -3.3 points (a fixed
+    # baseline, no significance test: the 5-point target is the contract's rule)
+    spec = pbr.scheme("doncaster_pbr").comparison
+    base = Baseline.from_values({"binary_rate": 58.0}, spec="doncaster_pbr", label="2009")
+    for k, change in ((523, -5.7), (547, -3.3)):
+        r = compare_to_baseline(_binary(1000, k, 0.0), base, comparison=spec
+                                ).frame.row(0, named=True)
+        assert r["change"] == pytest.approx(change)
+        assert r["significant"] is None and r["threshold_lower"] is None
+    # PB-C1: 142 vs 155 reconviction events per 100 is a (155 - 142) / 155 = 8.4% fall
+    cur = _cohort([True] * 71 + [False] * 29, [2] * 71 + [0] * 29)  # 142 events per 100
+    base = Baseline.from_values({"per_offender": 1.55, "per_offender_sd": 2.0},
+                                spec="peterborough_sib", label="PSM")
+    r = compare_to_baseline(cur, base, measure="per_offender", form="ratio"
+                            ).frame.row(0, named=True)
+    assert round(-100 * r["relative_change"], 1) == 8.4

@@ -14,12 +14,14 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.special import expit, logit
 
 import pbr
 import pbr.risk.adjust
 import pbr.risk.casemix
-from pbr.comparison_spec import ComparisonSpec
+from pbr.comparison_spec import FORMS, ComparisonSpec
 from pbr.errors import SchemaError, SpecError
 from pbr.risk.adjust import compare_to_baseline
 from pbr.risk.baseline import Baseline
@@ -425,3 +427,28 @@ def test_doncaster_and_peterborough_figures_methodology_9_3_9_4() -> None:
     r = compare_to_baseline(cur, base, measure="per_offender", form="ratio"
                             ).frame.row(0, named=True)
     assert round(-100 * r["relative_change"], 1) == 8.4
+
+
+@given(n=st.integers(1, 5_000), k=st.integers(0, 5_000), p=st.floats(0.01, 0.99),
+       p0=st.floats(0.01, 0.99), b=st.floats(0.01, 0.99), form=st.sampled_from(FORMS))
+def test_forms_are_consistent(n: int, k: int, p: float, p0: float, b: float,
+                              form: str) -> None:
+    """For any cohort: the adjusted rate is to the baseline what the actual rate is to the
+    adjusted baseline (a difference in the additive form, a ratio in the ratio form), and
+    the verdict follows the thresholds."""
+    k = min(k, n)
+    cur = _binary(n, k, p)
+    base = Baseline.from_values({"binary_rate": 100 * b, "predicted_rate": 100 * p0},
+                                spec="crc_pbr_2015", label="b")
+    r = compare_to_baseline(cur, base, casemix_score("score"), form=form  # type: ignore[arg-type]
+                            ).frame.row(0, named=True)
+    a = 100 * k / n
+    assert r["adjusted_additive"] - r["baseline"] == pytest.approx(
+        a - (100 * b + 100 * p - 100 * p0), abs=1e-9)
+    assert r["adjusted_ratio"] / r["baseline"] == pytest.approx(
+        a / (100 * b * p / p0), rel=1e-9, abs=1e-12)
+    assert r["adjusted_baseline"] == pytest.approx(
+        100 * (b + p - p0) if form == "additive" else 100 * b * p / p0)
+    lo, hi = r["threshold_lower"], r["threshold_upper"]
+    assert lo <= r["adjusted_baseline"] <= hi
+    assert r["direction"] == ("reduction" if a < lo else "increase" if a > hi else "none")

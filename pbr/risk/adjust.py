@@ -271,7 +271,9 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
                         "use kind='fixed_baseline' or 'adjusted_baseline'")
     if comparison.kind == "adjusted_baseline" and model is None:
         raise SpecError("model: an adjusted_baseline comparison needs a case-mix model "
-                        "(fit_casemix or casemix_score)")
+                        "(fit_casemix or casemix_score); for a measure compared with the "
+                        "fixed baseline (the CRC frequency) pass comparison=comparison.replace("
+                        "kind='fixed_baseline', case_mix='none')")
     if comparison.kind == "fixed_baseline" and model is not None:
         raise SpecError("model: a fixed_baseline comparison takes no case-mix model; use a "
                         "comparison with kind='adjusted_baseline'")

@@ -311,6 +311,10 @@ class Baseline:
         schema = {name: (pl.Int64 if name in _COUNTS else pl.Float64) for name in VALUES}
         return pl.DataFrame(data, schema_overrides=schema)
 
+    def summary(self) -> pl.DataFrame:
+        """The per-group values (the same frame as :meth:`to_frame`)."""
+        return self.to_frame()
+
     def to_pandas(self) -> Any:
         """The values as a pandas DataFrame."""
         return self.to_frame().to_pandas()

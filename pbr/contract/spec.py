@@ -245,6 +245,10 @@ class Contract:
                 raise ContractError(f"limits.{key}: unknown limit; use {', '.join(LIMITS)}")
         set_(self, "on_account", tuple(
             (str(c), as_decimal(f"on_account {c!r}.amount", a)) for c, a in self.on_account))
+        for cohort, amount in self.on_account:
+            if amount != self.rounding.round(amount):
+                raise ContractError(f"on_account {cohort!r}.amount: {amount} has more than "
+                                    f"{self.rounding.places} decimal places (rounding.places)")
         names = [c.name for c in self.components]
         if not names:
             raise ContractError("component: a contract needs at least one [[component]]")

@@ -116,3 +116,24 @@ def test_age_and_sentence_helpers() -> None:
     assert age_bounds("juvenile") == (10, 17)
     assert age_bounds("21+") == (21, None)
     assert sentence_bound(">= 4 days") == (">=", Period(4, "days"))
+
+
+def test_doctests_of_the_cohort_modules() -> None:
+    import doctest
+
+    import pbr.cohort
+    import pbr.cohort_periods
+    import pbr.cohort_result
+    import pbr.cohort_rule
+    import pbr.disposals
+    import pbr.io.tables
+    import pbr.synth_disposals
+
+    for module in (pbr.cohort, pbr.cohort_periods, pbr.cohort_result, pbr.cohort_rule,
+                   pbr.disposals, pbr.synth_disposals):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
+    runner = doctest.DocTestRunner()
+    for test in doctest.DocTestFinder().find(pbr.io.tables.read_disposals):
+        runner.run(test)
+    assert runner.failures == 0 and runner.tries > 0

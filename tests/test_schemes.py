@@ -212,3 +212,21 @@ def run_page(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
                          ids=lambda p: p.name)
 def test_scheme_pages_run(page: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_page(page, capsys)
+
+
+def test_cli_lists_and_shows_schemes() -> None:
+    from typer.testing import CliRunner
+
+    from pbr.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["schemes"])
+    assert res.exit_code == 0, res.output
+    for name in SCHEMES:
+        assert name in res.output
+    assert "adjusted_baseline" in res.output
+    res = runner.invoke(app, ["schemes", "rikers_able"])
+    assert res.exit_code == 0 and "difference_in_differences" in res.output
+    toml = "[scheme]" + res.output.split("\n\n[scheme]", 1)[1]
+    assert Scheme.from_toml(toml) == pbr.scheme("rikers_able")
+    assert runner.invoke(app, ["schemes", "nope"]).exit_code == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pbr.cli import cohort as _cohort  # noqa: F401  (registers cohort, synth-disposals)
 from pbr.cli import measure as _measure  # noqa: F401  (registers measure, synth, demo, presets)
 from pbr.cli import pay as _pay  # noqa: F401  (registers pay, verify)
+from pbr.cli import schemes as _schemes  # noqa: F401  (registers schemes)
 from pbr.cli._app import app
 
 __all__ = ["app"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 from pbr.stats.bootstrap import bootstrap_interval, bootstrap_replicates
 from pbr.stats.interval import Interval, z_value
 from pbr.stats.logrank import LogRankResult, logrank_test
+from pbr.stats.mcf import MeanCumulativeFunction, mean_cumulative_function, reoffence_times
 from pbr.stats.means import diff_means, group_mean
 from pbr.stats.multiplicity import adjust_p, benjamini_hochberg, holm
 from pbr.stats.proportions import clopper_pearson, diff_proportions, wilson
@@ -32,6 +33,7 @@ from pbr.stats.survival import SurvivalCurves, kaplan_meier, time_to_first
 __all__ = [
     "Interval",
     "LogRankResult",
+    "MeanCumulativeFunction",
     "SurvivalCurves",
     "adjust_p",
     "benjamini_hochberg",
@@ -44,7 +46,9 @@ __all__ = [
     "holm",
     "kaplan_meier",
     "logrank_test",
+    "mean_cumulative_function",
     "rate_ratio",
+    "reoffence_times",
     "time_to_first",
     "wilson",
     "z_value",

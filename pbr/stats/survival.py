@@ -48,7 +48,8 @@ def time_to_first(result: Any) -> pl.DataFrame:
     The window's last offence day is the index date plus the follow-up (minus a day when
     the index day itself counts), cut at ``as_of`` for interim measures; the censoring
     time is that day minus the index date.  Columns: the result frame's columns plus
-    ``time`` (days) and ``event`` (bool).
+    ``time`` (days), ``event`` (bool) and ``end`` (the censoring day of every offender,
+    reoffender or not: the end of observation for :mod:`pbr.stats.mcf`).
 
     Examples
     --------
@@ -71,7 +72,7 @@ def time_to_first(result: Any) -> pl.DataFrame:
     event = frame["days_to_first"].is_not_null().to_numpy()
     time = np.where(event, np.nan_to_num(first.astype(np.float64)), censor)
     return frame.with_columns(time=pl.Series(time.astype(np.int64)),
-                              event=pl.Series(event))
+                              event=pl.Series(event), end=pl.Series(censor))
 
 
 @dataclass(frozen=True)

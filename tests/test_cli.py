@@ -186,6 +186,11 @@ def test_demo(tmp_path):
         assert (tmp_path / "demo" / name).exists()
         assert name in out
     assert "pbr measure --cohort" in out
+    # the full contract run: statement and manifest (pbr verify is tested in test_audit)
+    assert "Payment statement: Synthetic CRC-style contract (demo)" in out
+    for name in ("contract.toml", "statement/statement.xlsx", "statement/manifest.json"):
+        assert (tmp_path / "demo" / name).exists()
+    assert "pbr verify" in out
 
 
 # --------------------------------------------------------------------------- small ones

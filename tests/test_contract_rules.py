@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal as D
+from decimal import Decimal
 
 import pytest
 
 from pbr.contract import Component, Contract, Outcome, Rounding, Variation, pay
 from pbr.contract.rules import pooled_reduction, trigger
 from pbr.errors import ContractError, ReconciliationError
+
+D = Decimal
 
 
 def contract(*components: Component, **kw: object) -> Contract:

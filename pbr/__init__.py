@@ -16,14 +16,18 @@ from pbr.cohort_rule import CohortRule
 from pbr.compare import compare
 from pbr.comparison import ComparisonResult
 from pbr.comparison_spec import ComparisonSpec
+from pbr.contract import Component, Contract, Outcome, PaymentStatement, pay, run_contract
+from pbr.audit import Manifest, VerificationResult, verify
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.disposals import Disposals
 from pbr.errors import (
+    ContractError,
     EngineError,
     IncompleteDataWarning,
     PbrError,
     PbrWarning,
     PeriodError,
+    ReconciliationError,
     SchemaError,
     SeverityError,
     SpecError,
@@ -53,6 +57,17 @@ from pbr.schemes import Scheme, available_schemes, scheme
 from pbr.spec import MeasureSpec, available_presets, preset
 
 __all__ = [
+    "Component",
+    "Contract",
+    "ContractError",
+    "Manifest",
+    "Outcome",
+    "PaymentStatement",
+    "ReconciliationError",
+    "VerificationResult",
+    "pay",
+    "run_contract",
+    "verify",
     "AdjustedComparison",
     "Baseline",
     "CaseMixModel",

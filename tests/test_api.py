@@ -10,6 +10,8 @@ import pbr
 PKG = Path(pbr.__file__).parent
 
 PUBLIC = {
+    "Component", "Contract", "ContractError", "Manifest", "Outcome", "PaymentStatement",
+    "ReconciliationError", "VerificationResult", "pay", "run_contract", "verify",
     "AdjustedComparison", "Baseline", "CaseMixModel", "casemix_score", "compare_to_baseline",
     "fit_casemix", "Scheme", "scheme", "available_schemes",
     "compare", "stats", "ComparisonResult",
@@ -33,7 +35,8 @@ LAYERS = {
     "pbr.synth_disposals": 2,
     "pbr.comparison_spec": 2, "pbr.schemes": 2,
     "pbr.stats": 2, "pbr.compare": 2, "pbr.comparison": 2,
-    "pbr.io": 3, "pbr.report": 3,
+    "pbr.contract": 2,
+    "pbr.io": 3, "pbr.report": 3, "pbr.audit": 3,
     "pbr.cli": 4, "pbr": 4,
 }
 

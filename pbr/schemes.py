@@ -40,7 +40,7 @@ EVIDENCE_TAGS = ("[V]", "[V2]", "[R]", "[I]")
 _TABLES = ("scheme", "cohort", "measure", "comparison")
 _HEAD = ("name", "title", "source")
 _LINE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*?)\s*#\s*"
-                   r"(?P<tag>\[(?:V|V2|R|I)\])\s*(?P<note>.*)$")
+                   r"(?P<tag>" + "|".join(map(re.escape, EVIDENCE_TAGS)) + r")\s*(?P<note>.*)$")
 
 
 @dataclass(frozen=True)

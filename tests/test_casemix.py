@@ -48,7 +48,7 @@ def _binary(n: int, k: int, score: float, **extra: list[object]) -> pl.DataFrame
 # --------------------------------------------------------------------- hand-worked
 def test_additive_and_ratio_forms_by_hand() -> None:
     # 200 offenders, 90 reoffend (45%); every score 0.40 (P = 40%); baseline 50% with a
-    # mean baseline prediction of 44% (P0).
+    # mean baseline prediction of 44% (P_base).
     cur = _binary(200, 90, 0.40)
     base = Baseline.from_values({"binary_rate": 50.0, "predicted_rate": 44.0},
                                 spec="crc_pbr_2015", label="2011")
@@ -77,7 +77,7 @@ def test_additive_and_ratio_forms_by_hand() -> None:
 
 
 def test_calibrated_form_is_actual_minus_predicted_plus_baseline() -> None:
-    # no stored baseline prediction: P0 = B, so additive = A - P + B (methodology 1.6)
+    # no stored baseline prediction: P_base = B, so additive = A - P + B (methodology 1.6)
     cur = _binary(200, 90, 0.40)
     base = Baseline.from_values({"binary_rate": 50.0}, spec="crc_pbr_2015", label="2011")
     r = compare_to_baseline(cur, base, casemix_score("score")).frame.row(0, named=True)
@@ -294,7 +294,7 @@ def test_result_is_frozen_printable_and_explains() -> None:
         res.measure = "x"  # type: ignore[misc]
     assert str(res) == str(compare_to_baseline(cur, base, casemix_score("score")))
     text = res.explain("N")
-    assert "A - P + P0 = 94.0000" in text  # N: 90 of 100 reoffend; 90 - 40 + 44
+    assert "A - P + P_base = 94.0000" in text  # N: 90 of 100 reoffend; 90 - 40 + 44
     assert "baseline.predicted_rate" in text
     with pytest.raises(SpecError, match="no group"):
         res.explain("W")

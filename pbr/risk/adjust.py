@@ -2,35 +2,27 @@
 
 For each group ``g`` (the baseline's ``by`` columns), with ``A`` the current cohort's
 actual rate, ``P`` its mean prediction under the baseline's behaviour (a
-:class:`~pbr.risk.casemix.CaseMixModel`), ``B`` the baseline rate and ``P0`` the
+:class:`~pbr.risk.casemix.CaseMixModel`), ``B`` the baseline rate and ``P_base`` the
 baseline cohort's mean prediction:
 
-==================  ===========================  =======================================
-column              formula                      source
-==================  ===========================  =======================================
-adjusted_additive   ``A - P + P0``               methodology 1.6 [I] (``A - P + B``
-                                                 when the model is calibrated on the
-                                                 baseline, ``P0 = B``)
-adjusted_ratio      ``A x P0 / P``               methodology 1.6 [I] (``A x B / P``)
-adjusted_baseline   ``B + P - P0`` (additive),   the rate expected of the current cohort
-                    ``B x P / P0`` (ratio)       with the baseline's behaviour
-threshold_lower,    ``E -/+ z sqrt(E(1-E)/n)``   CRC thresholds around the (adjusted)
-threshold_upper     for the binary rate          baseline, scaled to the cohort size,
-                    (``E`` the adjusted          methodology 2.4: form [R], level not
-                    baseline, a proportion)      published [V2]
-                    ``E -/+ z s / sqrt(n)`` for  frequency analogue: normal
-                    a frequency (``s`` the       approximation for a mean [I]; no
-                    baseline's standard          published source
-                    deviation)
-significant         ``A`` outside the thresholds
-==================  ===========================  =======================================
+- ``adjusted_additive = A - P + P_base`` and ``adjusted_ratio = A x P_base / P``
+  (methodology 1.6 [I]; with a model calibrated on the baseline, ``P_base = B``, these
+  are the published ``A - P + B`` and ``A x B / P``);
+- ``adjusted_baseline`` ``E = B + P - P_base`` (additive) or ``B x P / P_base`` (ratio):
+  the rate expected of the current cohort with the baseline's behaviour;
+- ``threshold_lower``, ``threshold_upper``: ``E -/+ z sqrt(E(1-E)/n)`` for the binary
+  rate (``E`` as a proportion), the CRC thresholds around the (adjusted) baseline scaled
+  to the cohort size (methodology 2.4: form [R], level not published [V2]); and
+  ``E -/+ z s / sqrt(n)`` for a frequency, ``s`` the baseline's standard deviation of the
+  counts (normal approximation for a mean [I]; no published source);
+- ``significant``: ``A`` outside the thresholds.
 
-``P0`` comes from the baseline cohort (``baseline_cohort=``), else from the baseline's
+``P_base`` comes from the baseline cohort (``baseline_cohort=``), else from the baseline's
 stored ``predicted_rate`` (binary rate only), else it is taken equal to ``B``: exact for a
 logistic or Poisson model with a constant and the ``by`` groups among its covariates
 fitted on the baseline cohort (the fitted means reproduce each group's rate), and the
 published ``A - P + B`` form.  The result records which was used.  Without a model the
-comparison is with the fixed baseline (``P = P0``; Doncaster 2009).
+comparison is with the fixed baseline (``P = P_base``; Doncaster 2009).
 """
 
 from __future__ import annotations
@@ -138,10 +130,10 @@ class AdjustedComparison:
         else:
             lines += [
                 f"  predicted P = mean prediction on the current cohort = {r['predicted']:.4f}",
-                f"  baseline B = {r['baseline']:.4f}; P0 = {r['predicted_baseline']:.4f} "
+                f"  baseline B = {r['baseline']:.4f}; P_base = {r['predicted_baseline']:.4f} "
                 f"({self.predicted_baseline_source})",
-                f"  additive: A - P + P0 = {r['adjusted_additive']:.4f} (methodology 1.6)",
-                f"  ratio:    A x P0 / P = {r['adjusted_ratio']:.4f} (methodology 1.6)",
+                f"  additive: A - P + P_base = {r['adjusted_additive']:.4f} (methodology 1.6)",
+                f"  ratio:    A x P_base / P = {r['adjusted_ratio']:.4f} (methodology 1.6)",
             ]
         lines.append(f"  adjusted baseline E = {r['adjusted_baseline']:.4f}; change "
                      f"{r['change']:+.4f}")
@@ -234,7 +226,7 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
     form
         Overrides ``comparison.form``.
     baseline_cohort
-        The baseline cohort measured, to compute ``P0`` (its mean prediction per group).
+        The baseline cohort measured, to compute ``P_base`` (its mean prediction per group).
     frequency_sd
         Standard deviation for frequency thresholds: the baseline's (stored by
         ``Baseline.from_result``) or the current cohort's.

@@ -2,26 +2,36 @@
 
 This is the one place where a contract's comparator (fixed baseline values, a case-mix
 adjusted baseline, or a matched comparison group) meets the measured cohort.  It is
-deliberately small: counts per cohort, the comparator's value, and for rate measures
-the significance thresholds ``p +- z*sqrt(p(1-p)/n)`` around the comparator
-(methodology s.2.4, the usual normal-approximation form; the CRC's level is not public
-[R]).  Values are carried as Decimals rounded half-even to :data:`PLACES` places.
+deliberately small: exact counts per cohort, the comparator's value, and where the
+contract sets ``significance_z`` the thresholds:
+
+* baselines (fixed or case-mix adjusted, rate measures): ``E -+ z*sqrt(E(1-E)/n)``
+  around the (adjusted) baseline ``E`` (methodology s.2.4, the usual normal-approximation
+  form; the CRC's level is not public [R]).  This is the form of
+  :func:`pbr.risk.compare_to_baseline`; tests/test_contract_run.py checks that the two
+  agree;
+* comparison groups: from :func:`pbr.compare`'s interval of the difference
+  (:func:`group_thresholds`).
+
+Values are carried as Decimals rounded half-even to :data:`PLACES` places.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from statistics import NormalDist
 from typing import Any
 
 import polars as pl
 
+from pbr.compare import compare as compare_groups
 from pbr.contract.outcome import Outcome, as_decimal
 from pbr.contract.pay import CONTEXT
 from pbr.contract.spec import Comparator, Contract
 from pbr.errors import ContractError
 
-__all__ = ["PLACES", "cohort_counts", "outcomes", "significance_interval"]
+__all__ = ["PLACES", "cohort_counts", "group_thresholds", "outcomes", "significance_interval"]
 
 #: decimal places of measured values, comparators and thresholds
 PLACES = 6
@@ -70,6 +80,38 @@ def significance_interval(value: Decimal, n: int, z: Decimal) -> tuple[Decimal, 
         p = value / 100
         half = (z * (p * (1 - p) / n).sqrt() * 100).quantize(_Q, ROUND_HALF_EVEN)
     return value - half, value + half
+
+
+#: contract measure -> (pbr.compare measure, scale to the contract's unit)
+_GROUP_MEASURES = {"binary_rate": ("binary", 100), "serious_rate": ("serious", 100),
+                   "per_offender": ("frequency", 1), "per_100": ("frequency", 100),
+                   "per_reoffender": ("per_reoffender", 1)}
+
+
+def group_thresholds(treated: pl.DataFrame, controls: pl.DataFrame, by: str, measure: str,
+                     weight: str | None, z: Decimal
+                     ) -> dict[str, tuple[Decimal, Decimal, str]]:
+    """Thresholds for a comparison group, from :func:`pbr.compare`'s interval.
+
+    :func:`pbr.compare` gives the interval ``[lo, hi]`` of the difference (cohort minus
+    weighted comparison group; normal approximation for rates, Welch for means,
+    methodology 3.4 and 5.2) at the two-sided level of ``z``.  The thresholds are
+    ``actual - hi`` and ``actual - lo``: the actual value lies below the lower threshold
+    exactly when the whole interval lies below zero (a significant reduction).
+    """
+    if measure not in _GROUP_MEASURES:
+        return {}
+    name, scale = _GROUP_MEASURES[measure]
+    level = 2 * NormalDist().cdf(float(z)) - 1
+    res = compare_groups(treated, controls, measure=name, weights=weight, by=by, level=level)
+    out = {}
+    for row in res.frame.iter_rows(named=True):
+        if row["lower"] is None or row["upper"] is None:
+            continue
+        lo, hi = (_d(row["lower"]) * scale, _d(row["upper"]) * scale)
+        out[str(row[by])] = (lo.quantize(_Q, ROUND_HALF_EVEN), hi.quantize(_Q, ROUND_HALF_EVEN),
+                             f"{res.method} interval of the difference at level {level:.4f}")
+    return out
 
 
 def _value(measure: str, row: dict[str, Any]) -> Decimal:
@@ -129,6 +171,10 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
     if comp.risk_column is not None:
         for r in treated.group_by(by).agg(pl.col(comp.risk_column).mean()).iter_rows():
             risks[str(r[0])] = (_d(r[1]) * 100).quantize(_Q, ROUND_HALF_EVEN)
+    intervals: dict[str, dict[str, tuple[Decimal, Decimal, str]]] = {}
+    if controls is not None and comp.significance_z is not None:
+        intervals = {m: group_thresholds(treated, controls, by, m, comp.weight_column,
+                                         comp.significance_z) for m in measures}
     out: list[Outcome] = []
     with localcontext(CONTEXT):
         for row in counts.iter_rows(named=True):
@@ -151,7 +197,13 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
                 else:
                     value, source = _baseline(comp, cohort, measure, risks.get(cohort))
                 lower = upper = None
-                if comp.significance_z is not None and measure in _RATES and n > 0:
+                found = intervals.get(measure, {}).get(cohort)
+                if found is not None:
+                    lo, hi, how = found
+                    lower, upper = actual - hi, actual - lo
+                    source += f"; {how}: [{lo}, {hi}] -> thresholds actual - hi, actual - lo"
+                elif ctrl is None and comp.significance_z is not None and measure in _RATES \
+                        and n > 0:
                     lower, upper = significance_interval(value, n, comp.significance_z)
                     half = upper - value
                     source += f"; thresholds {value} -+ {comp.significance_z} x " \

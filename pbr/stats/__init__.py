@@ -26,6 +26,15 @@ from pbr.stats.logrank import LogRankResult, logrank_test
 from pbr.stats.mcf import MeanCumulativeFunction, mean_cumulative_function, reoffence_times
 from pbr.stats.means import diff_means, group_mean
 from pbr.stats.multiplicity import adjust_p, benjamini_hochberg, holm
+from pbr.stats.power import (
+    mde_binary,
+    mde_frequency,
+    power_binary,
+    power_frequency,
+    power_table,
+    sample_size_binary,
+    sample_size_frequency,
+)
 from pbr.stats.proportions import clopper_pearson, diff_proportions, wilson
 from pbr.stats.rates import rate_ratio
 from pbr.stats.survival import SurvivalCurves, kaplan_meier, time_to_first
@@ -46,9 +55,16 @@ __all__ = [
     "holm",
     "kaplan_meier",
     "logrank_test",
+    "mde_binary",
+    "mde_frequency",
     "mean_cumulative_function",
+    "power_binary",
+    "power_frequency",
+    "power_table",
     "rate_ratio",
     "reoffence_times",
+    "sample_size_binary",
+    "sample_size_frequency",
     "time_to_first",
     "wilson",
     "z_value",

@@ -476,3 +476,26 @@ def test_forms_are_consistent(n: int, k: int, p: float, p0: float, b: float,
     lo, hi = r["threshold_lower"], r["threshold_upper"]
     assert lo <= r["adjusted_baseline"] <= hi
     assert r["direction"] == ("reduction" if a < lo else "increase" if a > hi else "none")
+
+
+def test_per_cohort_period_against_the_annual_baseline() -> None:
+    # two areas x two quarters; each quarter is compared with its area's baseline
+    quarters = ["Q1"] * 50 + ["Q2"] * 50
+    cur = _binary(200, 90, 0.40, area=["N"] * 100 + ["S"] * 100, quarter=quarters * 2)
+    base = Baseline.from_values([{"area": "N", "binary_rate": 50.0, "predicted_rate": 44.0},
+                                 {"area": "S", "binary_rate": 30.0, "predicted_rate": 35.0}],
+                                by="area", spec="crc_pbr_2015", label="2011")
+    res = compare_to_baseline(cur, base, casemix_score("score"), per="quarter")
+    assert res.keys == ("area", "quarter")
+    assert res.frame.select("area", "quarter").rows() == [("N", "Q1"), ("N", "Q2"),
+                                                         ("S", "Q1"), ("S", "Q2")]
+    assert res.frame["n"].to_list() == [50, 50, 50, 50]
+    assert res.frame["baseline"].to_list() == [50.0, 50.0, 30.0, 30.0]
+    # N, Q1: 50 of 50 reoffend; S, Q1: none of 50 (first 90 rows reoffend)
+    assert res.frame["actual"].to_list() == pytest.approx([100.0, 80.0, 0.0, 0.0])
+    r = res.frame.row(2, named=True)  # S, Q1: E = 30 + 40 - 35 = 35, n = 50
+    half = 100 * Z95 * math.sqrt(0.35 * 0.65 / 50)
+    assert (r["threshold_lower"], r["threshold_upper"]) == pytest.approx((35 - half, 35 + half))
+    assert "group area=S, quarter=Q1" in res.explain(("S", "Q1"))
+    with pytest.raises(SpecError, match="per"):
+        compare_to_baseline(cur, base, casemix_score("score"), per="area")

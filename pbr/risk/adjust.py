@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -78,6 +79,9 @@ class AdjustedComparison:
     frequency_sd
         ``"baseline"`` or ``"current"``: whose standard deviation the frequency
         thresholds use.
+    per
+        Further grouping columns of the current cohort (e.g. ``cohort_period``); the
+        frame's key columns are ``keys`` = the baseline's ``by`` then ``per``.
     notes
         Caveats kept in the record.
     """
@@ -89,8 +93,14 @@ class AdjustedComparison:
     model: CaseMixModel | None
     predicted_baseline_source: str
     frequency_sd: str
+    per: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     _fingerprint: str = field(default="", repr=False, compare=False)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The key columns of :attr:`frame`: the baseline's groups, then ``per``."""
+        return self.baseline.by + self.per
 
     def to_frame(self) -> pl.DataFrame:
         """The per-group frame (polars)."""
@@ -102,13 +112,13 @@ class AdjustedComparison:
 
     def summary(self) -> pl.DataFrame:
         """The groups with their headline columns: actual, adjusted baseline, change, verdict."""
-        keys = list(self.baseline.by)
+        keys = list(self.keys)
         return self.frame.select([*keys, "n", "actual", "baseline", "adjusted_baseline",
                                   "change", "relative_change", "significant", "direction"])
 
     def explain(self, group: Any = None) -> str:
         """The arithmetic of one group, step by step, with the sources of each formula."""
-        keys = self.baseline.by
+        keys = self.keys
         wanted = () if group is None and not keys else (
             tuple(group) if isinstance(group, tuple) else (group,))
         rows = [r for r in self.frame.iter_rows(named=True)
@@ -164,7 +174,7 @@ class AdjustedComparison:
 
     def __str__(self) -> str:
         c = self.comparison
-        keys = list(self.baseline.by)
+        keys = list(self.keys)
         lines = [f"Comparison with baseline {self.baseline.label!r}: {self.measure}, "
                  f"{'fixed baseline' if self.model is None else c.form + ' case-mix adjustment'}"
                  f", level {c.level:g} {c.sides}"]
@@ -206,6 +216,7 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
                         form: Literal["additive", "ratio"] | None = None,
                         baseline_cohort: Any = None,
                         frequency_sd: Literal["baseline", "current"] = "baseline",
+                        per: str | Sequence[str] | None = None,
                         ) -> AdjustedComparison:
     """Compare a current cohort with its baseline, per baseline group.
 
@@ -230,6 +241,10 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
     frequency_sd
         Standard deviation for frequency thresholds: the baseline's (stored by
         ``Baseline.from_result``) or the current cohort's.
+    per
+        Further columns of the current cohort to compare separately, each against its
+        baseline group: ``per="cohort_period"`` gives one row per quarterly cohort and
+        area against the area's annual baseline (the CRC quarterly cohorts against 2011).
 
     Examples
     --------
@@ -271,27 +286,35 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
                         "comparison with kind='adjusted_baseline'")
     frame, spec = outcome_frame(current, measure)
     notes = _check_spec(spec, baseline)
-    keys = list(baseline.by)
+    bkeys = list(baseline.by)
+    extra = [per] if isinstance(per, str) else list(per or [])
+    if set(extra) & set(bkeys) or len(set(extra)) != len(extra):
+        raise SpecError(f"per: {extra} must be new columns, not the baseline's groups {bkeys}")
+    keys = bkeys + extra
     missing = [k for k in keys if k not in frame.columns]
     if missing:
-        raise SchemaError(f"column(s) {missing} (the baseline's groups) are not in the current "
+        raise SchemaError(f"column(s) {missing} (the groups compared) are not in the current "
                           f"cohort; columns: {', '.join(frame.columns)}")
     scale = _SCALE[measure]
     y = frame["reoffended" if measure == "binary_rate" else "reoffences"].cast(
         pl.Float64).to_numpy() * scale
     pred = (model.predict(frame) * scale if model is not None else np.zeros(frame.height))
     table = _group_table(frame, keys, y, pred)
-    p0_source = "none (fixed baseline)"
+    sources: set[str] = set() if model is not None else {"none (fixed baseline)"}
     p0_table = None
     if model is not None and baseline_cohort is not None:
         bframe, _ = outcome_frame(baseline_cohort, measure)
         bpred = model.predict(bframe) * scale
-        p0_table = _group_table(bframe, keys, np.zeros(bframe.height), bpred)
-        p0_source = "baseline_cohort"
+        missing = [k for k in bkeys if k not in bframe.columns]
+        if missing:
+            raise SchemaError(f"column(s) {missing} are not in the baseline cohort")
+        p0_table = _group_table(bframe, bkeys, np.zeros(bframe.height), bpred)
+        sources.add("baseline_cohort")
     rows = []
     for r in table.iter_rows(named=True):
         key = tuple(r[k] for k in keys)
-        group = baseline.group(key if keys else None)
+        bkey = key[:len(bkeys)]
+        group = baseline.group(bkey if bkeys else None)
         b = group.value(measure)
         if b is None:
             raise SpecError(f"baseline {baseline.label!r} has no {measure} for group {key!r}")
@@ -301,15 +324,17 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
             p = r["predicted"]
             if p0_table is not None:
                 match = p0_table.filter(pl.all_horizontal(
-                    [pl.col(k) == v for k, v in zip(keys, key, strict=True)])) if keys \
+                    [pl.col(k) == v for k, v in zip(bkeys, bkey, strict=True)])) if bkeys \
                     else p0_table
                 if match.height == 0:
-                    raise SchemaError(f"group {key!r} has no offenders in the baseline cohort")
+                    raise SchemaError(f"group {bkey!r} has no offenders in the baseline cohort")
                 p0 = match["predicted"][0]
             elif measure == "binary_rate" and group.predicted_rate is not None:
-                p0, p0_source = group.predicted_rate, "baseline.predicted_rate"
+                p0 = group.predicted_rate
+                sources.add("baseline.predicted_rate")
             else:
-                p0, p0_source = b, "baseline (calibrated model)"
+                p0 = b
+                sources.add("baseline (calibrated model)")
         sd = None if measure == "binary_rate" else (
             r["sd"] if frequency_sd == "current" else group.value(_SD[measure]))
         if measure != "binary_rate" and sd is None and comparison.test == "baseline_interval":
@@ -329,8 +354,9 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
     small = out.filter(pl.col("n") < comparison.min_n).height if comparison.min_n else 0
     if small:
         notes.append(f"{small} group(s) below the scheme's minimum of {comparison.min_n}")
-    return AdjustedComparison(out, measure, comparison, baseline, model, p0_source,
-                              frequency_sd, tuple(notes), _frame_fingerprint(frame))
+    return AdjustedComparison(out, measure, comparison, baseline, model,
+                              " + ".join(sorted(sources)), frequency_sd, tuple(extra),
+                              tuple(notes), _frame_fingerprint(frame))
 
 
 def _check_spec(spec: Any, baseline: Baseline) -> list[str]:

@@ -134,3 +134,17 @@ def test_contract_level_errors() -> None:
         pbr.io.read_contract("/nonexistent/contract.toml")
     with pytest.raises(ContractError, match="cannot read the contract TOML"):
         Contract.from_toml("[contract\n")
+
+
+def test_doctests_of_the_contract_modules() -> None:
+    import doctest
+    import importlib
+
+    for name in ("outcome", "components", "spec", "rules", "pay", "statement", "compare",
+                 "run"):
+        module = importlib.import_module(f"pbr.contract.{name}")
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, name
+        assert result.attempted > 0, name
+    for name in ("pbr.io.contracts", "pbr.report.statement"):
+        assert doctest.testmod(importlib.import_module(name)).failed == 0, name

@@ -33,7 +33,8 @@ from pbr.comparison_spec import ComparisonSpec
 from pbr.errors import SpecError
 from pbr.spec import MeasureSpec
 
-__all__ = ["EVIDENCE_TAGS", "Scheme", "available_schemes", "scheme", "scheme_evidence"]
+__all__ = ["EVIDENCE_TAGS", "Scheme", "available_schemes", "scheme", "scheme_evidence",
+           "scheme_toml"]
 
 #: The evidence legend of the methodology note.
 EVIDENCE_TAGS = ("[V]", "[V2]", "[R]", "[I]")
@@ -150,7 +151,14 @@ def available_schemes() -> list[str]:
     return sorted(p.name[:-5] for p in _scheme_dir().iterdir() if p.name.endswith(".toml"))
 
 
-def _text(name: str) -> str:
+def scheme_toml(name: str) -> str:
+    """The bundled preset file of a scheme, with its evidence comments.
+
+    Examples
+    --------
+    >>> "# [V] 3-month cohorts" in scheme_toml("moj_national_2017")
+    True
+    """
     if name not in available_schemes():
         raise SpecError(f"unknown scheme {name!r}; available: {', '.join(available_schemes())}")
     return str((_scheme_dir() / f"{name}.toml").read_text())
@@ -165,7 +173,7 @@ def scheme(name: str) -> Scheme:
     >>> s.comparison.case_mix, s.comparison.measures
     ('ogrs4_g3', ('binary_rate', 'per_reoffender'))
     """
-    out = Scheme.from_toml(_text(name))
+    out = Scheme.from_toml(scheme_toml(name))
     if out.name != name:
         raise SpecError(f"scheme file {name}.toml names itself {out.name!r}")
     return out
@@ -183,7 +191,7 @@ def scheme_evidence(name: str) -> dict[tuple[str, str], tuple[str, str]]:
     """
     out: dict[tuple[str, str], tuple[str, str]] = {}
     table = ""
-    for raw in _text(name).splitlines():
+    for raw in scheme_toml(name).splitlines():
         line = raw.strip()
         if line.startswith("[") and line.endswith("]"):
             table = line[1:-1]

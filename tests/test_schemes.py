@@ -227,6 +227,7 @@ def test_cli_lists_and_shows_schemes() -> None:
     assert "adjusted_baseline" in res.output
     res = runner.invoke(app, ["schemes", "rikers_able"])
     assert res.exit_code == 0 and "difference_in_differences" in res.output
-    toml = "[scheme]" + res.output.split("\n\n[scheme]", 1)[1]
+    assert "# [V] external trend removed with 19-year-olds" in res.output
+    toml = "# Rikers" + res.output.split("\n\n# Rikers", 1)[1]
     assert Scheme.from_toml(toml) == pbr.scheme("rikers_able")
     assert runner.invoke(app, ["schemes", "nope"]).exit_code == 2

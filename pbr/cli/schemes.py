@@ -8,18 +8,19 @@ import typer
 
 import pbr
 from pbr.cli._app import app, reported_errors
+from pbr.schemes import scheme_toml
 
 
 @app.command()
 def schemes(
     name: Annotated[str | None, typer.Argument(
-        help="Show this scheme's cohort rule, measure and comparison, and its TOML.")] = None,
+        help="Show this scheme's rules and its preset file (evidence per parameter).")] = None,
 ) -> None:
     """List the scheme presets (cohort rule + measure + comparison), or show one."""
     with reported_errors():
         if name is not None:
             s = pbr.scheme(name)
-            typer.echo(f"{s}\n\n{s.to_toml()}", nl=False)
+            typer.echo(f"{s}\n\n{scheme_toml(name)}", nl=False)
             return
         bundled = [pbr.scheme(n) for n in pbr.available_schemes()]
     rows = [(s.name, s.cohort.period, str(s.measure.follow_up), s.comparison.kind,

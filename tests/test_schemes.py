@@ -149,7 +149,8 @@ def test_every_parameter_has_evidence(name: str) -> None:
 def test_docs_page_lists_every_parameter(name: str) -> None:
     page = (ROOT / "docs" / "schemes" / f"{name}.md").read_text(encoding="utf-8")
     assert parameter_table(name) in page, (
-        f"docs/schemes/{name}.md is out of date with the preset; regenerate its table")
+        f"docs/schemes/{name}.md is out of date with the preset; replace its table with "
+        f"parameter_table({name!r}) from tests/test_schemes.py")
     assert pbr.scheme(name).source in page
     index = (ROOT / "docs" / "schemes" / "index.md").read_text(encoding="utf-8")
     assert f"({name}.md)" in index

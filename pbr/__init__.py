@@ -10,6 +10,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from pbr import io, risk, stats, synth
+from pbr.audit import Manifest, VerificationResult, verify
 from pbr.cohort import build_cohort
 from pbr.cohort_result import CohortBuild
 from pbr.cohort_rule import CohortRule
@@ -17,7 +18,6 @@ from pbr.compare import compare
 from pbr.comparison import ComparisonResult
 from pbr.comparison_spec import ComparisonSpec
 from pbr.contract import Component, Contract, Outcome, PaymentStatement, pay, run_contract
-from pbr.audit import Manifest, VerificationResult, verify
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.disposals import Disposals
 from pbr.errors import (
@@ -57,18 +57,8 @@ from pbr.schemes import Scheme, available_schemes, scheme
 from pbr.spec import MeasureSpec, available_presets, preset
 
 __all__ = [
-    "Component",
-    "Contract",
-    "ContractError",
-    "Manifest",
-    "Outcome",
-    "PaymentStatement",
-    "ReconciliationError",
-    "VerificationResult",
-    "pay",
-    "run_contract",
-    "verify",
     "AdjustedComparison",
+    "BalanceResult",
     "Baseline",
     "CaseMixModel",
     "Cohort",
@@ -76,32 +66,35 @@ __all__ = [
     "CohortRule",
     "ComparisonResult",
     "ComparisonSpec",
+    "Component",
+    "Contract",
+    "ContractError",
     "Custody",
     "Disposals",
+    "EffectResult",
     "EngineError",
     "Events",
     "Exclusion",
     "Exclusions",
     "Histories",
     "IncompleteDataWarning",
-    "BalanceResult",
-    "EffectResult",
+    "Manifest",
     "MatchResult",
     "MatchSpec",
-    "e_value",
-    "estimate_effect",
-    "match",
-    "rosenbaum_bounds",
     "MeasureResult",
     "MeasureSpec",
+    "Outcome",
+    "PaymentStatement",
     "PbrError",
     "PbrWarning",
     "Period",
     "PeriodError",
+    "ReconciliationError",
     "SchemaError",
     "Scheme",
     "SeverityError",
     "SpecError",
+    "VerificationResult",
     "__version__",
     "available_presets",
     "available_schemes",
@@ -109,13 +102,20 @@ __all__ = [
     "casemix_score",
     "compare",
     "compare_to_baseline",
+    "e_value",
+    "estimate_effect",
     "fit_casemix",
     "io",
+    "match",
     "measure",
+    "pay",
     "prepare",
     "preset",
     "risk",
+    "rosenbaum_bounds",
+    "run_contract",
     "scheme",
     "stats",
     "synth",
+    "verify",
 ]

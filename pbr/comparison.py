@@ -129,24 +129,25 @@ class ComparisonResult:
                  f"{100 * r['cohort_value']:.0f} {noun}, compared with "
                  f"{100 * r['comparator_value']:.0f} for every 100 typical {who} in the "
                  f"{self.comparator}.")
-        conf = f"{self.level:.0%}".rstrip("%") + "% confidence"
+        conf = f"{self.level:.0%} confidence"
         lo, hi = r["lower"], r["upper"]
         if self._ratio:
             a, b = 100 * (1 - hi), 100 * (1 - lo)     # per cent fewer
             unit = "per cent"
         else:
             a, b = -100 * hi, -100 * lo               # fewer, per 100
-        if not r["significant"]:
-            tail = (f" The difference is not statistically significant ({conf}): the true "
-                    f"effect lies between {_span(a, b, unit)}.")
-        elif a > 0:
-            tail = f" This is statistically significant ({conf}): {_change(a, b, unit)}."
+        desc = _describe(a, b, unit)
+        excludes = not (r["lower"] <= r["null"] <= r["upper"])
+        if r["significant"]:
+            tail = f" This is statistically significant ({conf}): {desc}."
+        elif self.correction and excludes:
+            name = "Holm" if self.correction == "holm" else "Benjamini-Hochberg"
+            tail = (f" The difference is not statistically significant after adjusting for "
+                    f"{self.frame.height} comparisons ({name}); the unadjusted {conf} "
+                    f"interval is {desc}.")
         else:
-            tail = (f" This is statistically significant ({conf}): "
-                    f"{_change(-b, -a, unit, 'an increase')}.")
-        if self.correction:
-            tail += f" (p-values adjusted for {self.frame.height} comparisons, " \
-                    f"{'Holm' if self.correction == 'holm' else 'Benjamini-Hochberg'}.)"
+            tail = (f" The difference is not statistically significant ({conf}): the true "
+                    f"effect lies {desc}.")
         return first + tail
 
     def explain(self, group: Any = None) -> str:
@@ -201,17 +202,16 @@ class ComparisonResult:
         return "\n".join(lines)
 
 
-def _change(a: float, b: float, unit: str, what: str = "a reduction") -> str:
-    """'a reduction of between a and b <unit>' (a <= b; b may be unbounded)."""
-    if not math.isfinite(b):
-        return f"{what} of at least {a:.0f} {unit}"
-    return f"{what} of between {a:.0f} and {b:.0f} {unit}"
-
-
-def _span(a: float, b: float, unit: str) -> str:
-    """'a reduction of 3 and an increase of 5 <unit>' from fewer-signed bounds a <= b."""
-    def part(x: float) -> str:
-        if not math.isfinite(x):
-            return "no limit"
-        return f"a reduction of {x:.0f}" if x >= 0 else f"an increase of {-x:.0f}"
-    return f"{part(b)} and {part(a)} {unit}"
+def _describe(a: float, b: float, unit: str) -> str:
+    """The interval in words from its 'fewer' bounds a <= b (either may be unbounded)."""
+    def n(x: float) -> str:
+        return f"{abs(x):.0f}"
+    if a >= 0:
+        return (f"a reduction of at least {n(a)} {unit}" if not math.isfinite(b)
+                else f"a reduction of between {n(a)} and {n(b)} {unit}")
+    if b <= 0:
+        return (f"an increase of at least {n(b)} {unit}" if not math.isfinite(a)
+                else f"an increase of between {n(b)} and {n(a)} {unit}")
+    low = "no limit on the reduction" if not math.isfinite(b) else f"a reduction of {n(b)}"
+    high = "no limit on the increase" if not math.isfinite(a) else f"an increase of {n(a)}"
+    return f"between {low} and {high} {unit}"

@@ -7,6 +7,7 @@ One module per group of commands; importing it registers its commands on :data:`
 from __future__ import annotations
 
 from pbr.cli import cohort as _cohort  # noqa: F401  (registers cohort, synth-disposals)
+from pbr.cli import compare as _compare  # noqa: F401  (registers compare, power)
 from pbr.cli import measure as _measure  # noqa: F401  (registers measure, synth, demo, presets)
 from pbr.cli import pay as _pay  # noqa: F401  (registers pay, verify)
 from pbr.cli import schemes as _schemes  # noqa: F401  (registers schemes)

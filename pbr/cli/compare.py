@@ -1,0 +1,238 @@
+"""``pbr compare`` (a cohort against its comparator) and ``pbr power`` (detectable change)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+
+import pbr
+from pbr import io
+from pbr.cli._app import ROLES, app, progress, reported_errors
+
+DEFAULT_PRESET = "moj_national_2017"
+
+
+class Measure(StrEnum):
+    binary = "binary"
+    serious = "serious"
+    frequency = "frequency"
+    per_reoffender = "per_reoffender"
+    severity = "severity"
+
+
+class Alternative(StrEnum):
+    two_sided = "two-sided"
+    less = "less"
+    greater = "greater"
+
+
+class Correction(StrEnum):
+    none = "none"
+    holm = "holm"
+    bh = "bh"
+
+
+def _spec(spec_file: Path | None, preset: str | None, as_of: str | None,
+          interim: bool) -> pbr.MeasureSpec:
+    if spec_file is not None and preset is not None:
+        raise typer.BadParameter("give --spec or --preset, not both", param_hint="--spec")
+    spec = io.read_spec(spec_file) if spec_file is not None else \
+        pbr.preset(preset or DEFAULT_PRESET)
+    changes: dict[str, Any] = {}
+    if as_of is not None:
+        changes["as_of"] = as_of
+    if interim:
+        changes["interim"] = True
+    return spec.replace(**changes) if changes else spec
+
+
+def _comparator(result: pbr.MeasureResult, treated: str | None, comparison: Any,
+                baseline: float | None, baseline_n: float | None, adjusted: str | None
+                ) -> tuple[Any, Any]:
+    """(cohort, comparator) from exactly one of the comparator options."""
+    given = [treated is not None, comparison is not None, baseline is not None,
+             adjusted is not None]
+    if sum(given) != 1:
+        raise typer.BadParameter("give exactly one comparator: --baseline, --adjusted, "
+                                 "--comparison or --treated", param_hint="--baseline")
+    if treated is not None:
+        if treated not in result.frame.columns:
+            raise typer.BadParameter(f"no column {treated!r} in the cohort",
+                                     param_hint="--treated")
+        flag = pl.col(treated).cast(pl.Boolean)
+        return result.frame.filter(flag), result.frame.filter(~flag)
+    if comparison is not None:
+        return result, comparison
+    if baseline is not None:
+        return result, baseline if baseline_n is None else (baseline, baseline_n)
+    return result, adjusted
+
+
+@app.command()
+def compare(
+    ctx: typer.Context,
+    cohort: Annotated[Path, typer.Option(
+        help="Cohort file (.csv, .parquet, .xlsx): offender_id, index_date, grouping "
+             "columns (and a treatment flag with --treated).")],
+    events: Annotated[Path, typer.Option(help="Proven-offence events file.")],
+    baseline: Annotated[float | None, typer.Option(
+        help="Fixed baseline: the rate as a proportion (0.43) or the mean per offender.")
+    ] = None,
+    baseline_n: Annotated[float | None, typer.Option(
+        help="Size of the cohort the baseline was measured on (adds its variance).")
+    ] = None,
+    adjusted: Annotated[str | None, typer.Option(
+        help="Adjusted baseline: cohort column of expected values (predicted rates).")
+    ] = None,
+    comparison: Annotated[Path | None, typer.Option(
+        help="Comparison-group cohort file, measured with the same spec.")] = None,
+    comparison_events: Annotated[Path | None, typer.Option(
+        help="Events of the comparison group [default: --events].")] = None,
+    treated: Annotated[str | None, typer.Option(
+        help="Boolean column of --cohort: true rows are the cohort, false rows the "
+             "comparison group.")] = None,
+    weights: Annotated[str | None, typer.Option(
+        help="Column of the comparison group's weights (e.g. matching weights).")] = None,
+    measure: Annotated[Measure, typer.Option(help="Measure compared.")] = Measure.binary,
+    method: Annotated[str | None, typer.Option(
+        help="binary: normal, newcombe, exact, bootstrap; means: welch, poisson, negbin, "
+             "bootstrap.")] = None,
+    variance: Annotated[str | None, typer.Option(
+        help="normal method's variance: cohort, both or null.")] = None,
+    level: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    alternative: Annotated[Alternative, typer.Option(
+        help="two-sided, or one-sided: less (a reduction) / greater.")
+    ] = Alternative.two_sided,
+    by: Annotated[list[str] | None, typer.Option(
+        help="Compare within groups of this column (repeat for several).")] = None,
+    correction: Annotated[Correction, typer.Option(
+        help="Multiple-comparison correction across groups.")] = Correction.none,
+    clusters: Annotated[str | None, typer.Option(
+        help="Matched-set column for the cluster bootstrap.")] = None,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    n_resamples: Annotated[int, typer.Option(help="Bootstrap replicates.")] = 2000,
+    spec: Annotated[Path | None, typer.Option("--spec", help="Measure spec TOML file.")
+                    ] = None,
+    preset: Annotated[str | None, typer.Option(
+        help=f"Named preset; default {DEFAULT_PRESET}.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Data extract date YYYY-MM-DD.")] = None,
+    interim: Annotated[bool, typer.Option("--interim", help="Interim measure.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        help="Write the comparison table (.csv, .parquet, .xlsx).")] = None,
+    offender_id: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offender_id",
+    index_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "index_date",
+) -> None:
+    """Compare a cohort's reoffending with a baseline or a comparison group.
+
+    Prints the comparison table and the Justice Data Lab style sentence ("for every 100
+    typical people ...") for each group.
+
+    Example: pbr compare --cohort cohort.parquet --events events.parquet --baseline 0.43
+    --by provider --correction holm
+    """
+    step = progress(ctx)
+    keys = list(by or [])
+    with reported_errors():
+        measure_spec = _spec(spec, preset, as_of, interim)
+        step(f"reading {cohort} and {events}")
+        ev = io.read_events(events, offender_id=offender_id)
+        result = pbr.measure(io.read_cohort(cohort, offender_id=offender_id,
+                                            index_date=index_date), ev, measure_spec)
+        other = None
+        if comparison is not None:
+            step(f"reading and measuring {comparison}")
+            other_events = ev if comparison_events is None else io.read_events(
+                comparison_events, offender_id=offender_id)
+            other = pbr.measure(io.read_cohort(comparison, offender_id=offender_id,
+                                               index_date=index_date), other_events,
+                                measure_spec)
+        subject, comparator = _comparator(result, treated, other, baseline, baseline_n,
+                                          adjusted)
+        step(f"comparing ({measure.value})")
+        res = pbr.compare(subject, comparator, measure=measure.value, method=method,
+                          variance=variance, level=level, alternative=alternative.value,
+                          weights=weights, by=keys or None,
+                          correction=None if correction is Correction.none
+                          else correction.value, clusters=clusters, seed=seed,
+                          n_resamples=n_resamples)
+        written = io.write_table(res.frame, out) if out is not None else None
+    typer.echo(str(res))
+    if keys:
+        typer.echo("")
+        for key in res.frame.select(keys).rows():
+            label = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True))
+            typer.echo(f"{label}: {res.jdl_text(key if len(key) > 1 else key[0])}")
+    if written is not None:
+        typer.echo(f"\nWrote\n  {written} ({res.frame.height} rows)")
+
+
+@app.command()
+def power(
+    volume: Annotated[list[str] | None, typer.Option(
+        help="AREA=N: cohort size of a contract area (repeat for several).")] = None,
+    volumes: Annotated[Path | None, typer.Option(
+        help="Table of areas: columns area, n (and binary_rate).")] = None,
+    binary_rate: Annotated[float, typer.Option(
+        help="Baseline reoffending rate, a proportion.")] = 0.45,
+    per_offender: Annotated[float | None, typer.Option(
+        help="Baseline reoffences per offender (adds the frequency measure).")] = None,
+    dispersion: Annotated[float, typer.Option(
+        help="Negative binomial dispersion of reoffences (0: Poisson).")] = 0.0,
+    ratio: Annotated[float | None, typer.Option(
+        help="Comparison group size per cohort member [default: a fixed baseline].")
+    ] = None,
+    level: Annotated[float, typer.Option(help="Confidence level of the test.")] = 0.95,
+    target_power: Annotated[float, typer.Option("--power", help="Power.")] = 0.8,
+    alternative: Annotated[Alternative, typer.Option(
+        help="two-sided or one-sided test.")] = Alternative.two_sided,
+    target_change: Annotated[float | None, typer.Option(
+        help="Also the cohort size to detect this change in the rate (e.g. -0.05).")
+    ] = None,
+    target_ratio: Annotated[float | None, typer.Option(
+        help="Also the cohort size to detect this rate ratio (e.g. 0.9).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the table (.csv, .xlsx).")] = None,
+) -> None:
+    """Minimum detectable change per contract area (and the cohort size needed).
+
+    Example: pbr power --volume North=400 --volume South=4000 --binary-rate 0.45
+    --per-offender 1.5 --dispersion 1.2
+    """
+    with reported_errors():
+        if (volume is None) == (volumes is None):
+            raise typer.BadParameter("give --volume AREA=N (repeatable) or --volumes FILE",
+                                     param_hint="--volume")
+        if volumes is not None:
+            table: Any = io.read_table(volumes)
+        else:
+            table = {}
+            for item in volume or []:
+                area, _, n = item.partition("=")
+                if not n.strip().replace(".", "", 1).isdigit():
+                    raise typer.BadParameter(f"expected AREA=N, got {item!r}",
+                                             param_hint="--volume")
+                table[area.strip()] = float(n)
+        frame = pbr.stats.power_table(
+            table, binary_rate=binary_rate, per_offender=per_offender, dispersion=dispersion,
+            ratio=ratio, level=level, power=target_power, alternative=alternative.value,
+            target_change=target_change, target_ratio=target_ratio)
+        written = io.write_table(frame, out) if out is not None else None
+    design = "fixed baseline" if ratio is None else f"comparison group {ratio:g} per member"
+    typer.echo(f"Minimum detectable change ({design}; {level:.0%} {alternative.value} test, "
+               f"power {target_power:.0%}; decreases)")
+    cols = [c for c in frame.columns if c != "area"]
+    head = ["area", *cols]
+    body = [[str(r["area"]), *("-" if r[c] is None else
+                              f"{r[c]:,.0f}" if c.startswith("n") else f"{r[c]:.3f}"
+                              for c in cols)] for r in frame.iter_rows(named=True)]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    typer.echo("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
+    for b in body:
+        typer.echo("  ".join(v.rjust(w) for v, w in zip(b, widths, strict=True)))
+    typer.echo("(mde_binary_pp in percentage points; mde_frequency_pct in per cent of the "
+               "baseline rate)")
+    if written is not None:
+        typer.echo(f"\nWrote\n  {written}")

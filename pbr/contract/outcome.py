@@ -14,7 +14,7 @@ typed in by hand) does not matter to them.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -114,7 +114,6 @@ class Outcome:
     counts: tuple[tuple[str, str], ...] = ()
     source: str = "given"
     unit_name: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

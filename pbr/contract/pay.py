@@ -24,7 +24,7 @@ from typing import Any
 
 from pbr.contract.outcome import Outcome
 from pbr.contract.rules import Draft, at_risk, fee, limit, linear, pooled_reduction, tiered, trigger
-from pbr.contract.spec import Contract
+from pbr.contract.spec import Contract, Variation
 from pbr.contract.statement import Line, PaymentStatement
 from pbr.errors import ContractError
 
@@ -71,7 +71,7 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *,
     """
     outcomes = list(outcomes)
     with localcontext(CONTEXT):
-        drafts, years = _drafts(contract, outcomes)
+        drafts, years, applied = _drafts(contract, outcomes)
         r = contract.rounding
         if r.point == "line":
             drafts = [_rounded(d, r.round(d.amount)) for d in drafts]
@@ -89,8 +89,9 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *,
                                 steps=(f"sum of lines {summed} rounded {r.mode} to "
                                        f"{r.places} places = {total}",)))
     lines = tuple(_line(i, d, years) for i, d in enumerate(drafts, 1))
-    notes = tuple(f"{v.component}: varied from {v.effective}: {dict(v.set)}"
-                  + (f" ({v.note})" if v.note else "") for v in contract.variations)
+    notes = tuple(f"{v.component}: varied from {v.effective}: "
+                  + ", ".join(f"{k} = {x}" for k, x in v.set) + (f" ({v.note})" if v.note else "")
+                  for v in contract.variations if v in applied)
     return PaymentStatement(contract.name, contract.version, contract.currency, lines, total,
                             contract.rounding, notes, dict(provenance or {}))
 
@@ -101,7 +102,8 @@ def _order(contract: Contract, outcomes: list[Outcome]) -> list[str]:
     return listed + [c for c in seen if c not in listed]
 
 
-def _drafts(contract: Contract, outcomes: list[Outcome]) -> tuple[list[Draft], dict[str, str]]:
+def _drafts(contract: Contract, outcomes: list[Outcome]
+            ) -> tuple[list[Draft], dict[str, str], set[Variation]]:
     by_key: dict[tuple[str, str], Outcome] = {}
     for o in outcomes:
         if (o.cohort, o.measure) in by_key:
@@ -116,6 +118,7 @@ def _drafts(contract: Contract, outcomes: list[Outcome]) -> tuple[list[Draft], d
     drafts: list[Draft] = []
     years: dict[str, str] = {}
     met: dict[tuple[str, str], bool] = {}
+    used: set[Variation] = set()
     for cohort in _order(contract, outcomes):
         mine = [o for o in outcomes if o.cohort == cohort]
         period = contract.period(cohort)
@@ -125,6 +128,7 @@ def _drafts(contract: Contract, outcomes: list[Outcome]) -> tuple[list[Draft], d
             years[cohort] = year
         for comp, applied in contract.terms(start):
             varied = tuple(f"as varied from {v.effective}" for v in applied)
+            used.update(applied)
             if not comp.active:
                 drafts.append(Draft(cohort, comp.name, "not in force", ZERO,
                                     steps=(*varied, "component switched off: nothing paid")))
@@ -147,7 +151,7 @@ def _drafts(contract: Contract, outcomes: list[Outcome]) -> tuple[list[Draft], d
             t = trigger(comp, o, pooled.get(comp.name))
             met[(comp.name, cohort)] = t.met
             drafts.append(_with(_RULES[comp.kind](comp, o, t), varied))
-    return drafts, years
+    return drafts, years, used
 
 
 def _with(d: Draft, steps: tuple[str, ...]) -> Draft:

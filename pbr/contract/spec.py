@@ -170,7 +170,9 @@ class Variation:
     def __post_init__(self) -> None:
         object.__setattr__(self, "effective", _date("variation.effective", self.effective))
         if isinstance(self.set, dict):
-            object.__setattr__(self, "set", tuple(sorted(self.set.items())))
+            object.__setattr__(self, "set", tuple(sorted(
+                (k, tuple(tuple(x) if isinstance(x, list) else x for x in v)
+                 if isinstance(v, list) else v) for k, v in self.set.items())))
         if not self.set:
             raise ContractError(f"variation {self.effective}.set: give the fields changed, "
                                 "e.g. set = {price = 0} or set = {active = false}")

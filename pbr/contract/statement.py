@@ -190,14 +190,14 @@ class PaymentStatement:
         out = [f"Payment statement: {self.contract} (version {self.version}), {cur}",
                f"rounding {self.rounding.mode} to {self.rounding.places} places per "
                f"{self.rounding.point}"]
-        head = f"{'line':<5} {'cohort':<20} {'component':<16} {'rule':<40} {'amount':>16}"
+        head = f"{'line':<5} {'cohort':<20} {'component':<16} {'rule':<46} {'amount':>16}"
         out += [head, "-" * len(head)]
         for x in self.lines:
             out.append(f"{x.line:<5} {x.cohort[:20]:<20} {x.component[:16]:<16} "
-                       f"{x.rule[:40]:<40} {x.amount:>16,}")
+                       f"{x.rule[:46]:<46} {x.amount:>16,}")
         out.append("-" * len(head))
-        out.append(f"{'earned':<83} {self.earned:>16,}")
-        out.append(f"{'paid on account':<83} {self.paid_on_account:>16,}")
-        out.append(f"{'total due':<83} {self.total:>16,}")
+        out.append(f"{'earned':<89} {self.earned:>16,}")
+        out.append(f"{'paid on account':<89} {self.paid_on_account:>16,}")
+        out.append(f"{'total due':<89} {self.total:>16,}")
         out += [f"note: {n}" for n in self.notes]
         return "\n".join(out)

@@ -153,23 +153,36 @@ def greedy_sorted(t_order, t_score, t_lo, t_hi, c_score, c_run, cap, ratio, cali
     return step
 
 
+@njit(cache=True)
+def _nearest_one(t, t_score, t_lo, t_hi, c_score, c_run, ident, ratio, caliper, match, dist):
+    own = np.empty(ratio, np.int64)
+    for rnd in range(ratio):
+        j, d = _pick(c_score, c_run, ident, ident, t_lo[t], t_hi[t], t_score[t], caliper,
+                     own, rnd)
+        if j < 0:
+            break
+        match[t, rnd] = j
+        dist[t, rnd] = d
+        own[rnd] = j
+
+
 @njit(cache=True, parallel=True)
 def nearest_sorted(t_score, t_lo, t_hi, c_score, c_run, ratio, caliper, match, dist):
     """With replacement, no cap: each treated unit takes its ``ratio`` most preferred
     controls within the caliper (independent, so parallel over treated units)."""
-    n_t = t_score.size
-    n_c = c_score.size
-    ident = np.arange(n_c + 1)  # nothing is ever removed: the pointers stay identity
-    for t in prange(n_t):
-        own = np.empty(ratio, np.int64)
-        for rnd in range(ratio):
-            j, d = _pick(c_score, c_run, ident, ident, t_lo[t], t_hi[t], t_score[t],
-                         caliper, own, rnd)
-            if j < 0:
-                break
-            match[t, rnd] = j
-            dist[t, rnd] = d
-            own[rnd] = j
+    ident = np.arange(c_score.size + 1)  # nothing is removed: the pointers stay identity
+    for t in prange(t_score.size):
+        _nearest_one(t, t_score, t_lo, t_hi, c_score, c_run, ident, ratio, caliper, match,
+                     dist)
+
+
+@njit(cache=True)
+def nearest_sorted_serial(t_score, t_lo, t_hi, c_score, c_run, ratio, caliper, match, dist):
+    """:func:`nearest_sorted` in one thread (small inputs: no thread start-up cost)."""
+    ident = np.arange(c_score.size + 1)
+    for t in range(t_score.size):
+        _nearest_one(t, t_score, t_lo, t_hi, c_score, c_run, ident, ratio, caliper, match,
+                     dist)
 
 
 @njit(cache=True, inline="always")
@@ -218,25 +231,37 @@ def greedy_mahalanobis(t_order, zt, t_lo, t_hi, zc, cap, ratio, caliper, match, 
     return step
 
 
+@njit(cache=True)
+def _nearest_maha_one(t, zt, t_lo, t_hi, zc, ratio, cal2, match, dist):
+    bd = np.full(ratio, np.inf)
+    bc = np.full(ratio, -1, np.int64)
+    for c in range(t_lo[t], t_hi[t]):
+        d = _sqdist(zt, zc, t, c)
+        if d > cal2 or d >= bd[ratio - 1]:
+            continue
+        k = ratio - 1
+        while k > 0 and bd[k - 1] > d:
+            bd[k] = bd[k - 1]
+            bc[k] = bc[k - 1]
+            k -= 1
+        bd[k] = d
+        bc[k] = c
+    for k in range(ratio):
+        if bc[k] >= 0:
+            match[t, k] = bc[k]
+            dist[t, k] = np.sqrt(bd[k])
+
+
 @njit(cache=True, parallel=True)
 def nearest_mahalanobis(zt, t_lo, t_hi, zc, ratio, caliper, match, dist):
-    """With replacement, no cap: the ``ratio`` nearest controls of each treated unit."""
-    cal2 = caliper * caliper
+    """With replacement, no cap: the ``ratio`` nearest controls of each treated unit
+    (ties: the smaller sorted position, i.e. the smaller id)."""
     for t in prange(zt.shape[0]):
-        bd = np.full(ratio, np.inf)
-        bc = np.full(ratio, -1, np.int64)
-        for c in range(t_lo[t], t_hi[t]):
-            d = _sqdist(zt, zc, t, c)
-            if d > cal2 or d >= bd[ratio - 1]:
-                continue
-            k = ratio - 1
-            while k > 0 and bd[k - 1] > d:
-                bd[k] = bd[k - 1]
-                bc[k] = bc[k - 1]
-                k -= 1
-            bd[k] = d
-            bc[k] = c
-        for k in range(ratio):
-            if bc[k] >= 0:
-                match[t, k] = bc[k]
-                dist[t, k] = np.sqrt(bd[k])
+        _nearest_maha_one(t, zt, t_lo, t_hi, zc, ratio, caliper * caliper, match, dist)
+
+
+@njit(cache=True)
+def nearest_mahalanobis_serial(zt, t_lo, t_hi, zc, ratio, caliper, match, dist):
+    """:func:`nearest_mahalanobis` in one thread."""
+    for t in range(zt.shape[0]):
+        _nearest_maha_one(t, zt, t_lo, t_hi, zc, ratio, caliper * caliper, match, dist)

@@ -7,6 +7,7 @@ neighbour (:mod:`pbr.matching.nearest`) or subclass weights -> pairs, weights, s
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -102,7 +103,8 @@ def _score(frame: pl.DataFrame, score: Any, spec: MatchSpec, treated: np.ndarray
             raise SpecError("distance: 'logit' needs scores strictly between 0 and 1; use "
                             "distance='propensity' for other scores")
         return ps, logit, None
-    needed = spec.method == "nearest" or spec.discard != "none"
+    needed = spec.discard != "none" or (spec.method == "nearest" and (
+        spec.distance != "mahalanobis" or spec.order in ("largest", "smallest")))
     if not needed or (not covariates and spec.formula is None):
         return None, None, None
     model = fit_propensity(frame, treated, covariates, spec.formula)
@@ -231,8 +233,9 @@ def _nearest(work: pl.DataFrame, spec: MatchSpec, treated: np.ndarray, keep: np.
         if not covariates:
             raise SpecError("distance: 'mahalanobis' needs covariates")
         _, x, _ = design_matrix(work, covariates)
-        dist = np.zeros((n, x.shape[1]))
-        dist[keep] = whiten(x[keep], treated[keep])
+        z = whiten(x[keep], treated[keep])
+        dist = np.zeros((n, z.shape[1]))
+        dist[keep] = z
         caliper = spec.caliper
     else:
         d = ps if spec.distance == "propensity" else logit
@@ -258,6 +261,8 @@ def _nearest(work: pl.DataFrame, spec: MatchSpec, treated: np.ndarray, keep: np.
     got = res.match >= 0
     k_t = got.sum(axis=1)
     ti, rnd = np.nonzero(got)
+    by_step = np.lexsort((rnd, res.seq[ti]))  # matching order: never the row order
+    ti, rnd = ti[by_step], rnd[by_step]
     ctrl = c_idx[res.match[ti, rnd]]
     trt = t_idx[ti]
     pw = 1.0 / k_t[ti]
@@ -271,8 +276,8 @@ def _nearest(work: pl.DataFrame, spec: MatchSpec, treated: np.ndarray, keep: np.
     weight[t_idx[k_t > 0]] = 1.0
     np.add.at(weight, ctrl, pw)
     cm = ~treated & (weight > 0)
-    if cm.any():
-        weight[cm] *= cm.sum() / weight[cm].sum()
+    if cm.any():  # fsum: exactly rounded, so independent of the row order
+        weight[cm] *= cm.sum() / math.fsum(weight[cm])
     subclass = np.zeros(n, np.int64)
     subclass[t_idx] = res.seq
     if not spec.replace:

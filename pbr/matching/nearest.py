@@ -25,6 +25,10 @@ from pbr._kernels import matching as kern
 
 __all__ = ["NearestResult", "matching_order", "nearest"]
 
+#: Below this many treated units the independent (with-replacement) search runs in one
+#: thread: starting the thread pool costs more than it saves.  Results are identical.
+PARALLEL_MIN = 20_000
+
 
 @dataclass(frozen=True)
 class NearestResult:
@@ -95,7 +99,8 @@ def nearest(t_dist: np.ndarray, c_dist: np.ndarray, t_rank: np.ndarray, c_rank: 
             kern.greedy_sorted(order, tscore, lo, hi, score, run, np.int64(cap), ratio,
                                float(caliper), match, dist, seq)
         else:
-            kern.nearest_sorted(tscore, lo, hi, score, run, ratio, float(caliper), match, dist)
+            fn = kern.nearest_sorted if n_t >= PARALLEL_MIN else kern.nearest_sorted_serial
+            fn(tscore, lo, hi, score, run, ratio, float(caliper), match, dist)
     else:
         zc = np.ascontiguousarray(c_dist[perm], dtype=np.float64)
         zt = np.ascontiguousarray(t_dist, dtype=np.float64)
@@ -103,7 +108,9 @@ def nearest(t_dist: np.ndarray, c_dist: np.ndarray, t_rank: np.ndarray, c_rank: 
             kern.greedy_mahalanobis(order, zt, lo, hi, zc, np.int64(cap), ratio,
                                     float(caliper), match, dist, seq)
         else:
-            kern.nearest_mahalanobis(zt, lo, hi, zc, ratio, float(caliper), match, dist)
+            fn = kern.nearest_mahalanobis if n_t >= PARALLEL_MIN else \
+                kern.nearest_mahalanobis_serial
+            fn(zt, lo, hi, zc, ratio, float(caliper), match, dist)
     if not sequential:  # independent choices: number the matched in the matching order
         got = match[order, 0] >= 0
         seq[order[got]] = np.arange(1, int(got.sum()) + 1)

@@ -84,5 +84,5 @@ def subclass_weights(strata: np.ndarray, treated: np.ndarray) -> tuple[np.ndarra
     ctrl = kept & ~treated
     w[ctrl] = nt[strata[ctrl]] / nc[strata[ctrl]]
     if ctrl.any():
-        w[ctrl] *= ctrl.sum() / w[ctrl].sum()
+        w[ctrl] *= ctrl.sum() / math.fsum(w[ctrl])
     return sub, w

@@ -3,6 +3,9 @@ groups with multiple-comparison correction, and the JDL text (methodology 5.2, 9
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -162,3 +165,25 @@ def test_one_sided_text_and_errors() -> None:
         pbr.compare(_blue_sky(), 0.43, method="welch")
     with pytest.raises(SpecError, match="comparator"):
         pbr.compare(_blue_sky(), object())
+
+
+# --------------------------------------------------------------------------- the docs page
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "methodology" / "inference.md"
+_FENCE = re.compile(r"^```(python|text)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
+
+
+def test_inference_page_examples_print_what_the_page_shows(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Every python block of docs/methodology/inference.md runs (in one namespace, in
+    order) and prints the text block that follows it."""
+    text = PAGE.read_text(encoding="utf-8")
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    blocks = [(m.group(1), m.group(2)) for m in _FENCE.finditer(text)]
+    assert sum(lang == "python" for lang, _ in blocks) >= 4
+    for (lang, code), nxt in zip(blocks, [*blocks[1:], ("", "")], strict=True):
+        if lang != "python":
+            continue
+        exec(compile(code, str(PAGE), "exec"), namespace)
+        out = capsys.readouterr().out
+        if nxt[0] == "text":
+            assert nxt[1].strip() in out, (code, out)

@@ -160,13 +160,17 @@ class SurvivalCurves:
         med = self.median()
         lines = [f"Kaplan-Meier ({self.variance} variance, {self.conf_type} "
                  f"{self.level:.0%} limits)",
-                 f"{'group':>12} {'n':>10} {'events':>10} {'median':>8} {'lower':>8} "
-                 f"{'upper':>8}"]
+                 f"{'group':>8} {'n':>9} {'events':>9} {'last day':>9} {'surv':>7} "
+                 f"{'lower':>7} {'upper':>7} {'median':>7} {'lower':>7} {'upper':>7}"]
         for g, m in zip(self.groups, med.iter_rows(named=True), strict=True):
-            ev = float(self._group(g)["n_event"].sum())
-            lines.append(f"{g!s:>12} {self.n[g]:>10,.6g} {ev:>10,.6g} "
-                         + " ".join(f"{'-' if m[k] is None else format(m[k], 'g'):>8}"
-                                    for k in ("quantile", "lower", "upper")))
+            c = self._group(g)
+            last = c.row(c.height - 1, named=True)
+            lines.append(
+                f"{g!s:>8} {self.n[g]:>9,.6g} {float(c['n_event'].sum()):>9,.6g} "
+                f"{last['time']:>9g} "
+                + " ".join(f"{last[k]:>7.4f}" for k in ("surv", "lower", "upper")) + " "
+                + " ".join(f"{'-' if m[k] is None else format(m[k], 'g'):>7}"
+                           for k in ("quantile", "lower", "upper")))
         return "\n".join(lines)
 
 

@@ -22,8 +22,9 @@ from pbr.errors import ReconciliationError
 __all__ = ["LINE_COLUMNS", "Line", "PaymentStatement"]
 
 ZERO = Decimal(0)
-LINE_COLUMNS = ("line", "cohort", "year", "measure", "component", "rule", "baseline", "actual",
-                "difference", "lower", "upper", "n", "units", "unit", "unit_price", "amount")
+LINE_COLUMNS = ("line", "kind", "cohort", "year", "measure", "component", "rule", "baseline",
+                "actual", "difference", "lower", "upper", "n", "units", "unit", "unit_price",
+                "amount")
 
 
 @dataclass(frozen=True)

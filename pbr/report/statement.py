@@ -23,7 +23,6 @@ __all__ = ["statement_document", "write_statement_csv", "write_statement_json",
            "write_statement_xlsx"]
 
 _CREATED = _dt.datetime(2000, 1, 1)  # fixed, so the workbook's bytes never depend on the clock
-_MONEY = ("baseline", "actual", "difference", "lower", "upper", "units", "unit_price", "amount")
 
 
 def _text(value: Any) -> Any:
@@ -56,8 +55,7 @@ def statement_document(statement: PaymentStatement) -> dict[str, Any]:
         "total": str(statement.total),
         "totals_by_cohort": {k: str(v) for k, v in statement.totals("cohort").items()},
         "totals_by_component": {k: str(v) for k, v in statement.totals("component").items()},
-        "lines": [{**{c: _text(getattr(x, c)) for c in LINE_COLUMNS}, "kind": x.kind,
-                   "source": x.source, "counts": dict(x.counts),
+        "lines": [{**{c: _text(getattr(x, c)) for c in LINE_COLUMNS}, "source": x.source, "counts": dict(x.counts),
                    "explain": statement.explain(x.line)} for x in statement.lines],
         "notes": list(statement.notes),
         "provenance": prov,

@@ -55,8 +55,9 @@ def statement_document(statement: PaymentStatement) -> dict[str, Any]:
         "total": str(statement.total),
         "totals_by_cohort": {k: str(v) for k, v in statement.totals("cohort").items()},
         "totals_by_component": {k: str(v) for k, v in statement.totals("component").items()},
-        "lines": [{**{c: _text(getattr(x, c)) for c in LINE_COLUMNS}, "source": x.source, "counts": dict(x.counts),
-                   "explain": statement.explain(x.line)} for x in statement.lines],
+        "lines": [{**{c: _text(getattr(x, c)) for c in LINE_COLUMNS}, "source": x.source,
+                   "counts": dict(x.counts), "explain": statement.explain(x.line)}
+                  for x in statement.lines],
         "notes": list(statement.notes),
         "provenance": prov,
     }

@@ -5,6 +5,7 @@ module              owns
 ==================  ===============================================================
 ``outcome``         :class:`Outcome`: one measure for one cohort against its comparator
 ``components``      :class:`Component`: fee, linear, tiered and at-risk components
+``comparator``      :class:`Comparator`: fixed, case-mix adjusted baseline, or comparison group
 ``spec``            :class:`Contract`: the versioned TOML schema, validation, variations
 ``rules``           the pure payment rules (triggers, linear, tiers, at risk, fees, limits)
 ``pay``             :func:`pay`: rules -> limits -> on account -> rounding
@@ -18,11 +19,12 @@ Every rule and its source: docs/methodology/payments.md.
 
 from __future__ import annotations
 
+from pbr.contract.comparator import Comparator
 from pbr.contract.components import Component
 from pbr.contract.outcome import Outcome
 from pbr.contract.pay import pay
 from pbr.contract.run import ContractRun, run_contract
-from pbr.contract.spec import CohortPeriod, Comparator, Contract, Rounding, Variation
+from pbr.contract.spec import CohortPeriod, Contract, Rounding, Variation
 from pbr.contract.statement import Line, PaymentStatement
 
 __all__ = ["CohortPeriod", "Comparator", "Component", "Contract", "ContractRun", "Line",

@@ -26,9 +26,10 @@ from typing import Any
 import polars as pl
 
 from pbr.compare import compare as compare_groups
+from pbr.contract.comparator import Comparator
 from pbr.contract.outcome import Outcome, as_decimal
 from pbr.contract.pay import CONTEXT
-from pbr.contract.spec import Comparator, Contract
+from pbr.contract.spec import Contract
 from pbr.errors import ContractError
 
 __all__ = ["PLACES", "cohort_counts", "group_thresholds", "outcomes", "significance_interval"]

@@ -20,17 +20,17 @@ from typing import Any
 
 import tomli_w
 
+from pbr.contract.comparator import Comparator
 from pbr.contract.components import Component
-from pbr.contract.outcome import MEASURES, as_decimal
+from pbr.contract.outcome import as_decimal
 from pbr.errors import ContractError, SpecError
 from pbr.spec import MeasureSpec, preset
 
-__all__ = ["SCHEMA_VERSION", "CohortPeriod", "Comparator", "Contract", "Rounding",
-           "Variation", "demo_contract_text", "read_contract_text"]
+__all__ = ["SCHEMA_VERSION", "CohortPeriod", "Contract", "Rounding", "Variation",
+           "demo_contract_text", "read_contract_text"]
 
 SCHEMA_VERSION = 1
 ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
-COMPARATORS = ("baseline", "casemix", "matched")
 
 
 def _date(name: str, value: Any) -> _dt.date:
@@ -42,15 +42,6 @@ def _date(name: str, value: Any) -> _dt.date:
         except ValueError:
             pass
     raise ContractError(f"{name}: expected a date such as 2017-08-01, got {value!r}")
-
-
-def _values(name: str, data: Any) -> tuple[tuple[str, Decimal], ...]:
-    if not isinstance(data, dict):
-        raise ContractError(f"{name}: expected a table of measure = value, got {data!r}")
-    for key in data:
-        if key not in MEASURES:
-            raise ContractError(f"{name}.{key}: not a measure; use one of {', '.join(MEASURES)}")
-    return tuple(sorted((k, as_decimal(f"{name}.{k}", v)) for k, v in data.items()))
 
 
 @dataclass(frozen=True)
@@ -66,69 +57,6 @@ class CohortPeriod:
         if self.start is not None:
             object.__setattr__(self, "start", _date(f"cohorts.period {self.name!r}.start",
                                                     self.start))
-
-
-@dataclass(frozen=True)
-class Comparator:
-    """What the cohort is compared with (methodology s.10 "Comparison").
-
-    ``kind="baseline"``: fixed values per measure (``values``, with per-cohort
-    ``cohort_values``); ``"casemix"``: the binary baseline moved by the difference
-    between the cohort's mean predicted risk (``risk_column``, a probability) and the
-    baseline's (``baseline_risk``, percent), ``"additive"`` or ``"ratio"``;
-    ``"matched"``: the rows of the cohort file with ``group_column`` false, weighted by
-    ``weight_column`` if given.  ``significance_z`` adds the thresholds
-    ``p +- z*sqrt(p(1-p)/n)`` around a rate comparator (CRC, methodology s.2.4 [R]).
-    """
-
-    kind: str = "baseline"
-    values: tuple[tuple[str, Decimal], ...] = ()
-    cohort_values: tuple[tuple[str, tuple[tuple[str, Decimal], ...]], ...] = ()
-    risk_column: str | None = None
-    baseline_risk: Decimal | None = None
-    adjustment: str = "additive"
-    group_column: str | None = None
-    weight_column: str | None = None
-    significance_z: Decimal | None = None
-    source: str = ""
-
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        if self.kind not in COMPARATORS:
-            raise ContractError(f"comparator.kind: must be one of {', '.join(COMPARATORS)}, "
-                                f"got {self.kind!r}")
-        if isinstance(self.values, dict):
-            set_(self, "values", _values("comparator.values", self.values))
-        if isinstance(self.cohort_values, dict):
-            set_(self, "cohort_values", tuple(sorted(
-                (str(c), _values(f"comparator.cohorts.{c}", v))
-                for c, v in self.cohort_values.items())))
-        for name in ("baseline_risk", "significance_z"):
-            if getattr(self, name) is not None:
-                set_(self, name, as_decimal(f"comparator.{name}", getattr(self, name)))
-        if self.kind in ("baseline", "casemix") and not (self.values or self.cohort_values):
-            raise ContractError("comparator.values: a baseline needs values, e.g. "
-                                "[comparator.values] binary_rate = 47.5")
-        if self.kind == "casemix":
-            if self.risk_column is None or self.baseline_risk is None:
-                raise ContractError("comparator.risk_column: a case-mix adjusted baseline "
-                                    "needs risk_column (predicted probability per offender) "
-                                    "and baseline_risk (the baseline's mean, percent)")
-            if self.adjustment not in ("additive", "ratio"):
-                raise ContractError("comparator.adjustment: must be 'additive' or 'ratio', "
-                                    f"got {self.adjustment!r}")
-        if self.kind == "matched" and self.group_column is None:
-            raise ContractError("comparator.group_column: a matched comparison needs the "
-                                "column that is true for the cohort, false for comparators")
-
-    def value(self, cohort: str, measure: str) -> Decimal | None:
-        """The fixed comparator value of a measure for a cohort (per-cohort first)."""
-        for name, values in self.cohort_values:
-            if name == cohort:
-                found = dict(values).get(measure)
-                if found is not None:
-                    return found
-        return dict(self.values).get(measure)
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ def _comparator(comparator: Any, cohort: pl.DataFrame, weights: Any) -> _Compara
     if callable(getattr(comparator, "group", None)) and callable(
             getattr(comparator, "value", None)):          # pbr.risk.Baseline
         return _Comparator("baseline", str(getattr(comparator, "label", "baseline")),
-                           comparator, provenance={"baseline": str(comparator)})
+                           comparator, provenance={"baseline": _plain_provenance(comparator)})
     for attr in ("rate", "value", "binary_rate"):
         if isinstance(getattr(comparator, attr, None), Real):
             v = float(getattr(comparator, attr))
@@ -145,6 +145,12 @@ def _comparator(comparator: Any, cohort: pl.DataFrame, weights: Any) -> _Compara
                                            type(comparator).__name__})
     raise SpecError(f"comparator: expected a number, (value, n), a mapping, a column name, "
                     f"a MeasureResult or a baseline object, got {type(comparator).__name__}")
+
+
+def _plain_provenance(obj: Any) -> Any:
+    """A baseline object's provenance mapping when it has one, else its text."""
+    prov = getattr(obj, "provenance", None)
+    return dict(prov) if isinstance(prov, Mapping) else str(obj)
 
 
 def _values(frame: pl.DataFrame, measure: str) -> tuple[pl.DataFrame, str]:
@@ -290,8 +296,7 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
     if method not in METHODS[kind]:
         raise SpecError(f"method: for the {measure} measure one of "
                         f"{', '.join(METHODS[kind])}, got {method!r}")
-    if measure in ("severity", "per_reoffender") and method in ("poisson", "negbin") and \
-            measure == "severity":
+    if measure == "severity" and method in ("poisson", "negbin"):
         raise SpecError("method: rate ratios need counts; severity takes 'welch' or "
                         "'bootstrap'")
     if correction is not None and correction not in ("holm", "bh"):
@@ -340,7 +345,7 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
             y0 = h[column].cast(pl.Float64).to_numpy()
             w0 = h["_w"].to_numpy() if comp.weights is not None else None
             comp_value = float(np.average(y0, weights=w0))
-            comp_n = float(h.height)
+            comp_n = float(np.count_nonzero(w0)) if w0 is not None else float(h.height)
             if clusters:
                 c0 = h[clusters].to_numpy()
         elif comp.kind == "adjusted":
@@ -355,7 +360,8 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
         if g.height == 0:
             raise SpecError(f"the cohort has nobody in group {key!r}")
         iv = _one(measure, method, y1, w1, comp, y0, w0, base, c1, c0, opts)
-        rows.append({**dict(zip(keys, key, strict=True)), "n": g.height,
+        n1 = int(np.count_nonzero(w1)) if w1 is not None else g.height
+        rows.append({**dict(zip(keys, key, strict=True)), "n": n1,
                      "cohort_value": float(np.average(y1, weights=w1)),
                      "comparator_value": comp_value, "comparator_n": comp_n,
                      **{k: iv.to_dict()[k] for k in ("estimate", "lower", "upper", "se",

@@ -187,3 +187,20 @@ def test_inference_page_examples_print_what_the_page_shows(
         out = capsys.readouterr().out
         if nxt[0] == "text":
             assert nxt[1].strip() in out, (code, out)
+
+
+def test_weights_from_a_real_match_result() -> None:
+    data = pbr.synth.generate(1200, seed=5)
+    m = pbr.match(data.cohort, "treated", ["age", "sex", "prior_sanctions"],
+                  distance="logit", replace=True, ratio=2)
+    res = pbr.measure(data.cohort, data.events)
+    t, c = res.frame.filter(pl.col("treated")), res.frame.filter(~pl.col("treated"))
+    via_match = pbr.compare(t, c, weights=m, cohort_weights=m)
+    table = m.cohort().select("offender_id", "weight")
+    via_table = pbr.compare(t, c, weights=table, cohort_weights=table)
+    assert via_match.frame.select("estimate", "lower", "upper").equals(
+        via_table.frame.select("estimate", "lower", "upper"))
+    matched = table.join(c.select("offender_id"), on="offender_id")
+    assert via_match.frame["comparator_n"][0] == (matched["weight"] > 0).sum()
+    naive = pbr.compare(t, c)
+    assert via_match.frame["comparator_value"][0] != naive.frame["comparator_value"][0]

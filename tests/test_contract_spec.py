@@ -72,7 +72,7 @@ def test_measure_preset_and_overrides() -> None:
     ('[rounding]\nmode = "bankers"', "rounding.mode: must be 'half_up' or 'half_even'"),
     ('[rounding]\npoint = "cohort"', "rounding.point"),
     ('[limits]\ncap = 5', "limits.cap: unknown limit"),
-    ('[[on_account]]\ncohort = "Q1"\namount = 1.005', "on_account 'Q1'.amount: 1.005 has more"),
+    ('[on_account]\nQ1 = 1.005', "on_account 'Q1'.amount: 1.005 has more"),
     ('[[variation]]\neffective = "soon"\ncomponent = "b"\nset = {price = 1}',
      "variation.effective: expected a date"),
 ])

@@ -173,8 +173,9 @@ class Contract:
         for key, _ in self.limits:
             if key not in LIMITS:
                 raise ContractError(f"limits.{key}: unknown limit; use {', '.join(LIMITS)}")
+        paid = self.on_account.items() if isinstance(self.on_account, dict) else self.on_account
         set_(self, "on_account", tuple(
-            (str(c), as_decimal(f"on_account {c!r}.amount", a)) for c, a in self.on_account))
+            (str(c), as_decimal(f"on_account {c!r}.amount", a)) for c, a in paid))
         for cohort, amount in self.on_account:
             if amount != self.rounding.round(amount):
                 raise ContractError(f"on_account {cohort!r}.amount: {amount} has more than "
@@ -268,7 +269,7 @@ class Contract:
         if self.limits:
             out["limits"] = dict(self.limits)
         if self.on_account:
-            out["on_account"] = [{"cohort": c, "amount": a} for c, a in self.on_account]
+            out["on_account"] = dict(self.on_account)
         if self.variations:
             out["variation"] = [{"effective": v.effective, "component": v.component,
                                  "set": dict(v.set), **({"note": v.note} if v.note else {})}
@@ -364,8 +365,10 @@ def _from_dict(cls: type[Contract], data: dict[str, Any]) -> Contract:
     if "cohorts" in comp:
         comp["cohort_values"] = comp.pop("cohorts")
     rounding = _keys("rounding", data.get("rounding", {}), {"mode", "places", "point"})
-    on_account = tuple((p["cohort"], p["amount"]) for p in (
-        _keys("on_account", p, {"cohort", "amount"}) for p in data.get("on_account", [])))
+    on_account = data.get("on_account", {})
+    if not isinstance(on_account, dict):
+        raise ContractError("on_account: a table of cohort = amount paid on account, e.g. "
+                            "[on_account] \"2019Q1\" = 10000.00")
     variations = tuple(Variation(**_keys("variation", v, {"effective", "component", "set",
                                                            "note"}))
                        for v in data.get("variation", []))
@@ -378,5 +381,6 @@ def _from_dict(cls: type[Contract], data: dict[str, Any]) -> Contract:
         measure_overrides=measure.get("overrides", {}),
         comparator=Comparator(**comp),
         components=tuple(Component.from_dict(dict(c)) for c in data.get("component", [])),
-        limits=data.get("limits", {}), on_account=on_account, variations=variations,
+        limits=data.get("limits", {}), on_account=tuple(on_account.items()),
+        variations=variations,
         rounding=Rounding(**rounding))

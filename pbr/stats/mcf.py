@@ -45,7 +45,7 @@ def reoffence_times(result: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
         raise SpecError("reoffence_times needs a MeasureResult made by pbr.measure (with "
                         "its inputs)")
     offenders = time_to_first(result)
-    keep = cohort.frame.filter(pl.col("offender_id").is_in(offenders["offender_id"]))
+    keep = cohort.frame.join(offenders.select("offender_id"), on="offender_id", how="semi")
     reasons = _reference.event_reasons(keep, events.frame, result.spec).filter(
         pl.col("counted"))
     times = reasons.select("offender_id", time=(pl.col("offence_date") - pl.col(

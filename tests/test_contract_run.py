@@ -126,6 +126,10 @@ def test_missing_columns_and_values_are_contract_errors() -> None:
     c = _contract("values = {binary_rate = 30.0}")
     with pytest.raises(ContractError, match=r"comparator\.values\.per_reoffender"):
         run_contract(c, DATA.cohort, DATA.events)
+    bare = Contract("no comparator", components=c.components)
+    assert Contract.from_toml(bare.to_toml()) == bare and bare.comparator is None
+    with pytest.raises(ContractError, match=r"comparator: measuring a cohort"):
+        run_contract(bare, DATA.cohort, DATA.events)
     c = _contract('kind = "matched"\ngroup_column = "in_programme"')
     with pytest.raises(ContractError, match="'in_programme' is not in the cohort file"):
         run_contract(c, DATA.cohort, DATA.events)

@@ -154,6 +154,10 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
     names what a reoffence is (``"conviction events"`` when counting court events).
     """
     comp, by = contract.comparator, contract.cohort_column
+    if comp is None:
+        raise ContractError("comparator: measuring a cohort against the contract needs a "
+                            "[comparator] table (baseline values, case mix or a comparison "
+                            "group); pay() on given outcomes does not")
     for column in (by, comp.risk_column, comp.group_column, comp.weight_column):
         if column is not None and column not in frame.columns:
             raise ContractError(f"cohorts.column / comparator: column {column!r} is not in the "

@@ -145,8 +145,7 @@ class Contract:
     periods: tuple[CohortPeriod, ...] = ()
     measure_preset: str = "moj_national_2017"
     measure_overrides: tuple[tuple[str, Any], ...] = ()
-    comparator: Comparator = field(default_factory=lambda: Comparator(values=(
-        ("binary_rate", Decimal(0)),)))
+    comparator: Comparator | None = None
     components: tuple[Component, ...] = ()
     limits: tuple[tuple[str, Decimal], ...] = ()
     on_account: tuple[tuple[str, Decimal], ...] = ()
@@ -249,7 +248,7 @@ class Contract:
         if self.measure_overrides:
             measure["overrides"] = dict(self.measure_overrides)
         comp: dict[str, Any] = {}
-        for f in fields(Comparator):
+        for f in fields(Comparator) if self.comparator is not None else ():
             value = getattr(self.comparator, f.name)
             if value == f.default and f.name != "kind":
                 continue
@@ -261,7 +260,7 @@ class Contract:
                 continue
             comp[f.name] = value
         out: dict[str, Any] = {"contract": head, "cohorts": cohorts, "measure": measure,
-                               "comparator": comp,
+                               **({"comparator": comp} if comp else {}),
                                "component": [c.to_dict() for c in self.components],
                                "rounding": {"mode": self.rounding.mode,
                                             "places": self.rounding.places,
@@ -296,7 +295,9 @@ class Contract:
         lines += [f"  {role:<12} {who}" for role, who in self.parties]
         lines.append(f"  measure      {self.measure_preset}"
                      + (f" with {dict(self.measure_overrides)}" if self.measure_overrides else ""))
-        lines.append(f"  comparator   {self.comparator.kind} {dict(self.comparator.values)}")
+        if self.comparator is not None:
+            lines.append(f"  comparator   {self.comparator.kind} "
+                         f"{dict(self.comparator.values)}")
         for c in self.components:
             lines.append(f"  component    {c.name}: {c.kind}"
                          + (f" on {c.measure}" if c.measure else "")
@@ -379,7 +380,7 @@ def _from_dict(cls: type[Contract], data: dict[str, Any]) -> Contract:
         cohort_column=cohorts.get("column", "cohort_period"), periods=periods,
         measure_preset=measure.get("preset", "moj_national_2017"),
         measure_overrides=measure.get("overrides", {}),
-        comparator=Comparator(**comp),
+        comparator=Comparator(**comp) if comp else None,
         components=tuple(Component.from_dict(dict(c)) for c in data.get("component", [])),
         limits=data.get("limits", {}), on_account=tuple(on_account.items()),
         variations=variations,

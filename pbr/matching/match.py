@@ -64,7 +64,7 @@ def _check(frame: pl.DataFrame, spec: MatchSpec) -> np.ndarray:
         raise SchemaError(f"the data already have column(s) {clash}, which pbr.match adds; "
                           "rename them first")
     ids = frame[spec.id]
-    if ids.null_count() or not ids.is_unique().all():
+    if ids.null_count() or ids.n_unique() != ids.len():
         dup = ids.filter(ids.is_duplicated()).head(3).to_list()
         raise SchemaError(f"column {spec.id!r} (id): ids must be unique and present "
                           f"(e.g. duplicated {dup}); one row per candidate unit")
@@ -173,9 +173,6 @@ def match(data: Any, treatment: str = "treated", covariates: Sequence[str] | Non
         spec = spec.replace_fields(**fields) if fields else spec
     if not spec.covariates and spec.formula is not None:
         spec = spec.replace_fields(covariates=_formula_columns(spec.formula, frame.columns))
-    from pbr.measures import _frame_fingerprint
-
-    fingerprint = _frame_fingerprint(frame)
     treated = _check(frame, spec)
     notes: list[str] = []
     work, model_covs, dropped = handle_missing(frame, spec.covariates, spec.missing)
@@ -216,7 +213,7 @@ def match(data: Any, treatment: str = "treated", covariates: Sequence[str] | Non
         added.insert(0, pl.Series("ps", ps))
     out = work.with_columns(added)
     return MatchResult(out, pairs, spec, model, caliper_abs, exclusions, tuple(notes),
-                       tuple(model_covs), fingerprint)
+                       tuple(model_covs), tuple(frame.columns))
 
 
 def _empty_pairs(id_dtype: Any) -> pl.DataFrame:
@@ -246,16 +243,17 @@ def _nearest(work: pl.DataFrame, spec: MatchSpec, treated: np.ndarray, keep: np.
         caliper = spec.caliper
         if caliper is not None and spec.caliper_scale == "sd":
             caliper = caliper * float(np.std(d[keep], ddof=1))
-    rank = work[spec.id].rank("ordinal").to_numpy().astype(np.int64)
     strata = stratum_codes(work, list(spec.exact))
     t_idx = np.flatnonzero(treated & keep)
     c_idx = np.flatnonzero(~treated & keep)
+    ids = work[spec.id]
+    t_rank = ids.gather(t_idx).rank("ordinal").to_numpy().astype(np.int64)
     order_score = None if ps is None else ps[t_idx]
     if order_score is None and spec.order in ("largest", "smallest"):
         raise SpecError("order: 'largest'/'smallest' need a propensity score; use "
                         "order='data' or 'random'")
-    order = matching_order(spec.order, order_score, rank[t_idx], spec.seed)
-    res = nearest(dist[t_idx], dist[c_idx], rank[t_idx], rank[c_idx], strata[t_idx],
+    order = matching_order(spec.order, order_score, t_rank, spec.seed)
+    res = nearest(dist[t_idx], dist[c_idx], t_rank, ids.gather(c_idx), strata[t_idx],
                   strata[c_idx], order, ratio=spec.ratio, replace=spec.replace,
                   reuse_max=spec.reuse_max, caliper=np.inf if caliper is None else caliper)
     got = res.match >= 0
@@ -267,7 +265,6 @@ def _nearest(work: pl.DataFrame, spec: MatchSpec, treated: np.ndarray, keep: np.
     trt = t_idx[ti]
     pw = 1.0 / k_t[ti]
     sub_t = res.seq[ti]
-    ids = work[spec.id]
     pairs = pl.DataFrame({"treated_id": ids.gather(trt), "control_id": ids.gather(ctrl),
                           "distance": res.dist[ti, rnd], "subclass": sub_t.astype(np.int64),
                           "round": (rnd + 1).astype(np.int64), "pair_weight": pw})

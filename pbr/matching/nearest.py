@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 from pbr._kernels import matching as kern
 
@@ -66,20 +67,21 @@ def _strata_bounds(c_strata_sorted: np.ndarray, t_strata: np.ndarray
     return lo, hi
 
 
-def nearest(t_dist: np.ndarray, c_dist: np.ndarray, t_rank: np.ndarray, c_rank: np.ndarray,
+def nearest(t_dist: np.ndarray, c_dist: np.ndarray, t_rank: np.ndarray, c_ids: pl.Series,
             t_strata: np.ndarray, c_strata: np.ndarray, order: np.ndarray, *, ratio: int,
             replace: bool, reuse_max: int | None, caliper: float) -> NearestResult:
     """Match treated to controls; ``*_dist`` is a score (1-D) or whitened covariates (2-D).
 
-    ``*_rank`` are the units' id ranks (the final tie-break); ``*_strata`` integer codes
-    within which pairs must lie.
+    ``t_rank`` are the treated units' id ranks and ``c_ids`` the controls' ids (the final
+    tie-break); ``*_strata`` integer codes within which pairs must lie.
     """
     n_t = t_rank.size
     score_mode = t_dist.ndim == 1
+    keys = {"s": c_strata, "id": c_ids}
     if score_mode:
-        perm = np.lexsort((c_rank, c_dist, c_strata))
-    else:
-        perm = np.lexsort((c_rank, c_strata))
+        keys = {"s": c_strata, "d": c_dist, "id": c_ids}
+    perm = pl.DataFrame(keys).select(pl.arg_sort_by(list(keys))).to_series().to_numpy()
+    perm = perm.astype(np.int64)
     cs = np.ascontiguousarray(c_strata[perm])
     lo, hi = _strata_bounds(cs, t_strata)
     match = np.full((n_t, ratio), -1, np.int64)

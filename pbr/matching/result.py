@@ -61,7 +61,7 @@ class MatchResult:
     exclusions: Exclusions = field(default_factory=Exclusions)
     notes: tuple[str, ...] = ()
     balance_columns: tuple[str, ...] = ()
-    input_sha256: str = ""
+    input_columns: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ views
     @property
@@ -167,13 +167,16 @@ class MatchResult:
     # ------------------------------------------------------------------ provenance
     @cached_property
     def provenance(self) -> dict[str, Any]:
-        """Version, spec (TOML), seed and the input fingerprint (SHA-256)."""
+        """Version, spec (TOML), seed and the input fingerprint (SHA-256 of the units
+        considered, after the missing-value rule, in input order)."""
         from pbr._version import __version__
+        from pbr.measures import _frame_fingerprint
 
         text = self.spec.to_toml()
         return {"pbr_version": __version__, "spec": text,
                 "spec_sha256": hashlib.sha256(text.encode()).hexdigest(),
-                "seed": self.spec.seed, "input_sha256": self.input_sha256,
+                "seed": self.spec.seed,
+                "input_sha256": _frame_fingerprint(self.frame.select(self.input_columns)),
                 "score": "user" if self.model is None else f"logit: {self.model.formula}"}
 
     def __str__(self) -> str:

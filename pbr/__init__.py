@@ -55,6 +55,13 @@ from pbr.risk import (
 )
 from pbr.schemes import Scheme, available_schemes, scheme
 from pbr.spec import MeasureSpec, available_presets, preset
+from pbr.stats import (
+    kaplan_meier,
+    logrank_test,
+    mean_cumulative_function,
+    power_table,
+    time_to_first,
+)
 
 __all__ = [
     "AdjustedComparison",
@@ -106,9 +113,13 @@ __all__ = [
     "estimate_effect",
     "fit_casemix",
     "io",
+    "kaplan_meier",
+    "logrank_test",
     "match",
+    "mean_cumulative_function",
     "measure",
     "pay",
+    "power_table",
     "prepare",
     "preset",
     "risk",
@@ -117,5 +128,6 @@ __all__ = [
     "scheme",
     "stats",
     "synth",
+    "time_to_first",
     "verify",
 ]

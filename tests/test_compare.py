@@ -204,3 +204,19 @@ def test_weights_from_a_real_match_result() -> None:
     assert via_match.frame["comparator_n"][0] == (matched["weight"] > 0).sum()
     naive = pbr.compare(t, c)
     assert via_match.frame["comparator_value"][0] != naive.frame["comparator_value"][0]
+
+
+def test_severity_is_welch_on_the_severity_column() -> None:
+    data = pbr.synth.generate(900, seed=13)
+    res = pbr.measure(data.cohort, data.events, pbr.io.synth_spec(data))
+    t, c = res.frame.filter(pl.col("treated")), res.frame.filter(~pl.col("treated"))
+    out = pbr.compare(t, c, measure="severity", level=0.9, alternative="greater")
+    iv = diff_means(t["severity"].to_numpy(), c["severity"].to_numpy(), level=0.9,
+                    alternative="greater")
+    assert (out.frame["estimate"][0], out.frame["lower"][0]) == pytest.approx(
+        (iv.estimate, iv.lower), rel=1e-12)
+    assert out.frame["upper"][0] == np.inf
+    with pytest.raises(SpecError, match="counts"):
+        pbr.compare(t, c, measure="severity", method="poisson")
+    with pytest.raises(SpecError, match="severity"):
+        pbr.compare(pbr.measure(data.cohort, data.events), 1.0, measure="severity")

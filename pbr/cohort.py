@@ -142,29 +142,36 @@ def _new_run(*cols: str) -> pl.Expr:
 
 
 def _calendar(win: pl.DataFrame, rule: CohortRule) -> tuple[pl.DataFrame, tuple[str, ...]]:
-    """Pairs (pos, k, code) of day-winners in calendar periods."""
+    """Pairs (pos, k, code) of day-winners in calendar periods.
+
+    ``win`` is sorted by person and index day, so an event is its person's first in
+    period ``k`` exactly when the person's previous event in any period is before the
+    period's start (no sort or hash needed; rolling windows are the ``[lo, hi)`` ranges,
+    exploded).
+    """
     days = win["__day"].to_numpy()
     periods = calendar_periods(rule, int(days.min()), int(days.max()))
     lo, hi = periods.assign(days)
-    win = win.with_columns(pl.Series("__lo", lo), pl.Series("__hi", hi))
+    win = win.select("__pos", "offender_id").with_columns(
+        pl.Series("__lo", lo), pl.Series("__hi", hi), pl.Series("__day", days))
     outside = win.filter(pl.col("__lo") >= pl.col("__hi")).select(
         "__pos", pl.lit(-1, pl.Int64).alias("__k"),
         pl.lit(CODE["outside_periods"], pl.Int8).alias("__pc"))
-    pairs = (win.filter(pl.col("__lo") < pl.col("__hi"))
-             .with_columns(pl.int_ranges("__lo", "__hi").alias("__k")).explode("__k")
-             .sort(["__k", "offender_id", "__day"]))
-    pairs = pairs.with_columns(pl.when(_new_run("__k", "offender_id")).then(pl.lit(0, pl.Int8))
-                               .otherwise(pl.lit(CODE["not_first_in_period"], pl.Int8))
-                               .alias("__pc"))
-    if not rule.multiple_periods:
-        chosen = pairs.filter(pl.col("__pc") == 0).sort(["offender_id", "__k"])
-        later = chosen.filter(~_new_run("offender_id")).select("__pos", "__k")
-        pairs = pairs.join(later.with_columns(pl.lit(True).alias("__later")),
-                           on=["__pos", "__k"], how="left").with_columns(
-            pl.when(pl.col("__later").fill_null(False))
-            .then(pl.lit(CODE["in_earlier_period"], pl.Int8)).otherwise(pl.col("__pc"))
-            .alias("__pc"))
-    return pl.concat([pairs.select("__pos", "__k", "__pc"), outside]), periods.labels
+    inside = win.filter(pl.col("__lo") < pl.col("__hi"))
+    new_person = inside.select(_new_run("offender_id").alias("new"))["new"].to_numpy()
+    inside_days = inside["__day"].to_numpy()
+    prev_day = np.where(new_person, np.iinfo(np.int32).min, np.roll(inside_days, 1))
+    pairs = (inside.with_columns(pl.Series("__new", new_person), pl.Series("__prev", prev_day))
+             .with_columns(pl.int_ranges("__lo", "__hi").alias("__k")).explode("__k"))
+    k = pairs["__k"].to_numpy()
+    new = pairs["__new"].to_numpy()
+    first = new | (pairs["__prev"].to_numpy() < periods.starts[k])
+    code = np.where(first, 0, CODE["not_first_in_period"])
+    if not rule.multiple_periods:  # only the person's first event, in its first period
+        code = np.where(first & ~(new & (k == pairs["__lo"].to_numpy())),
+                        CODE["in_earlier_period"], code)
+    pairs = pairs.select("__pos", "__k", pl.Series("__pc", code.astype(np.int8)))
+    return pl.concat([pairs, outside]), periods.labels
 
 
 def _first_n(win: pl.DataFrame, rule: CohortRule) -> tuple[pl.DataFrame, tuple[str, ...]]:

@@ -15,17 +15,19 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pbr._version import __version__
 from pbr.contract.run import ContractRun, run_contract
+from pbr.errors import SchemaError
 from pbr.io.contracts import read_contract, sha256_file
 from pbr.io.tables import read_cohort, read_custody, read_events
 from pbr.report.statement import write_statement_csv, write_statement_json, write_statement_xlsx
 
-__all__ = ["MANIFEST_NAME", "Manifest", "VerificationResult", "pay_files", "verify"]
+__all__ = ["MANIFEST_NAME", "ROLES", "Manifest", "VerificationResult", "pay_files", "verify"]
 
 MANIFEST_NAME = "manifest.json"
 OUTPUTS = (("statement_csv", "statement.csv"), ("statement_json", "statement.json"),
@@ -51,6 +53,7 @@ class Manifest:
     fingerprints: tuple[tuple[str, str], ...]
     total: str
     currency: str
+    roles: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,7 +63,7 @@ class Manifest:
             "inputs": [{"role": r, "path": p, "sha256": h} for r, p, h in self.inputs],
             "outputs": [{"name": n, "path": p, "sha256": h} for n, p, h in self.outputs],
             "fingerprints": dict(self.fingerprints), "total": self.total,
-            "currency": self.currency,
+            "currency": self.currency, "roles": dict(self.roles),
         }
 
     def to_json(self) -> str:
@@ -73,7 +76,8 @@ class Manifest:
                    d["contract"], d["spec"],
                    tuple((i["role"], i["path"], i["sha256"]) for i in d["inputs"]),
                    tuple((o["name"], o["path"], o["sha256"]) for o in d["outputs"]),
-                   tuple(sorted(d["fingerprints"].items())), d["total"], d["currency"])
+                   tuple(sorted(d["fingerprints"].items())), d["total"], d["currency"],
+                   tuple(sorted(d.get("roles", {}).items())))
 
     def __str__(self) -> str:
         lines = [f"Manifest (pbr {self.pbr_version}, engine {self.engine}, seed {self.seed})",
@@ -114,11 +118,28 @@ def _rel(path: Path, base: Path) -> str:
         return path.resolve().as_posix()
 
 
+#: column roles of each input file (the file's own column names map onto them)
+ROLES = {"cohort": ("offender_id", "index_date"),
+         "events": ("offender_id", "offence_date", "disposal_date", "disposal_type",
+                    "offence_code", "offence_category", "court_event_id"),
+         "custody": ("offender_id", "start_date", "end_date")}
+
+
+def _roles(roles: Mapping[str, str], table: str) -> dict[str, Any]:
+    return {k: v for k, v in roles.items() if k in ROLES[table]}
+
+
 def _compute(contract: Path, cohort: Path, events: Path, custody: Path | None, out: Path,
-             engine: str) -> tuple[ContractRun, dict[str, Path]]:
+             engine: str, roles: Mapping[str, str]) -> tuple[ContractRun, dict[str, Path]]:
+    unknown = sorted(set(roles) - {r for v in ROLES.values() for r in v})
+    if unknown:
+        raise SchemaError(f"roles: unknown role(s) {', '.join(unknown)}; known: "
+                          f"{', '.join(sorted({r for v in ROLES.values() for r in v}))}")
     c = read_contract(contract)
-    runs = run_contract(c, read_cohort(cohort), read_events(events),
-                        custody=None if custody is None else read_custody(custody),
+    runs = run_contract(c, read_cohort(cohort, **_roles(roles, "cohort")),
+                        read_events(events, **_roles(roles, "events")),
+                        custody=None if custody is None else read_custody(
+                            custody, **_roles(roles, "custody")),
                         engine=engine)
     names = dict(OUTPUTS)
     prov = runs.statement.provenance
@@ -137,7 +158,8 @@ def _compute(contract: Path, cohort: Path, events: Path, custody: Path | None, o
 
 def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
               out: str | Path, *, custody: str | Path | None = None, engine: str = "numba",
-              seed: int | None = None) -> tuple[ContractRun, Manifest]:
+              seed: int | None = None, roles: Mapping[str, str] | None = None
+              ) -> tuple[ContractRun, Manifest]:
     """Run a contract on files, write the statement and ``manifest.json`` into ``out``.
 
     Parameters
@@ -151,6 +173,9 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
         Measure engine.
     seed
         The seed that generated the inputs, if any (recorded, not used).
+    roles
+        The files' column names for pbr's roles (``{"offender_id": "pnc_id", ...}``; see
+        :data:`ROLES`), recorded so that :func:`verify` reads the files the same way.
 
     Returns
     -------
@@ -161,8 +186,9 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
     files = {"contract": Path(contract), "cohort": Path(cohort), "events": Path(events)}
     if custody is not None:
         files["custody"] = Path(custody)
+    roles = dict(roles or {})
     runs, written = _compute(files["contract"], files["cohort"], files["events"],
-                             files.get("custody"), out, engine)
+                             files.get("custody"), out, engine, roles)
     prov = runs.statement.provenance
     manifest = Manifest(
         pbr_version=__version__, engine=engine, seed=seed,
@@ -172,7 +198,8 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
         outputs=tuple((n, _rel(p, out), sha256_file(p)) for n, p in written.items()),
         fingerprints=tuple(sorted((k, str(v)) for k, v in prov.items()
                                   if k.endswith("_sha256") and k != "contract_sha256")),
-        total=str(runs.statement.total), currency=runs.statement.currency)
+        total=str(runs.statement.total), currency=runs.statement.currency,
+        roles=tuple(sorted(roles.items())))
     (out / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
     return runs, manifest
 
@@ -215,7 +242,7 @@ def verify(manifest: str | Path) -> VerificationResult:
         return VerificationResult(str(path), tuple(checked), tuple(diffs))
     with tempfile.TemporaryDirectory() as tmp:
         runs, written = _compute(files["contract"], files["cohort"], files["events"],
-                                 files.get("custody"), Path(tmp), m.engine)
+                                 files.get("custody"), Path(tmp), m.engine, dict(m.roles))
         if runs.statement.provenance["contract_sha256"] != m.contract_sha256:
             diffs.append("contract: the file no longer reads to the recorded contract")
         else:

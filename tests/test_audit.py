@@ -146,3 +146,27 @@ def test_verify_passes_on_demo_output(tmp_path: Path) -> None:
     res = run("verify", tmp_path / "demo" / "statement")
     assert res.exit_code == 1  # type: ignore[attr-defined]
     assert "input cohort ../cohort.parquet: sha256 recorded" in res.stdout  # type: ignore[attr-defined]
+
+
+def test_column_roles_are_recorded_and_reused_by_verify(inputs: Path, tmp_path: Path) -> None:
+    d = tmp_path / "renamed"
+    d.mkdir()
+    pl.read_parquet(inputs / "cohort.parquet").rename({"offender_id": "pnc_id"}).write_csv(
+        d / "cohort.csv")
+    pl.read_parquet(inputs / "events.parquet").rename(
+        {"offender_id": "pnc_id", "offence_date": "off_dt"}).write_csv(d / "events.csv")
+    (d / "contract.toml").write_text(demo_contract_text(), encoding="utf-8")
+    res = run("-q", "pay", d / "contract.toml", "--cohort", d / "cohort.csv", "--events",
+              d / "events.csv", "--out", d / "out", "--offender-id", "pnc_id",
+              "--offence-date", "off_dt")
+    assert res.exit_code == 0, res.stderr  # type: ignore[attr-defined]
+    manifest = json.loads((d / "out" / "manifest.json").read_text())
+    assert manifest["roles"] == {"offence_date": "off_dt", "offender_id": "pnc_id"}
+    # same statement as from the original files
+    runs, _ = _pay(inputs, tmp_path / "original")
+    doc = json.loads((d / "out" / "statement.json").read_text())
+    assert doc["total"] == str(runs.statement.total)  # type: ignore[attr-defined]
+    assert audit.verify(d / "out").ok
+    with pytest.raises(pbr.SchemaError, match="roles: unknown role"):
+        audit.pay_files(d / "contract.toml", d / "cohort.csv", d / "events.csv", d / "x",
+                        roles={"pnc": "pnc_id"})

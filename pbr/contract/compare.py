@@ -188,6 +188,8 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
             period = contract.period(cohort)
             shown = {"offenders": f"{n:,}", "reoffenders": f"{reo:,}",
                      "reoffences": f"{int(row['reoffences']):,}"}
+            if row.get("custody_days") is not None:
+                shown["custody days"] = f"{int(row['custody_days']):,}"
             for measure in measures:
                 actual = _value(measure, row)
                 if ctrl is not None:

@@ -181,11 +181,18 @@ def _first_n(win: pl.DataFrame, rule: CohortRule) -> tuple[pl.DataFrame, tuple[s
     before = win.filter(pl.col("__day") < start).select(
         "__pos", pl.lit(-1, pl.Int64).alias("__k"),
         pl.lit(CODE["outside_periods"], pl.Int8).alias("__pc"))
-    seq = win.filter(pl.col("__day") >= start).sort(_order(win, rule, ["__day"]))
-    seq = seq.with_row_index("__seq").with_columns(
-        pl.col("__seq").cast(pl.Int64).shift(1).over("offender_id").fill_null(-1)
-        .alias("__prev"))
-    prev = seq["__prev"].to_numpy()
+    # ``win`` is sorted by person and day, and a person's events keep that order in the
+    # sequence, so each event's predecessor is the row before it in ``win``
+    after = win.filter(pl.col("__day") >= start)
+    perm = after.select(pl.arg_sort_by(_order(after, rule, ["__day"])).alias("p"))["p"]
+    seqpos = np.empty(after.height, np.int64)
+    seqpos[perm.to_numpy()] = np.arange(after.height)
+    new = after.select(_new_run("offender_id").alias("new"))["new"].to_numpy()
+    prev_w = np.where(new, -1, np.roll(seqpos, 1))
+    first_w = np.maximum.accumulate(np.where(new, np.arange(after.height), 0)) \
+        if after.height else np.zeros(0, np.int64)
+    prev = prev_w[perm.to_numpy()]
+    seq = after.select("__pos")[perm.to_numpy()]
     if rule.multiple_periods:
         seg, first = consecutive_cohorts(prev, rule.cohort_size, rule.n_periods)
         code = np.where(first, 0, CODE["not_first_in_period"])
@@ -194,8 +201,7 @@ def _first_n(win: pl.DataFrame, rule: CohortRule) -> tuple[pl.DataFrame, tuple[s
         rank = np.cumsum(first) - 1
         closes = np.flatnonzero(first & (rank % rule.cohort_size == rule.cohort_size - 1))
         seg = np.searchsorted(closes, np.arange(prev.size), side="left").astype(np.int64)
-        firsts = seq.select(pl.col("__seq").min().over("offender_id"))["__seq"].to_numpy()
-        own = seg[firsts]  # the cohort of the person's first event
+        own = seg[seqpos[first_w][perm.to_numpy()]]  # cohort of the person's first event
         code = np.where(first, 0, np.where(seg == own, CODE["not_first_in_period"],
                                            CODE["in_earlier_period"]))
         if rule.n_periods is not None:

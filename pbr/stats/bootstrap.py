@@ -15,9 +15,9 @@ Each replicate draws its units with ``numpy.random.Generator.integers`` (seeded 
 same seed gives the same bytes; the Numba kernel
 :func:`pbr._kernels.resampling.gather_sums` adds up the resampled per-unit sums (2,000
 replicates of 2 x 100,000 offenders: 2.7 s, against 31.8 s for multinomial counts and a
-matrix product; benchmarks/inference.py).  The interval is the percentile interval; the p-value is twice the smaller
-share of replicates on either side of the null (two-sided) or the share on the wrong side
-(one-sided), floored at ``1 / (n_resamples + 1)``.
+matrix product; benchmarks/inference.py).  The interval is the percentile interval; the
+p-value is twice the smaller share of replicates on either side of the null (two-sided)
+or the share on the wrong side (one-sided), floored at ``1 / (n_resamples + 1)``.
 """
 
 from __future__ import annotations

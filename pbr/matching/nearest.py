@@ -18,6 +18,7 @@ Rules (docs/methodology/matching.md, "Nearest neighbour"):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -77,9 +78,8 @@ def nearest(t_dist: np.ndarray, c_dist: np.ndarray, t_rank: np.ndarray, c_ids: p
     """
     n_t = t_rank.size
     score_mode = t_dist.ndim == 1
-    keys = {"s": c_strata, "id": c_ids}
-    if score_mode:
-        keys = {"s": c_strata, "d": c_dist, "id": c_ids}
+    keys: dict[str, Any] = {"s": c_strata} if c_strata.size and c_strata.max() > 0 else {}
+    keys |= {"d": c_dist, "id": c_ids} if score_mode else {"id": c_ids}
     perm = pl.DataFrame(keys).select(pl.arg_sort_by(list(keys))).to_series().to_numpy()
     perm = perm.astype(np.int64)
     cs = np.ascontiguousarray(c_strata[perm])

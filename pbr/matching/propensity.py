@@ -30,12 +30,12 @@ def is_categorical(s: pl.Series) -> bool:
     return s.dtype == pl.String or isinstance(s.dtype, pl.Categorical | pl.Enum)
 
 
-def design_matrix(frame: pl.DataFrame, covariates: tuple[str, ...], *, all_levels: bool = False
-                  ) -> tuple[list[str], np.ndarray, list[bool]]:
+def design_matrix(frame: pl.DataFrame, covariates: tuple[str, ...], *, all_levels: bool = False,
+                  intercept: bool = False) -> tuple[list[str], np.ndarray, list[bool]]:
     """Columns of the model (or, with ``all_levels``, of the balance table).
 
-    Returns the column names, the float64 matrix (rows x columns) and whether each column
-    is binary (0/1 only).
+    Returns the column names, the float64 matrix (rows x columns, with a leading column
+    of ones when ``intercept``) and whether each column is binary (0/1 only).
 
     Examples
     --------
@@ -63,8 +63,12 @@ def design_matrix(frame: pl.DataFrame, covariates: tuple[str, ...], *, all_level
         else:
             raise SchemaError(f"covariate {c!r} has type {s.dtype}; give a numeric, boolean "
                               "or text column (convert dates to numbers, e.g. days or years)")
-    x = np.column_stack(cols) if cols else np.empty((frame.height, 0))
-    binary = [bool(np.isin(x[:, j], (0.0, 1.0)).all()) for j in range(x.shape[1])]
+    binary = [bool(((c == 0.0) | (c == 1.0)).all()) for c in cols]
+    x = np.empty((frame.height, len(cols) + intercept))
+    if intercept:
+        x[:, 0] = 1.0
+    for j, c in enumerate(cols):
+        x[:, j + intercept] = c
     return names, x, binary
 
 
@@ -98,43 +102,50 @@ class PropensityModel:
         return dict(zip(self.terms, self.params, strict=True))
 
 
-def _newton(x: np.ndarray, y: np.ndarray, tol: float = 1e-10, max_iter: int = 50
+def _loglik(y: np.ndarray, eta: np.ndarray) -> float:
+    return float(np.dot(y, eta) - np.logaddexp(0.0, eta).sum())
+
+
+def _newton(x: np.ndarray, y: np.ndarray, tol: float = 1e-10, max_iter: int = 60
             ) -> tuple[np.ndarray, bool]:
     """Maximum-likelihood logistic regression by Newton-Raphson with step halving.
 
     The unpenalised fit of statsmodels' ``Logit(...).fit(method="newton")`` and R's
     ``glm(family = binomial)`` (checked against both in tests/test_matching_*), written
-    out so that one iteration is two passes over the design matrix (a BLAS ``X'WX`` and a
-    matrix-vector product) without statsmodels' per-fit set-up, which dominates at
-    millions of rows.  Converged when the largest Newton step is below ``tol`` (relative).
+    out so that one iteration is a few passes over the design matrix (BLAS) without
+    statsmodels' per-fit set-up, which dominates at millions of rows.  Above 200,000 rows
+    it starts from the fit on every ``n // 100,000``-th row (a deterministic subsample),
+    so the full data need only the last, quadratically converging steps.  Converged when
+    the largest Newton step is below ``tol`` (absolute or relative to the coefficient).
     """
-    beta = np.zeros(x.shape[1])
-    ll_old = -np.inf
+    n, k = x.shape
+    beta = np.zeros(k)
+    if n > 200_000:
+        beta, _ = _newton(np.ascontiguousarray(x[:: n // 100_000]),
+                          y[:: n // 100_000], 1e-8, max_iter)
+    buf = np.empty_like(x)
+    eta = x @ beta
+    ll = _loglik(y, eta)
     for _ in range(max_iter):
-        eta = x @ beta
         p = 1.0 / (1.0 + np.exp(-eta))
-        w = p * (1.0 - p)
         grad = x.T @ (y - p)
-        hess = (x * w[:, None]).T @ x
+        np.multiply(x, np.sqrt(p * (1.0 - p))[:, None], out=buf)
         try:
-            step = np.linalg.solve(hess, grad)
+            step = np.linalg.solve(buf.T @ buf, grad)
         except np.linalg.LinAlgError:
             return beta, False
-        ll = float(np.sum(y * eta - np.logaddexp(0.0, eta)))
-        if ll < ll_old - 1e-9 * abs(ll_old):  # overshoot: halve the previous step
-            return beta, False
-        ll_old = ll
         t = 1.0
-        for _ in range(30):
+        for _ in range(40):  # step halving: the log-likelihood must not fall
             cand = beta + t * step
-            e2 = x @ cand
-            if float(np.sum(y * e2 - np.logaddexp(0.0, e2))) >= ll - 1e-12 * abs(ll):
+            eta_new = x @ cand
+            ll_new = _loglik(y, eta_new)
+            if ll_new >= ll - 1e-12 * abs(ll):
                 break
             t /= 2
-        beta = cand
-        if np.max(np.abs(t * step) / (np.abs(beta) + 1e-8)) < tol or \
-                np.max(np.abs(t * step)) < tol:
-            return beta, bool(np.all(np.isfinite(beta)) and np.max(np.abs(x @ beta)) < 35)
+        moved = np.abs(cand - beta)
+        beta, eta, ll = cand, eta_new, ll_new
+        if np.all((moved < tol) | (moved < tol * np.abs(beta))):
+            return beta, bool(np.all(np.isfinite(beta)) and np.max(np.abs(eta)) < 35)
     return beta, False
 
 
@@ -170,18 +181,19 @@ def fit_propensity(frame: pl.DataFrame, treatment: np.ndarray, covariates: tuple
         x = np.asarray(model.exog, dtype=np.float64)
         text = formula
     else:
-        names, xc, _ = design_matrix(frame, covariates)
+        names, x, _ = design_matrix(frame, covariates, intercept=True)
         terms = ("Intercept", *names)
-        x = np.empty((frame.height, len(terms)))
-        x[:, 0] = 1.0
-        x[:, 1:] = xc
-        del xc
         text = " + ".join(covariates)
     if not _full_rank(x):
         raise SpecError("covariates: the design matrix is rank deficient (a column is constant "
                         "or a combination of others); drop the redundant covariate")
     params, converged = _newton(x, y)
-    linear = x @ params
+    # column by column, not BLAS: a BLAS product may round two identical rows differently
+    # (blocked kernels), and tied scores must stay tied (balance, tie rules)
+    linear = np.zeros(x.shape[0])
+    for j in range(x.shape[1]):
+        linear += x[:, j] * params[j]
+    del x
     score = 1.0 / (1.0 + np.exp(-linear))
     return PropensityModel(terms, tuple(float(p) for p in params), score, linear, converged,
                            text)

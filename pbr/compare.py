@@ -388,5 +388,16 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
         prov["cohort"] = {k: v for k, v in cohort_prov.items() if k.endswith("sha256")}
     if w_cohort is not None:
         prov["cohort_weights_sha256"] = _fingerprint(w_cohort)
+    notes = []
+    if correction:
+        notes.append("intervals are not adjusted for multiple comparisons; 'significant' "
+                     "uses the adjusted p-values")
+    if comp.kind == "adjusted" or (comp.kind == "baseline" and kind == "mean"):
+        notes.append(f"the {comp.describe} is treated as known (no sampling variance)")
+    if comp.kind == "group" and method != "bootstrap" and clusters is None and \
+            comp.weights is not None:
+        notes.append("weighted comparison group: sandwich variance of the weighted mean "
+                     "(matched sets are not resampled; use method='bootstrap' with "
+                     "clusters= for that)")
     return ComparisonResult(out, tuple(keys), measure, method, comp.describe, level,
-                            alternative, correction, prov)
+                            alternative, correction, prov, tuple(notes))

@@ -19,7 +19,7 @@ import polars as pl
 __all__ = ["ComparisonResult"]
 
 _NOUN = {"binary": "reoffended", "serious": "committed a serious reoffence",
-         "frequency": "reoffences", "per_reoffender": "reoffences per reoffender",
+         "frequency": "reoffences", "per_reoffender": "reoffences",
          "severity": "severity points"}
 
 
@@ -55,6 +55,8 @@ class ComparisonResult:
         The options used.
     provenance
         Version, options, input fingerprints (SHA-256) and seed.
+    notes
+        What the reader should know (unadjusted intervals, a baseline treated as known).
 
     Examples
     --------
@@ -75,6 +77,7 @@ class ComparisonResult:
     alternative: str
     correction: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict, compare=False)
+    notes: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ conversions
     def to_frame(self) -> pl.DataFrame:
@@ -199,6 +202,7 @@ class ComparisonResult:
             lines.append("(rates and differences in per cent / percentage points)")
         if not self.by:
             lines.append(self.jdl_text())
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 

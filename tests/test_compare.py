@@ -107,6 +107,7 @@ def test_by_group_with_holm_and_bh(measured) -> None:
                           c.filter(pl.col("provider") == row["provider"]))
         assert row["estimate"] == pytest.approx(one.frame["estimate"][0], rel=1e-12)
         assert row["significant"] == (row["p_adjusted"] <= 0.05)
+    assert "intervals are not adjusted for multiple comparisons" in str(res)
     bh = pbr.compare(t, c, by="provider", correction="bh")
     assert np.all(bh.frame["p_adjusted"].to_numpy() <= res.frame["p_adjusted"].to_numpy()
                   + 1e-15)
@@ -127,6 +128,8 @@ def test_baseline_object_mapping_and_adjusted_baseline(measured) -> None:
     assert pbr.compare(t, per_area, by="provider").frame["comparator_value"].to_list() == \
         [0.4] * len(per_area)
     adjusted = pbr.compare(t, "true_risk")
+    assert adjusted.notes == ("the adjusted baseline is treated as known (no sampling "
+                              "variance)",)
     assert adjusted.frame["comparator_value"][0] == pytest.approx(t["true_risk"].mean())
     assert adjusted.comparator == "adjusted baseline"
 

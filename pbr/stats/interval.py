@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 from scipy import stats as _st
 
 from pbr.errors import SpecError
 
-__all__ = ["ALTERNATIVES", "Alternative", "Interval", "check_level", "normal_interval",
-           "z_value"]
+__all__ = ["ALTERNATIVES", "Interval", "check_level", "normal_interval", "p_from_z", "z_value"]
 
-Alternative = Literal["two-sided", "less", "greater"]
 ALTERNATIVES = ("two-sided", "less", "greater")
 
 

@@ -9,15 +9,12 @@ Missing p-values (NaN) are left out of the family and stay NaN.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 
 from pbr.errors import SpecError
 
 __all__ = ["CORRECTIONS", "adjust_p", "benjamini_hochberg", "holm"]
 
-Correction = Literal["holm", "bh"]
 CORRECTIONS = ("holm", "bh")
 
 

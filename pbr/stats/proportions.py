@@ -31,9 +31,6 @@ from pbr.stats.interval import Interval, check_level, normal_interval, p_from_z,
 
 __all__ = ["clopper_pearson", "diff_proportions", "wilson"]
 
-METHODS = ("normal", "newcombe", "exact")
-VARIANCES = ("cohort", "both", "null")
-
 
 def _check(p: float, n: float, name: str) -> None:
     if not (isinstance(n, int | float) and n > 0 and math.isfinite(n)):

@@ -30,8 +30,6 @@ from pbr.stats.interval import Interval, check_level, normal_interval
 
 __all__ = ["rate_ratio"]
 
-RATE_METHODS = ("poisson", "negbin")
-
 
 def _moment_alpha(y: np.ndarray, w: np.ndarray, group: np.ndarray) -> float:
     num = den = 0.0

@@ -223,3 +223,20 @@ def test_severity_is_welch_on_the_severity_column() -> None:
         pbr.compare(t, c, measure="severity", method="poisson")
     with pytest.raises(SpecError, match="severity"):
         pbr.compare(pbr.measure(data.cohort, data.events), 1.0, measure="severity")
+
+
+def test_per_group_baseline_object(measured) -> None:
+    _, t, _ = measured
+    providers = sorted(t["provider"].unique().to_list())
+    b = Baseline.from_values([{"provider": p, "binary_rate": 40.0 + i, "n": 500 + i,
+                               "per_offender": 1.0 + i / 10}
+                              for i, p in enumerate(providers)],
+                             by="provider", spec="moj_national_2017", label="2011")
+    res = pbr.compare(t, b, by="provider", variance="both")
+    assert res.frame["comparator_value"].to_list() == pytest.approx(
+        [0.40 + i / 100 for i in range(len(providers))])
+    assert res.frame["comparator_n"].to_list() == [500 + i for i in range(len(providers))]
+    assert res.comparator == "2011"
+    freq = pbr.compare(t, b, by="provider", measure="frequency")
+    assert freq.frame["comparator_value"].to_list() == pytest.approx(
+        [1.0 + i / 10 for i in range(len(providers))])

@@ -12,8 +12,7 @@ import typer
 import pbr
 from pbr import io
 from pbr.cli._app import ROLES, app, progress, reported_errors
-
-DEFAULT_PRESET = "moj_national_2017"
+from pbr.cli.measure import DEFAULT_PRESET, _spec
 
 
 class Measure(StrEnum):
@@ -34,20 +33,6 @@ class Correction(StrEnum):
     none = "none"
     holm = "holm"
     bh = "bh"
-
-
-def _spec(spec_file: Path | None, preset: str | None, as_of: str | None,
-          interim: bool) -> pbr.MeasureSpec:
-    if spec_file is not None and preset is not None:
-        raise typer.BadParameter("give --spec or --preset, not both", param_hint="--spec")
-    spec = io.read_spec(spec_file) if spec_file is not None else \
-        pbr.preset(preset or DEFAULT_PRESET)
-    changes: dict[str, Any] = {}
-    if as_of is not None:
-        changes["as_of"] = as_of
-    if interim:
-        changes["interim"] = True
-    return spec.replace(**changes) if changes else spec
 
 
 def _comparator(result: pbr.MeasureResult, treated: str | None, comparison: Any,

@@ -34,6 +34,7 @@ from pbr.data import Exclusion, Exclusions
 from pbr.disposals import FLAGS, Disposals
 from pbr.errors import SchemaError, SpecError
 from pbr.period import date_to_day
+from pbr.schemes import scheme
 
 __all__ = ["build_cohort"]
 
@@ -41,12 +42,15 @@ CODE = {rule: k for k, (rule, _) in enumerate(REASONS)}
 _DAY = pl.col("index_date").cast(pl.Int32)
 
 
-def _rule(rule: CohortRule | None) -> CohortRule:
+def _rule(rule: CohortRule | str | None) -> CohortRule:
     if rule is None:
         return CohortRule()
+    if isinstance(rule, str):
+        return scheme(rule).cohort
     if not isinstance(rule, CohortRule):
-        raise SpecError(f"rule: expected a CohortRule, got {type(rule).__name__}; build one "
-                        "with pbr.CohortRule(...) or CohortRule.from_toml(path)")
+        raise SpecError(f"rule: expected a CohortRule or a scheme name, got "
+                        f"{type(rule).__name__}; build one with pbr.CohortRule(...) or "
+                        "CohortRule.from_toml(path)")
     return rule
 
 
@@ -213,7 +217,7 @@ def _first_n(win: pl.DataFrame, rule: CohortRule) -> tuple[pl.DataFrame, tuple[s
     return pl.concat([pairs, before]), first_n_labels(n_cohorts)
 
 
-def build_cohort(disposals: Any, rule: CohortRule | None = None, *,
+def build_cohort(disposals: Any, rule: CohortRule | str | None = None, *,
                  on_invalid: str = "raise", **roles: str | None) -> CohortBuild:
     """Turn disposal records into a cohort of index events, with a ledger of every row.
 
@@ -223,7 +227,8 @@ def build_cohort(disposals: Any, rule: CohortRule | None = None, *,
         :class:`~pbr.disposals.Disposals`, or a polars/pandas frame with the disposal
         roles (:mod:`pbr.disposals`).
     rule
-        The :class:`~pbr.cohort_rule.CohortRule`; default the MoJ 3-month cohorts.
+        The :class:`~pbr.cohort_rule.CohortRule`, or a scheme preset's name (its
+        ``[cohort]`` table, :func:`pbr.scheme`); default the MoJ 3-month cohorts.
     on_invalid, **roles
         Passed to :meth:`Disposals.from_frame` when ``disposals`` is a frame.
 

@@ -171,6 +171,13 @@ class CohortBuild:
         """Why each of a person's disposals was used as an index event or not."""
         if self._disposals is None or self._codes is None:
             raise SpecError("explain() needs the inputs; this result was built without them")
+        dtype = self._disposals.frame.schema["offender_id"]
+        if dtype == pl.String and not isinstance(offender_id, str):
+            offender_id = str(offender_id)
+        elif dtype.is_integer() and isinstance(offender_id, str):
+            if not offender_id.lstrip("-").isdigit():
+                raise SpecError(f"offender {offender_id!r}: the identifiers are integers")
+            offender_id = int(offender_id)
         rows = self._disposals.frame.filter(pl.col("offender_id") == offender_id)
         if rows.height == 0:
             raise SpecError(f"offender {offender_id!r} has no valid disposal rows (invalid "

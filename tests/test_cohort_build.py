@@ -378,5 +378,27 @@ def test_invalid_rows_go_to_the_ledger_with_exclude() -> None:
 def test_empty_and_rule_type_errors() -> None:
     built = build_cohort(dis([(1, "2018-01-01", "remand")]), CohortRule())
     assert built.frame.height == 0 and built.periods == ()
-    with pytest.raises(SpecError, match="expected a CohortRule"):
-        build_cohort(dis([(1, "2018-01-01", "remand")]), "moj")  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match="unknown scheme 'moj'"):
+        build_cohort(dis([(1, "2018-01-01", "remand")]), "moj")
+    with pytest.raises(SpecError, match="expected a CohortRule or a scheme name"):
+        build_cohort(dis([(1, "2018-01-01", "remand")]), 3)  # type: ignore[arg-type]
+
+
+def test_scheme_name_as_rule() -> None:
+    rows = dis([(1, "2010-09-10", "custody", "2010-10-01"), (2, "2010-09-10", "caution")],
+               date_of_birth=[D("1980-01-01")] * 2, sentence_length_days=[90, None],
+               released_from_court=[False, False])
+    built = build_cohort(rows, "peterborough_sib")
+    assert built.rule == pbr.scheme("peterborough_sib").cohort
+    assert entries(built) == [(1, "cohort 1", D("2010-10-01"), 0)]
+    assert reasons(built) == ["index_event", "not_index_type"]
+
+
+def test_explain_accepts_the_identifier_as_text() -> None:
+    built = build_cohort(dis([(7, "2018-01-01", "caution")]))
+    assert built.explain("7") == built.explain(7)
+    text = build_cohort(dis([(7, "2018-01-01", "caution")]).with_columns(
+        pl.col("offender_id").cast(pl.String)))
+    assert text.explain(7) == text.explain("7")
+    with pytest.raises(SpecError, match="identifiers are integers"):
+        built.explain("x7")

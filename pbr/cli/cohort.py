@@ -106,9 +106,7 @@ def cohort(
         lines = [str(built), "", "People per period"]
         lines += [f"  {p:<28}{n:>12,}" for p, n in periods.iter_rows()]
         for who in explain or []:
-            key: Any = int(who) if who.lstrip("-").isdigit() and \
-                built.frame.schema["offender_id"].is_integer() else who
-            lines += ["", built.explain(key)]
+            lines += ["", built.explain(who)]
         step(f"writing {out}")
         written = [f"cohort: {io.write_table(built.frame, out)} ({built.frame.height:,} rows)"]
         if ledger_out is not None:

@@ -202,16 +202,15 @@ def _baseline_for(value: Any, key: Any, measure: str) -> tuple[float, float | No
 
 
 def _one(measure: str, method: str, y1: np.ndarray, w1: np.ndarray | None,
-         comp: _Comparator, y0: np.ndarray | None, w0: np.ndarray | None,
+         y0: np.ndarray | None, w0: np.ndarray | None,
          base: tuple[float, float | None], c1: np.ndarray | None, c0: np.ndarray | None,
          opts: dict[str, Any]) -> Interval:
     kind = MEASURES[measure][1]
     level, alt = opts["level"], opts["alternative"]
     if method == "bootstrap":
         target: Any = y0 if y0 is not None else base[0]
-        stat = "ratio" if opts.get("ratio") else "difference"
         return bootstrap_interval(y1, target, w1=w1, w0=w0, clusters1=c1, clusters0=c0,
-                                  statistic=stat, n_resamples=opts["n_resamples"],
+                                  n_resamples=opts["n_resamples"],
                                   seed=opts["seed"], level=level, alternative=alt)
     if kind == "rate":
         p1 = float(np.average(y1, weights=w1))
@@ -322,8 +321,7 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
     if cframe is not None:
         cframe, _ = _values(cframe, measure)
     opts = {"level": level, "alternative": alternative, "variance": variance,
-            "n_resamples": n_resamples, "seed": seed,
-            "ratio": method in ("poisson", "negbin")}
+            "n_resamples": n_resamples, "seed": seed}
     groups = (frame.select(keys).unique().sort(keys, nulls_last=True).rows()
               if keys else [()])
     rows = []
@@ -359,7 +357,7 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
             c1 = g[clusters].to_numpy()
         if g.height == 0:
             raise SpecError(f"the cohort has nobody in group {key!r}")
-        iv = _one(measure, method, y1, w1, comp, y0, w0, base, c1, c0, opts)
+        iv = _one(measure, method, y1, w1, y0, w0, base, c1, c0, opts)
         n1 = int(np.count_nonzero(w1)) if w1 is not None else g.height
         rows.append({**dict(zip(keys, key, strict=True)), "n": n1,
                      "cohort_value": float(np.average(y1, weights=w1)),

@@ -303,6 +303,8 @@ def _cohort_frame(df: pl.DataFrame, chosen: pl.DataFrame, labels: tuple[str, ...
     optional = ["release_date", "age_at_index", "sentence_length_days", "disposal_category"]
     keep += [c for c in optional if c in df.columns]
     for c in rule.carry:
+        if c in keep:
+            continue
         if c in df.columns:
             keep.append(c)
         elif c not in ("area", "provider", "region"):  # the default roles are optional

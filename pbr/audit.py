@@ -151,7 +151,7 @@ def _compute(contract: Path, cohort: Path, events: Path, custody: Path | None, o
         "statement_csv": write_statement_csv(runs.statement, out / names["statement_csv"]),
         "statement_json": write_statement_json(runs.statement, out / names["statement_json"]),
         "statement_xlsx": write_statement_xlsx(runs.statement, out / names["statement_xlsx"],
-                                               contract_text=c.to_toml(), manifest=sheet),
+                                               contract=c, manifest=sheet),
     }
     return runs, written
 

@@ -106,6 +106,9 @@ def test_statement_files(inputs: Path, tmp_path: Path) -> None:
     assert csv["amount"].to_list() == [str(x.amount) for x in statement.lines]
     sheets = pl.read_excel(tmp_path / "out" / "statement.xlsx", sheet_id=0)
     assert list(sheets) == ["Summary", "Lines", "Contract", "Manifest"]
+    params = sheets["Contract"]
+    names = params["parameter"].to_list()
+    assert "component.binary.price" in names and "contract TOML" in names
     lines = sheets["Lines"]
     assert lines["amount (exact)"].cast(pl.String).to_list() == \
         [str(x.amount) for x in statement.lines]

@@ -7,17 +7,19 @@ function                     does
 ``write_statement_json``     the whole statement (lines, totals, explanations) -> JSON
 ``write_statement_xlsx``     the finance workbook: Summary, Lines, Contract, Manifest
 ``statement_document``       the statement as a JSON-ready dict
+``contract_parameters``      a contract's parameters as (dotted name, value) rows
 ===========================  ======================================================
 """
 
 from __future__ import annotations
 
 from pbr.report.statement import (
+    contract_parameters,
     statement_document,
     write_statement_csv,
     write_statement_json,
     write_statement_xlsx,
 )
 
-__all__ = ["statement_document", "write_statement_csv", "write_statement_json",
-           "write_statement_xlsx"]
+__all__ = ["contract_parameters", "statement_document", "write_statement_csv",
+           "write_statement_json", "write_statement_xlsx"]

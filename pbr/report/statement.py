@@ -3,9 +3,10 @@
 The workbook is for a finance team: a *Summary* sheet (totals per cohort and component,
 earned, paid on account, total due), a *Lines* sheet (one row per line with the
 baseline, actual, difference, interval, units, unit price and amount, and the exact
-amount as text), a *Contract* sheet (the contract's parameters and its TOML text) and a
-*Manifest* sheet (versions and input hashes).  Every writer is deterministic: the same
-statement gives the same bytes (the workbook's creation date is fixed).
+amount as text), a *Contract* sheet (the contract's parameters, one per row, and its
+TOML text) and a *Manifest* sheet (versions and input hashes).  Every writer is
+deterministic: the same statement gives the same bytes (the workbook's creation date is
+fixed).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pbr.contract.spec import Contract
 from pbr.contract.statement import LINE_COLUMNS, PaymentStatement
 
-__all__ = ["statement_document", "write_statement_csv", "write_statement_json",
-           "write_statement_xlsx"]
+__all__ = ["contract_parameters", "statement_document", "write_statement_csv",
+           "write_statement_json", "write_statement_xlsx"]
 
 _CREATED = _dt.datetime(2000, 1, 1)  # fixed, so the workbook's bytes never depend on the clock
 
@@ -63,6 +65,38 @@ def statement_document(statement: PaymentStatement) -> dict[str, Any]:
     }
 
 
+def _show(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(_text(value))
+
+
+def contract_parameters(contract: Contract) -> list[tuple[str, str]]:
+    """The contract's parameters as (dotted name, value) rows, in schema order.
+
+    Examples
+    --------
+    >>> from pbr.contract import Component, Contract
+    >>> c = Contract("x", components=(Component("fee", "fee", amount="10.00"),))
+    >>> ("component.fee.amount", "10.00") in contract_parameters(c)
+    True
+    """
+    out: list[tuple[str, str]] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for i, v in enumerate(value):
+                walk(f"{prefix}.{v.get('name', i)}", v)
+        else:
+            out.append((prefix, _show(value)))
+
+    walk("", contract.to_dict())
+    return out
+
+
 def write_statement_json(statement: PaymentStatement, path: str | Path) -> Path:
     """Write :func:`statement_document` as indented, key-sorted JSON."""
     path = Path(path)
@@ -81,7 +115,7 @@ def write_statement_csv(statement: PaymentStatement, path: str | Path) -> Path:
 
 
 def write_statement_xlsx(statement: PaymentStatement, path: str | Path, *,
-                         contract_text: str = "",
+                         contract: Contract | None = None,
                          manifest: Mapping[str, Any] | None = None) -> Path:
     """Write the finance workbook: Summary, Lines, Contract and Manifest sheets.
 
@@ -142,9 +176,18 @@ def write_statement_xlsx(statement: PaymentStatement, path: str | Path, *,
             ws.write_string(i, len(LINE_COLUMNS) + 1, statement.explain(x.line))
 
         ws = wb.add_worksheet("Contract")
-        ws.set_column(0, 0, 100)
-        for i, line in enumerate((contract_text or "(contract text not given)").splitlines()):
-            ws.write_string(i, 0, line)
+        ws.set_column(0, 0, 40)
+        ws.set_column(1, 1, 60)
+        rows_: list[tuple[str, str]] = [("parameter", "value")]
+        if contract is not None:
+            rows_ += contract_parameters(contract)
+            rows_ += [("", ""), ("contract TOML", "")]
+            rows_ += [(line, "") for line in contract.to_toml().splitlines()]
+        else:
+            rows_.append(("(contract not given)", ""))
+        for i, (k, v) in enumerate(rows_):
+            ws.write_string(i, 0, k, bold if i == 0 or k == "contract TOML" else None)
+            ws.write_string(i, 1, v)
 
         ws = wb.add_worksheet("Manifest")
         ws.set_column(0, 0, 24)

@@ -258,6 +258,10 @@ def build_cohort(disposals: Any, rule: CohortRule | str | None = None, *,
     rule = _rule(rule)
     if on_invalid not in ("raise", "exclude"):
         raise SchemaError(f"on_invalid must be 'raise' or 'exclude', got {on_invalid!r}")
+    if isinstance(disposals, Disposals) and roles:
+        raise SchemaError(f"build_cohort: the disposals are already validated, so the role "
+                          f"argument(s) {', '.join(sorted(roles))} do nothing; pass them to "
+                          "Disposals.from_frame instead")
     d = disposals if isinstance(disposals, Disposals) else Disposals.from_frame(
         disposals, on_invalid=on_invalid, **roles)  # type: ignore[arg-type]
     df, notes = _eligibility(d.frame, rule)

@@ -80,6 +80,12 @@ def test_wrong_column_type_names_the_column() -> None:
         Disposals.from_frame(base().with_columns(disposal_date=pl.lit(3.5)))
 
 
+def test_roles_with_validated_disposals_are_an_error() -> None:
+    d = Disposals.from_frame(base())
+    with pytest.raises(SchemaError, match=r"release_date.*Disposals\.from_frame"):
+        build_cohort(d, release_date="x")
+
+
 def test_pandas_input() -> None:
     pdf = pd.DataFrame({"offender_id": [1], "disposal_date": [pd.Timestamp("2018-01-05")],
                         "disposal_type": ["caution"]})

@@ -223,7 +223,7 @@ def _ai_variance(result: MatchResult, yt: np.ndarray, yc: np.ndarray, tau: float
     score = f["ps"].to_numpy() if "ps" in f.columns else None
     if score is None:
         raise SpecError("se: 'abadie_imbens' needs a propensity score for the variance terms")
-    ctrl = np.flatnonzero(~result.treated)
+    ctrl = np.flatnonzero(~result.treated & ~np.isnan(yc))  # neighbours with an outcome
     order = ctrl[np.lexsort((f[result.spec.id].rank("ordinal").to_numpy()[ctrl], score[ctrl]))]
     s = score[order]
     inv = np.empty(n, np.int64)
@@ -301,10 +301,9 @@ def estimate_effect(result: MatchResult, outcomes: Any, outcome: str, *,
             vl = var_t / mt ** 2 + var_c / mc ** 2 - 2 * cov / (mt * mc)
             ratio_ci = (ratio * np.exp(-z * np.sqrt(vl)), ratio * np.exp(z * np.sqrt(vl)))
     elif method == "abadie_imbens":
-        if np.isnan(y[result.frame["weight"].to_numpy() > 0]).any() or \
-                np.isnan(y[~result.treated]).any():
-            raise SpecError("se: 'abadie_imbens' needs the outcome of every control; use "
-                            "se='bootstrap' when some are missing")
+        if np.isnan(y[result.frame["weight"].to_numpy() > 0]).any():
+            raise SpecError("se: 'abadie_imbens' needs the outcome of every matched unit; "
+                            "use se='bootstrap' when some are missing")
         yv = y
         sd = float(np.sqrt(_ai_variance(result, yv, yv, att)))
         ci = (att - z * sd, att + z * sd)

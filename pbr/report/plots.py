@@ -51,7 +51,7 @@ def love_plot(balance: BalanceResult, *, absolute: bool = True, ax: Any = None,
     if absolute:
         before, after = abs(before), abs(after)
     if ax is None:  # a Figure without pyplot: no global state, no display backend
-        fig = Figure(figsize=(6.0, 0.35 * len(names) + 1.5))
+        fig = Figure(figsize=(8.0, 0.3 * len(names) + 1.8))
         ax = fig.subplots()
     else:
         fig = ax.figure
@@ -65,8 +65,8 @@ def love_plot(balance: BalanceResult, *, absolute: bool = True, ax: Any = None,
     ax.axvline(0.0, color="black", linewidth=0.5)
     ax.set_yticks(y)
     ax.set_yticklabels(names)
-    ax.set_xlabel(("absolute " if absolute else "") + "standardised mean difference\n("
-                  + balance.denominator + ")")
+    ax.set_xlabel(("absolute " if absolute else "") + "standardised mean difference\n"
+                  "denominator: " + balance.denominator.split(" (")[0])
     ax.legend(loc="lower right", frameon=False)
     if title:
         ax.set_title(title)

@@ -79,6 +79,13 @@ def test_every_row_has_exactly_one_outcome(df: pl.DataFrame, rule: CohortRule) -
     assert set(built.frame["cohort_period"].to_list()) <= set(built.periods)
     if not rule.multiple_periods:
         assert built.frame["offender_id"].is_unique().all()
+    # explain() gives one line per valid disposal row of the person, with its outcome
+    for person in df["offender_id"].unique().to_list()[:2]:
+        lines = built.explain(person).splitlines()[1:]
+        assert len(lines) == df.filter(pl.col("offender_id") == person).height
+        used_rows = set(built.frame.filter(pl.col("offender_id") == person)["disposal_row"])
+        assert {int(x.split(":")[0].split()[1]) for x in lines if "index event of" in x} \
+            == used_rows
 
 
 def _add(day: dt.date, months: int) -> dt.date:
@@ -120,7 +127,7 @@ def _oracle(df: pl.DataFrame, rule: CohortRule) -> set[tuple[int, int, int]]:
         return out
     first, last = events[0][0], max(e[0] for e in events)
     length = 3 if rule.period == "quarter" else 12
-    step = 3 if rule.period in ("quarter", "rolling 12 months") else 12
+    step = {"quarter": 3, "rolling 12 months": rule.rolling_step.months}.get(rule.period, 12)
     if rule.start is not None:
         s0 = rule.start
     elif rule.period == "financial_year":
@@ -152,6 +159,7 @@ plain_rules = st.builds(
                             "first_n"]),
     start=st.sampled_from([None, dt.date(2018, 1, 1), dt.date(2018, 2, 15)]),
     n_periods=st.sampled_from([None, 1, 2, 5]),
+    rolling_step=st.sampled_from(["3 months", "1 month", "18 months"]),
     cohort_size=st.integers(1, 4),
     multiple_periods=st.booleans(),
     same_day_precedence=st.sampled_from([("custody", "court_order", "caution"),

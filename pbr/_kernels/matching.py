@@ -101,7 +101,7 @@ def _pick(score, run, nxt, prv, lo, hi, s, caliper, own, n_own):
 
 @njit(cache=True, inline="always")
 def _owned(own, n_own, j):
-    for q in range(n_own):
+    for q in range(n_own):  # noqa: SIM110 - a plain loop compiles in numba
         if own[q] == j:
             return True
     return False

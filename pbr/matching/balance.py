@@ -33,7 +33,7 @@ from pbr.matching.propensity import design_matrix
 if TYPE_CHECKING:
     from pbr.matching.result import MatchResult
 
-__all__ = ["GOOD", "ACCEPTABLE", "BalanceResult", "balance"]
+__all__ = ["ACCEPTABLE", "GOOD", "BalanceResult", "balance"]
 
 GOOD = 0.05
 ACCEPTABLE = 0.10

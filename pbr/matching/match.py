@@ -78,7 +78,7 @@ def _check(frame: pl.DataFrame, spec: MatchSpec) -> np.ndarray:
     if bad.size:
         raise SchemaError(f"column {spec.treatment!r} (treatment): value {tv[bad[0]]!r} at row "
                           f"{int(bad[0])}; expected 0/1 or true/false")
-    treated = tv == 1
+    treated = np.asarray(tv == 1, dtype=np.bool_)
     if treated.all() or not treated.any():
         raise SchemaError(f"column {spec.treatment!r}: need both treated and comparison units")
     for c in spec.exact:

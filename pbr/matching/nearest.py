@@ -110,9 +110,9 @@ def nearest(t_dist: np.ndarray, c_dist: np.ndarray, t_rank: np.ndarray, c_ids: p
             kern.greedy_mahalanobis(order, zt, lo, hi, zc, np.int64(cap), ratio,
                                     float(caliper), match, dist, seq)
         else:
-            fn = kern.nearest_mahalanobis if n_t >= PARALLEL_MIN else \
+            maha = kern.nearest_mahalanobis if n_t >= PARALLEL_MIN else \
                 kern.nearest_mahalanobis_serial
-            fn(zt, lo, hi, zc, ratio, float(caliper), match, dist)
+            maha(zt, lo, hi, zc, ratio, float(caliper), match, dist)
     if not sequential:  # independent choices: number the matched in the matching order
         got = match[order, 0] >= 0
         seq[order[got]] = np.arange(1, int(got.sum()) + 1)

@@ -54,10 +54,7 @@ def design_matrix(frame: pl.DataFrame, covariates: tuple[str, ...], *, all_level
             for level in levels if all_levels else levels[1:]:
                 names.append(f"{c}{level}")
                 cols.append((text == level).fill_null(False).to_numpy().astype(np.float64))
-        elif s.dtype == pl.Boolean:
-            names.append(c)
-            cols.append(s.cast(pl.Float64).to_numpy())
-        elif s.dtype.is_numeric():
+        elif s.dtype == pl.Boolean or s.dtype.is_numeric():
             names.append(c)
             cols.append(s.cast(pl.Float64).to_numpy())
         else:
@@ -67,8 +64,8 @@ def design_matrix(frame: pl.DataFrame, covariates: tuple[str, ...], *, all_level
     x = np.empty((frame.height, len(cols) + intercept))
     if intercept:
         x[:, 0] = 1.0
-    for j, c in enumerate(cols):
-        x[:, j + intercept] = c
+    for j, col in enumerate(cols):
+        x[:, j + intercept] = col
     return names, x, binary
 
 
@@ -235,7 +232,8 @@ def handle_missing(frame: pl.DataFrame, covariates: tuple[str, ...], strategy: s
         else:
             isna = s.is_null() | (s.is_nan() if s.dtype.is_float() else False)
             mean = s.filter(~isna).cast(pl.Float64).mean()
-            out.append(pl.Series(c, np.where(isna.to_numpy(), mean,
+            fill = float(mean) if isinstance(mean, int | float) else 0.0
+            out.append(pl.Series(c, np.where(isna.to_numpy(), fill,
                                              s.cast(pl.Float64).fill_null(0).to_numpy())))
             out.append(isna.cast(pl.Int8).alias(f"{c}_missing"))
             extra.append(f"{c}_missing")

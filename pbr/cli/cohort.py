@@ -60,7 +60,7 @@ def cohort(
         help="Cohort output (.csv, .parquet, .xlsx): one row per person and period, "
              "ready for `pbr measure --cohort`.")],
     rule: Annotated[Path | None, typer.Option(
-        "--rule", help="Cohort rule TOML file (a [cohort] table; a scheme file works).")]
+        "--rule", help="Cohort rule TOML file (its cohort table; a scheme file works).")]
     = None,
     preset: Annotated[str | None, typer.Option(
         help="Scheme preset whose cohort rule to use (e.g. peterborough_sib); default the "

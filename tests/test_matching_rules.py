@@ -308,3 +308,72 @@ def test_e_values_vanderweele_ding() -> None:
     assert pbr.e_value(1 / 3.9)[0] == pytest.approx(est)
     assert pbr.e_value(0.9, 0.7, 1.1) == (pytest.approx(0.9 ** -1 + math.sqrt(
         0.9 ** -1 * (0.9 ** -1 - 1))), 1.0)
+
+
+# ---------------------------------------------------------------- model fit, output, docs
+@pytest.mark.parametrize("n", [2_000, 250_000])  # the second takes the warm-start path
+def test_newton_fit_equals_statsmodels_logit(n: int) -> None:
+    import statsmodels.api as sm
+
+    from pbr.matching.propensity import fit_propensity
+
+    rng = np.random.default_rng(n)
+    x = np.column_stack([rng.normal(40, 12, n), rng.random(n) < 0.3, rng.gamma(2, 3, n)])
+    lp = -2 + 0.03 * x[:, 0] - 0.5 * x[:, 1] + 0.1 * x[:, 2]
+    t = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
+    df = pl.DataFrame({"a": x[:, 0], "b": x[:, 1].astype(bool), "c": x[:, 2]})
+    ours = fit_propensity(df, t, ("a", "b", "c"), None)
+    ref = sm.Logit(t, sm.add_constant(x.astype(float))).fit(method="newton", disp=0)
+    assert ours.converged
+    np.testing.assert_allclose(ours.params, ref.params, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.score, ref.predict(), rtol=1e-9, atol=1e-12)
+
+
+def test_separation_is_noted() -> None:
+    df = pl.DataFrame({"id": range(6), "t": [1, 1, 1, 0, 0, 0],
+                       "x": [5.0, 6.0, 7.0, 1.0, 2.0, 3.0]})
+    with pytest.warns(pbr.PbrWarning, match="did not converge"):
+        m = pbr.match(df, "t", ["x"], id="id")
+    assert any("did not converge" in n for n in m.notes)
+    assert "note: the propensity model did not converge" in str(m)
+
+
+def test_result_outputs_are_deterministic() -> None:
+    data = pbr.synth.generate(1_000, seed=6).cohort
+    a = pbr.match(data, "treated", ["age", "sex"], caliper=0.25)
+    b = pbr.match(data, "treated", ["age", "sex"], caliper=0.25)
+    assert str(a) == str(b) and a.provenance == b.provenance
+    assert set(a.provenance) >= {"pbr_version", "spec", "spec_sha256", "seed", "input_sha256"}
+    assert a.to_pandas().shape == a.frame.shape
+    assert a.summary().columns == ["sample", "control", "treated"]
+    bal = a.balance()
+    assert "SD of the treated group before matching" in bal.explain("age")
+    assert "before matching" in str(bal) and bal.to_pandas().shape[0] == bal.frame.height
+    e = a.effect(None, "true_risk")
+    assert e.to_frame().height == 1 and "ATT =" in e.explain()
+
+
+def test_love_plot() -> None:
+    pytest.importorskip("matplotlib")
+    from pbr.report.plots import love_plot
+
+    m = pbr.match(pbr.synth.generate(800, seed=2).cohort, "treated", ["age", "sentence"])
+    fig = love_plot(m.balance(), absolute=False, title="t")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == m.balance().frame[
+        "covariate"].to_list()
+    assert "denominator: SD of the treated group before matching" in ax.get_xlabel()
+
+
+def test_doctests() -> None:
+    import doctest
+    import importlib
+    import importlib.util
+
+    for name in ("balance", "effects", "nearest", "propensity", "sensitivity", "spec",
+                 "strata", "match", "result"):
+        mod = importlib.import_module(f"pbr.matching.{name}")
+        assert doctest.testmod(mod).failed == 0, name
+    plots = importlib.import_module("pbr.report.plots")
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert doctest.testmod(plots).failed == 0

@@ -377,3 +377,15 @@ def test_doctests() -> None:
     plots = importlib.import_module("pbr.report.plots")
     if importlib.util.find_spec("matplotlib") is not None:
         assert doctest.testmod(plots).failed == 0
+
+
+def test_string_ids_pandas_input_and_formula_string() -> None:
+    df = pl.DataFrame({"pnc": ["B7", "A2", "Z9", "C1", "C0"], "t": [1, 0, 0, 0, 1],
+                       "s": [0.5, 0.75, 0.25, 0.9, 0.2]})
+    m = pbr.match(df.to_pandas(), "t", score="s", id="pnc")
+    # B7 (0.5): A2 (0.75) and Z9 (0.25) are equally near -> the higher score, A2;
+    # C0 (0.2) then takes Z9.  Treated order: B7 (larger score) first.
+    assert m.pairs.select("treated_id", "control_id").rows() == [("B7", "A2"), ("C0", "Z9")]
+    data = pbr.synth.generate(600, seed=8).cohort
+    f = pbr.match(data, "treated", "age + C(sentence)")
+    assert f.spec.formula == "age + C(sentence)" and f.spec.covariates == ("age", "sentence")

@@ -23,6 +23,7 @@ Rules (docs/methodology/matching.md, "Effects"):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,6 +173,8 @@ def _cluster_vcov(y: np.ndarray, t: np.ndarray, w: np.ndarray, g: np.ndarray) ->
     e = y - x @ beta
     _, gi = np.unique(g, return_inverse=True)
     n_g = int(gi.max()) + 1
+    if n_g < 2 or y.size < 3:
+        return np.full((2, 2), np.nan)
     u = np.zeros((n_g, 2))
     np.add.at(u, gi, xw * e[:, None])
     n = y.size
@@ -226,6 +229,8 @@ def _ai_variance(result: MatchResult, yt: np.ndarray, yc: np.ndarray, tau: float
     ctrl = np.flatnonzero(~result.treated & ~np.isnan(yc))  # neighbours with an outcome
     order = ctrl[np.lexsort((f[result.spec.id].rank("ordinal").to_numpy()[ctrl], score[ctrl]))]
     s = score[order]
+    if order.size < 2:
+        return float("nan")
     inv = np.empty(n, np.int64)
     inv[order] = np.arange(order.size)
     p = inv[cu]
@@ -316,6 +321,8 @@ def estimate_effect(result: MatchResult, outcomes: Any, outcome: str, *,
             notes.append("resampling match groups ignores the reuse of controls, so the "
                          "bootstrap understates uncertainty with replacement (Abadie and "
                          "Imbens 2008); prefer se='abadie_imbens'")
+    if math.isnan(sd):  # too few groups or controls for the variance
+        notes.append("too few matched groups for a standard error")
     p = float(2 * stats.norm.sf(abs(att / sd))) if sd > 0 else float("nan")
     return EffectResult(outcome, kind, att, sd, (float(ci[0]), float(ci[1])), p, mt, mc,
                         ratio, None if ratio_ci is None else

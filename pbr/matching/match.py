@@ -137,7 +137,8 @@ def match(data: Any, treatment: str = "treated", covariates: Sequence[str] | Non
     data
         One row per unit (treated and comparison pool), polars or pandas.
     treatment, covariates
-        Treatment column (0/1 or boolean) and covariate columns (see :class:`MatchSpec`).
+        Treatment column (0/1 or boolean) and covariate columns (see :class:`MatchSpec`);
+        a string is taken as a formula right-hand side (``"age + C(sentence)"``).
     spec
         A :class:`MatchSpec`; ``treatment``, ``covariates`` and ``options`` override it.
     score
@@ -163,6 +164,9 @@ def match(data: Any, treatment: str = "treated", covariates: Sequence[str] | Non
     """
     frame = _frame(data)
     fields = dict(options)
+    if isinstance(covariates, str):  # a formula right-hand side
+        fields["formula"] = covariates
+        covariates = None
     if spec is None:
         spec = MatchSpec(treatment=treatment, covariates=tuple(covariates or ()), **fields)
     else:

@@ -298,6 +298,9 @@ def estimate_effect(result: MatchResult, outcomes: Any, outcome: str, *,
     ratio = mt / mc if mc > 0 else None
     ratio_ci: tuple[float, float] | None = None
     if method == "cluster":
+        if replace:
+            notes.append("with replacement, clustering on match groups ignores the reuse "
+                         "of controls across groups; prefer se='abadie_imbens'")
         v = _cluster_vcov(yy, tt, ww, gg)
         sd = float(np.sqrt(v[1, 1]))
         ci = (att - z * sd, att + z * sd)

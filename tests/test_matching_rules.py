@@ -91,7 +91,7 @@ def test_caliper_leaves_treated_unmatched_and_explains() -> None:
     df = units({1: 0.9, 2: 0.5, 10: 0.88, 11: 0.1}, {1, 2})
     m = pbr.match(df, "t", score="s", id="id", caliper=0.05, caliper_scale="absolute")
     assert pairs_of(m) == [(1, 10)]
-    assert "no control within the caliper" in m.explain(2)
+    assert "no available control within the caliper" in m.explain(2)
     assert "pair with control 10" in m.explain(1)
     sizes = {r[0]: r[1:] for r in m.sample_sizes().iter_rows()}
     assert sizes["unmatched"] == (1.0, 1.0)
@@ -111,6 +111,10 @@ def test_exact_strata_keep_pairs_within_levels() -> None:
     df = units({1: 0.5, 10: 0.5, 11: 0.1}, {1}, sex=["m", "f", "m"])
     m = pbr.match(df, "t", score="s", id="id", exact=["sex"])
     assert pairs_of(m) == [(1, 11)]
+    lonely = units({1: 0.5, 2: 0.4, 10: 0.5}, {1, 2}, sex=["m", "f", "m"])
+    m = pbr.match(lonely, "t", score="s", id="id", exact=["sex"])
+    assert pairs_of(m) == [(1, 10)]
+    assert "no comparison unit in its exact stratum (sex)" in m.explain(2)
 
 
 def test_exact_method_weights() -> None:

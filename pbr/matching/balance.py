@@ -125,14 +125,15 @@ class BalanceResult:
                 f"denominator: {self.denominator}")
 
     def __str__(self) -> str:
-        head = f"{'':<16}{'Mean T':>10}{'Mean C':>10}{'SMD':>9}{'VarRatio':>9}" \
+        w = max([10, *(len(c) + 1 for c in self.frame["covariate"].to_list())])
+        head = f"{'':<{w}}{'Mean T':>10}{'Mean C':>10}{'SMD':>9}{'VarRatio':>9}" \
                f"{'eCDFmean':>9}{'eCDFmax':>9}"
         out = [f"Balance (SMD denominator: {self.denominator})"]
         for when in ("before", "after"):
             out += ["", f"{when} matching", head]
             for r in self.frame.iter_rows(named=True):
                 vr = r[f"var_ratio_{when}"]
-                out.append(f"{r['covariate'][:16]:<16}{r[f'mean_treated_{when}']:>10.4f}"
+                out.append(f"{r['covariate']:<{w}}{r[f'mean_treated_{when}']:>10.4f}"
                            f"{r[f'mean_control_{when}']:>10.4f}{r[f'smd_{when}']:>9.4f}"
                            f"{'.' if vr is None else format(vr, '.4f'):>9}"
                            f"{r[f'ecdf_mean_{when}']:>9.4f}{r[f'ecdf_max_{when}']:>9.4f}"

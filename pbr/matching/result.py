@@ -154,10 +154,16 @@ class MatchResult:
             lines.append(f"  {s.method} stratum with {nt} treated and {n.height - nt} control "
                          "unit(s)")
         elif pairs.height == 0 and not r["discarded"]:
-            why = "no control within the caliper" if self.caliper is not None else \
-                "every eligible control was already used"
-            if s.exact:
-                why += f" in its exact stratum ({', '.join(s.exact)})"
+            pool = self.frame.filter(~pl.col(s.treatment).cast(pl.Boolean)
+                                     & ~pl.col("discarded"))
+            for c in s.exact:
+                pool = pool.filter(pl.col(c) == r[c])
+            if pool.height == 0:
+                why = f"no comparison unit in its exact stratum ({', '.join(s.exact)})"
+            elif self.caliper is not None:
+                why = "no available control within the caliper"
+            else:
+                why = "every eligible control was already used"
             lines.append(f"  unmatched: {why}" if r[s.treatment] else
                          "  unmatched: not the nearest available control of any treated unit")
         if self.caliper is not None:

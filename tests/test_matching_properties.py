@@ -124,8 +124,11 @@ def test_row_order_does_not_matter(p: dict[str, Any]) -> None:
 @given(problems())
 def test_mahalanobis_equals_brute_force(p: dict[str, Any]) -> None:
     df = pl.DataFrame({k: p[k] for k in ("id", "t", "x", "s")})
+    cal = None if p["caliper"] is None else 4 * p["caliper"]
     m = pbr.match(df, "t", ["x", "s"], id="id", distance="mahalanobis", order="data",
-                  ratio=p["ratio"])
+                  ratio=p["ratio"], caliper=cal, caliper_scale="absolute")
+    if cal is not None:
+        assert (m.pairs["distance"] <= cal).all()
     t = np.array(p["t"], bool)
     z = np.column_stack([p["x"], p["s"]]).astype(float)
     from pbr.matching.nearest import whiten
@@ -145,6 +148,8 @@ def test_mahalanobis_equals_brute_force(p: dict[str, Any]) -> None:
                 continue
             d = [float(((w[i] - w[c]) ** 2).sum()) for c in cands]
             j = min(range(len(cands)), key=lambda k: (d[k], ids[cands[k]]))
+            if cal is not None and np.sqrt(d[j]) > cal:
+                continue
             used.add(cands[j])
             got[int(i)].append(cands[j])
             expected.append((int(ids[i]), int(ids[cands[j]]), rnd + 1))

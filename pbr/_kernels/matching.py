@@ -199,7 +199,6 @@ def greedy_mahalanobis(t_order, zt, t_lo, t_hi, zc, cap, ratio, caliper, match, 
     """Greedy Mahalanobis matching on whitened covariates (full scan of the stratum)."""
     n_c = zc.shape[0]
     left = np.full(n_c, cap, np.int64)
-    cal2 = caliper * caliper
     step = 0
     for rnd in range(ratio):
         for q in range(t_order.size):
@@ -220,7 +219,7 @@ def greedy_mahalanobis(t_order, zt, t_lo, t_hi, zc, cap, ratio, caliper, match, 
                     if not skip:
                         bd = d
                         best = c
-            if best < 0 or bd > cal2:
+            if best < 0 or np.sqrt(bd) > caliper:  # the reported distance obeys the caliper
                 continue
             match[t, rnd] = best
             dist[t, rnd] = np.sqrt(bd)
@@ -232,12 +231,12 @@ def greedy_mahalanobis(t_order, zt, t_lo, t_hi, zc, cap, ratio, caliper, match, 
 
 
 @njit(cache=True)
-def _nearest_maha_one(t, zt, t_lo, t_hi, zc, ratio, cal2, match, dist):
+def _nearest_maha_one(t, zt, t_lo, t_hi, zc, ratio, caliper, match, dist):
     bd = np.full(ratio, np.inf)
     bc = np.full(ratio, -1, np.int64)
     for c in range(t_lo[t], t_hi[t]):
         d = _sqdist(zt, zc, t, c)
-        if d > cal2 or d >= bd[ratio - 1]:
+        if d >= bd[ratio - 1] or np.sqrt(d) > caliper:
             continue
         k = ratio - 1
         while k > 0 and bd[k - 1] > d:
@@ -257,11 +256,11 @@ def nearest_mahalanobis(zt, t_lo, t_hi, zc, ratio, caliper, match, dist):
     """With replacement, no cap: the ``ratio`` nearest controls of each treated unit
     (ties: the smaller sorted position, i.e. the smaller id)."""
     for t in prange(zt.shape[0]):
-        _nearest_maha_one(t, zt, t_lo, t_hi, zc, ratio, caliper * caliper, match, dist)
+        _nearest_maha_one(t, zt, t_lo, t_hi, zc, ratio, caliper, match, dist)
 
 
 @njit(cache=True)
 def nearest_mahalanobis_serial(zt, t_lo, t_hi, zc, ratio, caliper, match, dist):
     """:func:`nearest_mahalanobis` in one thread."""
     for t in range(zt.shape[0]):
-        _nearest_maha_one(t, zt, t_lo, t_hi, zc, ratio, caliper * caliper, match, dist)
+        _nearest_maha_one(t, zt, t_lo, t_hi, zc, ratio, caliper, match, dist)

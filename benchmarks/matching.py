@@ -1,7 +1,7 @@
 """Benchmark pbr.match: 1:1 greedy nearest neighbour with a caliper, without replacement.
 
-    python benchmarks/matching.py [--sizes 10000:1000000 100000:5000000] [--naive-max 2000]
-        [--repeats 1] [--seed 0] [--json results.json]
+    python benchmarks/matching.py [--sizes 10000:1000000 100000:5000000] [--naive-max 1000]
+        [--naive-full 10000] [--repeats 1] [--seed 0] [--json results.json]
 
 Data (numpy, seeded): ``treated + pool`` offenders with 8 covariates (age, age squared,
 sex, log prior sanctions, a risk score, custody, two offence-group dummies); the treated
@@ -20,9 +20,9 @@ on a small problem):
 * ``kernel only``: ``pbr._kernels.matching.greedy_sorted`` on sorted arrays;
 * ``naive numpy greedy``: what the Python ports do (psmpy / pymatch style): for each
   treated unit in order, ``argmin`` of the distance to every control still free, then mark
-  it used.  O(treated x pool): timed on the first ``--naive-max`` treated units and
-  extrapolated linearly to all (marked "extrapolated"; each greedy step costs the same
-  full scan), and its pairs are asserted equal to pbr's for those units.
+  it used.  O(treated x pool): run on all treated units up to ``--naive-full`` of them, else timed
+  on the first ``--naive-max`` and extrapolated linearly (marked "extrapolated"; every
+  greedy step costs the same full scan); its pairs are asserted equal to pbr's.
 
 The machine is shared: timings are noisy, read ratios as sizes.
 """
@@ -95,8 +95,8 @@ def _fmt_s(s: float) -> str:
     return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
 
 
-def bench(n_treated: int, n_pool: int, repeats: int, naive_max: int, seed: int
-          ) -> list[dict[str, Any]]:
+def bench(n_treated: int, n_pool: int, repeats: int, naive_max: int, naive_full: int,
+          seed: int) -> list[dict[str, Any]]:
     df = make_data(n_treated, n_pool, seed)
     opts: dict[str, Any] = {"distance": "logit", "caliper": 0.2}
     rows: list[dict[str, Any]] = []
@@ -142,7 +142,7 @@ def bench(n_treated: int, n_pool: int, repeats: int, naive_max: int, seed: int
                                       np.zeros(t_score.size, np.int64)))
 
     timed("kernel only (sorted arrays)", kernel)
-    limit = min(naive_max, t_score.size)
+    limit = t_score.size if t_score.size <= naive_full else min(naive_max, t_score.size)
     out, secs = naive_greedy(t_score, c_score, caliper, limit)
     first = order[:limit]
     ours = dict(zip(full.pairs["treated_id"].to_list(), full.pairs["control_id"].to_list(),
@@ -162,7 +162,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", nargs="+", default=["10000:1000000", "100000:5000000"])
     ap.add_argument("--repeats", type=int, default=1)
-    ap.add_argument("--naive-max", type=int, default=2000)
+    ap.add_argument("--naive-max", type=int, default=1000)
+    ap.add_argument("--naive-full", type=int, default=10_000,
+                    help="run the naive greedy on all treated units up to this many")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for size in args.sizes:
         nt, npool = (int(v) for v in size.split(":"))
-        rows += bench(nt, npool, args.repeats, args.naive_max, args.seed)
+        rows += bench(nt, npool, args.repeats, args.naive_max, args.naive_full, args.seed)
     info = _harness.machine_info(ROOT)
     print(f"load average {_harness.load_average():.2f}; {info.get('cpu', '')}; "
           f"numba threads {info.get('numba_threads', '')}")

@@ -350,6 +350,9 @@ def test_result_outputs_are_deterministic() -> None:
     assert set(a.provenance) >= {"pbr_version", "spec", "spec_sha256", "seed", "input_sha256"}
     assert a.to_pandas().shape == a.frame.shape
     assert a.summary().columns == ["sample", "control", "treated"]
+    by = a.summary(by="sex")
+    assert by["treated_matched"].sum() == a.pairs.height
+    assert by["control_weight"].sum() == pytest.approx(a.pairs.height)
     bal = a.balance()
     assert "SD of the treated group before matching" in bal.explain("age")
     assert "before matching" in str(bal) and bal.to_pandas().shape[0] == bal.frame.height

@@ -111,9 +111,24 @@ class MatchResult:
         rows.insert(2, ("matched (ESS)", ess[0], ess[1]))
         return pl.DataFrame(rows, schema=["sample", "control", "treated"], orient="row")
 
-    def summary(self) -> pl.DataFrame:
-        """The sample sizes table (see :meth:`sample_sizes`)."""
-        return self.sample_sizes()
+    def summary(self, by: str | list[str] | None = None) -> pl.DataFrame:
+        """The sample sizes table (see :meth:`sample_sizes`); with ``by``, per group:
+        treated, matched treated, matched controls and their weight, discarded."""
+        if by is None:
+            return self.sample_sizes()
+        keys = [by] if isinstance(by, str) else list(by)
+        for k in keys:
+            if k not in self.frame.columns:
+                raise SpecError(f"summary(by=...): no column {k!r}")
+        t = pl.col(self.spec.treatment).cast(pl.Boolean)
+        m = pl.col("weight") > 0
+        return self.frame.group_by(keys).agg(
+            t.sum().cast(pl.Int64).alias("treated"),
+            (t & m).sum().cast(pl.Int64).alias("treated_matched"),
+            (~t & m).sum().cast(pl.Int64).alias("controls_matched"),
+            pl.col("weight").filter(~t).sum().alias("control_weight"),
+            pl.col("discarded").sum().cast(pl.Int64).alias("discarded"),
+        ).sort(keys, nulls_last=True)
 
     def balance(self, covariates: list[str] | None = None) -> BalanceResult:
         """Covariate balance before and after matching (:func:`pbr.matching.balance`)."""

@@ -1,12 +1,13 @@
 """Build a cohort of index events from disposal records: :func:`build_cohort`.
 
-The rules (K1-K9, docs/methodology/cohorts.md; MoJ, *Guide to Proven Reoffending
+The rules (K1-K10, docs/methodology/cohorts.md; MoJ, *Guide to Proven Reoffending
 Statistics*, 2019, via methodology s.1.2-1.3) are applied in this order, and every
 disposal row ends with exactly one outcome: used as an index event, or the first rule
 that left it out.
 
 1. eligibility of the row: index type (K1); custodial rows need a release date, their
-   index date (K2); disposal category (K7); age group at the index date (K6); sentence
+   index date, and a stay of at least ``min_custody_stay`` (K2); the ``where``
+   attribute filters (K10); disposal category (K7); age group at the index date (K6); sentence
    length (K7); the flagged exclusions (K8: deported, time served, breach only,
    released from court);
 2. cohort periods (K3): rows outside every period are left out;
@@ -93,6 +94,15 @@ def _eligibility(df: pl.DataFrame, rule: CohortRule) -> tuple[pl.DataFrame, list
         ("not_index_type", ~pl.col("disposal_type").is_in(list(rule.index_types))),
         ("not_released", pl.col("index_date").is_null()),
     ]
+    if rule.min_custody_stay is not None:
+        _require(df, ("release_date",), f"min_custody_stay={str(rule.min_custody_stay)!r}")
+        least = pl.Series("__least", rule.min_custody_stay.add(
+            df["disposal_date"].cast(pl.Int32).to_numpy()))
+        checks.append(("short_stay", is_cust & (pl.col("release_date").cast(pl.Int32) < least)))
+    for column, allowed in rule.where:
+        _require(df, (column,), f"where.{column}")
+        checks.append(("where", ~pl.col(column).cast(pl.String).is_in(list(allowed))
+                       .fill_null(False)))
     if rule.disposal_categories:
         _require(df, ("disposal_category",), "disposal_categories")
         checks.append(("disposal_category", ~pl.col("disposal_category")

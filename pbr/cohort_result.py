@@ -28,6 +28,8 @@ REASONS: tuple[tuple[str, str], ...] = (
     ("index_event", "used as an index event"),
     ("not_index_type", "disposal type is not an index event type (K1)"),
     ("not_released", "custodial disposal without a release date: no index date (K2)"),
+    ("short_stay", "custodial stay shorter than min_custody_stay (K2)"),
+    ("where", "a column value not allowed by the rule's where filter (K10)"),
     ("disposal_category", "index disposal category not allowed by the rule (K7)"),
     ("missing_age", "no date of birth or age for the age group (K6)"),
     ("age_group", "age at the index date outside the age group (K6)"),

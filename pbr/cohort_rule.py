@@ -6,7 +6,7 @@ with its default and source, and round-trips through TOML as a ``[cohort]`` tabl
 scheme file can hold ``[cohort]``, ``[measure]`` and ``[comparison]`` tables side by side.
 
 Every rule is documented, with its source and whether the source was verified, in
-docs/methodology/cohorts.md (rule identifiers K1-K9 below refer to that page; the
+docs/methodology/cohorts.md (rule identifiers K1-K10 below refer to that page; the
 primary source is the MoJ *Guide to Proven Reoffending Statistics*, 2019, summarised in
 methodology sections 1.2, 1.3 and 1.8).
 """
@@ -168,6 +168,14 @@ class CohortRule:
     carry
         Columns copied from the index disposal to the cohort (K9), e.g. the provider,
         contract package area and region.
+    where
+        Attribute filters (K10): a mapping of a disposals column to the values allowed,
+        compared as text, e.g. ``{"sex": ["M"]}`` for Peterborough's male prisoners or
+        ``{"establishment": ["HMP Peterborough"]}``; a row with another value or none is
+        left out with the reason ``where``.  Empty: no filter.
+    min_custody_stay
+        Custodial rows (K2) enter only if release minus sentence date is at least this
+        long (Rikers ABLE: stays above 4 days, later 7 or more); None for no minimum.
     name
         Label recorded in results.
 
@@ -244,6 +252,12 @@ class CohortRule:
         default=("area", "provider", "region"),
         metadata=_meta("area, provider, region", "CRC: results by CPA (s.2.4) [V]; from index [I]",
                        "columns copied from the index disposal (K9)"))
+    where: tuple[tuple[str, tuple[str, ...]], ...] = field(
+        default=(), metadata=_meta("(none)", "user choice; Peterborough: male prisoners "
+                                   "(s.3.2) [V]", "attribute filters (K10)"))
+    min_custody_stay: Period | None = field(
+        default=None, metadata=_meta("(none)", "Rikers ABLE: stays above 4 days (s.8.1) [V2]",
+                                     "shortest custodial stay that enters (K2)"))
     name: str = field(default="custom", metadata=_meta("custom", "-", "label for reports"))
 
     def __post_init__(self) -> None:
@@ -295,6 +309,12 @@ class CohortRule:
                                 f"got {self.sentence_length!r}")
             op, period = sentence_bound(self.sentence_length)
             set_(self, "sentence_length", f"{op} {period}")
+        set_(self, "where", _where(self.where))
+        if self.min_custody_stay is not None:
+            try:
+                set_(self, "min_custody_stay", Period.parse(self.min_custody_stay))
+            except SpecError as exc:
+                raise SpecError(f"min_custody_stay: {exc}") from None
         if not isinstance(self.name, str) or not self.name:
             raise SpecError("name: give a non-empty label")
 
@@ -323,6 +343,8 @@ class CohortRule:
                 continue
             if isinstance(value, Period):
                 value = str(value)
+            elif f.name == "where":
+                value = {column: list(allowed) for column, allowed in value}
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value
@@ -364,7 +386,9 @@ class CohortRule:
             if f.name == "name":
                 continue
             value = getattr(self, f.name)
-            if isinstance(value, tuple):
+            if f.name == "where":
+                shown = "; ".join(f"{c} in {', '.join(v)}" for c, v in value) or "-"
+            elif isinstance(value, tuple):
                 sep = " > " if f.name == "same_day_precedence" else ", "
                 shown = sep.join(value) or "-"
             else:
@@ -372,6 +396,31 @@ class CohortRule:
             lines.append(f"  {f.name:<20} {shown:<32} default {f.metadata['default_note']}; "
                          f"{f.metadata['source']}")
         return "\n".join(lines)
+
+
+def _where(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Attribute filters as sorted ``((column, (allowed, ...)), ...)`` (hashable)."""
+    items = value.items() if isinstance(value, Mapping) else value
+    try:
+        pairs = [(column, allowed) for column, allowed in items]
+    except (TypeError, ValueError):
+        raise SpecError(f"where: give a mapping of column to allowed values, e.g. "
+                        f"{{'sex': ['M']}}, got {value!r}") from None
+    out = []
+    for column, allowed in pairs:
+        if not isinstance(column, str) or not column:
+            raise SpecError(f"where: column names must be non-empty text, got {column!r}")
+        if isinstance(allowed, str | int):
+            allowed = [allowed]
+        values = _strings(f"where.{column}", [str(a) for a in allowed])
+        if not values:
+            raise SpecError(f"where.{column}: give at least one allowed value, or drop the "
+                            "column from where")
+        out.append((column, values))
+    columns = [c for c, _ in out]
+    if len(set(columns)) != len(columns):
+        raise SpecError(f"where: a column appears twice in {columns}; list each once")
+    return tuple(sorted(out))
 
 
 def _as_date(name: str, value: Any) -> _dt.date:

@@ -31,7 +31,7 @@ def generate_disposals(n: int, seed: int = 0, *, start: _dt.date = _dt.date(2018
 
     Columns: offender_id, disposal_date, disposal_type, release_date,
     sentence_length_days, date_of_birth, disposal_category, deported, time_served,
-    breach_only, released_from_court, date_of_death, provider, area, region.
+    breach_only, released_from_court, date_of_death, sex, provider, area, region.
 
     Examples
     --------
@@ -94,4 +94,6 @@ def generate_disposals(n: int, seed: int = 0, *, start: _dt.date = _dt.date(2018
         pl.col("area").replace_strict(_REGION).alias("region"))
     df = df.with_columns(pl.when(pl.Series(still_in)).then(None).otherwise(pl.col("release_date"))
                          .alias("release_date"))
+    sex = np.where(rng.random(n) < 0.85, "M", "F")  # drawn last: earlier columns unchanged
+    df = df.with_columns(pl.Series("sex", sex[pid - 1].astype(str)))
     return df.sort(["offender_id", "disposal_date"], maintain_order=True)

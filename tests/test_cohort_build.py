@@ -1,4 +1,4 @@
-"""build_cohort: a hand-worked case for every rule (K1-K9, docs/methodology/cohorts.md)."""
+"""build_cohort: a hand-worked case for every rule (K1-K10, docs/methodology/cohorts.md)."""
 
 from __future__ import annotations
 
@@ -387,7 +387,7 @@ def test_empty_and_rule_type_errors() -> None:
 def test_scheme_name_as_rule() -> None:
     rows = dis([(1, "2010-09-10", "custody", "2010-10-01"), (2, "2010-09-10", "caution")],
                date_of_birth=[D("1980-01-01")] * 2, sentence_length_days=[90, None],
-               released_from_court=[False, False])
+               released_from_court=[False, False], sex=["M", "M"])
     built = build_cohort(rows, "peterborough_sib")
     assert built.rule == pbr.scheme("peterborough_sib").cohort
     assert entries(built) == [(1, "cohort 1", D("2010-10-01"), 0)]
@@ -402,3 +402,43 @@ def test_explain_accepts_the_identifier_as_text() -> None:
     assert text.explain(7) == text.explain("7")
     with pytest.raises(SpecError, match="identifiers are integers"):
         built.explain("x7")
+
+
+# ----------------------------------------------------------------- K2 stay, K10 where
+def test_min_custody_stay_counts_release_minus_sentence_date() -> None:
+    rows = dis([
+        (1, "2018-01-10", "custody", "2018-01-14"),   # 4 days: too short for 5 days
+        (2, "2018-01-10", "custody", "2018-01-15"),   # exactly 5 days: enters
+        (3, "2018-01-10", "court_order"),             # not custodial: no stay rule
+        (4, "2018-01-10", "custody"),                 # still in custody: not released
+    ])
+    built = build_cohort(rows, CohortRule(start=D("2018-01-01"), n_periods=1,
+                                          min_custody_stay="5 days"))
+    assert reasons(built) == ["short_stay", "index_event", "index_event", "not_released"]
+    assert [o for o, *_ in entries(built)] == [3, 2]  # by index date: 10 and 15 January
+    assert built.n_input == built.n_used + len(built.exclusions.to_frame())
+
+
+def test_where_keeps_only_the_allowed_values_and_names_a_missing_column() -> None:
+    rows = dis([(1, "2018-01-10", "caution"), (2, "2018-01-11", "caution"),
+                (3, "2018-01-12", "caution"), (4, "2018-01-13", "caution")],
+               sex=["M", "F", None, "M"], establishment=["A", "A", "A", "B"])
+    rule = CohortRule(start=D("2018-01-01"), n_periods=1,
+                      where={"sex": ["M"], "establishment": ["A"]})
+    built = build_cohort(rows, rule)
+    assert reasons(built) == ["index_event", "where", "where", "where"]
+    assert CohortRule.from_toml(rule.to_toml()) == rule
+    assert "sex in M" in str(rule)
+    with pytest.raises(SchemaError, match=r"where\.prison"):
+        build_cohort(rows, rule.replace(where={"prison": ["A"]}))
+    with pytest.raises(SpecError, match=r"where\.sex: give at least one"):
+        CohortRule(where={"sex": []})
+    with pytest.raises(SpecError, match="min_custody_stay"):
+        CohortRule(min_custody_stay="five days")
+
+
+def test_where_compares_numbers_as_text() -> None:
+    rows = dis([(1, "2018-01-10", "caution"), (2, "2018-01-11", "caution")], site=[7, 8])
+    built = build_cohort(rows, CohortRule(start=D("2018-01-01"), n_periods=1,
+                                          where={"site": [7]}))
+    assert reasons(built) == ["index_event", "where"]

@@ -129,10 +129,12 @@ class SurvivalCurves:
             cum = np.r_[0.0, np.cumsum(c["n_event"].to_numpy())][i1]
             cols = {k: np.r_[v0, c[k].to_numpy()][i1] for k, v0 in
                     (("std_err", 0.0), ("lower", 1.0), ("upper", 1.0))}
+            with np.errstate(invalid="ignore"):  # survival 0: inf x 0 is NaN, as R prints
+                std_err = cols["std_err"] * pick
             out.append(pl.DataFrame({
                 "group": [g] * ts.size, "time": ts, "n_risk": risk,
                 "n_event": np.diff(np.r_[0.0, cum]), "surv": pick,
-                "std_err": cols["std_err"] * pick, "lower": cols["lower"],
+                "std_err": std_err, "lower": cols["lower"],
                 "upper": cols["upper"]}))
         return pl.concat(out)
 

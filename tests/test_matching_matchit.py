@@ -147,3 +147,58 @@ def test_caliper_in_sd_units_as_printed(lalonde: pl.DataFrame) -> None:
     assert (m.pairs["distance"] <= m.caliper).all()
     ml = pbr.match(lalonde, "treat", COVARIATES, id="row", caliper=0.2, distance="logit")
     assert ml.caliper == pytest.approx(0.3609023925, rel=1e-8)
+
+
+# ---------------------------------------------------------------- extra cases (extra_cases.R)
+EXTRA = {
+    "nn_1to2": ({"ratio": 2}, COVARIATES),
+    "nn_caliper_logit": ({"distance": "logit", "caliper": 0.3609023925,
+                          "caliper_scale": "absolute"}, COVARIATES),
+    "nn_exact_married": ({"exact": ["married"]}, COVARIATES),
+    "nn_replace_1to2": ({"ratio": 2, "replace": True}, COVARIATES),
+    "cem": ({"method": "cem"}, COVARIATES),
+    "exact": ({"method": "exact"}, ["race", "married", "nodegree"]),
+}
+
+
+def _extra_printed(case: str) -> tuple[float, float | None]:
+    m = re.search(rf"^{case}: ATT (\S+) SE (\S+)", (FIX / "extra_results.txt").read_text(),
+                  re.MULTILINE)
+    assert m is not None
+    return float(m.group(1)), None if m.group(2) == "NA" else float(m.group(2))
+
+
+@pytest.mark.parametrize("case", list(EXTRA))
+def test_extra_matchit_cases(case: str, lalonde: pl.DataFrame) -> None:
+    options, covariates = EXTRA[case]
+    m = pbr.match(lalonde, "treat", covariates, id="row", **options)
+    name = dict(zip(lalonde["row"].to_list(), lalonde["id"].to_list(), strict=True))
+    units = pl.read_csv(FIX / "extra_units.csv", infer_schema_length=None,
+                        null_values="NA").filter(pl.col("case") == case)
+    r_weight = dict(zip(units["id"].to_list(), units["weight"].to_list(), strict=True))
+    ours = dict(zip([name[i] for i in m.frame["row"].to_list()], m.frame["weight"].to_list(),
+                    strict=True))
+    ps = dict(zip([name[i] for i in m.frame["row"].to_list()], m.frame["ps"].to_list(),
+                  strict=True)) if "ps" in m.frame.columns else {}
+    att, se = _extra_printed(case)
+    if case == "nn_replace_1to2":
+        # pairs equal up to exact ties in score (MatchIt: later control; pbr: smaller id)
+        pairs = pl.read_csv(FIX / "extra_pairs.csv").filter(pl.col("case") == case)
+        ref = sorted((t, round(ps[c], 12)) for t, c in pairs.select("treated", "control")
+                     .iter_rows())
+        got = sorted((name[t], round(ps[name[c]], 12))
+                     for t, c in m.pairs.select("treated_id", "control_id").iter_rows())
+        assert got == ref and len(got) == 370
+        mine = {(name[t], name[c]) for t, c in m.pairs.select("treated_id", "control_id")
+                .iter_rows()}
+        theirs = set(pairs.select("treated", "control").iter_rows())
+        assert len(mine - theirs) == 1  # NSW20: PSID375 (pbr) vs its twin PSID408 (MatchIt)
+        return
+    assert ours == pytest.approx(r_weight, abs=1e-12)
+    if m.pairs.height:
+        pairs = pl.read_csv(FIX / "extra_pairs.csv").filter(pl.col("case") == case)
+        assert {(name[t], name[c]) for t, c in m.pairs.select("treated_id", "control_id")
+                .iter_rows()} == set(pairs.select("treated", "control").iter_rows())
+    e = pbr.estimate_effect(m, None, "re78")
+    assert round(e.estimate, 4) == att
+    assert se is not None and round(e.se, 4) == se

@@ -181,6 +181,22 @@ def test_extra_matchit_cases(case: str, lalonde: pl.DataFrame) -> None:
     ps = dict(zip([name[i] for i in m.frame["row"].to_list()], m.frame["ps"].to_list(),
                   strict=True)) if "ps" in m.frame.columns else {}
     att, se = _extra_printed(case)
+    # balance after matching.  With replacement the tied twins have identical covariates,
+    # so means, SMDs and eCDFs agree, but the reliability-weighted variance depends on how
+    # the weight is split between the twins (sum of squared weights): no variance ratio.
+    bal = pl.read_csv(FIX / "extra_balance.csv", null_values="NA").filter(
+        pl.col("case") == case)
+    got = m.balance().frame.filter(pl.col("covariate") != "ps")
+    assert got["covariate"].to_list() == bal["covariate"].to_list()
+    for ours_col, r_col in (("mean_treated_after", "Means Treated"),
+                            ("mean_control_after", "Means Control"),
+                            ("smd_after", "Std. Mean Diff."), ("var_ratio_after", "Var. Ratio"),
+                            ("ecdf_mean_after", "eCDF Mean"), ("ecdf_max_after", "eCDF Max")):
+        if case == "nn_replace_1to2" and r_col == "Var. Ratio":
+            continue
+        np.testing.assert_allclose(got[ours_col].cast(pl.Float64).to_numpy(),
+                                   bal[r_col].cast(pl.Float64).to_numpy(), rtol=1e-9,
+                                   atol=1e-12, err_msg=f"{case} {r_col}")
     if case == "nn_replace_1to2":
         # pairs equal up to exact ties in score (MatchIt: later control; pbr: smaller id)
         pairs = pl.read_csv(FIX / "extra_pairs.csv").filter(pl.col("case") == case)

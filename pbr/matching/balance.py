@@ -163,10 +163,8 @@ def balance(result: MatchResult, covariates: list[str] | None = None) -> Balance
     t = frame[spec.treatment].cast(pl.Boolean).to_numpy()
     w_after = frame["weight"].to_numpy()
     w_before = np.ones(frame.height)
-    ids = frame[spec.id]
-    pos = {v: i for i, v in enumerate(ids.to_list())}
-    pt = np.array([pos[v] for v in result.pairs["treated_id"].to_list()], np.int64)
-    pc = np.array([pos[v] for v in result.pairs["control_id"].to_list()], np.int64)
+    kept = np.cumsum(~result.frame["discarded"].to_numpy()) - 1  # row -> row of ``frame``
+    pt, pc = (kept[r] for r in result.pair_rows())  # pairs never hold discarded units
     rows = []
     for j, name in enumerate(names):
         xj = x[:, j]

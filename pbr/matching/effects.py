@@ -189,16 +189,13 @@ def _groups(result: MatchResult, y: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     t = result.treated
     w = f["weight"].to_numpy()
     if result.spec.method == "nearest" and result.spec.replace:
-        pos = {v: i for i, v in enumerate(f[result.spec.id].to_list())}
-        pt = np.array([pos[v] for v in result.pairs["treated_id"].to_list()], np.int64)
-        pc = np.array([pos[v] for v in result.pairs["control_id"].to_list()], np.int64)
+        _, pc = result.pair_rows()
         sub = result.pairs["subclass"].to_numpy()
         tu = np.flatnonzero(t & (w > 0))
         rows = np.concatenate([tu, pc])
         ww = np.concatenate([np.ones(tu.size), result.pairs["pair_weight"].to_numpy()])
         gg = np.concatenate([f["subclass"].to_numpy()[tu], sub])
         tt = np.concatenate([np.ones(tu.size, bool), np.zeros(pc.size, bool)])
-        del pt
     else:
         rows = np.flatnonzero(w > 0)
         ww, gg, tt = w[rows], f["subclass"].to_numpy()[rows], t[rows]
@@ -209,9 +206,7 @@ def _groups(result: MatchResult, y: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 def _ai_variance(result: MatchResult, yt: np.ndarray, yc: np.ndarray, tau: float) -> float:
     """Abadie-Imbens (2006) variance of the ATT; ``yt``/``yc`` per unit of the frame."""
     f = result.frame
-    pos = {v: i for i, v in enumerate(f[result.spec.id].to_list())}
-    pt = np.array([pos[v] for v in result.pairs["treated_id"].to_list()], np.int64)
-    pc = np.array([pos[v] for v in result.pairs["control_id"].to_list()], np.int64)
+    pt, pc = result.pair_rows()
     pw = result.pairs["pair_weight"].to_numpy()
     n = f.height
     yhat0 = np.zeros(n)

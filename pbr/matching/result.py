@@ -74,6 +74,17 @@ class MatchResult:
         """The matched units (weight > 0), MatchIt's ``match.data()``."""
         return self.frame.filter(pl.col("weight") > 0)
 
+    def pair_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row positions in ``frame`` of each pair's treated unit and control."""
+        index = self.frame.select(pl.col(self.spec.id).alias("_id")).with_row_index("_pos")
+
+        def rows(column: str) -> np.ndarray:
+            joined = self.pairs.select(pl.col(column).alias("_id")).join(
+                index, on="_id", how="left", maintain_order="left")
+            return joined["_pos"].to_numpy().astype(np.int64)
+
+        return rows("treated_id"), rows("control_id")
+
     def to_frame(self) -> pl.DataFrame:
         """The per-unit frame (polars)."""
         return self.frame

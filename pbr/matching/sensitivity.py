@@ -80,9 +80,8 @@ def rosenbaum_bounds(result: Any, outcomes: Any, outcome: str,
     if alternative not in ("less", "greater"):
         raise SpecError(f"alternative: 'less' or 'greater', got {alternative!r}")
     y, _ = _outcome_values(result, outcomes, outcome)
-    pos = {v: i for i, v in enumerate(result.frame[spec.id].to_list())}
-    yt = y[[pos[v] for v in result.pairs["treated_id"].to_list()]]
-    yc = y[[pos[v] for v in result.pairs["control_id"].to_list()]]
+    pt, pc = result.pair_rows()
+    yt, yc = y[pt], y[pc]
     ok = ~(np.isnan(yt) | np.isnan(yc))
     yt, yc = yt[ok], yc[ok]
     if not np.isin(np.concatenate([yt, yc]), (0.0, 1.0)).all():

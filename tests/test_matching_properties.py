@@ -154,3 +154,22 @@ def test_mahalanobis_equals_brute_force(p: dict[str, Any]) -> None:
             got[int(i)].append(cands[j])
             expected.append((int(ids[i]), int(ids[cands[j]]), rnd + 1))
     assert triples(m) == sorted(expected)
+
+
+def test_parallel_kernels_equal_serial(monkeypatch: Any) -> None:
+    """With replacement the search runs in parallel above PARALLEL_MIN treated units;
+    the parallel and one-thread kernels give identical results."""
+    import pbr.matching.nearest as nearest
+
+    rng = np.random.default_rng(7)
+    n = 3_000
+    df = pl.DataFrame({"id": rng.permutation(n), "t": (rng.random(n) < 0.3).astype(int),
+                       "s": rng.integers(0, 200, n) / 200, "x": rng.normal(size=n)})
+    kw: dict[str, Any] = {"score": "s", "id": "id", "replace": True, "ratio": 3,
+                          "caliper": 0.01, "caliper_scale": "absolute"}
+    maha: dict[str, Any] = {"id": "id", "replace": True, "ratio": 2,
+                            "distance": "mahalanobis", "order": "data"}
+    serial = (pbr.match(df, "t", **kw).pairs, pbr.match(df, "t", ["x", "s"], **maha).pairs)
+    monkeypatch.setattr(nearest, "PARALLEL_MIN", 0)
+    parallel = (pbr.match(df, "t", **kw).pairs, pbr.match(df, "t", ["x", "s"], **maha).pairs)
+    assert serial[0].equals(parallel[0]) and serial[1].equals(parallel[1])

@@ -180,6 +180,9 @@ def test_missing_values() -> None:
     assert d.frame.height == 6 and d.exclusions.count() == 2
     i = pbr.match(df, "t", ["x", "g"], id="id", missing="indicator")
     assert "x_missing" in i.frame.columns and i.frame.height == 8
+    scores = np.linspace(0.1, 0.8, 8)
+    s = pbr.match(df, "t", ["x", "g"], id="id", missing="drop", score=scores)
+    np.testing.assert_array_equal(s.frame["ps"].to_numpy(), np.delete(scores, [1, 2]))
 
 
 def test_spec_validation_and_toml_round_trip() -> None:

@@ -186,6 +186,8 @@ def match(data: Any, treatment: str = "treated", covariates: Sequence[str] | Non
                                            "missing covariate value (missing='drop')",
                                            dropped.astype(np.int64)),))
         treated = np.delete(treated, dropped)
+        if score is not None and not isinstance(score, str):
+            score = np.delete(np.asarray(score, dtype=np.float64), dropped)
         if treated.all() or not treated.any():
             raise SchemaError("after dropping rows with missing covariates only one group "
                               "is left")

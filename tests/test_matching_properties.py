@@ -1,8 +1,9 @@
 """Hypothesis properties of nearest-neighbour matching.
 
 The kernels (sorted scores, union-find "next free" pointers) agree with a plain Python
-twin that applies the documented rule literally: treated units in order (largest score
-first, ties by smaller id), each taking the free control with the smallest
+twin that applies the documented rule literally: treated units in order (largest or
+smallest score first with ties by smaller id, row order, or the seeded permutation),
+each taking the free control with the smallest
 (distance, -score, id) within its stratum and the caliper, in ``ratio`` rounds.
 Scores are multiples of 1/16, so exact ties are common and distances exact.
 """
@@ -35,7 +36,7 @@ def problems(draw: Any) -> dict[str, Any]:
         "ratio": draw(st.integers(1, 3)),
         "caliper": draw(st.sampled_from([None, 1 / 16, 3 / 16, 0.5])),
         "exact": draw(st.booleans()),
-        "order": draw(st.sampled_from(["largest", "smallest"])),
+        "order": draw(st.sampled_from(["largest", "smallest", "data", "random"])),
         "shuffle": draw(st.randoms(use_true_random=False)),
     }
 
@@ -45,8 +46,11 @@ def twin(p: dict[str, Any], replace: bool, cap: int | None) -> list[tuple[int, i
     units = list(zip(p["id"], p["t"], p["s"], p["g"], strict=True))
     tr = [u for u in units if u[1]]
     co = [u for u in units if not u[1]]
-    sign = -1 if p["order"] == "largest" else 1
-    tr.sort(key=lambda u: (sign * u[2], u[0]))
+    if p["order"] == "random":
+        tr = [tr[i] for i in np.random.default_rng(3).permutation(len(tr))]
+    elif p["order"] != "data":
+        sign = -1 if p["order"] == "largest" else 1
+        tr.sort(key=lambda u: (sign * u[2], u[0]))
     cal = np.inf if p["caliper"] is None else p["caliper"]
     left = {u[0]: (cap if replace else 1) for u in co}
     got: dict[int, list[int]] = {u[0]: [] for u in tr}
@@ -73,7 +77,7 @@ def run(p: dict[str, Any], **options: Any) -> pbr.MatchResult:
     df = pl.DataFrame({k: p[k] for k in ("id", "t", "s", "g", "x")})
     return pbr.match(df, "t", score="s", id="id", ratio=p["ratio"], caliper=p["caliper"],
                      caliper_scale="absolute", exact=["g"] if p["exact"] else [],
-                     order=p["order"], **options)
+                     order=p["order"], seed=3 if p["order"] == "random" else None, **options)
 
 
 def triples(m: pbr.MatchResult) -> list[tuple[int, int, int]]:
@@ -110,6 +114,8 @@ def test_with_replacement_equals_twin(p: dict[str, Any]) -> None:
 def test_row_order_does_not_matter(p: dict[str, Any]) -> None:
     """Matching in score order: shuffled rows give identical pairs, distances, subclasses
     and per-unit weights (ties are broken by id, never by row position)."""
+    if p["order"] in ("data", "random"):
+        p = {**p, "order": "largest"}
     m = run(p)
     perm = list(range(len(p["id"])))
     p["shuffle"].shuffle(perm)

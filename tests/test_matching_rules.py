@@ -140,6 +140,15 @@ def test_cem_coarsens_then_stratifies() -> None:
     assert sturges.frame["subclass"].to_list() == [1, 1, None, 2, 2, 2]
 
 
+def test_nothing_left_or_nothing_matched() -> None:
+    df = units({1: 0.9, 2: 0.8, 10: 0.1, 11: 0.2}, {1, 2})
+    with pytest.raises(SchemaError, match="common support"):
+        pbr.match(df, "t", score="s", id="id", discard="both")
+    m = pbr.match(df, "t", score="s", id="id", caliper=0.01, caliper_scale="absolute")
+    assert m.pairs.height == 0 and m.frame["weight"].sum() == 0
+    assert m.balance().frame["smd_after"].is_nan().all()
+
+
 def test_common_support_discard() -> None:
     df = units({1: 0.6, 2: 0.4, 10: 0.55, 11: 0.95, 12: 0.05, 13: 0.45}, {1, 2})
     m = pbr.match(df, "t", score="s", id="id", discard="control")

@@ -170,7 +170,8 @@ def balance(result: MatchResult, covariates: list[str] | None = None) -> Balance
         xj = x[:, j]
         sd = float(np.sqrt(_wvar(xj[t], w_before[t], binary[j])))
         before = _row(xj, t, w_before, binary[j], sd)
-        after = _row(xj, t, w_after, binary[j], sd)
+        with np.errstate(invalid="ignore", divide="ignore"):  # nothing matched: NaN
+            after = _row(xj, t, w_after, binary[j], sd)
         pair = float(np.abs(xj[pt] - xj[pc]).mean() / sd) if pt.size and sd > 0 else None
         rows.append((name, binary[j], *before, *after, pair, _status(after[2])))
     stats = ("mean_treated", "mean_control", "smd", "var_ratio", "ecdf_mean", "ecdf_max")

@@ -193,6 +193,9 @@ def match(data: Any, treatment: str = "treated", covariates: Sequence[str] | Non
                               "is left")
     ps, logit, model = _score(work, score, spec, treated, model_covs, notes)
     discarded = _discard(ps, treated, spec.discard)
+    if not (treated & ~discarded).any() or not (~treated & ~discarded).any():
+        raise SchemaError(f"discard={spec.discard!r} leaves no treated or no comparison unit "
+                          "on the common support; check the propensity model or discard less")
     weight = np.zeros(work.height)
     subclass = np.zeros(work.height, np.int64)
     pairs = _empty_pairs(work[spec.id].dtype)

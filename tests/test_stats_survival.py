@@ -133,7 +133,8 @@ def test_time_to_first_censors_at_the_end_of_follow_up() -> None:
                                           dt.date(2020, 6, 1)]})
     events = pl.DataFrame({"offender_id": [3], "offence_date": [dt.date(2020, 6, 11)],
                            "disposal_date": [dt.date(2020, 9, 1)],
-                           "disposal_type": ["conviction"], "offence_code": ["X"]})
+                           "disposal_type": ["conviction"], "offence_code": ["X"],
+                           "offence_category": ["theft"]})
     res = pbr.measure(cohort, events, pbr.MeasureSpec(follow_up="12 months"))
     t = time_to_first(res)
     assert t["time"].to_list() == [366, 365, 10]      # 2020 is a leap year

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from pbr._kernels import grouping
-from pbr._kernels.calendar import MONTH_START, add_period_array
+from pbr._kernels.calendar import add_period_array
 from pbr.data import Cohort, Custody, Events
 from pbr.errors import SchemaError, SpecError
 from pbr.period import Period
@@ -236,28 +236,34 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     court = (ev["court_event_id"].to_numpy().astype(np.int64, copy=False)
              if has_court else np.zeros(1, np.int64))
 
-    # 2^8-way fanout at most: wider scatters thrash the TLB (8 write streams per partition)
+    # 2^8-way fanout at most: wider scatters thrash the TLB
     pbits = int(min(8, max(1, round(np.log2(max(n, 1) / 4096)))))
-    c_part_off, c_order = grouping.partition_cohort(c_ids, pbits)
+    c_part_off, c_order, p_ids, p_idx = grouping.partition_cohort(c_ids, c_idx, pbits,
+                                                                  grouping.NCHUNK)
     epart, hist = grouping.event_histogram(e_ids, e_off, e_disp, np.int32(lo), np.int32(hi_off),
                                            np.int32(hi_disp), pbits, grouping.NCHUNK)
-    (e_part_off, b_key, b_pos, b_off, b_disp, b_typ, b_code, b_cat,
-     b_court) = grouping.event_scatter(epart, hist, e_ids, e_off, e_disp, typ, code, cat, court,
-                                       has_cat, has_court, grouping.NCHUNK)
-    del epart
-    p_ids, p_idx = grouping.gather_by_order(c_order, c_ids, c_idx)
-    slot_of, row_count = grouping.probe(c_part_off, c_order, p_ids, p_idx, fm, fd, wm, wd,
-                                        MONTH_START, e_part_off, b_key, b_off, b_disp)
-    del b_key
-    offsets, off, disp, styp, scode, scat, scourt, pos = grouping.fill_csr(
-        c_part_off, c_order, e_part_off, slot_of, row_count, b_pos, b_off, b_disp, b_typ,
-        b_code, b_cat, b_court, has_cat, has_court)
-    pos = window_pos[pos]  # positions in events.frame
-    not_in, outside = grouping.count_outcomes(slot_of)
+    e_part_off, start, b_key, b_off, b_disp = grouping.event_scatter(epart, hist, e_ids, e_off,
+                                                                     e_disp)
+    n_buffered = int(b_key.size)
+    # horizon ends per index day (offenders share few index dates)
+    base = int(c_idx.min()) if n else 0
+    days = np.arange(base, base + (int(c_idx.max()) - base + 1 if n else 1), dtype=np.int32)
+    t_hi = add_period_array(days, fm, fd)
+    t_hd = add_period_array(t_hi, wm, wd)
+    dest = np.empty(n_buffered, np.int32 if n_buffered < 2**31 else np.int64)
+    slot_count, not_in, outside = grouping.probe(c_part_off, p_ids, p_idx, np.int32(base), t_hi,
+                                                 t_hd, e_part_off, b_key, b_off, b_disp, dest)
+    del b_key, b_off, b_disp, p_ids, p_idx
+    offsets, slot_start = grouping.csr_offsets(c_order, slot_count, grouping.NCHUNK)
+    grouping.assign_dest(c_part_off, slot_start, e_part_off, dest)
+    off, disp, styp, scode, scat, scourt, pos = grouping.fill_csr(
+        epart, start, dest, int(offsets[-1]), window_pos, e_off, e_disp, typ, code, cat, court,
+        has_cat, has_court)
+    grouping.sort_groups(offsets, off, disp, styp, scode, scat, scourt, pos, has_cat, has_court)
     counts = {
         "input": events.n_input,
         "invalid": len(events.exclusions),
-        "outside_all_windows": events.n - int(b_pos.size),
+        "outside_all_windows": events.n - n_buffered,
         "not_in_cohort": int(not_in),
         "outside_offender_window": int(outside),
         "kept": int(off.size),

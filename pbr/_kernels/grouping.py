@@ -3,8 +3,10 @@
 Why: joining each event to its offender's index date is the whole cost of a
 reoffending measure (reference/performance-anchors.md).  A global hash table of 5M
 offenders misses the cache on every probe; partitioning both sides by the top bits of
-a multiplicative hash first makes every partition's table fit in L1/L2, and the
-partitioned events can then be grouped by offender with a local counting sort.
+a multiplicative hash first makes every partition's table fit in L1/L2.  Only the
+join keys (id, offence day, disposal day) are scattered into partition order; the
+probe gives each kept event its final position, and the other columns are then copied
+once, straight from the input order, to that position.
 
 Layout produced, in cohort order::
 
@@ -21,8 +23,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from pbr._kernels.calendar import add_period
-
 MULT = np.uint64(0x9E3779B97F4A7C15)
 MULT2 = np.uint64(0xC2B2AE3D27D4EB4F)
 NCHUNK = 64
@@ -34,40 +34,47 @@ def _hash(key: int) -> np.uint64:
     return np.uint64(key) * MULT
 
 
-@njit(cache=True)
-def partition_cohort(ids, pbits):
-    """Counting sort of cohort rows by hash partition. Returns (part_off, order)."""
+@njit(cache=True, parallel=True)
+def partition_cohort(ids, idx, pbits, nchunk):
+    """Stable counting sort of cohort rows by hash partition, in fixed chunks.
+
+    Returns ``(part_off, order, p_ids, p_idx)``: partition ``p`` holds slots
+    ``part_off[p]:part_off[p + 1]``; slot ``j`` is cohort row ``order[j]``, with its id
+    and index day copied to ``p_ids[j]`` / ``p_idx[j]`` (contiguous reads in the probe).
+    """
     n = ids.size
     P = 1 << pbits
     shift = np.uint64(64 - pbits)
-    part = np.empty(n, np.int32)
-    counts = np.zeros(P + 1, np.int64)
-    for i in range(n):
-        p = np.int32(_hash(ids[i]) >> shift)
-        part[i] = p
-        counts[p + 1] += 1
+    part = np.empty(n, np.uint16)
+    hist = np.zeros((nchunk, P), np.int64)
+    step = (n + nchunk - 1) // nchunk
+    for c in prange(nchunk):
+        for i in range(c * step, min(n, c * step + step)):
+            p = np.int64(_hash(ids[i]) >> shift)
+            part[i] = np.uint16(p)
+            hist[c, p] += 1
+    start = np.empty((nchunk, P), np.int64)
+    part_off = np.zeros(P + 1, np.int64)
+    s = 0
     for p in range(P):
-        counts[p + 1] += counts[p]
-    cur = counts[:P].copy()
+        part_off[p] = s
+        for c in range(nchunk):
+            start[c, p] = s
+            s += hist[c, p]
+    part_off[P] = s
     order = np.empty(n, np.int64)
-    for i in range(n):
-        p = part[i]
-        order[cur[p]] = i
-        cur[p] += 1
-    return counts, order
-
-
-@njit(cache=True, parallel=True)
-def gather_by_order(order, ids, idx):
-    """Cohort ids and index days in partition order (contiguous reads in the probe)."""
-    n = order.size
-    k = np.empty(n, np.int64)
-    d = np.empty(n, np.int32)
-    for j in prange(n):
-        r = order[j]
-        k[j] = ids[r]
-        d[j] = idx[r]
-    return k, d
+    p_ids = np.empty(n, np.int64)
+    p_idx = np.empty(n, np.int32)
+    for c in prange(nchunk):
+        cur = start[c].copy()
+        for i in range(c * step, min(n, c * step + step)):
+            p = part[i]
+            d = cur[p]
+            cur[p] = d + 1
+            order[d] = i
+            p_ids[d] = ids[i]
+            p_idx[d] = idx[i]
+    return part_off, order, p_ids, p_idx
 
 
 @njit(cache=True, parallel=True)
@@ -94,11 +101,12 @@ def event_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, nchunk):
 
 
 @njit(cache=True, parallel=True)
-def event_scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, has_court,
-                  nchunk):
-    """Scatter kept events into partition order (stable within a partition)."""
+def event_scatter(epart, hist, ids, off, disp):
+    """Scatter the join keys of kept events (id, offence day, disposal day) into
+    partition order, stable within a partition: chunk ``c``'s events of partition ``p``
+    fill ``start[c, p]`` onwards.  Returns ``(part_off, start, b_key, b_off, b_disp)``."""
     m = ids.size
-    P = hist.shape[1]
+    nchunk, P = hist.shape
     start = np.empty((nchunk, P), np.int64)
     part_off = np.zeros(P + 1, np.int64)
     s = 0
@@ -109,57 +117,43 @@ def event_scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, h
             s += hist[c, p]
     part_off[P] = s
     b_key = np.empty(s, np.int64)
-    b_pos = np.empty(s, np.int64)
     b_off = np.empty(s, np.int32)
     b_disp = np.empty(s, np.int32)
-    b_typ = np.empty(s, np.uint32)
-    b_code = np.empty(s, np.uint32)
-    b_cat = np.empty(s if has_cat else 0, np.uint32)
-    b_court = np.empty(s if has_court else 0, np.int64)
     step = (m + nchunk - 1) // nchunk
     for c in prange(nchunk):
         cur = start[c].copy()
-        a = c * step
-        b = min(m, a + step)
-        for i in range(a, b):
+        for i in range(c * step, min(m, c * step + step)):
             p = epart[i]
             if p == NO_PART:
                 continue
             d = cur[p]
             cur[p] = d + 1
             b_key[d] = ids[i]
-            b_pos[d] = i
             b_off[d] = off[i]
             b_disp[d] = disp[i]
-            b_typ[d] = typ[i]
-            b_code[d] = code[i]
-            if has_cat:
-                b_cat[d] = cat[i]
-            if has_court:
-                b_court[d] = court[i]
-    return part_off, b_key, b_pos, b_off, b_disp, b_typ, b_code, b_cat, b_court
+    return part_off, start, b_key, b_off, b_disp
 
 
 @njit(cache=True, parallel=True)
-def probe(c_part_off, c_order, c_ids, c_idx, fu_months, fu_days, w_months, w_days, ms,
-          e_part_off, b_key, b_off, b_disp):
+def probe(c_part_off, p_ids, p_idx, base, t_hi, t_hd, e_part_off, b_key, b_off, b_disp,
+          local):
     """Local hash join per partition, pruning events outside each offender's horizon.
 
-    ``c_ids`` and ``c_idx`` are in partition order (:func:`gather_by_order`), so each
-    partition reads them contiguously; ``c_order`` maps partition slots to cohort rows.
-
-    The horizon of an offender is offence days ``[index, index + follow_up]`` and
-    disposal days up to ``index + follow_up + waiting_period`` (both inclusive, so that
+    ``p_ids`` / ``p_idx`` are the cohort ids and index days in partition order
+    (:func:`partition_cohort`).  The horizon of an offender with index day ``idx`` is
+    offence days ``[idx, t_hi[idx - base]]`` and disposal days up to
+    ``t_hd[idx - base]`` (index + follow-up, + waiting period; both inclusive, so that
     any spec within the horizon, with or without the index day, can be measured).
 
-    Returns per buffered event the slot (position in partition order) of its offender,
-    -2 if the offender is not in the cohort or -1 if outside the horizon, and per
-    cohort row the number of kept events.
+    Writes ``local[e]`` per buffered event: the offender's position within its
+    partition, -2 if the offender is not in the cohort, -1 if outside the horizon.
+    Returns the number of kept events per slot (partition order) and the numbers of
+    events not in the cohort and outside the horizon.
     """
     P = c_part_off.size - 1
-    s = b_key.size
-    slot_of = np.empty(s, np.int64)
-    row_count = np.zeros(c_order.size, np.int64)
+    slot_count = np.zeros(p_ids.size, np.int64)
+    not_in = np.zeros(P, np.int64)
+    outside = np.zeros(P, np.int64)
     for p in prange(P):
         c0 = c_part_off[p]
         nc = c_part_off[p + 1] - c0
@@ -170,23 +164,13 @@ def probe(c_part_off, c_order, c_ids, c_idx, fu_months, fu_days, w_months, w_day
         tmask = tsize - 1
         tshift = np.uint64(64 - tbits)
         table = np.full(tsize, -1, np.int32)
-        keys = np.empty(nc, np.int64)
-        lo = np.empty(nc, np.int32)
-        hi = np.empty(nc, np.int32)
-        hd = np.empty(nc, np.int32)
-        count = np.zeros(nc, np.int64)
         for li in range(nc):
-            k = c_ids[c0 + li]
-            keys[li] = k
-            idx = c_idx[c0 + li]
-            lo[li] = idx
-            end = add_period(idx, fu_months, fu_days, ms)
-            hi[li] = end
-            hd[li] = add_period(end, w_months, w_days, ms)
-            h = np.int64((_hash(k) * MULT2) >> tshift)
+            h = np.int64((_hash(p_ids[c0 + li]) * MULT2) >> tshift)
             while table[h] != -1:
                 h = (h + 1) & tmask
             table[h] = np.int32(li)
+        n_not_in = 0
+        n_outside = 0
         for e in range(e_part_off[p], e_part_off[p + 1]):
             k = b_key[e]
             h = np.int64((_hash(k) * MULT2) >> tshift)
@@ -195,22 +179,73 @@ def probe(c_part_off, c_order, c_ids, c_idx, fu_months, fu_days, w_months, w_day
                 li = table[h]
                 if li == -1:
                     break
-                if keys[li] == k:
+                if p_ids[c0 + li] == k:
                     found = li
                     break
                 h = (h + 1) & tmask
             if found < 0:
-                slot_of[e] = -2
+                local[e] = -2
+                n_not_in += 1
                 continue
+            idx = p_idx[c0 + found]
             o = b_off[e]
-            if o < lo[found] or o > hi[found] or b_disp[e] > hd[found]:
-                slot_of[e] = -1
+            t = idx - base
+            if o < idx or o > t_hi[t] or b_disp[e] > t_hd[t]:
+                local[e] = -1
+                n_outside += 1
                 continue
-            slot_of[e] = c0 + found
-            count[found] += 1
-        for li in range(nc):
-            row_count[c_order[c0 + li]] = count[li]
-    return slot_of, row_count
+            local[e] = found
+            slot_count[c0 + found] += 1
+        not_in[p] = n_not_in
+        outside[p] = n_outside
+    return slot_count, not_in.sum(), outside.sum()
+
+
+@njit(cache=True, parallel=True)
+def csr_offsets(order, slot_count, nchunk):
+    """Offsets per cohort row (``offsets[n + 1]``) and each slot's first position
+    (a blocked prefix sum over fixed chunks)."""
+    n = order.size
+    offsets = np.empty(n + 1, np.int64)
+    for j in prange(n):
+        offsets[order[j]] = slot_count[j]
+    step = (n + nchunk - 1) // nchunk
+    sums = np.zeros(nchunk + 1, np.int64)
+    for c in prange(nchunk):
+        acc = 0
+        for r in range(c * step, min(n, c * step + step)):
+            acc += offsets[r]
+        sums[c + 1] = acc
+    for c in range(nchunk):
+        sums[c + 1] += sums[c]
+    for c in prange(nchunk):
+        acc = sums[c]
+        for r in range(c * step, min(n, c * step + step)):
+            v = offsets[r]
+            offsets[r] = acc
+            acc += v
+    offsets[n] = sums[nchunk]
+    slot_start = np.empty(n, np.int64)
+    for j in prange(n):
+        slot_start[j] = offsets[order[j]]
+    return offsets, slot_start
+
+
+@njit(cache=True, parallel=True)
+def assign_dest(c_part_off, slot_start, e_part_off, local):
+    """Turn each kept buffered event's partition-local slot into its position in the
+    grouped layout (in place; buffered order within an offender)."""
+    P = c_part_off.size - 1
+    for p in prange(P):
+        c0 = c_part_off[p]
+        cursor = slot_start[c0:c_part_off[p + 1]].copy()
+        for e in range(e_part_off[p], e_part_off[p + 1]):
+            li = local[e]
+            if li < 0:
+                continue
+            d = cursor[li]
+            cursor[li] = d + 1
+            local[e] = d
 
 
 @njit(cache=True, inline="always")
@@ -225,77 +260,69 @@ def _less(off, disp, court, pos, a, b, has_court):
 
 
 @njit(cache=True, parallel=True)
-def fill_csr(c_part_off, c_order, e_part_off, slot_of, row_count, b_pos, b_off, b_disp, b_typ,
-             b_code, b_cat, b_court, has_cat, has_court):
-    """Offsets per cohort row and the grouped event columns, in cohort order, each
-    offender's events sorted by (offence day, disposal day, court key, position)."""
-    P = c_part_off.size - 1
-    n = row_count.size
-    offsets = np.empty(n + 1, np.int64)
-    acc = 0
-    for r in range(n):
-        offsets[r] = acc
-        acc += row_count[r]
-    offsets[n] = acc
-    K = acc
-    off = np.empty(K, np.int32)
-    disp = np.empty(K, np.int32)
-    typ = np.empty(K, np.uint32)
-    code = np.empty(K, np.uint32)
-    cat = np.empty(K if has_cat else 0, np.uint32)
-    court = np.empty(K if has_court else 0, np.int64)
-    pos = np.empty(K, np.int64)
-    for p in prange(P):
-        c0 = c_part_off[p]
-        c1 = c_part_off[p + 1]
-        cursor = np.empty(c1 - c0, np.int64)
-        for li in range(c1 - c0):
-            cursor[li] = offsets[c_order[c0 + li]]
-        for e in range(e_part_off[p], e_part_off[p + 1]):
-            j = slot_of[e]
-            if j < 0:
+def fill_csr(epart, start, dest, k, window_pos, e_off, e_disp, e_typ, e_code, e_cat, e_court,
+             has_cat, has_court):
+    """The grouped event columns: each kept event (input order, fixed chunks as in
+    :func:`event_scatter`) is written to its position ``dest``; ``position`` is its
+    row in the validated events (``window_pos``)."""
+    m = epart.size
+    nchunk = start.shape[0]
+    off = np.empty(k, np.int32)
+    disp = np.empty(k, np.int32)
+    typ = np.empty(k, np.uint32)
+    code = np.empty(k, np.uint32)
+    cat = np.empty(k if has_cat else 0, np.uint32)
+    court = np.empty(k if has_court else 0, np.int64)
+    pos = np.empty(k, np.int64)
+    step = (m + nchunk - 1) // nchunk
+    for c in prange(nchunk):
+        cur = start[c].copy()
+        for i in range(c * step, min(m, c * step + step)):
+            p = epart[i]
+            if p == NO_PART:
                 continue
-            d = cursor[j - c0]
-            cursor[j - c0] = d + 1
-            off[d] = b_off[e]
-            disp[d] = b_disp[e]
-            typ[d] = b_typ[e]
-            code[d] = b_code[e]
+            b = cur[p]
+            cur[p] = b + 1
+            d = dest[b]
+            if d < 0:
+                continue
+            off[d] = e_off[i]
+            disp[d] = e_disp[i]
+            typ[d] = e_typ[i]
+            code[d] = e_code[i]
             if has_cat:
-                cat[d] = b_cat[e]
+                cat[d] = e_cat[i]
             if has_court:
-                court[d] = b_court[e]
-            pos[d] = b_pos[e]
-        # insertion sort of each offender's events (few per offender)
-        for li in range(c1 - c0):
-            r = c_order[c0 + li]
-            a = offsets[r]
-            b = offsets[r + 1]
-            for i in range(a + 1, b):
-                k = i
-                while k > a and _less(off, disp, court, pos, k, k - 1, has_court):
-                    off[k], off[k - 1] = off[k - 1], off[k]
-                    disp[k], disp[k - 1] = disp[k - 1], disp[k]
-                    typ[k], typ[k - 1] = typ[k - 1], typ[k]
-                    code[k], code[k - 1] = code[k - 1], code[k]
-                    if has_cat:
-                        cat[k], cat[k - 1] = cat[k - 1], cat[k]
-                    if has_court:
-                        court[k], court[k - 1] = court[k - 1], court[k]
-                    pos[k], pos[k - 1] = pos[k - 1], pos[k]
-                    k -= 1
-    return offsets, off, disp, typ, code, cat, court, pos
+                court[d] = e_court[i]
+            pos[d] = window_pos[i]
+    return off, disp, typ, code, cat, court, pos
 
 
-@njit(cache=True)
-def count_outcomes(slot_of):
-    """Numbers of buffered events not in the cohort (-2) and outside the horizon (-1)."""
-    not_in = 0
-    outside = 0
-    for e in range(slot_of.size):
-        v = slot_of[e]
-        if v == -2:
-            not_in += 1
-        elif v == -1:
-            outside += 1
-    return not_in, outside
+@njit(cache=True, parallel=True)
+def sort_groups(offsets, off, disp, typ, code, cat, court, pos, has_cat, has_court):
+    """Sort each offender's events by (offence day, disposal day, court key, position):
+    an insertion sort (few events per offender), skipped where already in order."""
+    n = offsets.size - 1
+    for r in prange(n):
+        a = offsets[r]
+        b = offsets[r + 1]
+        ordered = True
+        for i in range(a + 1, b):
+            if _less(off, disp, court, pos, i, i - 1, has_court):
+                ordered = False
+                break
+        if ordered:
+            continue
+        for i in range(a + 1, b):
+            k = i
+            while k > a and _less(off, disp, court, pos, k, k - 1, has_court):
+                off[k], off[k - 1] = off[k - 1], off[k]
+                disp[k], disp[k - 1] = disp[k - 1], disp[k]
+                typ[k], typ[k - 1] = typ[k - 1], typ[k]
+                code[k], code[k - 1] = code[k - 1], code[k]
+                if has_cat:
+                    cat[k], cat[k - 1] = cat[k - 1], cat[k]
+                if has_court:
+                    court[k], court[k - 1] = court[k - 1], court[k]
+                pos[k], pos[k - 1] = pos[k - 1], pos[k]
+                k -= 1

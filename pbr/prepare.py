@@ -219,7 +219,7 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
         (pl.col("offence_date").to_physical() >= lo)
         & (pl.col("offence_date").to_physical() <= hi_off)
         & (pl.col("disposal_date").to_physical() <= hi_disp)).to_series()
-    window_pos = mask.arg_true().to_numpy().astype(np.int64)
+    window_pos = mask.arg_true().to_numpy()  # unsigned polars row indices
     ev = events.frame.filter(mask)
     c_ids, e_ids = _id_arrays(cohort.frame, ev)
     e_off = _days(ev["offence_date"])
@@ -250,12 +250,13 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     days = np.arange(base, base + (int(c_idx.max()) - base + 1 if n else 1), dtype=np.int32)
     t_hi = add_period_array(days, fm, fd)
     t_hd = add_period_array(t_hi, wm, wd)
-    dest = np.empty(n_buffered, np.int32 if n_buffered < 2**31 else np.int64)
+    # the probe writes each event's slot over its offence day (read first, same index)
+    dest = b_off if n_buffered < 2**31 else np.empty(n_buffered, np.int64)
     slot_count, not_in, outside = grouping.probe(c_part_off, p_ids, p_idx, np.int32(base), t_hi,
                                                  t_hd, e_part_off, b_key, b_off, b_disp, dest)
     del b_key, b_off, b_disp, p_ids, p_idx
-    offsets, slot_start = grouping.csr_offsets(c_order, slot_count, grouping.NCHUNK)
-    grouping.assign_dest(c_part_off, slot_start, e_part_off, dest)
+    offsets = grouping.csr_offsets(c_order, slot_count, grouping.NCHUNK)
+    grouping.assign_dest(c_part_off, slot_count, e_part_off, dest)
     off, disp, styp, scode, scat, scourt, pos = grouping.fill_csr(
         epart, start, dest, int(offsets[-1]), window_pos, e_off, e_disp, typ, code, cat, court,
         has_cat, has_court)

@@ -145,7 +145,8 @@ def probe(c_part_off, p_ids, p_idx, base, t_hi, t_hd, e_part_off, b_key, b_off, 
     ``t_hd[idx - base]`` (index + follow-up, + waiting period; both inclusive, so that
     any spec within the horizon, with or without the index day, can be measured).
 
-    Writes ``local[e]`` per buffered event: the offender's position within its
+    Writes ``local[e]`` per buffered event (it may be ``b_off`` itself: each offence
+    day is read before its slot is written): the offender's position within its
     partition, -2 if the offender is not in the cohort, -1 if outside the horizon.
     Returns the number of kept events per slot (partition order) and the numbers of
     events not in the cohort and outside the horizon.
@@ -203,8 +204,8 @@ def probe(c_part_off, p_ids, p_idx, base, t_hi, t_hd, e_part_off, b_key, b_off, 
 
 @njit(cache=True, parallel=True)
 def csr_offsets(order, slot_count, nchunk):
-    """Offsets per cohort row (``offsets[n + 1]``) and each slot's first position
-    (a blocked prefix sum over fixed chunks)."""
+    """Offsets per cohort row (``offsets[n + 1]``, a blocked prefix sum over fixed
+    chunks); ``slot_count`` is overwritten with each slot's first position."""
     n = order.size
     offsets = np.empty(n + 1, np.int64)
     for j in prange(n):
@@ -225,10 +226,9 @@ def csr_offsets(order, slot_count, nchunk):
             offsets[r] = acc
             acc += v
     offsets[n] = sums[nchunk]
-    slot_start = np.empty(n, np.int64)
-    for j in prange(n):
-        slot_start[j] = offsets[order[j]]
-    return offsets, slot_start
+    for j in prange(n):  # slot_count is spent: it becomes each slot's first position
+        slot_count[j] = offsets[order[j]]
+    return offsets
 
 
 @njit(cache=True, parallel=True)

@@ -273,6 +273,13 @@ class Cohort(_Table):
         """Validate a cohort table; see the class docstring."""
         if isinstance(data, Cohort):
             return data
+        return cls._validate(data, offender_id, index_date, on_invalid, check_duplicates=True)
+
+    @classmethod
+    def _validate(cls, data: Any, offender_id: str, index_date: str, on_invalid: OnInvalid,
+                  *, check_duplicates: bool) -> Cohort:
+        """``from_frame``; without ``check_duplicates`` the caller must find duplicate
+        ids itself (``prepare`` does, in its hash join) and then call ``from_frame``."""
         df = as_frame(data, "cohort")
         n_input = df.height
         df, sources = _select_roles(df, COHORT, {"offender_id": offender_id,
@@ -285,7 +292,7 @@ class Cohort(_Table):
             ("missing_index_date", "index_date is missing", pl.col("index_date").is_null()),
         ]
         ids = df["offender_id"]
-        if ids.n_unique() < df.height:  # the full duplicate test only when one exists
+        if check_duplicates and ids.n_unique() < df.height:  # full test only when one exists
             # among rows that pass the other rules, the first of an offender is kept
             valid = (pl.col("offender_id").is_not_null() & pl.col("index_date").is_not_null()
                      & ~bad_date)

@@ -447,12 +447,11 @@ def measure(cohort: Any, events: Any, spec: MeasureSpec | str | None = None, *,
     spec = _spec(spec)
     if engine not in ENGINES:
         raise EngineError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "numba":  # prepare validates (its hash join finds duplicate ids)
+        return measure_histories(prepare(cohort, events, spec, custody=custody), spec)
     cohort = Cohort.from_frame(cohort)
     events = Events.from_frame(events)
     custody = None if custody is None else Custody.from_frame(custody)
-    if engine == "polars":
-        arrays = _reference_arrays(cohort, events, spec)
-        counts = {"input": events.n_input, "invalid": len(events.exclusions)}
-        return _assemble(cohort, events, custody, spec, engine, arrays, counts)
-    h = prepare(cohort, events, spec, custody=custody)
-    return measure_histories(h, spec, engine=engine)
+    arrays = _reference_arrays(cohort, events, spec)
+    counts = {"input": events.n_input, "invalid": len(events.exclusions)}
+    return _assemble(cohort, events, custody, spec, engine, arrays, counts)

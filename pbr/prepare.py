@@ -199,7 +199,10 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     >>> pbr.prepare(data.cohort, data.events, ("24 months", "6 months")).n_offenders
     100
     """
-    cohort = Cohort.from_frame(cohort)
+    raw_cohort, checked = cohort, isinstance(cohort, Cohort)
+    # duplicate ids are found by the hash join below, not by a separate pass
+    cohort = cohort if checked else Cohort._validate(
+        cohort, "offender_id", "index_date", "raise", check_duplicates=False)
     events = Events.from_frame(events)
     custody = None if custody is None else Custody.from_frame(custody)
     follow_up, waiting = _horizon(horizon)
@@ -252,9 +255,13 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     t_hd = add_period_array(t_hi, wm, wd)
     # the probe writes each event's slot over its offence day (read first, same index)
     dest = b_off if n_buffered < 2**31 else np.empty(n_buffered, np.int64)
-    slot_count, not_in, outside = grouping.probe(c_part_off, p_ids, p_idx, np.int32(base), t_hi,
-                                                 t_hd, e_part_off, b_key, b_off, b_disp, dest)
+    slot_count, not_in, outside, dup = grouping.probe(
+        c_part_off, p_ids, p_idx, np.int32(base), t_hi, t_hd, e_part_off, b_key, b_off, b_disp,
+        dest)
     del b_key, b_off, b_disp, p_ids, p_idx
+    if dup and not checked:
+        Cohort.from_frame(raw_cohort)  # raises the SchemaError naming the duplicate row
+        raise SchemaError("cohort: offender_id appears more than once")  # pragma: no cover
     offsets = grouping.csr_offsets(c_order, slot_count, grouping.NCHUNK)
     grouping.assign_dest(c_part_off, slot_count, e_part_off, dest)
     off, disp, styp, scode, scat, scourt, pos = grouping.fill_csr(

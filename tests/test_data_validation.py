@@ -60,6 +60,25 @@ def test_duplicate_offender_in_cohort() -> None:
     assert c.exclusions.to_frame()["row"].to_list() == [2]
 
 
+@pytest.mark.parametrize("ids", [[1, 2, 1], ["a", "b", "a"]])
+@pytest.mark.parametrize("n_events", [0, 1])
+def test_duplicate_offender_found_by_prepare(ids: list[object], n_events: int) -> None:
+    # prepare / measure find duplicates in their hash join, not by a separate pass
+    df = pl.DataFrame({"offender_id": ids, "index_date": [dt.date(2020, 1, 1)] * 3})
+    ev = make_events(GOOD[:n_events]) if n_events else make_events(GOOD).head(0)
+    if isinstance(ids[0], str):
+        ev = ev.with_columns(pl.col("offender_id").cast(pl.String).replace({"1": "a"}))
+    for call in (lambda: pbr.prepare(df, ev), lambda: pbr.measure(df, ev)):
+        with pytest.raises(SchemaError, match=r"cohort row 2 .*more than once"):
+            call()
+    # a cohort large enough for a many-partition join
+    big = pl.DataFrame({"offender_id": [*range(50_000), 49_999],
+                        "index_date": [dt.date(2020, 1, 1)] * 50_001})
+    with pytest.raises(SchemaError, match=r"cohort row 50000 .*more than once"):
+        pbr.measure(big, make_events(GOOD))
+    assert pbr.measure(big.head(50_000), make_events(GOOD)).frame.height == 50_000
+
+
 def test_events_exclusion_ledger_reconciles() -> None:
     rows = [
         *GOOD,

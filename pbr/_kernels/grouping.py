@@ -148,13 +148,15 @@ def probe(c_part_off, p_ids, p_idx, base, t_hi, t_hd, e_part_off, b_key, b_off, 
     Writes ``local[e]`` per buffered event (it may be ``b_off`` itself: each offence
     day is read before its slot is written): the offender's position within its
     partition, -2 if the offender is not in the cohort, -1 if outside the horizon.
-    Returns the number of kept events per slot (partition order) and the numbers of
-    events not in the cohort and outside the horizon.
+    Returns the number of kept events per slot (partition order), the numbers of
+    events not in the cohort and outside the horizon, and whether any cohort id occurs
+    twice (the first occurrence is then the one found).
     """
     P = c_part_off.size - 1
     slot_count = np.zeros(p_ids.size, np.int64)
     not_in = np.zeros(P, np.int64)
     outside = np.zeros(P, np.int64)
+    dup = np.zeros(P, np.bool_)
     for p in prange(P):
         c0 = c_part_off[p]
         nc = c_part_off[p + 1] - c0
@@ -166,8 +168,11 @@ def probe(c_part_off, p_ids, p_idx, base, t_hi, t_hd, e_part_off, b_key, b_off, 
         tshift = np.uint64(64 - tbits)
         table = np.full(tsize, -1, np.int32)
         for li in range(nc):
-            h = np.int64((_hash(p_ids[c0 + li]) * MULT2) >> tshift)
+            k = p_ids[c0 + li]
+            h = np.int64((_hash(k) * MULT2) >> tshift)
             while table[h] != -1:
+                if p_ids[c0 + table[h]] == k:
+                    dup[p] = True
                 h = (h + 1) & tmask
             table[h] = np.int32(li)
         n_not_in = 0
@@ -199,7 +204,7 @@ def probe(c_part_off, p_ids, p_idx, base, t_hi, t_hd, e_part_off, b_key, b_off, 
             slot_count[c0 + found] += 1
         not_in[p] = n_not_in
         outside[p] = n_outside
-    return slot_count, not_in.sum(), outside.sum()
+    return slot_count, not_in.sum(), outside.sum(), dup.any()
 
 
 @njit(cache=True, parallel=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any, Literal
 
 import tomli_w
 
+from pbr._toml import build, read_toml, table
 from pbr.errors import SpecError
 from pbr.period import Period
 
@@ -353,12 +353,7 @@ class CohortRule:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CohortRule:
         """Build from plain values; unknown keys raise SpecError naming them."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SpecError(f"unknown cohort field(s) {', '.join(unknown)}; known fields: "
-                            f"{', '.join(sorted(known))}")
-        return cls(**dict(data))
+        return build(cls, data, "cohort")
 
     def to_toml(self) -> str:
         """The rule as TOML text (a ``[cohort]`` table)."""
@@ -368,17 +363,7 @@ class CohortRule:
     def from_toml(cls, source: str | Path) -> CohortRule:
         """Read a rule from TOML text or a ``.toml`` file: its ``[cohort]`` table (other
         tables, such as ``[measure]``, are ignored) or bare keys."""
-        is_path = isinstance(source, Path) or ("\n" not in source and source.endswith(".toml"))
-        text = Path(source).read_text() if is_path else str(source)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"cannot read TOML: {exc}") from None
-        if "cohort" in data:
-            data = data["cohort"]
-        elif any(isinstance(v, dict) for v in data.values()):
-            raise SpecError("no [cohort] table in the TOML; put the cohort rule under [cohort]")
-        return cls.from_dict(data)
+        return cls.from_dict(table(read_toml(source), "cohort", strict=True))
 
     def __str__(self) -> str:
         lines = [f"CohortRule {self.name!r}"]

@@ -19,7 +19,6 @@ sections 3 and 5; Doncaster (2009 baseline, unadjusted), section 4; Rikers ABLE
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any, Literal
 import tomli_w
 from scipy.stats import norm
 
+from pbr._toml import build, read_toml, table
 from pbr.errors import SpecError
 
 __all__ = ["COMPARED_MEASURES", "ComparisonSpec"]
@@ -237,12 +237,7 @@ class ComparisonSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ComparisonSpec:
         """Build from plain values; unknown keys raise SpecError naming them."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SpecError(f"comparison: unknown field(s) {', '.join(unknown)}; known fields: "
-                            f"{', '.join(sorted(known))}")
-        return cls(**dict(data))
+        return build(cls, data, "comparison")
 
     def to_toml(self) -> str:
         """The spec as TOML text (a ``[comparison]`` table)."""
@@ -251,13 +246,7 @@ class ComparisonSpec:
     @classmethod
     def from_toml(cls, source: str | Path) -> ComparisonSpec:
         """Read from TOML text or a ``.toml`` file (a ``[comparison]`` table or bare keys)."""
-        is_path = isinstance(source, Path) or ("\n" not in source and source.endswith(".toml"))
-        text = Path(source).read_text() if is_path else str(source)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"cannot read TOML: {exc}") from None
-        return cls.from_dict(data.get("comparison", data))
+        return cls.from_dict(table(read_toml(source), "comparison"))
 
     def __str__(self) -> str:
         lines = [f"ComparisonSpec {self.name!r}"]

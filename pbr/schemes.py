@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 import tomli_w
 
+from pbr._toml import read_toml
 from pbr.cohort_rule import CohortRule
 from pbr.comparison_spec import ComparisonSpec
 from pbr.errors import SpecError
@@ -122,12 +122,7 @@ class Scheme:
     @classmethod
     def from_toml(cls, source: str | Path) -> Scheme:
         """Read a scheme from TOML text or a ``.toml`` file."""
-        is_path = isinstance(source, Path) or ("\n" not in source and source.endswith(".toml"))
-        text = Path(source).read_text() if is_path else str(source)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"cannot read TOML: {exc}") from None
+        data = read_toml(source)
         return cls.from_dict(data)
 
     def __str__(self) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import tomli_w
 
+from pbr._toml import build, read_toml, table
 from pbr.errors import SpecError
 from pbr.period import Period
 
@@ -232,12 +233,7 @@ class MeasureSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MeasureSpec:
         """Build from plain values; unknown keys raise SpecError naming them."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SpecError(
-                f"unknown field(s) {', '.join(unknown)}; known fields: {', '.join(sorted(known))}")
-        return cls(**dict(data))
+        return build(cls, data)
 
     def to_toml(self) -> str:
         """The specification as TOML text (``[measure]`` table)."""
@@ -246,12 +242,7 @@ class MeasureSpec:
     @classmethod
     def from_toml(cls, source: str | Path) -> MeasureSpec:
         """Read a spec from TOML text or a ``.toml`` file (a ``[measure]`` table or bare keys)."""
-        text = Path(source).read_text() if _looks_like_path(source) else str(source)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"cannot read TOML: {exc}") from None
-        return cls.from_dict(data.get("measure", data))
+        return cls.from_dict(table(read_toml(source), "measure"))
 
     def __str__(self) -> str:
         lines = [f"MeasureSpec {self.name!r}"]
@@ -265,12 +256,6 @@ class MeasureSpec:
             lines.append(f"  {f.name:<20} {shown!s:<24} default {f.metadata['default_note']}; "
                          f"{f.metadata['source']}")
         return "\n".join(lines)
-
-
-def _looks_like_path(source: str | Path) -> bool:
-    if isinstance(source, Path):
-        return True
-    return "\n" not in source and source.endswith(".toml")
 
 
 def _as_date(name: str, value: Any) -> _dt.date:

@@ -67,7 +67,7 @@ def test_invalid_fields_name_the_field(changes: dict[str, object], field: str) -
 
 
 def test_unknown_toml_key_is_named() -> None:
-    with pytest.raises(SpecError, match=r"unknown field.*alpha"):
+    with pytest.raises(SpecError, match=r"unknown comparison field.*alpha"):
         ComparisonSpec.from_toml("[comparison]\nalpha = 0.05\n")
 
 

@@ -9,7 +9,6 @@ Sources: docs/methodology/matching.md.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Literal
 
 import tomli_w
 
+from pbr._toml import build, read_toml, table
 from pbr.errors import SpecError
 
 __all__ = ["MatchSpec"]
@@ -209,12 +209,7 @@ class MatchSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MatchSpec:
         """Build from plain values; unknown keys raise SpecError naming them."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SpecError(f"unknown field(s) {', '.join(unknown)}; known fields: "
-                            f"{', '.join(sorted(known))}")
-        return cls(**dict(data))
+        return build(cls, data, "match")
 
     def to_toml(self) -> str:
         """The specification as TOML text (``[match]`` table)."""
@@ -223,13 +218,7 @@ class MatchSpec:
     @classmethod
     def from_toml(cls, source: str | Path) -> MatchSpec:
         """Read a spec from TOML text or a ``.toml`` file."""
-        is_path = isinstance(source, Path) or ("\n" not in source and source.endswith(".toml"))
-        text = Path(source).read_text() if is_path else str(source)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"cannot read TOML: {exc}") from None
-        return cls.from_dict(data.get("match", data))
+        return cls.from_dict(table(read_toml(source), "match"))
 
     def __str__(self) -> str:
         lines = [f"MatchSpec {self.name!r}"]

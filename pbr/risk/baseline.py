@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 import polars as pl
 import tomli_w
 
+from pbr._toml import read_toml
 from pbr.errors import SchemaError, SpecError
 from pbr.spec import MeasureSpec, preset
 
@@ -344,12 +344,7 @@ class Baseline:
     @classmethod
     def from_toml(cls, source: str | Path) -> Baseline:
         """Read a baseline written by :meth:`to_toml` (text or a ``.toml`` file)."""
-        is_path = isinstance(source, Path) or ("\n" not in source and source.endswith(".toml"))
-        text = Path(source).read_text() if is_path else str(source)
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"cannot read TOML: {exc}") from None
+        doc = read_toml(source)
         for table in ("baseline", "measure", "group"):
             if table not in doc:
                 raise SpecError(f"baseline TOML: missing the [{table}] table")

@@ -218,12 +218,14 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
         hi_disp = int(add_period_array(ends[1:], wm, wd)[0])
     # prune to the global window in polars first: only the rows that can matter are
     # copied out of the (often chunked) frame into contiguous arrays
-    mask = events.frame.select(
+    roles = [c for c in ("offender_id", "offence_date", "disposal_date", "disposal_type",
+                         "offence_code", "offence_category", "court_event_id")
+             if c in events.frame.columns]
+    ev = events.frame.select(roles).with_row_index("__pos").filter(
         (pl.col("offence_date").to_physical() >= lo)
         & (pl.col("offence_date").to_physical() <= hi_off)
-        & (pl.col("disposal_date").to_physical() <= hi_disp)).to_series()
-    window_pos = mask.arg_true().to_numpy()  # unsigned polars row indices
-    ev = events.frame.filter(mask)
+        & (pl.col("disposal_date").to_physical() <= hi_disp))
+    window_pos = ev["__pos"].to_numpy()  # unsigned polars row indices in events.frame
     c_ids, e_ids = _id_arrays(cohort.frame, ev)
     e_off = _days(ev["offence_date"])
     e_disp = _days(ev["disposal_date"])

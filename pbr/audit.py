@@ -40,6 +40,33 @@ class Manifest:
 
     Paths are relative to the manifest's directory where possible, so a directory of
     inputs and outputs can be moved and verified elsewhere.
+
+    Examples
+    --------
+    Run the demo contract on 300 synthetic offenders; :func:`pay_files` writes the
+    statement and ``manifest.json``, which reads back to the same manifest.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pbr
+    >>> from pbr.audit import MANIFEST_NAME, Manifest, pay_files
+    >>> from pbr.contract.spec import demo_contract_text
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     d = Path(tmp)
+    ...     files = pbr.io.write_synth(pbr.synth.generate(300, seed=1), d)
+    ...     _ = (d / "contract.toml").write_text(demo_contract_text(), encoding="utf-8")
+    ...     runs, manifest = pay_files(d / "contract.toml", files["cohort"],
+    ...                                files["events"], d / "out", seed=1)
+    ...     text = (d / "out" / MANIFEST_NAME).read_text(encoding="utf-8")
+    >>> [(role, path) for role, path, sha256 in manifest.inputs]
+    [('contract', '../contract.toml'), ('cohort', '../cohort.parquet'),
+     ('events', '../events.parquet')]
+    >>> [path for name, path, sha256 in manifest.outputs]
+    ['statement.csv', 'statement.json', 'statement.xlsx']
+    >>> manifest.seed, manifest.currency, manifest.total == str(runs.statement.total)
+    (1, 'GBP', True)
+    >>> Manifest.from_json(text) == manifest
+    True
     """
 
     pbr_version: str
@@ -90,7 +117,24 @@ class Manifest:
 
 @dataclass(frozen=True)
 class VerificationResult:
-    """The outcome of :func:`verify`: every difference found, and what was checked."""
+    """The outcome of :func:`verify`: every difference found, and what was checked.
+
+    Examples
+    --------
+    It is true only when nothing differs, and prints the differences first:
+
+    >>> from pbr.audit import VerificationResult
+    >>> r = VerificationResult("out/manifest.json",
+    ...                        ("input cohort ../cohort.csv", "pbr version 0.1.0"),
+    ...                        ("total: recorded GBP 100.00, recomputed 90.00",))
+    >>> r.ok, bool(r)
+    (False, False)
+    >>> print(r)
+    verification of out/manifest.json FAILED: 1 difference(s)
+      differs: total: recorded GBP 100.00, recomputed 90.00
+      same:    input cohort ../cohort.csv
+      same:    pbr version 0.1.0
+    """
 
     manifest: str
     checked: tuple[str, ...]
@@ -214,7 +258,30 @@ def verify(manifest: str | Path) -> VerificationResult:
 
     Examples
     --------
-    See ``pbr demo`` and tests/test_audit.py.
+    Pay the demo contract on 300 synthetic offenders, verify the statement, then edit
+    one output file by hand and verify again (``pbr demo`` and ``pbr verify`` do the same
+    from the command line):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pbr
+    >>> from pbr.audit import pay_files, verify
+    >>> from pbr.contract.spec import demo_contract_text
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     d = Path(tmp)
+    ...     files = pbr.io.write_synth(pbr.synth.generate(300, seed=1), d)
+    ...     _ = (d / "contract.toml").write_text(demo_contract_text(), encoding="utf-8")
+    ...     _ = pay_files(d / "contract.toml", files["cohort"], files["events"], d / "out")
+    ...     clean = verify(d / "out")
+    ...     _ = (d / "out" / "statement.csv").write_text("edited by hand")
+    ...     edited = verify(d / "out" / "manifest.json")
+    >>> clean.ok, clean.differences, len(clean.checked)
+    (True, (), 9)
+    >>> print(edited)
+    verification of ...manifest.json FAILED: 1 difference(s)
+      differs: output statement_csv statement.csv: the file on disk was changed after the run
+      same:    input contract ../contract.toml
+    ...
     """
     path = Path(manifest)
     if path.is_dir():

@@ -30,7 +30,21 @@ NO_COURT_ID_BASE = -(2**62)
 
 @dataclass(frozen=True)
 class Exclusion:
-    """Rows of one input table left out by one rule."""
+    """Rows of one input table left out by one rule.
+
+    Examples
+    --------
+    ``from_frame(..., on_invalid="exclude")`` records one per rule broken:
+
+    >>> import datetime, polars as pl
+    >>> df = pl.DataFrame({"offender_id": [1, 2, 3],
+    ...                    "index_date": [datetime.date(2020, 1, 1), None, None]})
+    >>> (e,) = Cohort.from_frame(df, on_invalid="exclude").exclusions.entries
+    >>> e.table, e.rule, e.reason
+    ('cohort', 'missing_index_date', 'index_date is missing')
+    >>> e.rows.tolist(), e.count
+    ([1, 2], 2)
+    """
 
     table: str
     rule: str

@@ -91,6 +91,28 @@ class BalanceResult:
         the matched |SMD|).
     denominator
         How the SMD was standardised.
+
+    Examples
+    --------
+    Two treated units aged 30 and 40 matched on a supplied score to controls aged 31 and
+    39 (the controls aged 60 and 20 stay unmatched): the control mean age moves from
+    37.5 to 35, and the SMD from (35 - 37.5) / 7.0711 = -0.3536 to 0, where 7.0711 is
+    the SD of the treated ages before matching.
+
+    >>> import polars as pl, pbr
+    >>> df = pl.DataFrame({"id": [1, 2, 3, 4, 5, 6], "t": [1, 1, 0, 0, 0, 0],
+    ...                    "s": [0.8, 0.4, 0.75, 0.45, 0.1, 0.9],
+    ...                    "age": [30, 40, 31, 39, 60, 20]})
+    >>> b = pbr.match(df, "t", score="s", id="id", order="data").balance(["age"])
+    >>> b.frame["covariate"].to_list()
+    ['age', 'ps']
+    >>> r = b.frame.row(0, named=True)
+    >>> r["mean_control_before"], r["mean_control_after"]
+    (37.5, 35.0)
+    >>> round(r["smd_before"], 4), r["smd_after"], r["status"]
+    (-0.3536, 0.0, 'good')
+    >>> print(b.explain("age"))
+    age: SMD after = (35.0000 - 35.0000) / 7.0711 = 0.0000 (good: ...
     """
 
     frame: pl.DataFrame

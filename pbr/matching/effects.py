@@ -50,6 +50,26 @@ class EffectResult:
         ATT (treated minus control), its standard error and interval.
     ratio, ratio_ci
         Treated mean / control mean and its interval (None where undefined).
+
+    Examples
+    --------
+    Four matched pairs; one of the four treated units reoffended, three of the four
+    controls: ATT = 0.25 - 0.75 = -0.5, ratio 1/3.
+
+    >>> import polars as pl, pbr
+    >>> df = pl.DataFrame({"id": range(8), "t": [1, 1, 1, 1, 0, 0, 0, 0],
+    ...                    "s": [0.2, 0.4, 0.6, 0.8, 0.21, 0.41, 0.61, 0.81],
+    ...                    "reoffended": [0, 1, 0, 0, 1, 1, 0, 1]})
+    >>> m = pbr.match(df, "t", score="s", id="id", order="data")
+    >>> e = m.effect(None, "reoffended")
+    >>> e.mean_treated, e.mean_control, e.estimate, e.se_method
+    (0.25, 0.75, -0.5, 'cluster')
+    >>> print(e)
+    ATT on reoffended (binary) (percentage points): -50.0000, SE 31.1805 (cluster),
+    95% CI [-111.1126, 11.1126], p = 0.1088
+      treated mean 0.2500 (n = 4); control mean 0.7500 (n = 4)
+      ratio treated/control 0.3333, CI [0.0453, 2.4530]
+      per 100 people: 25.0 treated vs 75.0 comparison
     """
 
     outcome: str

@@ -51,6 +51,26 @@ class MatchResult:
         Input rows left out (missing covariates under ``missing="drop"``).
     notes
         Warnings kept in the record (e.g. a propensity model that did not converge).
+
+    Examples
+    --------
+    Two treated units matched in data order to their nearest controls on a supplied
+    score; two controls are left unmatched (weight 0).
+
+    >>> import polars as pl, pbr
+    >>> df = pl.DataFrame({"id": [1, 2, 3, 4, 5, 6], "t": [1, 1, 0, 0, 0, 0],
+    ...                    "s": [0.8, 0.4, 0.75, 0.45, 0.1, 0.9]})
+    >>> m = pbr.match(df, "t", score="s", id="id", order="data")
+    >>> m.pairs.select("treated_id", "control_id", "subclass").rows()
+    [(1, 3, 1), (2, 4, 2)]
+    >>> m.frame["weight"].to_list()
+    [1.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+    >>> print(m.explain(1))
+    unit 1: treated, propensity score 0.800000, weight 1, subclass 1
+      pair with control 3: distance 0.05 (propensity), round 1, subclass 1, pair weight 1
+    >>> print(m.explain(5))
+    unit 5: control, propensity score 0.100000, weight 0, subclass None
+      unmatched: not the nearest available control of any treated unit
     """
 
     frame: pl.DataFrame

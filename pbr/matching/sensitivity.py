@@ -71,6 +71,25 @@ def rosenbaum_bounds(result: Any, outcomes: Any, outcome: str,
     ``alternative="less"`` tests that treatment *reduces* the outcome (the discordant
     pairs in which only the control reoffended count); ``"greater"`` the reverse.
     Returns ``gamma``, ``p_lower``, ``p_upper`` and the pair counts.
+
+    Examples
+    --------
+    Eight pairs: in five only the control reoffended, in one only the treated unit, two
+    are concordant.  With no hidden bias (gamma 1) the one-sided p-value is
+    P(Binomial(6, 1/2) >= 5) = 7/64 = 0.109375; at gamma 2 the bounds are
+    P(Binomial(6, 1/3) >= 5) = 13/729 and P(Binomial(6, 2/3) >= 5) = 256/729.
+
+    >>> import polars as pl, pbr
+    >>> df = pl.DataFrame({
+    ...     "id": range(16), "t": [1] * 8 + [0] * 8,
+    ...     "s": [0.1 * i + 0.05 for i in range(8)] + [0.1 * i + 0.06 for i in range(8)],
+    ...     "y": [0, 0, 0, 0, 0, 1, 1, 0] + [1, 1, 1, 1, 1, 0, 1, 0]})
+    >>> m = pbr.match(df, "t", score="s", id="id", order="data")
+    >>> b = rosenbaum_bounds(m, None, "y", [1, 2])
+    >>> b.select("treated_only", "control_only").row(0)
+    (1, 5)
+    >>> b.select(pl.col("gamma", "p_lower", "p_upper").round(6)).rows()
+    [(1.0, 0.109375, 0.109375), (2.0, 0.017833, 0.351166)]
     """
     from pbr.matching.effects import _outcome_values
 

@@ -84,6 +84,39 @@ class AdjustedComparison:
         frame's key columns are ``keys`` = the baseline's ``by`` then ``per``.
     notes
         Caveats kept in the record.
+
+    Examples
+    --------
+    A cohort of 1,000 reoffends at 40% against a 42% baseline, but its supplied risk
+    score predicts 45% (the score taken as calibrated on the baseline, so P_base = 42):
+    the adjusted rate is 40 - 45 + 42 = 37%, 5 points below the baseline; the adjusted
+    baseline is 42 + 45 - 42 = 45% and its lower threshold
+    45 - 1.96 sqrt(0.45 x 0.55 / 1000) x 100 = 41.917%, so 40% is a significant
+    reduction.  Against the fixed baseline the change is only -2 points, inside
+    42 -/+ 3.059.
+
+    >>> import polars as pl
+    >>> from pbr.risk.adjust import compare_to_baseline
+    >>> from pbr.risk.baseline import Baseline
+    >>> from pbr.risk.casemix import casemix_score
+    >>> cur = pl.DataFrame({"reoffended": [True] * 400 + [False] * 600,
+    ...                     "reoffences": [1] * 400 + [0] * 600,
+    ...                     "ogrs": [0.6, 0.3] * 500})
+    >>> base = Baseline.from_values({"binary_rate": 42.0}, spec="crc_pbr_2015", label="2011")
+    >>> res = compare_to_baseline(cur, base, casemix_score("ogrs"))
+    >>> print(res.explain())
+    group all: binary_rate, additive form, level 0.05 two-sided (z = 1.9600)
+      n = 1,000
+      actual A = 40.0000%
+      predicted P = mean prediction on the current cohort = 45.0000
+      baseline B = 42.0000; P_base = 42.0000 (baseline (calibrated model))
+      additive: A - P + P_base = 37.0000 (methodology 1.6)
+      ratio:    A x P_base / P = 37.3333 (methodology 1.6)
+      adjusted baseline E = 45.0000; change -5.0000
+      thresholds E -/+ z sqrt(E(1-E)/n) ...: [41.917, 48.083] -> reduction (significant)
+    >>> fixed = compare_to_baseline(cur, base)
+    >>> fixed.frame.select("change", "threshold_lower", "direction").rows()
+    [(-2.0, 38.94..., 'none')]
     """
 
     frame: pl.DataFrame

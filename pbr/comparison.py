@@ -208,8 +208,9 @@ class ComparisonResult:
 
 def _describe(a: float, b: float, unit: str) -> str:
     """The interval in words from its 'fewer' bounds a <= b (either may be unbounded)."""
-    def n(x: float) -> str:
-        return f"{abs(x):.0f}"
+    def n(x: float) -> str:  # whole numbers, as JDL reports; one decimal rather than "0"
+        whole = f"{abs(x):.0f}"
+        return f"{abs(x):.1f}" if whole == "0" and abs(x) >= 0.05 else whole
     if a >= 0:
         return (f"a reduction of at least {n(a)} {unit}" if not math.isfinite(b)
                 else f"a reduction of between {n(a)} and {n(b)} {unit}")

@@ -240,3 +240,14 @@ def test_per_group_baseline_object(measured) -> None:
     freq = pbr.compare(t, b, by="provider", measure="frequency")
     assert freq.frame["comparator_value"].to_list() == pytest.approx(
         [1.0 + i / 10 for i in range(len(providers))])
+
+
+def test_jdl_bounds_that_round_to_zero_keep_one_decimal() -> None:
+    from pbr.comparison import _describe
+
+    assert _describe(-15.08, 0.33, "percentage points") == (
+        "between a reduction of 0.3 and an increase of 15 percentage points")
+    assert _describe(1.3, 22.7, "percentage points") == (
+        "a reduction of between 1 and 23 percentage points")
+    assert _describe(-0.01, 4.0, "percentage points") == (
+        "between a reduction of 4 and an increase of 0 percentage points")

@@ -58,7 +58,7 @@ class Manifest:
     ...     runs, manifest = pay_files(d / "contract.toml", files["cohort"],
     ...                                files["events"], d / "out", seed=1)
     ...     text = (d / "out" / MANIFEST_NAME).read_text(encoding="utf-8")
-    >>> [(role, path) for role, path, sha256 in manifest.inputs]
+    >>> [(role, path) for role, path, sha256 in manifest.inputs]  # doctest: +NORMALIZE_WHITESPACE
     [('contract', '../contract.toml'), ('cohort', '../cohort.parquet'),
      ('events', '../events.parquet')]
     >>> [path for name, path, sha256 in manifest.outputs]
@@ -277,7 +277,7 @@ def verify(manifest: str | Path) -> VerificationResult:
     ...     edited = verify(d / "out" / "manifest.json")
     >>> clean.ok, clean.differences, len(clean.checked)
     (True, (), 9)
-    >>> print(edited)
+    >>> print(edited)  # doctest: +ELLIPSIS
     verification of ...manifest.json FAILED: 1 difference(s)
       differs: output statement_csv statement.csv: the file on disk was changed after the run
       same:    input contract ../contract.toml

@@ -111,7 +111,7 @@ class BalanceResult:
     (37.5, 35.0)
     >>> round(r["smd_before"], 4), r["smd_after"], r["status"]
     (-0.3536, 0.0, 'good')
-    >>> print(b.explain("age"))
+    >>> print(b.explain("age"))  # doctest: +ELLIPSIS
     age: SMD after = (35.0000 - 35.0000) / 7.0711 = 0.0000 (good: ...
     """
 

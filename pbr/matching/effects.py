@@ -64,7 +64,7 @@ class EffectResult:
     >>> e = m.effect(None, "reoffended")
     >>> e.mean_treated, e.mean_control, e.estimate, e.se_method
     (0.25, 0.75, -0.5, 'cluster')
-    >>> print(e)
+    >>> print(e)  # doctest: +NORMALIZE_WHITESPACE
     ATT on reoffended (binary) (percentage points): -50.0000, SE 31.1805 (cluster),
     95% CI [-111.1126, 11.1126], p = 0.1088
       treated mean 0.2500 (n = 4); control mean 0.7500 (n = 4)

@@ -104,7 +104,7 @@ class AdjustedComparison:
     ...                     "ogrs": [0.6, 0.3] * 500})
     >>> base = Baseline.from_values({"binary_rate": 42.0}, spec="crc_pbr_2015", label="2011")
     >>> res = compare_to_baseline(cur, base, casemix_score("ogrs"))
-    >>> print(res.explain())
+    >>> print(res.explain())  # doctest: +ELLIPSIS
     group all: binary_rate, additive form, level 0.05 two-sided (z = 1.9600)
       n = 1,000
       actual A = 40.0000%
@@ -115,7 +115,7 @@ class AdjustedComparison:
       adjusted baseline E = 45.0000; change -5.0000
       thresholds E -/+ z sqrt(E(1-E)/n) ...: [41.917, 48.083] -> reduction (significant)
     >>> fixed = compare_to_baseline(cur, base)
-    >>> fixed.frame.select("change", "threshold_lower", "direction").rows()
+    >>> fixed.frame.select("change", "threshold_lower", "direction").rows()  # doctest: +ELLIPSIS
     [(-2.0, 38.94..., 'none')]
     """
 

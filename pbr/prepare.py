@@ -64,12 +64,12 @@ def _days(s: pl.Series) -> np.ndarray:
     return s.to_physical().to_numpy().astype(np.int32, copy=False)
 
 
-def _codes(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
-    """Physical codes of a categorical column and the text of every code (by code)."""
+def _codes(s: pl.Series, dtype: Any) -> tuple[np.ndarray, pl.Series]:
+    """Physical codes of a categorical column of type ``dtype`` (``s`` may already be
+    physical) and the text of every code (by code)."""
     phys = s.to_physical().to_numpy().astype(np.uint32, copy=False)
-    dtype = s.dtype
     names = dtype.categories.to_series() if isinstance(dtype, pl.Categorical) else \
-        pl.Series(list(dtype.categories), dtype=pl.String)  # type: ignore[attr-defined]
+        pl.Series(list(dtype.categories), dtype=pl.String)
     top = int(phys.max()) + 1 if phys.size else 0
     if names.len() < top:  # pragma: no cover - defensive: unknown category mapping
         raise SchemaError(f"{s.name}: categorical codes beyond the category list")
@@ -217,24 +217,27 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
         lo, hi_off = int(c_idx.min()), int(ends[1])
         hi_disp = int(add_period_array(ends[1:], wm, wd)[0])
     # prune to the global window in polars first: only the rows that can matter are
-    # copied out of the (often chunked) frame into contiguous arrays
+    # copied out of the (often chunked) frame into contiguous arrays; the physical
+    # columns (codes, day numbers) are filtered and then rechunked in parallel, so that
+    # each to_numpy below is a view
     roles = [c for c in ("offender_id", "offence_date", "disposal_date", "disposal_type",
                          "offence_code", "offence_category", "court_event_id")
              if c in events.frame.columns]
-    ev = events.frame.select(roles).with_row_index("__pos").filter(
-        (pl.col("offence_date").to_physical() >= lo)
-        & (pl.col("offence_date").to_physical() <= hi_off)
-        & (pl.col("disposal_date").to_physical() <= hi_disp))
+    schema = events.frame.schema
+    ev = events.frame.select([pl.col(c).to_physical() for c in roles]).with_row_index(
+        "__pos").filter((pl.col("offence_date") >= lo) & (pl.col("offence_date") <= hi_off)
+                        & (pl.col("disposal_date") <= hi_disp)).rechunk()
     window_pos = ev["__pos"].to_numpy()  # unsigned polars row indices in events.frame
     c_ids, e_ids = _id_arrays(cohort.frame, ev)
     e_off = _days(ev["offence_date"])
     e_disp = _days(ev["disposal_date"])
     dictionaries: dict[str, pl.Series] = {}
-    typ, dictionaries["disposal_type"] = _codes(ev["disposal_type"])
-    code, dictionaries["offence_code"] = _codes(ev["offence_code"])
+    typ, dictionaries["disposal_type"] = _codes(ev["disposal_type"], schema["disposal_type"])
+    code, dictionaries["offence_code"] = _codes(ev["offence_code"], schema["offence_code"])
     has_cat = events.has_category
     if has_cat:
-        cat, dictionaries["offence_category"] = _codes(ev["offence_category"])
+        cat, dictionaries["offence_category"] = _codes(ev["offence_category"],
+                                                       schema["offence_category"])
     else:
         cat = np.zeros(1, np.uint32)
     has_court = events.has_court_event

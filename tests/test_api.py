@@ -28,7 +28,8 @@ PUBLIC = {
 # layer of each module (DESIGN.md): 0 foundations, 1 kernels, 2 computation, 3 io/report,
 # 4 cli and the package root.  A module may import only from its own layer or below.
 LAYERS = {
-    "pbr.errors": 0, "pbr._version": 0, "pbr._toml": 0, "pbr.period": 0, "pbr.schema": 0,
+    "pbr.errors": 0, "pbr._version": 0, "pbr._toml": 0, "pbr._numba_cache": 0,
+    "pbr.period": 0, "pbr.schema": 0,
     "pbr._kernels": 1,
     "pbr.spec": 2, "pbr.data": 2, "pbr.prepare": 2, "pbr.measures": 2, "pbr._reference": 2,
     "pbr.synth": 2, "pbr.risk": 2, "pbr.matching": 2, "pbr.cohort_rule": 2,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pbr.contract.spec import Contract
 from pbr.errors import ContractError
+from pbr.io.specs import read_text
 
 __all__ = ["read_contract", "sha256_file", "write_contract"]
 
@@ -31,12 +32,7 @@ def read_contract(path: str | Path) -> Contract:
     Decimal('2.50')
     """
     path = Path(path)
-    if not path.is_file():
-        raise ContractError(f"cannot read contract {str(path)!r}: the file does not exist")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContractError(f"cannot read contract {str(path)!r}: {exc}") from exc
+    text = read_text(path, "contract", ContractError)
     try:
         return Contract.from_toml(text)
     except ContractError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pbr.errors import SpecError
+from pbr.errors import PbrError, SpecError
 from pbr.spec import MeasureSpec
 
 __all__ = ["read_spec", "write_spec"]
@@ -27,16 +27,22 @@ def read_spec(path: str | Path) -> MeasureSpec:
     Period('6 months')
     """
     path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"cannot read spec {str(path)!r}: the file does not exist")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read spec {str(path)!r}: {exc}") from exc
+    text = read_text(path, "spec", SpecError)
     try:
         return MeasureSpec.from_toml(text)
     except SpecError as exc:
         raise SpecError(f"{str(path)!r}: {exc}") from None
+
+
+def read_text(path: Path, what: str, error: type[PbrError]) -> str:
+    """The UTF-8 text of a spec or contract file; a missing or unreadable file raises
+    ``error`` naming the file and the reason."""
+    if not path.is_file():
+        raise error(f"cannot read {what} {str(path)!r}: the file does not exist")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"cannot read {what} {str(path)!r}: {exc}") from exc
 
 
 def write_spec(spec: MeasureSpec, path: str | Path) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
+import numpy as np
 import polars as pl
 
 from pbr.period import Period
@@ -136,10 +137,16 @@ def measure_reference(cohort: pl.DataFrame, events: pl.DataFrame,
     j = event_reasons(cohort, events, spec).filter(pl.col("qualifies"))
     order = ["offence_date", "disposal_date",
              *(["court_event_id"] if "court_event_id" in j.columns else []), "row"]
+    scale = spec.severity_scale
+    # exact decimal sums when the weights allow (MeasureSpec.severity_scale), else
+    # left-to-right in the kernel's event order, so the float sums are identical
+    # (the division by the scale is done in numpy: polars divides by a scalar through
+    # its reciprocal, which is not the correctly rounded quotient)
+    severity = ((pl.col("weight") * scale).round().cast(pl.Int64).sum()
+                if scale else pl.col("weight").sort_by(order).cum_sum().last())
     agg = j.group_by("offender_id").agg(
         reoffences=pl.col("counted").sum().cast(pl.Int64),
-        # left-to-right in the kernel's event order, so the float sums are identical
-        severity=pl.col("weight").sort_by(order).cum_sum().last(),
+        severity=severity,
         serious=pl.col("serious").any(),
         first_day=pl.col("offence_date").min(),
         unmapped=(~pl.col("mapped")).sum().cast(pl.Int64),
@@ -148,6 +155,9 @@ def measure_reference(cohort: pl.DataFrame, events: pl.DataFrame,
     out = (cohort.select("offender_id", "index_date")
            .join(w, on="offender_id", how="left", maintain_order="left")
            .join(agg, on="offender_id", how="left", maintain_order="left"))
+    if scale:
+        out = out.with_columns(severity=pl.Series(
+            out["severity"].fill_null(0).to_numpy().astype(np.int64) / scale))
     measurable = pl.col("status") != 1
     return out.select(
         "offender_id",

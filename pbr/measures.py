@@ -275,6 +275,15 @@ def _allowed(names: pl.Series, include: tuple[str, ...], exclude: tuple[str, ...
     return ok
 
 
+def _integer_weights(spec: MeasureSpec, weight: np.ndarray) -> tuple[int, np.ndarray]:
+    """(scale, weights times scale as int64) for exact decimal severity sums; scale 0
+    when the weights are not exact decimals (see ``MeasureSpec.severity_scale``)."""
+    scale = spec.severity_scale or 0
+    if not scale:
+        return 0, np.zeros(weight.size, np.int64)
+    return scale, np.round(weight * scale).astype(np.int64)
+
+
 def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
     """Run the measure kernel on prepared histories; raw arrays in cohort order."""
     n = h.cohort.n
@@ -290,6 +299,7 @@ def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
     weight = _lookup(codes, {**table, None: default}, np.float64)
     mapped = _lookup(codes, tuple(table), np.bool_)
     serious = _lookup(codes, spec.serious_codes, np.bool_)
+    scale, weight_int = _integer_weights(spec, weight)
     out = {
         "reoffences": np.zeros(n, np.int32), "severity": np.zeros(n, np.float64),
         "serious": np.zeros(n, np.bool_), "days_to_first": np.full(n, -1, np.int32),
@@ -314,7 +324,7 @@ def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
         h.offence_code, h.offence_category, h.court_event, has_cat,
         h.events.has_court_event, np.int64(base), t_lo, t_hi, t_dlast, t_status,
         spec.counting_unit == "court_event", type_ok, code_ok, cat_ok, weight,
-        mapped, serious,
+        mapped, serious, weight_int, np.float64(scale),
         out["reoffences"], out["severity"], out["serious"], out["days_to_first"],
         out["status"], out["unmapped"], out["window_end"])
     return out

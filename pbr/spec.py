@@ -204,6 +204,34 @@ class MeasureSpec:
         """The severity weight table as a dict (or None)."""
         return None if self.severity_weights is None else dict(self.severity_weights)
 
+    @property
+    def severity_scale(self) -> int | None:
+        """The power of ten at which every severity weight is a whole number (or None).
+
+        Severity sums are exact decimal sums: every weight (and ``unmapped_weight`` when
+        it applies) is scaled by the smallest ``10**k`` (k <= 9) that makes it a whole
+        number, the scaled integers are added, and the total is divided by the scale
+        once.  The result does not depend on the order of the events, so every engine
+        and every path gives the same float.  None when some weight has more than 9
+        decimals (or is too large); the engines then add the floats in event order.
+
+        Examples
+        --------
+        >>> MeasureSpec(severity_weights={"A": 1.5, "B": 0.25}).severity_scale
+        100
+        >>> MeasureSpec(severity_weights={"A": 1 / 3}).severity_scale is None
+        True
+        """
+        values = list((self.weights or {}).values())
+        if self.unmapped_severity == "default":
+            values.append(self.unmapped_weight)
+        for k in range(10):
+            scale = 10**k
+            if all(abs(v) * scale <= 2.0**40 and round(v * scale) / scale == v
+                   for v in values):
+                return scale
+        return None
+
     def replace(self, **changes: Any) -> MeasureSpec:
         """A copy with some fields changed (validated again).
 

@@ -93,9 +93,15 @@ def _qualifies(k, lo, hi, dlast, off, disp, typ, code, cat, has_cat, type_ok, co
 def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
                     has_cat, has_court, base, t_lo, t_hi, t_dlast, t_status, court_unit,
                     type_ok, code_ok, cat_ok, code_weight, code_mapped, code_serious,
-                    out_count, out_severity, out_serious, out_first, out_status,
+                    weight_int, scale, out_count, out_severity, out_serious, out_first, out_status,
                     out_unmapped, out_window_end):
-    """Per-offender measures, one cohort row at a time (outputs in cohort order)."""
+    """Per-offender measures, one cohort row at a time (outputs in cohort order).
+
+    Severity: with ``scale > 0`` the integer weights ``weight_int`` (weights times
+    ``scale``) are added and the total divided by ``scale`` once, an exact decimal sum
+    that does not depend on the event order; with ``scale == 0`` the float weights are
+    added in event order.
+    """
     n = index_day.size
     for r in prange(n):
         idx = index_day[r]
@@ -108,6 +114,7 @@ def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
         out_window_end[r] = dlast
         count = 0
         severity = 0.0
+        sev_int = 0
         serious = False
         first = -1
         unmapped = 0
@@ -123,7 +130,10 @@ def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
                 c = code[k]
                 if first < 0:
                     first = off[k] - idx
-                severity += code_weight[c]
+                if scale > 0:
+                    sev_int += weight_int[c]
+                else:
+                    severity += code_weight[c]
                 if not code_mapped[c]:
                     unmapped += 1
                 if code_serious[c]:
@@ -141,7 +151,7 @@ def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
                 else:
                     count += 1
         out_count[r] = count
-        out_severity[r] = severity
+        out_severity[r] = sev_int / scale if scale > 0 else severity
         out_serious[r] = serious
         out_first[r] = first
         out_unmapped[r] = unmapped

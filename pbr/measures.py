@@ -284,10 +284,9 @@ def _integer_weights(spec: MeasureSpec, weight: np.ndarray) -> tuple[int, np.nda
     return scale, np.round(weight * scale).astype(np.int64)
 
 
-def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
-    """Run the measure kernel on prepared histories; raw arrays in cohort order."""
-    n = h.cohort.n
-    d = h.dictionaries
+def _code_tables(d: dict[str, pl.Series], spec: MeasureSpec) -> dict[str, Any]:
+    """Per category code lookups for the kernels: filters (P1, F1), weights (S1),
+    mapped and serious flags, and the exact-severity scale and integer weights."""
     type_ok = _lookup(d["disposal_type"], spec.proof_types, np.bool_)
     codes = d["offence_code"]
     code_ok = _allowed(codes, spec.include_codes, spec.exclude_codes)
@@ -297,37 +296,111 @@ def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
     table = spec.weights or {}
     default = spec.unmapped_weight if spec.unmapped_severity == "default" else 0.0
     weight = _lookup(codes, {**table, None: default}, np.float64)
-    mapped = _lookup(codes, tuple(table), np.bool_)
-    serious = _lookup(codes, spec.serious_codes, np.bool_)
     scale, weight_int = _integer_weights(spec, weight)
-    out = {
-        "reoffences": np.zeros(n, np.int32), "severity": np.zeros(n, np.float64),
-        "serious": np.zeros(n, np.bool_), "days_to_first": np.full(n, -1, np.int32),
-        "status": np.zeros(n, np.int8), "unmapped": np.zeros(n, np.int32),
-        "window_end": np.zeros(n, np.int32),
-    }
+    return {"type_ok": type_ok, "code_ok": code_ok, "cat_ok": cat_ok, "has_cat": has_cat,
+            "weight": weight, "mapped": _lookup(codes, tuple(table), np.bool_),
+            "serious": _lookup(codes, spec.serious_codes, np.bool_), "scale": scale,
+            "weight_int": weight_int}
+
+
+def _window_tables(idx: np.ndarray, spec: MeasureSpec
+                   ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(base, t_lo, t_hi, t_dlast, t_status): the spec's window per index day from
+    ``base`` (:func:`pbr._kernels.reoffending.window_table`)."""
     as_of = NULL_DAY if spec.as_of is None else date_to_day(spec.as_of)
-    idx = h.index_day
     base = int(idx.min()) if idx.size else 0
     n_days = int(idx.max()) - base + 1 if idx.size else 1
     t_lo, t_hi, t_dlast, t_status = kern.window_table(
         np.int64(base), n_days, spec.follow_up.months, spec.follow_up.days,
         spec.waiting_period.months, spec.waiting_period.days, spec.include_index_day,
         np.int32(as_of), spec.interim, MONTH_START)
+    return base, t_lo, t_hi, t_dlast, t_status
+
+
+def _empty_outputs(n: int) -> dict[str, np.ndarray]:
+    return {
+        "reoffences": np.zeros(n, np.int32), "severity": np.zeros(n, np.float64),
+        "serious": np.zeros(n, np.bool_), "days_to_first": np.full(n, -1, np.int32),
+        "status": np.zeros(n, np.int8), "unmapped": np.zeros(n, np.int32),
+        "window_end": np.zeros(n, np.int32),
+    }
+
+
+def _custody_days(idx: np.ndarray, grouped: Any, base: int, t_lo: np.ndarray,
+                  t_hi: np.ndarray) -> np.ndarray:
+    c_off, c_start, c_end = grouped
+    out = np.zeros(idx.size, np.int64)
+    kern.custody_grouped(idx, c_off, c_start, c_end, np.int64(base), t_lo, t_hi, out)
+    return out
+
+
+def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
+    """Run the measure kernel on prepared histories; raw arrays in cohort order."""
+    ct = _code_tables(h.dictionaries, spec)
+    out = _empty_outputs(h.cohort.n)
+    idx = h.index_day
+    base, t_lo, t_hi, t_dlast, t_status = _window_tables(idx, spec)
     if "custody" in h.extra:
-        c_off, c_start, c_end = h.extra["custody"]
-        out["custody_days"] = np.zeros(n, np.int64)
-        kern.custody_grouped(idx, c_off, c_start, c_end, np.int64(base), t_lo, t_hi,
-                             out["custody_days"])
+        out["custody_days"] = _custody_days(idx, h.extra["custody"], base, t_lo, t_hi)
     kern.measure_grouped(
         idx, h.offsets, h.offence_day, h.disposal_day, h.disposal_type,
-        h.offence_code, h.offence_category, h.court_event, has_cat,
+        h.offence_code, h.offence_category, h.court_event, ct["has_cat"],
         h.events.has_court_event, np.int64(base), t_lo, t_hi, t_dlast, t_status,
-        spec.counting_unit == "court_event", type_ok, code_ok, cat_ok, weight,
-        mapped, serious, weight_int, np.float64(scale),
+        spec.counting_unit == "court_event", ct["type_ok"], ct["code_ok"], ct["cat_ok"],
+        ct["weight"], ct["mapped"], ct["serious"], ct["weight_int"], np.float64(ct["scale"]),
         out["reoffences"], out["severity"], out["serious"], out["days_to_first"],
         out["status"], out["unmapped"], out["window_end"])
     return out
+
+
+def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = None
+                   ) -> tuple[Cohort, Events, Custody | None, dict[str, np.ndarray],
+                              dict[str, int]]:
+    """One spec, once: the hash join fused with the measure (:mod:`pbr._kernels.onepass`).
+
+    Validates like :func:`~pbr.prepare.prepare` with ``horizon=spec`` and returns the
+    same arrays and event ledger as ``kernel_arrays(prepare(...), spec)``, without
+    building the grouped layout.  Needs exact severity sums (``spec.severity_scale``).
+    """
+    from pbr._kernels import onepass
+    from pbr.prepare import _group_custody, _Stage
+
+    st = _Stage(cohort, events, custody, spec, positions=False)
+    n = st.cohort.n
+    ct = _code_tables(st.dictionaries, spec)
+    court_unit = spec.counting_unit == "court_event"
+    with_court = court_unit and st.has_court
+    c_part_off, c_order, p_ids, p_idx = st.partition_cohort()
+    epart, hist = st.histogram()
+    e_part_off, b_key, b_off, b_disp, b_attr, b_court = onepass.scatter(
+        epart, hist, st.e_ids, st.e_off, st.e_disp, st.typ, st.code, st.cat, st.court,
+        st.has_cat, with_court, ct["type_ok"], ct["code_ok"], ct["cat_ok"])
+    del epart
+    base, h_hi, h_hd = st.horizon_tables()
+    _, t_lo, t_hi, t_dlast, t_status = _window_tables(st.c_idx, spec)  # same base
+    out = _empty_outputs(n)
+    not_in, outside, kept, dup = onepass.probe_measure(
+        c_part_off, p_ids, p_idx, c_order, np.int32(base), h_hi, h_hd, t_lo, t_hi, t_dlast,
+        t_status, e_part_off, b_key, b_off, b_disp, b_attr, b_court, court_unit, with_court,
+        ct["weight_int"], np.float64(ct["scale"]), ct["mapped"], ct["serious"],
+        out["reoffences"], out["severity"], out["serious"], out["days_to_first"],
+        out["unmapped"])
+    if dup:
+        st.raise_duplicate()
+    onepass.cohort_windows(st.c_idx, np.int32(base), t_dlast, t_status, out["status"],
+                           out["window_end"])
+    if st.custody is not None:
+        out["custody_days"] = _custody_days(st.c_idx, _group_custody(st.cohort, st.custody),
+                                            base, t_lo, t_hi)
+    counts = {
+        "input": st.events.n_input,
+        "invalid": len(st.events.exclusions),
+        "outside_all_windows": st.events.n - int(b_key.size),
+        "not_in_cohort": int(not_in),
+        "outside_offender_window": int(outside),
+        "kept": int(kept),
+    }
+    return st.cohort, st.events, st.custody, out, counts
 
 
 def _reference_arrays(cohort: Cohort, events: Events, spec: MeasureSpec
@@ -457,6 +530,10 @@ def measure(cohort: Any, events: Any, spec: MeasureSpec | str | None = None, *,
     spec = _spec(spec)
     if engine not in ENGINES:
         raise EngineError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "numba" and spec.severity_scale is not None:
+        # one spec once: the join fused with the measure (its hash join finds duplicates)
+        c, e, cu, arrays, counts = onepass_arrays(cohort, events, spec, custody)
+        return _assemble(c, e, cu, spec, engine, arrays, counts)
     if engine == "numba":  # prepare validates (its hash join finds duplicate ids)
         return measure_histories(prepare(cohort, events, spec, custody=custody), spec)
     cohort = Cohort.from_frame(cohort)

@@ -29,9 +29,6 @@ from pbr.spec import MeasureSpec
 
 __all__ = ["Histories", "prepare"]
 
-_ID_CATEGORIES = pl.Categories("pbr_offender_id")
-
-
 def _horizon(h: MeasureSpec | tuple[Any, Any] | None) -> tuple[Period, Period]:
     if h is None:
         spec = MeasureSpec()
@@ -51,9 +48,16 @@ def _id_arrays(cohort: pl.DataFrame, events: pl.DataFrame) -> tuple[np.ndarray, 
     if ct.is_integer() and et.is_integer():
         return cohort["offender_id"].to_numpy(), events["offender_id"].to_numpy()
     if ct == pl.String and et == pl.String:
-        dtype = pl.Categorical(_ID_CATEGORIES)
-        c = cohort["offender_id"].cast(dtype).to_physical().cast(pl.Int64).to_numpy()
-        e = events["offender_id"].cast(dtype).to_physical().cast(pl.Int64).to_numpy()
+        # one private category mapping for both sides; polars keeps a mapping only while
+        # a series uses it, so the cohort's categorical stays alive until the events are
+        # encoded (with a named mapping released in between, both sides got codes 0, 1,
+        # 2, ... independently and every event matched the wrong offender)
+        dtype = pl.Categorical(pl.Categories.random())
+        c_cat = cohort["offender_id"].cast(dtype)
+        e_cat = events["offender_id"].cast(dtype)
+        c = c_cat.to_physical().cast(pl.Int64).to_numpy()
+        e = e_cat.to_physical().cast(pl.Int64).to_numpy()
+        del c_cat, e_cat
         return c, e
     raise SchemaError(
         f"offender_id is {ct} in the cohort but {et} in the events: give both as integers or "
@@ -173,6 +177,90 @@ class Histories:
                 f"{self.follow_up} + {self.waiting_period})")
 
 
+class _Stage:
+    """Validated inputs as the join kernels' arrays: what ``prepare`` and the one-pass
+    measure share (validation, the global window, the window filter in polars, codes
+    and dictionaries, the partition width)."""
+
+    def __init__(self, cohort: Any, events: Any, custody: Any, horizon: Any, *,
+                 positions: bool) -> None:
+        self.raw_cohort, self.checked = cohort, isinstance(cohort, Cohort)
+        # duplicate ids are found by the hash join, not by a separate pass
+        self.cohort = cohort if self.checked else Cohort._validate(
+            cohort, "offender_id", "index_date", "raise", check_duplicates=False)
+        self.events = events = Events.from_frame(events)
+        self.custody = None if custody is None else Custody.from_frame(custody)
+        self.follow_up, self.waiting = follow_up, waiting = _horizon(horizon)
+        self.c_idx = c_idx = _days(self.cohort.frame["index_date"])
+        n = self.cohort.n
+        self.fm, self.fd = follow_up.months, follow_up.days
+        self.wm, self.wd = waiting.months, waiting.days
+        if n == 0 or events.n == 0:
+            self.lo, self.hi_off, self.hi_disp = 0, -1, -1
+        else:  # adding a period is monotone, so the global window comes from min/max index
+            ends = add_period_array(np.array([c_idx.min(), c_idx.max()], np.int32),
+                                    self.fm, self.fd)
+            self.lo, self.hi_off = int(c_idx.min()), int(ends[1])
+            self.hi_disp = int(add_period_array(ends[1:], self.wm, self.wd)[0])
+        # prune to the global window in polars first: only the rows that can matter are
+        # copied out of the (often chunked) frame into contiguous arrays; the physical
+        # columns (codes, day numbers) are filtered and then rechunked in parallel, so
+        # that each to_numpy below is a view
+        roles = [c for c in ("offender_id", "offence_date", "disposal_date", "disposal_type",
+                             "offence_code", "offence_category", "court_event_id")
+                 if c in events.frame.columns]
+        schema = events.frame.schema
+        ev = events.frame.select([pl.col(c).to_physical() for c in roles])
+        if positions:
+            ev = ev.with_row_index("__pos")
+        ev = ev.filter((pl.col("offence_date") >= self.lo)
+                       & (pl.col("offence_date") <= self.hi_off)
+                       & (pl.col("disposal_date") <= self.hi_disp)).rechunk()
+        # unsigned polars row indices in events.frame
+        self.window_pos = ev["__pos"].to_numpy() if positions else np.zeros(0, np.int64)
+        self.c_ids, self.e_ids = _id_arrays(self.cohort.frame, ev)
+        self.e_off = _days(ev["offence_date"])
+        self.e_disp = _days(ev["disposal_date"])
+        d: dict[str, pl.Series] = {}
+        self.typ, d["disposal_type"] = _codes(ev["disposal_type"], schema["disposal_type"])
+        self.code, d["offence_code"] = _codes(ev["offence_code"], schema["offence_code"])
+        self.has_cat = events.has_category
+        if self.has_cat:
+            self.cat, d["offence_category"] = _codes(ev["offence_category"],
+                                                     schema["offence_category"])
+        else:
+            self.cat = np.zeros(1, np.uint32)
+        self.dictionaries = d
+        self.has_court = events.has_court_event
+        self.court = (ev["court_event_id"].to_numpy().astype(np.int64, copy=False)
+                      if self.has_court else np.zeros(1, np.int64))
+        # 2^8-way fanout at most: wider scatters thrash the TLB
+        self.pbits = int(min(8, max(1, round(np.log2(max(n, 1) / 4096)))))
+
+    def partition_cohort(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return grouping.partition_cohort(self.c_ids, self.c_idx, self.pbits, grouping.NCHUNK)
+
+    def histogram(self) -> tuple[np.ndarray, np.ndarray]:
+        return grouping.event_histogram(self.e_ids, self.e_off, self.e_disp, np.int32(self.lo),
+                                        np.int32(self.hi_off), np.int32(self.hi_disp),
+                                        self.pbits, grouping.NCHUNK)
+
+    def horizon_tables(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """Horizon ends per index day from the first (offenders share few index dates):
+        ``(base, last offence day, last disposal day)``, both inclusive."""
+        c_idx = self.c_idx
+        n = c_idx.size
+        base = int(c_idx.min()) if n else 0
+        days = np.arange(base, base + (int(c_idx.max()) - base + 1 if n else 1), dtype=np.int32)
+        t_hi = add_period_array(days, self.fm, self.fd)
+        return base, t_hi, add_period_array(t_hi, self.wm, self.wd)
+
+    def raise_duplicate(self) -> None:
+        if not self.checked:
+            Cohort.from_frame(self.raw_cohort)  # raises the SchemaError naming the row
+        raise SchemaError("cohort: offender_id appears more than once")  # pragma: no cover
+
+
 def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | None = None, *,
             custody: Any = None) -> Histories:
     """Validate the inputs and group each cohort offender's relevant events.
@@ -199,80 +287,29 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     >>> pbr.prepare(data.cohort, data.events, ("24 months", "6 months")).n_offenders
     100
     """
-    raw_cohort, checked = cohort, isinstance(cohort, Cohort)
-    # duplicate ids are found by the hash join below, not by a separate pass
-    cohort = cohort if checked else Cohort._validate(
-        cohort, "offender_id", "index_date", "raise", check_duplicates=False)
-    events = Events.from_frame(events)
-    custody = None if custody is None else Custody.from_frame(custody)
-    follow_up, waiting = _horizon(horizon)
-
-    c_idx = _days(cohort.frame["index_date"])
-    n = cohort.n
-    fm, fd, wm, wd = follow_up.months, follow_up.days, waiting.months, waiting.days
-    if n == 0 or events.n == 0:
-        lo, hi_off, hi_disp = 0, -1, -1
-    else:  # adding a period is monotone, so the global window comes from min/max index
-        ends = add_period_array(np.array([c_idx.min(), c_idx.max()], np.int32), fm, fd)
-        lo, hi_off = int(c_idx.min()), int(ends[1])
-        hi_disp = int(add_period_array(ends[1:], wm, wd)[0])
-    # prune to the global window in polars first: only the rows that can matter are
-    # copied out of the (often chunked) frame into contiguous arrays; the physical
-    # columns (codes, day numbers) are filtered and then rechunked in parallel, so that
-    # each to_numpy below is a view
-    roles = [c for c in ("offender_id", "offence_date", "disposal_date", "disposal_type",
-                         "offence_code", "offence_category", "court_event_id")
-             if c in events.frame.columns]
-    schema = events.frame.schema
-    ev = events.frame.select([pl.col(c).to_physical() for c in roles]).with_row_index(
-        "__pos").filter((pl.col("offence_date") >= lo) & (pl.col("offence_date") <= hi_off)
-                        & (pl.col("disposal_date") <= hi_disp)).rechunk()
-    window_pos = ev["__pos"].to_numpy()  # unsigned polars row indices in events.frame
-    c_ids, e_ids = _id_arrays(cohort.frame, ev)
-    e_off = _days(ev["offence_date"])
-    e_disp = _days(ev["disposal_date"])
-    dictionaries: dict[str, pl.Series] = {}
-    typ, dictionaries["disposal_type"] = _codes(ev["disposal_type"], schema["disposal_type"])
-    code, dictionaries["offence_code"] = _codes(ev["offence_code"], schema["offence_code"])
-    has_cat = events.has_category
-    if has_cat:
-        cat, dictionaries["offence_category"] = _codes(ev["offence_category"],
-                                                       schema["offence_category"])
-    else:
-        cat = np.zeros(1, np.uint32)
-    has_court = events.has_court_event
-    court = (ev["court_event_id"].to_numpy().astype(np.int64, copy=False)
-             if has_court else np.zeros(1, np.int64))
-
-    # 2^8-way fanout at most: wider scatters thrash the TLB
-    pbits = int(min(8, max(1, round(np.log2(max(n, 1) / 4096)))))
-    c_part_off, c_order, p_ids, p_idx = grouping.partition_cohort(c_ids, c_idx, pbits,
-                                                                  grouping.NCHUNK)
-    epart, hist = grouping.event_histogram(e_ids, e_off, e_disp, np.int32(lo), np.int32(hi_off),
-                                           np.int32(hi_disp), pbits, grouping.NCHUNK)
-    e_part_off, start, b_key, b_off, b_disp = grouping.event_scatter(epart, hist, e_ids, e_off,
-                                                                     e_disp)
+    st = _Stage(cohort, events, custody, horizon, positions=True)
+    cohort, events = st.cohort, st.events
+    c_part_off, c_order, p_ids, p_idx = st.partition_cohort()
+    epart, hist = st.histogram()
+    e_part_off, start, b_key, b_off, b_disp = grouping.event_scatter(epart, hist, st.e_ids,
+                                                                     st.e_off, st.e_disp)
     n_buffered = int(b_key.size)
-    # horizon ends per index day (offenders share few index dates)
-    base = int(c_idx.min()) if n else 0
-    days = np.arange(base, base + (int(c_idx.max()) - base + 1 if n else 1), dtype=np.int32)
-    t_hi = add_period_array(days, fm, fd)
-    t_hd = add_period_array(t_hi, wm, wd)
+    base, t_hi, t_hd = st.horizon_tables()
     # the probe writes each event's slot over its offence day (read first, same index)
     dest = b_off if n_buffered < 2**31 else np.empty(n_buffered, np.int64)
     slot_count, not_in, outside, dup = grouping.probe(
         c_part_off, p_ids, p_idx, np.int32(base), t_hi, t_hd, e_part_off, b_key, b_off, b_disp,
         dest)
     del b_key, b_off, b_disp, p_ids, p_idx
-    if dup and not checked:
-        Cohort.from_frame(raw_cohort)  # raises the SchemaError naming the duplicate row
-        raise SchemaError("cohort: offender_id appears more than once")  # pragma: no cover
+    if dup:
+        st.raise_duplicate()
     offsets = grouping.csr_offsets(c_order, slot_count, grouping.NCHUNK)
     grouping.assign_dest(c_part_off, slot_count, e_part_off, dest)
     off, disp, styp, scode, scat, scourt, pos = grouping.fill_csr(
-        epart, start, dest, int(offsets[-1]), window_pos, e_off, e_disp, typ, code, cat, court,
-        has_cat, has_court)
-    grouping.sort_groups(offsets, off, disp, styp, scode, scat, scourt, pos, has_cat, has_court)
+        epart, start, dest, int(offsets[-1]), st.window_pos, st.e_off, st.e_disp, st.typ,
+        st.code, st.cat, st.court, st.has_cat, st.has_court)
+    grouping.sort_groups(offsets, off, disp, styp, scode, scat, scourt, pos, st.has_cat,
+                         st.has_court)
     counts = {
         "input": events.n_input,
         "invalid": len(events.exclusions),
@@ -282,10 +319,10 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
         "kept": int(off.size),
     }
     extra: dict[str, Any] = {}
-    if custody is not None:
-        extra["custody"] = _group_custody(cohort, custody)
-    return Histories(cohort, events, follow_up, waiting, c_idx, offsets, off, disp, styp, scode,
-                     scat, scourt, pos, dictionaries, counts, custody, extra)
+    if st.custody is not None:
+        extra["custody"] = _group_custody(cohort, st.custody)
+    return Histories(cohort, events, st.follow_up, st.waiting, st.c_idx, offsets, off, disp,
+                     styp, scode, scat, scourt, pos, st.dictionaries, counts, st.custody, extra)
 
 
 def _group_custody(cohort: Cohort, custody: Custody) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -4,8 +4,8 @@ The generated histories concentrate on the edges: offences on the index day and 
 both window ends, disposals exactly at the end of the waiting period and one day
 later, same-day events, leap days, missing dates, offenders with no events and events
 of offenders not in the cohort.  Weights such as 0.1 + 0.2 are not exact in binary: both
-engines add them left to right in the same event order, so the sums are bit-identical
-and the engines are compared with ``equals``.
+engines add them as exact decimals (``MeasureSpec.severity_scale``), so the sums are
+bit-identical whatever the event order and the engines are compared with ``equals``.
 """
 
 from __future__ import annotations

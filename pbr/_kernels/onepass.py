@@ -1,0 +1,209 @@
+"""One-call measures straight from the event columns: the hash join fused with the measure.
+
+``pbr.measure(cohort, events, spec)`` evaluates one spec once.  For that it does not
+need the offender-grouped layout of :mod:`pbr._kernels.grouping` (which pays for a
+per-column copy of every kept event into cohort order, then a sort): the measure is a
+set of per-offender reductions (count, exact severity sum, any serious, first day,
+unmapped count), so each event can be folded into its offender's accumulators the
+moment the join finds the offender.
+
+Steps (all over fixed chunks, so the result does not depend on the thread count):
+
+1. :func:`pbr._kernels.grouping.partition_cohort` and
+   :func:`pbr._kernels.grouping.event_histogram` as for ``prepare``;
+2. :func:`scatter` moves each event inside the global window into its hash partition:
+   join keys (id, offence day, disposal day), one attribute word (the offence code
+   when the event's type, code and category pass the spec's filters P1/F1, else
+   ``NOT_OK``) and, for the court-event unit with a ``court_event_id``, the court key;
+3. :func:`probe_measure` builds each partition's hash table (cache-sized), finds each
+   event's offender, classifies the event exactly as ``prepare`` does for the event
+   ledger (not in the cohort / outside the offender's horizon / kept) and folds every
+   qualifying event (rules W1-W3, A1-A2 of :mod:`pbr._kernels.reoffending`) into the
+   partition's accumulators, which are written to cohort order at the end.
+
+Counting unit C1 (court events): distinct court keys per offender are kept on a short
+per-offender chain of the partition's counted events.  Severity is an exact integer
+sum (weights times ``MeasureSpec.severity_scale``), so it does not depend on the order
+in which events arrive; every output equals the grouped kernel's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from pbr._kernels.grouping import MULT2, NO_PART, _hash
+
+NOT_OK = np.uint32(0xFFFFFFFF)
+ST_NOT_MEASURABLE = 1
+
+
+@njit(cache=True, parallel=True)
+def scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, with_court,
+            type_ok, code_ok, cat_ok):
+    """Scatter the events inside the global window into partition order (stable).
+
+    Returns ``(part_off, b_key, b_off, b_disp, b_attr, b_court)``; ``b_attr`` is the
+    offence code of an event whose disposal type, code and category pass the filters,
+    else ``NOT_OK``; ``b_court`` (empty unless ``with_court``) the court event id.
+    """
+    m = ids.size
+    nchunk, P = hist.shape
+    start = np.empty((nchunk, P), np.int64)
+    part_off = np.zeros(P + 1, np.int64)
+    s = 0
+    for p in range(P):
+        part_off[p] = s
+        for c in range(nchunk):
+            start[c, p] = s
+            s += hist[c, p]
+    part_off[P] = s
+    b_key = np.empty(s, np.int64)
+    b_off = np.empty(s, np.int32)
+    b_disp = np.empty(s, np.int32)
+    b_attr = np.empty(s, np.uint32)
+    b_court = np.empty(s if with_court else 0, np.int64)
+    step = (m + nchunk - 1) // nchunk
+    for c in prange(nchunk):
+        cur = start[c].copy()
+        for i in range(c * step, min(m, c * step + step)):
+            p = epart[i]
+            if p == NO_PART:
+                continue
+            d = cur[p]
+            cur[p] = d + 1
+            b_key[d] = ids[i]
+            b_off[d] = off[i]
+            b_disp[d] = disp[i]
+            k = code[i]
+            ok = type_ok[typ[i]] and code_ok[k]
+            if has_cat and not cat_ok[cat[i]]:
+                ok = False
+            b_attr[d] = k if ok else NOT_OK
+            if with_court:
+                b_court[d] = court[i]
+    return part_off, b_key, b_off, b_disp, b_attr, b_court
+
+
+@njit(cache=True, parallel=True)
+def probe_measure(c_part_off, p_ids, p_idx, order, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
+                  t_status, e_part_off, b_key, b_off, b_disp, b_attr, b_court, court_unit,
+                  with_court, weight_int, scale, code_mapped, code_serious,
+                  out_count, out_severity, out_serious, out_first, out_unmapped):
+    """Join each partition's events to its offenders and fold them into the measures.
+
+    Per event: not in the cohort; outside the offender's horizon (offence days
+    ``[idx, h_hi]``, disposal days up to ``h_hd``, per index day from ``base``, as in
+    :func:`pbr._kernels.grouping.probe`); or kept, and then counted when it qualifies
+    under the spec's window tables (``t_lo``, ``t_hi``, ``t_dlast``, ``t_status``) and
+    its attribute word is not ``NOT_OK``.  Outputs are written in cohort order
+    (``order[j]`` is the cohort row of partition slot ``j``); severity is
+    ``sum(weight_int) / scale`` (0 when ``scale`` is 0).
+
+    Returns the numbers of events not in the cohort, outside the horizon and kept, and
+    whether any cohort id occurs twice.
+    """
+    P = c_part_off.size - 1
+    not_in = np.zeros(P, np.int64)
+    outside = np.zeros(P, np.int64)
+    kept = np.zeros(P, np.int64)
+    dup = np.zeros(P, np.bool_)
+    for p in prange(P):
+        c0 = c_part_off[p]
+        nc = c_part_off[p + 1] - c0
+        e0 = e_part_off[p]
+        ne = e_part_off[p + 1] - e0
+        tbits = 1
+        while (1 << tbits) < 2 * nc:
+            tbits += 1
+        tmask = (1 << tbits) - 1
+        tshift = np.uint64(64 - tbits)
+        table = np.full(1 << tbits, -1, np.int32)
+        for li in range(nc):
+            k = p_ids[c0 + li]
+            h = np.int64((_hash(k) * MULT2) >> tshift)
+            while table[h] != -1:
+                if p_ids[c0 + table[h]] == k:
+                    dup[p] = True
+                h = (h + 1) & tmask
+            table[h] = np.int32(li)
+        count = np.zeros(nc, np.int32)
+        sev = np.zeros(nc, np.int64)
+        serious = np.zeros(nc, np.bool_)
+        first = np.full(nc, -1, np.int32)
+        unmapped = np.zeros(nc, np.int32)
+        head = np.full(nc if court_unit else 0, -1, np.int32)
+        nxt = np.empty(ne if court_unit else 0, np.int32)
+        n_not_in = 0
+        n_outside = 0
+        n_kept = 0
+        for e in range(e0, e0 + ne):
+            k = b_key[e]
+            h = np.int64((_hash(k) * MULT2) >> tshift)
+            li = -1
+            while True:
+                cand = table[h]
+                if cand == -1:
+                    break
+                if p_ids[c0 + cand] == k:
+                    li = cand
+                    break
+                h = (h + 1) & tmask
+            if li < 0:
+                n_not_in += 1
+                continue
+            idx = p_idx[c0 + li]
+            o = b_off[e]
+            d = b_disp[e]
+            t = idx - base
+            if o < idx or o > h_hi[t] or d > h_hd[t]:
+                n_outside += 1
+                continue
+            n_kept += 1
+            a = b_attr[e]
+            if a == NOT_OK or t_status[t] == ST_NOT_MEASURABLE:
+                continue
+            if o < t_lo[t] or o > t_hi[t] or d > t_dlast[t]:
+                continue
+            f = o - idx
+            if first[li] < 0 or f < first[li]:
+                first[li] = f
+            sev[li] += weight_int[a]
+            if not code_mapped[a]:
+                unmapped[li] += 1
+            if code_serious[a]:
+                serious[li] = True
+            if court_unit:
+                q = head[li]
+                seen = False
+                while q >= 0:
+                    seen = b_court[e0 + q] == b_court[e] if with_court else b_disp[e0 + q] == d
+                    if seen:
+                        break
+                    q = nxt[q]
+                if not seen:
+                    count[li] += 1
+                    nxt[e - e0] = head[li]
+                    head[li] = np.int32(e - e0)
+            else:
+                count[li] += 1
+        for li in range(nc):
+            r = order[c0 + li]
+            out_count[r] = count[li]
+            out_severity[r] = sev[li] / scale if scale > 0 else 0.0
+            out_serious[r] = serious[li]
+            out_first[r] = first[li]
+            out_unmapped[r] = unmapped[li]
+        not_in[p] = n_not_in
+        outside[p] = n_outside
+        kept[p] = n_kept
+    return not_in.sum(), outside.sum(), kept.sum(), dup.any()
+
+
+@njit(cache=True, parallel=True)
+def cohort_windows(index_day, base, t_dlast, t_status, out_status, out_window_end):
+    """Each offender's status and last counting disposal day, from the window tables."""
+    for r in prange(index_day.size):
+        t = index_day[r] - base
+        out_status[r] = t_status[t]
+        out_window_end[r] = t_dlast[t]

@@ -1,0 +1,134 @@
+"""The one-call path (hash join fused with the measure) equals prepare + grouped kernel.
+
+``pbr.measure`` evaluates a spec once without building the offender-grouped layout
+(:mod:`pbr._kernels.onepass`).  Every output array and the whole event ledger must be
+identical to ``kernel_arrays(prepare(cohort, events, spec), spec)``, on random edge-case
+histories (tests/test_properties.py), on synthetic cohorts big enough for many hash
+partitions, under any thread count, with custody, and with ``court_event_id``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given
+from test_properties import histories, specs
+
+import pbr
+from pbr.errors import SchemaError
+from pbr.measures import kernel_arrays, onepass_arrays
+
+WEIGHTS = {"A": 1.5, "B": 0.25, "C": 7.0}
+
+
+def _same(cohort: Any, events: Any, spec: pbr.MeasureSpec, custody: Any = None) -> None:
+    _, _, _, fast, counts = onepass_arrays(cohort, events, spec, custody)
+    h = pbr.prepare(cohort, events, spec, custody=custody)
+    slow = kernel_arrays(h, spec)
+    assert sorted(fast) == sorted(slow)
+    for name, arr in slow.items():
+        assert fast[name].dtype == arr.dtype, name
+        assert np.array_equal(fast[name], arr), name
+    assert counts == h.event_counts
+    assert sum(v for k, v in counts.items() if k != "input") == counts["input"]
+
+
+@given(histories(), specs())
+def test_onepass_equals_prepared_kernel(data: tuple[pl.DataFrame, pl.DataFrame],
+                                        spec: pbr.MeasureSpec) -> None:
+    cohort, events = data
+    _same(cohort, pbr.Events.from_frame(events, on_invalid="exclude"), spec)
+
+
+@pytest.fixture(scope="module")
+def synth() -> pbr.synth.SynthData:
+    return pbr.synth.generate(40_000, seed=11)
+
+
+def _with_court(events: pl.DataFrame) -> pl.DataFrame:
+    # court events: the same disposal day splits into two hearings by offence parity
+    return events.with_columns(court_event_id=(
+        pl.col("disposal_date").cast(pl.Int64) * 2 + pl.col("offence_date").cast(pl.Int64) % 2))
+
+
+@pytest.mark.parametrize("name", ["moj_national_2017", "peterborough_sib", "doncaster_pbr",
+                                  "crc_pbr_2015"])
+@pytest.mark.parametrize("court", [False, True])
+def test_onepass_equals_prepared_kernel_on_synth(synth: Any, name: str, court: bool) -> None:
+    spec = pbr.preset(name)
+    codes = synth.events["offence_code"].unique().sort().to_list()
+    spec = spec.replace(severity_weights={c: (i % 7) * 0.5 + 0.01 for i, c in
+                                          enumerate(codes)},
+                        serious_codes=codes[:3], unmapped_severity="zero")
+    events = _with_court(synth.events) if court else synth.events
+    _same(synth.cohort, events, spec, synth.custody)
+
+
+def test_onepass_interim_and_as_of(synth: Any) -> None:
+    for interim in (False, True):
+        spec = pbr.MeasureSpec(as_of="2020-09-30", interim=interim,
+                               counting_unit="court_event")
+        _same(synth.cohort, synth.events, spec)
+
+
+def test_onepass_does_not_depend_on_thread_count(synth: Any) -> None:
+    spec = pbr.preset("peterborough_sib").replace(severity_weights={"X": 1.0},
+                                                  unmapped_severity="default",
+                                                  unmapped_weight=0.3)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = onepass_arrays(synth.cohort, synth.events, spec)
+    finally:
+        numba.set_num_threads(before)
+    many = onepass_arrays(synth.cohort, synth.events, spec)
+    assert one[4] == many[4]
+    for name in one[3]:
+        assert np.array_equal(one[3][name], many[3][name]), name
+
+
+def test_onepass_severity_does_not_depend_on_event_order(synth: Any) -> None:
+    spec = pbr.MeasureSpec(severity_weights={c: 0.1 for c in
+                                             synth.events["offence_code"].unique()})
+    a = pbr.measure(synth.cohort, synth.events, spec).frame
+    b = pbr.measure(synth.cohort, synth.events.sample(fraction=1.0, shuffle=True, seed=5),
+                    spec).frame
+    assert a.equals(b)
+
+
+def test_inexact_weights_fall_back_to_the_grouped_path() -> None:
+    data = pbr.synth.generate(2_000, seed=4)
+    codes = data.events["offence_code"].unique().to_list()
+    spec = pbr.MeasureSpec(severity_weights={c: 1 / 3 for c in codes})
+    assert spec.severity_scale is None
+    fast = pbr.measure(data.cohort, data.events, spec)
+    slow = pbr.measure(data.cohort, data.events, spec, engine="polars")
+    assert fast.frame.equals(slow.frame)
+    assert fast.event_counts == pbr.prepare(data.cohort, data.events, spec).event_counts
+
+
+def test_onepass_finds_duplicate_cohort_ids() -> None:
+    data = pbr.synth.generate(500, seed=2)
+    cohort = pl.concat([data.cohort, data.cohort.head(1)])
+    with pytest.raises(SchemaError, match="offender_id"):
+        pbr.measure(cohort, data.events)
+
+
+def test_string_ids_match_the_same_offenders_as_integers() -> None:
+    # regression: a named polars category mapping was released between the cohort and
+    # the events, so both got codes 0, 1, 2, ... and events matched the wrong offenders
+    data = pbr.synth.generate(3_000, seed=9)
+    cohort = data.cohort.with_columns(pl.col("offender_id").cast(pl.String).str.zfill(12))
+    events = data.events.with_columns(pl.col("offender_id").cast(pl.String).str.zfill(12))
+    _same(cohort, events, pbr.preset("peterborough_sib"))
+    a = pbr.measure(cohort, events).frame
+    b = pbr.measure(data.cohort, data.events).frame
+    assert a.drop("offender_id").equals(b.drop("offender_id"))
+    assert pbr.measure(cohort, events, engine="polars").frame.equals(
+        pbr.measure(cohort, events).frame)
+    h = pbr.prepare(cohort, events)
+    assert h.measure().frame.equals(b.with_columns(offender_id=cohort["offender_id"]))

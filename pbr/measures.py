@@ -370,7 +370,7 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     ct = _code_tables(st.dictionaries, spec)
     court_unit = spec.counting_unit == "court_event"
     with_court = court_unit and st.has_court
-    c_part_off, c_order, p_ids, p_idx = st.partition_cohort()
+    c_part_off, _, c_slot, p_ids, p_idx = st.partition_cohort()
     epart, hist = st.histogram()
     e_part_off, b_key, b_off, b_disp, b_attr, b_court = onepass.scatter(
         epart, hist, st.e_ids, st.e_off, st.e_disp, st.typ, st.code, st.cat, st.court,
@@ -378,24 +378,30 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     del epart
     base, h_hi, h_hd = st.horizon_tables()
     _, t_lo, t_hi, t_dlast, t_status = _window_tables(st.c_idx, spec)  # same base
-    out = _empty_outputs(n)
-    not_in, outside, kept, dup = onepass.probe_measure(
-        c_part_off, p_ids, p_idx, c_order, np.int32(base), h_hi, h_hd, t_lo, t_hi, t_dlast,
-        t_status, e_part_off, b_key, b_off, b_disp, b_attr, b_court, court_unit, with_court,
-        ct["weight_int"], np.float64(ct["scale"]), ct["mapped"], ct["serious"],
-        out["reoffences"], out["severity"], out["serious"], out["days_to_first"],
-        out["unmapped"])
+    acc, not_in, outside, kept, dup = onepass.probe_measure(
+        c_part_off, p_ids, p_idx, np.int32(base), h_hi, h_hd, t_lo, t_hi, t_dlast, t_status,
+        e_part_off, b_key, b_off, b_disp, b_attr, b_court, court_unit, with_court,
+        ct["weight_int"], ct["mapped"], ct["serious"])
     if dup:
         st.raise_duplicate()
-    onepass.cohort_windows(st.c_idx, np.int32(base), t_dlast, t_status, out["status"],
-                           out["window_end"])
+    n_buffered = int(b_key.size)
+    del b_key, b_off, b_disp, b_attr, b_court, p_ids, p_idx
+    out = {
+        "reoffences": np.empty(n, np.int32), "severity": np.empty(n, np.float64),
+        "serious": np.empty(n, np.bool_), "days_to_first": np.empty(n, np.int32),
+        "status": np.empty(n, np.int8), "unmapped": np.empty(n, np.int32),
+        "window_end": np.empty(n, np.int32),
+    }
+    onepass.finish(c_slot, acc, np.float64(ct["scale"]), st.c_idx, np.int32(base), t_dlast,
+                   t_status, out["reoffences"], out["severity"], out["serious"],
+                   out["days_to_first"], out["unmapped"], out["status"], out["window_end"])
     if st.custody is not None:
         out["custody_days"] = _custody_days(st.c_idx, _group_custody(st.cohort, st.custody),
                                             base, t_lo, t_hi)
     counts = {
         "input": st.events.n_input,
         "invalid": len(st.events.exclusions),
-        "outside_all_windows": st.events.n - int(b_key.size),
+        "outside_all_windows": st.events.n - n_buffered,
         "not_in_cohort": int(not_in),
         "outside_offender_window": int(outside),
         "kept": int(kept),

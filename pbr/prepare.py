@@ -237,7 +237,7 @@ class _Stage:
         # 2^8-way fanout at most: wider scatters thrash the TLB
         self.pbits = int(min(8, max(1, round(np.log2(max(n, 1) / 4096)))))
 
-    def partition_cohort(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def partition_cohort(self) -> tuple[np.ndarray, ...]:
         return grouping.partition_cohort(self.c_ids, self.c_idx, self.pbits, grouping.NCHUNK)
 
     def histogram(self) -> tuple[np.ndarray, np.ndarray]:
@@ -289,7 +289,7 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     """
     st = _Stage(cohort, events, custody, horizon, positions=True)
     cohort, events = st.cohort, st.events
-    c_part_off, c_order, p_ids, p_idx = st.partition_cohort()
+    c_part_off, c_order, _, p_ids, p_idx = st.partition_cohort()
     epart, hist = st.histogram()
     e_part_off, start, b_key, b_off, b_disp = grouping.event_scatter(epart, hist, st.e_ids,
                                                                      st.e_off, st.e_disp)

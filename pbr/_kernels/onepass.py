@@ -85,25 +85,33 @@ def scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, with_co
     return part_off, b_key, b_off, b_disp, b_attr, b_court
 
 
+# the per-offender accumulator record (one int64 row of ``acc`` per partition slot, so
+# that an event updates one cache line and the cohort-order outputs are gathered once)
+A_SEV = 0  # sum of integer weights
+A_COUNT = 1  # reoffences in the counting unit
+A_FIRST = 2  # 1 + days to the first qualifying offence (0: none)
+A_FLAGS = 3  # 2 * unmapped + serious
+A_WIDTH = 4
+
+
 @njit(cache=True, parallel=True)
-def probe_measure(c_part_off, p_ids, p_idx, order, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
+def probe_measure(c_part_off, p_ids, p_idx, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
                   t_status, e_part_off, b_key, b_off, b_disp, b_attr, b_court, court_unit,
-                  with_court, weight_int, scale, code_mapped, code_serious,
-                  out_count, out_severity, out_serious, out_first, out_unmapped):
+                  with_court, weight_int, code_mapped, code_serious):
     """Join each partition's events to its offenders and fold them into the measures.
 
     Per event: not in the cohort; outside the offender's horizon (offence days
     ``[idx, h_hi]``, disposal days up to ``h_hd``, per index day from ``base``, as in
     :func:`pbr._kernels.grouping.probe`); or kept, and then counted when it qualifies
     under the spec's window tables (``t_lo``, ``t_hi``, ``t_dlast``, ``t_status``) and
-    its attribute word is not ``NOT_OK``.  Outputs are written in cohort order
-    (``order[j]`` is the cohort row of partition slot ``j``); severity is
-    ``sum(weight_int) / scale`` (0 when ``scale`` is 0).
+    its attribute word is not ``NOT_OK``.
 
-    Returns the numbers of events not in the cohort, outside the horizon and kept, and
-    whether any cohort id occurs twice.
+    Returns ``acc`` (one ``A_WIDTH`` record per partition slot, see ``A_*``), the
+    numbers of events not in the cohort, outside the horizon and kept, and whether any
+    cohort id occurs twice.
     """
     P = c_part_off.size - 1
+    acc = np.zeros((p_ids.size, A_WIDTH), np.int64)
     not_in = np.zeros(P, np.int64)
     outside = np.zeros(P, np.int64)
     kept = np.zeros(P, np.int64)
@@ -127,11 +135,6 @@ def probe_measure(c_part_off, p_ids, p_idx, order, base, h_hi, h_hd, t_lo, t_hi,
                     dup[p] = True
                 h = (h + 1) & tmask
             table[h] = np.int32(li)
-        count = np.zeros(nc, np.int32)
-        sev = np.zeros(nc, np.int64)
-        serious = np.zeros(nc, np.bool_)
-        first = np.full(nc, -1, np.int32)
-        unmapped = np.zeros(nc, np.int32)
         head = np.full(nc if court_unit else 0, -1, np.int32)
         nxt = np.empty(ne if court_unit else 0, np.int32)
         n_not_in = 0
@@ -152,7 +155,8 @@ def probe_measure(c_part_off, p_ids, p_idx, order, base, h_hi, h_hd, t_lo, t_hi,
             if li < 0:
                 n_not_in += 1
                 continue
-            idx = p_idx[c0 + li]
+            j = c0 + li
+            idx = p_idx[j]
             o = b_off[e]
             d = b_disp[e]
             t = idx - base
@@ -165,14 +169,13 @@ def probe_measure(c_part_off, p_ids, p_idx, order, base, h_hi, h_hd, t_lo, t_hi,
                 continue
             if o < t_lo[t] or o > t_hi[t] or d > t_dlast[t]:
                 continue
-            f = o - idx
-            if first[li] < 0 or f < first[li]:
-                first[li] = f
-            sev[li] += weight_int[a]
+            f = o - idx + 1
+            if acc[j, A_FIRST] == 0 or f < acc[j, A_FIRST]:
+                acc[j, A_FIRST] = f
+            acc[j, A_SEV] += weight_int[a]
+            acc[j, A_FLAGS] |= np.int64(code_serious[a])
             if not code_mapped[a]:
-                unmapped[li] += 1
-            if code_serious[a]:
-                serious[li] = True
+                acc[j, A_FLAGS] += 2
             if court_unit:
                 q = head[li]
                 seen = False
@@ -182,28 +185,31 @@ def probe_measure(c_part_off, p_ids, p_idx, order, base, h_hi, h_hd, t_lo, t_hi,
                         break
                     q = nxt[q]
                 if not seen:
-                    count[li] += 1
+                    acc[j, A_COUNT] += 1
                     nxt[e - e0] = head[li]
                     head[li] = np.int32(e - e0)
             else:
-                count[li] += 1
-        for li in range(nc):
-            r = order[c0 + li]
-            out_count[r] = count[li]
-            out_severity[r] = sev[li] / scale if scale > 0 else 0.0
-            out_serious[r] = serious[li]
-            out_first[r] = first[li]
-            out_unmapped[r] = unmapped[li]
+                acc[j, A_COUNT] += 1
         not_in[p] = n_not_in
         outside[p] = n_outside
         kept[p] = n_kept
-    return not_in.sum(), outside.sum(), kept.sum(), dup.any()
+    return acc, not_in.sum(), outside.sum(), kept.sum(), dup.any()
 
 
 @njit(cache=True, parallel=True)
-def cohort_windows(index_day, base, t_dlast, t_status, out_status, out_window_end):
-    """Each offender's status and last counting disposal day, from the window tables."""
-    for r in prange(index_day.size):
+def finish(slot, acc, scale, index_day, base, t_dlast, t_status, out_count, out_severity,
+           out_serious, out_first, out_unmapped, out_status, out_window_end):
+    """The outputs in cohort order: cohort row ``r`` reads its record ``acc[slot[r]]``
+    (one random read per offender, sequential writes), its status and last counting
+    disposal day from the window tables; severity is ``sum(weight_int) / scale``."""
+    for r in prange(slot.size):
+        j = slot[r]
+        out_count[r] = acc[j, A_COUNT]
+        out_severity[r] = acc[j, A_SEV] / scale if scale > 0 else 0.0
+        flags = acc[j, A_FLAGS]
+        out_serious[r] = (flags & 1) != 0
+        out_unmapped[r] = flags >> 1
+        out_first[r] = acc[j, A_FIRST] - 1
         t = index_day[r] - base
         out_status[r] = t_status[t]
         out_window_end[r] = t_dlast[t]

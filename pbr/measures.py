@@ -372,20 +372,22 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     with_court = court_unit and st.has_court
     c_part_off, _, c_slot, p_ids, p_idx = st.partition_cohort()
     epart, hist = st.histogram()
-    e_part_off, b_key, b_off, b_disp, b_attr, b_court = onepass.scatter(
+    # 16-byte records unless the codes or the window are too wide to pack
+    wide = ct["weight_int"].size >= 0xFFFF or st.hi_disp - st.lo >= 0xFFFF
+    e_part_off, rec = onepass.scatter(
         epart, hist, st.e_ids, st.e_off, st.e_disp, st.typ, st.code, st.cat, st.court,
-        st.has_cat, with_court, ct["type_ok"], ct["code_ok"], ct["cat_ok"])
+        st.has_cat, with_court, wide, ct["type_ok"], ct["code_ok"], ct["cat_ok"])
     del epart
     base, h_hi, h_hd = st.horizon_tables()
     _, t_lo, t_hi, t_dlast, t_status = _window_tables(st.c_idx, spec)  # same base
     acc, not_in, outside, kept, dup = onepass.probe_measure(
         c_part_off, p_ids, p_idx, np.int32(base), h_hi, h_hd, t_lo, t_hi, t_dlast, t_status,
-        e_part_off, b_key, b_off, b_disp, b_attr, b_court, court_unit, with_court,
-        ct["weight_int"], ct["mapped"], ct["serious"])
+        e_part_off, rec, wide, court_unit, with_court, ct["weight_int"], ct["mapped"],
+        ct["serious"])
     if dup:
         st.raise_duplicate()
-    n_buffered = int(b_key.size)
-    del b_key, b_off, b_disp, b_attr, b_court, p_ids, p_idx
+    n_buffered = int(rec.shape[0])
+    del rec, p_ids, p_idx
     out = {
         "reoffences": np.empty(n, np.int32), "severity": np.empty(n, np.float64),
         "serious": np.empty(n, np.bool_), "days_to_first": np.empty(n, np.int32),

@@ -132,3 +132,41 @@ def test_string_ids_match_the_same_offenders_as_integers() -> None:
         pbr.measure(cohort, events).frame)
     h = pbr.prepare(cohort, events)
     assert h.measure().frame.equals(b.with_columns(offender_id=cohort["offender_id"]))
+
+
+def test_wide_records_many_codes_and_a_long_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the packed 16-byte event records need < 65,535 codes and a global window under
+    # 65,535 days; beyond either the scatter switches to wide records
+    import datetime as dt
+
+    from pbr._kernels import onepass
+
+    seen: list[bool] = []
+    real = onepass.scatter
+
+    def spy(*args: Any) -> Any:
+        seen.append(bool(args[11]))
+        return real(*args)
+
+    monkeypatch.setattr(onepass, "scatter", spy)
+    data = pbr.synth.generate(3_000, seed=21)
+    n_extra = 70_000
+    first = data.events.head(1)
+    extra = pl.concat([first] * n_extra).with_columns(
+        offender_id=pl.lit(10**15, dtype=first.schema["offender_id"]),
+        offence_code=pl.Series([f"X{i}" for i in range(n_extra)]).cast(
+            data.events.schema["offence_code"]))
+    events = pl.concat([data.events, extra])
+    codes = data.events["offence_code"].unique().to_list()
+    spec = pbr.MeasureSpec(severity_weights={c: 0.5 * (i % 3) for i, c in enumerate(codes)},
+                           unmapped_severity="zero", counting_unit="court_event")
+    _same(data.cohort, events, spec)
+    assert seen == [True]
+    # a cohort whose index dates span two centuries
+    cohort = data.cohort.with_columns(index_date=pl.when(pl.int_range(pl.len()) % 10 == 0)
+                                      .then(pl.lit(dt.date(1830, 1, 1)))
+                                      .otherwise(pl.col("index_date")))
+    _same(cohort, data.events, pbr.preset("peterborough_sib"))
+    assert seen == [True, True]
+    assert pbr.measure(cohort, data.events).frame.equals(
+        pbr.measure(cohort, data.events, engine="polars").frame)

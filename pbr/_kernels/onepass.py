@@ -11,10 +11,11 @@ Steps (all over fixed chunks, so the result does not depend on the thread count)
 
 1. :func:`pbr._kernels.grouping.partition_cohort` and
    :func:`pbr._kernels.grouping.event_histogram` as for ``prepare``;
-2. :func:`scatter` moves each event inside the global window into its hash partition:
-   join keys (id, offence day, disposal day), one attribute word (the offence code
-   when the event's type, code and category pass the spec's filters P1/F1, else
-   ``NOT_OK``) and, for the court-event unit with a ``court_event_id``, the court key;
+2. :func:`scatter` moves each event inside the global window into its hash partition
+   as one packed record: join keys (id, offence day, disposal day), the attribute (the
+   offence code when the event's type, code and category pass the spec's filters
+   P1/F1, else ``NOT_OK``) and, for the court-event unit with a ``court_event_id``,
+   the court key;
 3. :func:`probe_measure` builds each partition's hash table (cache-sized), finds each
    event's offender, classifies the event exactly as ``prepare`` does for the event
    ledger (not in the cohort / outside the offender's horizon / kept) and folds every
@@ -38,14 +39,36 @@ NOT_OK = np.uint32(0xFFFFFFFF)
 ST_NOT_MEASURABLE = 1
 
 
+@njit(cache=True, inline="always")
+def _unpack(rec, e, wide):
+    """(offence day, disposal day, attribute) of buffered event ``e`` (see :func:`scatter`)."""
+    w = rec[e, 1]
+    o = np.int32(np.int64(w >> np.uint64(32)) - 2**31)
+    if wide:
+        return o, o + np.int32(w & np.uint64(0xFFFFFFFF)), np.uint32(rec[e, 2])
+    a = np.uint32(w & np.uint64(0xFFFF))
+    return o, o + np.int32((w >> np.uint64(16)) & np.uint64(0xFFFF)), (NOT_OK if a == 0xFFFF
+                                                                      else a)
+
+
 @njit(cache=True, parallel=True)
-def scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, with_court,
+def scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, with_court, wide,
             type_ok, code_ok, cat_ok):
     """Scatter the events inside the global window into partition order (stable).
 
-    Returns ``(part_off, b_key, b_off, b_disp, b_attr, b_court)``; ``b_attr`` is the
-    offence code of an event whose disposal type, code and category pass the filters,
-    else ``NOT_OK``; ``b_court`` (empty unless ``with_court``) the court event id.
+    Each event becomes one record (a row of ``rec``, uint64), so that the scatter writes
+    and the probe reads one stream per partition:
+
+    * word 0: the offender id (its int64 bits);
+    * word 1: offence day + 2**31 in the high 32 bits; then, packed (``wide`` False:
+      fewer than 65,535 offence codes and a global window shorter than 65,535 days), the
+      disposal lag (disposal - offence day, >= 0 after validation) in bits 16-31 and the
+      attribute in bits 0-15 (0xFFFF for ``NOT_OK``); or (``wide``) the lag in bits
+      0-31 and the attribute in word 2;
+    * last word (``with_court``): the court event id.
+
+    The attribute is the offence code of an event whose disposal type, code and
+    category pass the filters, else ``NOT_OK``.  Returns ``(part_off, rec)``.
     """
     m = ids.size
     nchunk, P = hist.shape
@@ -58,11 +81,8 @@ def scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, with_co
             start[c, p] = s
             s += hist[c, p]
     part_off[P] = s
-    b_key = np.empty(s, np.int64)
-    b_off = np.empty(s, np.int32)
-    b_disp = np.empty(s, np.int32)
-    b_attr = np.empty(s, np.uint32)
-    b_court = np.empty(s if with_court else 0, np.int64)
+    width = 2 + (1 if wide else 0) + (1 if with_court else 0)
+    rec = np.empty((s, width), np.uint64)
     step = (m + nchunk - 1) // nchunk
     for c in prange(nchunk):
         cur = start[c].copy()
@@ -72,17 +92,22 @@ def scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, with_co
                 continue
             d = cur[p]
             cur[p] = d + 1
-            b_key[d] = ids[i]
-            b_off[d] = off[i]
-            b_disp[d] = disp[i]
             k = code[i]
             ok = type_ok[typ[i]] and code_ok[k]
             if has_cat and not cat_ok[cat[i]]:
                 ok = False
-            b_attr[d] = k if ok else NOT_OK
+            o = off[i]
+            hi = np.uint64(np.int64(o) + 2**31) << np.uint64(32)
+            lag = np.uint64(disp[i] - o)
+            rec[d, 0] = np.uint64(ids[i])
+            if wide:
+                rec[d, 1] = hi | lag
+                rec[d, 2] = np.uint64(k if ok else NOT_OK)
+            else:
+                rec[d, 1] = hi | (lag << np.uint64(16)) | np.uint64(k if ok else 0xFFFF)
             if with_court:
-                b_court[d] = court[i]
-    return part_off, b_key, b_off, b_disp, b_attr, b_court
+                rec[d, width - 1] = np.uint64(court[i])
+    return part_off, rec
 
 
 # the per-offender accumulator record (one int64 row of ``acc`` per partition slot, so
@@ -96,15 +121,16 @@ A_WIDTH = 4
 
 @njit(cache=True, parallel=True)
 def probe_measure(c_part_off, p_ids, p_idx, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
-                  t_status, e_part_off, b_key, b_off, b_disp, b_attr, b_court, court_unit,
-                  with_court, weight_int, code_mapped, code_serious):
+                  t_status, e_part_off, rec, wide, court_unit, with_court, weight_int,
+                  code_mapped, code_serious):
     """Join each partition's events to its offenders and fold them into the measures.
 
     Per event: not in the cohort; outside the offender's horizon (offence days
     ``[idx, h_hi]``, disposal days up to ``h_hd``, per index day from ``base``, as in
     :func:`pbr._kernels.grouping.probe`); or kept, and then counted when it qualifies
     under the spec's window tables (``t_lo``, ``t_hi``, ``t_dlast``, ``t_status``) and
-    its attribute word is not ``NOT_OK``.
+    its attribute word is not ``NOT_OK``.  ``rec`` holds the events as :func:`scatter`
+    packs them.
 
     Returns ``acc`` (one ``A_WIDTH`` record per partition slot, see ``A_*``), the
     numbers of events not in the cohort, outside the horizon and kept, and whether any
@@ -112,6 +138,7 @@ def probe_measure(c_part_off, p_ids, p_idx, base, h_hi, h_hd, t_lo, t_hi, t_dlas
     """
     P = c_part_off.size - 1
     acc = np.zeros((p_ids.size, A_WIDTH), np.int64)
+    cw = rec.shape[1] - 1  # the court word, when with_court
     not_in = np.zeros(P, np.int64)
     outside = np.zeros(P, np.int64)
     kept = np.zeros(P, np.int64)
@@ -141,7 +168,7 @@ def probe_measure(c_part_off, p_ids, p_idx, base, h_hi, h_hd, t_lo, t_hi, t_dlas
         n_outside = 0
         n_kept = 0
         for e in range(e0, e0 + ne):
-            k = b_key[e]
+            k = np.int64(rec[e, 0])
             h = np.int64((_hash(k) * MULT2) >> tshift)
             li = -1
             while True:
@@ -157,14 +184,12 @@ def probe_measure(c_part_off, p_ids, p_idx, base, h_hi, h_hd, t_lo, t_hi, t_dlas
                 continue
             j = c0 + li
             idx = p_idx[j]
-            o = b_off[e]
-            d = b_disp[e]
+            o, d, a = _unpack(rec, e, wide)
             t = idx - base
             if o < idx or o > h_hi[t] or d > h_hd[t]:
                 n_outside += 1
                 continue
             n_kept += 1
-            a = b_attr[e]
             if a == NOT_OK or t_status[t] == ST_NOT_MEASURABLE:
                 continue
             if o < t_lo[t] or o > t_hi[t] or d > t_dlast[t]:
@@ -180,7 +205,10 @@ def probe_measure(c_part_off, p_ids, p_idx, base, h_hi, h_hd, t_lo, t_hi, t_dlas
                 q = head[li]
                 seen = False
                 while q >= 0:
-                    seen = b_court[e0 + q] == b_court[e] if with_court else b_disp[e0 + q] == d
+                    if with_court:
+                        seen = rec[e0 + q, cw] == rec[e, cw]
+                    else:
+                        seen = _unpack(rec, e0 + q, wide)[1] == d
                     if seen:
                         break
                     q = nxt[q]

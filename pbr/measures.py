@@ -363,6 +363,7 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     building the grouped layout.  Needs exact severity sums (``spec.severity_scale``).
     """
     from pbr._kernels import onepass
+    from pbr._kernels.grouping import NCHUNK
     from pbr.prepare import _group_custody, _Stage
 
     st = _Stage(cohort, events, custody, spec, positions=False)
@@ -370,7 +371,8 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     ct = _code_tables(st.dictionaries, spec)
     court_unit = spec.counting_unit == "court_event"
     with_court = court_unit and st.has_court
-    c_part_off, _, c_slot, p_ids, p_idx = st.partition_cohort()
+    c_part_off, c_slot, crec = onepass.partition_cohort(st.c_ids, st.c_idx, st.pbits,
+                                                        NCHUNK)
     epart, hist = st.histogram()
     # 16-byte records unless the codes or the window are too wide to pack
     wide = ct["weight_int"].size >= 0xFFFF or st.hi_disp - st.lo >= 0xFFFF
@@ -381,13 +383,13 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     base, h_hi, h_hd = st.horizon_tables()
     _, t_lo, t_hi, t_dlast, t_status = _window_tables(st.c_idx, spec)  # same base
     acc, not_in, outside, kept, dup = onepass.probe_measure(
-        c_part_off, p_ids, p_idx, np.int32(base), h_hi, h_hd, t_lo, t_hi, t_dlast, t_status,
+        c_part_off, crec, np.int32(base), h_hi, h_hd, t_lo, t_hi, t_dlast, t_status,
         e_part_off, rec, wide, court_unit, with_court, ct["weight_int"], ct["mapped"],
         ct["serious"])
     if dup:
         st.raise_duplicate()
     n_buffered = int(rec.shape[0])
-    del rec, p_ids, p_idx
+    del rec, crec
     out = {
         "reoffences": np.empty(n, np.int32), "severity": np.empty(n, np.float64),
         "serious": np.empty(n, np.bool_), "days_to_first": np.empty(n, np.int32),

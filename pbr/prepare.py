@@ -289,7 +289,7 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     """
     st = _Stage(cohort, events, custody, horizon, positions=True)
     cohort, events = st.cohort, st.events
-    c_part_off, c_order, _, p_ids, p_idx = st.partition_cohort()
+    c_part_off, c_order, p_ids, p_idx = st.partition_cohort()
     epart, hist = st.histogram()
     e_part_off, start, b_key, b_off, b_disp = grouping.event_scatter(epart, hist, st.e_ids,
                                                                      st.e_off, st.e_disp)

@@ -38,10 +38,9 @@ def _hash(key: int) -> np.uint64:
 def partition_cohort(ids, idx, pbits, nchunk):
     """Stable counting sort of cohort rows by hash partition, in fixed chunks.
 
-    Returns ``(part_off, order, slot, p_ids, p_idx)``: partition ``p`` holds slots
-    ``part_off[p]:part_off[p + 1]``; slot ``j`` is cohort row ``order[j]`` (and cohort
-    row ``i`` is slot ``slot[i]``), with its id and index day copied to ``p_ids[j]`` /
-    ``p_idx[j]`` (contiguous reads in the probe).
+    Returns ``(part_off, order, p_ids, p_idx)``: partition ``p`` holds slots
+    ``part_off[p]:part_off[p + 1]``; slot ``j`` is cohort row ``order[j]``, with its id
+    and index day copied to ``p_ids[j]`` / ``p_idx[j]`` (contiguous reads in the probe).
     """
     n = ids.size
     P = 1 << pbits
@@ -64,7 +63,6 @@ def partition_cohort(ids, idx, pbits, nchunk):
             s += hist[c, p]
     part_off[P] = s
     order = np.empty(n, np.int64)
-    slot = np.empty(n, np.int64)
     p_ids = np.empty(n, np.int64)
     p_idx = np.empty(n, np.int32)
     for c in prange(nchunk):
@@ -74,10 +72,9 @@ def partition_cohort(ids, idx, pbits, nchunk):
             d = cur[p]
             cur[p] = d + 1
             order[d] = i
-            slot[i] = d
             p_ids[d] = ids[i]
             p_idx[d] = idx[i]
-    return part_off, order, slot, p_ids, p_idx
+    return part_off, order, p_ids, p_idx
 
 
 @njit(cache=True, parallel=True)

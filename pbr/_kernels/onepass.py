@@ -9,7 +9,7 @@ moment the join finds the offender.
 
 Steps (all over fixed chunks, so the result does not depend on the thread count):
 
-1. :func:`pbr._kernels.grouping.partition_cohort` and
+1. :func:`partition_cohort` (one (id, index day) record per slot) and
    :func:`pbr._kernels.grouping.event_histogram` as for ``prepare``;
 2. :func:`scatter` moves each event inside the global window into its hash partition
    as one packed record: join keys (id, offence day, disposal day), the attribute (the
@@ -37,6 +37,49 @@ from pbr._kernels.grouping import MULT2, NO_PART, _hash
 
 NOT_OK = np.uint32(0xFFFFFFFF)
 ST_NOT_MEASURABLE = 1
+
+
+@njit(cache=True, parallel=True)
+def partition_cohort(ids, idx, pbits, nchunk):
+    """Stable counting sort of cohort rows by hash partition, in fixed chunks, into one
+    record per row (one write stream per partition, one read per probe hit).
+
+    Returns ``(part_off, slot, crec)``: partition ``p`` holds slots
+    ``part_off[p]:part_off[p + 1]``; cohort row ``i`` is slot ``slot[i]``, and slot
+    ``j`` has the record ``crec[j] = (id, index day)`` (int64 rows).
+    """
+    n = ids.size
+    P = 1 << pbits
+    shift = np.uint64(64 - pbits)
+    part = np.empty(n, np.uint16)
+    hist = np.zeros((nchunk, P), np.int64)
+    step = (n + nchunk - 1) // nchunk
+    for c in prange(nchunk):
+        for i in range(c * step, min(n, c * step + step)):
+            p = np.int64(_hash(ids[i]) >> shift)
+            part[i] = np.uint16(p)
+            hist[c, p] += 1
+    start = np.empty((nchunk, P), np.int64)
+    part_off = np.zeros(P + 1, np.int64)
+    s = 0
+    for p in range(P):
+        part_off[p] = s
+        for c in range(nchunk):
+            start[c, p] = s
+            s += hist[c, p]
+    part_off[P] = s
+    slot = np.empty(n, np.int64)
+    crec = np.empty((n, 2), np.int64)
+    for c in prange(nchunk):
+        cur = start[c].copy()
+        for i in range(c * step, min(n, c * step + step)):
+            p = part[i]
+            d = cur[p]
+            cur[p] = d + 1
+            slot[i] = d
+            crec[d, 0] = ids[i]
+            crec[d, 1] = idx[i]
+    return part_off, slot, crec
 
 
 @njit(cache=True, inline="always")
@@ -120,7 +163,7 @@ A_WIDTH = 4
 
 
 @njit(cache=True, parallel=True)
-def probe_measure(c_part_off, p_ids, p_idx, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
+def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
                   t_status, e_part_off, rec, wide, court_unit, with_court, weight_int,
                   code_mapped, code_serious):
     """Join each partition's events to its offenders and fold them into the measures.
@@ -137,7 +180,7 @@ def probe_measure(c_part_off, p_ids, p_idx, base, h_hi, h_hd, t_lo, t_hi, t_dlas
     cohort id occurs twice.
     """
     P = c_part_off.size - 1
-    acc = np.zeros((p_ids.size, A_WIDTH), np.int64)
+    acc = np.zeros((crec.shape[0], A_WIDTH), np.int64)
     cw = rec.shape[1] - 1  # the court word, when with_court
     not_in = np.zeros(P, np.int64)
     outside = np.zeros(P, np.int64)
@@ -155,10 +198,10 @@ def probe_measure(c_part_off, p_ids, p_idx, base, h_hi, h_hd, t_lo, t_hi, t_dlas
         tshift = np.uint64(64 - tbits)
         table = np.full(1 << tbits, -1, np.int32)
         for li in range(nc):
-            k = p_ids[c0 + li]
+            k = crec[c0 + li, 0]
             h = np.int64((_hash(k) * MULT2) >> tshift)
             while table[h] != -1:
-                if p_ids[c0 + table[h]] == k:
+                if crec[c0 + table[h], 0] == k:
                     dup[p] = True
                 h = (h + 1) & tmask
             table[h] = np.int32(li)
@@ -175,7 +218,7 @@ def probe_measure(c_part_off, p_ids, p_idx, base, h_hi, h_hd, t_lo, t_hi, t_dlas
                 cand = table[h]
                 if cand == -1:
                     break
-                if p_ids[c0 + cand] == k:
+                if crec[c0 + cand, 0] == k:
                     li = cand
                     break
                 h = (h + 1) & tmask
@@ -183,7 +226,7 @@ def probe_measure(c_part_off, p_ids, p_idx, base, h_hi, h_hd, t_lo, t_hi, t_dlas
                 n_not_in += 1
                 continue
             j = c0 + li
-            idx = p_idx[j]
+            idx = crec[j, 1]
             o, d, a = _unpack(rec, e, wide)
             t = idx - base
             if o < idx or o > h_hi[t] or d > h_hd[t]:

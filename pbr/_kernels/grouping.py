@@ -34,14 +34,27 @@ def _hash(key: int) -> np.uint64:
     return np.uint64(key) * MULT
 
 
-@njit(cache=True, parallel=True)
-def partition_cohort(ids, idx, pbits, nchunk):
-    """Stable counting sort of cohort rows by hash partition, in fixed chunks.
+@njit(cache=True)
+def chunk_starts(hist):
+    """Exclusive prefix sums of a (chunk, partition) histogram in partition-major order:
+    ``(start, part_off, total)``; chunk ``c``'s rows of partition ``p`` go to
+    ``start[c, p]`` onwards, and partition ``p`` spans ``part_off[p]:part_off[p + 1]``."""
+    nchunk, P = hist.shape
+    start = np.empty((nchunk, P), np.int64)
+    part_off = np.zeros(P + 1, np.int64)
+    s = 0
+    for p in range(P):
+        part_off[p] = s
+        for c in range(nchunk):
+            start[c, p] = s
+            s += hist[c, p]
+    part_off[P] = s
+    return start, part_off, s
 
-    Returns ``(part_off, order, p_ids, p_idx)``: partition ``p`` holds slots
-    ``part_off[p]:part_off[p + 1]``; slot ``j`` is cohort row ``order[j]``, with its id
-    and index day copied to ``p_ids[j]`` / ``p_idx[j]`` (contiguous reads in the probe).
-    """
+
+@njit(cache=True, parallel=True)
+def cohort_histogram(ids, pbits, nchunk):
+    """Hash partition of each cohort row (top ``pbits`` bits) and counts per fixed chunk."""
     n = ids.size
     P = 1 << pbits
     shift = np.uint64(64 - pbits)
@@ -53,15 +66,21 @@ def partition_cohort(ids, idx, pbits, nchunk):
             p = np.int64(_hash(ids[i]) >> shift)
             part[i] = np.uint16(p)
             hist[c, p] += 1
-    start = np.empty((nchunk, P), np.int64)
-    part_off = np.zeros(P + 1, np.int64)
-    s = 0
-    for p in range(P):
-        part_off[p] = s
-        for c in range(nchunk):
-            start[c, p] = s
-            s += hist[c, p]
-    part_off[P] = s
+    return part, hist
+
+
+@njit(cache=True, parallel=True)
+def partition_cohort(ids, idx, pbits, nchunk):
+    """Stable counting sort of cohort rows by hash partition, in fixed chunks.
+
+    Returns ``(part_off, order, p_ids, p_idx)``: partition ``p`` holds slots
+    ``part_off[p]:part_off[p + 1]``; slot ``j`` is cohort row ``order[j]``, with its id
+    and index day copied to ``p_ids[j]`` / ``p_idx[j]`` (contiguous reads in the probe).
+    """
+    n = ids.size
+    part, hist = cohort_histogram(ids, pbits, nchunk)
+    step = (n + nchunk - 1) // nchunk
+    start, part_off, _ = chunk_starts(hist)
     order = np.empty(n, np.int64)
     p_ids = np.empty(n, np.int64)
     p_idx = np.empty(n, np.int32)
@@ -106,16 +125,8 @@ def event_scatter(epart, hist, ids, off, disp):
     partition order, stable within a partition: chunk ``c``'s events of partition ``p``
     fill ``start[c, p]`` onwards.  Returns ``(part_off, start, b_key, b_off, b_disp)``."""
     m = ids.size
-    nchunk, P = hist.shape
-    start = np.empty((nchunk, P), np.int64)
-    part_off = np.zeros(P + 1, np.int64)
-    s = 0
-    for p in range(P):
-        part_off[p] = s
-        for c in range(nchunk):
-            start[c, p] = s
-            s += hist[c, p]
-    part_off[P] = s
+    nchunk = hist.shape[0]
+    start, part_off, s = chunk_starts(hist)
     b_key = np.empty(s, np.int64)
     b_off = np.empty(s, np.int32)
     b_disp = np.empty(s, np.int32)

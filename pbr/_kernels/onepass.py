@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from pbr._kernels.grouping import MULT2, NO_PART, _hash
+from pbr._kernels.grouping import MULT2, NO_PART, _hash, chunk_starts, cohort_histogram
 
 NOT_OK = np.uint32(0xFFFFFFFF)
 ST_NOT_MEASURABLE = 1
@@ -49,25 +49,9 @@ def partition_cohort(ids, idx, pbits, nchunk):
     ``j`` has the record ``crec[j] = (id, index day)`` (int64 rows).
     """
     n = ids.size
-    P = 1 << pbits
-    shift = np.uint64(64 - pbits)
-    part = np.empty(n, np.uint16)
-    hist = np.zeros((nchunk, P), np.int64)
+    part, hist = cohort_histogram(ids, pbits, nchunk)
     step = (n + nchunk - 1) // nchunk
-    for c in prange(nchunk):
-        for i in range(c * step, min(n, c * step + step)):
-            p = np.int64(_hash(ids[i]) >> shift)
-            part[i] = np.uint16(p)
-            hist[c, p] += 1
-    start = np.empty((nchunk, P), np.int64)
-    part_off = np.zeros(P + 1, np.int64)
-    s = 0
-    for p in range(P):
-        part_off[p] = s
-        for c in range(nchunk):
-            start[c, p] = s
-            s += hist[c, p]
-    part_off[P] = s
+    start, part_off, _ = chunk_starts(hist)
     slot = np.empty(n, np.int64)
     crec = np.empty((n, 2), np.int64)
     for c in prange(nchunk):
@@ -114,16 +98,8 @@ def scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, with_co
     category pass the filters, else ``NOT_OK``.  Returns ``(part_off, rec)``.
     """
     m = ids.size
-    nchunk, P = hist.shape
-    start = np.empty((nchunk, P), np.int64)
-    part_off = np.zeros(P + 1, np.int64)
-    s = 0
-    for p in range(P):
-        part_off[p] = s
-        for c in range(nchunk):
-            start[c, p] = s
-            s += hist[c, p]
-    part_off[P] = s
+    nchunk = hist.shape[0]
+    start, part_off, s = chunk_starts(hist)
     width = 2 + (1 if wide else 0) + (1 if with_court else 0)
     rec = np.empty((s, width), np.uint64)
     step = (m + nchunk - 1) // nchunk

@@ -21,7 +21,7 @@ from benchmarks._data import EVENT_COLUMNS, read_weights
 
 ORDER = ("pbr", "pbr_kernel", "pbr_polars", "pandas", "polars", "duckdb")
 LABELS = {
-    "pbr": "pbr, default engine (prepare + measure, one call)",
+    "pbr": "pbr, default engine (pbr.measure, one call: validate + fused join and measure)",
     "pbr_kernel": "pbr, kernel only (Histories prepared)",
     "pbr_polars": "pbr, polars reference engine",
     "pandas": "pandas (merge + filter + groupby + merge)",

@@ -167,7 +167,9 @@ def _values(frame: pl.DataFrame, measure: str) -> tuple[pl.DataFrame, str]:
 
 def _weighted_n(y: np.ndarray, w: np.ndarray | None) -> float:
     """Effective size that makes p(1-p)/n the weighted mean's sandwich variance."""
-    if w is None:
+    if w is None or (w.size and bool(np.all(w == w[0])) and w[0] > 0):
+        # equal weights are no weighting: the exact n, not the sandwich form's n with
+        # its rounding (so unit weights give exactly the unweighted interval and test)
         return float(y.size)
     g = group_mean(y, w)
     p = g.mean

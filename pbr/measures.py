@@ -380,6 +380,7 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
         epart, hist, st.e_ids, st.e_off, st.e_disp, st.typ, st.code, st.cat, st.court,
         st.has_cat, with_court, wide, ct["type_ok"], ct["code_ok"], ct["cat_ok"])
     del epart
+    st.release_events()
     base, h_hi, h_hd = st.horizon_tables()
     _, t_lo, t_hi, t_dlast, t_status = _window_tables(st.c_idx, spec)  # same base
     acc, not_in, outside, kept, dup = onepass.probe_measure(

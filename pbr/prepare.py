@@ -237,13 +237,23 @@ class _Stage:
         # 2^8-way fanout at most: wider scatters thrash the TLB
         self.pbits = int(min(8, max(1, round(np.log2(max(n, 1) / 4096)))))
 
+    def release_events(self) -> None:
+        """Drop the window-filtered event arrays (once they are scattered), so that the
+        peak memory of a one-pass measure does not hold them and the records together."""
+        empty = np.zeros(0, np.int32)
+        self.e_ids = self.e_off = self.e_disp = self.typ = self.code = self.cat = empty
+        self.court = self.window_pos = empty
+
     def partition_cohort(self) -> tuple[np.ndarray, ...]:
-        return grouping.partition_cohort(self.c_ids, self.c_idx, self.pbits, grouping.NCHUNK)
+        parts: tuple[np.ndarray, ...] = grouping.partition_cohort(
+            self.c_ids, self.c_idx, self.pbits, grouping.NCHUNK)
+        return parts
 
     def histogram(self) -> tuple[np.ndarray, np.ndarray]:
-        return grouping.event_histogram(self.e_ids, self.e_off, self.e_disp, np.int32(self.lo),
-                                        np.int32(self.hi_off), np.int32(self.hi_disp),
-                                        self.pbits, grouping.NCHUNK)
+        hist: tuple[np.ndarray, np.ndarray] = grouping.event_histogram(
+            self.e_ids, self.e_off, self.e_disp, np.int32(self.lo), np.int32(self.hi_off),
+            np.int32(self.hi_disp), self.pbits, grouping.NCHUNK)
+        return hist
 
     def horizon_tables(self) -> tuple[int, np.ndarray, np.ndarray]:
         """Horizon ends per index day from the first (offenders share few index dates):

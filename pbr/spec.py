@@ -226,7 +226,7 @@ class MeasureSpec:
         if self.unmapped_severity == "default":
             values.append(self.unmapped_weight)
         for k in range(10):
-            scale = 10**k
+            scale: int = 10**k
             if all(abs(v) * scale <= 2.0**40 and round(v * scale) / scale == v
                    for v in values):
                 return scale

@@ -188,7 +188,7 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
         n_kept = 0
         for e in range(e0, e0 + ne):
             k = np.int64(rec[e, 0])
-            h = np.int64((_hash(k) * MULT2) >> tshift)
+            h = np.int64((_hash(k) * MULT2) >> tshift)  # type: ignore[arg-type]
             li = -1
             while True:
                 cand = table[h]

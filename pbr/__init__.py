@@ -45,6 +45,7 @@ from pbr.matching import (
 from pbr.measures import MeasureResult, measure
 from pbr.period import Period
 from pbr.prepare import Histories, prepare
+from pbr.privacy import pseudonymise
 from pbr.risk import (
     AdjustedComparison,
     Baseline,
@@ -122,6 +123,7 @@ __all__ = [
     "power_table",
     "prepare",
     "preset",
+    "pseudonymise",
     "risk",
     "rosenbaum_bounds",
     "run_contract",

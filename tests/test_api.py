@@ -20,7 +20,7 @@ PUBLIC = {
     "Exclusions", "Histories", "CohortBuild", "Disposals", "build_cohort",
     "IncompleteDataWarning", "MeasureResult", "MeasureSpec", "PbrError", "PbrWarning",
     "Period", "PeriodError", "SchemaError", "SeverityError", "SpecError", "__version__",
-    "available_presets", "measure", "preset", "prepare", "risk", "synth",
+    "available_presets", "measure", "preset", "prepare", "pseudonymise", "risk", "synth",
     "BalanceResult", "EffectResult", "MatchResult", "MatchSpec", "e_value", "estimate_effect",
     "match", "rosenbaum_bounds",
 }
@@ -37,7 +37,7 @@ LAYERS = {
     "pbr.synth_disposals": 2,
     "pbr.comparison_spec": 2, "pbr.schemes": 2,
     "pbr.stats": 2, "pbr.compare": 2, "pbr.comparison": 2,
-    "pbr.contract": 2,
+    "pbr.contract": 2, "pbr.privacy": 2,
     "pbr.io": 3, "pbr.report": 3, "pbr.audit": 3,
     "pbr.cli": 4, "pbr": 4,
 }

@@ -10,6 +10,7 @@ from pbr.cli import cohort as _cohort  # noqa: F401  (registers cohort, synth-di
 from pbr.cli import compare as _compare  # noqa: F401  (registers compare, power)
 from pbr.cli import measure as _measure  # noqa: F401  (registers measure, synth, demo, presets)
 from pbr.cli import pay as _pay  # noqa: F401  (registers pay, verify)
+from pbr.cli import privacy as _privacy  # noqa: F401  (registers pseudonymise)
 from pbr.cli import schemes as _schemes  # noqa: F401  (registers schemes)
 from pbr.cli._app import app
 

@@ -303,13 +303,16 @@ def _code_tables(d: dict[str, pl.Series], spec: MeasureSpec) -> dict[str, Any]:
             "weight_int": weight_int}
 
 
-def _window_tables(idx: np.ndarray, spec: MeasureSpec
+def _window_tables(idx: np.ndarray, spec: MeasureSpec, span: tuple[int, int] | None = None
                    ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(base, t_lo, t_hi, t_dlast, t_status): the spec's window per index day from
-    ``base`` (:func:`pbr._kernels.reoffending.window_table`)."""
+    ``base`` (:func:`pbr._kernels.reoffending.window_table`); ``span`` is the first and
+    last index day when already known."""
     as_of = NULL_DAY if spec.as_of is None else date_to_day(spec.as_of)
-    base = int(idx.min()) if idx.size else 0
-    n_days = int(idx.max()) - base + 1 if idx.size else 1
+    if span is None:
+        span = (int(idx.min()), int(idx.max())) if idx.size else (0, -1)
+    base = span[0]
+    n_days = max(span[1] - base + 1, 1)
     t_lo, t_hi, t_dlast, t_status = kern.window_table(
         np.int64(base), n_days, spec.follow_up.months, spec.follow_up.days,
         spec.waiting_period.months, spec.waiting_period.days, spec.include_index_day,
@@ -382,7 +385,8 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     del epart
     st.release_events()
     base, h_hi, h_hd = st.horizon_tables()
-    _, t_lo, t_hi, t_dlast, t_status = _window_tables(st.c_idx, spec)  # same base
+    _, t_lo, t_hi, t_dlast, t_status = _window_tables(st.c_idx, spec,
+                                                      (st.idx_min, st.idx_max))
     acc, not_in, outside, kept, dup = onepass.probe_measure(
         c_part_off, crec, np.int32(base), h_hi, h_hd, t_lo, t_hi, t_dlast, t_status,
         e_part_off, rec, wide, court_unit, with_court, ct["weight_int"], ct["mapped"],

@@ -195,12 +195,14 @@ class _Stage:
         n = self.cohort.n
         self.fm, self.fd = follow_up.months, follow_up.days
         self.wm, self.wd = waiting.months, waiting.days
+        # the first and last index day (0, -1 for an empty cohort), computed once
+        self.idx_min, self.idx_max = (int(c_idx.min()), int(c_idx.max())) if n else (0, -1)
         if n == 0 or events.n == 0:
             self.lo, self.hi_off, self.hi_disp = 0, -1, -1
         else:  # adding a period is monotone, so the global window comes from min/max index
-            ends = add_period_array(np.array([c_idx.min(), c_idx.max()], np.int32),
+            ends = add_period_array(np.array([self.idx_min, self.idx_max], np.int32),
                                     self.fm, self.fd)
-            self.lo, self.hi_off = int(c_idx.min()), int(ends[1])
+            self.lo, self.hi_off = self.idx_min, int(ends[1])
             self.hi_disp = int(add_period_array(ends[1:], self.wm, self.wd)[0])
         # prune to the global window in polars first: only the rows that can matter are
         # copied out of the (often chunked) frame into contiguous arrays; the physical
@@ -258,10 +260,8 @@ class _Stage:
     def horizon_tables(self) -> tuple[int, np.ndarray, np.ndarray]:
         """Horizon ends per index day from the first (offenders share few index dates):
         ``(base, last offence day, last disposal day)``, both inclusive."""
-        c_idx = self.c_idx
-        n = c_idx.size
-        base = int(c_idx.min()) if n else 0
-        days = np.arange(base, base + (int(c_idx.max()) - base + 1 if n else 1), dtype=np.int32)
+        base = self.idx_min
+        days = np.arange(base, max(self.idx_max, base) + 1, dtype=np.int32)
         t_hi = add_period_array(days, self.fm, self.fd)
         return base, t_hi, add_period_array(t_hi, self.wm, self.wd)
 

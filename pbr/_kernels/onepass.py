@@ -156,7 +156,9 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
     cohort id occurs twice.
     """
     P = c_part_off.size - 1
-    acc = np.zeros((crec.shape[0], A_WIDTH), np.int64)
+    # zeroed per partition below, in parallel (the first touch of fresh pages is the
+    # cost of a large allocation here; np.zeros would pay it on one thread)
+    acc = np.empty((crec.shape[0], A_WIDTH), np.int64)
     cw = rec.shape[1] - 1  # the court word, when with_court
     not_in = np.zeros(P, np.int64)
     outside = np.zeros(P, np.int64)
@@ -167,6 +169,7 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
         nc = c_part_off[p + 1] - c0
         e0 = e_part_off[p]
         ne = e_part_off[p + 1] - e0
+        acc[c0:c0 + nc, :] = 0
         tbits = 1
         while (1 << tbits) < 2 * nc:
             tbits += 1

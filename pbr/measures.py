@@ -356,6 +356,46 @@ def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
     return out
 
 
+def _scatter_pieces(st: Any, ct: dict[str, Any], with_court: bool, wide: bool
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Histogram and scatter the events piece by piece (zero-copy views of the frame's
+    chunks), on as many threads as Numba uses.  Every piece writes its own histogram
+    row and its own ranges of the records, so the records are in input order within
+    each partition whatever the threads do."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numba
+
+    from pbr._kernels import onepass
+    from pbr._kernels.grouping import chunk_starts
+
+    pieces = st.pieces
+    P = 1 << st.pbits
+    hist = np.zeros((len(pieces), P), np.int64)
+    eparts = [np.empty(pc[0].size, np.uint16) for pc in pieces]
+    lo, hi_off, hi_disp = np.int32(st.lo), np.int32(st.hi_off), np.int32(st.hi_disp)
+
+    def histogram(k: int) -> None:
+        ids, off, disp = pieces[k][:3]
+        onepass.piece_histogram(ids, off, disp, lo, hi_off, hi_disp, st.pbits, eparts[k],
+                                hist[k])
+
+    with ThreadPoolExecutor(max(1, numba.get_num_threads())) as pool:
+        list(pool.map(histogram, range(len(pieces))))
+        start, part_off, total = chunk_starts(hist)
+        width = 2 + (1 if wide else 0) + (1 if with_court else 0)
+        rec = np.empty((total, width), np.uint64)
+
+        def scatter(k: int) -> None:
+            ids, off, disp, typ, code, cat, court = pieces[k]
+            onepass.piece_scatter(eparts[k], start[k].copy(), ids, off, disp, typ, code, cat,
+                                  court, st.has_cat, with_court, wide, ct["type_ok"],
+                                  ct["code_ok"], ct["cat_ok"], rec)
+
+        list(pool.map(scatter, range(len(pieces))))
+    return part_off, rec
+
+
 def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = None
                    ) -> tuple[Cohort, Events, Custody | None, dict[str, np.ndarray],
                               dict[str, int]]:
@@ -369,20 +409,16 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     from pbr._kernels.grouping import NCHUNK
     from pbr.prepare import _group_custody, _Stage
 
-    st = _Stage(cohort, events, custody, spec, positions=False)
+    st = _Stage(cohort, events, custody, spec, positions=False, pieces=True)
     n = st.cohort.n
     ct = _code_tables(st.dictionaries, spec)
     court_unit = spec.counting_unit == "court_event"
     with_court = court_unit and st.has_court
     c_part_off, c_slot, crec = onepass.partition_cohort(st.c_ids, st.c_idx, st.pbits,
                                                         NCHUNK)
-    epart, hist = st.histogram()
     # 16-byte records unless the codes or the window are too wide to pack
     wide = ct["weight_int"].size >= 0xFFFF or st.hi_disp - st.lo >= 0xFFFF
-    e_part_off, rec = onepass.scatter(
-        epart, hist, st.e_ids, st.e_off, st.e_disp, st.typ, st.code, st.cat, st.court,
-        st.has_cat, with_court, wide, ct["type_ok"], ct["code_ok"], ct["cat_ok"])
-    del epart
+    e_part_off, rec = _scatter_pieces(st, ct, with_court, wide)
     st.release_events()
     base, h_hi, h_hd = st.horizon_tables()
     _, t_lo, t_hi, t_dlast, t_status = _window_tables(st.c_idx, spec,

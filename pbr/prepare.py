@@ -68,16 +68,27 @@ def _days(s: pl.Series) -> np.ndarray:
     return s.to_physical().to_numpy().astype(np.int32, copy=False)
 
 
+#: rows per piece of the event columns in the one-pass measure (a polars chunk is cut
+#: into pieces of at most this many rows, so that both threads have work)
+PIECE_ROWS = 1 << 17
+
+
+def _category_names(dtype: Any) -> pl.Series:
+    """The text of every code of a categorical (or enum) type, by code."""
+    names = dtype.categories.to_series() if isinstance(dtype, pl.Categorical) else \
+        pl.Series(list(dtype.categories), dtype=pl.String)
+    return names.cast(pl.String)
+
+
 def _codes(s: pl.Series, dtype: Any) -> tuple[np.ndarray, pl.Series]:
     """Physical codes of a categorical column of type ``dtype`` (``s`` may already be
     physical) and the text of every code (by code)."""
     phys = s.to_physical().to_numpy().astype(np.uint32, copy=False)
-    names = dtype.categories.to_series() if isinstance(dtype, pl.Categorical) else \
-        pl.Series(list(dtype.categories), dtype=pl.String)
+    names = _category_names(dtype)
     top = int(phys.max()) + 1 if phys.size else 0
     if names.len() < top:  # pragma: no cover - defensive: unknown category mapping
         raise SchemaError(f"{s.name}: categorical codes beyond the category list")
-    return phys, names.cast(pl.String)
+    return phys, names
 
 
 @dataclass(frozen=True)
@@ -183,7 +194,7 @@ class _Stage:
     and dictionaries, the partition width)."""
 
     def __init__(self, cohort: Any, events: Any, custody: Any, horizon: Any, *,
-                 positions: bool) -> None:
+                 positions: bool, pieces: bool = False) -> None:
         self.raw_cohort, self.checked = cohort, isinstance(cohort, Cohort)
         # duplicate ids are found by the hash join, not by a separate pass
         self.cohort = cohort if self.checked else Cohort._validate(
@@ -213,6 +224,14 @@ class _Stage:
                  if c in events.frame.columns]
         schema = events.frame.schema
         ev = events.frame.select([pl.col(c).to_physical() for c in roles])
+        self.has_cat = events.has_category
+        self.has_court = events.has_court_event
+        # 2^8-way fanout at most: wider scatters thrash the TLB
+        self.pbits = int(min(8, max(1, round(np.log2(max(n, 1) / 4096)))))
+        self.pieces: list[tuple[np.ndarray, ...]] | None = None
+        if pieces:
+            self._pieces(ev, roles, schema)
+            return
         if positions:
             ev = ev.with_row_index("__pos")
         ev = ev.filter((pl.col("offence_date") >= self.lo)
@@ -226,18 +245,46 @@ class _Stage:
         d: dict[str, pl.Series] = {}
         self.typ, d["disposal_type"] = _codes(ev["disposal_type"], schema["disposal_type"])
         self.code, d["offence_code"] = _codes(ev["offence_code"], schema["offence_code"])
-        self.has_cat = events.has_category
         if self.has_cat:
             self.cat, d["offence_category"] = _codes(ev["offence_category"],
                                                      schema["offence_category"])
         else:
             self.cat = np.zeros(1, np.uint32)
         self.dictionaries = d
-        self.has_court = events.has_court_event
         self.court = (ev["court_event_id"].to_numpy().astype(np.int64, copy=False)
                       if self.has_court else np.zeros(1, np.int64))
-        # 2^8-way fanout at most: wider scatters thrash the TLB
-        self.pbits = int(min(8, max(1, round(np.log2(max(n, 1) / 4096)))))
+
+    def _pieces(self, ev: pl.DataFrame, roles: list[str], schema: Any) -> None:
+        """The event columns as zero-copy views of the frame's chunks, cut into pieces of
+        at most ``PIECE_ROWS`` rows (no window filter, no copy): ``self.pieces`` holds
+        one (id, offence day, disposal day, type, code, category, court) tuple per piece.
+        Chunks that differ between columns are aligned by one rechunk."""
+        c_ids, e_ids = _id_arrays(self.cohort.frame, ev)
+        self.c_ids = c_ids
+        if ev.schema["offender_id"] == pl.String:  # encoded: a contiguous array
+            ev = ev.with_columns(offender_id=pl.Series(e_ids))
+        if len({tuple(ev[c].chunk_lengths()) for c in ev.columns}) > 1:
+            ev = ev.rechunk()
+        d: dict[str, pl.Series] = {}
+        for role in ("disposal_type", "offence_code", "offence_category"):
+            if role in roles:
+                d[role] = _category_names(schema[role])
+        self.dictionaries = d
+        none = np.zeros(1, np.uint32)
+        self.e_ids = self.e_off = self.e_disp = self.typ = self.code = np.zeros(0, np.int32)
+        self.cat, self.court, self.window_pos = none, none, np.zeros(0, np.int64)
+        cols = [ev[c] for c in roles]
+        pieces: list[tuple[np.ndarray, ...]] = []
+        for chunk in zip(*(c.get_chunks() for c in cols), strict=True):
+            arrays = dict(zip(roles, (c.to_numpy() for c in chunk), strict=True))
+            for a in range(0, arrays["offender_id"].size, PIECE_ROWS):
+                b = a + PIECE_ROWS
+                pieces.append((arrays["offender_id"][a:b], arrays["offence_date"][a:b],
+                               arrays["disposal_date"][a:b], arrays["disposal_type"][a:b],
+                               arrays["offence_code"][a:b],
+                               arrays["offence_category"][a:b] if self.has_cat else none,
+                               arrays["court_event_id"][a:b] if self.has_court else none))
+        self.pieces = pieces
 
     def release_events(self) -> None:
         """Drop the window-filtered event arrays (once they are scattered), so that the

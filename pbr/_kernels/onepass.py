@@ -78,6 +78,50 @@ def _unpack(rec, e, wide):
                                                                       else a)
 
 
+@njit(cache=True, nogil=True)
+def piece_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, epart, hist_row):
+    """:func:`pbr._kernels.grouping.event_histogram` for one piece of the events (a
+    polars chunk or part of one), serial: run pieces on several threads."""
+    shift = np.uint64(64 - pbits)
+    for i in range(ids.size):
+        o = off[i]
+        if o >= lo and o <= hi_off and disp[i] <= hi_disp:
+            p = np.int64(_hash(ids[i]) >> shift)
+            epart[i] = np.uint16(p)
+            hist_row[p] += 1
+        else:
+            epart[i] = NO_PART
+
+
+@njit(cache=True, nogil=True)
+def piece_scatter(epart, cur, ids, off, disp, typ, code, cat, court, has_cat, with_court,
+                  wide, type_ok, code_ok, cat_ok, rec):
+    """Write one piece's events inside the global window as records (see :func:`scatter`);
+    ``cur[p]`` is the piece's next position in partition ``p`` (advanced in place)."""
+    width = rec.shape[1]
+    for i in range(ids.size):
+        p = epart[i]
+        if p == NO_PART:
+            continue
+        d = cur[p]
+        cur[p] = d + 1
+        k = code[i]
+        ok = type_ok[typ[i]] and code_ok[k]
+        if has_cat and not cat_ok[cat[i]]:
+            ok = False
+        o = off[i]
+        hi = np.uint64(np.int64(o) + 2**31) << np.uint64(32)
+        lag = np.uint64(disp[i] - o)
+        rec[d, 0] = np.uint64(ids[i])
+        if wide:
+            rec[d, 1] = hi | lag
+            rec[d, 2] = np.uint64(k if ok else NOT_OK)
+        else:
+            rec[d, 1] = hi | (lag << np.uint64(16)) | np.uint64(k if ok else 0xFFFF)
+        if with_court:
+            rec[d, width - 1] = np.uint64(court[i])
+
+
 @njit(cache=True, parallel=True)
 def scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, with_court, wide,
             type_ok, code_ok, cat_ok):
@@ -104,28 +148,11 @@ def scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, with_co
     rec = np.empty((s, width), np.uint64)
     step = (m + nchunk - 1) // nchunk
     for c in prange(nchunk):
-        cur = start[c].copy()
-        for i in range(c * step, min(m, c * step + step)):
-            p = epart[i]
-            if p == NO_PART:
-                continue
-            d = cur[p]
-            cur[p] = d + 1
-            k = code[i]
-            ok = type_ok[typ[i]] and code_ok[k]
-            if has_cat and not cat_ok[cat[i]]:
-                ok = False
-            o = off[i]
-            hi = np.uint64(np.int64(o) + 2**31) << np.uint64(32)
-            lag = np.uint64(disp[i] - o)
-            rec[d, 0] = np.uint64(ids[i])
-            if wide:
-                rec[d, 1] = hi | lag
-                rec[d, 2] = np.uint64(k if ok else NOT_OK)
-            else:
-                rec[d, 1] = hi | (lag << np.uint64(16)) | np.uint64(k if ok else 0xFFFF)
-            if with_court:
-                rec[d, width - 1] = np.uint64(court[i])
+        a = min(m, c * step)
+        b = min(m, a + step)
+        piece_scatter(epart[a:b], start[c].copy(), ids[a:b], off[a:b], disp[a:b], typ[a:b],
+                      code[a:b], cat[a:b] if has_cat else cat, court[a:b] if with_court
+                      else court, has_cat, with_court, wide, type_ok, code_ok, cat_ok, rec)
     return part_off, rec
 
 

@@ -4,10 +4,11 @@
         [--phases compute e2e] [--impls pbr pbr_kernel ...] [--data {auto,synth,simple}]
         [--seed S] [--data-dir bench_data] [--json results.json]
 
-For each N it prints one markdown table.  Rows: pbr's default engine (prepare + measure
-in one call), pbr's kernel alone on already-prepared Histories, pbr's polars reference
-engine, and the obvious pandas, polars and DuckDB implementations of the same measure
-(benchmarks/_baselines.py).  Columns:
+For each N it prints one markdown table.  Rows: pbr's default engine (``pbr.measure``,
+one call: validation and the join fused with the measure), pbr's kernel alone on
+already-prepared Histories, pbr's polars reference engine, and the obvious pandas,
+polars and DuckDB implementations of the same measure (benchmarks/_baselines.py).
+Columns:
 
 * compute: frames already in memory, one warm-up run, then the median of K runs (one
   run when the warm-up took longer than --slow seconds, default 10);

@@ -370,15 +370,12 @@ def _scatter_pieces(st: Any, ct: dict[str, Any], with_court: bool, wide: bool
     from pbr._kernels.grouping import chunk_starts
 
     pieces = st.pieces
-    P = 1 << st.pbits
-    hist = np.zeros((len(pieces), P), np.int64)
-    eparts = [np.empty(pc[0].size, np.uint16) for pc in pieces]
-    lo, hi_off, hi_disp = np.int32(st.lo), np.int32(st.hi_off), np.int32(st.hi_disp)
+    hist = np.zeros((len(pieces), 1 << st.pbits), np.int64)
+    window = (np.int32(st.lo), np.int32(st.hi_off), np.int32(st.hi_disp), st.pbits)
 
     def histogram(k: int) -> None:
         ids, off, disp = pieces[k][:3]
-        onepass.piece_histogram(ids, off, disp, lo, hi_off, hi_disp, st.pbits, eparts[k],
-                                hist[k])
+        onepass.piece_histogram(ids, off, disp, *window, hist[k])
 
     with ThreadPoolExecutor(max(1, numba.get_num_threads())) as pool:
         list(pool.map(histogram, range(len(pieces))))
@@ -388,8 +385,8 @@ def _scatter_pieces(st: Any, ct: dict[str, Any], with_court: bool, wide: bool
 
         def scatter(k: int) -> None:
             ids, off, disp, typ, code, cat, court = pieces[k]
-            onepass.piece_scatter(eparts[k], start[k].copy(), ids, off, disp, typ, code, cat,
-                                  court, st.has_cat, with_court, wide, ct["type_ok"],
+            onepass.piece_scatter(start[k].copy(), ids, off, disp, typ, code, cat, court,
+                                  *window, st.has_cat, with_court, wide, ct["type_ok"],
                                   ct["code_ok"], ct["cat_ok"], rec)
 
         list(pool.map(scatter, range(len(pieces))))

@@ -16,7 +16,7 @@ KERNELS = Path(pbr.__file__).parent / "_kernels"
 
 
 @pytest.mark.parametrize("fn", [grouping.partition_cohort, reoffending.measure_grouped,
-                                onepass.probe_measure, onepass.scatter,
+                                onepass.probe_measure, onepass.piece_scatter,
                                 matching._lower_bound, resampling.gather_sums])
 def test_kernel_caches_go_to_the_user_cache_not_the_package(fn: object) -> None:
     cache = fn._cache  # type: ignore[attr-defined]

@@ -145,7 +145,7 @@ def test_wide_records_many_codes_and_a_long_window(monkeypatch: pytest.MonkeyPat
     real = onepass.piece_scatter
 
     def spy(*args: Any) -> Any:
-        seen.append(bool(args[11]))
+        seen.append(bool(args[14]))
         return real(*args)
 
     monkeypatch.setattr(onepass, "piece_scatter", spy)

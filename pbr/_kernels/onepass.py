@@ -7,15 +7,18 @@ set of per-offender reductions (count, exact severity sum, any serious, first da
 unmapped count), so each event can be folded into its offender's accumulators the
 moment the join finds the offender.
 
-Steps (all over fixed chunks, so the result does not depend on the thread count):
+Steps (each piece and partition writes only its own ranges, and every output is an
+order-independent reduction, so the result does not depend on the thread count):
 
-1. :func:`partition_cohort` (one (id, index day) record per slot) and
-   :func:`pbr._kernels.grouping.event_histogram` as for ``prepare``;
-2. :func:`scatter` moves each event inside the global window into its hash partition
-   as one packed record: join keys (id, offence day, disposal day), the attribute (the
-   offence code when the event's type, code and category pass the spec's filters
-   P1/F1, else ``NOT_OK``) and, for the court-event unit with a ``court_event_id``,
-   the court key;
+1. :func:`partition_cohort` (one (id, index day) record per slot), and
+   :func:`piece_histogram` over the event columns' pieces (zero-copy views of the
+   frame's chunks, run on several threads): events inside the global window per hash
+   partition, as for ``prepare``;
+2. :func:`piece_scatter` moves each event inside the global window into its hash
+   partition as one packed record: join keys (id, offence day, disposal day), the
+   attribute (the offence code when the event's type, code and category pass the
+   spec's filters P1/F1, else ``NOT_OK``) and, for the court-event unit with a
+   ``court_event_id``, the court key;
 3. :func:`probe_measure` builds each partition's hash table (cache-sized), finds each
    event's offender, classifies the event exactly as ``prepare`` does for the event
    ledger (not in the cohort / outside the offender's horizon / kept) and folds every
@@ -33,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from pbr._kernels.grouping import MULT2, NO_PART, _hash, chunk_starts, cohort_histogram
+from pbr._kernels.grouping import MULT2, _hash, chunk_starts, cohort_histogram
 
 NOT_OK = np.uint32(0xFFFFFFFF)
 ST_NOT_MEASURABLE = 1
@@ -79,56 +82,25 @@ def _unpack(rec, e, wide):
 
 
 @njit(cache=True, nogil=True)
-def piece_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, epart, hist_row):
-    """:func:`pbr._kernels.grouping.event_histogram` for one piece of the events (a
-    polars chunk or part of one), serial: run pieces on several threads."""
+def piece_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, hist_row):
+    """Count one piece's events inside the global window per hash partition (serial:
+    pieces run on several threads).  A piece is a polars chunk or part of one."""
     shift = np.uint64(64 - pbits)
     for i in range(ids.size):
         o = off[i]
         if o >= lo and o <= hi_off and disp[i] <= hi_disp:
-            p = np.int64(_hash(ids[i]) >> shift)
-            epart[i] = np.uint16(p)
-            hist_row[p] += 1
-        else:
-            epart[i] = NO_PART
+            hist_row[np.int64(_hash(ids[i]) >> shift)] += 1
 
 
 @njit(cache=True, nogil=True)
-def piece_scatter(epart, cur, ids, off, disp, typ, code, cat, court, has_cat, with_court,
-                  wide, type_ok, code_ok, cat_ok, rec):
-    """Write one piece's events inside the global window as records (see :func:`scatter`);
-    ``cur[p]`` is the piece's next position in partition ``p`` (advanced in place)."""
-    width = rec.shape[1]
-    for i in range(ids.size):
-        p = epart[i]
-        if p == NO_PART:
-            continue
-        d = cur[p]
-        cur[p] = d + 1
-        k = code[i]
-        ok = type_ok[typ[i]] and code_ok[k]
-        if has_cat and not cat_ok[cat[i]]:
-            ok = False
-        o = off[i]
-        hi = np.uint64(np.int64(o) + 2**31) << np.uint64(32)
-        lag = np.uint64(disp[i] - o)
-        rec[d, 0] = np.uint64(ids[i])
-        if wide:
-            rec[d, 1] = hi | lag
-            rec[d, 2] = np.uint64(k if ok else NOT_OK)
-        else:
-            rec[d, 1] = hi | (lag << np.uint64(16)) | np.uint64(k if ok else 0xFFFF)
-        if with_court:
-            rec[d, width - 1] = np.uint64(court[i])
+def piece_scatter(cur, ids, off, disp, typ, code, cat, court, lo, hi_off, hi_disp, pbits,
+                  has_cat, with_court, wide, type_ok, code_ok, cat_ok, rec):
+    """Write one piece's events inside the global window into partition order, as one
+    record each; ``cur[p]`` is the piece's next position in partition ``p`` (advanced in
+    place; the window test and the hash are recomputed rather than stored).
 
-
-@njit(cache=True, parallel=True)
-def scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, with_court, wide,
-            type_ok, code_ok, cat_ok):
-    """Scatter the events inside the global window into partition order (stable).
-
-    Each event becomes one record (a row of ``rec``, uint64), so that the scatter writes
-    and the probe reads one stream per partition:
+    A record is a row of ``rec`` (uint64), so that the scatter writes and the probe
+    reads one stream per partition:
 
     * word 0: the offender id (its int64 bits);
     * word 1: offence day + 2**31 in the high 32 bits; then, packed (``wide`` False:
@@ -139,21 +111,31 @@ def scatter(epart, hist, ids, off, disp, typ, code, cat, court, has_cat, with_co
     * last word (``with_court``): the court event id.
 
     The attribute is the offence code of an event whose disposal type, code and
-    category pass the filters, else ``NOT_OK``.  Returns ``(part_off, rec)``.
+    category pass the filters, else ``NOT_OK``.
     """
-    m = ids.size
-    nchunk = hist.shape[0]
-    start, part_off, s = chunk_starts(hist)
-    width = 2 + (1 if wide else 0) + (1 if with_court else 0)
-    rec = np.empty((s, width), np.uint64)
-    step = (m + nchunk - 1) // nchunk
-    for c in prange(nchunk):
-        a = min(m, c * step)
-        b = min(m, a + step)
-        piece_scatter(epart[a:b], start[c].copy(), ids[a:b], off[a:b], disp[a:b], typ[a:b],
-                      code[a:b], cat[a:b] if has_cat else cat, court[a:b] if with_court
-                      else court, has_cat, with_court, wide, type_ok, code_ok, cat_ok, rec)
-    return part_off, rec
+    width = rec.shape[1]
+    shift = np.uint64(64 - pbits)
+    for i in range(ids.size):
+        o = off[i]
+        if o < lo or o > hi_off or disp[i] > hi_disp:
+            continue
+        p = np.int64(_hash(ids[i]) >> shift)
+        d = cur[p]
+        cur[p] = d + 1
+        k = code[i]
+        ok = type_ok[typ[i]] and code_ok[k]
+        if has_cat and not cat_ok[cat[i]]:
+            ok = False
+        hi = np.uint64(np.int64(o) + 2**31) << np.uint64(32)
+        lag = np.uint64(disp[i] - o)
+        rec[d, 0] = np.uint64(ids[i])
+        if wide:
+            rec[d, 1] = hi | lag
+            rec[d, 2] = np.uint64(k if ok else NOT_OK)
+        else:
+            rec[d, 1] = hi | (lag << np.uint64(16)) | np.uint64(k if ok else 0xFFFF)
+        if with_court:
+            rec[d, width - 1] = np.uint64(court[i])
 
 
 # the per-offender accumulator record (one int64 row of ``acc`` per partition slot, so

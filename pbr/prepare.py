@@ -71,6 +71,8 @@ def _days(s: pl.Series) -> np.ndarray:
 #: rows per piece of the event columns in the one-pass measure (a polars chunk is cut
 #: into pieces of at most this many rows, so that both threads have work)
 PIECE_ROWS = 1 << 17
+#: below this many rows per chunk on average the event columns are rechunked first
+MIN_CHUNK_ROWS = 8192
 
 
 def _category_names(dtype: Any) -> pl.Series:
@@ -263,7 +265,10 @@ class _Stage:
         self.c_ids = c_ids
         if ev.schema["offender_id"] == pl.String:  # encoded: a contiguous array
             ev = ev.with_columns(offender_id=pl.Series(e_ids))
-        if len({tuple(ev[c].chunk_lengths()) for c in ev.columns}) > 1:
+        # one rechunk when the columns' chunks differ, or when there are so many small
+        # chunks (a streamed or concatenated frame) that per-chunk calls would dominate
+        if (len({tuple(ev[c].chunk_lengths()) for c in ev.columns}) > 1
+                or ev.n_chunks() > max(64, ev.height // MIN_CHUNK_ROWS)):
             ev = ev.rechunk()
         d: dict[str, pl.Series] = {}
         for role in ("disposal_type", "offence_code", "offence_category"):

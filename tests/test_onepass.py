@@ -171,3 +171,25 @@ def test_wide_records_many_codes_and_a_long_window(monkeypatch: pytest.MonkeyPat
     assert seen and all(seen)
     assert pbr.measure(cohort, data.events).frame.equals(
         pbr.measure(cohort, data.events, engine="polars").frame)
+
+
+@pytest.mark.parametrize("layout", ["many_small_chunks", "misaligned_chunks", "one_chunk"])
+def test_chunk_layouts_give_the_same_result(synth: Any, layout: str) -> None:
+    # the one-pass path reads the frame's chunks in place; every layout must agree
+    events = synth.events
+    if layout == "many_small_chunks":
+        events = pl.concat([events.slice(i, 97) for i in range(0, events.height, 97)],
+                           rechunk=False)
+        assert events.n_chunks() > 1000
+    elif layout == "misaligned_chunks":
+        half = events.height // 2
+        a = pl.concat([events.slice(0, half), events.slice(half, events.height - half)],
+                      rechunk=False)
+        events = a.with_columns(a["offence_date"].rechunk())
+        assert len(set(events.n_chunks("all"))) > 1
+    else:
+        events = events.rechunk()
+    spec = pbr.preset("peterborough_sib")
+    _same(synth.cohort, events, spec)
+    assert pbr.measure(synth.cohort, events, spec).frame.equals(
+        pbr.measure(synth.cohort, synth.events, spec).frame)

@@ -71,7 +71,7 @@ def partition_cohort(ids, idx, pbits, nchunk):
 
 @njit(cache=True, inline="always")
 def _unpack(rec, e, wide):
-    """(offence day, disposal day, attribute) of buffered event ``e`` (see :func:`scatter`)."""
+    """(offence day, disposal day, attribute) of record ``e`` (see :func:`piece_scatter`)."""
     w = rec[e, 1]
     o = np.int32(np.int64(w >> np.uint64(32)) - 2**31)
     if wide:

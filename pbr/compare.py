@@ -169,7 +169,8 @@ def _weighted_n(y: np.ndarray, w: np.ndarray | None) -> float:
     """Effective size that makes p(1-p)/n the weighted mean's sandwich variance."""
     if w is None or (w.size and bool(np.all(w == w[0])) and w[0] > 0):
         # equal weights are no weighting: the exact n, not the sandwich form's n with
-        # its rounding (so unit weights give exactly the unweighted interval and test)
+        # its rounding (so unit weights give exactly the unweighted interval and test;
+        # docs/methodology/inference.md, effective size of weighted groups)
         return float(y.size)
     g = group_mean(y, w)
     p = g.mean

@@ -321,11 +321,13 @@ def _window_tables(idx: np.ndarray, spec: MeasureSpec, span: tuple[int, int] | N
 
 
 def _empty_outputs(n: int) -> dict[str, np.ndarray]:
+    """The kernels' per-offender output arrays, uninitialised: both kernels
+    (``measure_grouped``, ``onepass.finish``) write every element."""
     return {
-        "reoffences": np.zeros(n, np.int32), "severity": np.zeros(n, np.float64),
-        "serious": np.zeros(n, np.bool_), "days_to_first": np.full(n, -1, np.int32),
-        "status": np.zeros(n, np.int8), "unmapped": np.zeros(n, np.int32),
-        "window_end": np.zeros(n, np.int32),
+        "reoffences": np.empty(n, np.int32), "severity": np.empty(n, np.float64),
+        "serious": np.empty(n, np.bool_), "days_to_first": np.empty(n, np.int32),
+        "status": np.empty(n, np.int8), "unmapped": np.empty(n, np.int32),
+        "window_end": np.empty(n, np.int32),
     }
 
 
@@ -403,7 +405,6 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     building the grouped layout.  Needs exact severity sums (``spec.severity_scale``).
     """
     from pbr._kernels import onepass
-    from pbr._kernels.grouping import NCHUNK
     from pbr.prepare import _group_custody, _Stage
 
     st = _Stage(cohort, events, custody, spec, positions=False, pieces=True)
@@ -411,8 +412,7 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     ct = _code_tables(st.dictionaries, spec)
     court_unit = spec.counting_unit == "court_event"
     with_court = court_unit and st.has_court
-    c_part_off, c_slot, crec = onepass.partition_cohort(st.c_ids, st.c_idx, st.pbits,
-                                                        NCHUNK)
+    c_part_off, c_slot, crec = st.partition_cohort(slot_to_row=False)
     # 16-byte records unless the codes or the window are too wide to pack
     wide = ct["weight_int"].size >= 0xFFFF or st.hi_disp - st.lo >= 0xFFFF
     e_part_off, rec = _scatter_pieces(st, ct, with_court, wide)
@@ -428,12 +428,7 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
         st.raise_duplicate()
     n_buffered = int(rec.shape[0])
     del rec, crec
-    out = {
-        "reoffences": np.empty(n, np.int32), "severity": np.empty(n, np.float64),
-        "serious": np.empty(n, np.bool_), "days_to_first": np.empty(n, np.int32),
-        "status": np.empty(n, np.int8), "unmapped": np.empty(n, np.int32),
-        "window_end": np.empty(n, np.int32),
-    }
+    out = _empty_outputs(n)
     onepass.finish(c_slot, acc, np.float64(ct["scale"]), st.c_idx, np.int32(base), t_dlast,
                    t_status, out["reoffences"], out["severity"], out["serious"],
                    out["days_to_first"], out["unmapped"], out["status"], out["window_end"])

@@ -292,15 +292,14 @@ class _Stage:
         self.pieces = pieces
 
     def release_events(self) -> None:
-        """Drop the window-filtered event arrays (once they are scattered), so that the
-        peak memory of a one-pass measure does not hold them and the records together."""
-        empty = np.zeros(0, np.int32)
-        self.e_ids = self.e_off = self.e_disp = self.typ = self.code = self.cat = empty
-        self.court = self.window_pos = empty
+        """Drop the event pieces once they are scattered (views of the frame, or of its
+        one rechunked copy, which is then freed before the probe allocates)."""
+        self.pieces = None
 
-    def partition_cohort(self) -> tuple[np.ndarray, ...]:
+    def partition_cohort(self, slot_to_row: bool) -> tuple[np.ndarray, ...]:
+        """:func:`pbr._kernels.grouping.partition_cohort` on this cohort."""
         parts: tuple[np.ndarray, ...] = grouping.partition_cohort(
-            self.c_ids, self.c_idx, self.pbits, grouping.NCHUNK)
+            self.c_ids, self.c_idx, self.pbits, grouping.NCHUNK, slot_to_row)
         return parts
 
     def histogram(self) -> tuple[np.ndarray, np.ndarray]:
@@ -351,7 +350,7 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     """
     st = _Stage(cohort, events, custody, horizon, positions=True)
     cohort, events = st.cohort, st.events
-    c_part_off, c_order, p_ids, p_idx = st.partition_cohort()
+    c_part_off, c_order, crec = st.partition_cohort(slot_to_row=True)
     epart, hist = st.histogram()
     e_part_off, start, b_key, b_off, b_disp = grouping.event_scatter(epart, hist, st.e_ids,
                                                                      st.e_off, st.e_disp)
@@ -360,9 +359,9 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     # the probe writes each event's slot over its offence day (read first, same index)
     dest = b_off if n_buffered < 2**31 else np.empty(n_buffered, np.int64)
     slot_count, not_in, outside, dup = grouping.probe(
-        c_part_off, p_ids, p_idx, np.int32(base), t_hi, t_hd, e_part_off, b_key, b_off, b_disp,
-        dest)
-    del b_key, b_off, b_disp, p_ids, p_idx
+        c_part_off, crec[:, 0], crec[:, 1], np.int32(base), t_hi, t_hd, e_part_off, b_key,
+        b_off, b_disp, dest)
+    del b_key, b_off, b_disp, crec
     if dup:
         st.raise_duplicate()
     offsets = grouping.csr_offsets(c_order, slot_count, grouping.NCHUNK)

@@ -214,6 +214,7 @@ class MeasureSpec:
         once.  The result does not depend on the order of the events, so every engine
         and every path gives the same float.  None when some weight has more than 9
         decimals (or is too large); the engines then add the floats in event order.
+        Rule S1 "Exact sums" in docs/methodology/measures.md.
 
         Examples
         --------

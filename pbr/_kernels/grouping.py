@@ -70,30 +70,35 @@ def cohort_histogram(ids, pbits, nchunk):
 
 
 @njit(cache=True, parallel=True)
-def partition_cohort(ids, idx, pbits, nchunk):
-    """Stable counting sort of cohort rows by hash partition, in fixed chunks.
+def partition_cohort(ids, idx, pbits, nchunk, slot_to_row):
+    """Stable counting sort of cohort rows by hash partition, in fixed chunks, into one
+    ``(id, index day)`` record per slot (one write stream per partition; the probe
+    reads one record per hit).
 
-    Returns ``(part_off, order, p_ids, p_idx)``: partition ``p`` holds slots
-    ``part_off[p]:part_off[p + 1]``; slot ``j`` is cohort row ``order[j]``, with its id
-    and index day copied to ``p_ids[j]`` / ``p_idx[j]`` (contiguous reads in the probe).
+    Returns ``(part_off, rows, crec)``: partition ``p`` holds slots
+    ``part_off[p]:part_off[p + 1]`` and slot ``j`` has the record ``crec[j]`` (int64
+    rows).  ``rows`` maps slots to cohort rows (``rows[j]`` is the row of slot ``j``)
+    when ``slot_to_row``, else cohort rows to slots (row ``i`` is slot ``rows[i]``).
     """
     n = ids.size
     part, hist = cohort_histogram(ids, pbits, nchunk)
     step = (n + nchunk - 1) // nchunk
     start, part_off, _ = chunk_starts(hist)
-    order = np.empty(n, np.int64)
-    p_ids = np.empty(n, np.int64)
-    p_idx = np.empty(n, np.int32)
+    rows = np.empty(n, np.int64)
+    crec = np.empty((n, 2), np.int64)
     for c in prange(nchunk):
         cur = start[c].copy()
         for i in range(c * step, min(n, c * step + step)):
             p = part[i]
             d = cur[p]
             cur[p] = d + 1
-            order[d] = i
-            p_ids[d] = ids[i]
-            p_idx[d] = idx[i]
-    return part_off, order, p_ids, p_idx
+            if slot_to_row:
+                rows[d] = i
+            else:
+                rows[i] = d
+            crec[d, 0] = ids[i]
+            crec[d, 1] = idx[i]
+    return part_off, rows, crec
 
 
 @njit(cache=True, parallel=True)
@@ -145,14 +150,50 @@ def event_scatter(epart, hist, ids, off, disp):
     return part_off, start, b_key, b_off, b_disp
 
 
+@njit(cache=True, inline="always")
+def build_table(keys):
+    """Open-addressing (linear probing) table over one partition's cohort ids ``keys``
+    (load factor at most 1/2; a slice or a column view): ``(table, tshift, tmask,
+    dup)``, where ``table`` holds positions in ``keys`` (-1 empty) and ``dup`` says
+    whether an id occurs twice (the first occurrence is then the one found)."""
+    nc = keys.size
+    tbits = 1
+    while (1 << tbits) < 2 * nc:
+        tbits += 1
+    tmask = (1 << tbits) - 1
+    tshift = np.uint64(64 - tbits)
+    table = np.full(1 << tbits, -1, np.int32)
+    dup = False
+    for li in range(nc):
+        k = keys[li]
+        h = np.int64((_hash(k) * MULT2) >> tshift)
+        while table[h] != -1:
+            if keys[table[h]] == k:
+                dup = True
+            h = (h + 1) & tmask
+        table[h] = np.int32(li)
+    return table, tshift, tmask, dup
+
+
+@njit(cache=True, inline="always")
+def lookup(table, tshift, tmask, keys, k):
+    """Position of id ``k`` in ``keys`` through :func:`build_table`'s table, or -1."""
+    h = np.int64((_hash(k) * MULT2) >> tshift)
+    while True:
+        li = table[h]
+        if li == -1 or keys[li] == k:
+            return li
+        h = (h + 1) & tmask
+
+
 @njit(cache=True, parallel=True)
 def probe(c_part_off, p_ids, p_idx, base, t_hi, t_hd, e_part_off, b_key, b_off, b_disp,
           local):
     """Local hash join per partition, pruning events outside each offender's horizon.
 
-    ``p_ids`` / ``p_idx`` are the cohort ids and index days in partition order
-    (:func:`partition_cohort`).  The horizon of an offender with index day ``idx`` is
-    offence days ``[idx, t_hi[idx - base]]`` and disposal days up to
+    ``p_ids`` / ``p_idx`` are the cohort ids and index days in partition order (the
+    columns of :func:`partition_cohort`'s records).  The horizon of an offender with
+    index day ``idx`` is offence days ``[idx, t_hi[idx - base]]`` and disposal days up to
     ``t_hd[idx - base]`` (index + follow-up, + waiting period; both inclusive, so that
     any spec within the horizon, with or without the index day, can be measured).
 
@@ -170,36 +211,12 @@ def probe(c_part_off, p_ids, p_idx, base, t_hi, t_hd, e_part_off, b_key, b_off, 
     dup = np.zeros(P, np.bool_)
     for p in prange(P):
         c0 = c_part_off[p]
-        nc = c_part_off[p + 1] - c0
-        tbits = 1
-        while (1 << tbits) < 2 * nc:
-            tbits += 1
-        tsize = 1 << tbits
-        tmask = tsize - 1
-        tshift = np.uint64(64 - tbits)
-        table = np.full(tsize, -1, np.int32)
-        for li in range(nc):
-            k = p_ids[c0 + li]
-            h = np.int64((_hash(k) * MULT2) >> tshift)
-            while table[h] != -1:
-                if p_ids[c0 + table[h]] == k:
-                    dup[p] = True
-                h = (h + 1) & tmask
-            table[h] = np.int32(li)
+        keys = p_ids[c0:c_part_off[p + 1]]
+        table, tshift, tmask, dup[p] = build_table(keys)
         n_not_in = 0
         n_outside = 0
         for e in range(e_part_off[p], e_part_off[p + 1]):
-            k = b_key[e]
-            h = np.int64((_hash(k) * MULT2) >> tshift)
-            found = -1
-            while True:
-                li = table[h]
-                if li == -1:
-                    break
-                if p_ids[c0 + li] == k:
-                    found = li
-                    break
-                h = (h + 1) & tmask
+            found = lookup(table, tshift, tmask, keys, b_key[e])
             if found < 0:
                 local[e] = -2
                 n_not_in += 1

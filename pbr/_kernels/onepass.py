@@ -10,7 +10,8 @@ moment the join finds the offender.
 Steps (each piece and partition writes only its own ranges, and every output is an
 order-independent reduction, so the result does not depend on the thread count):
 
-1. :func:`partition_cohort` (one (id, index day) record per slot), and
+1. :func:`pbr._kernels.grouping.partition_cohort` (one (id, index day) record per
+   slot, and each cohort row's slot), and
    :func:`piece_histogram` over the event columns' pieces (zero-copy views of the
    frame's chunks, run on several threads): events inside the global window per hash
    partition, as for ``prepare``;
@@ -36,37 +37,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from pbr._kernels.grouping import MULT2, _hash, chunk_starts, cohort_histogram
+from pbr._kernels.grouping import _hash, build_table, lookup
 
 NOT_OK = np.uint32(0xFFFFFFFF)
 ST_NOT_MEASURABLE = 1
-
-
-@njit(cache=True, parallel=True)
-def partition_cohort(ids, idx, pbits, nchunk):
-    """Stable counting sort of cohort rows by hash partition, in fixed chunks, into one
-    record per row (one write stream per partition, one read per probe hit).
-
-    Returns ``(part_off, slot, crec)``: partition ``p`` holds slots
-    ``part_off[p]:part_off[p + 1]``; cohort row ``i`` is slot ``slot[i]``, and slot
-    ``j`` has the record ``crec[j] = (id, index day)`` (int64 rows).
-    """
-    n = ids.size
-    part, hist = cohort_histogram(ids, pbits, nchunk)
-    step = (n + nchunk - 1) // nchunk
-    start, part_off, _ = chunk_starts(hist)
-    slot = np.empty(n, np.int64)
-    crec = np.empty((n, 2), np.int64)
-    for c in prange(nchunk):
-        cur = start[c].copy()
-        for i in range(c * step, min(n, c * step + step)):
-            p = part[i]
-            d = cur[p]
-            cur[p] = d + 1
-            slot[i] = d
-            crec[d, 0] = ids[i]
-            crec[d, 1] = idx[i]
-    return part_off, slot, crec
 
 
 @njit(cache=True, inline="always")
@@ -157,8 +131,8 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
     ``[idx, h_hi]``, disposal days up to ``h_hd``, per index day from ``base``, as in
     :func:`pbr._kernels.grouping.probe`); or kept, and then counted when it qualifies
     under the spec's window tables (``t_lo``, ``t_hi``, ``t_dlast``, ``t_status``) and
-    its attribute word is not ``NOT_OK``.  ``rec`` holds the events as :func:`scatter`
-    packs them.
+    its attribute word is not ``NOT_OK``.  ``rec`` holds the events as
+    :func:`piece_scatter` packs them.
 
     Returns ``acc`` (one ``A_WIDTH`` record per partition slot, see ``A_*``), the
     numbers of events not in the cohort, outside the horizon and kept, and whether any
@@ -179,37 +153,15 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
         e0 = e_part_off[p]
         ne = e_part_off[p + 1] - e0
         acc[c0:c0 + nc, :] = 0
-        tbits = 1
-        while (1 << tbits) < 2 * nc:
-            tbits += 1
-        tmask = (1 << tbits) - 1
-        tshift = np.uint64(64 - tbits)
-        table = np.full(1 << tbits, -1, np.int32)
-        for li in range(nc):
-            k = crec[c0 + li, 0]
-            h = np.int64((_hash(k) * MULT2) >> tshift)
-            while table[h] != -1:
-                if crec[c0 + table[h], 0] == k:
-                    dup[p] = True
-                h = (h + 1) & tmask
-            table[h] = np.int32(li)
+        keys = crec[c0:c0 + nc, 0]
+        table, tshift, tmask, dup[p] = build_table(keys)
         head = np.full(nc if court_unit else 0, -1, np.int32)
         nxt = np.empty(ne if court_unit else 0, np.int32)
         n_not_in = 0
         n_outside = 0
         n_kept = 0
         for e in range(e0, e0 + ne):
-            k = np.int64(rec[e, 0])
-            h = np.int64((_hash(k) * MULT2) >> tshift)  # type: ignore[arg-type]
-            li = -1
-            while True:
-                cand = table[h]
-                if cand == -1:
-                    break
-                if crec[c0 + cand, 0] == k:
-                    li = cand
-                    break
-                h = (h + 1) & tmask
+            li = lookup(table, tshift, tmask, keys, np.int64(rec[e, 0]))
             if li < 0:
                 n_not_in += 1
                 continue

@@ -261,10 +261,14 @@ class _Stage:
         at most ``PIECE_ROWS`` rows (no window filter, no copy): ``self.pieces`` holds
         one (id, offence day, disposal day, type, code, category, court) tuple per piece.
         Chunks that differ between columns are aligned by one rechunk."""
-        c_ids, e_ids = _id_arrays(self.cohort.frame, ev)
-        self.c_ids = c_ids
-        if ev.schema["offender_id"] == pl.String:  # encoded: a contiguous array
-            ev = ev.with_columns(offender_id=pl.Series(e_ids))
+        c_type, e_type = self.cohort.frame.schema["offender_id"], ev.schema["offender_id"]
+        if c_type.is_integer() and e_type.is_integer():
+            # integer ids are read from the chunks below: a contiguous copy of all event
+            # ids (to_numpy of a chunked column) would cost a pass over 8 bytes a row
+            self.c_ids = self.cohort.frame["offender_id"].to_numpy()
+        else:
+            self.c_ids, e_ids = _id_arrays(self.cohort.frame, ev)
+            ev = ev.with_columns(offender_id=pl.Series(e_ids))  # encoded: one array
         # one rechunk when the columns' chunks differ, or when there are so many small
         # chunks (a streamed or concatenated frame) that per-chunk calls would dominate
         if (len({tuple(ev[c].chunk_lengths()) for c in ev.columns}) > 1

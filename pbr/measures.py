@@ -412,7 +412,7 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     ct = _code_tables(st.dictionaries, spec)
     court_unit = spec.counting_unit == "court_event"
     with_court = court_unit and st.has_court
-    c_part_off, c_slot, crec = st.partition_cohort(slot_to_row=False)
+    c_part_off, c_slot, crec = st.partition_cohort(slot_to_row=False, width=onepass.C_WIDTH)
     # 16-byte records unless the codes or the window are too wide to pack
     wide = ct["weight_int"].size >= 0xFFFF or st.hi_disp - st.lo >= 0xFFFF
     e_part_off, rec = _scatter_pieces(st, ct, with_court, wide)
@@ -420,16 +420,16 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     base, h_hi, h_hd = st.horizon_tables()
     _, t_lo, t_hi, t_dlast, t_status = _window_tables(st.c_idx, spec,
                                                       (st.idx_min, st.idx_max))
-    acc, not_in, outside, kept, dup = onepass.probe_measure(
+    not_in, outside, kept, dup = onepass.probe_measure(
         c_part_off, crec, np.int32(base), h_hi, h_hd, t_lo, t_hi, t_dlast, t_status,
         e_part_off, rec, wide, court_unit, with_court, ct["weight_int"], ct["mapped"],
         ct["serious"])
     if dup:
         st.raise_duplicate()
     n_buffered = int(rec.shape[0])
-    del rec, crec
+    del rec
     out = _empty_outputs(n)
-    onepass.finish(c_slot, acc, np.float64(ct["scale"]), st.c_idx, np.int32(base), t_dlast,
+    onepass.finish(c_slot, crec, np.float64(ct["scale"]), st.c_idx, np.int32(base), t_dlast,
                    t_status, out["reoffences"], out["severity"], out["serious"],
                    out["days_to_first"], out["unmapped"], out["status"], out["window_end"])
     if st.custody is not None:

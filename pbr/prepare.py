@@ -300,10 +300,10 @@ class _Stage:
         one rechunked copy, which is then freed before the probe allocates)."""
         self.pieces = None
 
-    def partition_cohort(self, slot_to_row: bool) -> tuple[np.ndarray, ...]:
+    def partition_cohort(self, slot_to_row: bool, width: int = 2) -> tuple[np.ndarray, ...]:
         """:func:`pbr._kernels.grouping.partition_cohort` on this cohort."""
         parts: tuple[np.ndarray, ...] = grouping.partition_cohort(
-            self.c_ids, self.c_idx, self.pbits, grouping.NCHUNK, slot_to_row)
+            self.c_ids, self.c_idx, self.pbits, grouping.NCHUNK, slot_to_row, width)
         return parts
 
     def histogram(self) -> tuple[np.ndarray, np.ndarray]:

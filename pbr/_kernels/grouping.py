@@ -70,22 +70,25 @@ def cohort_histogram(ids, pbits, nchunk):
 
 
 @njit(cache=True, parallel=True)
-def partition_cohort(ids, idx, pbits, nchunk, slot_to_row):
+def partition_cohort(ids, idx, pbits, nchunk, slot_to_row, width):
     """Stable counting sort of cohort rows by hash partition, in fixed chunks, into one
-    ``(id, index day)`` record per slot (one write stream per partition; the probe
-    reads one record per hit).
+    record per slot (one write stream per partition; the probe reads one record per
+    hit).
 
     Returns ``(part_off, rows, crec)``: partition ``p`` holds slots
-    ``part_off[p]:part_off[p + 1]`` and slot ``j`` has the record ``crec[j]`` (int64
-    rows).  ``rows`` maps slots to cohort rows (``rows[j]`` is the row of slot ``j``)
-    when ``slot_to_row``, else cohort rows to slots (row ``i`` is slot ``rows[i]``).
+    ``part_off[p]:part_off[p + 1]`` and slot ``j`` has the record ``crec[j]``, a row of
+    ``width`` int64 words: the id, the index day, then ``width - 2`` zeroed words (room
+    for per-offender accumulators; with ``width == 4`` the index day takes the low 32
+    bits of its word only, as :mod:`pbr._kernels.onepass` packs it).  ``rows`` maps
+    slots to cohort rows (``rows[j]`` is the row of slot ``j``) when ``slot_to_row``,
+    else cohort rows to slots (row ``i`` is slot ``rows[i]``).
     """
     n = ids.size
     part, hist = cohort_histogram(ids, pbits, nchunk)
     step = (n + nchunk - 1) // nchunk
     start, part_off, _ = chunk_starts(hist)
     rows = np.empty(n, np.int64)
-    crec = np.empty((n, 2), np.int64)
+    crec = np.empty((n, width), np.int64)
     for c in prange(nchunk):
         cur = start[c].copy()
         for i in range(c * step, min(n, c * step + step)):
@@ -97,7 +100,12 @@ def partition_cohort(ids, idx, pbits, nchunk, slot_to_row):
             else:
                 rows[i] = d
             crec[d, 0] = ids[i]
-            crec[d, 1] = idx[i]
+            if width == 2:
+                crec[d, 1] = idx[i]
+            else:
+                crec[d, 1] = np.int64(idx[i]) & 0xFFFFFFFF
+                for w in range(2, width):
+                    crec[d, w] = 0
     return part_off, rows, crec
 
 

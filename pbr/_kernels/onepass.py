@@ -112,13 +112,16 @@ def piece_scatter(cur, ids, off, disp, typ, code, cat, court, lo, hi_off, hi_dis
             rec[d, width - 1] = np.uint64(court[i])
 
 
-# the per-offender accumulator record (one int64 row of ``acc`` per partition slot, so
-# that an event updates one cache line and the cohort-order outputs are gathered once)
-A_SEV = 0  # sum of integer weights
-A_COUNT = 1  # reoffences in the counting unit
-A_FIRST = 2  # 1 + days to the first qualifying offence (0: none)
-A_FLAGS = 3  # 2 * unmapped + serious
-A_WIDTH = 4
+# The cohort record of the one-pass measure (4 int64 words per partition slot, written
+# by grouping.partition_cohort with width=4): the offender's accumulators live beside
+# its id and index day, so that an event reads and updates one 32-byte record
+C_ID = 0  # the offender id
+C_IDX = 1  # index day in bits 0-31; 2 * unmapped + serious in bits 32-63
+C_SEV = 2  # sum of integer weights
+C_COUNT = 3  # reoffences in the counting unit in bits 0-31; 1 + days to first (0: none) above
+C_WIDTH = 4
+LOW = np.int64(0xFFFFFFFF)
+HIGH_ONE = np.int64(1) << 32
 
 
 @njit(cache=True, parallel=True)
@@ -132,16 +135,14 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
     :func:`pbr._kernels.grouping.probe`); or kept, and then counted when it qualifies
     under the spec's window tables (``t_lo``, ``t_hi``, ``t_dlast``, ``t_status``) and
     its attribute word is not ``NOT_OK``.  ``rec`` holds the events as
-    :func:`piece_scatter` packs them.
+    :func:`piece_scatter` packs them; ``crec`` the cohort records (see ``C_*``), whose
+    accumulator words are updated in place.
 
-    Returns ``acc`` (one ``A_WIDTH`` record per partition slot, see ``A_*``), the
-    numbers of events not in the cohort, outside the horizon and kept, and whether any
-    cohort id occurs twice.
+    Returns the numbers of events not in the cohort, outside the horizon and kept, and
+    whether any cohort id occurs twice.  Counts and flags are 32-bit fields: an
+    offender would need more than 2**30 events to overflow them.
     """
     P = c_part_off.size - 1
-    # zeroed per partition below, in parallel (the first touch of fresh pages is the
-    # cost of a large allocation here; np.zeros would pay it on one thread)
-    acc = np.empty((crec.shape[0], A_WIDTH), np.int64)
     cw = rec.shape[1] - 1  # the court word, when with_court
     not_in = np.zeros(P, np.int64)
     outside = np.zeros(P, np.int64)
@@ -152,8 +153,7 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
         nc = c_part_off[p + 1] - c0
         e0 = e_part_off[p]
         ne = e_part_off[p + 1] - e0
-        acc[c0:c0 + nc, :] = 0
-        keys = crec[c0:c0 + nc, 0]
+        keys = crec[c0:c0 + nc, C_ID]
         table, tshift, tmask, dup[p] = build_table(keys)
         head = np.full(nc if court_unit else 0, -1, np.int32)
         nxt = np.empty(ne if court_unit else 0, np.int32)
@@ -166,7 +166,7 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
                 n_not_in += 1
                 continue
             j = c0 + li
-            idx = crec[j, 1]
+            idx = np.int32(crec[j, C_IDX] & LOW)
             o, d, a = _unpack(rec, e, wide)
             t = idx - base
             if o < idx or o > h_hi[t] or d > h_hd[t]:
@@ -177,13 +177,14 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
                 continue
             if o < t_lo[t] or o > t_hi[t] or d > t_dlast[t]:
                 continue
-            f = o - idx + 1
-            if acc[j, A_FIRST] == 0 or f < acc[j, A_FIRST]:
-                acc[j, A_FIRST] = f
-            acc[j, A_SEV] += weight_int[a]
-            acc[j, A_FLAGS] |= np.int64(code_serious[a])
-            if not code_mapped[a]:
-                acc[j, A_FLAGS] += 2
+            w3 = crec[j, C_COUNT]
+            f = np.int64(o - idx + 1)
+            if (w3 >> 32) == 0 or f < (w3 >> 32):
+                w3 = (w3 & LOW) | (f << 32)
+            crec[j, C_SEV] += weight_int[a]
+            flags = np.int64(code_serious[a]) + (0 if code_mapped[a] else 2)
+            crec[j, C_IDX] |= (flags & 1) << 32
+            crec[j, C_IDX] += (flags & 2) << 32
             if court_unit:
                 q = head[li]
                 seen = False
@@ -196,31 +197,33 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
                         break
                     q = nxt[q]
                 if not seen:
-                    acc[j, A_COUNT] += 1
+                    w3 += 1
                     nxt[e - e0] = head[li]
                     head[li] = np.int32(e - e0)
             else:
-                acc[j, A_COUNT] += 1
+                w3 += 1
+            crec[j, C_COUNT] = w3
         not_in[p] = n_not_in
         outside[p] = n_outside
         kept[p] = n_kept
-    return acc, not_in.sum(), outside.sum(), kept.sum(), dup.any()
+    return not_in.sum(), outside.sum(), kept.sum(), dup.any()
 
 
 @njit(cache=True, parallel=True)
-def finish(slot, acc, scale, index_day, base, t_dlast, t_status, out_count, out_severity,
+def finish(slot, crec, scale, index_day, base, t_dlast, t_status, out_count, out_severity,
            out_serious, out_first, out_unmapped, out_status, out_window_end):
-    """The outputs in cohort order: cohort row ``r`` reads its record ``acc[slot[r]]``
+    """The outputs in cohort order: cohort row ``r`` reads its record ``crec[slot[r]]``
     (one random read per offender, sequential writes), its status and last counting
     disposal day from the window tables; severity is ``sum(weight_int) / scale``."""
     for r in prange(slot.size):
         j = slot[r]
-        out_count[r] = acc[j, A_COUNT]
-        out_severity[r] = acc[j, A_SEV] / scale if scale > 0 else 0.0
-        flags = acc[j, A_FLAGS]
+        w3 = crec[j, C_COUNT]
+        out_count[r] = w3 & LOW
+        out_severity[r] = crec[j, C_SEV] / scale if scale > 0 else 0.0
+        flags = crec[j, C_IDX] >> 32
         out_serious[r] = (flags & 1) != 0
         out_unmapped[r] = flags >> 1
-        out_first[r] = acc[j, A_FIRST] - 1
+        out_first[r] = (w3 >> 32) - 1
         t = index_day[r] - base
         out_status[r] = t_status[t]
         out_window_end[r] = t_dlast[t]

@@ -302,8 +302,12 @@ class _Stage:
 
     def partition_cohort(self, slot_to_row: bool, width: int = 2) -> tuple[np.ndarray, ...]:
         """:func:`pbr._kernels.grouping.partition_cohort` on this cohort."""
-        parts: tuple[np.ndarray, ...] = grouping.partition_cohort(
-            self.c_ids, self.c_idx, self.pbits, grouping.NCHUNK, slot_to_row, width)
+        n = self.c_ids.size
+        rows, crec = np.empty(n, np.int64), np.empty((n, width), np.int64)
+        part_off = grouping.partition_cohort(self.c_ids, self.c_idx, self.pbits,
+                                             grouping.NCHUNK, slot_to_row,
+                                             np.empty(n, np.uint16), rows, crec)
+        parts = (part_off, rows, crec)
         return parts
 
     def histogram(self) -> tuple[np.ndarray, np.ndarray]:

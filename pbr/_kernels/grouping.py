@@ -53,12 +53,12 @@ def chunk_starts(hist):
 
 
 @njit(cache=True, parallel=True)
-def cohort_histogram(ids, pbits, nchunk):
-    """Hash partition of each cohort row (top ``pbits`` bits) and counts per fixed chunk."""
+def cohort_histogram(ids, pbits, nchunk, part):
+    """Hash partition of each cohort row (top ``pbits`` bits, written to ``part``,
+    uint16) and counts per fixed chunk."""
     n = ids.size
     P = 1 << pbits
     shift = np.uint64(64 - pbits)
-    part = np.empty(n, np.uint16)
     hist = np.zeros((nchunk, P), np.int64)
     step = (n + nchunk - 1) // nchunk
     for c in prange(nchunk):
@@ -66,29 +66,32 @@ def cohort_histogram(ids, pbits, nchunk):
             p = np.int64(_hash(ids[i]) >> shift)
             part[i] = np.uint16(p)
             hist[c, p] += 1
-    return part, hist
+    return hist
 
 
 @njit(cache=True, parallel=True)
-def partition_cohort(ids, idx, pbits, nchunk, slot_to_row, width):
+def partition_cohort(ids, idx, pbits, nchunk, slot_to_row, part, rows, crec):
     """Stable counting sort of cohort rows by hash partition, in fixed chunks, into one
     record per slot (one write stream per partition; the probe reads one record per
     hit).
 
-    Returns ``(part_off, rows, crec)``: partition ``p`` holds slots
-    ``part_off[p]:part_off[p + 1]`` and slot ``j`` has the record ``crec[j]``, a row of
-    ``width`` int64 words: the id, the index day, then ``width - 2`` zeroed words (room
-    for per-offender accumulators; with ``width == 4`` the index day takes the low 32
-    bits of its word only, as :mod:`pbr._kernels.onepass` packs it).  ``rows`` maps
-    slots to cohort rows (``rows[j]`` is the row of slot ``j``) when ``slot_to_row``,
-    else cohort rows to slots (row ``i`` is slot ``rows[i]``).
+    The caller allocates the outputs (numpy's allocator asks the kernel for huge pages,
+    which makes the first touch of a large array several times cheaper than Numba's):
+    ``part`` (uint16, n), ``rows`` (int64, n) and ``crec`` (int64, n x width).
+
+    Returns ``part_off``: partition ``p`` holds slots ``part_off[p]:part_off[p + 1]``
+    and slot ``j`` has the record ``crec[j]``, a row of ``width`` int64 words: the id,
+    the index day, then ``width - 2`` zeroed words (room for per-offender accumulators;
+    with ``width == 4`` the index day takes the low 32 bits of its word only, as
+    :mod:`pbr._kernels.onepass` packs it).  ``rows`` maps slots to cohort rows
+    (``rows[j]`` is the row of slot ``j``) when ``slot_to_row``, else cohort rows to
+    slots (row ``i`` is slot ``rows[i]``).
     """
     n = ids.size
-    part, hist = cohort_histogram(ids, pbits, nchunk)
+    width = crec.shape[1]
+    hist = cohort_histogram(ids, pbits, nchunk, part)
     step = (n + nchunk - 1) // nchunk
     start, part_off, _ = chunk_starts(hist)
-    rows = np.empty(n, np.int64)
-    crec = np.empty((n, width), np.int64)
     for c in prange(nchunk):
         cur = start[c].copy()
         for i in range(c * step, min(n, c * step + step)):
@@ -106,7 +109,7 @@ def partition_cohort(ids, idx, pbits, nchunk, slot_to_row, width):
                 crec[d, 1] = np.int64(idx[i]) & 0xFFFFFFFF
                 for w in range(2, width):
                     crec[d, w] = 0
-    return part_off, rows, crec
+    return part_off
 
 
 @njit(cache=True, parallel=True)

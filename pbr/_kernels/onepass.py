@@ -40,6 +40,8 @@ from numba import njit, prange
 from pbr._kernels.grouping import _hash, build_table, lookup
 
 NOT_OK = np.uint32(0xFFFFFFFF)
+#: events whose hash lookups :func:`probe_measure` does together
+BATCH = 16
 ST_NOT_MEASURABLE = 1
 
 
@@ -160,8 +162,17 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
         n_not_in = 0
         n_outside = 0
         n_kept = 0
+        lis = np.empty(BATCH, np.int64)
         for e in range(e0, e0 + ne):
-            li = lookup(table, tshift, tmask, keys, np.int64(rec[e, 0]))
+            b = (e - e0) % BATCH
+            if b == 0:
+                # the lookups of a batch of events first: they are independent of each
+                # other and their branches predictable, so their cache misses overlap
+                # (the classification below branches unpredictably, and a mispredicted
+                # branch would discard lookups already under way)
+                for i in range(min(BATCH, e0 + ne - e)):
+                    lis[i] = lookup(table, tshift, tmask, keys, np.int64(rec[e + i, 0]))
+            li = lis[b]
             if li < 0:
                 n_not_in += 1
                 continue

@@ -257,11 +257,13 @@ class MeasureResult:
 # ---------------------------------------------------------------------------- engines
 def _lookup(names: pl.Series, values: Any, dtype: Any) -> np.ndarray:
     """Per category code: membership in a set (bool) or a mapped value (dict)."""
+    # a few dozen names as a rule: plain Python beats a polars expression's overhead
     if isinstance(values, dict):
         default = values.pop(None, 0.0)
-        out = names.replace_strict(values, default=default, return_dtype=pl.Float64)
-        return out.to_numpy().astype(dtype)
-    return names.is_in(list(values)).to_numpy().astype(dtype)
+        return np.array([values.get(n, default) for n in names.to_list()], np.float64
+                        ).astype(dtype)
+    members = set(values)
+    return np.array([n in members for n in names.to_list()], np.bool_).astype(dtype)
 
 
 def _allowed(names: pl.Series, include: tuple[str, ...], exclude: tuple[str, ...]

@@ -27,6 +27,7 @@ MULT = np.uint64(0x9E3779B97F4A7C15)
 MULT2 = np.uint64(0xC2B2AE3D27D4EB4F)
 NCHUNK = 64
 NO_PART = np.uint16(0xFFFF)
+LOW32 = np.int64(0xFFFFFFFF)
 
 
 @njit(cache=True, inline="always")
@@ -136,16 +137,13 @@ def event_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, nchunk):
 
 
 @njit(cache=True, parallel=True)
-def event_scatter(epart, hist, ids, off, disp):
+def event_scatter(epart, start, ids, off, disp, b_key, b_off, b_disp):
     """Scatter the join keys of kept events (id, offence day, disposal day) into
-    partition order, stable within a partition: chunk ``c``'s events of partition ``p``
-    fill ``start[c, p]`` onwards.  Returns ``(part_off, start, b_key, b_off, b_disp)``."""
+    partition order (``b_key``, ``b_off``, ``b_disp``, allocated by the caller), stable
+    within a partition: chunk ``c``'s events of partition ``p`` fill ``start[c, p]``
+    onwards (:func:`chunk_starts`)."""
     m = ids.size
-    nchunk = hist.shape[0]
-    start, part_off, s = chunk_starts(hist)
-    b_key = np.empty(s, np.int64)
-    b_off = np.empty(s, np.int32)
-    b_disp = np.empty(s, np.int32)
+    nchunk = start.shape[0]
     step = (m + nchunk - 1) // nchunk
     for c in prange(nchunk):
         cur = start[c].copy()
@@ -158,7 +156,6 @@ def event_scatter(epart, hist, ids, off, disp):
             b_key[d] = ids[i]
             b_off[d] = off[i]
             b_disp[d] = disp[i]
-    return part_off, start, b_key, b_off, b_disp
 
 
 @njit(cache=True, inline="always")
@@ -304,21 +301,21 @@ def _less(off, disp, court, pos, a, b, has_court):
 
 
 @njit(cache=True, parallel=True)
-def fill_csr(epart, start, dest, k, window_pos, e_off, e_disp, e_typ, e_code, e_cat, e_court,
-             has_cat, has_court):
-    """The grouped event columns: each kept event (input order, fixed chunks as in
-    :func:`event_scatter`) is written to its position ``dest``; ``position`` is its
-    row in the validated events (``window_pos``)."""
+def fill_records(epart, start, dest, window_pos, e_off, e_disp, e_typ, e_code, e_cat,
+                 e_court, has_cat, has_court, recs):
+    """The grouped events as records: each kept event (input order, fixed chunks as in
+    :func:`event_scatter`) is written to row ``dest`` of ``recs`` (int64, allocated by
+    the caller, ``3 + has_cat + has_court`` words): offence day (low 32 bits) and
+    disposal day (high 32 bits); type (low) and code (high); its row in the validated
+    events (``window_pos``); then its category and court id.
+
+    The positions are random, so one record per event (one cache line touched) is much
+    cheaper than one write per column; :func:`split_records` then writes the columns
+    in order."""
     m = epart.size
     nchunk = start.shape[0]
-    off = np.empty(k, np.int32)
-    disp = np.empty(k, np.int32)
-    typ = np.empty(k, np.uint32)
-    code = np.empty(k, np.uint32)
-    cat = np.empty(k if has_cat else 0, np.uint32)
-    court = np.empty(k if has_court else 0, np.int64)
-    pos = np.empty(k, np.int64)
     step = (m + nchunk - 1) // nchunk
+    cw = recs.shape[1] - 1
     for c in prange(nchunk):
         cur = start[c].copy()
         for i in range(c * step, min(m, c * step + step)):
@@ -330,16 +327,31 @@ def fill_csr(epart, start, dest, k, window_pos, e_off, e_disp, e_typ, e_code, e_
             d = dest[b]
             if d < 0:
                 continue
-            off[d] = e_off[i]
-            disp[d] = e_disp[i]
-            typ[d] = e_typ[i]
-            code[d] = e_code[i]
+            recs[d, 0] = (np.int64(e_off[i]) & LOW32) | (np.int64(e_disp[i]) << 32)
+            recs[d, 1] = np.int64(e_typ[i]) | (np.int64(e_code[i]) << 32)
+            recs[d, 2] = window_pos[i]
             if has_cat:
-                cat[d] = e_cat[i]
+                recs[d, 3] = e_cat[i]
             if has_court:
-                court[d] = e_court[i]
-            pos[d] = window_pos[i]
-    return off, disp, typ, code, cat, court, pos
+                recs[d, cw] = e_court[i]
+
+
+@njit(cache=True, parallel=True)
+def split_records(recs, has_cat, has_court, off, disp, typ, code, cat, court, pos):
+    """:func:`fill_records`' records as the grouped columns (sequential, in parallel)."""
+    cw = recs.shape[1] - 1
+    for d in prange(recs.shape[0]):
+        w = recs[d, 0]
+        off[d] = np.int32(w & LOW32)
+        disp[d] = np.int32(w >> 32)
+        w = recs[d, 1]
+        typ[d] = np.uint32(w & LOW32)
+        code[d] = np.uint32(w >> 32)
+        pos[d] = recs[d, 2]
+        if has_cat:
+            cat[d] = np.uint32(recs[d, 3])
+        if has_court:
+            court[d] = recs[d, cw]
 
 
 @njit(cache=True, parallel=True)

@@ -68,6 +68,9 @@ def _days(s: pl.Series) -> np.ndarray:
     return s.to_physical().to_numpy().astype(np.int32, copy=False)
 
 
+#: cohort rows per hash partition of the join, about (2^8 partitions at most)
+PARTITION_ROWS = 4096
+MAX_PBITS = 8
 #: rows per piece of the event columns in the one-pass measure (a polars chunk is cut
 #: into pieces of at most this many rows, so that both threads have work)
 PIECE_ROWS = 1 << 17
@@ -229,7 +232,7 @@ class _Stage:
         self.has_cat = events.has_category
         self.has_court = events.has_court_event
         # 2^8-way fanout at most: wider scatters thrash the TLB
-        self.pbits = int(min(8, max(1, round(np.log2(max(n, 1) / 4096)))))
+        self.pbits = int(min(MAX_PBITS, max(1, round(np.log2(max(n, 1) / PARTITION_ROWS)))))
         self.pieces: list[tuple[np.ndarray, ...]] | None = None
         if pieces:
             self._pieces(ev, roles, schema)

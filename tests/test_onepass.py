@@ -9,6 +9,7 @@ partitions, under any thread count, with custody, and with ``court_event_id``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numba
@@ -137,7 +138,6 @@ def test_string_ids_match_the_same_offenders_as_integers() -> None:
 def test_wide_records_many_codes_and_a_long_window(monkeypatch: pytest.MonkeyPatch) -> None:
     # the packed 16-byte event records need < 65,535 codes and a global window under
     # 65,535 days; beyond either the scatter switches to wide records
-    import datetime as dt
 
     from pbr._kernels import onepass
 
@@ -193,3 +193,23 @@ def test_chunk_layouts_give_the_same_result(synth: Any, layout: str) -> None:
     _same(synth.cohort, events, spec)
     assert pbr.measure(synth.cohort, events, spec).frame.equals(
         pbr.measure(synth.cohort, synth.events, spec).frame)
+
+
+def test_dates_before_1970_negative_day_numbers() -> None:
+    # the cohort records pack the index day into 32 bits: a shift by one Gregorian
+    # cycle (400 years = 146,097 days, the same calendar) into negative day numbers
+    # must change no measure, in either path
+    data = pbr.synth.generate(2_000, seed=5)
+    cycle = pl.duration(days=146_097)
+    cohort = data.cohort.with_columns(pl.col("index_date") - cycle)
+    events = data.events.with_columns(pl.col("offence_date") - cycle,
+                                      pl.col("disposal_date") - cycle)
+    assert cohort["index_date"].max() < dt.date(1970, 1, 1)
+    for spec in (pbr.preset("moj_national_2017"), pbr.preset("peterborough_sib")):
+        _same(cohort, events, spec)
+        before = pbr.measure(data.cohort, data.events, spec).frame
+        after = pbr.measure(cohort, events, spec).frame
+        cols = ["offender_id", "reoffended", "reoffences", "severity", "serious",
+                "days_to_first", "window_complete"]
+        assert after.select(cols).equals(before.select(cols))
+        assert after["reoffences"].sum() > 0

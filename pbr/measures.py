@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from pbr import _reference
+from pbr._kernels import ROWS_PER_CHUNK, dynamic
 from pbr._kernels import reoffending as kern
 from pbr._kernels.calendar import MONTH_START
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
@@ -337,7 +338,8 @@ def _custody_days(idx: np.ndarray, grouped: Any, base: int, t_lo: np.ndarray,
                   t_hi: np.ndarray) -> np.ndarray:
     c_off, c_start, c_end = grouped
     out = np.zeros(idx.size, np.int64)
-    kern.custody_grouped(idx, c_off, c_start, c_end, np.int64(base), t_lo, t_hi, out)
+    with dynamic(ROWS_PER_CHUNK):
+        kern.custody_grouped(idx, c_off, c_start, c_end, np.int64(base), t_lo, t_hi, out)
     return out
 
 
@@ -349,14 +351,15 @@ def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
     base, t_lo, t_hi, t_dlast, t_status = _window_tables(idx, spec)
     if "custody" in h.extra:
         out["custody_days"] = _custody_days(idx, h.extra["custody"], base, t_lo, t_hi)
-    kern.measure_grouped(
-        idx, h.offsets, h.offence_day, h.disposal_day, h.disposal_type,
-        h.offence_code, h.offence_category, h.court_event, ct["has_cat"],
-        h.events.has_court_event, np.int64(base), t_lo, t_hi, t_dlast, t_status,
-        spec.counting_unit == "court_event", ct["type_ok"], ct["code_ok"], ct["cat_ok"],
-        ct["weight"], ct["mapped"], ct["serious"], ct["weight_int"], np.float64(ct["scale"]),
-        out["reoffences"], out["severity"], out["serious"], out["days_to_first"],
-        out["status"], out["unmapped"], out["window_end"])
+    with dynamic(ROWS_PER_CHUNK):
+        kern.measure_grouped(
+            idx, h.offsets, h.offence_day, h.disposal_day, h.disposal_type,
+            h.offence_code, h.offence_category, h.court_event, ct["has_cat"],
+            h.events.has_court_event, np.int64(base), t_lo, t_hi, t_dlast, t_status,
+            spec.counting_unit == "court_event", ct["type_ok"], ct["code_ok"], ct["cat_ok"],
+            ct["weight"], ct["mapped"], ct["serious"], ct["weight_int"],
+            np.float64(ct["scale"]), out["reoffences"], out["severity"], out["serious"],
+            out["days_to_first"], out["status"], out["unmapped"], out["window_end"])
     return out
 
 
@@ -422,18 +425,21 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     base, h_hi, h_hd = st.horizon_tables()
     _, t_lo, t_hi, t_dlast, t_status = _window_tables(st.c_idx, spec,
                                                       (st.idx_min, st.idx_max))
-    not_in, outside, kept, dup = onepass.probe_measure(
-        c_part_off, crec, np.int32(base), h_hi, h_hd, t_lo, t_hi, t_dlast, t_status,
-        e_part_off, rec, wide, court_unit, with_court, ct["weight_int"], ct["mapped"],
-        ct["serious"])
+    with dynamic():
+        not_in, outside, kept, dup = onepass.probe_measure(
+            c_part_off, crec, np.int32(base), h_hi, h_hd, t_lo, t_hi, t_dlast, t_status,
+            e_part_off, rec, wide, court_unit, with_court, ct["weight_int"], ct["mapped"],
+            ct["serious"])
     if dup:
         st.raise_duplicate()
     n_buffered = int(rec.shape[0])
     del rec
     out = _empty_outputs(n)
-    onepass.finish(c_slot, crec, np.float64(ct["scale"]), st.c_idx, np.int32(base), t_dlast,
-                   t_status, out["reoffences"], out["severity"], out["serious"],
-                   out["days_to_first"], out["unmapped"], out["status"], out["window_end"])
+    with dynamic(ROWS_PER_CHUNK):
+        onepass.finish(c_slot, crec, np.float64(ct["scale"]), st.c_idx, np.int32(base),
+                       t_dlast, t_status, out["reoffences"], out["severity"], out["serious"],
+                       out["days_to_first"], out["unmapped"], out["status"],
+                       out["window_end"])
     if st.custody is not None:
         out["custody_days"] = _custody_days(st.c_idx, _group_custody(st.cohort, st.custody),
                                             base, t_lo, t_hi)

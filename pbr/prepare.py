@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from pbr._kernels import grouping
+from pbr._kernels import ROWS_PER_CHUNK, dynamic, grouping
 from pbr._kernels.calendar import add_period_array
 from pbr.data import Cohort, Custody, Events
 from pbr.errors import SchemaError, SpecError
@@ -307,16 +307,18 @@ class _Stage:
         """:func:`pbr._kernels.grouping.partition_cohort` on this cohort."""
         n = self.c_ids.size
         rows, crec = np.empty(n, np.int64), np.empty((n, width), np.int64)
-        part_off = grouping.partition_cohort(self.c_ids, self.c_idx, self.pbits,
-                                             grouping.NCHUNK, slot_to_row,
-                                             np.empty(n, np.uint16), rows, crec)
+        with dynamic():
+            part_off = grouping.partition_cohort(self.c_ids, self.c_idx, self.pbits,
+                                                 grouping.NCHUNK, slot_to_row,
+                                                 np.empty(n, np.uint16), rows, crec)
         parts = (part_off, rows, crec)
         return parts
 
     def histogram(self) -> tuple[np.ndarray, np.ndarray]:
-        hist: tuple[np.ndarray, np.ndarray] = grouping.event_histogram(
-            self.e_ids, self.e_off, self.e_disp, np.int32(self.lo), np.int32(self.hi_off),
-            np.int32(self.hi_disp), self.pbits, grouping.NCHUNK)
+        with dynamic():
+            hist: tuple[np.ndarray, np.ndarray] = grouping.event_histogram(
+                self.e_ids, self.e_off, self.e_disp, np.int32(self.lo), np.int32(self.hi_off),
+                np.int32(self.hi_disp), self.pbits, grouping.NCHUNK)
         return hist
 
     def horizon_tables(self) -> tuple[int, np.ndarray, np.ndarray]:
@@ -367,34 +369,41 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     # costs several times less than in Numba's allocator
     start, e_part_off, s = grouping.chunk_starts(hist)
     b_key, b_off, b_disp = np.empty(s, np.int64), np.empty(s, np.int32), np.empty(s, np.int32)
-    grouping.event_scatter(epart, start, st.e_ids, st.e_off, st.e_disp, b_key, b_off, b_disp)
+    with dynamic():
+        grouping.event_scatter(epart, start, st.e_ids, st.e_off, st.e_disp, b_key, b_off,
+                               b_disp)
     n_buffered = int(b_key.size)
     base, t_hi, t_hd = st.horizon_tables()
     # the probe writes each event's slot over its offence day (read first, same index)
     dest = b_off if n_buffered < 2**31 else np.empty(n_buffered, np.int64)
-    slot_count, not_in, outside, dup = grouping.probe(
-        c_part_off, crec[:, 0], crec[:, 1], np.int32(base), t_hi, t_hd, e_part_off, b_key,
-        b_off, b_disp, dest)
+    with dynamic():
+        slot_count, not_in, outside, dup = grouping.probe(
+            c_part_off, crec[:, 0], crec[:, 1], np.int32(base), t_hi, t_hd, e_part_off,
+            b_key, b_off, b_disp, dest)
     del b_key, b_off, b_disp, crec
     if dup:
         st.raise_duplicate()
     offsets = grouping.csr_offsets(c_order, slot_count, grouping.NCHUNK)
-    grouping.assign_dest(c_part_off, slot_count, e_part_off, dest)
+    with dynamic():
+        grouping.assign_dest(c_part_off, slot_count, e_part_off, dest)
     k = int(offsets[-1])
     recs = np.empty((k, 3 + st.has_cat + st.has_court), np.int64)
-    grouping.fill_records(epart, start, dest, st.window_pos, st.e_off, st.e_disp, st.typ,
-                          st.code, st.cat, st.court, st.has_cat, st.has_court, recs)
+    with dynamic():
+        grouping.fill_records(epart, start, dest, st.window_pos, st.e_off, st.e_disp, st.typ,
+                              st.code, st.cat, st.court, st.has_cat, st.has_court, recs)
     del dest, epart
     off, disp = np.empty(k, np.int32), np.empty(k, np.int32)
     styp, scode = np.empty(k, np.uint32), np.empty(k, np.uint32)
     scat = np.empty(k if st.has_cat else 0, np.uint32)
     scourt = np.empty(k if st.has_court else 0, np.int64)
     pos = np.empty(k, np.int64)
-    grouping.split_records(recs, st.has_cat, st.has_court, off, disp, styp, scode, scat,
-                           scourt, pos)
+    with dynamic(ROWS_PER_CHUNK):
+        grouping.split_records(recs, st.has_cat, st.has_court, off, disp, styp, scode, scat,
+                               scourt, pos)
     del recs
-    grouping.sort_groups(offsets, off, disp, styp, scode, scat, scourt, pos, st.has_cat,
-                         st.has_court)
+    with dynamic(ROWS_PER_CHUNK):
+        grouping.sort_groups(offsets, off, disp, styp, scode, scat, scourt, pos, st.has_cat,
+                             st.has_court)
     counts = {
         "input": events.n_input,
         "invalid": len(events.exclusions),

@@ -213,3 +213,41 @@ def test_dates_before_1970_negative_day_numbers() -> None:
                 "days_to_first", "window_complete"]
         assert after.select(cols).equals(before.select(cols))
         assert after["reoffences"].sum() > 0
+
+
+def test_dynamic_schedule_is_restored_and_nests() -> None:
+    from pbr._kernels import dynamic
+
+    before = numba.get_parallel_chunksize()
+    with dynamic(64):
+        assert numba.get_parallel_chunksize() == 64
+        with dynamic(1):
+            assert numba.get_parallel_chunksize() == 1
+        assert numba.get_parallel_chunksize() == 64
+    assert numba.get_parallel_chunksize() == before
+
+
+@pytest.mark.parametrize("per_chunk", [0, 1, 7, 8192])
+def test_the_schedule_never_changes_a_result(monkeypatch: pytest.MonkeyPatch,
+                                             per_chunk: int) -> None:
+    # every parallel loop, scheduled in fixed blocks (0) or in chunks of any size, gives
+    # the same arrays in both paths
+    import importlib
+
+    from pbr import measures
+    from pbr._kernels import dynamic
+
+    prepare_module = importlib.import_module("pbr.prepare")  # pbr.prepare is the function
+
+    data = pbr.synth.generate(3_000, seed=17)
+    spec = pbr.preset("peterborough_sib")
+    ref = onepass_arrays(data.cohort, data.events, spec)[3]
+    ref_k = kernel_arrays(pbr.prepare(data.cohort, data.events, horizon=spec), spec)
+    forced = lambda per_chunk_ignored=1: dynamic(per_chunk)  # noqa: E731
+    monkeypatch.setattr(measures, "dynamic", forced)
+    monkeypatch.setattr(prepare_module, "dynamic", forced)
+    out = onepass_arrays(data.cohort, data.events, spec)[3]
+    out_k = kernel_arrays(pbr.prepare(data.cohort, data.events, horizon=spec), spec)
+    for name in ref:
+        np.testing.assert_array_equal(out[name], ref[name], err_msg=name)
+        np.testing.assert_array_equal(out_k[name], ref_k[name], err_msg=name)

@@ -123,7 +123,8 @@ C_SEV = 2  # sum of integer weights
 C_COUNT = 3  # reoffences in the counting unit in bits 0-31; 1 + days to first (0: none) above
 C_WIDTH = 4
 LOW = np.int64(0xFFFFFFFF)
-HIGH_ONE = np.int64(1) << 32
+SERIOUS = np.int64(1) << 32  # in word C_IDX
+UNMAPPED_ONE = np.int64(2) << 32  # in word C_IDX: one more unmapped qualifying offence
 
 
 @njit(cache=True, parallel=True)
@@ -193,9 +194,10 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
             if (w3 >> 32) == 0 or f < (w3 >> 32):
                 w3 = (w3 & LOW) | (f << 32)
             crec[j, C_SEV] += weight_int[a]
-            flags = np.int64(code_serious[a]) + (0 if code_mapped[a] else 2)
-            crec[j, C_IDX] |= (flags & 1) << 32
-            crec[j, C_IDX] += (flags & 2) << 32
+            if code_serious[a]:
+                crec[j, C_IDX] |= SERIOUS
+            if not code_mapped[a]:
+                crec[j, C_IDX] += UNMAPPED_ONE
             if court_unit:
                 q = head[li]
                 seen = False

@@ -114,12 +114,12 @@ def partition_cohort(ids, idx, pbits, nchunk, slot_to_row, part, rows, crec):
 
 
 @njit(cache=True, parallel=True)
-def event_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, nchunk):
-    """Partition id of each event (NO_PART if outside the global window) and counts."""
+def event_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, nchunk, epart):
+    """Partition id of each event into ``epart`` (uint16, allocated by the caller;
+    NO_PART if outside the global window); returns the counts per (chunk, partition)."""
     m = ids.size
     P = 1 << pbits
     shift = np.uint64(64 - pbits)
-    epart = np.empty(m, np.uint16)
     hist = np.zeros((nchunk, P), np.int64)
     step = (m + nchunk - 1) // nchunk
     for c in prange(nchunk):
@@ -133,7 +133,7 @@ def event_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, nchunk):
                 hist[c, p] += 1
             else:
                 epart[i] = NO_PART
-    return epart, hist
+    return hist
 
 
 @njit(cache=True, parallel=True)

@@ -36,6 +36,21 @@ def _hash(key: int) -> np.uint64:
 
 
 @njit(cache=True)
+def total(a):
+    """Sum of a 1-d array, in a serial loop.
+
+    For the parallel kernels: an array expression there (``a.sum()``, ``np.zeros``,
+    ``np.arange``) becomes a parallel loop of its own, and under
+    :class:`pbr._kernels.dynamic` each of its iterations would be handed out alone
+    (``np.zeros`` of a million elements then costs a quarter of a second).
+    """
+    s = 0
+    for i in range(a.size):
+        s += a[i]
+    return s
+
+
+@njit(cache=True)
 def chunk_starts(hist):
     """Exclusive prefix sums of a (chunk, partition) histogram in partition-major order:
     ``(start, part_off, total)``; chunk ``c``'s rows of partition ``p`` go to
@@ -60,9 +75,11 @@ def cohort_histogram(ids, pbits, nchunk, part):
     n = ids.size
     P = 1 << pbits
     shift = np.uint64(64 - pbits)
-    hist = np.zeros((nchunk, P), np.int64)
+    hist = np.empty((nchunk, P), np.int64)
     step = (n + nchunk - 1) // nchunk
     for c in prange(nchunk):
+        for q in range(P):
+            hist[c, q] = 0
         for i in range(c * step, min(n, c * step + step)):
             p = np.int64(_hash(ids[i]) >> shift)
             part[i] = np.uint16(p)
@@ -120,9 +137,11 @@ def event_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, nchunk, epart):
     m = ids.size
     P = 1 << pbits
     shift = np.uint64(64 - pbits)
-    hist = np.zeros((nchunk, P), np.int64)
+    hist = np.empty((nchunk, P), np.int64)
     step = (m + nchunk - 1) // nchunk
     for c in prange(nchunk):
+        for q in range(P):
+            hist[c, q] = 0
         a = c * step
         b = min(m, a + step)
         for i in range(a, b):
@@ -213,12 +232,14 @@ def probe(c_part_off, p_ids, p_idx, base, t_hi, t_hd, e_part_off, b_key, b_off, 
     twice (the first occurrence is then the one found).
     """
     P = c_part_off.size - 1
-    slot_count = np.zeros(p_ids.size, np.int64)
-    not_in = np.zeros(P, np.int64)
-    outside = np.zeros(P, np.int64)
-    dup = np.zeros(P, np.bool_)
+    slot_count = np.empty(p_ids.size, np.int64)
+    not_in = np.empty(P, np.int64)
+    outside = np.empty(P, np.int64)
+    dup = np.empty(P, np.bool_)
     for p in prange(P):
         c0 = c_part_off[p]
+        for j in range(c0, c_part_off[p + 1]):
+            slot_count[j] = 0
         keys = p_ids[c0:c_part_off[p + 1]]
         table, tshift, tmask, dup[p] = build_table(keys)
         n_not_in = 0
@@ -240,7 +261,7 @@ def probe(c_part_off, p_ids, p_idx, base, t_hi, t_hd, e_part_off, b_key, b_off, 
             slot_count[c0 + found] += 1
         not_in[p] = n_not_in
         outside[p] = n_outside
-    return slot_count, not_in.sum(), outside.sum(), dup.any()
+    return slot_count, total(not_in), total(outside), total(dup) > 0
 
 
 @njit(cache=True, parallel=True)
@@ -252,7 +273,8 @@ def csr_offsets(order, slot_count, nchunk):
     for j in prange(n):
         offsets[order[j]] = slot_count[j]
     step = (n + nchunk - 1) // nchunk
-    sums = np.zeros(nchunk + 1, np.int64)
+    sums = np.empty(nchunk + 1, np.int64)
+    sums[0] = 0
     for c in prange(nchunk):
         acc = 0
         for r in range(c * step, min(n, c * step + step)):

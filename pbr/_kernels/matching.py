@@ -166,11 +166,21 @@ def _nearest_one(t, t_score, t_lo, t_hi, c_score, c_run, ident, ratio, caliper, 
         own[rnd] = j
 
 
+@njit(cache=True)
+def _identity(n):
+    """``0 .. n - 1`` in a serial loop (``np.arange`` in a parallel kernel is a parallel
+    loop of its own; see :func:`pbr._kernels.grouping.total`)."""
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        out[i] = i
+    return out
+
+
 @njit(cache=True, parallel=True)
 def nearest_sorted(t_score, t_lo, t_hi, c_score, c_run, ratio, caliper, match, dist):
     """With replacement, no cap: each treated unit takes its ``ratio`` most preferred
     controls within the caliper (independent, so parallel over treated units)."""
-    ident = np.arange(c_score.size + 1)  # nothing is removed: the pointers stay identity
+    ident = _identity(c_score.size + 1)  # nothing is removed: the pointers stay identity
     for t in prange(t_score.size):
         _nearest_one(t, t_score, t_lo, t_hi, c_score, c_run, ident, ratio, caliper, match,
                      dist)

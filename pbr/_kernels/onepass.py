@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from pbr._kernels.grouping import _hash, build_table, lookup
+from pbr._kernels.grouping import _hash, build_table, lookup, total
 
 NOT_OK = np.uint32(0xFFFFFFFF)
 #: events whose hash lookups :func:`probe_measure` does together
@@ -147,10 +147,10 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
     """
     P = c_part_off.size - 1
     cw = rec.shape[1] - 1  # the court word, when with_court
-    not_in = np.zeros(P, np.int64)
-    outside = np.zeros(P, np.int64)
-    kept = np.zeros(P, np.int64)
-    dup = np.zeros(P, np.bool_)
+    not_in = np.empty(P, np.int64)
+    outside = np.empty(P, np.int64)
+    kept = np.empty(P, np.int64)
+    dup = np.empty(P, np.bool_)
     for p in prange(P):
         c0 = c_part_off[p]
         nc = c_part_off[p + 1] - c0
@@ -219,7 +219,7 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
         not_in[p] = n_not_in
         outside[p] = n_outside
         kept[p] = n_kept
-    return not_in.sum(), outside.sum(), kept.sum(), dup.any()
+    return total(not_in), total(outside), total(kept), total(dup) > 0
 
 
 @njit(cache=True, parallel=True)

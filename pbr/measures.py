@@ -348,7 +348,7 @@ def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
     ct = _code_tables(h.dictionaries, spec)
     out = _empty_outputs(h.cohort.n)
     idx = h.index_day
-    base, t_lo, t_hi, t_dlast, t_status = _window_tables(idx, spec)
+    base, t_lo, t_hi, t_dlast, t_status = _window_tables(idx, spec, h.index_span)
     if "custody" in h.extra:
         out["custody_days"] = _custody_days(idx, h.extra["custody"], base, t_lo, t_hi)
     with dynamic(ROWS_PER_CHUNK):

@@ -14,6 +14,7 @@ Event accounting (``Histories.event_counts``) reconciles every input row::
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +144,14 @@ class Histories:
     @property
     def n_events(self) -> int:
         return int(self.offence_day.size)
+
+    @functools.cached_property
+    def index_span(self) -> tuple[int, int]:
+        """First and last index day number (``(0, -1)`` for an empty cohort): where the
+        kernels' per-index-day window tables start and end, found once per Histories
+        instead of by two passes over ``index_day`` per measured spec."""
+        idx = self.index_day
+        return (int(idx.min()), int(idx.max())) if idx.size else (0, -1)
 
     def covers(self, spec: MeasureSpec) -> bool:
         """Whether every offender's window under ``spec`` lies within the horizon."""
@@ -418,8 +427,10 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     extra: dict[str, Any] = {}
     if st.custody is not None:
         extra["custody"] = _group_custody(cohort, st.custody)
-    return Histories(cohort, events, st.follow_up, st.waiting, st.c_idx, offsets, off, disp,
-                     styp, scode, scat, scourt, pos, st.dictionaries, counts, st.custody, extra)
+    h = Histories(cohort, events, st.follow_up, st.waiting, st.c_idx, offsets, off, disp,
+                  styp, scode, scat, scourt, pos, st.dictionaries, counts, st.custody, extra)
+    h.__dict__["index_span"] = (st.idx_min, st.idx_max)  # known already (cached_property)
+    return h
 
 
 def _group_custody(cohort: Cohort, custody: Custody) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -29,3 +29,17 @@ def test_round_trip_gives_identical_results(tmp_path: Path) -> None:
 def test_load_errors(tmp_path: Path) -> None:
     with pytest.raises(pbr.SchemaError, match=r"histories\.json"):
         load_histories(tmp_path)
+
+
+def test_index_span_is_the_first_and_last_index_day(tmp_path: Path) -> None:
+    """prepare records the span it found; a loaded Histories computes it on first use."""
+    data = pbr.synth.generate(300, seed=9)
+    h = pbr.prepare(data.cohort, data.events)
+    want = (int(h.index_day.min()), int(h.index_day.max()))
+    assert h.index_span == want and want[0] < want[1]
+    loaded = load_histories(save_histories(h, tmp_path / "h"))
+    assert "index_span" not in loaded.__dict__
+    assert loaded.index_span == want
+    empty = pbr.prepare(data.cohort.head(0), data.events)
+    assert empty.index_span == (0, -1)
+    assert empty.measure_arrays()["reoffences"].size == 0

@@ -138,6 +138,41 @@ def floor_time(arrays: Sequence[np.ndarray], repeats: int = 21) -> dict[str, Any
             "numpy_1thread_s": serial, "bytes": sum(a.nbytes for a in arrays)}
 
 
+def paired_ratio(fn: Callable[[], Any], arrays: Sequence[np.ndarray], rounds: int = 11,
+                 passes: int = 3) -> dict[str, Any]:
+    """``fn``'s time as a multiple of the floor, both measured under the same conditions.
+
+    :func:`floor_time` is the best of 21 passes, taken at one moment, and a row's time
+    the median of its runs, taken at another; on a machine whose speed drifts (a shared
+    virtual machine: 1.5x within minutes on the project's) their ratio then measures the
+    drift as much as the code.  Here each of ``rounds`` rounds reads the arrays
+    (fastest of ``passes`` numba passes) and then runs ``fn`` once, so that each ratio
+    compares two neighbouring measurements; the median of the ratios is reported, with
+    their range.
+    """
+    arrays = [np.ascontiguousarray(a).view(_INT_VIEW[np.dtype(a.dtype).itemsize])
+              for a in arrays]
+    for a in arrays:
+        _sum(a)
+    floors, times = [], []
+    for _ in range(rounds):
+        best = float("inf")
+        for _ in range(passes):
+            t0 = time.perf_counter()
+            for a in arrays:
+                _sum(a)
+            best = min(best, time.perf_counter() - t0)
+        gc.collect()
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+        del out
+        floors.append(best)
+    ratios = [t / f for t, f in zip(times, floors, strict=True)]
+    return {"rounds": rounds, "floor_s": floors, "times_s": times, "ratios": ratios,
+            "median_ratio": statistics.median(ratios)}
+
+
 def load_average() -> float:
     try:
         return os.getloadavg()[0]

@@ -351,16 +351,30 @@ def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
     base, t_lo, t_hi, t_dlast, t_status = _window_tables(idx, spec, h.index_span)
     if "custody" in h.extra:
         out["custody_days"] = _custody_days(idx, h.extra["custody"], base, t_lo, t_hi)
+    attr, table = h.attributes
+    a_flags, a_weight, a_weight_int = _attribute_tables(ct, table)
     with dynamic(ROWS_PER_CHUNK):
         kern.measure_grouped(
-            idx, h.offsets, h.offence_day, h.disposal_day, h.disposal_type,
-            h.offence_code, h.offence_category, h.court_event, ct["has_cat"],
+            idx, h.offsets, h.offence_day, h.disposal_day, attr, h.court_event,
             h.events.has_court_event, np.int64(base), t_lo, t_hi, t_dlast, t_status,
-            spec.counting_unit == "court_event", ct["type_ok"], ct["code_ok"], ct["cat_ok"],
-            ct["weight"], ct["mapped"], ct["serious"], ct["weight_int"],
+            spec.counting_unit == "court_event", a_flags, a_weight, a_weight_int,
             np.float64(ct["scale"]), out["reoffences"], out["severity"], out["serious"],
             out["days_to_first"], out["status"], out["unmapped"], out["window_end"])
     return out
+
+
+def _attribute_tables(ct: dict[str, Any], table: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The spec's code tables per attribute (type, code, category) of the histories:
+    flags (``A_COUNTS`` when P1 and F1 pass, ``A_SERIOUS``, ``A_UNMAPPED``), float and
+    integer weights."""
+    typ, code, cat = table[:, 0], table[:, 1], table[:, 2]
+    counts = ct["type_ok"][typ] & ct["code_ok"][code]
+    if ct["has_cat"]:
+        counts &= ct["cat_ok"][cat]
+    flags = (counts * kern.A_COUNTS + ct["serious"][code] * kern.A_SERIOUS
+             + ~ct["mapped"][code] * kern.A_UNMAPPED).astype(np.uint8)
+    return flags, ct["weight"][code], ct["weight_int"][code]
 
 
 def _scatter_pieces(st: Any, ct: dict[str, Any], with_court: bool, wide: bool

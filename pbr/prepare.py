@@ -146,6 +146,21 @@ class Histories:
         return int(self.offence_day.size)
 
     @functools.cached_property
+    def attributes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each event's (disposal type, offence code, offence category) as one id.
+
+        ``(attribute, table)``: ``attribute[k]`` (uint32) is event ``k``'s id and
+        ``table[a]`` the (type, code, category) dictionary codes of id ``a`` (category 0
+        without an ``offence_category`` column), ids numbered in (type, code, category)
+        order.  A spec's filters, weights and flags then take one small table per
+        measure (:func:`pbr.measures.kernel_arrays`), and the kernel reads one array
+        and makes one lookup per event instead of three arrays and six lookups.
+        ``prepare`` computes it; a loaded Histories reads it or finds it on first use.
+        """
+        return attribute_ids(self.disposal_type, self.offence_code, self.offence_category,
+                             self.dictionaries)
+
+    @functools.cached_property
     def index_span(self) -> tuple[int, int]:
         """First and last index day number (``(0, -1)`` for an empty cohort): where the
         kernels' per-index-day window tables start and end, found once per Histories
@@ -430,7 +445,37 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     h = Histories(cohort, events, st.follow_up, st.waiting, st.c_idx, offsets, off, disp,
                   styp, scode, scat, scourt, pos, st.dictionaries, counts, st.custody, extra)
     h.__dict__["index_span"] = (st.idx_min, st.idx_max)  # known already (cached_property)
+    _ = h.attributes  # part of preparing: every measure reads it
     return h
+
+
+def attribute_ids(typ: np.ndarray, code: np.ndarray, cat: np.ndarray,
+                  dictionaries: dict[str, pl.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """(attribute id per event, (type, code, category) per id): see
+    :attr:`Histories.attributes`.  The ids are the ranks of the keys present, so both
+    ways of numbering them (a dense table, or ``np.unique`` for key spaces larger than
+    :data:`pbr._kernels.grouping.MAX_DENSE_ATTRIBUTES`) give the same ids."""
+    has_cat = "offence_category" in dictionaries
+    n_code = max(len(dictionaries["offence_code"]), 1)
+    n_cat = max(len(dictionaries["offence_category"]), 1) if has_cat else 1
+    n_keys = max(len(dictionaries["disposal_type"]), 1) * n_code * n_cat
+    out = np.empty(typ.size, np.uint32)
+    if n_keys <= grouping.MAX_DENSE_ATTRIBUTES:
+        seen = np.zeros(n_keys, np.uint8)
+        with dynamic(ROWS_PER_CHUNK):
+            grouping.mark_attributes(typ, code, cat, has_cat, n_code, n_cat, seen)
+        ids, table = grouping.number_attributes(seen, n_code, n_cat)
+        with dynamic(ROWS_PER_CHUNK):
+            grouping.map_attributes(typ, code, cat, has_cat, n_code, n_cat, ids, out)
+        return out, table
+    key = (typ.astype(np.int64) * n_code + code) * n_cat
+    if has_cat:
+        key += cat
+    uniq, inverse = np.unique(key, return_inverse=True)
+    out[:] = inverse
+    table = np.stack([uniq // (n_code * n_cat), (uniq // n_cat) % n_code, uniq % n_cat],
+                     axis=1).astype(np.int64)
+    return out, table
 
 
 def _group_custody(cohort: Cohort, custody: Custody) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -243,3 +243,21 @@ def test_canonical_and_assert_same_catch_differences() -> None:
         bl.assert_same(a, a.with_columns(pl.lit(3).alias("days_to_first")), "null")
     with pytest.raises(AssertionError, match="severity"):
         bl.assert_same(a, a.with_columns(pl.col("severity") + 1e-6), "sev")
+
+
+def test_paired_ratio_pairs_each_run_with_its_own_floor() -> None:
+    from benchmarks import _harness
+
+    a = np.arange(200_000, dtype=np.int64)
+    calls = []
+
+    def fn() -> int:
+        calls.append(1)
+        return int(a.sum())
+
+    r = _harness.paired_ratio(fn, [a, a.astype(np.int32)], rounds=5, passes=2)
+    assert len(calls) == 5 and r["rounds"] == 5
+    assert len(r["floor_s"]) == len(r["times_s"]) == len(r["ratios"]) == 5
+    for t, f, q in zip(r["times_s"], r["floor_s"], r["ratios"], strict=True):
+        assert f > 0 and q == t / f
+    assert r["median_ratio"] == sorted(r["ratios"])[2]

@@ -404,3 +404,52 @@ def sort_groups(offsets, off, disp, typ, code, cat, court, pos, has_cat, has_cou
                     court[k], court[k - 1] = court[k - 1], court[k]
                 pos[k], pos[k - 1] = pos[k - 1], pos[k]
                 k -= 1
+
+
+#: largest dense (type, code, category) key space numbered with a lookup table; beyond
+#: it :func:`pbr.prepare.attribute_ids` numbers the keys with ``np.unique``
+MAX_DENSE_ATTRIBUTES = 1 << 22
+
+
+@njit(cache=True, inline="always")
+def _attribute_key(typ, code, cat, has_cat, n_code, n_cat, k):
+    g = np.int64(cat[k]) if has_cat else np.int64(0)
+    return (np.int64(typ[k]) * n_code + np.int64(code[k])) * n_cat + g
+
+
+@njit(cache=True, parallel=True)
+def mark_attributes(typ, code, cat, has_cat, n_code, n_cat, seen):
+    """``seen[key] = 1`` for every event's (type, code, category) key (``seen`` arrives
+    zeroed; threads that meet the same key write the same byte)."""
+    for k in prange(typ.size):
+        seen[_attribute_key(typ, code, cat, has_cat, n_code, n_cat, k)] = 1
+
+
+@njit(cache=True)
+def number_attributes(seen, n_code, n_cat):
+    """Number the keys present in ``seen`` in key order: ``(ids, table)`` where
+    ``ids[key]`` is the attribute id (-1 if absent) and ``table[a]`` the (type, code,
+    category) of attribute ``a``."""
+    ids = np.empty(seen.size, np.int32)
+    n = 0
+    for key in range(seen.size):
+        if seen[key]:
+            ids[key] = n
+            n += 1
+        else:
+            ids[key] = -1
+    table = np.empty((n, 3), np.int64)
+    for key in range(seen.size):
+        a = ids[key]
+        if a >= 0:
+            table[a, 0] = key // (n_code * n_cat)
+            table[a, 1] = (key // n_cat) % n_code
+            table[a, 2] = key % n_cat
+    return ids, table
+
+
+@njit(cache=True, parallel=True)
+def map_attributes(typ, code, cat, has_cat, n_code, n_cat, ids, out):
+    """Each event's attribute id (``out``, uint32, allocated by the caller)."""
+    for k in prange(typ.size):
+        out[k] = np.uint32(ids[_attribute_key(typ, code, cat, has_cat, n_code, n_cat, k)])

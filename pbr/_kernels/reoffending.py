@@ -79,25 +79,33 @@ def window_table(base, n_days, fu_months, fu_days, w_months, w_days, include_ind
     return t_lo, t_hi, t_dlast, t_status
 
 
+#: bits of the per-attribute flags (:func:`measure_grouped`)
+A_COUNTS = 1  # its type, code and category pass the spec's filters (P1, F1)
+A_SERIOUS = 2  # its code is on the serious list (M4)
+A_UNMAPPED = 4  # its code has no severity weight (S1)
+
+
 @njit(cache=True, inline="always")
-def _qualifies(k, lo, hi, dlast, off, disp, typ, code, cat, has_cat, type_ok, code_ok, cat_ok):
+def _counts(k, lo, hi, dlast, off, disp, attr, a_flags):
     o = off[k]
     if o < lo or o > hi or disp[k] > dlast:
         return False
-    if not type_ok[typ[k]] or not code_ok[code[k]]:
-        return False
-    return not has_cat or cat_ok[cat[k]]
+    return (a_flags[attr[k]] & A_COUNTS) != 0
 
 
 @njit(cache=True, parallel=True)
-def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
-                    has_cat, has_court, base, t_lo, t_hi, t_dlast, t_status, court_unit,
-                    type_ok, code_ok, cat_ok, code_weight, code_mapped, code_serious,
-                    weight_int, scale, out_count, out_severity, out_serious, out_first, out_status,
-                    out_unmapped, out_window_end):
+def measure_grouped(index_day, offsets, off, disp, attr, court, has_court, base, t_lo, t_hi,
+                    t_dlast, t_status, court_unit, a_flags, a_weight, a_weight_int, scale,
+                    out_count, out_severity, out_serious, out_first, out_status, out_unmapped,
+                    out_window_end):
     """Per-offender measures, one cohort row at a time (outputs in cohort order).
 
-    Severity: with ``scale > 0`` the integer weights ``weight_int`` (weights times
+    ``attr`` is each event's attribute id (:attr:`pbr.prepare.Histories.attributes`);
+    the spec's filters, serious list and weights come as one small table per attribute:
+    ``a_flags`` (``A_COUNTS | A_SERIOUS | A_UNMAPPED`` bits), ``a_weight`` and
+    ``a_weight_int``.
+
+    Severity: with ``scale > 0`` the integer weights ``a_weight_int`` (weights times
     ``scale``) are added and the total divided by ``scale`` once, an exact decimal sum
     that does not depend on the event order; with ``scale == 0`` the float weights are
     added in event order.
@@ -115,35 +123,36 @@ def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
         count = 0
         severity = 0.0
         sev_int = 0
-        serious = False
+        flags = 0
         first = -1
         unmapped = 0
         if status != ST_NOT_MEASURABLE:
             a = offsets[r]
             b = offsets[r + 1]
             for k in range(a, b):
-                if off[k] > hi:
+                o = off[k]
+                if o > hi:
                     break  # events are sorted by offence day
-                if not _qualifies(k, lo, hi, dlast, off, disp, typ, code, cat, has_cat,
-                                  type_ok, code_ok, cat_ok):
+                if o < lo or disp[k] > dlast:
                     continue
-                c = code[k]
+                c = attr[k]
+                f = a_flags[c]
+                if (f & A_COUNTS) == 0:
+                    continue
                 if first < 0:
-                    first = off[k] - idx
+                    first = o - idx
                 if scale > 0:
-                    sev_int += weight_int[c]
+                    sev_int += a_weight_int[c]
                 else:
-                    severity += code_weight[c]
-                if not code_mapped[c]:
+                    severity += a_weight[c]
+                flags |= f
+                if f & A_UNMAPPED:
                     unmapped += 1
-                if code_serious[c]:
-                    serious = True
                 if court_unit:
                     dup = False
                     for q in range(a, k):
                         same = court[q] == court[k] if has_court else disp[q] == disp[k]
-                        if same and _qualifies(q, lo, hi, dlast, off, disp, typ, code, cat,
-                                               has_cat, type_ok, code_ok, cat_ok):
+                        if same and _counts(q, lo, hi, dlast, off, disp, attr, a_flags):
                             dup = True
                             break
                     if not dup:
@@ -152,7 +161,7 @@ def measure_grouped(index_day, offsets, off, disp, typ, code, cat, court,
                     count += 1
         out_count[r] = count
         out_severity[r] = sev_int / scale if scale > 0 else severity
-        out_serious[r] = serious
+        out_serious[r] = (flags & A_SERIOUS) != 0
         out_first[r] = first
         out_unmapped[r] = unmapped
 

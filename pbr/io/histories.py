@@ -60,6 +60,9 @@ def save_histories(histories: Histories, directory: str | Path) -> Path:
     for name in _ARRAYS:
         np.save(out / f"{name}.npy", np.ascontiguousarray(getattr(histories, name)),
                 allow_pickle=False)
+    attribute, attribute_table = histories.attributes
+    np.save(out / "attribute.npy", attribute, allow_pickle=False)
+    np.save(out / "attribute_table.npy", attribute_table, allow_pickle=False)
     histories.cohort.frame.write_ipc(out / "cohort.arrow", compression="uncompressed")
     histories.events.frame.write_ipc(out / "events.arrow", compression="uncompressed")
     _ledger_to_frame(histories.cohort.exclusions + histories.events.exclusions).write_ipc(
@@ -106,10 +109,15 @@ def load_histories(directory: str | Path, *, mmap: bool = True) -> Histories:
         custody = Custody(pl.read_ipc(src / "custody.arrow"), Exclusions(),
                           meta["custody"]["n_input"], meta["custody"]["columns"])
     dictionaries = {k: pl.Series(v, dtype=pl.String) for k, v in meta["dictionaries"].items()}
-    return Histories(cohort, events, Period.parse(meta["follow_up"]),
-                     Period.parse(meta["waiting_period"]), arrays["index_day"],
-                     arrays["offsets"], arrays["offence_day"], arrays["disposal_day"],
-                     arrays["disposal_type"], arrays["offence_code"],
-                     arrays["offence_category"], arrays["court_event"], arrays["position"],
-                     dictionaries, dict(meta["event_counts"]), custody,
-                     {} if custody is None else {"custody": _group_custody(cohort, custody)})
+    h = Histories(cohort, events, Period.parse(meta["follow_up"]),
+                  Period.parse(meta["waiting_period"]), arrays["index_day"],
+                  arrays["offsets"], arrays["offence_day"], arrays["disposal_day"],
+                  arrays["disposal_type"], arrays["offence_code"],
+                  arrays["offence_category"], arrays["court_event"], arrays["position"],
+                  dictionaries, dict(meta["event_counts"]), custody,
+                  {} if custody is None else {"custody": _group_custody(cohort, custody)})
+    if (src / "attribute.npy").exists():  # saved since the attribute ids exist; without
+        h.__dict__["attributes"] = (  # them Histories.attributes finds them on first use
+            np.load(src / "attribute.npy", mmap_mode="r" if mmap else None, allow_pickle=False),
+            np.load(src / "attribute_table.npy", allow_pickle=False))
+    return h

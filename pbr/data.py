@@ -10,7 +10,7 @@ reason (``on_invalid="exclude"``).  Rows in = rows kept + rows excluded, always.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -216,8 +216,13 @@ def _never(df: pl.DataFrame, expr: pl.Expr) -> bool:
 
 def _apply_rules(df: pl.DataFrame, table: str, rules: list[tuple[str, str, pl.Expr]],
                  on_invalid: OnInvalid, sources: Mapping[str, str],
-                 ) -> tuple[pl.DataFrame, Exclusions]:
-    """Evaluate row rules in order; the first failing rule is a row's reason."""
+                 defer: Collection[str] = ()) -> tuple[pl.DataFrame, Exclusions]:
+    """Evaluate row rules in order; the first failing rule is a row's reason.
+
+    Rules named in ``defer`` are left out of the first pass that asks whether any row
+    fails: the caller checks them on its own pass over the data and validates again
+    without ``defer`` when one fails.  Once any other rule fails, every rule is
+    evaluated, deferred ones included."""
     if on_invalid not in ("raise", "exclude"):
         raise SchemaError(f"on_invalid must be 'raise' or 'exclude', got {on_invalid!r}")
     df = df.with_row_index(ROW)
@@ -226,7 +231,7 @@ def _apply_rules(df: pl.DataFrame, table: str, rules: list[tuple[str, str, pl.Ex
     # fast path: one pass that only asks whether any row fails any rule; rules that
     # cannot fail (a literal False, a null test on a column without nulls: polars keeps
     # null counts, so the test costs nothing) are left out of it
-    live = [expr for _, _, expr in rules if not _never(df, expr)]
+    live = [expr for name, _, expr in rules if name not in defer and not _never(df, expr)]
     any_bad = bool(live) and df.select(pl.any_horizontal([e.fill_null(False) for e in live])
                                        .any()).item()
     if not any_bad:
@@ -366,11 +371,12 @@ class Events(_Table):
                    offence_date: str = "offence_date", disposal_date: str = "disposal_date",
                    disposal_type: str = "disposal_type", offence_code: str = "offence_code",
                    offence_category: str | None = None, court_event_id: str | None = None,
-                   on_invalid: OnInvalid = "raise") -> Events:
+                   on_invalid: OnInvalid = "raise", _defer: Collection[str] = ()) -> Events:
         """Validate an events table; see the class docstring.
 
         ``offence_category`` and ``court_event_id`` are picked up automatically when
-        columns of those names exist.
+        columns of those names exist.  (``_defer``, internal: row rules the caller
+        checks on its own pass over the data; see ``_apply_rules``.)
         """
         if isinstance(data, Events):
             return data
@@ -426,7 +432,7 @@ class Events(_Table):
              pl.col("disposal_type").is_null()),
             ("missing_offence_code", "offence_code is missing", pl.col("offence_code").is_null()),
         ]
-        frame, led = _apply_rules(df, "events", rules, on_invalid, sources)
+        frame, led = _apply_rules(df, "events", rules, on_invalid, sources, _defer)
         return cls(frame, led, n_input, sources)
 
 

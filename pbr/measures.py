@@ -394,12 +394,12 @@ def _scatter_pieces(st: Any, ct: dict[str, Any], with_court: bool, wide: bool
     hist = np.zeros((len(pieces), 1 << st.pbits), np.int64)
     window = (np.int32(st.lo), np.int32(st.hi_off), np.int32(st.hi_disp), st.pbits)
 
-    def histogram(k: int) -> None:
+    def histogram(k: int) -> bool:
         ids, off, disp = pieces[k][:3]
-        onepass.piece_histogram(ids, off, disp, *window, hist[k])
+        return bool(onepass.piece_histogram(ids, off, disp, *window, hist[k]))
 
     with ThreadPoolExecutor(max(1, numba.get_num_threads())) as pool:
-        list(pool.map(histogram, range(len(pieces))))
+        st.check_deferred(any(list(pool.map(histogram, range(len(pieces))))))
         start, part_off, total = chunk_starts(hist)
         width = 2 + (1 if wide else 0) + (1 if with_court else 0)
         rec = np.empty((total, width), np.uint64)

@@ -219,6 +219,10 @@ class Histories:
                 f"{self.follow_up} + {self.waiting_period})")
 
 
+#: the row rule the one-pass measure checks in its own pass (see ``_Stage``)
+ORDER_RULE = ("disposal_before_offence",)
+
+
 class _Stage:
     """Validated inputs as the join kernels' arrays: what ``prepare`` and the one-pass
     measure share (validation, the global window, the window filter in polars, codes
@@ -230,7 +234,11 @@ class _Stage:
         # duplicate ids are found by the hash join, not by a separate pass
         self.cohort = cohort if self.checked else Cohort._validate(
             cohort, "offender_id", "index_date", "raise", check_duplicates=False)
-        self.events = events = Events.from_frame(events)
+        # the one-pass path checks disposal >= offence day in its histogram pass, which
+        # reads both columns anyway (check_deferred; a failure validates again in full)
+        self.raw_events = events
+        self.deferred = ORDER_RULE if pieces and not isinstance(events, Events) else ()
+        self.events = events = Events.from_frame(events, _defer=self.deferred)
         self.custody = None if custody is None else Custody.from_frame(custody)
         self.follow_up, self.waiting = follow_up, waiting = _horizon(horizon)
         self.c_idx = c_idx = _days(self.cohort.frame["index_date"])
@@ -322,6 +330,15 @@ class _Stage:
                                arrays["offence_category"][a:b] if self.has_cat else none,
                                arrays["court_event_id"][a:b] if self.has_court else none))
         self.pieces = pieces
+
+    def check_deferred(self, failed: bool) -> None:
+        """After the caller's pass over every event row: if a deferred rule failed on
+        some row, validate the raw events in full, which raises the error naming the
+        row (``on_invalid="raise"``)."""
+        if failed and self.deferred:
+            Events.from_frame(self.raw_events)
+            raise SchemaError(  # pragma: no cover - defensive: the full check raises
+                "events: a disposal_date is before its offence_date")
 
     def release_events(self) -> None:
         """Drop the event pieces once they are scattered (views of the frame, or of its

@@ -251,3 +251,36 @@ def test_the_schedule_never_changes_a_result(monkeypatch: pytest.MonkeyPatch,
     for name in ref:
         np.testing.assert_array_equal(out[name], ref[name], err_msg=name)
         np.testing.assert_array_equal(out_k[name], ref_k[name], err_msg=name)
+
+
+@pytest.mark.parametrize("where", [0, 1234, -1])
+def test_disposal_before_offence_found_by_the_histogram_pass(synth: Any, where: int) -> None:
+    """The one-pass path checks this rule in its histogram pass (not in polars first):
+    the error is the one full validation gives, whichever chunk holds the row, and
+    even when the row lies outside every follow-up window."""
+    from pbr.data import Events
+
+    cohort, events = synth.cohort, synth.events
+    spec = pbr.preset("moj_national_2017").replace(severity_weights=synth.severity_weights)
+    row = where % events.height
+    shifted = events.with_columns(
+        offence_date=pl.when(pl.int_range(pl.len()) == row)
+        .then(pl.col("disposal_date") + pl.duration(days=1)).otherwise(pl.col("offence_date")))
+    # three chunks, so that the bad row can sit in a later piece
+    third = shifted.height // 3
+    chunked = pl.concat([shifted[:third], shifted[third:2 * third], shifted[2 * third:]],
+                        rechunk=False)
+    with pytest.raises(SchemaError) as full:
+        Events.from_frame(chunked)
+    assert f"row {row} " in str(full.value) and "disposal_before_offence" in str(full.value)
+    for frame in (shifted, chunked):
+        with pytest.raises(SchemaError) as one:
+            pbr.measure(cohort, frame, spec)
+        assert str(one.value) == str(full.value)
+    # deferred, the rule is left to the caller: from_frame alone lets the row through
+    assert Events.from_frame(chunked, _defer=("disposal_before_offence",)).n == events.height
+    # with the rows excluded instead, the measure is the polars engine's
+    ok = Events.from_frame(chunked, on_invalid="exclude")
+    assert ok.exclusions.count(rule="disposal_before_offence") == 1
+    assert pbr.measure(cohort, ok, spec).frame.equals(
+        pbr.measure(cohort, ok, spec, engine="polars").frame)

@@ -60,12 +60,20 @@ def _unpack(rec, e, wide):
 @njit(cache=True, nogil=True)
 def piece_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, hist_row):
     """Count one piece's events inside the global window per hash partition (serial:
-    pieces run on several threads).  A piece is a polars chunk or part of one."""
+    pieces run on several threads).  A piece is a polars chunk or part of one.
+
+    Returns whether any event of the piece, inside the window or not, has its disposal
+    day before its offence day (the validation rule ``disposal_before_offence``, checked
+    here on a pass that reads both days anyway)."""
     shift = np.uint64(64 - pbits)
+    order_bad = False
     for i in range(ids.size):
         o = off[i]
-        if o >= lo and o <= hi_off and disp[i] <= hi_disp:
+        d = disp[i]
+        order_bad |= d < o
+        if o >= lo and o <= hi_off and d <= hi_disp:
             hist_row[np.int64(_hash(ids[i]) >> shift)] += 1
+    return order_bad
 
 
 @njit(cache=True, nogil=True)

@@ -24,7 +24,9 @@ Below each table, the memory-bandwidth floor: the time to read the event columns
 (offender_id, offence_date, disposal_date) once with a parallel numba sum (fastest of 21
 passes, or numpy's one-thread sum where that is faster), and the time to read the
 arrays the kernel streams, with each path's multiple
-of it; and the kernel-only row paired with the floor (rounds alternating one floor read
+of it; pbr's compute speed-up paired with the faster baseline (rounds alternating one
+run of each, so that both see the same machine conditions; the median of the rounds'
+ratios); and the kernel-only row paired with the floor (rounds alternating one floor read
 and one kernel call, so that both are measured under the same machine conditions; the
 median of the rounds' ratios).
 
@@ -169,6 +171,41 @@ def run_e2e(name: str, d: Path, warm_dir: Path, repeats: int, size: dict[str, An
     return first
 
 
+def paired_speedup(d: Path, warm_dir: Path, size: dict[str, Any], rounds: int
+                   ) -> dict[str, Any] | None:
+    """pbr's compute speed-up over the faster baseline, the two run in alternation.
+
+    The table's speed-up divides medians taken minutes apart; on a machine whose speed
+    drifts (1.5x within minutes on the project's virtual machine) that ratio measures
+    the drift too.  Here each round runs the baseline and then pbr on the same inputs,
+    so that each ratio compares neighbouring runs; the median of the rounds' ratios is
+    reported with their range.
+    """
+    rows = size["rows"]
+    timed = [(rows[b]["compute_s"], b) for b in BASELINES if rows.get(b, {}).get("compute_s")]
+    if not timed:
+        return None
+    best = min(timed)[1]
+    runs = {}
+    for name in (best, "pbr"):
+        impl = IMPLS[name]
+        impl.compute(impl.load(warm_dir))
+        runs[name] = functools.partial(impl.compute, impl.load(d))
+    times: dict[str, list[float]] = {best: [], "pbr": []}
+    for _ in range(rounds):
+        for name in (best, "pbr"):
+            gc.collect()
+            t0 = time.perf_counter()
+            out = runs[name]()
+            times[name].append(time.perf_counter() - t0)
+            del out
+    ratios = [b / p for b, p in zip(times[best], times["pbr"], strict=True)]
+    del runs
+    gc.collect()
+    return {"baseline": best, "rounds": rounds, "times_s": times, "ratios": ratios,
+            "median_ratio": statistics.median(ratios)}
+
+
 def save_histories(d: Path) -> None:
     """Prepared Histories next to the data (for the kernel's end-to-end row).
 
@@ -223,6 +260,8 @@ def bench_size(n: int, d: Path, warm_dir: Path, impls: list[str], repeats: int,
             check(name, run_compute(name, d, warm_dir, repeats, size, slow_s), "compute")
             print(f" {fmt_s(size['rows'][name]['compute_s'])}", file=sys.stderr, flush=True)
     size["floor"] = raw_floor(d)
+    if "compute" in phases and "pbr" in impls:
+        size["paired"] = paired_speedup(d, warm_dir, size, max(repeats, 3))
     if "e2e" in phases:
         if "pbr_kernel" in impls:
             save_histories(warm_dir)
@@ -284,6 +323,15 @@ def table(size: dict[str, Any]) -> str:
         f"{size['n_events']:,} event rows once ({fl['bytes'] / 1e6:,.0f} MB) takes "
         f"{fmt_s(fl['seconds'])} ({_readers(fl, size)})"
         + (f"; compute takes {multiples} of it." if multiples else "."))
+    pr = size.get("paired")
+    if pr:
+        lines.append(
+            f"Compute speed-up, paired: {pr['rounds']} rounds, each running "
+            f"{pr['baseline']} and then pbr.measure on the same inputs: pbr is "
+            f"{fmt_x(pr['median_ratio'])} faster (median of the rounds' ratios; range "
+            f"{min(pr['ratios']):.1f}-{max(pr['ratios']):.1f}x; pbr "
+            f"{fmt_s(statistics.median(pr['times_s']['pbr']))}, {pr['baseline']} "
+            f"{fmt_s(statistics.median(pr['times_s'][pr['baseline']]))}, medians).")
     kf = size.get("kernel_floor")
     if kf and rows.get("pbr_kernel", {}).get("compute_s"):
         k = rows["pbr_kernel"]["compute_s"]

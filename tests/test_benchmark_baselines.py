@@ -261,3 +261,24 @@ def test_paired_ratio_pairs_each_run_with_its_own_floor() -> None:
     for t, f, q in zip(r["times_s"], r["floor_s"], r["ratios"], strict=True):
         assert f > 0 and q == t / f
     assert r["median_ratio"] == sorted(r["ratios"])[2]
+
+
+def test_paired_speedup_alternates_pbr_and_the_faster_baseline(tmp_path: Path) -> None:
+    from benchmarks import measures
+
+    d = _data.ensure_data(tmp_path, "synth", 300, 7, quiet=True)
+    size = {"rows": {"pbr": {"compute_s": 0.01}, "polars": {"compute_s": 0.02},
+                     "duckdb": {"compute_s": 0.5}}}
+    r = measures.paired_speedup(d, d, size, 3)
+    assert r is not None and r["baseline"] == "polars" and r["rounds"] == 3
+    assert len(r["times_s"]["pbr"]) == len(r["times_s"]["polars"]) == len(r["ratios"]) == 3
+    assert r["ratios"] == [b / p for b, p in zip(r["times_s"]["polars"], r["times_s"]["pbr"],
+                                                 strict=True)]
+    assert "paired" in measures.table({**size, "n": 300, "n_events": 1, "repeats": 1,
+                                       "load_before": 0.0, "load_after": 0.0, "slow_s": 9.0,
+                                       "data": {"source": "synth", "seed": 7},
+                                       "floor": {"seconds": 1e-3, "bytes": 1, "arrays": ["x"],
+                                                 "numba_parallel_s": 1e-3,
+                                                 "numpy_1thread_s": 1e-3},
+                                       "paired": r})
+    assert measures.paired_speedup(d, d, {"rows": {"pbr": {"compute_s": 1.0}}}, 3) is None

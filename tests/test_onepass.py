@@ -284,3 +284,20 @@ def test_disposal_before_offence_found_by_the_histogram_pass(synth: Any, where: 
     assert ok.exclusions.count(rule="disposal_before_offence") == 1
     assert pbr.measure(cohort, ok, spec).frame.equals(
         pbr.measure(cohort, ok, spec, engine="polars").frame)
+
+
+def test_each_runs_every_index_once_and_raises_the_first_error() -> None:
+    from pbr.measures import _each
+
+    for threads in (1, 2, 5):
+        seen: list[int] = []
+        _each(seen.append, 100, threads)
+        assert sorted(seen) == list(range(100))
+    _each(seen.append, 0, 2)  # nothing to do
+
+    def fail(k: int) -> None:
+        if k == 7:
+            raise ValueError("piece 7")
+
+    with pytest.raises(ValueError, match="piece 7"):
+        _each(fail, 50, 2)

@@ -422,8 +422,8 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     dest = b_off if n_buffered < 2**31 else np.empty(n_buffered, np.int64)
     with dynamic():
         slot_count, not_in, outside, dup = grouping.probe(
-            c_part_off, crec[:, 0], crec[:, 1], np.int32(base), t_hi, t_hd, e_part_off,
-            b_key, b_off, b_disp, dest)
+            c_part_off, crec, np.int32(base), t_hi, t_hd, e_part_off, b_key, b_off, b_disp,
+            dest)
     del b_key, b_off, b_disp, crec
     if dup:
         st.raise_duplicate()

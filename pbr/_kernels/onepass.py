@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from pbr._kernels.grouping import MULT2, _hash, total
+from pbr._kernels.grouping import _hash, build_slot_table, lookup_slot, total
 
 NOT_OK = np.uint32(0xFFFFFFFF)
 #: events whose hash lookups :func:`probe_measure` does together
@@ -133,49 +133,6 @@ C_WIDTH = 4
 LOW = np.int64(0xFFFFFFFF)
 SERIOUS = np.int64(1) << 32  # in word C_IDX
 UNMAPPED_ONE = np.int64(2) << 32  # in word C_IDX: one more unmapped qualifying offence
-
-
-@njit(cache=True, inline="always")
-def build_slot_table(crec, c0, nc):
-    """Open-addressing (linear probing, load factor at most 1/2) table over the cohort
-    records ``crec[c0:c0 + nc]`` of one partition: ``(tab, tshift, tmask, dup)``.
-
-    An entry is two words, the offender id and ``(position << 32) | index day`` (-1
-    empty), so that a lookup finds the offender and its index day in one cache line:
-    the horizon test, which most looked-up events fail, needs nothing else (a table of
-    positions into the records took a second, dependent read; 9% slower at 1M
-    offenders).  ``dup`` says whether an id occurs twice (the first is then found)."""
-    tbits = 1
-    while (1 << tbits) < 2 * nc:
-        tbits += 1
-    tmask = (1 << tbits) - 1
-    tshift = np.uint64(64 - tbits)
-    tab = np.empty((1 << tbits, 2), np.int64)
-    for h in range(1 << tbits):
-        tab[h, 1] = -1
-    dup = False
-    for li in range(nc):
-        k = crec[c0 + li, C_ID]
-        h = np.int64((_hash(k) * MULT2) >> tshift)
-        while tab[h, 1] != -1:
-            if tab[h, 0] == k:
-                dup = True
-            h = (h + 1) & tmask
-        tab[h, 0] = k
-        tab[h, 1] = (np.int64(li) << 32) | (crec[c0 + li, C_IDX] & LOW)
-    return tab, tshift, tmask, dup
-
-
-@njit(cache=True, inline="always")
-def lookup_slot(tab, tshift, tmask, k):
-    """``(position << 32) | index day`` of id ``k`` in :func:`build_slot_table`'s
-    table, or -1."""
-    h = np.int64((_hash(k) * MULT2) >> tshift)
-    while True:
-        v = tab[h, 1]
-        if v == -1 or tab[h, 0] == k:
-            return v
-        h = (h + 1) & tmask
 
 
 @njit(cache=True, parallel=True)

@@ -109,6 +109,12 @@ def _sum(a: np.ndarray) -> int:  # pragma: no cover - compiled
 _INT_VIEW = {1: np.uint8, 2: np.int16, 4: np.int32, 8: np.int64}
 
 
+def _int_views(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Contiguous integer views of the arrays, for the vectorised numba sum."""
+    return [np.ascontiguousarray(a).view(_INT_VIEW[np.dtype(a.dtype).itemsize])
+            for a in arrays]
+
+
 def floor_time(arrays: Sequence[np.ndarray], repeats: int = 21) -> dict[str, Any]:
     """Time to read every array once, and the bytes read.
 
@@ -118,8 +124,7 @@ def floor_time(arrays: Sequence[np.ndarray], repeats: int = 21) -> dict[str, Any
     parallel pass waits for a scheduler slice at every barrier, which can make the
     one-thread read the faster one.
     """
-    arrays = [np.ascontiguousarray(a).view(_INT_VIEW[np.dtype(a.dtype).itemsize])
-              for a in arrays]
+    arrays = _int_views(arrays)
     for a in arrays:  # compile + fault in
         _sum(a)
 
@@ -150,8 +155,7 @@ def paired_ratio(fn: Callable[[], Any], arrays: Sequence[np.ndarray], rounds: in
     compares two neighbouring measurements; the median of the ratios is reported, with
     their range.
     """
-    arrays = [np.ascontiguousarray(a).view(_INT_VIEW[np.dtype(a.dtype).itemsize])
-              for a in arrays]
+    arrays = _int_views(arrays)
     for a in arrays:
         _sum(a)
     floors, times = [], []

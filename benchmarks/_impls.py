@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +136,17 @@ def _kernel_load(d: Path) -> Any:
     fn, how = kernel_only(histories, spec)
     return {"histories": histories, "spec": spec, "run": fn, "how": how,
             "raw": None if how != "Histories.measure(spec)" else raw_kernel(histories, spec)}
+
+
+def reused_outputs(inputs: dict[str, Any], out: Any) -> tuple[Callable[[], Any], str] | None:
+    """The kernel-only call writing into the arrays ``out`` of an earlier call, when
+    ``Histories.measure_arrays`` takes ``out=`` (None otherwise)."""
+    fn = getattr(inputs["histories"], "measure_arrays", None)
+    if not (isinstance(out, dict) and callable(fn)
+            and "out" in inspect.signature(fn).parameters):
+        return None
+    return (functools.partial(fn, inputs["spec"], out=out),
+            "Histories.measure_arrays(spec, out=<arrays of an earlier call>)")
 
 
 def kernel_frame(histories: Any, out: Any) -> Any:

@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from pbr import _reference
+from pbr import _reference, _scratch
 from pbr._kernels import ROWS_PER_CHUNK, dynamic
 from pbr._kernels import reoffending as kern
 from pbr._kernels.calendar import MONTH_START
-from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
+from pbr.data import ROW, Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.errors import EngineError, IncompleteDataWarning, SeverityError, SpecError
 from pbr.period import NULL_DAY, date_to_day
 from pbr.spec import MeasureSpec, preset
@@ -323,34 +323,64 @@ def _window_tables(idx: np.ndarray, spec: MeasureSpec, span: tuple[int, int] | N
     return base, t_lo, t_hi, t_dlast, t_status
 
 
-def _empty_outputs(n: int) -> dict[str, np.ndarray]:
+def _empty_outputs(n: int, scratch: _scratch.Arena | None = None) -> dict[str, np.ndarray]:
     """The kernels' per-offender output arrays, uninitialised: both kernels
-    (``measure_grouped``, ``onepass.finish``) write every element."""
+    (``measure_grouped``, ``onepass.finish``) write every element.
+
+    With ``scratch`` (the one-pass path, whose arrays only feed the result frame):
+    ``reoffences`` and ``days_to_first`` are int64, the frame's own type, so that the
+    frame takes them without a copy; ``status``, ``unmapped`` and ``window_end``, which
+    the frame does not hold, are scratch memory."""
+    wide = np.int32 if scratch is None else np.int64
+    temp = np.empty if scratch is None else scratch.empty
     return {
-        "reoffences": np.empty(n, np.int32), "severity": np.empty(n, np.float64),
-        "serious": np.empty(n, np.bool_), "days_to_first": np.empty(n, np.int32),
-        "status": np.empty(n, np.int8), "unmapped": np.empty(n, np.int32),
-        "window_end": np.empty(n, np.int32),
+        "reoffences": np.empty(n, wide), "severity": np.empty(n, np.float64),
+        "serious": np.empty(n, np.bool_), "days_to_first": np.empty(n, wide),
+        "status": temp(n, np.int8), "unmapped": temp(n, np.int32),
+        "window_end": temp(n, np.int32),
     }
 
 
 def _custody_days(idx: np.ndarray, grouped: Any, base: int, t_lo: np.ndarray,
-                  t_hi: np.ndarray) -> np.ndarray:
+                  t_hi: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     c_off, c_start, c_end = grouped
-    out = np.zeros(idx.size, np.int64)
+    if out is None:
+        out = np.zeros(idx.size, np.int64)
+    else:
+        out[:] = 0
     with dynamic(ROWS_PER_CHUNK):
         kern.custody_grouped(idx, c_off, c_start, c_end, np.int64(base), t_lo, t_hi, out)
     return out
 
 
-def kernel_arrays(h: Any, spec: MeasureSpec) -> dict[str, np.ndarray]:
-    """Run the measure kernel on prepared histories; raw arrays in cohort order."""
+def _check_out(out: dict[str, np.ndarray], n: int, custody: bool) -> dict[str, np.ndarray]:
+    """``out`` (arrays a previous ``measure_arrays`` call returned) checked for reuse."""
+    want = {k: v.dtype for k, v in _empty_outputs(0).items()}
+    if custody:
+        want["custody_days"] = np.dtype(np.int64)
+    for key, dtype in want.items():
+        a = out.get(key) if isinstance(out, dict) else None
+        if not (isinstance(a, np.ndarray) and a.dtype == dtype and a.shape == (n,)
+                and a.flags.c_contiguous and a.flags.writeable):
+            raise ValueError(
+                f"out[{key!r}] must be a writeable contiguous {dtype} array of {n:,} "
+                f"elements (got {None if a is None else f'{a.dtype} {a.shape}'}). Fix: pass "
+                "the dict a previous measure_arrays call on these histories returned")
+    return {k: out[k] for k in want}
+
+
+def kernel_arrays(h: Any, spec: MeasureSpec, out: dict[str, np.ndarray] | None = None
+                  ) -> dict[str, np.ndarray]:
+    """Run the measure kernel on prepared histories; raw arrays in cohort order (written
+    into ``out``'s arrays when given)."""
     ct = _code_tables(h.dictionaries, spec)
-    out = _empty_outputs(h.cohort.n)
+    custody = "custody" in h.extra
+    out = _empty_outputs(h.cohort.n) if out is None else _check_out(out, h.cohort.n, custody)
     idx = h.index_day
     base, t_lo, t_hi, t_dlast, t_status = _window_tables(idx, spec, h.index_span)
-    if "custody" in h.extra:
-        out["custody_days"] = _custody_days(idx, h.extra["custody"], base, t_lo, t_hi)
+    if custody:
+        out["custody_days"] = _custody_days(idx, h.extra["custody"], base, t_lo, t_hi,
+                                            out.get("custody_days"))
     attr, table = h.attributes
     a_flags, a_weight, a_weight_int = _attribute_tables(ct, table)
     with dynamic(ROWS_PER_CHUNK):
@@ -377,8 +407,8 @@ def _attribute_tables(ct: dict[str, Any], table: np.ndarray
     return flags, ct["weight"][code], ct["weight_int"][code]
 
 
-def _scatter_pieces(st: Any, ct: dict[str, Any], with_court: bool, wide: bool
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _scatter_pieces(st: Any, ct: dict[str, Any], with_court: bool, wide: bool,
+                    scratch: _scratch.Arena) -> tuple[np.ndarray, np.ndarray]:
     """Histogram and scatter the events piece by piece (zero-copy views of the frame's
     chunks), on as many threads as Numba uses.  Every piece writes its own histogram
     row and its own ranges of the records, so the records are in input order within
@@ -402,7 +432,7 @@ def _scatter_pieces(st: Any, ct: dict[str, Any], with_court: bool, wide: bool
     st.check_deferred(bool(order_bad.any()))
     start, part_off, total = chunk_starts(hist)
     width = 2 + (1 if wide else 0) + (1 if with_court else 0)
-    rec = np.empty((total, width), np.uint64)
+    rec = scratch.empty((total, width), np.uint64)
 
     def scatter(k: int) -> None:
         ids, off, disp, typ, code, cat, court = pieces[k]
@@ -447,27 +477,32 @@ def _each(fn: Any, n: int, threads: int) -> None:
         raise errors[0]
 
 
-def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = None
-                   ) -> tuple[Cohort, Events, Custody | None, dict[str, np.ndarray],
-                              dict[str, int]]:
+def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any,
+                   scratch: _scratch.Arena) -> tuple[Cohort, Events, Custody | None,
+                                                     dict[str, np.ndarray], dict[str, int]]:
     """One spec, once: the hash join fused with the measure (:mod:`pbr._kernels.onepass`).
 
     Validates like :func:`~pbr.prepare.prepare` with ``horizon=spec`` and returns the
-    same arrays and event ledger as ``kernel_arrays(prepare(...), spec)``, without
+    same values and event ledger as ``kernel_arrays(prepare(...), spec)``, without
     building the grouped layout.  Needs exact severity sums (``spec.severity_scale``).
+    The temporaries (records, slots, the cohort's id and index-day arrays) and the
+    arrays the result frame does not hold come from ``scratch``: they are valid until
+    it closes (see :func:`_empty_outputs`).
     """
     from pbr._kernels import onepass
     from pbr.prepare import _group_custody, _Stage
 
-    st = _Stage(cohort, events, custody, spec, positions=False, pieces=True)
+    st = _Stage(cohort, events, custody, spec, positions=False, pieces=True, scratch=scratch)
     n = st.cohort.n
     ct = _code_tables(st.dictionaries, spec)
     court_unit = spec.counting_unit == "court_event"
     with_court = court_unit and st.has_court
-    c_part_off, c_slot, crec = st.partition_cohort(slot_to_row=False, width=onepass.C_WIDTH)
     # 16-byte records unless the codes or the window are too wide to pack
     wide = ct["weight_int"].size >= 0xFFFF or st.hi_disp - st.lo >= 0xFFFF
-    e_part_off, rec = _scatter_pieces(st, ct, with_court, wide)
+    out = _empty_outputs(n, scratch)
+    c_part_off, c_slot, crec = st.partition_cohort(
+        slot_to_row=False, width=onepass.C_WIDTH, scratch=scratch)
+    e_part_off, rec = _scatter_pieces(st, ct, with_court, wide, scratch)
     st.release_events()
     base, h_hi, h_hd = st.horizon_tables()
     _, t_lo, t_hi, t_dlast, t_status = _window_tables(st.c_idx, spec,
@@ -475,18 +510,18 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any = N
     with dynamic():
         not_in, outside, kept, dup = onepass.probe_measure(
             c_part_off, crec, np.int32(base), h_hi, h_hd, t_lo, t_hi, t_dlast, t_status,
-            e_part_off, rec, wide, court_unit, with_court, ct["weight_int"], ct["mapped"],
-            ct["serious"])
+            e_part_off, rec, wide, court_unit, with_court, ct["weight_int"],
+            ct["mapped"], ct["serious"])
     if dup:
         st.raise_duplicate()
     n_buffered = int(rec.shape[0])
     del rec
-    out = _empty_outputs(n)
     with dynamic(ROWS_PER_CHUNK):
         onepass.finish(c_slot, crec, np.float64(ct["scale"]), st.c_idx, np.int32(base),
-                       t_dlast, t_status, out["reoffences"], out["severity"], out["serious"],
-                       out["days_to_first"], out["unmapped"], out["status"],
-                       out["window_end"])
+                       t_dlast, t_status, out["reoffences"], out["severity"],
+                       out["serious"], out["days_to_first"], out["unmapped"],
+                       out["status"], out["window_end"])
+    del c_slot, crec
     if st.custody is not None:
         out["custody_days"] = _custody_days(st.c_idx, _group_custody(st.cohort, st.custody),
                                             base, t_lo, t_hi)
@@ -524,6 +559,21 @@ def _notes(events: Events, spec: MeasureSpec) -> list[str]:
     return notes
 
 
+def _nullable(first: np.ndarray) -> pl.Series:
+    """Days to first reoffence as Int64, null where the kernel wrote -1 (none): the
+    values are taken without a copy when already int64, with a validity bitmap."""
+    import pyarrow as pa
+
+    values = first.astype(np.int64, copy=False)
+    valid = values >= 0
+    if valid.all():
+        return pl.Series(values)
+    bitmap = np.packbits(valid, bitorder="little")
+    arr = pa.Array.from_buffers(pa.int64(), values.size,
+                                [pa.py_buffer(bitmap), pa.py_buffer(values)])
+    return pl.Series(arr)
+
+
 def _assemble(cohort: Cohort, events: Events, custody: Custody | None, spec: MeasureSpec,
               engine: str, arrays: dict[str, np.ndarray], event_counts: dict[str, int]
               ) -> MeasureResult:
@@ -547,16 +597,14 @@ def _assemble(cohort: Cohort, events: Events, custody: Custody | None, spec: Mea
     first = arrays["days_to_first"]
     cols: dict[str, pl.Series] = {
         "reoffended": pl.Series(reoff > 0),
-        "reoffences": pl.Series(reoff.astype(np.int64)),
+        "reoffences": pl.Series(reoff.astype(np.int64, copy=False)),
         "severity": pl.Series(arrays["severity"]) if spec.severity_weights is not None
         else pl.Series(dtype=pl.Float64).extend_constant(None, len(reoff)),
         "serious": pl.Series(arrays["serious"]) if spec.serious_codes
         else pl.Series(dtype=pl.Boolean).extend_constant(None, len(reoff)),
-        "days_to_first": pl.select(
-            pl.when(pl.lit(pl.Series(first)) >= 0).then(pl.lit(pl.Series(first)))
-            .cast(pl.Int64)).to_series(),
+        "days_to_first": _nullable(first),
     }
-    frame = cohort.frame.drop("row")
+    frame = cohort.data.drop(ROW, strict=False)
     if custody is not None:
         cols["custody_days"] = pl.Series(arrays["custody_days"]) if "custody_days" in arrays \
             else _reference.custody_days(cohort.frame, custody.frame, spec)["custody_days"]
@@ -630,8 +678,9 @@ def measure(cohort: Any, events: Any, spec: MeasureSpec | str | None = None, *,
         raise EngineError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "numba" and spec.severity_scale is not None:
         # one spec once: the join fused with the measure (its hash join finds duplicates)
-        c, e, cu, arrays, counts = onepass_arrays(cohort, events, spec, custody)
-        return _assemble(c, e, cu, spec, engine, arrays, counts)
+        with _scratch.Arena() as scratch:
+            c, e, cu, arrays, counts = onepass_arrays(cohort, events, spec, custody, scratch)
+            return _assemble(c, e, cu, spec, engine, arrays, counts)
     if engine == "numba":  # prepare validates (its hash join finds duplicate ids)
         return measure_histories(prepare(cohort, events, spec, custody=custody), spec)
     cohort = Cohort.from_frame(cohort)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pbr import _scratch
 from pbr._kernels import ROWS_PER_CHUNK, dynamic, grouping
 from pbr._kernels.calendar import add_period_array
 from pbr.data import Cohort, Custody, Events
@@ -65,8 +66,27 @@ def _id_arrays(cohort: pl.DataFrame, events: pl.DataFrame) -> tuple[np.ndarray, 
         "both as strings")
 
 
-def _days(s: pl.Series) -> np.ndarray:
-    return s.to_physical().to_numpy().astype(np.int32, copy=False)
+def _days(s: pl.Series, scratch: _scratch.Arena | None = None) -> np.ndarray:
+    return _contiguous(s.to_physical(), np.dtype(np.int32), scratch)
+
+
+def _contiguous(s: pl.Series, dtype: np.dtype[Any] | None, scratch: _scratch.Arena | None
+                ) -> np.ndarray:
+    """A null-free numeric series as one contiguous array of ``dtype``: a view of a
+    single chunk, else the chunks copied into ``scratch`` memory when given (a
+    temporary of the caller's: a parquet file's row groups make a chunked cohort, and
+    ``to_numpy`` would copy into memory fresh from the system).  ``dtype`` None: the
+    series' own."""
+    if scratch is None or s.n_chunks() == 1:
+        a = s.to_numpy()
+        return a if dtype is None else a.astype(dtype, copy=False)
+    chunks = [c.to_numpy() for c in s.get_chunks()]
+    out = scratch.empty(len(s), chunks[0].dtype if dtype is None else dtype)
+    pos = 0
+    for a in chunks:
+        out[pos:pos + a.size] = a
+        pos += a.size
+    return out
 
 
 #: cohort rows per hash partition of the join, about, and the widest fan-out (2^8
@@ -183,19 +203,37 @@ class Histories:
         wend = add_period_array(end, w.months, w.days)
         return bool(np.all(end <= hz_end) and np.all(wend <= hz_wend))
 
-    def measure_arrays(self, spec: MeasureSpec | str | None = None) -> dict[str, np.ndarray]:
+    def measure_arrays(self, spec: MeasureSpec | str | None = None, *,
+                       out: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """The kernel's raw per-offender arrays (cohort order), without building a frame.
 
         The fastest path for repeated evaluation (bootstraps, sensitivity runs):
         ``reoffences``, ``severity``, ``serious``, ``days_to_first`` (-1 if none),
         ``status`` (0 complete, 1 not measurable, 2 interim), ``unmapped`` and
-        ``window_end`` (day number of the last disposal day that counts).
+        ``window_end`` (day number of the last disposal day that counts), and
+        ``custody_days`` when the histories hold custody spells.
+
+        ``out``: the dict a previous call returned, whose arrays are overwritten and
+        returned again (every element is written).  A loop over many specs then touches
+        no new memory: memory fresh from the operating system costs more to write than
+        the kernel's own work on some machines (docs/performance.md).
+
+        Examples
+        --------
+        >>> import pbr
+        >>> data = pbr.synth.generate(200, seed=3)
+        >>> h = pbr.prepare(data.cohort, data.events, ("24 months", "6 months"))
+        >>> a = h.measure_arrays("moj_national_2017")
+        >>> b = h.measure_arrays(pbr.preset("moj_national_2017", follow_up="24 months"),
+        ...                      out=a)
+        >>> b["reoffences"] is a["reoffences"]
+        True
         """
         from pbr.measures import _spec, kernel_arrays
 
         spec = _spec(spec)
         self._check_horizon(spec)
-        return kernel_arrays(self, spec)
+        return kernel_arrays(self, spec, out)
 
     def _check_horizon(self, spec: MeasureSpec) -> None:
         if not self.covers(spec):
@@ -229,7 +267,8 @@ class _Stage:
     and dictionaries, the partition width)."""
 
     def __init__(self, cohort: Any, events: Any, custody: Any, horizon: Any, *,
-                 positions: bool, pieces: bool = False) -> None:
+                 positions: bool, pieces: bool = False,
+                 scratch: _scratch.Arena | None = None) -> None:
         self.raw_cohort, self.checked = cohort, isinstance(cohort, Cohort)
         # duplicate ids are found by the hash join, not by a separate pass
         self.cohort = cohort if self.checked else Cohort._validate(
@@ -241,7 +280,10 @@ class _Stage:
         self.events = events = Events.from_frame(events, _defer=self.deferred)
         self.custody = None if custody is None else Custody.from_frame(custody)
         self.follow_up, self.waiting = follow_up, waiting = _horizon(horizon)
-        self.c_idx = c_idx = _days(self.cohort.frame["index_date"])
+        # with ``scratch`` (the one-pass path: the cohort arrays die with the call) a
+        # chunked cohort column is copied into reused memory
+        self.scratch = scratch
+        self.c_idx = c_idx = _days(self.cohort.data["index_date"], scratch)
         n = self.cohort.n
         self.fm, self.fd = follow_up.months, follow_up.days
         self.wm, self.wd = waiting.months, waiting.days
@@ -260,9 +302,9 @@ class _Stage:
         # that each to_numpy below is a view
         roles = [c for c in ("offender_id", "offence_date", "disposal_date", "disposal_type",
                              "offence_code", "offence_category", "court_event_id")
-                 if c in events.frame.columns]
-        schema = events.frame.schema
-        ev = events.frame.select([pl.col(c).to_physical() for c in roles])
+                 if c in events.data.columns]
+        schema = events.data.schema
+        ev = events.data.select([pl.col(c).to_physical() for c in roles])
         self.has_cat = events.has_category
         self.has_court = events.has_court_event
         self.pbits = int(min(MAX_PBITS, max(1, round(np.log2(max(n, 1) / PARTITION_ROWS)))))
@@ -277,7 +319,7 @@ class _Stage:
                        & (pl.col("disposal_date") <= self.hi_disp)).rechunk()
         # unsigned polars row indices in events.frame
         self.window_pos = ev["__pos"].to_numpy() if positions else np.zeros(0, np.int64)
-        self.c_ids, self.e_ids = _id_arrays(self.cohort.frame, ev)
+        self.c_ids, self.e_ids = _id_arrays(self.cohort.data, ev)
         self.e_off = _days(ev["offence_date"])
         self.e_disp = _days(ev["disposal_date"])
         d: dict[str, pl.Series] = {}
@@ -297,13 +339,13 @@ class _Stage:
         at most ``PIECE_ROWS`` rows (no window filter, no copy): ``self.pieces`` holds
         one (id, offence day, disposal day, type, code, category, court) tuple per piece.
         Chunks that differ between columns are aligned by one rechunk."""
-        c_type, e_type = self.cohort.frame.schema["offender_id"], ev.schema["offender_id"]
+        c_type, e_type = self.cohort.data.schema["offender_id"], ev.schema["offender_id"]
         if c_type.is_integer() and e_type.is_integer():
             # integer ids are read from the chunks below: a contiguous copy of all event
             # ids (to_numpy of a chunked column) would cost a pass over 8 bytes a row
-            self.c_ids = self.cohort.frame["offender_id"].to_numpy()
+            self.c_ids = _contiguous(self.cohort.data["offender_id"], None, self.scratch)
         else:
-            self.c_ids, e_ids = _id_arrays(self.cohort.frame, ev)
+            self.c_ids, e_ids = _id_arrays(self.cohort.data, ev)
             ev = ev.with_columns(offender_id=pl.Series(e_ids))  # encoded: one array
         # one rechunk when the columns' chunks differ, or when there are so many small
         # chunks (a streamed or concatenated frame) that per-chunk calls would dominate
@@ -345,14 +387,17 @@ class _Stage:
         one rechunked copy, which is then freed before the probe allocates)."""
         self.pieces = None
 
-    def partition_cohort(self, slot_to_row: bool, width: int = 2) -> tuple[np.ndarray, ...]:
-        """:func:`pbr._kernels.grouping.partition_cohort` on this cohort."""
+    def partition_cohort(self, slot_to_row: bool, width: int = 2,
+                         scratch: _scratch.Arena | None = None) -> tuple[np.ndarray, ...]:
+        """:func:`pbr._kernels.grouping.partition_cohort` on this cohort (its arrays from
+        ``scratch`` when given: temporaries of the caller's)."""
         n = self.c_ids.size
-        rows, crec = np.empty(n, np.int64), np.empty((n, width), np.int64)
+        empty = np.empty if scratch is None else scratch.empty
+        rows, crec = empty(n, np.int64), empty((n, width), np.int64)
         with dynamic():
             part_off = grouping.partition_cohort(self.c_ids, self.c_idx, self.pbits,
                                                  grouping.NCHUNK, slot_to_row,
-                                                 np.empty(n, np.uint16), rows, crec)
+                                                 empty(n, np.uint16), rows, crec)
         return part_off, rows, crec
 
     def histogram(self) -> tuple[np.ndarray, np.ndarray]:

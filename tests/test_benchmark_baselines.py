@@ -282,3 +282,20 @@ def test_paired_speedup_alternates_pbr_and_the_faster_baseline(tmp_path: Path) -
                                                  "numpy_1thread_s": 1e-3},
                                        "paired": r})
     assert measures.paired_speedup(d, d, {"rows": {"pbr": {"compute_s": 1.0}}}, 3) is None
+
+
+def test_kernel_row_also_times_the_kernel_into_reused_outputs(tmp_path: Path) -> None:
+    from benchmarks import measures
+
+    d = _data.ensure_data(tmp_path, "synth", 400, 9, quiet=True)
+    size: dict = {"rows": {"pbr_kernel": {}}}
+    measures.run_compute("pbr_kernel", d, d, 2, size, 9.0)
+    q = size["kernel_paired_reused"]
+    assert "out=" in q["call"] and len(q["ratios"]) == len(q["floor_s"]) == q["rounds"]
+    assert size["kernel_paired"]["rounds"] == q["rounds"]
+    text = measures.table({**size, "n": 400, "n_events": 1, "repeats": 2,
+                           "load_before": 0.0, "load_after": 0.0, "slow_s": 9.0,
+                           "data": {"source": "synth", "seed": 9},
+                           "floor": {"seconds": 1e-3, "bytes": 1, "arrays": ["x"],
+                                     "numba_parallel_s": 1e-3, "numpy_1thread_s": 1e-3}})
+    assert "writing into the output arrays of an earlier call" in text

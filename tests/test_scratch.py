@@ -1,0 +1,150 @@
+"""Reused scratch memory (pbr._scratch) and the lazily numbered ``row`` column."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import polars as pl
+import pytest
+
+import pbr
+from pbr import _scratch
+from pbr.data import Events
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    _scratch.release()
+    monkeypatch.setattr(_scratch, "_limit", None)
+    monkeypatch.delenv("PBR_SCRATCH_MB", raising=False)
+
+
+def test_a_large_buffer_is_reused_by_the_next_arena() -> None:
+    with _scratch.Arena() as a:
+        x = a.empty((1 << 18,), np.int64)  # 2 MiB
+        x[:] = 7
+        address = x.ctypes.data
+    assert _scratch.kept_bytes() >= x.nbytes
+    with _scratch.Arena() as b:
+        y = b.empty((1 << 17, 2), np.int64)  # same bytes, another shape
+        assert y.ctypes.data == address
+        assert y.shape == (1 << 17, 2) and y.flags.c_contiguous
+        assert y.ctypes.data % 64 == 0
+    with _scratch.Arena() as c:  # smaller requests take the best fit, as a prefix
+        z = c.empty(1000, np.int32)
+        assert z.ctypes.data != address  # under MIN_BYTES: plain numpy memory
+
+
+def test_two_arenas_at_once_never_share_a_buffer() -> None:
+    with _scratch.Arena() as a:
+        a.empty(1 << 18, np.int64)
+    a, b = _scratch.Arena(), _scratch.Arena()
+    x, y = a.empty(1 << 18, np.int64), b.empty(1 << 18, np.int64)
+    assert x.ctypes.data != y.ctypes.data
+    a.close()
+    b.close()
+    assert _scratch.kept_bytes() == 2 * x.nbytes
+
+
+def test_the_limit_keeps_the_largest_buffers_that_fit(monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    monkeypatch.setenv("PBR_SCRATCH_MB", "3")
+    with _scratch.Arena() as a:
+        a.empty(2 << 20, np.uint8)
+        a.empty(2 << 20, np.uint8)
+        a.empty(1 << 20, np.uint8)
+    assert _scratch.kept_bytes() == 3 << 20
+    assert _scratch.release() == 3 << 20
+    assert _scratch.kept_bytes() == 0
+
+
+def test_zero_turns_reuse_off_and_a_bad_value_is_named(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    monkeypatch.setenv("PBR_SCRATCH_MB", "0")
+    with _scratch.Arena() as a:
+        a.empty(4 << 20, np.uint8)
+    assert _scratch.kept_bytes() == 0
+    monkeypatch.setattr(_scratch, "_limit", None)
+    monkeypatch.setenv("PBR_SCRATCH_MB", "lots")
+    with pytest.raises(ValueError, match="PBR_SCRATCH_MB"):
+        _scratch.limit()
+
+
+def test_measures_do_not_depend_on_what_reused_memory_held() -> None:
+    """Calls of different sizes in turn (each reusing the last one's buffers, with
+    whatever they hold) give the results of calls with reuse off."""
+    big = pbr.synth.generate(60_000, seed=11)
+    small = pbr.synth.generate(20_000, seed=12)
+    spec = pbr.MeasureSpec(severity_weights={c: 1.5 for c in
+                                             big.events["offence_code"].unique().to_list()
+                                             + small.events["offence_code"].unique().to_list()},
+                           unmapped_severity="zero")
+    _scratch._limit = 0
+    want_big = pbr.measure(big.cohort, big.events, spec).frame
+    want_small = pbr.measure(small.cohort, small.events, spec).frame
+    _scratch._limit = 1 << 30
+    for _ in range(2):
+        assert pbr.measure(big.cohort, big.events, spec).frame.equals(want_big)
+        assert _scratch.kept_bytes() > 0
+        assert pbr.measure(small.cohort, small.events, spec).frame.equals(want_small)
+    # a cohort read in several chunks (a parquet file's row groups) is copied into
+    # reused memory; the result does not change
+    chunked = pl.concat([big.cohort.slice(0, 25_000), big.cohort.slice(25_000)],
+                        rechunk=False)
+    assert chunked.n_chunks() == 2
+    assert pbr.measure(chunked, big.events, spec).frame.equals(want_big)
+
+
+def test_concurrent_measures_agree() -> None:
+    data = pbr.synth.generate(30_000, seed=5)
+    want = pbr.measure(data.cohort, data.events).frame
+    got: list[pl.DataFrame] = []
+
+    def run() -> None:
+        got.append(pbr.measure(data.cohort, data.events).frame)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 3 and all(g.equals(want) for g in got)
+
+
+def test_row_numbers_are_added_on_first_use_and_kept_when_rows_are_left_out() -> None:
+    df = pl.DataFrame({"offender_id": [1, 2, 3],
+                       "offence_date": ["2020-01-05", "2020-02-01", "2020-03-01"],
+                       "disposal_date": ["2020-02-01", "2020-01-01", "2020-04-01"],
+                       "disposal_type": ["conviction"] * 3, "offence_code": ["a"] * 3})
+    ok = Events.from_frame(df.filter(pl.col("offender_id") != 2))
+    assert "row" not in ok.data.columns and ok.n == 2
+    assert ok.frame.columns[0] == "row" and ok.frame["row"].to_list() == [0, 1]
+    assert ok.frame is ok.frame  # numbered once
+    some = Events.from_frame(df, on_invalid="exclude")  # row 1: disposal before offence
+    assert some.data["row"].to_list() == [0, 2] and some.frame is some.data
+    assert some.exclusions.count() == 1
+
+
+def test_measure_arrays_writes_into_the_arrays_of_a_previous_call() -> None:
+    data = pbr.synth.generate(3_000, seed=21)
+    h = pbr.prepare(data.cohort, data.events, ("24 months", "6 months"),
+                    custody=data.custody)
+    first = h.measure_arrays("moj_national_2017")
+    kept = {k: v.copy() for k, v in first.items()}
+    longer = pbr.preset("moj_national_2017", follow_up="24 months", include_index_day=True)
+    again = h.measure_arrays(longer, out=first)
+    assert all(again[k] is first[k] for k in first)
+    fresh = h.measure_arrays(longer)
+    assert sorted(again) == sorted(fresh) and "custody_days" in fresh
+    for k in fresh:
+        np.testing.assert_array_equal(again[k], fresh[k], err_msg=k)
+    assert any(not np.array_equal(kept[k], fresh[k]) for k in kept)  # it was overwritten
+    back = h.measure_arrays("moj_national_2017", out=again)
+    for k in kept:
+        np.testing.assert_array_equal(back[k], kept[k], err_msg=k)
+    with pytest.raises(ValueError, match=r"out\['serious'\] must be a writeable"):
+        h.measure_arrays("moj_national_2017", out={**kept, "serious": kept["serious"][1:]})
+    with pytest.raises(ValueError, match="custody_days"):
+        h.measure_arrays("moj_national_2017", out={k: v for k, v in kept.items()
+                                                   if k != "custody_days"})

@@ -10,9 +10,11 @@ array took 47-72 ms, and into one written before 1-4 ms (docs/performance.md).  
 allocator returns large arrays to the system at once.  So pbr keeps its large
 temporaries here between calls, up to a limit.
 
-Only temporaries come from here: nothing returned to the caller is a view of scratch
-memory, and no kernel reads a scratch array before writing it (the contents of a
-reused buffer are whatever the last call left: ``np.empty`` semantics).
+Temporaries come from an :class:`Arena` and go back when it closes.  Arrays handed to
+the caller (the columns of a result frame) come from :func:`lend`: their buffer goes
+back only when the last array using it has been garbage collected (a finalizer on the
+arrays' base object).  No kernel reads such an array before writing it (the contents
+of a reused buffer are whatever the last user left: ``np.empty`` semantics).
 
 The limit is ``PBR_SCRATCH_MB`` in the environment (MiB, default 1024; 0 turns reuse
 off), read when the first array is returned. :func:`release` frees what is kept.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -30,6 +33,9 @@ import numpy as np
 MIN_BYTES = 1 << 20
 _lock = threading.Lock()
 _free: list[np.ndarray] = []  # uint8 buffers, kept for the next call
+# buffers whose lent arrays have died: appended by finalizers (atomic under the GIL, no
+# lock: a finalizer may run inside a garbage collection while this thread holds _lock)
+_returned: list[np.ndarray] = []
 _limit: int | None = None
 
 
@@ -49,18 +55,102 @@ def limit() -> int:
     return _limit
 
 
+def _drain() -> None:
+    """Move returned buffers to the free list, up to the limit (under ``_lock``)."""
+    if _returned:
+        moved = []
+        while _returned:
+            moved.append(_returned.pop())
+        _trim(moved)
+
+
+def _trim(extra: list[np.ndarray]) -> None:
+    """Keep ``extra`` with the buffers already kept, the largest first, up to the limit
+    (under ``_lock``)."""
+    cap = limit()
+    pool = sorted(_free + extra, key=lambda b: -b.nbytes)
+    _free.clear()
+    kept = 0
+    for b in pool:
+        if kept + b.nbytes <= cap:
+            _free.append(b)
+            kept += b.nbytes
+
+
 def kept_bytes() -> int:
     """Bytes now kept for reuse."""
     with _lock:
+        _drain()
         return sum(b.nbytes for b in _free)
 
 
 def release() -> int:
     """Free the memory kept for reuse; returns the bytes released."""
     with _lock:
+        _drain()
         n = sum(b.nbytes for b in _free)
         _free.clear()
     return n
+
+
+def _nbytes(shape: tuple[int, ...], dtype: np.dtype[Any]) -> int:
+    return int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+
+
+def _take(nbytes: int) -> np.ndarray:
+    """A uint8 buffer of at least ``nbytes``, 64-byte aligned: the best fit kept, or new."""
+    with _lock:
+        _drain()
+        best = -1
+        for i, b in enumerate(_free):
+            if b.nbytes >= nbytes and (best < 0 or b.nbytes < _free[best].nbytes):
+                best = i
+        if best >= 0:
+            return _free.pop(best)
+    # 64-byte alignment (a cache line) for any dtype; numpy's own is 16
+    raw = np.empty(nbytes + 64, np.uint8)
+    skip = (-raw.ctypes.data) % 64
+    return raw[skip:skip + nbytes]
+
+
+def _keep(buffers: list[np.ndarray]) -> None:
+    """Keep ``buffers`` with those already kept, the largest first, up to the limit."""
+    limit()  # read outside the lock (it may raise)
+    with _lock:
+        _drain()
+        _trim(buffers)
+
+
+class _Lease:
+    """The base object of a lent array: exposes the buffer's memory to numpy; its
+    finalizer returns the buffer once no array uses it any more."""
+
+    __slots__ = ("__array_interface__", "__weakref__")
+
+
+def lend(shape: int | tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialised array (like ``np.empty``) that may be handed to the caller: its
+    memory returns to the pool when the array and every view of it are gone.
+
+    Examples
+    --------
+    >>> a = lend(1 << 18, np.float64)
+    >>> a.fill(0.5)
+    >>> float(a[-1]), a.flags.writeable
+    (0.5, True)
+    """
+    dtype = np.dtype(dtype)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    nbytes = _nbytes(shape, dtype)
+    if nbytes < MIN_BYTES or limit() == 0:
+        return np.empty(shape, dtype)
+    buf = _take(nbytes)
+    lease = _Lease()
+    lease.__array_interface__ = {"version": 3, "shape": shape, "typestr": dtype.str,
+                                 "data": (buf.ctypes.data, False)}
+    weakref.finalize(lease, _returned.append, buf)
+    out: np.ndarray = np.asarray(lease)
+    return out
 
 
 class Arena:
@@ -83,23 +173,10 @@ class Arena:
         block ends."""
         dtype = np.dtype(dtype)
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        nbytes = _nbytes(shape, dtype)
         if nbytes < MIN_BYTES:
             return np.empty(shape, dtype)
-        buf = None
-        with _lock:
-            # best fit: the smallest kept buffer that is large enough
-            best = -1
-            for i, b in enumerate(_free):
-                if b.nbytes >= nbytes and (best < 0 or b.nbytes < _free[best].nbytes):
-                    best = i
-            if best >= 0:
-                buf = _free.pop(best)
-        if buf is None:
-            # 64-byte alignment (a cache line) for any dtype; numpy's own is 16
-            raw = np.empty(nbytes + 64, np.uint8)
-            skip = (-raw.ctypes.data) % 64
-            buf = raw[skip:skip + nbytes]
+        buf = _take(nbytes)
         self._taken.append(buf)
         out: np.ndarray = buf[:nbytes].view(dtype).reshape(shape)
         return out
@@ -107,15 +184,7 @@ class Arena:
     def close(self) -> None:
         """Return this arena's buffers for reuse (the largest first, up to the limit)."""
         taken, self._taken = self._taken, []
-        cap = limit()
-        with _lock:
-            pool = sorted(_free + taken, key=lambda b: -b.nbytes)
-            _free.clear()
-            kept = 0
-            for b in pool:
-                if kept + b.nbytes <= cap:
-                    _free.append(b)
-                    kept += b.nbytes
+        _keep(taken)
 
     def __enter__(self) -> Arena:
         return self

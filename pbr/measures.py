@@ -329,13 +329,20 @@ def _empty_outputs(n: int, scratch: _scratch.Arena | None = None) -> dict[str, n
 
     With ``scratch`` (the one-pass path, whose arrays only feed the result frame):
     ``reoffences`` and ``days_to_first`` are int64, the frame's own type, so that the
-    frame takes them without a copy; ``status``, ``unmapped`` and ``window_end``, which
-    the frame does not hold, are scratch memory."""
-    wide = np.int32 if scratch is None else np.int64
-    temp = np.empty if scratch is None else scratch.empty
+    frame takes them and ``severity`` without a copy, in memory lent from the pool
+    (:func:`pbr._scratch.lend`: back to the pool when the frame is gone); the others,
+    which the frame copies (booleans) or does not hold, are scratch memory."""
+    if scratch is None:
+        return {
+            "reoffences": np.empty(n, np.int32), "severity": np.empty(n, np.float64),
+            "serious": np.empty(n, np.bool_), "days_to_first": np.empty(n, np.int32),
+            "status": np.empty(n, np.int8), "unmapped": np.empty(n, np.int32),
+            "window_end": np.empty(n, np.int32),
+        }
+    temp, lend = scratch.empty, _scratch.lend
     return {
-        "reoffences": np.empty(n, wide), "severity": np.empty(n, np.float64),
-        "serious": np.empty(n, np.bool_), "days_to_first": np.empty(n, wide),
+        "reoffences": lend(n, np.int64), "severity": lend(n, np.float64),
+        "serious": temp(n, np.bool_), "days_to_first": lend(n, np.int64),
         "status": temp(n, np.int8), "unmapped": temp(n, np.int32),
         "window_end": temp(n, np.int32),
     }

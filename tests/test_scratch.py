@@ -148,3 +148,46 @@ def test_measure_arrays_writes_into_the_arrays_of_a_previous_call() -> None:
     with pytest.raises(ValueError, match="custody_days"):
         h.measure_arrays("moj_national_2017", out={k: v for k, v in kept.items()
                                                    if k != "custody_days"})
+
+
+def test_a_lent_array_returns_to_the_pool_only_when_its_last_user_is_gone() -> None:
+    import gc
+
+    a = _scratch.lend((1 << 17, 2), np.int64)
+    address = a.ctypes.data
+    a[:] = 3
+    view = a[10:20]
+    series = pl.Series(a[:, 0].copy())  # a copy: not a user of the buffer
+    frame_col = pl.Series(a.reshape(-1))  # zero-copy: a user
+    assert frame_col.to_numpy().ctypes.data == address
+    del a
+    gc.collect()
+    assert _scratch.kept_bytes() == 0  # the view and the series still use it
+    with _scratch.Arena() as arena:
+        assert arena.empty(1 << 18, np.int64).ctypes.data != address
+    del view
+    gc.collect()
+    assert _scratch.kept_bytes() == 2 << 20  # the arena's buffer only
+    del frame_col
+    gc.collect()
+    assert _scratch.kept_bytes() == 2 * (2 << 20)
+    assert int(series.sum()) == 3 * (1 << 17)
+    with _scratch.Arena() as a1, _scratch.Arena() as a2:
+        got = {a1.empty(1 << 18, np.int64).ctypes.data, a2.empty(1 << 18, np.int64).ctypes.data}
+    assert address in got
+
+
+def test_result_columns_in_lent_memory_survive_later_calls(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    monkeypatch.setattr(_scratch, "MIN_BYTES", 1024)  # every output from the pool
+    data = pbr.synth.generate(40_000, seed=8)
+    first = pbr.measure(data.cohort, data.events, pbr.preset("peterborough_sib"))
+    kept = first.frame.clone()
+    want = first.frame.select("reoffences", "days_to_first").to_numpy().copy()
+    for _ in range(3):  # each call takes buffers from the pool; first's are still in use
+        pbr.measure(data.cohort, data.events, pbr.preset("moj_national_2017"))
+    assert _scratch.kept_bytes() > 0
+    assert first.frame.equals(kept)
+    assert np.array_equal(first.frame.select("reoffences", "days_to_first").to_numpy(), want,
+                          equal_nan=True)
+    assert first.frame["days_to_first"].null_count() < first.frame.height

@@ -126,6 +126,7 @@ class _Lease:
     finalizer returns the buffer once no array uses it any more."""
 
     __slots__ = ("__array_interface__", "__weakref__")
+    __array_interface__: dict[str, Any]
 
 
 def lend(shape: int | tuple[int, ...], dtype: Any) -> np.ndarray:

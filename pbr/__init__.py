@@ -10,6 +10,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from pbr import io, risk, stats, synth
+from pbr._scratch import release_memory
 from pbr.audit import Manifest, VerificationResult, verify
 from pbr.cohort import build_cohort
 from pbr.cohort_result import CohortBuild
@@ -124,6 +125,7 @@ __all__ = [
     "prepare",
     "preset",
     "pseudonymise",
+    "release_memory",
     "risk",
     "rosenbaum_bounds",
     "run_contract",

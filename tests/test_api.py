@@ -22,7 +22,7 @@ PUBLIC = {
     "Period", "PeriodError", "SchemaError", "SeverityError", "SpecError", "__version__",
     "available_presets", "measure", "preset", "prepare", "pseudonymise", "risk", "synth",
     "BalanceResult", "EffectResult", "MatchResult", "MatchSpec", "e_value", "estimate_effect",
-    "match", "rosenbaum_bounds",
+    "match", "rosenbaum_bounds", "release_memory",
 }
 
 # layer of each module (DESIGN.md): 0 foundations, 1 kernels, 2 computation, 3 io/report,

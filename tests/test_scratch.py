@@ -15,7 +15,7 @@ from pbr.data import Events
 
 @pytest.fixture(autouse=True)
 def _fresh_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    _scratch.release()
+    _scratch.release_memory()
     monkeypatch.setattr(_scratch, "_limit", None)
     monkeypatch.delenv("PBR_SCRATCH_MB", raising=False)
 
@@ -55,7 +55,7 @@ def test_the_limit_keeps_the_largest_buffers_that_fit(monkeypatch: pytest.Monkey
         a.empty(2 << 20, np.uint8)
         a.empty(1 << 20, np.uint8)
     assert _scratch.kept_bytes() == 3 << 20
-    assert _scratch.release() == 3 << 20
+    assert _scratch.release_memory() == 3 << 20
     assert _scratch.kept_bytes() == 0
 
 

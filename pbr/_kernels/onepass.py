@@ -38,6 +38,7 @@ import numpy as np
 from numba import njit, prange
 
 from pbr._kernels.grouping import _hash, build_slot_table, lookup_slot, total
+from pbr._kernels.prefetch import prefetch
 
 NOT_OK = np.uint32(0xFFFFFFFF)
 #: events whose hash lookups :func:`probe_measure` does together
@@ -230,13 +231,21 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
     return total(not_in), total(outside), total(kept), total(dup) > 0
 
 
+#: rows ahead whose cohort record :func:`finish` prefetches (16, 32 and 64 measured alike)
+FINISH_AHEAD = 16
+
+
 @njit(cache=True, parallel=True)
 def finish(slot, crec, scale, index_day, base, t_dlast, t_status, out_count, out_severity,
            out_serious, out_first, out_unmapped, out_status, out_window_end):
     """The outputs in cohort order: cohort row ``r`` reads its record ``crec[slot[r]]``
-    (one random read per offender, sequential writes), its status and last counting
-    disposal day from the window tables; severity is ``sum(weight_int) / scale``."""
-    for r in prange(slot.size):
+    (one random read per offender, prefetched ``FINISH_AHEAD`` rows ahead; sequential
+    writes), its status and last counting disposal day from the window tables; severity
+    is ``sum(weight_int) / scale``."""
+    n = slot.size
+    for r in prange(n):
+        if r + FINISH_AHEAD < n:
+            prefetch(crec, (slot[r + FINISH_AHEAD], 0))
         j = slot[r]
         w3 = crec[j, C_COUNT]
         out_count[r] = w3 & LOW

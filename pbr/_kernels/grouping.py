@@ -114,8 +114,8 @@ def partition_cohort(ids, idx, pbits, nchunk, slot_to_row, part, rows, crec):
         cur = start[c].copy()
         for i in range(c * step, min(n, c * step + step)):
             p = part[i]
-            d = cur[p]
-            cur[p] = d + 1
+            d = np.uint64(cur[p])  # unsigned: no wrap-around handling per access
+            cur[p] = d + np.uint64(1)
             if slot_to_row:
                 rows[d] = i
             else:
@@ -213,12 +213,12 @@ def build_slot_table(crec, c0, nc):
 def lookup_slot(tab, tshift, tmask, k):
     """``(position << 32) | index day`` of id ``k`` in :func:`build_slot_table`'s
     table, or -1."""
-    h = np.int64((_hash(k) * MULT2) >> tshift)
+    h = (_hash(k) * MULT2) >> tshift  # unsigned: no wrap-around handling per access
     while True:
         v = tab[h, 1]
         if v == -1 or tab[h, 0] == k:
             return v
-        h = (h + 1) & tmask
+        h = (h + np.uint64(1)) & np.uint64(tmask)
 
 
 @njit(cache=True, parallel=True)

@@ -73,7 +73,7 @@ def piece_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, hist_row):
         d = disp[i]
         order_bad |= d < o
         if o >= lo and o <= hi_off and d <= hi_disp:
-            hist_row[np.int64(_hash(ids[i]) >> shift)] += 1
+            hist_row[_hash(ids[i]) >> shift] += 1  # unsigned: no wrap-around handling
     return order_bad
 
 
@@ -104,9 +104,10 @@ def piece_scatter(cur, ids, off, disp, typ, code, cat, court, lo, hi_off, hi_dis
         o = off[i]
         if o < lo or o > hi_off or disp[i] > hi_disp:
             continue
-        p = np.int64(_hash(ids[i]) >> shift)
-        d = cur[p]
-        cur[p] = d + 1
+        # unsigned indices (p, d): Numba adds no wrap-around handling to the accesses
+        p = _hash(ids[i]) >> shift
+        d = np.uint64(cur[p])
+        cur[p] = d + np.uint64(1)
         k = code[i]
         ok = type_ok[typ[i]] and code_ok[k]
         if has_cat and not cat_ok[cat[i]]:
@@ -173,6 +174,9 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
         n_kept = 0
         lis = np.empty(BATCH, np.int64)
         for e in range(e0, e0 + ne):
+            # unsigned array indices (ue, j, t): Numba then adds no wrap-around handling
+            # for negative ones to each access
+            ue = np.uint64(e)
             b = (e - e0) % BATCH
             if b == 0:
                 # the lookups of a batch of events first: they are independent of each
@@ -180,16 +184,17 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
                 # (the classification below branches unpredictably, and a mispredicted
                 # branch would discard lookups already under way)
                 for i in range(min(BATCH, e0 + ne - e)):
-                    lis[i] = lookup_slot(tab, tshift, tmask, np.int64(rec[e + i, 0]))
+                    lis[i] = lookup_slot(tab, tshift, tmask,
+                                         np.int64(rec[ue + np.uint64(i), 0]))
             v = lis[b]
             if v < 0:
                 n_not_in += 1
                 continue
             li = v >> 32
-            j = c0 + li
+            j = np.uint64(c0 + li)
             idx = np.int32(v & LOW)
-            o, d, a = _unpack(rec, e, wide)
-            t = idx - base
+            o, d, a = _unpack(rec, ue, wide)
+            t = np.uint64(idx - base)
             if o < idx or o > h_hi[t] or d > h_hd[t]:
                 n_outside += 1
                 continue
@@ -212,7 +217,7 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
                 seen = False
                 while q >= 0:
                     if with_court:
-                        seen = rec[e0 + q, cw] == rec[e, cw]
+                        seen = rec[e0 + q, cw] == rec[ue, cw]
                     else:
                         seen = _unpack(rec, e0 + q, wide)[1] == d
                     if seen:
@@ -246,7 +251,7 @@ def finish(slot, crec, scale, index_day, base, t_dlast, t_status, out_count, out
     for r in prange(n):
         if r + FINISH_AHEAD < n:
             prefetch(crec, (slot[r + FINISH_AHEAD], 0))
-        j = slot[r]
+        j = np.uint64(slot[r])  # unsigned: no wrap-around handling per access
         w3 = crec[j, C_COUNT]
         out_count[r] = w3 & LOW
         out_severity[r] = crec[j, C_SEV] / scale if scale > 0 else 0.0
@@ -254,6 +259,6 @@ def finish(slot, crec, scale, index_day, base, t_dlast, t_status, out_count, out
         out_serious[r] = (flags & 1) != 0
         out_unmapped[r] = flags >> 1
         out_first[r] = (w3 >> 32) - 1
-        t = index_day[r] - base
+        t = np.uint64(index_day[r] - base)
         out_status[r] = t_status[t]
         out_window_end[r] = t_dlast[t]

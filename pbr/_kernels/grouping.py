@@ -81,7 +81,7 @@ def cohort_histogram(ids, pbits, nchunk, part):
         for q in range(P):
             hist[c, q] = 0
         for i in range(c * step, min(n, c * step + step)):
-            p = np.int64(_hash(ids[i]) >> shift)
+            p = _hash(ids[i]) >> shift  # unsigned: no wrap-around handling
             part[i] = np.uint16(p)
             hist[c, p] += 1
     return hist
@@ -199,11 +199,11 @@ def build_slot_table(crec, c0, nc):
     dup = False
     for li in range(nc):
         k = crec[c0 + li, 0]
-        h = np.int64((_hash(k) * MULT2) >> tshift)
+        h = (_hash(k) * MULT2) >> tshift  # unsigned: no wrap-around handling
         while tab[h, 1] != -1:
             if tab[h, 0] == k:
                 dup = True
-            h = (h + 1) & tmask
+            h = (h + np.uint64(1)) & np.uint64(tmask)
         tab[h, 0] = k
         tab[h, 1] = (np.int64(li) << 32) | (crec[c0 + li, 1] & LOW32)
     return tab, tshift, tmask, dup

@@ -248,10 +248,11 @@ def finish(slot, crec, scale, index_day, base, t_dlast, t_status, out_count, out
     writes), its status and last counting disposal day from the window tables; severity
     is ``sum(weight_int) / scale``."""
     n = slot.size
-    for r in prange(n):
-        if r + FINISH_AHEAD < n:
-            prefetch(crec, (slot[r + FINISH_AHEAD], 0))
-        j = np.uint64(slot[r])  # unsigned: no wrap-around handling per access
+    for sr in prange(n):
+        r = np.uint64(sr)  # unsigned indices: no wrap-around handling per access
+        if sr + FINISH_AHEAD < n:
+            prefetch(crec, (slot[r + np.uint64(FINISH_AHEAD)], 0))
+        j = np.uint64(slot[r])
         w3 = crec[j, C_COUNT]
         out_count[r] = w3 & LOW
         out_severity[r] = crec[j, C_SEV] / scale if scale > 0 else 0.0

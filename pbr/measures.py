@@ -325,19 +325,23 @@ def _window_tables(idx: np.ndarray, spec: MeasureSpec, span: tuple[int, int] | N
 
 def _empty_outputs(n: int, scratch: _scratch.Arena | None = None) -> dict[str, np.ndarray]:
     """The kernels' per-offender output arrays, uninitialised: both kernels
-    (``measure_grouped``, ``onepass.finish``) write every element.
+    (``measure_grouped``, ``onepass.finish``) write every element.  Without
+    ``scratch`` (``Histories.measure_arrays``) every array is the caller's, lent from
+    the pool (:func:`pbr._scratch.lend`): its memory returns there when the caller drops
+    it, so a loop of calls does not touch fresh memory each time.
 
     With ``scratch`` (the one-pass path, whose arrays only feed the result frame):
     ``reoffences`` and ``days_to_first`` are int64, the frame's own type, so that the
     frame takes them and ``severity`` without a copy, in memory lent from the pool
     (:func:`pbr._scratch.lend`: back to the pool when the frame is gone); the others,
     which the frame copies (booleans) or does not hold, are scratch memory."""
-    if scratch is None:
+    if scratch is None:  # the caller's arrays, in memory lent from the pool
+        lend = _scratch.lend
         return {
-            "reoffences": np.empty(n, np.int32), "severity": np.empty(n, np.float64),
-            "serious": np.empty(n, np.bool_), "days_to_first": np.empty(n, np.int32),
-            "status": np.empty(n, np.int8), "unmapped": np.empty(n, np.int32),
-            "window_end": np.empty(n, np.int32),
+            "reoffences": lend(n, np.int32), "severity": lend(n, np.float64),
+            "serious": lend(n, np.bool_), "days_to_first": lend(n, np.int32),
+            "status": lend(n, np.int8), "unmapped": lend(n, np.int32),
+            "window_end": lend(n, np.int32),
         }
     temp, lend = scratch.empty, _scratch.lend
     return {

@@ -216,7 +216,9 @@ class Histories:
         ``out``: the dict a previous call returned, whose arrays are overwritten and
         returned again (every element is written).  A loop over many specs then touches
         no new memory: memory fresh from the operating system costs more to write than
-        the kernel's own work on some machines (docs/performance.md).
+        the kernel's own work on some machines (docs/performance.md).  Without ``out``
+        the arrays are new to the caller, in memory lent from pbr's pool: it returns
+        there once they are dropped (``pbr.release_memory()`` frees the pool).
 
         Examples
         --------

@@ -191,3 +191,28 @@ def test_result_columns_in_lent_memory_survive_later_calls(monkeypatch: pytest.M
     assert np.array_equal(first.frame.select("reoffences", "days_to_first").to_numpy(), want,
                           equal_nan=True)
     assert first.frame["days_to_first"].null_count() < first.frame.height
+
+
+def test_measure_arrays_are_lent_and_stay_intact_while_held(monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    import gc
+
+    monkeypatch.setattr(_scratch, "MIN_BYTES", 1024)  # every output from the pool
+    data = pbr.synth.generate(20_000, seed=31)
+    h = pbr.prepare(data.cohort, data.events, ("24 months", "6 months"))
+    held = h.measure_arrays("moj_national_2017")
+    kept = {k: v.copy() for k, v in held.items()}
+    other = pbr.preset("moj_national_2017", follow_up="24 months")
+    for _ in range(3):  # results dropped at once: their memory is reused
+        h.measure_arrays(other)
+        gc.collect()
+    assert _scratch.kept_bytes() > 0
+    for k in kept:
+        np.testing.assert_array_equal(held[k], kept[k], err_msg=k)
+    before = _scratch.kept_bytes()
+    del held
+    gc.collect()
+    assert _scratch.kept_bytes() == before + sum(v.nbytes for v in kept.values())
+    again = h.measure_arrays("moj_national_2017")
+    for k in kept:
+        np.testing.assert_array_equal(again[k], kept[k], err_msg=k)

@@ -1,5 +1,6 @@
 """A software prefetch for kernels that gather from a large array in an order the
-hardware prefetcher cannot follow (layer 1: numba and its llvmlite only).
+hardware prefetcher cannot follow (layer 1: numba only; llvmlite's IR builder is reached
+through numba's ``cgutils``).
 
 ``prefetch(a, index)`` asks the CPU to bring the cache line holding ``a[index]``
 towards the core (LLVM's ``llvm.prefetch``: a read, high locality, data cache).  It
@@ -14,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from llvmlite import ir
 from numba import types
 from numba.core import cgutils as _cgutils
 from numba.extending import intrinsic
 
 cgutils: Any = _cgutils  # numba's code-generation helpers carry no type hints
+ir: Any = cgutils.ir  # llvmlite's IR builder, as numba exposes it
 
 
 def _prefetch(typingctx: Any, arr: Any, index: Any) -> Any:

@@ -66,16 +66,18 @@ def _drain() -> None:
 
 
 def _trim(extra: list[np.ndarray]) -> None:
-    """Keep ``extra`` with the buffers already kept, the largest first, up to the limit
-    (under ``_lock``)."""
+    """Keep ``extra`` with the buffers already kept, up to the limit, the most recently
+    returned first (``_free`` runs from the oldest to the newest; under ``_lock``): when
+    the work changes (a 5M-offender measure, then a loop over prepared histories), the
+    buffers of the old work are the ones dropped."""
     cap = limit()
-    pool = sorted(_free + extra, key=lambda b: -b.nbytes)
-    _free.clear()
-    kept = 0
-    for b in pool:
+    pool = _free + extra
+    kept, keep = 0, []
+    for b in reversed(pool):
         if kept + b.nbytes <= cap:
-            _free.append(b)
+            keep.append(b)
             kept += b.nbytes
+    _free[:] = keep[::-1]
 
 
 def kept_bytes() -> int:
@@ -133,7 +135,7 @@ def _take(nbytes: int) -> np.ndarray:
 
 
 def _keep(buffers: list[np.ndarray]) -> None:
-    """Keep ``buffers`` with those already kept, the largest first, up to the limit."""
+    """Keep ``buffers`` with those already kept, up to the limit (see ``_trim``)."""
     limit()  # read outside the lock (it may raise)
     with _lock:
         _drain()
@@ -202,7 +204,7 @@ class Arena:
         return out
 
     def close(self) -> None:
-        """Return this arena's buffers for reuse (the largest first, up to the limit)."""
+        """Return this arena's buffers for reuse (up to the limit, see ``_trim``)."""
         taken, self._taken = self._taken, []
         _keep(taken)
 

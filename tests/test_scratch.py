@@ -47,14 +47,22 @@ def test_two_arenas_at_once_never_share_a_buffer() -> None:
     assert _scratch.kept_bytes() == 2 * x.nbytes
 
 
-def test_the_limit_keeps_the_largest_buffers_that_fit(monkeypatch: pytest.MonkeyPatch
-                                                      ) -> None:
+def test_the_limit_keeps_the_most_recently_returned_buffers(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
     monkeypatch.setenv("PBR_SCRATCH_MB", "3")
     with _scratch.Arena() as a:
         a.empty(2 << 20, np.uint8)
         a.empty(2 << 20, np.uint8)
         a.empty(1 << 20, np.uint8)
     assert _scratch.kept_bytes() == 3 << 20
+    old = {b.ctypes.data for b in _scratch._free}
+    with _scratch.Arena() as a, _scratch.Arena() as b:  # both kept buffers taken
+        a.empty(2 << 20, np.uint8)
+        b.empty(1 << 20, np.uint8)
+        new = a.empty(3 << 20, np.uint8).ctypes.data  # a new one, returned last
+    assert _scratch.kept_bytes() == 3 << 20
+    assert [x.ctypes.data for x in _scratch._free] == [new]  # the older ones dropped
+    assert new not in old
     assert _scratch.release_memory() == 3 << 20
     assert _scratch.kept_bytes() == 0
 

@@ -147,7 +147,7 @@ def event_histogram(ids, off, disp, lo, hi_off, hi_disp, pbits, nchunk, epart):
         for i in range(a, b):
             o = off[i]
             if o >= lo and o <= hi_off and disp[i] <= hi_disp:
-                p = np.int64(_hash(ids[i]) >> shift)
+                p = _hash(ids[i]) >> shift  # unsigned: no wrap-around handling
                 epart[i] = np.uint16(p)
                 hist[c, p] += 1
             else:
@@ -170,8 +170,8 @@ def event_scatter(epart, start, ids, off, disp, b_key, b_off, b_disp):
             p = epart[i]
             if p == NO_PART:
                 continue
-            d = cur[p]
-            cur[p] = d + 1
+            d = np.uint64(cur[p])  # unsigned: no wrap-around handling per access
+            cur[p] = d + np.uint64(1)
             b_key[d] = ids[i]
             b_off[d] = off[i]
             b_disp[d] = disp[i]
@@ -259,13 +259,13 @@ def probe(c_part_off, crec, base, t_hi, t_hd, e_part_off, b_key, b_off, b_disp, 
             found = v >> 32
             idx = np.int32(v & LOW32)
             o = b_off[e]
-            t = idx - base
+            t = np.uint64(idx - base)  # unsigned: no wrap-around handling per access
             if o < idx or o > t_hi[t] or b_disp[e] > t_hd[t]:
                 local[e] = -1
                 n_outside += 1
                 continue
             local[e] = found
-            slot_count[c0 + found] += 1
+            slot_count[np.uint64(c0 + found)] += 1
         not_in[p] = n_not_in
         outside[p] = n_outside
     return slot_count, total(not_in), total(outside), total(dup) > 0
@@ -351,11 +351,12 @@ def fill_records(epart, start, dest, window_pos, e_off, e_disp, e_typ, e_code, e
             p = epart[i]
             if p == NO_PART:
                 continue
-            b = cur[p]
-            cur[p] = b + 1
-            d = dest[b]
-            if d < 0:
+            b = np.uint64(cur[p])  # unsigned indices: no wrap-around handling
+            cur[p] = b + np.uint64(1)
+            sd = dest[b]
+            if sd < 0:
                 continue
+            d = np.uint64(sd)
             recs[d, 0] = (np.int64(e_off[i]) & LOW32) | (np.int64(e_disp[i]) << 32)
             recs[d, 1] = np.int64(e_typ[i]) | (np.int64(e_code[i]) << 32)
             recs[d, 2] = window_pos[i]

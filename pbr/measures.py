@@ -323,6 +323,18 @@ def _window_tables(idx: np.ndarray, spec: MeasureSpec, span: tuple[int, int] | N
     return base, t_lo, t_hi, t_dlast, t_status
 
 
+#: the kernels' per-offender outputs and their types (``Histories.measure_arrays``)
+OUTPUT_DTYPES: dict[str, type] = {
+    "reoffences": np.int32, "severity": np.float64, "serious": np.bool_,
+    "days_to_first": np.int32, "status": np.int8, "unmapped": np.int32,
+    "window_end": np.int32,
+}
+#: the outputs the one-pass path writes in the result frame's own types (Int64, Float64)
+_FRAME_DTYPES: dict[str, type] = {
+    "reoffences": np.int64, "severity": np.float64, "days_to_first": np.int64,
+}
+
+
 def _empty_outputs(n: int, scratch: _scratch.Arena | None = None) -> dict[str, np.ndarray]:
     """The kernels' per-offender output arrays, uninitialised: both kernels
     (``measure_grouped``, ``onepass.finish``) write every element.  Without
@@ -333,23 +345,12 @@ def _empty_outputs(n: int, scratch: _scratch.Arena | None = None) -> dict[str, n
     With ``scratch`` (the one-pass path, whose arrays only feed the result frame):
     ``reoffences`` and ``days_to_first`` are int64, the frame's own type, so that the
     frame takes them and ``severity`` without a copy, in memory lent from the pool
-    (:func:`pbr._scratch.lend`: back to the pool when the frame is gone); the others,
-    which the frame copies (booleans) or does not hold, are scratch memory."""
+    (back to the pool when the frame is gone); the others, which the frame copies
+    (booleans) or does not hold, are scratch memory."""
     if scratch is None:  # the caller's arrays, in memory lent from the pool
-        lend = _scratch.lend
-        return {
-            "reoffences": lend(n, np.int32), "severity": lend(n, np.float64),
-            "serious": lend(n, np.bool_), "days_to_first": lend(n, np.int32),
-            "status": lend(n, np.int8), "unmapped": lend(n, np.int32),
-            "window_end": lend(n, np.int32),
-        }
-    temp, lend = scratch.empty, _scratch.lend
-    return {
-        "reoffences": lend(n, np.int64), "severity": lend(n, np.float64),
-        "serious": temp(n, np.bool_), "days_to_first": lend(n, np.int64),
-        "status": temp(n, np.int8), "unmapped": temp(n, np.int32),
-        "window_end": temp(n, np.int32),
-    }
+        return {k: _scratch.lend(n, dtype) for k, dtype in OUTPUT_DTYPES.items()}
+    return {k: _scratch.lend(n, _FRAME_DTYPES[k]) if k in _FRAME_DTYPES
+            else scratch.empty(n, dtype) for k, dtype in OUTPUT_DTYPES.items()}
 
 
 def _custody_days(idx: np.ndarray, grouped: Any, base: int, t_lo: np.ndarray,
@@ -366,7 +367,7 @@ def _custody_days(idx: np.ndarray, grouped: Any, base: int, t_lo: np.ndarray,
 
 def _check_out(out: dict[str, np.ndarray], n: int, custody: bool) -> dict[str, np.ndarray]:
     """``out`` (arrays a previous ``measure_arrays`` call returned) checked for reuse."""
-    want = {k: v.dtype for k, v in _empty_outputs(0).items()}
+    want: dict[str, np.dtype[Any]] = {k: np.dtype(d) for k, d in OUTPUT_DTYPES.items()}
     if custody:
         want["custody_days"] = np.dtype(np.int64)
     for key, dtype in want.items():

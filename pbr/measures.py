@@ -395,10 +395,12 @@ def kernel_arrays(h: Any, spec: MeasureSpec, out: dict[str, np.ndarray] | None =
                                             out.get("custody_days"))
     attr, table = h.attributes
     a_flags, a_weight, a_weight_int = _attribute_tables(ct, table)
-    with dynamic(ROWS_PER_CHUNK):
+    order, chunk_offsets = h.measure_order
+    with dynamic():  # a loop over chunks of kern.CHUNK_ROWS cohort rows
         kern.measure_grouped(
-            idx, h.offsets, h.offence_day, h.disposal_day, attr, h.court_event,
-            h.events.has_court_event, np.int64(base), t_lo, t_hi, t_dlast, t_status,
+            idx, h.offsets, order, chunk_offsets, h.offence_day, h.disposal_day, attr,
+            h.court_event, h.events.has_court_event, np.int64(base), t_lo, t_hi, t_dlast,
+            t_status,
             spec.counting_unit == "court_event", a_flags, a_weight, a_weight_int,
             np.float64(ct["scale"]), out["reoffences"], out["severity"], out["serious"],
             out["days_to_first"], out["status"], out["unmapped"], out["window_end"])

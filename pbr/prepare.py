@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from pbr import _scratch
-from pbr._kernels import ROWS_PER_CHUNK, dynamic, grouping
+from pbr._kernels import ROWS_PER_CHUNK, dynamic, grouping, reoffending
 from pbr._kernels.calendar import add_period_array
 from pbr.data import Cohort, Custody, Events
 from pbr.errors import SchemaError, SpecError
@@ -179,6 +179,21 @@ class Histories:
         """
         return attribute_ids(self.disposal_type, self.offence_code, self.offence_category,
                              self.dictionaries)
+
+    @functools.cached_property
+    def measure_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """The order in which the measure kernel visits the offenders with events.
+
+        ``(order, chunk_offsets)``: the kernel works in chunks of
+        :data:`pbr._kernels.reoffending.CHUNK_ROWS` cohort rows, and chunk ``c``'s rows
+        with at least one event are ``order[chunk_offsets[c]:chunk_offsets[c + 1]]``,
+        fewest events first (row order within a count).  The loop over one offender's
+        events then ends after the same number of steps as the last one's, which the
+        CPU predicts, where in row order it mispredicted about once per offender
+        (docs/performance.md).  It depends on the layout only, not on a spec.
+        ``prepare`` computes it; a loaded Histories reads it or finds it on first use.
+        """
+        return measure_order(self.offsets)
 
     @functools.cached_property
     def index_span(self) -> tuple[int, int]:
@@ -509,8 +524,29 @@ def prepare(cohort: Any, events: Any, horizon: MeasureSpec | tuple[Any, Any] | N
     h = Histories(cohort, events, st.follow_up, st.waiting, st.c_idx, offsets, off, disp,
                   styp, scode, scat, scourt, pos, st.dictionaries, counts, st.custody, extra)
     h.__dict__["index_span"] = (st.idx_min, st.idx_max)  # known already (cached_property)
-    _ = h.attributes  # part of preparing: every measure reads it
+    _ = h.attributes  # part of preparing: every measure reads them
+    _ = h.measure_order
     return h
+
+
+#: cohort rows per chunk of :attr:`Histories.measure_order` (saved with it by
+#: :func:`pbr.io.save_histories`; a saved order of another chunk size is found again)
+ORDER_CHUNK_ROWS = reoffending.CHUNK_ROWS
+
+
+def measure_order(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's order of the rows with events (:attr:`Histories.measure_order`)
+    for the grouped layout ``offsets``."""
+    n = offsets.size - 1
+    rows = np.empty((n + reoffending.CHUNK_ROWS - 1) // reoffending.CHUNK_ROWS, np.int64)
+    with dynamic():
+        reoffending.rows_with_events(offsets, rows)
+    chunk_offsets = np.zeros(rows.size + 1, np.int64)
+    np.cumsum(rows, out=chunk_offsets[1:])
+    order = np.empty(int(chunk_offsets[-1]), np.uint32 if n <= 1 << 32 else np.int64)
+    with dynamic():
+        reoffending.order_by_count(offsets, chunk_offsets, order)
+    return order, chunk_offsets
 
 
 def attribute_ids(typ: np.ndarray, code: np.ndarray, cat: np.ndarray,

@@ -20,7 +20,7 @@ from pbr._version import __version__
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.errors import SchemaError
 from pbr.period import Period
-from pbr.prepare import Histories, _group_custody
+from pbr.prepare import ORDER_CHUNK_ROWS, Histories, _group_custody
 
 __all__ = ["load_histories", "save_histories"]
 
@@ -63,6 +63,9 @@ def save_histories(histories: Histories, directory: str | Path) -> Path:
     attribute, attribute_table = histories.attributes
     np.save(out / "attribute.npy", attribute, allow_pickle=False)
     np.save(out / "attribute_table.npy", attribute_table, allow_pickle=False)
+    order, chunk_offsets = histories.measure_order
+    np.save(out / "measure_order.npy", order, allow_pickle=False)
+    np.save(out / "measure_order_chunks.npy", chunk_offsets, allow_pickle=False)
     histories.cohort.frame.write_ipc(out / "cohort.arrow", compression="uncompressed")
     histories.events.frame.write_ipc(out / "events.arrow", compression="uncompressed")
     _ledger_to_frame(histories.cohort.exclusions + histories.events.exclusions).write_ipc(
@@ -74,6 +77,7 @@ def save_histories(histories: Histories, directory: str | Path) -> Path:
         "format": _FORMAT, "pbr_version": __version__,
         "follow_up": str(histories.follow_up), "waiting_period": str(histories.waiting_period),
         "event_counts": histories.event_counts, "dictionaries": dictionaries,
+        "measure_order_chunk_rows": ORDER_CHUNK_ROWS,
         "cohort": {"n_input": histories.cohort.n_input,
                    "columns": dict(histories.cohort.columns)},
         "events": {"n_input": histories.events.n_input,
@@ -120,4 +124,12 @@ def load_histories(directory: str | Path, *, mmap: bool = True) -> Histories:
         h.__dict__["attributes"] = (  # them Histories.attributes finds them on first use
             np.load(src / "attribute.npy", mmap_mode="r" if mmap else None, allow_pickle=False),
             np.load(src / "attribute_table.npy", allow_pickle=False))
+    # the kernel's visiting order, when saved for this version's chunk size (else
+    # Histories.measure_order finds it on first use)
+    if ((src / "measure_order.npy").exists()
+            and meta.get("measure_order_chunk_rows") == ORDER_CHUNK_ROWS):
+        h.__dict__["measure_order"] = (
+            np.load(src / "measure_order.npy", mmap_mode="r" if mmap else None,
+                    allow_pickle=False),
+            np.load(src / "measure_order_chunks.npy", allow_pickle=False))
     return h

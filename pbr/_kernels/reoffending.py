@@ -126,19 +126,26 @@ def order_by_count(offsets, chunk_offsets, order):
     for c in prange(chunk_offsets.size - 1):
         r0 = c * CHUNK_ROWS
         r1 = min(n, r0 + CHUNK_ROWS)
-        start = np.zeros(COUNT_GROUPS + 1, np.int64)
+        # the rows with events first (without a branch), then a counting sort of them
+        rows = np.empty(r1 - r0, np.int64)
+        m = 0
         for r in range(r0, r1):
+            rows[m] = r
+            m += offsets[r + 1] > offsets[r]
+        start = np.zeros(COUNT_GROUPS + 1, np.int64)
+        for i in range(m):
+            r = rows[i]
             start[min(offsets[r + 1] - offsets[r], COUNT_GROUPS)] += 1
         p = chunk_offsets[c]
         for g in range(1, COUNT_GROUPS + 1):
             size = start[g]
             start[g] = p
             p += size
-        for r in range(r0, r1):
+        for i in range(m):
+            r = rows[i]
             g = min(offsets[r + 1] - offsets[r], COUNT_GROUPS)
-            if g > 0:
-                order[start[g]] = r
-                start[g] += 1
+            order[start[g]] = r
+            start[g] += 1
 
 
 @njit(cache=True, parallel=True)

@@ -175,6 +175,29 @@ def lend(shape: int | tuple[int, ...], dtype: Any) -> np.ndarray:
     return out
 
 
+def lend_many(n: int, dtypes: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Uninitialised arrays of ``n`` elements, one per ``dtypes`` entry, lent as one
+    buffer (like :func:`lend`): it returns to the pool when every one of them (and every
+    view) is gone.  One buffer instead of one each, so that a single buffer kept from an
+    earlier step of the call (see :meth:`Arena.give_back`) can hold them all.
+
+    Examples
+    --------
+    >>> a = lend_many(1 << 18, {"x": np.int64, "y": np.float64})
+    >>> a["x"].dtype, a["y"].shape, a["x"].ctypes.data % 64
+    (dtype('int64'), (262144,), 0)
+    """
+    types = {k: np.dtype(d) for k, d in dtypes.items()}
+    starts, total = {}, 0
+    for k, d in types.items():
+        starts[k] = total
+        total += -(-n * d.itemsize // 64) * 64  # each array on its own cache lines
+    if total < MIN_BYTES or limit() == 0:
+        return {k: np.empty(n, d) for k, d in types.items()}
+    block = lend(total, np.uint8)
+    return {k: block[starts[k]:starts[k] + n * d.itemsize].view(d) for k, d in types.items()}
+
+
 class Arena:
     """Temporary arrays for one call, returned for reuse when the ``with`` block ends.
 
@@ -202,6 +225,16 @@ class Arena:
         self._taken.append(buf)
         out: np.ndarray = buf[:nbytes].view(dtype).reshape(shape)
         return out
+
+    def give_back(self, arr: np.ndarray) -> None:
+        """Return the buffer of ``arr`` (an array of :meth:`empty`) to the pool now, for
+        the rest of the call to reuse; ``arr`` and its views must not be used after.
+        An array the allocator served (under ``MIN_BYTES``) is left to it."""
+        ptr = arr.ctypes.data
+        for i, buf in enumerate(self._taken):
+            if buf.ctypes.data == ptr:
+                _keep([self._taken.pop(i)])
+                return
 
     def close(self) -> None:
         """Return this arena's buffers for reuse (up to the limit, see ``_trim``)."""

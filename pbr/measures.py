@@ -335,22 +335,23 @@ _FRAME_DTYPES: dict[str, type] = {
 }
 
 
-def _empty_outputs(n: int, scratch: _scratch.Arena | None = None) -> dict[str, np.ndarray]:
+def _empty_outputs(n: int, *, frame: bool = False) -> dict[str, np.ndarray]:
     """The kernels' per-offender output arrays, uninitialised: both kernels
-    (``measure_grouped``, ``onepass.finish``) write every element.  Without
-    ``scratch`` (``Histories.measure_arrays``) every array is the caller's, lent from
-    the pool (:func:`pbr._scratch.lend`): its memory returns there when the caller drops
+    (``measure_grouped``, ``onepass.finish``) write every element.
+
+    ``Histories.measure_arrays``: every array is the caller's, lent from the pool on
+    its own (:func:`pbr._scratch.lend`): its memory returns there when the caller drops
     it, so a loop of calls does not touch fresh memory each time.
 
-    With ``scratch`` (the one-pass path, whose arrays only feed the result frame):
+    ``frame`` (the one-pass path, whose arrays only feed the result frame):
     ``reoffences`` and ``days_to_first`` are int64, the frame's own type, so that the
-    frame takes them and ``severity`` without a copy, in memory lent from the pool
-    (back to the pool when the frame is gone); the others, which the frame copies
-    (booleans) or does not hold, are scratch memory."""
-    if scratch is None:  # the caller's arrays, in memory lent from the pool
+    frame takes them and ``severity`` without a copy; all seven are one lent buffer
+    (:func:`pbr._scratch.lend_many`), which returns to the pool when the frame is gone,
+    so that the buffer of the call's event records, given back before, holds them."""
+    if not frame:  # the caller's arrays, in memory lent from the pool
         return {k: _scratch.lend(n, dtype) for k, dtype in OUTPUT_DTYPES.items()}
-    return {k: _scratch.lend(n, _FRAME_DTYPES[k]) if k in _FRAME_DTYPES
-            else scratch.empty(n, dtype) for k, dtype in OUTPUT_DTYPES.items()}
+    return _scratch.lend_many(n, {k: _FRAME_DTYPES.get(k, dtype)
+                                  for k, dtype in OUTPUT_DTYPES.items()})
 
 
 def _custody_days(idx: np.ndarray, grouped: Any, base: int, t_lo: np.ndarray,
@@ -499,9 +500,9 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any,
     Validates like :func:`~pbr.prepare.prepare` with ``horizon=spec`` and returns the
     same values and event ledger as ``kernel_arrays(prepare(...), spec)``, without
     building the grouped layout.  Needs exact severity sums (``spec.severity_scale``).
-    The temporaries (records, slots, the cohort's id and index-day arrays) and the
-    arrays the result frame does not hold come from ``scratch``: they are valid until
-    it closes (see :func:`_empty_outputs`).
+    The temporaries (records, slots, the cohort's id and index-day arrays) come from
+    ``scratch`` and are valid until it closes; the outputs are one lent buffer, in
+    the event records' memory when it is large enough (see :func:`_empty_outputs`).
     """
     from pbr._kernels import onepass
     from pbr.prepare import _group_custody, _Stage
@@ -513,7 +514,6 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any,
     with_court = court_unit and st.has_court
     # 16-byte records unless the codes or the window are too wide to pack
     wide = ct["weight_int"].size >= 0xFFFF or st.hi_disp - st.lo >= 0xFFFF
-    out = _empty_outputs(n, scratch)
     c_part_off, c_slot, crec = st.partition_cohort(
         slot_to_row=False, width=onepass.C_WIDTH, scratch=scratch)
     e_part_off, rec = _scatter_pieces(st, ct, with_court, wide, scratch)
@@ -529,7 +529,11 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any,
     if dup:
         st.raise_duplicate()
     n_buffered = int(rec.shape[0])
+    # the event records are dead: the outputs may take their memory (in a fresh
+    # process, memory new to it is the slowest part of the call on some machines)
+    scratch.give_back(rec)
     del rec
+    out = _empty_outputs(n, frame=True)
     with dynamic(ROWS_PER_CHUNK):
         onepass.finish(c_slot, crec, np.float64(ct["scale"]), st.c_idx, np.int32(base),
                        t_dlast, t_status, out["reoffences"], out["severity"],

@@ -224,3 +224,74 @@ def test_measure_arrays_are_lent_and_stay_intact_while_held(monkeypatch: pytest.
     again = h.measure_arrays("moj_national_2017")
     for k in kept:
         np.testing.assert_array_equal(again[k], kept[k], err_msg=k)
+
+
+def test_lend_many_is_one_buffer_back_when_every_array_is_gone() -> None:
+    import gc
+
+    n = 1 << 17
+    arrays = _scratch.lend_many(n, {"a": np.int64, "b": np.float64, "c": np.int8,
+                                    "d": np.bool_})
+    assert [v.dtype for v in arrays.values()] == [np.int64, np.float64, np.int8, np.bool_]
+    assert all(v.shape == (n,) and v.flags.writeable and v.ctypes.data % 64 == 0
+               for v in arrays.values())
+    for i, v in enumerate(arrays.values()):  # no overlap: each keeps what it was given
+        v[:] = i + 1
+    assert [int(v[0]) for v in arrays.values()] == [1, 2, 3, 1]
+    assert [int(v[-1]) for v in arrays.values()] == [1, 2, 3, 1]
+    size = 8 * n + 8 * n + n + n
+    keep = arrays["c"]
+    del arrays, v
+    gc.collect()
+    assert _scratch.kept_bytes() == 0  # "c" still uses the buffer
+    del keep
+    gc.collect()
+    assert _scratch.kept_bytes() == size
+    small = _scratch.lend_many(10, {"x": np.int64})
+    assert small["x"].base is None and _scratch.kept_bytes() == size  # plain numpy
+
+
+def test_give_back_lets_the_rest_of_the_call_reuse_a_dead_temporary() -> None:
+    with _scratch.Arena() as arena:
+        rec = arena.empty((1 << 18, 2), np.uint64)  # 4 MiB
+        address = rec.ctypes.data
+        arena.give_back(rec)
+        del rec
+        assert _scratch.kept_bytes() == 4 << 20
+        out = _scratch.lend_many(1 << 18, {"a": np.int64, "b": np.int32})  # 3 MiB
+        assert out["a"].ctypes.data == address
+        arena.give_back(np.empty(10))  # not the arena's: nothing happens
+    assert _scratch.kept_bytes() == 0  # the buffer is lent, not returned twice
+    del out
+    import gc
+
+    gc.collect()
+    assert _scratch.kept_bytes() == 4 << 20
+
+
+def test_one_pass_outputs_take_the_event_records_memory(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """The first call in a process touches no new memory for its outputs: they take the
+    buffer of the event records once the probe is done with them."""
+    fresh: list[int] = []
+    take = _scratch._take
+
+    def counting(nbytes: int) -> np.ndarray:
+        before = {id(b) for b in _scratch._free}
+        buf = take(nbytes)
+        if id(buf) not in before:
+            fresh.append(nbytes)
+        return buf
+
+    monkeypatch.setattr(_scratch, "_take", counting)
+    data = pbr.synth.generate(200_000, seed=12)
+    spec = pbr.preset("moj_national_2017").replace(severity_weights=data.severity_weights)
+    res = pbr.measure(data.cohort, data.events, spec)
+    n = data.cohort.height
+    block = (8 + 8 + 1 + 8 + 1 + 4 + 4) * n  # the seven outputs (n: a multiple of 64)
+    assert block < max(fresh)  # the event records' buffer, the largest, can hold them
+    # new memory: the event records, the cohort records (32 bytes an offender) and
+    # slots (8 bytes); none for the outputs (34 bytes an offender before)
+    assert sum(fresh) - max(fresh) <= (32 + 8) * n, fresh
+    assert res.frame.equals(pbr.measure(data.cohort, data.events, spec, engine="polars")
+                            .frame)

@@ -107,3 +107,13 @@ def test_saved_order_is_loaded_and_found_again_when_missing_or_stale(
         got = other.measure_arrays(spec)
         assert all(np.array_equal(got[k], want[k]) for k in want)
         _check_order(other.offsets, *other.measure_order)
+
+
+def test_a_saved_order_that_does_not_fit_is_named(big: pbr.synth.SynthData,
+                                                  tmp_path: Path) -> None:
+    h = pbr.prepare(big.cohort, big.events)
+    path = save_histories(h, tmp_path / "h")
+    small = pbr.prepare(big.cohort.head(100), big.events)
+    np.save(path / "measure_order_chunks.npy", small.measure_order[1])
+    with pytest.raises(pbr.SchemaError, match=r"measure_order\.npy does not fit"):
+        load_histories(path)

@@ -128,8 +128,13 @@ def load_histories(directory: str | Path, *, mmap: bool = True) -> Histories:
     # Histories.measure_order finds it on first use)
     if ((src / "measure_order.npy").exists()
             and meta.get("measure_order_chunk_rows") == ORDER_CHUNK_ROWS):
-        h.__dict__["measure_order"] = (
-            np.load(src / "measure_order.npy", mmap_mode="r" if mmap else None,
-                    allow_pickle=False),
-            np.load(src / "measure_order_chunks.npy", allow_pickle=False))
+        order = np.load(src / "measure_order.npy", mmap_mode="r" if mmap else None,
+                        allow_pickle=False)
+        chunks = np.load(src / "measure_order_chunks.npy", allow_pickle=False)
+        n_chunks = -(-h.n_offenders // ORDER_CHUNK_ROWS)
+        if chunks.shape != (n_chunks + 1,) or chunks[0] != 0 or chunks[-1] != order.size:
+            raise SchemaError(f"{src}: measure_order.npy does not fit the saved layout "
+                              "(written for other histories?); delete measure_order.npy "
+                              "and measure_order_chunks.npy to rebuild it on first use")
+        h.__dict__["measure_order"] = (order, chunks)
     return h

@@ -405,12 +405,15 @@ class _Stage:
         self.pieces = None
 
     def partition_cohort(self, slot_to_row: bool, width: int = 2,
-                         scratch: _scratch.Arena | None = None) -> tuple[np.ndarray, ...]:
+                         scratch: _scratch.Arena | None = None,
+                         narrow: bool = False) -> tuple[np.ndarray, ...]:
         """:func:`pbr._kernels.grouping.partition_cohort` on this cohort (its arrays from
-        ``scratch`` when given: temporaries of the caller's)."""
+        ``scratch`` when given: temporaries of the caller's; ``narrow``: the row-to-slot
+        map as uint32 when the cohort allows, half the memory)."""
         n = self.c_ids.size
         empty = np.empty if scratch is None else scratch.empty
-        rows, crec = empty(n, np.int64), empty((n, width), np.int64)
+        small = narrow and n <= np.iinfo(np.uint32).max
+        rows, crec = empty(n, np.uint32 if small else np.int64), empty((n, width), np.int64)
         with dynamic():
             part_off = grouping.partition_cohort(self.c_ids, self.c_idx, self.pbits,
                                                  grouping.NCHUNK, slot_to_row,

@@ -47,3 +47,23 @@ def test_prefetch_needs_an_index_per_dimension() -> None:
 
     with pytest.raises(TypingError):
         wrong(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.uint32, np.int32, np.uint16, np.uint64])
+def test_prefetch_takes_indices_of_any_integer_type(dtype: type) -> None:
+    """Narrow index arrays (a uint32 slot map) as well as intp ones, mixed in a tuple."""
+    rng = np.random.default_rng(5)
+    m = rng.random((3_000, 2))
+    rows = rng.permutation(m.shape[0]).astype(dtype)
+    assert _gather_rows(m, rows) == pytest.approx(float(m[:, 1].sum()))
+    a = rng.integers(0, 1000, 3_000)
+    assert _gather(a, rows) == int(a.sum())
+
+
+def test_prefetch_rejects_a_non_integer_index() -> None:
+    @njit
+    def wrong(a):
+        prefetch(a, 1.5)
+
+    with pytest.raises(TypingError):
+        wrong(np.zeros(4))

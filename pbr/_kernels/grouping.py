@@ -95,7 +95,8 @@ def partition_cohort(ids, idx, pbits, nchunk, slot_to_row, part, rows, crec):
 
     The caller allocates the outputs (numpy's allocator asks the kernel for huge pages,
     which makes the first touch of a large array several times cheaper than Numba's):
-    ``part`` (uint16, n), ``rows`` (int64, n) and ``crec`` (int64, n x width).
+    ``part`` (uint16, n), ``rows`` (int64, or uint32 below 2**32 rows, n) and ``crec``
+    (int64, n x width).
 
     Returns ``part_off``: partition ``p`` holds slots ``part_off[p]:part_off[p + 1]``
     and slot ``j`` has the record ``crec[j]``, a row of ``width`` int64 words: the id,

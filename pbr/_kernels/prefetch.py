@@ -28,16 +28,21 @@ def _prefetch(typingctx: Any, arr: Any, index: Any) -> Any:
     array) for reading."""
     if not isinstance(arr, types.Array):
         return None
-    count = getattr(index, "count", 0) if isinstance(index, types.BaseTuple) else 1
-    if count != arr.ndim:
+    # a tuple type's items (numba's types carry no hints, so read through Any)
+    kinds: list[Any] = (list(getattr(index, "types")) if isinstance(index, types.BaseTuple)  # noqa: B009
+                        else [index])
+    if len(kinds) != arr.ndim or not all(isinstance(k, types.Integer) for k in kinds):
         return None
     sig = types.void(arr, index)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         aryty, idxty = signature.args
         ary = context.make_array(aryty)(context, builder, args[0])
-        inds = (cgutils.unpack_tuple(builder, args[1], count)
+        inds = (cgutils.unpack_tuple(builder, args[1], len(kinds))
                 if isinstance(idxty, types.BaseTuple) else [args[1]])
+        # any integer width or sign: the address arithmetic is in intp
+        inds = [context.cast(builder, v, k, types.intp) for v, k in zip(inds, kinds,
+                                                                        strict=True)]
         ptr = cgutils.get_item_pointer(context, builder, aryty, ary, inds)
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)

@@ -401,8 +401,7 @@ def kernel_arrays(h: Any, spec: MeasureSpec, out: dict[str, np.ndarray] | None =
         kern.measure_grouped(
             idx, h.offsets, order, chunk_offsets, h.offence_day, h.disposal_day, attr,
             h.court_event, h.events.has_court_event, np.int64(base), t_lo, t_hi, t_dlast,
-            t_status,
-            spec.counting_unit == "court_event", a_flags, a_weight, a_weight_int,
+            t_status, spec.counting_unit == "court_event", a_flags, a_weight, a_weight_int,
             np.float64(ct["scale"]), out["reoffences"], out["severity"], out["serious"],
             out["days_to_first"], out["status"], out["unmapped"], out["window_end"])
     return out

@@ -514,7 +514,7 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any,
     # 16-byte records unless the codes or the window are too wide to pack
     wide = ct["weight_int"].size >= 0xFFFF or st.hi_disp - st.lo >= 0xFFFF
     c_part_off, c_slot, crec = st.partition_cohort(
-        slot_to_row=False, width=onepass.C_WIDTH, scratch=scratch, narrow=True)
+        slot_to_row=False, width=onepass.C_WIDTH, scratch=scratch)
     e_part_off, rec = _scatter_pieces(st, ct, with_court, wide, scratch)
     st.release_events()
     base, h_hi, h_hd = st.horizon_tables()

@@ -405,14 +405,13 @@ class _Stage:
         self.pieces = None
 
     def partition_cohort(self, slot_to_row: bool, width: int = 2,
-                         scratch: _scratch.Arena | None = None,
-                         narrow: bool = False) -> tuple[np.ndarray, ...]:
+                         scratch: _scratch.Arena | None = None) -> tuple[np.ndarray, ...]:
         """:func:`pbr._kernels.grouping.partition_cohort` on this cohort (its arrays from
-        ``scratch`` when given: temporaries of the caller's; ``narrow``: the row-to-slot
-        map as uint32 when the cohort allows, half the memory)."""
+        ``scratch`` when given: temporaries of the caller's).  The map between rows and
+        slots is uint32 whenever the cohort allows: half the memory of int64."""
         n = self.c_ids.size
         empty = np.empty if scratch is None else scratch.empty
-        small = narrow and n <= np.iinfo(np.uint32).max
+        small = n <= np.iinfo(np.uint32).max
         rows, crec = empty(n, np.uint32 if small else np.int64), empty((n, width), np.int64)
         with dynamic():
             part_off = grouping.partition_cohort(self.c_ids, self.c_idx, self.pbits,
@@ -541,7 +540,7 @@ def measure_order(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The kernel's order of the rows with events (:attr:`Histories.measure_order`)
     for the grouped layout ``offsets``."""
     n = offsets.size - 1
-    rows = np.empty((n + reoffending.CHUNK_ROWS - 1) // reoffending.CHUNK_ROWS, np.int64)
+    rows = np.empty((n + ORDER_CHUNK_ROWS - 1) // ORDER_CHUNK_ROWS, np.int64)
     with dynamic():
         reoffending.rows_with_events(offsets, rows)
     chunk_offsets = np.zeros(rows.size + 1, np.int64)

@@ -22,15 +22,21 @@ from pbr.contract import Component, Contract, Outcome, PaymentStatement, pay, ru
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.disposals import Disposals
 from pbr.errors import (
+    AuditError,
+    CompletenessWarning,
     ContractError,
+    DataQualityWarning,
     EngineError,
     IncompleteDataWarning,
+    InputChangedError,
     PbrError,
     PbrWarning,
     PeriodError,
+    ProvisionalWarning,
     ReconciliationError,
     SchemaError,
     SeverityError,
+    SmallSampleWarning,
     SpecError,
 )
 from pbr.matching import (
@@ -67,6 +73,7 @@ from pbr.stats import (
 
 __all__ = [
     "AdjustedComparison",
+    "AuditError",
     "BalanceResult",
     "Baseline",
     "CaseMixModel",
@@ -75,10 +82,12 @@ __all__ = [
     "CohortRule",
     "ComparisonResult",
     "ComparisonSpec",
+    "CompletenessWarning",
     "Component",
     "Contract",
     "ContractError",
     "Custody",
+    "DataQualityWarning",
     "Disposals",
     "EffectResult",
     "EngineError",
@@ -87,6 +96,7 @@ __all__ = [
     "Exclusions",
     "Histories",
     "IncompleteDataWarning",
+    "InputChangedError",
     "Manifest",
     "MatchResult",
     "MatchSpec",
@@ -98,10 +108,12 @@ __all__ = [
     "PbrWarning",
     "Period",
     "PeriodError",
+    "ProvisionalWarning",
     "ReconciliationError",
     "SchemaError",
     "Scheme",
     "SeverityError",
+    "SmallSampleWarning",
     "SpecError",
     "VerificationResult",
     "__version__",

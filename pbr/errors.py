@@ -11,24 +11,46 @@ The tree::
     ├── PeriodError        a period string that cannot be parsed
     ├── SeverityError      an offence code with no severity weight under unmapped="error"
     ├── EngineError        an engine name that does not exist, or engines that disagree
-    └── ReconciliationError  payment statement lines that do not add up to its totals
+    ├── ReconciliationError  payment statement lines that do not add up to its totals
+    └── AuditError         a manifest that cannot be read, or an input that no longer
+        │                  matches its recorded hash
+        └── InputChangedError  an input file's SHA-256 differs from the one recorded
 
     PbrWarning (UserWarning)
-    └── IncompleteDataWarning  a rule could not be applied because the data lack a column
+    ├── IncompleteDataWarning  a rule could not be applied because the data lack a column
+    ├── DataQualityWarning     values pbr may not read as meant: a vocabulary that barely
+    │                          matches, implausible dates, ids that barely join, duplicates
+    ├── CompletenessWarning    follow-up windows that close after the data extract ends
+    ├── SmallSampleWarning     a group too small for the test or the scheme's minimum n
+    └── ProvisionalWarning     figures (or payments) on windows that have not closed
+
+Every warning pbr issues is also kept in the result's ``notes`` (and carried into a
+payment statement and its manifest), so a warning filtered out by the caller is never
+lost from the record.
+
+Exit codes of the command line: 0 success, 1 ``pbr verify`` found differences, 2 bad
+input (any :class:`PbrError`, a missing or unreadable file), 3 internal error (a bug in
+pbr: anything else; ``--debug`` shows the traceback).
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AuditError",
+    "CompletenessWarning",
     "ContractError",
+    "DataQualityWarning",
     "EngineError",
     "IncompleteDataWarning",
+    "InputChangedError",
     "PbrError",
     "PbrWarning",
     "PeriodError",
+    "ProvisionalWarning",
     "ReconciliationError",
     "SchemaError",
     "SeverityError",
+    "SmallSampleWarning",
     "SpecError",
 ]
 
@@ -65,9 +87,33 @@ class ReconciliationError(PbrError, ArithmeticError):
     """A payment statement's lines do not add up to its totals exactly."""
 
 
+class AuditError(PbrError, ValueError):
+    """A manifest cannot be read (truncated, foreign, another schema) or an input moved."""
+
+
+class InputChangedError(AuditError):
+    """An input file's SHA-256 differs from the one its manifest records."""
+
+
 class PbrWarning(UserWarning):
     """Base class of every warning issued by pbr (also kept in results' ``notes``)."""
 
 
 class IncompleteDataWarning(PbrWarning):
     """A rule of the specification could not be applied to the data given."""
+
+
+class DataQualityWarning(PbrWarning):
+    """Values pbr may not read as the user meant (vocabulary, dates, joins, duplicates)."""
+
+
+class CompletenessWarning(PbrWarning):
+    """Follow-up windows close after the data extract ends (``as_of``), so counts are low."""
+
+
+class SmallSampleWarning(PbrWarning):
+    """A group is too small for the test used, or below the scheme's minimum size."""
+
+
+class ProvisionalWarning(PbrWarning):
+    """Figures or payments rest on windows that have not closed: provisional, not final."""

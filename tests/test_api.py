@@ -23,6 +23,8 @@ PUBLIC = {
     "available_presets", "measure", "preset", "prepare", "pseudonymise", "risk", "synth",
     "BalanceResult", "EffectResult", "MatchResult", "MatchSpec", "e_value", "estimate_effect",
     "match", "rosenbaum_bounds", "release_memory",
+    "AuditError", "CompletenessWarning", "DataQualityWarning", "InputChangedError",
+    "ProvisionalWarning", "SmallSampleWarning",
 }
 
 # layer of each module (DESIGN.md): 0 foundations, 1 kernels, 2 computation, 3 io/report,

@@ -5,12 +5,23 @@ Reading keeps values as they are in the file.  Dates stay as text in CSV (the
 report the rows they cannot parse); a CSV column becomes integer only when every value
 is a plain integer without a leading zero, so identifiers such as ``"00123"`` keep
 their zeros.  Writing is deterministic: the same frame always gives the same bytes.
+
+The ``read_cohort``/``read_events``/``read_custody``/``read_disposals`` readers take the
+same reading options: the file's column for each role, ``separator`` and ``encoding``
+(CSV), ``date_format`` (text dates other than ISO) and ``id_as_string`` (identifiers
+as written, in every file of a run).  Whatever they cannot read as meant raises a
+:class:`~pbr.errors.SchemaError` naming the file, column, row, value and the argument
+that fixes it: an unknown encoding or bytes that are not text in it, a file that reads
+as one column because the separator is another, a date that does not match the format,
+a role's column that is not there.  A file with a header and no rows is valid and takes
+the schema's types (an events file in which nobody reoffended).
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +30,7 @@ import polars as pl
 from pbr.data import Cohort, Custody, Events
 from pbr.disposals import Disposals
 from pbr.errors import SchemaError
+from pbr.schema import COHORT, CUSTODY, DISPOSALS, EVENTS, TableSchema
 
 __all__ = [
     "READ_FORMATS",
@@ -80,13 +92,79 @@ def _infer_text_column(s: pl.Series) -> pl.Series:
     return s
 
 
-def _read_csv(path: Path, columns: Sequence[str] | None) -> pl.DataFrame:
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    header = pl.read_csv(path, separator=sep, n_rows=0, infer_schema=False).columns
+def _check_encoding(encoding: str) -> str:
+    """The codec's canonical name; an unknown one raises, with examples."""
+    try:
+        return codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        raise SchemaError(
+            f"encoding={encoding!r} is not a known text encoding. Fix: give one such as "
+            "encoding='utf-8', encoding='latin-1' or encoding='cp1252' (Excel's CSV on "
+            "Windows)") from None
+
+
+def _check_separator(separator: str) -> None:
+    if len(separator) != 1 or separator in ('"', "\n", "\r"):
+        raise SchemaError(
+            f"separator={separator!r}: give one character other than a quote or a line "
+            "break, e.g. separator=';' or separator='\\t'")
+
+
+def _not_text(path: Path, raw: bytes, encoding: str, exc: UnicodeDecodeError) -> SchemaError:
+    line = raw[:exc.start].count(b"\n") + 1
+    byte = raw[exc.start:exc.start + 1].hex()
+    hint = ("encoding='latin-1' or encoding='cp1252' (Excel's CSV on Windows)"
+            if encoding == "utf-8" else "the encoding the file was saved in")
+    return SchemaError(
+        f"cannot read {str(path)!r}: it is not {encoding} text (byte 0x{byte} on line "
+        f"{line}). Fix: pass {hint}")
+
+
+def _csv_source(path: Path, encoding: str) -> Path | bytes:
+    """The file itself when it is UTF-8 (polars reads it), else its text as UTF-8 bytes."""
+    codec = _check_encoding(encoding)
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise SchemaError(
+            f"cannot read {str(path)!r}: the file is empty. Fix: give the file with its "
+            "header line (a table with no rows still needs its column names)")
+    if codec in ("utf-8", "utf-8-sig"):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _not_text(path, raw, "utf-8", exc) from None
+        return path
+    try:
+        return raw.decode(codec).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_text(path, raw, codec, exc) from None
+
+
+def _one_column(path: Path, header: Sequence[str], separator: str) -> None:
+    """A file read as one column whose name holds another separator: say which."""
+    if len(header) != 1:
+        return
+    for other in (";", "\t", "|", ","):
+        parts = header[0].split(other)
+        if other != separator and len(parts) > 1 and all(p.strip() for p in parts):
+            raise SchemaError(
+                f"cannot read {str(path)!r}: the file has one column {header[0]!r} when "
+                f"read with separator={separator!r}; did you mean separator={other!r}?")
+
+
+def _read_csv(path: Path, columns: Sequence[str] | None, separator: str | None,
+              encoding: str, text_columns: Collection[str]) -> pl.DataFrame:
+    sep = separator if separator is not None else \
+        "\t" if path.suffix.lower() == ".tsv" else ","
+    _check_separator(sep)
+    source = _csv_source(path, encoding)
+    header = pl.read_csv(source, separator=sep, n_rows=0, infer_schema=False).columns
+    _one_column(path, header, sep)
     _check_columns(path, header, columns)
-    df = pl.read_csv(path, separator=sep, infer_schema=False, try_parse_dates=False,
+    df = pl.read_csv(source, separator=sep, infer_schema=False, try_parse_dates=False,
                      columns=list(columns) if columns is not None else None)
-    return df.with_columns(_infer_text_column(df[c]) for c in df.columns)
+    return df.with_columns(_infer_text_column(df[c]) for c in df.columns
+                           if c not in text_columns)
 
 
 def _read_parquet(path: Path, columns: Sequence[str] | None) -> pl.DataFrame:
@@ -113,8 +191,16 @@ def _check_columns(path: Path, present: Sequence[str], wanted: Sequence[str] | N
             f"{', '.join(present[:20])}")
 
 
+def _as_text(s: pl.Series) -> pl.Series:
+    """Identifiers as text: whole numbers stored as floats (Excel) lose their ``.0``."""
+    if s.dtype.is_float() and bool((s.drop_nulls() == s.drop_nulls().round()).all()):
+        s = s.cast(pl.Int64)
+    return s.cast(pl.String)
+
+
 def read_table(path: str | Path, *, sheet: str | int | None = None,
-               columns: Sequence[str] | None = None) -> pl.DataFrame:
+               columns: Sequence[str] | None = None, separator: str | None = None,
+               encoding: str = "utf-8", text_columns: Collection[str] = ()) -> pl.DataFrame:
     """Read a CSV, TSV, Parquet or Excel file into a polars DataFrame.
 
     Parameters
@@ -126,6 +212,18 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
         Excel only: the sheet's name or 0-based position; default the first sheet.
     columns
         Read only these columns (a missing one raises, naming it).
+    separator
+        CSV and TSV only (ignored for Parquet and Excel): the field separator, one
+        character; default ``","`` (``"\\t"`` for ``.tsv``).  A file that reads as one
+        column whose name holds another separator raises, naming it.
+    encoding
+        CSV and TSV only: the text encoding, e.g. ``"utf-8"`` (default; a byte-order
+        mark is skipped), ``"latin-1"``, ``"cp1252"``.  Bytes that are not text in this
+        encoding raise, naming the line.
+    text_columns
+        Columns kept as text whatever they hold: CSV values exactly as written
+        (``"00123"`` keeps its zeros); Parquet and Excel numbers converted to text
+        (whole numbers without ``.0``).
 
     Returns
     -------
@@ -138,8 +236,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
     Raises
     ------
     SchemaError
-        The file does not exist, its suffix is not supported, it cannot be read, or a
-        requested column is missing.
+        The file does not exist, is empty, its suffix is not supported, it cannot be
+        read (wrong encoding or separator), or a requested column is missing.
 
     Examples
     --------
@@ -148,6 +246,9 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
     >>> _ = p.write_text("offender_id,index_date\\n00123,2020-01-31\\n45,2020-02-01\\n")
     >>> read_table(p)["offender_id"].to_list()
     ['00123', '45']
+    >>> _ = p.write_text("offender_id;index_date\\n0045;2020-01-31\\n")
+    >>> read_table(p, separator=";", text_columns=["offender_id"])["offender_id"].to_list()
+    ['0045']
     """
     path = Path(path)
     fmt = _format(path, READ_FORMATS, "read")
@@ -158,23 +259,172 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
         raise SchemaError(f"cannot read {str(path)!r}: sheet= applies to Excel files only")
     try:
         if fmt == "csv":
-            return _read_csv(path, columns)
-        if fmt == "parquet":
-            return _read_parquet(path, columns)
-        return _read_excel(path, sheet, columns)
+            return _read_csv(path, columns, separator, encoding, text_columns)
+        df = _read_parquet(path, columns) if fmt == "parquet" else \
+            _read_excel(path, sheet, columns)
     except SchemaError:
         raise
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SchemaError(f"cannot read {str(path)!r} as {fmt}: {first}") from exc
+        hint = (". Fix: a row has more fields than the header; check separator= and the "
+                "quoting" if "more fields" in first else "")
+        raise SchemaError(f"cannot read {str(path)!r} as {fmt}: {first}{hint}") from exc
+    return df.with_columns(_as_text(df[c]) for c in text_columns
+                           if c in df.columns and df.schema[c] != pl.String)
+
+
+# --------------------------------------------------------------------------- roles
+#: date formats suggested when a date column does not read as ISO YYYY-MM-DD
+_DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%y",
+                 "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%d %b %Y", "%d-%b-%Y", "%d-%b-%y")
+_ISO = "%Y-%m-%d"
+
+
+def _check_date_format(date_format: str) -> None:
+    """A strftime format that reads back a full date; else raise with an example."""
+    sample = _dt.date(2001, 2, 3)
+    try:
+        back = pl.Series([sample.strftime(date_format)]).str.to_date(
+            date_format, strict=False)[0]
+    except (ValueError, pl.exceptions.PolarsError):
+        back = None
+    if back != sample:
+        raise SchemaError(
+            f"date_format={date_format!r} is not a strftime format that reads a whole date "
+            "(day, month and year). Fix: give e.g. date_format='%d/%m/%Y' for 31/01/2020")
+
+
+def _parse(s: pl.Series, fmt: str) -> pl.Series:
+    return s.cast(pl.String).str.strip_chars().str.to_date(fmt, strict=False)
+
+
+def _fitting_formats(values: Sequence[str]) -> list[str]:
+    """The common date formats that read every one of ``values``."""
+    s = pl.Series(values, dtype=pl.String)
+    return [f for f in _DATE_FORMATS if _parse(s, f).null_count() == 0]
+
+
+def _dates(df: pl.DataFrame, path: Path, kind: str, columns: Mapping[str, str],
+           date_format: str | None, on_invalid: OnInvalid) -> pl.DataFrame:
+    """Parse each role's text date column with ``date_format`` (default ISO).
+
+    A value that does not parse raises, naming the file, column, row, value and the
+    fix; with ``on_invalid="exclude"`` the column is left for the validator, which
+    ledgers such rows (ISO text for the values that parsed, the others as written).
+    """
+    fmt = _ISO if date_format is None else date_format
+    for role, col in columns.items():
+        if col not in df.columns or df.schema[col] not in (pl.String, pl.Null):
+            continue
+        raw = df[col]
+        parsed = _parse(raw, fmt)
+        stripped = raw.cast(pl.String).str.strip_chars()
+        bad = (raw.is_not_null() & parsed.is_null() & (stripped != "")).fill_null(False)
+        if not bad.any():
+            df = df.with_columns(parsed.alias(col))
+            continue
+        if on_invalid == "exclude":
+            if date_format is not None:
+                df = df.with_columns(pl.when(parsed.is_not_null())
+                                     .then(parsed.dt.to_string(_ISO))
+                                     .otherwise(stripped).alias(col))
+            continue
+        rows = bad.arg_true()
+        first = int(rows[0])
+        line = f" (line {first + 2})" if path.suffix.lower() in (".csv", ".tsv") else ""
+        values = stripped.filter(bad).head(100).to_list()
+        what = ("does not match date_format=" + repr(date_format) if date_format is not None
+                else "is not a date in YYYY-MM-DD form")
+        fits = _fitting_formats(values)
+        reads = " or ".join(f"date_format={f!r}" for f in fits[:2])
+        if date_format is None:
+            fix = (f"pass {reads}" + (" (check which: both read these values)"
+                                      if len(fits) > 1 else "") if fits else
+                   "pass date_format='<strftime format>', e.g. date_format='%d/%m/%Y' for "
+                   "31/01/2020, or correct the values")
+        else:
+            fix = "correct the values or date_format=" + (f" ({reads} reads them)"
+                                                           if fits else "")
+        raise SchemaError(
+            f"the {kind} file {str(path)!r}, column {col!r} (role {role}), row {first}{line}: "
+            f"{values[0]!r} {what}; {rows.len():,} row(s) in all. Fix: {fix}, or pass "
+            "on_invalid='exclude' to leave such rows out (listed in the exclusions)")
+    return df
+
+
+def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str | None], *,
+                sheet: str | int | None, separator: str | None, encoding: str,
+                date_format: str | None, id_as_string: bool, on_invalid: OnInvalid
+                ) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Read a file for one table of :mod:`pbr.schema`: check that each role's column is
+    there (naming the file and the argument to pass), read the id as text when asked,
+    type a table with no rows from the schema, parse the dates.  Returns the frame and
+    the arguments for ``from_frame`` (the roles that were given or found)."""
+    path = Path(path)
+    if on_invalid not in ("raise", "exclude"):
+        raise SchemaError(f"on_invalid must be 'raise' or 'exclude', got {on_invalid!r}")
+    if date_format is not None:
+        _check_date_format(date_format)
+    id_col = mapping.get("offender_id") or "offender_id"
+    df = read_table(path, sheet=sheet, separator=separator, encoding=encoding,
+                    text_columns=[id_col] if id_as_string else ())
+    found: dict[str, str] = {}
+    for role in schema.roles:
+        col = mapping.get(role)
+        if col is None and role in schema.optional:
+            if role in df.columns:
+                found[role] = role
+            continue
+        col = col or role
+        if col not in df.columns:
+            raise SchemaError(
+                f"the {schema.name} file {str(path)!r} has no column {col!r} (role {role}); "
+                f"columns: {', '.join(df.columns[:30])}. Fix: pass {role}='<your column>' to "
+                f"name the file's column for {role}, or rename the column to {role!r}")
+        found[role] = col
+    if df.height == 0:  # nothing to infer from: the schema's types
+        types = {c: pl.Date for r, c in found.items() if r in schema.dates}
+        types |= {c: pl.String for r, c in found.items() if r in schema.categorical}
+        if id_as_string or df.schema[found["offender_id"]] not in (pl.String, pl.Null):
+            types[found["offender_id"]] = pl.String if id_as_string else \
+                df.schema[found["offender_id"]]
+        else:
+            types[found["offender_id"]] = pl.Int64
+        df = df.with_columns(pl.col(c).cast(t) for c, t in types.items())
+    dates = {r: c for r, c in found.items() if r in schema.dates}
+    df = _dates(df, path, schema.name, dates, date_format, on_invalid)
+    return df, found
 
 
 def read_cohort(path: str | Path, *, offender_id: str = "offender_id",
                 index_date: str = "index_date", on_invalid: OnInvalid = "raise",
-                sheet: str | int | None = None) -> Cohort:
+                sheet: str | int | None = None, separator: str | None = None,
+                encoding: str = "utf-8", date_format: str | None = None,
+                id_as_string: bool = False) -> Cohort:
     """Read a cohort file and validate it (see :meth:`pbr.Cohort.from_frame`).
 
-    The role arguments name the file's columns for pbr's roles.
+    Parameters
+    ----------
+    path
+        CSV, TSV, Parquet or Excel file (see :func:`read_table`).
+    offender_id, index_date
+        The file's column for each role.
+    on_invalid
+        ``"raise"`` (default) or ``"exclude"`` rows that fail validation (ledgered).
+    sheet, separator, encoding
+        As for :func:`read_table`.
+    date_format
+        strftime format of the text dates, e.g. ``"%d/%m/%Y"``; default ISO
+        ``YYYY-MM-DD``.  A value that does not match raises, naming the file, column,
+        row and value (or, with ``on_invalid="exclude"``, is ledgered).
+    id_as_string
+        Read ``offender_id`` as text, exactly as written (``"00123"`` keeps its zeros).
+        Give the same value for every file of a run: the cohort and the events must hold
+        the id in the same type to join.
+
+    Returns
+    -------
+    Cohort
 
     Examples
     --------
@@ -183,20 +433,50 @@ def read_cohort(path: str | Path, *, offender_id: str = "offender_id",
     >>> _ = p.write_text("pnc,release\\n1,2020-01-31\\n2,2020-02-01\\n")
     >>> read_cohort(p, offender_id="pnc", index_date="release").n
     2
+    >>> _ = p.write_text("pnc;release\\n007;31/01/2020\\n")
+    >>> c = read_cohort(p, offender_id="pnc", index_date="release", separator=";",
+    ...                 date_format="%d/%m/%Y", id_as_string=True)
+    >>> c.frame["offender_id"].to_list(), str(c.frame["index_date"][0])
+    (['007'], '2020-01-31')
     """
-    return Cohort.from_frame(read_table(path, sheet=sheet), offender_id=offender_id,
-                             index_date=index_date, on_invalid=on_invalid)
+    df, found = _read_roles(path, COHORT, {"offender_id": offender_id,
+                                           "index_date": index_date},
+                            sheet=sheet, separator=separator, encoding=encoding,
+                            date_format=date_format, id_as_string=id_as_string,
+                            on_invalid=on_invalid)
+    return Cohort.from_frame(df, on_invalid=on_invalid, **found)
 
 
 def read_events(path: str | Path, *, offender_id: str = "offender_id",
                 offence_date: str = "offence_date", disposal_date: str = "disposal_date",
                 disposal_type: str = "disposal_type", offence_code: str = "offence_code",
                 offence_category: str | None = None, court_event_id: str | None = None,
-                on_invalid: OnInvalid = "raise", sheet: str | int | None = None) -> Events:
+                on_invalid: OnInvalid = "raise", sheet: str | int | None = None,
+                separator: str | None = None, encoding: str = "utf-8",
+                date_format: str | None = None, id_as_string: bool = False) -> Events:
     """Read an events file and validate it (see :meth:`pbr.Events.from_frame`).
 
-    ``offence_category`` and ``court_event_id`` are picked up when columns of those
-    names exist.
+    A file with its header and no rows (nobody reoffended) is valid: its columns take
+    the schema's types.
+
+    Parameters
+    ----------
+    path
+        CSV, TSV, Parquet or Excel file (see :func:`read_table`).
+    offender_id, offence_date, disposal_date, disposal_type, offence_code
+        The file's column for each role.
+    offence_category, court_event_id
+        Optional roles: picked up when columns of those names exist.
+    on_invalid
+        ``"raise"`` (default) or ``"exclude"`` rows that fail validation (ledgered).
+    sheet, separator, encoding
+        As for :func:`read_table`.
+    date_format, id_as_string
+        As for :func:`read_cohort`; give the cohort the same ``id_as_string``.
+
+    Returns
+    -------
+    Events
 
     Examples
     --------
@@ -206,18 +486,40 @@ def read_events(path: str | Path, *, offender_id: str = "offender_id",
     ...                  "\\n1,2020-03-01,2020-04-01,conviction,A\\n")
     >>> read_events(p).n
     1
+    >>> _ = p.write_text("offender_id,offence_date,disposal_date,disposal_type,offence_code"
+    ...                  "\\n")
+    >>> read_events(p).n
+    0
     """
-    return Events.from_frame(
-        read_table(path, sheet=sheet), offender_id=offender_id, offence_date=offence_date,
-        disposal_date=disposal_date, disposal_type=disposal_type, offence_code=offence_code,
-        offence_category=offence_category, court_event_id=court_event_id,
-        on_invalid=on_invalid)
+    df, found = _read_roles(
+        path, EVENTS, {"offender_id": offender_id, "offence_date": offence_date,
+                       "disposal_date": disposal_date, "disposal_type": disposal_type,
+                       "offence_code": offence_code, "offence_category": offence_category,
+                       "court_event_id": court_event_id},
+        sheet=sheet, separator=separator, encoding=encoding, date_format=date_format,
+        id_as_string=id_as_string, on_invalid=on_invalid)
+    return Events.from_frame(df, on_invalid=on_invalid, **found)
 
 
 def read_custody(path: str | Path, *, offender_id: str = "offender_id",
                  start_date: str = "start_date", end_date: str = "end_date",
-                 on_invalid: OnInvalid = "raise", sheet: str | int | None = None) -> Custody:
+                 on_invalid: OnInvalid = "raise", sheet: str | int | None = None,
+                 separator: str | None = None, encoding: str = "utf-8",
+                 date_format: str | None = None, id_as_string: bool = False) -> Custody:
     """Read a custody-spells file and validate it (see :meth:`pbr.Custody.from_frame`).
+
+    Parameters
+    ----------
+    path
+        CSV, TSV, Parquet or Excel file (see :func:`read_table`).
+    offender_id, start_date, end_date
+        The file's column for each role.
+    on_invalid, sheet, separator, encoding, date_format, id_as_string
+        As for :func:`read_cohort`.
+
+    Returns
+    -------
+    Custody
 
     Examples
     --------
@@ -227,17 +529,34 @@ def read_custody(path: str | Path, *, offender_id: str = "offender_id",
     >>> read_custody(p).n
     1
     """
-    return Custody.from_frame(read_table(path, sheet=sheet), offender_id=offender_id,
-                              start_date=start_date, end_date=end_date,
-                              on_invalid=on_invalid)
+    df, found = _read_roles(path, CUSTODY, {"offender_id": offender_id,
+                                            "start_date": start_date, "end_date": end_date},
+                            sheet=sheet, separator=separator, encoding=encoding,
+                            date_format=date_format, id_as_string=id_as_string,
+                            on_invalid=on_invalid)
+    return Custody.from_frame(df, on_invalid=on_invalid, **found)
 
 
 def read_disposals(path: str | Path, *, on_invalid: OnInvalid = "raise",
-                   sheet: str | int | None = None, **roles: str | None) -> Disposals:
+                   sheet: str | int | None = None, separator: str | None = None,
+                   encoding: str = "utf-8", date_format: str | None = None,
+                   id_as_string: bool = False, **roles: str | None) -> Disposals:
     """Read a disposals file and validate it (see :meth:`pbr.Disposals.from_frame`).
 
-    ``roles`` name the file's columns for pbr's roles (``offender_id="pnc"``,
-    ``release_date="discharged"``, ...).
+    Parameters
+    ----------
+    path
+        CSV, TSV, Parquet or Excel file (see :func:`read_table`).
+    on_invalid, sheet, separator, encoding, date_format, id_as_string
+        As for :func:`read_cohort`.
+    **roles
+        The file's column for pbr's roles (``offender_id="pnc"``,
+        ``release_date="discharged"``, ...); optional roles not given are read from a
+        column of the role's name when one exists.
+
+    Returns
+    -------
+    Disposals
 
     Examples
     --------
@@ -248,8 +567,15 @@ def read_disposals(path: str | Path, *, on_invalid: OnInvalid = "raise",
     >>> read_disposals(p, offender_id="pnc").n
     2
     """
-    return Disposals.from_frame(read_table(path, sheet=sheet), on_invalid=on_invalid,
-                                **roles)  # type: ignore[arg-type]
+    unknown = sorted(set(roles) - set(DISPOSALS.roles))
+    if unknown:
+        raise SchemaError(
+            f"disposals: unknown role(s) {', '.join(unknown)}; roles: "
+            f"{', '.join(DISPOSALS.roles)}")
+    df, found = _read_roles(path, DISPOSALS, roles, sheet=sheet, separator=separator,
+                            encoding=encoding, date_format=date_format,
+                            id_as_string=id_as_string, on_invalid=on_invalid)
+    return Disposals.from_frame(df, on_invalid=on_invalid, **found)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- writing

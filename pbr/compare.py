@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Real
@@ -31,7 +32,7 @@ import polars as pl
 
 from pbr._version import __version__
 from pbr.comparison import ComparisonResult
-from pbr.errors import SpecError
+from pbr.errors import SmallSampleWarning, SpecError
 from pbr.stats.bootstrap import bootstrap_interval
 from pbr.stats.interval import Interval, check_level
 from pbr.stats.means import diff_means, group_mean
@@ -81,6 +82,9 @@ def _resolve_weights(weights: Any, frame: pl.DataFrame, who: str) -> np.ndarray 
         col = "weight" if "weight" in table.columns else "weights"
         if "offender_id" not in table.columns or col not in table.columns:
             raise SpecError("weights: a table of weights needs columns offender_id and weight")
+        if "offender_id" not in frame.columns:
+            raise SpecError(f"weights: a table of weights is joined on offender_id, which the "
+                            f"{who}'s frame lacks; pass the weights as an array in row order")
         joined = frame.select("offender_id").join(
             table.select("offender_id", pl.col(col).cast(pl.Float64).alias("_w")),
             on="offender_id", how="left", maintain_order="left")
@@ -95,8 +99,18 @@ def _resolve_weights(weights: Any, frame: pl.DataFrame, who: str) -> np.ndarray 
         w = np.asarray(weights, np.float64)
         if w.shape != (frame.height,):
             raise SpecError(f"weights: {w.size} weights for the {who}'s {frame.height} rows")
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise SpecError(f"weights: the {who}'s weights must be finite and >= 0")
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    arg = "cohort_weights" if who == "cohort" else "weights"
+    if bad.size:
+        i = int(bad[0])
+        ident = frame["offender_id"][i] if "offender_id" in frame.columns else None
+        raise SpecError(f"{arg}: the {who}'s weight at row {i}"
+                        + (f" (offender_id {ident!r})" if ident is not None else "")
+                        + f" is {w[i]!r} ({bad.size:,} such row(s)); weights must be finite "
+                        "and >= 0 (0 leaves an offender out, e.g. an unmatched control)")
+    if w.size and not w.sum() > 0:
+        raise SpecError(f"{arg}: every one of the {who}'s {w.size:,} weights is 0, so nobody "
+                        "would be compared; check the weights (or their offender_id join)")
     return np.asarray(w, np.float64)
 
 
@@ -153,13 +167,29 @@ def _plain_provenance(obj: Any) -> Any:
     return dict(prov) if isinstance(prov, Mapping) else str(obj)
 
 
-def _values(frame: pl.DataFrame, measure: str) -> tuple[pl.DataFrame, str]:
-    column, _ = MEASURES[measure]
+def _values(frame: pl.DataFrame, measure: str, who: str = "cohort"
+            ) -> tuple[pl.DataFrame, str]:
+    column, kind = MEASURES[measure]
     if column not in frame.columns:
-        raise SpecError(f"measure {measure!r} needs column {column!r}, not in the frame")
+        raise SpecError(f"measure {measure!r} needs column {column!r}, not in the {who}'s "
+                        f"frame (columns: {', '.join(frame.columns)})")
     if frame[column].null_count() == frame.height and frame.height:
         raise SpecError(f"measure {measure!r}: column {column!r} is empty (severity needs a "
                         "spec with severity_weights, serious a serious_codes list)")
+    if frame[column].null_count():
+        row = int(frame[column].is_null().arg_max() or 0)
+        raise SpecError(f"column {column!r} of the {who}'s frame is missing at row {row} "
+                        f"({frame[column].null_count():,} row(s)); measure every offender, or "
+                        "drop those rows before comparing")
+    values = frame[column].cast(pl.Float64)
+    if kind == "rate" and not values.is_in([0.0, 1.0]).all():
+        odd = values.filter(~values.is_in([0.0, 1.0]))[0]
+        raise SpecError(f"column {column!r} of the {who}'s frame holds {odd!r}: a rate "
+                        "measure needs True/False (or 1/0) per offender")
+    if kind == "mean" and (values.is_nan().any() or (values < 0).any()):
+        odd = values.filter(values.is_nan() | (values < 0))[0]
+        raise SpecError(f"column {column!r} of the {who}'s frame holds {odd!r}: counts and "
+                        "severity per offender must be >= 0")
     if measure == "per_reoffender":
         frame = frame.filter(pl.col("reoffended"))
     return frame, column
@@ -234,12 +264,112 @@ def _one(measure: str, method: str, y1: np.ndarray, w1: np.ndarray | None,
                       alternative=alt)
 
 
+def _check_baseline(base: tuple[float, float | None], kind: str, key: Any) -> None:
+    """Refuse a baseline in the wrong unit: a percentage for a proportion, (n, value)."""
+    v, size = base
+    where = f" for group {key!r}" if key else ""
+    if not math.isfinite(v):
+        raise SpecError(f"comparator: the baseline{where} is {v!r}; give a finite number")
+    if size is not None and not (math.isfinite(size) and size >= 1):
+        raise SpecError(f"comparator: the baseline's n{where} is {size!r}; a (value, n) "
+                        "pair gives the rate first, then the number of offenders (>= 1)")
+    if kind == "rate" and not 0.0 <= v <= 1.0:
+        hint = (f"; did you mean {v / 100:g} ({v:g}%)? pass {v / 100:g}" if 1.0 < v <= 100.0
+                else "")
+        raise SpecError(f"comparator: the baseline rate{where} is {v:g}, but pbr.compare takes "
+                        f"rates as proportions in [0, 1] (0.28 for 28%){hint}")
+    if kind == "mean" and v < 0:
+        raise SpecError(f"comparator: the baseline{where} is {v:g}; a mean per offender is "
+                        ">= 0")
+
+
+def _expected(g: pl.DataFrame, column: str, kind: str) -> np.ndarray:
+    """The adjusted baseline's expected values, checked (no nulls; proportions for rates)."""
+    values = g[column].cast(pl.Float64)
+    if values.null_count() or values.is_nan().any():
+        row = int((values.is_null() | values.is_nan()).arg_max() or 0)
+        raise SpecError(f"comparator: column {column!r} (expected values) is missing at row "
+                        f"{row} of the group; fill it or drop those offenders")
+    if kind == "rate" and ((values < 0) | (values > 1)).any():
+        odd = float(values.filter((values < 0) | (values > 1))[0])
+        raise SpecError(f"comparator: column {column!r} holds {odd:g}, but expected rates are "
+                        f"proportions in [0, 1]" + (" (did you give per cent? divide by 100)"
+                                                    if odd <= 100 else ""))
+    return values.to_numpy()
+
+
+def _rules(spec: Any, level: float | None, alternative: str | None, min_n: int | None
+           ) -> tuple[float, str, int, str]:
+    """Level, sidedness and minimum n from the arguments and the scheme's spec.
+
+    A value given both ways must agree: a scheme's rule is never silently overridden.
+    """
+    if min_n is not None and (isinstance(min_n, bool) or not isinstance(min_n, int)
+                              or min_n < 0):
+        raise SpecError(f"min_n: a whole number of offenders >= 0, got {min_n!r}")
+    if spec is None:
+        return (0.95 if level is None else level, alternative or "two-sided", min_n or 0,
+                f"min_n={min_n}")
+    from pbr.comparison_spec import ComparisonSpec
+    if isinstance(spec, str):
+        from pbr.schemes import scheme
+        spec = scheme(spec)
+    cs = getattr(spec, "comparison", spec)
+    if not isinstance(cs, ComparisonSpec):
+        raise SpecError(f"spec: expected a ComparisonSpec, a Scheme or a scheme name, got "
+                        f"{type(spec).__name__}")
+    conf = 1.0 - cs.level
+    if level is not None and not math.isclose(level, conf):
+        raise SpecError(f"level: {level!r} contradicts the {cs.name} spec's significance level "
+                        f"{cs.level:g} (confidence level {conf:g}); leave level out, or "
+                        "change the spec")
+    if alternative is not None and alternative != cs.sides:
+        raise SpecError(f"alternative: {alternative!r} contradicts the {cs.name} spec's sides "
+                        f"{cs.sides!r}; leave alternative out, or change the spec")
+    if min_n is not None and min_n != cs.min_n:
+        raise SpecError(f"min_n: {min_n} contradicts the {cs.name} spec's min_n {cs.min_n}; "
+                        "leave min_n out, or change the spec")
+    return conf, cs.sides, cs.min_n, cs.name
+
+
+def _reason(iv: Interval, n: int, min_n: int, rule: str, measure: str) -> str | None:
+    """Why no conclusion is drawn for a group, or None when it is assessed."""
+    if n < min_n:
+        who = "reoffender" if measure == "per_reoffender" else "person"
+        plural = who if n == 1 else ("reoffenders" if who == "reoffender" else "people")
+        return f"not assessed: {n:,} {plural}, below the minimum of {min_n:,} ({rule})"
+    if not iv.assessable:
+        return "not assessed: " + (iv.note or "the interval has zero width (no variation)")
+    return None
+
+
+def _small_sample_notes(out: pl.DataFrame, keys: list[str]) -> list[str]:
+    """Warn (SmallSampleWarning) and note groups not assessed and method switches."""
+    def label(r: dict[str, Any]) -> str:
+        return "".join(f"{k}={r[k]}, " for k in keys)[:-2] + ": " if keys else ""
+
+    notes = []
+    skipped = out.filter(pl.col("significant").is_null())
+    if skipped.height:
+        notes.append(f"{skipped.height} group(s) not assessed, no significance conclusion "
+                     "drawn: " + "; ".join(f"{label(r)}{r['conclusion'][14:]}"
+                                           for r in skipped.iter_rows(named=True)))
+    switched = out.filter(pl.col("note").is_not_null() & pl.col("significant").is_not_null())
+    if switched.height:
+        notes.append("; ".join(f"{label(r)}{r['note']}"
+                               for r in switched.iter_rows(named=True)))
+    for text in notes:
+        warnings.warn(text, SmallSampleWarning, stacklevel=3)
+    return notes
+
+
 def compare(result: Any, comparator: Any, *, measure: str = "binary",
-            method: str | None = None, variance: str | None = None, level: float = 0.95,
-            alternative: str = "two-sided", weights: Any = None, cohort_weights: Any = None,
+            method: str | None = None, variance: str | None = None,
+            level: float | None = None, alternative: str | None = None,
+            weights: Any = None, cohort_weights: Any = None,
             by: str | Sequence[str] | None = None, correction: str | None = None,
-            clusters: str | None = None, n_resamples: int = 2000, seed: int = 0
-            ) -> ComparisonResult:
+            clusters: str | None = None, n_resamples: int = 2000, seed: int = 0,
+            min_n: int | None = None, spec: Any = None) -> ComparisonResult:
     """Difference between a cohort's measure and its comparator, with interval and test.
 
     Parameters
@@ -249,7 +379,8 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
     comparator
         A fixed baseline (number, ``(value, n)``, mapping by group, or baseline object),
         an adjusted baseline (column name of expected values in the cohort's frame), or a
-        comparison group (``MeasureResult`` or frame); see the module docstring.
+        comparison group (``MeasureResult`` or frame); see the module docstring.  Rates
+        are proportions (``0.28``, not ``28``).
     measure
         ``"binary"`` (reoffended), ``"serious"``, ``"frequency"`` (reoffences per
         offender), ``"per_reoffender"`` (reoffences per reoffender, the CRC frequency
@@ -257,29 +388,48 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
     method
         Binary: ``"normal"`` (default), ``"newcombe"``, ``"exact"``, ``"bootstrap"``.
         Means: ``"welch"`` (default), ``"poisson"``, ``"negbin"`` (rate ratios),
-        ``"bootstrap"``.
+        ``"bootstrap"``.  Where the normal approximation is not valid for a group
+        (fewer than 5 expected reoffenders or non-reoffenders), ``"normal"`` switches to
+        the exact method (the score method for weighted groups) for that group; the
+        row's ``method`` and ``note`` say so, and a :class:`~pbr.errors.SmallSampleWarning`
+        is issued (:func:`pbr.stats.diff_proportions`).
     variance
         Variance form of ``method="normal"``: ``"cohort"``, ``"both"``, ``"null"``
         (:func:`pbr.stats.diff_proportions`).
     level, alternative
-        Confidence level and sidedness (``"less"``: is the cohort's reoffending lower?).
+        Confidence level (default 0.95; a level below 0.5, such as 0.05, is refused as
+        an alpha given for a confidence level) and sidedness (default two-sided;
+        ``"less"``: is the cohort's reoffending lower?).  With ``spec``, taken from it.
     weights, cohort_weights
         Weights of the comparison group's (and the cohort's) offenders: a column name,
         an array in row order, a mapping or table ``offender_id -> weight``, or an object
-        with ``.weights`` (e.g. a matching result).
+        with ``.weights`` (e.g. a matching result).  Finite and >= 0, not all 0.
     by
         Column(s) to compare within (providers, areas); one row per group.
     correction
-        ``"holm"`` or ``"bh"`` across groups (adjusted p-values; ``significant`` uses
-        them).  Intervals are not adjusted.
+        ``"holm"`` or ``"bh"`` across the assessed groups (adjusted p-values;
+        ``significant`` uses them).  Intervals are not adjusted.
     clusters
         Column (in both frames) of matched-set identifiers, for the cluster bootstrap.
     n_resamples, seed
         Bootstrap replicates and seed.
+    min_n
+        Smallest cohort group on which a conclusion is drawn (the Justice Data Lab
+        publishes nothing for fewer than 60).  A smaller group keeps its figures but gets
+        ``significant`` null and a ``conclusion`` saying why, with a
+        :class:`~pbr.errors.SmallSampleWarning`.  Default: the spec's, else none.
+    spec
+        The scheme's rules: a :class:`~pbr.comparison_spec.ComparisonSpec`, a
+        :class:`~pbr.schemes.Scheme` or a scheme name (``"justice_data_lab"``).  Its
+        ``min_n``, significance ``level`` (confidence ``1 - level``) and ``sides`` are
+        used; an argument that contradicts them raises :class:`~pbr.errors.SpecError`.
 
     Returns
     -------
     ComparisonResult
+        Per group also ``conclusion`` (``"significant"``, ``"not significant"`` or
+        ``"not assessed: <reason>"``) and ``note`` (a method switch); ``significant``
+        is null for a group not assessed and never true for a zero-width interval.
 
     Examples
     --------
@@ -289,7 +439,14 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
     >>> row = res.frame.row(0, named=True)
     >>> round(100 * row["estimate"], 1), round(100 * row["lower"], 1), round(100 * row["upper"], 1)
     (-12.4, -23.1, -1.8)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     small = compare(cohort.head(20), 0.43, spec="justice_data_lab")
+    >>> small.frame["conclusion"][0]
+    'not assessed: 20 people, below the minimum of 60 (justice_data_lab)'
     """
+    level, alternative, min_n, rule = _rules(spec, level, alternative, min_n)
     check_level(level, alternative)
     if measure not in MEASURES:
         raise SpecError(f"measure: one of {', '.join(MEASURES)}, got {measure!r}")
@@ -320,9 +477,13 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
     if comp.frame is not None:
         cframe = comp.frame.with_columns(_w=pl.Series(
             comp.weights if comp.weights is not None else np.ones(comp.frame.height)))
-    frame, column = _values(frame, measure)
+    frame, column = _values(frame, measure, "cohort")
     if cframe is not None:
-        cframe, _ = _values(cframe, measure)
+        cframe, _ = _values(cframe, measure, "comparison group")
+    if frame.height == 0:
+        raise SpecError("result: the cohort has no offenders to compare"
+                        + (" (per_reoffender: nobody reoffended)"
+                           if measure == "per_reoffender" else ""))
     opts = {"level": level, "alternative": alternative, "variance": variance,
             "n_resamples": n_resamples, "seed": seed}
     groups = (frame.select(keys).unique().sort(keys, nulls_last=True).rows()
@@ -334,6 +495,9 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
         g = frame.filter(sel)
         y1 = g[column].cast(pl.Float64).to_numpy()
         w1 = g["_w"].to_numpy() if w_cohort is not None else None
+        if w1 is not None and not w1.sum() > 0:
+            raise SpecError(f"cohort_weights: every weight is 0 in group {key!r}; nobody in "
+                            "it would be compared")
         y0 = w0 = c1 = c0 = None
         base: tuple[float, float | None] = (math.nan, None)
         comp_value: float
@@ -345,21 +509,23 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
                 raise SpecError(f"the comparison group has nobody in group {key!r}")
             y0 = h[column].cast(pl.Float64).to_numpy()
             w0 = h["_w"].to_numpy() if comp.weights is not None else None
+            if w0 is not None and not w0.sum() > 0:
+                raise SpecError(f"weights: every comparison-group weight is 0 in group "
+                                f"{key!r}; nobody there would be compared")
             comp_value = float(np.average(y0, weights=w0))
             comp_n = float(np.count_nonzero(w0)) if w0 is not None else float(h.height)
             if clusters:
                 c0 = h[clusters].to_numpy()
         elif comp.kind == "adjusted":
-            expected = g[str(comp.column)].cast(pl.Float64).to_numpy()
+            expected = _expected(g, str(comp.column), kind)
             base = (float(np.average(expected, weights=w1)), None)
             comp_value = base[0]
         else:
             base = _baseline_for(comp.value, key if keys else None, measure)
+            _check_baseline(base, kind, key)
             comp_value, comp_n = base
         if clusters:
             c1 = g[clusters].to_numpy()
-        if g.height == 0:
-            raise SpecError(f"the cohort has nobody in group {key!r}")
         iv = _one(measure, method, y1, w1, y0, w0, base, c1, c0, opts)
         n1 = int(np.count_nonzero(w1)) if w1 is not None else g.height
         rows.append({**dict(zip(keys, key, strict=True)), "n": n1,
@@ -367,23 +533,31 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
                      "comparator_value": comp_value, "comparator_n": comp_n,
                      **{k: iv.to_dict()[k] for k in ("estimate", "lower", "upper", "se",
                                                        "statistic", "p_value", "null",
-                                                       "method")}})
-    out = pl.DataFrame(rows, infer_schema_length=None)
+                                                       "method", "note")},
+                     "_reason": _reason(iv, n1, min_n, rule, measure)})
+    out = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+        pl.col("note").cast(pl.String), pl.col("_reason").cast(pl.String))
+    assessed = pl.col("_reason").is_null()
     if correction:
-        adj = adjust_p(out["p_value"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
-                       correction)
-        out = out.with_columns(p_adjusted=pl.Series(adj))
-    excludes = ~((pl.col("lower") <= pl.col("null")) & (pl.col("null") <= pl.col("upper")))
+        p = out["p_value"].cast(pl.Float64).fill_null(np.nan).to_numpy().copy()
+        p[out["_reason"].is_not_null().to_numpy()] = np.nan   # not in the family
+        out = out.with_columns(p_adjusted=pl.Series(adjust_p(p, correction)))
+        verdict = pl.col("p_adjusted") <= 1 - level
+    else:
+        verdict = ~((pl.col("lower") <= pl.col("null")) & (pl.col("null") <= pl.col("upper")))
     out = out.with_columns(
-        significant=(pl.col("p_adjusted") <= 1 - level).fill_null(False) if correction
-        else excludes,
+        significant=pl.when(assessed).then(verdict.fill_null(False)).otherwise(None),
+    ).with_columns(
+        conclusion=pl.when(~assessed).then(pl.col("_reason"))
+        .when(pl.col("significant")).then(pl.lit("significant"))
+        .otherwise(pl.lit("not significant")),
         measure=pl.lit(measure), comparator=pl.lit(comp.describe),
-        level=pl.lit(level), alternative=pl.lit(alternative))
+        level=pl.lit(level), alternative=pl.lit(alternative)).drop("_reason")
     prov = {"pbr_version": __version__, "measure": measure, "method": method,
             "variance": variance, "level": level, "alternative": alternative,
             "correction": correction, "by": keys, "seed": seed if method == "bootstrap"
             else None, "n_resamples": n_resamples if method == "bootstrap" else None,
-            "comparator": comp.provenance}
+            "comparator": comp.provenance, "min_n": min_n, "min_n_rule": rule}
     cohort_prov = getattr(result, "provenance", None)
     if isinstance(cohort_prov, Mapping):
         prov["cohort"] = {k: v for k, v in cohort_prov.items() if k.endswith("sha256")}
@@ -392,7 +566,7 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
     notes = []
     if correction:
         notes.append("intervals are not adjusted for multiple comparisons; 'significant' "
-                     "uses the adjusted p-values")
+                     "uses the adjusted p-values of the groups assessed")
     if comp.kind == "adjusted" or (comp.kind == "baseline" and kind == "mean"):
         notes.append(f"the {comp.describe} is treated as known (no sampling variance)")
     if comp.kind == "group" and method != "bootstrap" and clusters is None and \
@@ -400,5 +574,6 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
         notes.append("weighted comparison group: sandwich variance of the weighted mean "
                      "(matched sets are not resampled; use method='bootstrap' with "
                      "clusters= for that)")
+    notes += _small_sample_notes(out, keys)
     return ComparisonResult(out, tuple(keys), measure, method, comp.describe, level,
                             alternative, correction, prov, tuple(notes))

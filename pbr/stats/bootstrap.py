@@ -17,7 +17,10 @@ same seed gives the same bytes; the Numba kernel
 replicates of 2 x 100,000 offenders: 2.7 s, against 31.8 s for multinomial counts and a
 matrix product; benchmarks/inference.py).  The interval is the percentile interval; the
 p-value is twice the smaller share of replicates on either side of the null (two-sided)
-or the share on the wrong side (one-sided), floored at ``1 / (n_resamples + 1)``.
+or the share on the wrong side (one-sided), floored at ``1 / (n_resamples + 1)``.  Where
+every replicate is the same (no variation in the data, e.g. nobody reoffended against a
+fixed baseline) the percentile interval would have zero width: the result has NaN limits
+and a ``note`` instead.
 """
 
 from __future__ import annotations
@@ -158,6 +161,12 @@ def bootstrap_interval(y1: np.ndarray, y0: np.ndarray | float, *,
     est = m1 - m0 if statistic == "difference" else m1 / m0
     null = 0.0 if statistic == "difference" else 1.0
     good = reps[np.isfinite(reps)]
+    kind = "cluster" if clusters1 is not None else "offender-level"
+    name = f"bootstrap percentile ({kind}, {n_resamples} resamples, seed {seed})"
+    if good.size < 2 or float(np.ptp(good)) == 0.0:
+        return Interval(est, math.nan, math.nan, level, alternative, name, None, None,
+                        math.nan, null, note="no bootstrap interval: every resample gives "
+                        "the same value (no variation in the data)")
     tail = (1.0 - level) / 2.0 if alternative == "two-sided" else 1.0 - level
     lo = float(np.quantile(good, tail)) if alternative != "less" else -math.inf
     hi = float(np.quantile(good, 1.0 - tail)) if alternative != "greater" else math.inf
@@ -166,7 +175,5 @@ def bootstrap_interval(y1: np.ndarray, y0: np.ndarray | float, *,
     floor = 1.0 / (good.size + 1)
     p = {"two-sided": min(1.0, 2.0 * min(below, above)), "less": above,
          "greater": below}[alternative]
-    kind = "cluster" if clusters1 is not None else "offender-level"
-    name = f"bootstrap percentile ({kind}, {n_resamples} resamples, seed {seed})"
     return Interval(est, lo, hi, level, alternative, name, float(np.std(good, ddof=1)), None,
                     max(p, floor), null)

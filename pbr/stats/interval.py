@@ -23,10 +23,29 @@ ALTERNATIVES = ("two-sided", "less", "greater")
 
 
 def check_level(level: float, alternative: str) -> None:
-    """Raise SpecError unless ``0 < level < 1`` and ``alternative`` is known."""
-    if not isinstance(level, int | float) or not 0.0 < float(level) < 1.0:
-        raise SpecError(f"level: the confidence level must lie strictly between 0 and 1, "
-                        f"e.g. 0.95, got {level!r}")
+    """Raise SpecError unless ``0.5 <= level < 1`` and ``alternative`` is known.
+
+    A confidence level below 0.5 is refused: ``level=0.05`` is nearly always a
+    significance level (alpha) given where the confidence level was meant, and would
+    silently give a 5% interval that almost never contains the null (pbr rule,
+    docs/methodology/inference.md, "What pbr refuses and why").
+
+    Examples
+    --------
+    >>> check_level(0.95, "two-sided")
+    >>> check_level(0.05, "two-sided")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pbr.errors.SpecError: level: 0.05 is a confidence level of 5%, ... level=0.95 for a 5% test
+    """
+    if isinstance(level, bool) or not isinstance(level, int | float) \
+            or not 0.0 < float(level) < 1.0:
+        raise SpecError(f"level: the confidence level must lie strictly between 0 and 1 "
+                        f"(at least 0.5), e.g. 0.95, got {level!r}")
+    if float(level) < 0.5:
+        raise SpecError(f"level: {level!r} is a confidence level of {level:.0%}, which looks "
+                        f"like a significance level (alpha); pass the confidence level, "
+                        f"level={1 - float(level):.4g} for a {level:.0%} test")
     if alternative not in ALTERNATIVES:
         raise SpecError(f"alternative: must be one of {', '.join(ALTERNATIVES)}, "
                         f"got {alternative!r}")
@@ -78,6 +97,10 @@ class Interval:
         Test statistic and p-value against ``null``.
     null
         The null value: 0 for differences, 1 for ratios.
+    note
+        Why the method differs from the one asked for (the normal approximation was not
+        valid and an exact or score method was used), or why no interval could be
+        formed (``lower`` and ``upper`` are then NaN); None otherwise.
 
     Examples
     --------
@@ -96,15 +119,29 @@ class Interval:
     statistic: float | None = None
     p_value: float | None = None
     null: float = 0.0
+    note: str | None = None
 
     def contains(self, value: float) -> bool:
         """Whether ``value`` lies in the closed interval."""
         return bool(self.lower <= value <= self.upper)
 
     @property
+    def assessable(self) -> bool:
+        """Whether the interval supports a conclusion: finite-or-open limits, width > 0.
+
+        A zero-width interval (no sampling variation, e.g. a group where everyone or
+        nobody reoffended under the normal approximation) or a NaN limit supports none.
+        """
+        lo, hi = self.lower, self.upper
+        return not (math.isnan(lo) or math.isnan(hi)) and hi > lo
+
+    @property
     def excludes_null(self) -> bool:
-        """Whether the interval excludes the null value (significance at 1 - level)."""
-        return not self.contains(self.null)
+        """Whether the interval excludes the null value (significance at 1 - level).
+
+        Never true for an interval that is not :attr:`assessable` (zero width or NaN).
+        """
+        return self.assessable and not self.contains(self.null)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (for frames and JSON)."""
@@ -121,7 +158,9 @@ def normal_interval(estimate: float, se: float, level: float, alternative: str, 
     """Wald interval ``estimate ± z·se`` and the z-test of ``null``.
 
     ``se_test`` is the standard error used for the test statistic when it differs from
-    the interval's (a score test uses the variance under the null).
+    the interval's (a score test uses the variance under the null).  A standard error of
+    zero (or NaN) gives NaN limits and p-value and a ``note``, never a zero-width
+    interval that would read as significant.
 
     Examples
     --------
@@ -130,12 +169,17 @@ def normal_interval(estimate: float, se: float, level: float, alternative: str, 
     (0.022, 0.218)
     """
     z = z_value(level, alternative)
+    if not se > 0:   # no sampling variation: a zero-width interval supports no conclusion
+        return Interval(float(estimate), math.nan, math.nan, float(level), alternative,
+                        method, float(se), math.nan, math.nan, float(null),
+                        note="no normal interval: the standard error is zero (no variation "
+                        "in the data)")
     lo = estimate - z * se if alternative != "less" else -math.inf
     hi = estimate + z * se if alternative != "greater" else math.inf
     s = se if se_test is None else se_test
     if s > 0:
         stat = (estimate - null) / s
-    else:   # no sampling variation: any difference is certain, none is no evidence
+    else:   # a test variance of zero under the null: any difference is certain
         stat = math.copysign(math.inf, estimate - null) if estimate != null else 0.0
     return Interval(float(estimate), float(lo), float(hi), float(level), alternative, method,
                     float(se), float(stat), p_from_z(stat, alternative), float(null))

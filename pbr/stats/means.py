@@ -6,7 +6,11 @@ with the HC1 small-sample factor, ``V = n/(n-1) · Σw²(y-m)² / (Σw)²`` (``n
 of offenders with positive weight).  Unweighted, ``V = s²/n``, Welch's (1947) form.
 Degrees of freedom: Welch-Satterthwaite, each group contributing ``V²/(n_eff - 1)``
 with Kish's effective size ``n_eff = (Σw)²/Σw²``.  Against a fixed baseline value the
-test is the one-sample t on the cohort.  Source: docs/methodology/inference.md,
+test is the one-sample t on the cohort.  Where the variance is zero or undefined (one
+offender in a group, or every offender with the same count, e.g. nobody reoffended) the
+t interval would have zero width or none: the result then has NaN limits and p-value and
+a ``note`` saying why, and :func:`pbr.compare` draws no conclusion from it (pbr rule,
+docs/methodology/inference.md, "What pbr refuses and why").  Source: docs/methodology/inference.md,
 "Frequency and severity"; methodology 3.4 and 5.2 (JDL: unequal-variance two-sample
 test [R]).
 """
@@ -83,6 +87,11 @@ def diff_means(y1: np.ndarray, y0: np.ndarray | float, *, w1: np.ndarray | None 
     >>> iv = diff_means(y1, y0)
     >>> round(iv.estimate, 4), round(iv.p_value, 4)
     (-1.2619, 0.1469)
+
+    Nobody reoffended: no variance, no interval.
+
+    >>> diff_means(np.zeros(20), 0.43).note
+    'no t interval: every offender has the same value, so the variance is zero'
     """
     check_level(level, alternative)
     g1 = group_mean(np.asarray(y1), w1)
@@ -97,6 +106,11 @@ def diff_means(y1: np.ndarray, y0: np.ndarray | float, *, w1: np.ndarray | None 
         df = var * var / den if den > 0 else math.inf
         name = "welch t" if w1 is None and w0 is None else "welch t (weighted)"
     se = math.sqrt(var) if var == var else math.nan
+    if not se > 0:
+        why = ("a group has a single offender, so no variance" if math.isnan(se) else
+               "every offender has the same value, so the variance is zero")
+        return Interval(est, math.nan, math.nan, level, alternative, name, se, math.nan,
+                        math.nan, note=f"no t interval: {why}")
     tail = (1.0 - level) / 2.0 if alternative == "two-sided" else 1.0 - level
     q = float(_st.t.isf(tail, df)) if df > 0 else math.nan
     lo = est - q * se if alternative != "less" else -math.inf

@@ -18,10 +18,24 @@ reduction in reoffending is negative.  Methods (docs/methodology/inference.md):
     Clopper-Pearson (1934) interval and exact binomial test against a fixed baseline;
     for two groups, Fisher's exact conditional test and the square-and-add (MOVER)
     interval built from the two Clopper-Pearson intervals (conservative).
+
+When the normal approximation is not valid
+    ``method="normal"`` is only used where every proportion it treats as normal has at
+    least :data:`MIN_EXPECTED` (5) expected events and non-events, ``n·p >= 5`` and
+    ``n·(1-p) >= 5`` (the rule of thumb whose failures Brown, Cai and DasGupta 2001,
+    *Statistical Science* 16(2):101-133, document; Cochran 1954 for the expected
+    counts of a two-sample test).  Elsewhere (a group of 1, 2 or 20, everyone or nobody
+    reoffending) the Wald interval is too narrow or has zero width, and
+    ``small_sample="switch"`` (the default) uses the exact method instead when the counts
+    are whole, the score method (Wilson / Newcombe) when they are weighted; the
+    :class:`~pbr.stats.interval.Interval`'s ``method`` names the method used and its
+    ``note`` says why.  ``small_sample="error"`` raises instead.  A fixed baseline rate of
+    exactly 0 or 1 has no sampling variation to test against and is refused.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from scipy import stats as _st
@@ -29,7 +43,13 @@ from scipy import stats as _st
 from pbr.errors import SpecError
 from pbr.stats.interval import Interval, check_level, normal_interval, p_from_z, z_value
 
-__all__ = ["clopper_pearson", "diff_proportions", "wilson"]
+__all__ = ["MIN_EXPECTED", "clopper_pearson", "diff_proportions", "normal_approximation_problem",
+           "wilson"]
+
+#: Fewest expected events (and non-events) for the normal approximation of a proportion
+#: (``n·p >= 5`` and ``n·(1-p) >= 5``; Brown, Cai and DasGupta 2001, Cochran 1954).
+MIN_EXPECTED = 5.0
+SMALL_SAMPLE = ("switch", "error")
 
 
 def _check(p: float, n: float, name: str) -> None:
@@ -38,6 +58,38 @@ def _check(p: float, n: float, name: str) -> None:
     if not 0.0 <= p <= 1.0:
         raise SpecError(f"the rate of {name} must be a proportion in [0, 1] (e.g. 0.43 for "
                         f"43%), got {p!r}")
+
+
+def normal_approximation_problem(p: float, n: float, who: str = "the cohort") -> str | None:
+    """Why the normal approximation of a proportion ``p`` on ``n`` is not valid, or None.
+
+    The rule: both ``n·p`` and ``n·(1-p)`` must be at least :data:`MIN_EXPECTED` (5)
+    (Brown, Cai and DasGupta 2001, *Statistical Science* 16(2):101-133, on the Wald
+    interval's failures; Cochran 1954 for expected counts).  ``p`` is a proportion, not a
+    percentage; ``n`` may be an effective (weighted) size.  Use it before a Wald
+    interval or a normal-approximation threshold such as ``p -+ z sqrt(p(1-p)/n)``.
+
+    Examples
+    --------
+    >>> normal_approximation_problem(0.31, 72) is None
+    True
+    >>> print(normal_approximation_problem(0.0, 20))
+    the cohort: n = 20 with rate 0 gives n·p = 0 expected events, below 5
+    >>> print(normal_approximation_problem(0.43, 2))
+    the cohort: n = 2 with rate 0.43 gives n·p = 0.86 expected events, below 5
+    """
+    events, non_events = n * p, n * (1.0 - p)
+    if events < MIN_EXPECTED:
+        return (f"{who}: n = {n:,.4g} with rate {p:.4g} gives n·p = {events:.4g} expected "
+                f"events, below {MIN_EXPECTED:g}")
+    if non_events < MIN_EXPECTED:
+        return (f"{who}: n = {n:,.4g} with rate {p:.4g} gives n·(1-p) = {non_events:.4g} "
+                f"expected non-events, below {MIN_EXPECTED:g}")
+    return None
+
+
+def _whole(p: float, n: float) -> bool:
+    return abs(n - round(n)) <= 1e-9 and abs(p * n - round(p * n)) <= 1e-6
 
 
 def wilson(p: float, n: float, level: float = 0.95) -> tuple[float, float]:
@@ -94,7 +146,8 @@ def _count(p: float, n: float, name: str) -> int:
 
 def diff_proportions(p1: float, n1: float, p0: float, n0: float | None = None, *,
                      method: str = "normal", variance: str | None = None,
-                     level: float = 0.95, alternative: str = "two-sided") -> Interval:
+                     level: float = 0.95, alternative: str = "two-sided",
+                     small_sample: str = "switch") -> Interval:
     """Interval and test for ``p1 - p0``: a cohort's rate against its comparator's.
 
     Parameters
@@ -110,11 +163,22 @@ def diff_proportions(p1: float, n1: float, p0: float, n0: float | None = None, *
         ``"both"`` with ``n0``, ``"cohort"`` without.
     level, alternative
         Confidence level and sidedness (``"less"``: is the cohort's rate lower?).
+    small_sample
+        What ``method="normal"`` does where the normal approximation is not valid
+        (:func:`normal_approximation_problem`): ``"switch"`` (default) to the exact
+        method (whole counts) or the score method (weighted sizes), with the reason in
+        the result's ``note``; ``"error"`` raises :class:`~pbr.errors.SpecError`.
 
     Returns
     -------
     Interval
         ``estimate = p1 - p0`` on the proportion scale.
+
+    Raises
+    ------
+    SpecError
+        A rate outside [0, 1] (a percentage given for a proportion), a fixed baseline
+        rate of exactly 0 or 1, a size that is not positive, an unknown option.
 
     Notes
     -----
@@ -129,16 +193,43 @@ def diff_proportions(p1: float, n1: float, p0: float, n0: float | None = None, *
     >>> iv = diff_proportions(0.31, 72, 0.43, variance="cohort")
     >>> round(-100 * iv.upper), round(-100 * iv.lower)
     (1, 23)
+
+    Nobody of 20 reoffended: the Wald interval would have zero width; the exact one is
+    used, and says so.
+
+    >>> iv = diff_proportions(0.0, 20, 0.43)
+    >>> iv.method, round(iv.upper + 0.43, 4)
+    ('exact (clopper-pearson)', 0.1684)
     """
     check_level(level, alternative)
+    if small_sample not in SMALL_SAMPLE:
+        raise SpecError(f"small_sample: 'switch' or 'error', got {small_sample!r}")
     _check(p1, n1, "the cohort")
     if n0 is not None:
         _check(p0, n0, "the comparator")
-    elif not 0.0 <= p0 <= 1.0:
-        raise SpecError(f"the baseline rate must be a proportion in [0, 1], got {p0!r}")
+    elif not (isinstance(p0, int | float) and 0.0 <= p0 <= 1.0):
+        raise SpecError(f"the baseline rate must be a proportion in [0, 1] (e.g. 0.43 for "
+                        f"43%), got {p0!r}")
+    elif p0 in (0.0, 1.0):
+        raise SpecError(f"the baseline rate is {p0!r}: a fixed baseline where "
+                        f"{'nobody' if p0 == 0 else 'everyone'} reoffended leaves nothing to "
+                        "test against (any difference would be 'certain'); check the value, "
+                        "or give the baseline as an observed group (value, n)")
     d = p1 - p0
     if method == "normal":
         form = variance or ("both" if n0 is not None else "cohort")
+        problem = _normal_problem(form, p1, n1, p0, n0)
+        if problem is not None:
+            if small_sample == "error":
+                raise SpecError(f"method='normal': the normal approximation is not valid "
+                                f"({problem}); use method='exact' or 'newcombe'")
+            whole = _whole(p1, n1) and (n0 is None or _whole(p0, n0))
+            alt = "exact" if whole else "newcombe"
+            iv = diff_proportions(p1, n1, p0, n0, method=alt, level=level,
+                                  alternative=alternative)
+            note = (f"normal approximation not valid ({problem}; Brown, Cai and DasGupta "
+                    f"2001): {iv.method} used instead")
+            return dataclasses.replace(iv, note=note)
         if form == "cohort":
             se = math.sqrt(p1 * (1 - p1) / n1)
         elif form == "both":
@@ -195,3 +286,20 @@ def diff_proportions(p1: float, n1: float, p0: float, n0: float | None = None, *
         lo, hi = _open(lo, hi, alternative)
         return Interval(d, lo, hi, level, alternative, name, None, None, min(1.0, p))
     raise SpecError(f"method: must be 'normal', 'newcombe' or 'exact', got {method!r}")
+
+
+def _normal_problem(form: str, p1: float, n1: float, p0: float, n0: float | None
+                    ) -> str | None:
+    """The first proportion the chosen normal form treats as normal that is not."""
+    if form == "cohort":
+        return normal_approximation_problem(p1, n1)
+    if form == "both":
+        return normal_approximation_problem(p1, n1) or (
+            None if n0 is None else normal_approximation_problem(p0, n0, "the comparator"))
+    if form == "null":
+        if n0 is None:
+            return normal_approximation_problem(p0, n1, "the cohort under the baseline rate")
+        pool = (p1 * n1 + p0 * n0) / (n1 + n0)
+        return normal_approximation_problem(pool, n1, "the cohort under the pooled rate") \
+            or normal_approximation_problem(pool, n0, "the comparator under the pooled rate")
+    return None

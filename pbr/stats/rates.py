@@ -74,6 +74,11 @@ def rate_ratio(y1: np.ndarray, y0: np.ndarray | float, *, w1: np.ndarray | None 
     >>> iv = rate_ratio(np.array([0, 1, 2, 1, 0, 3]), np.array([2, 1, 3, 2, 0, 4, 2]))
     >>> round(iv.estimate, 4), round(iv.se, 4)
     (0.5833, 0.4629)
+
+    No reoffences in the cohort: the log ratio is unbounded, and nothing is concluded.
+
+    >>> rate_ratio(np.zeros(20), 0.43).note  # doctest: +ELLIPSIS
+    'no rate ratio interval: the cohort had no reoffences, ...'
     """
     check_level(level, alternative)
     y1 = np.asarray(y1, np.float64)
@@ -101,6 +106,15 @@ def rate_ratio(y1: np.ndarray, y0: np.ndarray | float, *, w1: np.ndarray | None 
         offset = np.log(np.concatenate([e1, e0]))
     keep = w > 0
     y, w, group, X, offset = y[keep], w[keep], group[keep], X[keep], offset[keep]
+    empty = [who for who, g in (("the cohort", 1), ("the comparator", 0))
+             if (group == g).any() and not float(np.dot(w[group == g], y[group == g])) > 0]
+    if empty:
+        est = 0.0 if "the cohort" in empty and len(empty) == 1 else math.nan
+        if empty == ["the comparator"]:
+            est = math.inf
+        return Interval(est, math.nan, math.nan, level, alternative, method, None, math.nan,
+                        math.nan, 1.0, note=f"no rate ratio interval: {' and '.join(empty)} "
+                        "had no reoffences, so the log ratio is unbounded")
     cov = "HC0" if robust else "nonrobust"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -329,7 +329,7 @@ def _rules(spec: Any, level: float | None, alternative: str | None, min_n: int |
     if min_n is not None and min_n != cs.min_n:
         raise SpecError(f"min_n: {min_n} contradicts the {cs.name} spec's min_n {cs.min_n}; "
                         "leave min_n out, or change the spec")
-    return conf, cs.sides, cs.min_n, cs.name
+    return conf, cs.sides, cs.min_n, f"{cs.name} rule"
 
 
 def _reason(iv: Interval, n: int, min_n: int, rule: str, measure: str) -> str | None:
@@ -444,7 +444,7 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
     ...     warnings.simplefilter("ignore")
     ...     small = compare(cohort.head(20), 0.43, spec="justice_data_lab")
     >>> small.frame["conclusion"][0]
-    'not assessed: 20 people, below the minimum of 60 (justice_data_lab)'
+    'not assessed: 20 people, below the minimum of 60 (justice_data_lab rule)'
     """
     level, alternative, min_n, rule = _rules(spec, level, alternative, min_n)
     check_level(level, alternative)

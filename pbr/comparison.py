@@ -46,9 +46,13 @@ class ComparisonResult:
         ``comparator_n`` (rows of a comparison group, or a baseline's n), ``estimate``
         (cohort minus comparator, or their ratio), ``lower``, ``upper``, ``se``,
         ``statistic``, ``p_value`` (and ``p_adjusted`` with a correction), ``null``,
-        ``method``, ``significant`` (interval excludes the null; with a correction, the
-        adjusted p-value <= 1 - level), ``measure``, ``comparator``, ``level``,
-        ``alternative``.
+        ``method`` (the method used for that group: an exact or score method where the
+        normal approximation was not valid), ``note`` (why the method was switched, or
+        null), ``significant`` (interval excludes the null; with a correction, the
+        adjusted p-value <= 1 - level; null for a group not assessed), ``conclusion``
+        (``"significant"``, ``"not significant"`` or ``"not assessed: <reason>"``, e.g.
+        below the scheme's minimum size or no interval), ``measure``, ``comparator``,
+        ``level``, ``alternative``.
     by
         The grouping columns.
     measure, method, comparator, level, alternative, correction
@@ -92,8 +96,8 @@ class ComparisonResult:
         """The main columns: keys, n, values, estimate, interval, p-value(s), significant."""
         cols = [*self.by, "n", "cohort_value", "comparator_value", "estimate", "lower",
                 "upper", "p_value", *(["p_adjusted"] if self.correction else []),
-                "significant"]
-        return self.frame.select(cols)
+                "significant", "conclusion"]
+        return self.frame.select([c for c in cols if c in self.frame.columns])
 
     # ------------------------------------------------------------------ lookup
     def _row(self, group: Any = None) -> dict[str, Any]:
@@ -118,7 +122,9 @@ class ComparisonResult:
         """The Justice Data Lab sentence for one group (or the only row).
 
         Rates and means are given per 100 typical people, the interval in percentage
-        points (rates), per 100 people (means) or per cent (rate ratios).
+        points (rates), per 100 people (means) or per cent (rate ratios).  A group not
+        assessed (below the scheme's minimum size, or no valid interval) gets its rates
+        and the reason no conclusion is drawn, never an effect.
         """
         r = self._row(group)
         rate = self.measure in ("binary", "serious")
@@ -133,6 +139,11 @@ class ComparisonResult:
                  f"{100 * r['comparator_value']:.0f} for every 100 typical {who} in the "
                  f"{self.comparator}.")
         conf = f"{self.level:.0%} confidence"
+        if r.get("significant", False) is None:
+            reason = str(r.get("conclusion") or "not assessed")
+            reason = reason.removeprefix("not assessed: ")
+            return first + (f" No conclusion is drawn about the effect: {reason}; the "
+                            "difference is not evidence either way.")
         lo, hi = r["lower"], r["upper"]
         if self._ratio:
             a, b = 100 * (1 - hi), 100 * (1 - lo)     # per cent fewer
@@ -171,7 +182,10 @@ class ComparisonResult:
                  f"p = {_num(r['p_value'], '.4g')}"
                  + (f", adjusted p = {_num(r['p_adjusted'], '.4g')} ({self.correction})"
                     if self.correction else ""),
-                 f"  significant: {'yes' if r['significant'] else 'no'}",
+                 *([f"  note: {r['note']}"] if r.get("note") else []),
+                 f"  significant: {_yes(r['significant'])}"
+                 + (f" ({str(r['conclusion']).removeprefix('not assessed: ')})"
+                    if r["significant"] is None else ""),
                  "  " + self.jdl_text(group if self.by else None)]
         return "\n".join(lines)
 
@@ -194,16 +208,27 @@ class ComparisonResult:
                          _num(f * r["lower"], ".2f" if not ratio else ".3f"),
                          _num(f * r["upper"], ".2f" if not ratio else ".3f"),
                          _num(r["p_adjusted"] if self.correction else r["p_value"], ".4f"),
-                         "*" if r["significant"] else ""])
+                         "*" if r["significant"] else "n/a" if r["significant"] is None
+                         else ""])
         widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(cols)]
         lines = [head, "  ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True))]
         lines += ["  ".join(v.rjust(w) for v, w in zip(b, widths, strict=True)) for b in body]
         if scale == 100.0 and not ratio:
             lines.append("(rates and differences in per cent / percentage points)")
+        if "note" in self.frame.columns and self.frame["note"].null_count() < self.frame.height:
+            lines.append("(method per group: " + "; ".join(
+                f"{', '.join(str(r[k]) for k in keys) or 'all'}: {r['method']}"
+                for r in self.frame.iter_rows(named=True)) + ")")
+        if any(r is None for r in self.frame["significant"]):
+            lines.append("(sig n/a: not assessed, see the conclusion column)")
         if not self.by:
             lines.append(self.jdl_text())
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def _yes(significant: bool | None) -> str:
+    return "not assessed" if significant is None else "yes" if significant else "no"
 
 
 def _describe(a: float, b: float, unit: str) -> str:

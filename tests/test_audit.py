@@ -76,12 +76,28 @@ def test_verify_reports_every_changed_input_and_output(inputs: Path, tmp_path: P
     assert "output statement_csv statement.csv: the file on disk was changed" in text
     assert not any("input cohort" in x for x in result.differences)
     assert any("input cohort" in x for x in result.checked)
-    # a changed contract price changes the recomputed outputs and total
+    # a changed input is reported by its hash, and nothing is recomputed from it
+    assert "statement not recomputed" in result.notes[-1]
     (d / "contract.toml").write_text(demo_contract_text().replace("amount = 50000.00",
                                                                   "amount = 50001.00"))
-    text = "\n".join(audit.verify(d / "out").differences)
-    assert "input contract" in text and "contract: the file no longer reads" in text
-    assert "total: recorded" in text and "output statement_json: recomputed" in text
+    result = audit.verify(d / "out")
+    text = "\n".join(result.differences)
+    assert "input contract" in text and "total: recorded" not in text
+    assert "statement not recomputed" in result.notes[-1]
+
+
+def test_verify_recomputes_when_the_inputs_match(inputs: Path, tmp_path: Path) -> None:
+    _pay(inputs, tmp_path / "out")
+    path = tmp_path / "out" / "manifest.json"
+    doc = json.loads(path.read_text())
+    doc["total"] = "1.00"
+    doc["outputs"][1]["sha256"] = "0" * 64
+    doc["contract_sha256"] = "1" * 64
+    path.write_text(json.dumps(doc))
+    text = "\n".join(audit.verify(path).differences)
+    assert "total: recorded GBP 1.00, recomputed" in text
+    assert "output statement_json: recomputed sha256" in text
+    assert "contract: the file no longer reads to the recorded contract" in text
 
 
 def test_verify_missing_input(inputs: Path, tmp_path: Path) -> None:
@@ -92,7 +108,9 @@ def test_verify_missing_input(inputs: Path, tmp_path: Path) -> None:
     _pay(d, d / "out")
     (d / "cohort.parquet").unlink()
     result = audit.verify(d / "out" / "manifest.json")
-    assert result.differences == ("input cohort ../cohort.parquet: file missing",)
+    (diff,) = result.differences
+    assert diff.startswith("input cohort ../cohort.parquet: file missing (looked at ")
+    assert "--inputs DIR" in diff
 
 
 def test_statement_files(inputs: Path, tmp_path: Path) -> None:

@@ -1,5 +1,9 @@
-"""Write results in machine formats: the summary of a :class:`~pbr.MeasureResult` as CSV
-or JSON, byte-for-byte reproducibly.
+"""Results in machine formats: the summary of a :class:`~pbr.MeasureResult` as CSV or
+JSON, byte-for-byte reproducibly; published per-cohort outcomes (:class:`~pbr.Outcome`)
+as CSV, read and written exactly (Decimal text), for paying a contract from them.
+
+Every writer stages its file(s) with :func:`pbr.io._atomic.atomic_files`: a failed call
+leaves the target as it was.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ from typing import Any
 
 import polars as pl
 
-from pbr.errors import SchemaError
+from pbr.contract.outcome import Outcome
+from pbr.errors import ContractError, SchemaError
+from pbr.io._atomic import atomic_files
 from pbr.measures import MeasureResult
 
-__all__ = ["summary_document", "write_summary"]
+__all__ = ["OUTCOME_COLUMNS", "atomic_files", "read_outcomes", "summary_document",
+           "write_outcomes", "write_summary"]
 
 _SIGNIFICANT = 12  # floats are written with 12 significant digits: stable across engines
 
@@ -117,11 +124,11 @@ def write_summary(result: MeasureResult, path: str | Path, *,
     if suffix not in (".csv", ".json"):
         raise SchemaError(f"cannot write a summary to {str(path)!r}: unknown file type "
                           f"{path.suffix or '(no suffix)'!r}; supported: .csv, .json")
-    path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".json":
         text = json.dumps(summary_document(result, by=by), sort_keys=True, indent=2,
                           ensure_ascii=False, allow_nan=False)
-        path.write_text(text + "\n", encoding="utf-8")
+        with atomic_files(path) as (tmp,):
+            tmp.write_text(text + "\n", encoding="utf-8")
         return path
     keys = _by(by)
     table = result.summary(by=keys) if keys else result.summary()
@@ -129,5 +136,156 @@ def write_summary(result: MeasureResult, path: str | Path, *,
         pl.col(c).round_sig_figs(_SIGNIFICANT) for c, t in table.schema.items() if t.is_float())
     table = table.with_columns(pl.col(c).cast(pl.String) for c, t in table.schema.items()
                                if isinstance(t, pl.Categorical | pl.Enum))
-    table.write_csv(path, date_format="%Y-%m-%d", line_terminator="\n")
+    with atomic_files(path) as (tmp,):
+        table.write_csv(tmp, date_format="%Y-%m-%d", line_terminator="\n")
+    return path
+
+
+# --------------------------------------------------------------------------- outcomes
+#: the columns of an outcomes file: :class:`~pbr.Outcome`'s fields, required ones first;
+#: ``counts`` is a JSON object (``{"offenders": "41"}``)
+OUTCOME_COLUMNS = ("cohort", "measure", "actual", "comparator", "n", "base_n", "lower",
+                   "upper", "start", "year", "source", "unit_name", "counts")
+_REQUIRED = OUTCOME_COLUMNS[:5]
+
+
+def _outcome(path: Path, i: int, row: Mapping[str, str | None]) -> Outcome:
+    where = f"outcomes file {str(path)!r}, row {i} (line {i + 1})"
+    value = {k: (v.strip() if isinstance(v, str) else None) for k, v in row.items()}
+    value = {k: (v if v else None) for k, v in value.items()}
+    for k in _REQUIRED:
+        if value.get(k) is None:
+            raise SchemaError(f"{where}: column {k!r} is empty; every outcome needs "
+                              f"{', '.join(_REQUIRED)}")
+    kw: dict[str, Any] = {k: v for k, v in value.items() if v is not None}
+    for k in ("n", "base_n"):
+        if k in kw:
+            text = str(kw[k]).replace(",", "")
+            if not text.isdigit():
+                raise SchemaError(f"{where}: column {k!r} must be a whole number of "
+                                  f"people, got {kw[k]!r}")
+            kw[k] = int(text)
+    if "start" in kw:
+        try:
+            kw["start"] = _dt.date.fromisoformat(str(kw["start"]))
+        except ValueError:
+            raise SchemaError(f"{where}: column 'start' must be an ISO date (YYYY-MM-DD), "
+                              f"got {kw['start']!r}") from None
+    if "counts" in kw:
+        try:
+            counts = json.loads(str(kw["counts"]))
+        except json.JSONDecodeError:
+            counts = None
+        if not isinstance(counts, dict):
+            raise SchemaError(f"{where}: column 'counts' must be a JSON object such as "
+                              f'{{"offenders": "41"}}, got {kw["counts"]!r}')
+        kw["counts"] = tuple(counts.items())
+    try:
+        return Outcome(**kw)
+    except ContractError as exc:
+        raise SchemaError(f"{where}: {exc}") from None
+
+
+def read_outcomes(path: str | Path) -> tuple[Outcome, ...]:
+    """Read published per-cohort outcomes from a CSV file, exactly.
+
+    One row per cohort and measure, with the columns of :data:`OUTCOME_COLUMNS` (the
+    fields of :class:`~pbr.Outcome`): ``cohort``, ``measure``, ``actual``,
+    ``comparator`` and ``n`` are required; ``base_n``, ``lower``, ``upper``, ``start``
+    (ISO date), ``year``, ``source``, ``unit_name`` and ``counts`` (a JSON object) may be
+    given or left empty.  Numbers are read as text into ``Decimal`` (never through a
+    float), so ``24.390244`` stays ``24.390244``.
+
+    Raises
+    ------
+    SchemaError
+        The file is missing, empty, not UTF-8 CSV, lacks a required column, has a column
+        that is not an outcome field (a typo would otherwise be ignored), holds no rows,
+        lists a cohort and measure twice, or has a value that is not valid for its field
+        (the message names the row, the column and the value).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "outcomes.csv"
+    >>> _ = p.write_text("cohort,measure,actual,comparator,n\\n2019Q1,binary_rate,24.39,28.0,41\\n")
+    >>> read_outcomes(p)[0].reduction
+    Decimal('3.61')
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SchemaError(f"outcomes file {str(path)!r} does not exist (or is not a file); "
+                          "check the path")
+    if path.suffix.lower() != ".csv":
+        raise SchemaError(f"outcomes file {str(path)!r}: expected a .csv file (columns "
+                          f"{', '.join(OUTCOME_COLUMNS)}), got {path.suffix or 'no suffix'!r}")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"outcomes file {str(path)!r} is not UTF-8 text (byte "
+                          f"{exc.start}); save it as UTF-8 CSV") from None
+    if not text.strip():
+        raise SchemaError(f"outcomes file {str(path)!r} is empty; it needs a header row "
+                          f"({', '.join(_REQUIRED)}, ...) and one row per cohort and measure")
+    try:
+        frame = pl.read_csv(text.encode(), infer_schema=False)
+    except pl.exceptions.PolarsError as exc:
+        raise SchemaError(f"outcomes file {str(path)!r} is not a readable CSV file: "
+                          f"{str(exc).splitlines()[0]}") from None
+    columns = [c.strip() for c in frame.columns]
+    frame.columns = columns
+    unknown = [c for c in columns if c not in OUTCOME_COLUMNS]
+    if unknown:
+        raise SchemaError(f"outcomes file {str(path)!r}: unknown column(s) "
+                          f"{', '.join(map(repr, unknown))}; the columns are "
+                          f"{', '.join(OUTCOME_COLUMNS)}")
+    missing = [c for c in _REQUIRED if c not in columns]
+    if missing:
+        raise SchemaError(f"outcomes file {str(path)!r}: missing column(s) "
+                          f"{', '.join(map(repr, missing))}; found {', '.join(columns)}")
+    if frame.height == 0:
+        raise SchemaError(f"outcomes file {str(path)!r} has a header but no rows; give "
+                          "one row per cohort and measure")
+    out = tuple(_outcome(path, i, row) for i, row in enumerate(frame.iter_rows(named=True), 1))
+    seen: dict[tuple[str, str], int] = {}
+    for i, o in enumerate(out, 1):
+        key = (o.cohort, o.measure)
+        if key in seen:
+            raise SchemaError(f"outcomes file {str(path)!r}: rows {seen[key]} and {i} both "
+                              f"give cohort {o.cohort!r}, measure {o.measure!r}; keep one")
+        seen[key] = i
+    return out
+
+
+def _field(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def write_outcomes(outcomes: Sequence[Outcome], path: str | Path) -> Path:
+    """Write outcomes as the CSV :func:`read_outcomes` reads back equal (exact Decimals).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from pbr.contract import Outcome
+    >>> o = Outcome("2019Q1", "binary_rate", actual="24.390244", comparator=28, n=41)
+    >>> p = write_outcomes([o], pathlib.Path(tempfile.mkdtemp()) / "outcomes.csv")
+    >>> read_outcomes(p) == (o,)
+    True
+    """
+    path = Path(path)
+    rows = []
+    for o in outcomes:
+        row = {c: _field(getattr(o, c)) for c in OUTCOME_COLUMNS if c != "counts"}
+        row["counts"] = json.dumps(dict(o.counts), sort_keys=False) if o.counts else ""
+        rows.append(row)
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(OUTCOME_COLUMNS, pl.String),
+                         orient="row") if rows else pl.DataFrame(
+        schema=dict.fromkeys(OUTCOME_COLUMNS, pl.String))
+    with atomic_files(path) as (tmp,):
+        frame.write_csv(tmp, line_terminator="\n")
     return path

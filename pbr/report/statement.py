@@ -20,11 +20,30 @@ from typing import Any
 
 from pbr.contract.spec import Contract
 from pbr.contract.statement import LINE_COLUMNS, PaymentStatement
+from pbr.errors import AuditError
+from pbr.io._atomic import atomic_files
 
 __all__ = ["contract_parameters", "statement_document", "write_statement_csv",
            "write_statement_json", "write_statement_xlsx"]
 
 _CREATED = _dt.datetime(2000, 1, 1)  # fixed, so the workbook's bytes never depend on the clock
+#: the most characters an Excel cell holds ("Excel specifications and limits", Microsoft
+#: Support: "Total number of characters that a cell can contain: 32,767 characters")
+EXCEL_CELL_LIMIT = 32_767
+
+
+def _string(ws: Any, row: int, col: int, text: str, fmt: Any = None) -> None:
+    """Write a text cell, refusing text Excel would cut (xlsxwriter truncates silently)."""
+    if len(text) > EXCEL_CELL_LIMIT:
+        from xlsxwriter.utility import xl_rowcol_to_cell
+
+        raise AuditError(
+            f"Excel statement: cell {ws.get_name()}!{xl_rowcol_to_cell(row, col)} would hold "
+            f"{len(text):,} characters, over Excel's limit of {EXCEL_CELL_LIMIT:,}, and "
+            f"Excel would cut it short; the text starts {text[:60]!r}. Shorten it (a "
+            "contract name or field, a note) so the workbook keeps it whole; nothing was "
+            "written")
+    ws.write_string(row, col, text, fmt)
 
 
 def _text(value: Any) -> Any:
@@ -100,17 +119,18 @@ def contract_parameters(contract: Contract) -> list[tuple[str, str]]:
 def write_statement_json(statement: PaymentStatement, path: str | Path) -> Path:
     """Write :func:`statement_document` as indented, key-sorted JSON."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(statement_document(statement), indent=2, sort_keys=True)
-                    + "\n", encoding="utf-8")
+    text = json.dumps(statement_document(statement), indent=2, sort_keys=True) + "\n"
+    with atomic_files(path) as (tmp,):
+        tmp.write_text(text, encoding="utf-8")
     return path
 
 
 def write_statement_csv(statement: PaymentStatement, path: str | Path) -> Path:
     """Write the lines as CSV (exact Decimal text, ``\\n`` line ends)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    statement.to_frame().write_csv(path, line_terminator="\n")
+    frame = statement.to_frame()
+    with atomic_files(path) as (tmp,):
+        frame.write_csv(tmp, line_terminator="\n")
     return path
 
 
@@ -120,14 +140,17 @@ def write_statement_xlsx(statement: PaymentStatement, path: str | Path, *,
     """Write the finance workbook: Summary, Lines, Contract and Manifest sheets.
 
     Amounts are Excel numbers formatted to the contract's places (Excel holds doubles);
-    the *Lines* sheet also carries each amount as exact text.
+    the *Lines* sheet also carries each amount as exact text, and the *Summary* sheet
+    ends with the statement's notes.  Text longer than an Excel cell holds
+    (:data:`EXCEL_CELL_LIMIT`) raises :class:`~pbr.errors.AuditError` naming the sheet
+    and cell instead of being cut short; the file is written whole or not at all.
     """
     import xlsxwriter
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     places = statement.rounding.places
-    with xlsxwriter.Workbook(str(path)) as wb:
+    # xlsxwriter writes the file even when an error stops the block: stage it
+    with atomic_files(path) as (tmp,), xlsxwriter.Workbook(str(tmp)) as wb:
         wb.set_properties({"created": _CREATED, "title": f"Payment statement: "
                            f"{statement.contract}", "author": "pbr"})
         bold = wb.add_format({"bold": True})
@@ -148,18 +171,22 @@ def write_statement_xlsx(statement: PaymentStatement, path: str | Path, *,
         rows += list(statement.totals("cohort").items())
         rows += [("", ""), ("By component", "")]
         rows += list(statement.totals("component").items())
+        if statement.notes:
+            rows += [("", ""), ("Notes", "")]
+            rows += [(f"{i}.", note) for i, note in enumerate(statement.notes, 1)]
         for i, (k, v) in enumerate(rows):
-            ws.write_string(i, 0, k, bold if k in ("Total due", "By cohort", "By component")
+            _string(ws, i, 0, k, bold if k in ("Total due", "By cohort", "By component",
+                                          "Notes")
                             else None)
             if isinstance(v, Decimal):
                 ws.write_number(i, 1, float(v), money)
             else:
-                ws.write_string(i, 1, str(v))
+                _string(ws, i, 1, str(v))
 
         ws = wb.add_worksheet("Lines")
         head = [*LINE_COLUMNS, "amount (exact)", "explanation"]
         for j, h in enumerate(head):
-            ws.write_string(0, j, h, bold)
+            _string(ws, 0, j, h, bold)
         for i, x in enumerate(statement.lines, 1):
             for j, c in enumerate(LINE_COLUMNS):
                 v = getattr(x, c)
@@ -171,9 +198,9 @@ def write_statement_xlsx(statement: PaymentStatement, path: str | Path, *,
                 elif isinstance(v, int):
                     ws.write_number(i, j, v)
                 else:
-                    ws.write_string(i, j, str(v))
-            ws.write_string(i, len(LINE_COLUMNS), str(x.amount))
-            ws.write_string(i, len(LINE_COLUMNS) + 1, statement.explain(x.line))
+                    _string(ws, i, j, str(v))
+            _string(ws, i, len(LINE_COLUMNS), str(x.amount))
+            _string(ws, i, len(LINE_COLUMNS) + 1, statement.explain(x.line))
 
         ws = wb.add_worksheet("Contract")
         ws.set_column(0, 0, 40)
@@ -186,14 +213,14 @@ def write_statement_xlsx(statement: PaymentStatement, path: str | Path, *,
         else:
             rows_.append(("(contract not given)", ""))
         for i, (k, v) in enumerate(rows_):
-            ws.write_string(i, 0, k, bold if i == 0 or k == "contract TOML" else None)
-            ws.write_string(i, 1, v)
+            _string(ws, i, 0, k, bold if i == 0 or k == "contract TOML" else None)
+            _string(ws, i, 1, v)
 
         ws = wb.add_worksheet("Manifest")
         ws.set_column(0, 0, 24)
         ws.set_column(1, 1, 80)
         items = sorted((manifest or {}).items())
         for i, (k, v) in enumerate(items):
-            ws.write_string(i, 0, str(k), bold)
-            ws.write_string(i, 1, v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+            _string(ws, i, 0, str(k), bold)
+            _string(ws, i, 1, v if isinstance(v, str) else json.dumps(v, sort_keys=True))
     return path

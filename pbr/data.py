@@ -10,6 +10,7 @@ reason (``on_invalid="exclude"``).  Rows in = rows kept + rows excluded, always.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,11 +20,15 @@ import numpy as np
 import polars as pl
 
 from pbr.errors import SchemaError
-from pbr.schema import COHORT, CUSTODY, EVENTS, TableSchema
+from pbr.schema import COHORT, CUSTODY, EVENTS, TableSchema, normalise_term
 
-__all__ = ["Cohort", "Custody", "Events", "Exclusion", "Exclusions", "as_frame"]
+__all__ = ["Cohort", "Custody", "Events", "Exclusion", "Exclusions", "as_frame",
+           "check_id_types"]
 
 OnInvalid = Literal["raise", "exclude"]
+Duplicates = Literal["exclude", "keep"]
+#: the ledger rule of an exact duplicate event row (pbr rule D1)
+DUPLICATE_EVENT = "duplicate_event"
 ROW = "row"  # column holding each kept row's 0-based position in the input table
 #: Court-event key of a row without court_event_id: this base plus the disposal day.
 NO_COURT_ID_BASE = -(2**62)
@@ -266,6 +271,102 @@ def _apply_rules(df: pl.DataFrame, table: str, rules: list[tuple[str, str, pl.Ex
         Exclusions(tuple(entries))
 
 
+def _normalise_disposal_types(df: pl.DataFrame, mapping: Mapping[str, str] | None
+                              ) -> pl.DataFrame:
+    """``disposal_type`` in pbr's spelling (rule V1): each value normalised
+    (:func:`pbr.schema.normalise_term`), then mapped by ``mapping`` (keys and values
+    normalised the same way).  Works on the distinct values; the column is rewritten
+    only when some value changes."""
+    table: dict[str, str] = {}
+    if mapping is not None:
+        if not isinstance(mapping, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+            raise SchemaError(
+                f"events: disposal_type_map must map the data's disposal types to pbr's, "
+                f"text to text, e.g. {{'fine': 'conviction'}}; got {mapping!r}")
+        table = {normalise_term(k): normalise_term(v) for k, v in mapping.items()}
+    values = df["disposal_type"].drop_nulls().unique().cast(pl.String).to_list()
+    change = {}
+    for v in values:
+        norm = normalise_term(v)
+        target = table.get(norm, norm)
+        if target != v:
+            change[v] = target
+    if not change:
+        return df
+    return df.with_columns(pl.col("disposal_type").cast(pl.String).replace(change)
+                           .cast(pl.Categorical))
+
+
+def _duplicate_rows(df: pl.DataFrame) -> np.ndarray:
+    """Positions (in ``df``) of the rows that repeat an earlier row exactly, every column
+    equal (rule D1).  One hash per row first; rows whose hash is unique cannot repeat."""
+    cols = [c for c in df.columns if c != ROW]
+    if df.height < 2:
+        return np.zeros(0, np.int64)
+    hashes = df.select(cols).hash_rows()
+    if hashes.n_unique() == df.height:
+        return np.zeros(0, np.int64)
+    cand = np.flatnonzero(hashes.is_duplicated().to_numpy())
+    sub = df.select(cols)[cand]
+    # exact comparison among the candidates (a hash collision is not a duplicate)
+    later = sub.select(~pl.struct(cols).is_first_distinct()).to_series().to_numpy()
+    return cand[later]
+
+
+def _drop_duplicates(df: pl.DataFrame, table: str, led: Exclusions
+                     ) -> tuple[pl.DataFrame, Exclusions]:
+    """The kept rows without exact repeats, and the ledger with ``duplicate_event``."""
+    dup = _duplicate_rows(df)
+    if dup.size == 0:
+        return df, led
+    if ROW not in df.columns:  # rows are left out: the kept ones keep their numbers
+        df = df.with_row_index(ROW)
+    rows = df[ROW].to_numpy()[dup].astype(np.int64)
+    keep = np.ones(df.height, np.bool_)
+    keep[dup] = False
+    entry = Exclusion(table, DUPLICATE_EVENT, "exact duplicate of an earlier event row (every "
+                      "column equal): counted once", rows)
+    return df.filter(pl.Series(keep)), led + Exclusions((entry,))
+
+
+def check_id_types(cohort: pl.DataFrame, other: pl.DataFrame, table: str = "events") -> None:
+    """Raise :class:`~pbr.errors.SchemaError` when ``offender_id`` is an integer in one
+    table and text in the other (rule J2): pbr never casts ids, because ``"00123"`` and
+    ``123`` may or may not be the same person.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> try:
+    ...     check_id_types(pl.DataFrame({"offender_id": [1]}),
+    ...                    pl.DataFrame({"offender_id": ["00001"]}))
+    ... except SchemaError as exc:
+    ...     print(str(exc)[:68])
+    offender_id is an integer (Int64) in the cohort but text (String) in
+    """
+    ct, et = cohort.schema["offender_id"], other.schema["offender_id"]
+    if ct.is_integer() == et.is_integer() or cohort.height == 0 or other.height == 0:
+        return  # an empty table (a header-only file reads as text) joins nothing either way
+
+    def kind(dtype: Any) -> str:
+        return f"an integer ({dtype})" if dtype.is_integer() else f"text ({dtype})"
+
+    examples = []
+    for name, frame in (("cohort", cohort), (table, other)):
+        shown = frame["offender_id"].drop_nulls().head(1).to_list()
+        if shown:
+            examples.append(f"{shown[0]!r} in the {name}")
+    seen = f" (e.g. {', '.join(examples)})" if examples else ""
+    int_side = "cohort" if ct.is_integer() else table
+    raise SchemaError(
+        f"offender_id is {kind(ct)} in the cohort but {kind(et)} in the {table}{seen}: pbr "
+        "does not guess whether '00123' and 123 are the same person. Fix: give both as text,"
+        f" e.g. {int_side}.with_columns(pl.col('offender_id').cast(pl.String)) on the "
+        f"{int_side} (text ids keep leading zeros), or cast both to integers when no id has "
+        "leading zeros")
+
+
 # --------------------------------------------------------------------------- tables
 @dataclass(frozen=True)
 class _Table:
@@ -353,7 +454,9 @@ class Events(_Table):
     ``offence_code``, optional ``offence_category`` and ``court_event_id``.  Text roles
     are stored as ``pl.Categorical``.  Row rules: offender_id, offence_date,
     disposal_date, disposal_type and offence_code present and parseable, and
-    disposal_date not before offence_date.
+    disposal_date not before offence_date.  ``disposal_type`` is normalised (rule V1)
+    and an exact repeat of an earlier row is ledgered as ``duplicate_event`` and counted
+    once (rule D1); see :meth:`from_frame`.
 
     Examples
     --------
@@ -381,12 +484,27 @@ class Events(_Table):
                    offence_date: str = "offence_date", disposal_date: str = "disposal_date",
                    disposal_type: str = "disposal_type", offence_code: str = "offence_code",
                    offence_category: str | None = None, court_event_id: str | None = None,
-                   on_invalid: OnInvalid = "raise", _defer: Collection[str] = ()) -> Events:
+                   on_invalid: OnInvalid = "raise",
+                   disposal_type_map: Mapping[str, str] | None = None,
+                   duplicates: Duplicates = "exclude",
+                   _defer: Collection[str] = ()) -> Events:
         """Validate an events table; see the class docstring.
 
         ``offence_category`` and ``court_event_id`` are picked up automatically when
-        columns of those names exist.  (``_defer``, internal: row rules the caller
-        checks on its own pass over the data; see ``_apply_rules``.)
+        columns of those names exist.
+
+        ``disposal_type`` values are normalised (lower case, surrounding whitespace
+        removed: :func:`pbr.schema.normalise_term`, rule V1) and then mapped through
+        ``disposal_type_map`` when given: your extract's vocabulary onto the proof types
+        of the spec, e.g. ``{"Fine": "conviction", "Community Order": "conviction",
+        "Reprimand": "caution"}`` (keys and values are normalised too; values not in
+        the map are kept as they are).
+
+        ``duplicates``: ``"exclude"`` (default) keeps the first of rows that are equal
+        in every column and ledgers the others as ``duplicate_event`` (rule D1);
+        ``"keep"`` keeps them all, for extracts in which identical rows are distinct
+        offences.  (``_defer``, internal: row rules the caller checks on its own pass
+        over the data; see ``_apply_rules``.)
         """
         if isinstance(data, Events):
             return data
@@ -407,6 +525,7 @@ class Events(_Table):
         for role in ("disposal_type", "offence_code", "offence_category"):
             if role in df.columns:
                 df = _as_category(df, role, sources[role], "events")
+        df = _normalise_disposal_types(df, disposal_type_map)
         if "offence_category" in df.columns and df["offence_category"].null_count():
             # a missing category is the empty category "": it matches no include or
             # exclude list (so include_categories leaves it out, exclude lists keep it)
@@ -442,8 +561,33 @@ class Events(_Table):
              pl.col("disposal_type").is_null()),
             ("missing_offence_code", "offence_code is missing", pl.col("offence_code").is_null()),
         ]
+        if duplicates not in ("exclude", "keep"):
+            raise SchemaError(f"duplicates must be 'exclude' or 'keep', got {duplicates!r}")
         frame, led = _apply_rules(df, "events", rules, on_invalid, sources, _defer)
+        if duplicates == "exclude":
+            frame, led = _drop_duplicates(frame, "events", led)
         return cls(frame, led, n_input, sources)
+
+    @cached_property
+    def disposal_types(self) -> pl.DataFrame:
+        """Rows per ``disposal_type`` value of the kept rows (``disposal_type``, ``rows``),
+        sorted by value: the vocabulary a spec's ``proof_types`` is checked against."""
+        counts = self.data["disposal_type"].cast(pl.String).value_counts(name="rows")
+        return counts.with_columns(pl.col("rows").cast(pl.Int64)).sort("disposal_type")
+
+    @cached_property
+    def categories(self) -> frozenset[str]:
+        """The ``offence_category`` values of the kept rows (empty without the column)."""
+        if not self.has_category:
+            return frozenset()
+        return frozenset(self.data["offence_category"].unique().cast(pl.String).to_list())
+
+    @cached_property
+    def last_disposal(self) -> _dt.date | None:
+        """The last disposal date of the kept rows (None without rows): the extract's end
+        when no ``as_of`` is given (rule A3)."""
+        value = self.data["disposal_date"].max() if self.n else None
+        return value if isinstance(value, _dt.date) else None
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ window_complete    False for interim measurement of an incomplete window
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from pbr import _reference, _scratch
+from pbr import _measure_checks, _reference, _scratch
 from pbr._kernels import ROWS_PER_CHUNK, dynamic
 from pbr._kernels import reoffending as kern
 from pbr._kernels.calendar import MONTH_START
-from pbr.data import ROW, Cohort, Custody, Events, Exclusion, Exclusions
-from pbr.errors import EngineError, IncompleteDataWarning, SeverityError, SpecError
+from pbr.data import ROW, Cohort, Custody, Events, Exclusion, Exclusions, check_id_types
+from pbr.errors import EngineError, SeverityError, SpecError
 from pbr.period import NULL_DAY, date_to_day
 from pbr.spec import MeasureSpec, preset
 
@@ -102,6 +102,14 @@ class MeasureResult:
     event_counts
         Accounting of every event row (numba engine): input = invalid +
         outside_all_windows + not_in_cohort + outside_offender_window + kept.
+    vocabulary
+        Rows per ``disposal_type`` value of the events (``disposal_type``, ``rows``) and
+        whether it proves an offence under ``spec.proof_types`` (``proves``); values
+        that prove none are also listed in ``notes`` (rule V3).
+    coverage
+        The data extract's end as the measure took it: ``extract_end`` (a date),
+        ``source`` (``"as_of"`` or ``"last disposal date"``, rule A3) and, without
+        ``as_of``, ``open_windows``: offenders whose windows close after it.
 
     Examples
     --------
@@ -118,6 +126,11 @@ class MeasureResult:
     exclusions: Exclusions = field(default_factory=Exclusions)
     notes: tuple[str, ...] = ()
     event_counts: dict[str, int] = field(default_factory=dict)
+    vocabulary: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"disposal_type": pl.String,
+                                                     "rows": pl.Int64, "proves": pl.Boolean}),
+        compare=False)
+    coverage: dict[str, Any] = field(default_factory=dict, compare=False)
     _cohort: Cohort | None = field(default=None, repr=False, compare=False)
     _events: Events | None = field(default=None, repr=False, compare=False)
     _custody: Custody | None = field(default=None, repr=False, compare=False)
@@ -553,6 +566,22 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any,
     return st.cohort, st.events, st.custody, out, counts
 
 
+def _align_ids(cohort: Cohort, events: Events) -> tuple[Cohort, Events]:
+    """The tables with one id type for the polars twin's joins: when one of them is
+    empty (a header-only file reads its ids as text) its ids take the other's type;
+    otherwise :func:`~pbr.data.check_id_types` has passed and the types agree."""
+    ct, et = cohort.data.schema["offender_id"], events.data.schema["offender_id"]
+    if ct == et:
+        return cohort, events
+    if events.n == 0:
+        data = events.data.with_columns(pl.col("offender_id").cast(ct))
+        return cohort, dataclasses.replace(events, data=data)
+    if cohort.n == 0:
+        data = cohort.data.with_columns(pl.col("offender_id").cast(et))
+        return dataclasses.replace(cohort, data=data), events
+    return cohort, events
+
+
 def _reference_arrays(cohort: Cohort, events: Events, spec: MeasureSpec
                       ) -> dict[str, np.ndarray]:
     ref = _reference.measure_reference(cohort.frame, events.frame, spec)
@@ -565,15 +594,6 @@ def _reference_arrays(cohort: Cohort, events: Events, spec: MeasureSpec
         "unmapped": ref["unmapped"].to_numpy().astype(np.int32),
         "window_end": ref["window_end"].to_physical().to_numpy().astype(np.int32),
     }
-
-
-def _notes(events: Events, spec: MeasureSpec) -> list[str]:
-    notes = []
-    if (spec.exclude_categories or spec.include_categories) and not events.has_category:
-        notes.append("the events have no offence_category column, so the category filters "
-                     f"({', '.join(spec.exclude_categories + spec.include_categories)}) could "
-                     "not be applied; pass offence_category= to Events.from_frame")
-    return notes
 
 
 def _nullable(first: np.ndarray) -> pl.Series:
@@ -594,9 +614,8 @@ def _nullable(first: np.ndarray) -> pl.Series:
 def _assemble(cohort: Cohort, events: Events, custody: Custody | None, spec: MeasureSpec,
               engine: str, arrays: dict[str, np.ndarray], event_counts: dict[str, int]
               ) -> MeasureResult:
-    notes = _notes(events, spec)
-    for note in notes:
-        warnings.warn(note, IncompleteDataWarning, stacklevel=3)
+    checks, vocabulary, coverage = _measure_checks.check(cohort, events, spec, arrays)
+    notes = _measure_checks.issue(checks, stacklevel=3)
     if spec.severity_weights is not None and spec.unmapped_severity == "error":
         bad = np.flatnonzero(arrays["unmapped"] > 0)
         if bad.size:
@@ -638,8 +657,8 @@ def _assemble(cohort: Cohort, events: Events, custody: Custody | None, spec: Mea
             f"follow-up and waiting period not complete by as_of {spec.as_of}; not measurable "
             "(use interim=True for an interim measure)", rows),))
         frame = frame.filter(pl.Series(status != kern.ST_NOT_MEASURABLE))
-    return MeasureResult(frame, spec, engine, exclusions, tuple(notes), event_counts,
-                         cohort, events, custody)
+    return MeasureResult(frame, spec, engine, exclusions, notes, event_counts, vocabulary,
+                         coverage, cohort, events, custody)
 
 
 def measure_histories(h: Any, spec: MeasureSpec | str | None, *, engine: str = "numba"
@@ -652,7 +671,7 @@ def measure_histories(h: Any, spec: MeasureSpec | str | None, *, engine: str = "
         h._check_horizon(spec)
         arrays = kernel_arrays(h, spec)
     else:
-        arrays = _reference_arrays(h.cohort, h.events, spec)
+        arrays = _reference_arrays(*_align_ids(h.cohort, h.events), spec)
     return _assemble(h.cohort, h.events, h.custody, spec, engine, arrays, dict(h.event_counts))
 
 
@@ -702,7 +721,10 @@ def measure(cohort: Any, events: Any, spec: MeasureSpec | str | None = None, *,
         return measure_histories(prepare(cohort, events, spec, custody=custody), spec)
     cohort = Cohort.from_frame(cohort)
     events = Events.from_frame(events)
+    check_id_types(cohort.data, events.data)
     custody = None if custody is None else Custody.from_frame(custody)
-    arrays = _reference_arrays(cohort, events, spec)
+    if custody is not None:
+        check_id_types(cohort.data, custody.data, "custody")
+    arrays = _reference_arrays(*_align_ids(cohort, events), spec)
     counts = {"input": events.n_input, "invalid": len(events.exclusions)}
     return _assemble(cohort, events, custody, spec, engine, arrays, counts)

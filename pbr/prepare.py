@@ -24,7 +24,7 @@ import polars as pl
 from pbr import _scratch
 from pbr._kernels import ROWS_PER_CHUNK, dynamic, grouping, reoffending
 from pbr._kernels.calendar import add_period_array
-from pbr.data import Cohort, Custody, Events
+from pbr.data import Cohort, Custody, Events, check_id_types
 from pbr.errors import SchemaError, SpecError
 from pbr.period import Period
 from pbr.spec import MeasureSpec
@@ -47,6 +47,10 @@ def _horizon(h: MeasureSpec | tuple[Any, Any] | None) -> tuple[Period, Period]:
 
 def _id_arrays(cohort: pl.DataFrame, events: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     ct, et = cohort.schema["offender_id"], events.schema["offender_id"]
+    if ct.is_integer() != et.is_integer() and (cohort.height == 0 or events.height == 0):
+        # one side empty (a header-only file reads as text): nothing can match, so each
+        # side is coded on its own
+        return _own_codes(cohort["offender_id"]), _own_codes(events["offender_id"])
     if ct.is_integer() and et.is_integer():
         return cohort["offender_id"].to_numpy(), events["offender_id"].to_numpy()
     if ct == pl.String and et == pl.String:
@@ -61,9 +65,18 @@ def _id_arrays(cohort: pl.DataFrame, events: pl.DataFrame) -> tuple[np.ndarray, 
         e = e_cat.to_physical().cast(pl.Int64).to_numpy()
         del c_cat, e_cat
         return c, e
-    raise SchemaError(
+    check_id_types(cohort, events)
+    raise SchemaError(  # pragma: no cover - check_id_types raises for every mixed pair
         f"offender_id is {ct} in the cohort but {et} in the events: give both as integers or "
         "both as strings")
+
+
+def _own_codes(ids: pl.Series) -> np.ndarray:
+    """Integer ids as they are, text ids as codes of a private mapping."""
+    if ids.dtype.is_integer():
+        return ids.to_numpy().astype(np.int64, copy=False)
+    return ids.cast(pl.Categorical(pl.Categories.random())).to_physical().cast(
+        pl.Int64).to_numpy()
 
 
 def _days(s: pl.Series, scratch: _scratch.Arena | None = None) -> np.ndarray:
@@ -295,7 +308,10 @@ class _Stage:
         self.raw_events = events
         self.deferred = ORDER_RULE if pieces and not isinstance(events, Events) else ()
         self.events = events = Events.from_frame(events, _defer=self.deferred)
+        check_id_types(self.cohort.data, events.data)  # rule J2, before any pruning
         self.custody = None if custody is None else Custody.from_frame(custody)
+        if self.custody is not None:
+            check_id_types(self.cohort.data, self.custody.data, "custody")
         self.follow_up, self.waiting = follow_up, waiting = _horizon(horizon)
         # with ``scratch`` (the one-pass path: the cohort arrays die with the call) a
         # chunked cohort column is copied into reused memory

@@ -34,7 +34,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["COHORT", "CUSTODY", "DISPOSALS", "EVENTS", "TableSchema"]
+__all__ = ["COHORT", "CUSTODY", "DISPOSALS", "EVENTS", "TableSchema", "normalise_term"]
+
+
+def normalise_term(value: str) -> str:
+    """A vocabulary term as pbr compares it: lower case, surrounding whitespace removed
+    and inner runs of whitespace as one space.
+
+    Applied to ``disposal_type`` values when events are validated and to
+    ``MeasureSpec.proof_types`` (pbr rule V1, docs/methodology/measures.md: extracts
+    spell the same disposal ``Conviction``, ``CONVICTION`` or ``conviction ``).
+
+    Examples
+    --------
+    >>> normalise_term("  Community   Order ")
+    'community order'
+    """
+    return " ".join(value.split()).lower()
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ import tomli_w
 from pbr._toml import build, read_toml, table
 from pbr.errors import SpecError
 from pbr.period import Period
+from pbr.schema import normalise_term
 
 __all__ = ["MeasureSpec", "available_presets", "preset"]
 
@@ -70,7 +71,10 @@ class MeasureSpec:
         ``[index, index + follow_up)``.  Both have the same length.
     proof_types
         Disposal types that prove an offence (P1). MoJ: conviction or caution; the PbR
-        prison pilots: conviction only.
+        prison pilots: conviction only.  Compared in lower case with surrounding
+        whitespace removed (:func:`pbr.schema.normalise_term`, rule V1), as the events'
+        ``disposal_type`` values are; a measure on events none of whose values is a
+        proof type is refused (rule V2).
     counting_unit
         ``"offence"`` counts each proven offence (MoJ); ``"court_event"`` counts each
         conviction event, i.e. distinct court appearances (Peterborough) (C1).
@@ -174,6 +178,10 @@ class MeasureSpec:
         for name in ("proof_types", "include_codes", "exclude_codes", "include_categories",
                      "exclude_categories", "serious_codes"):
             set_(self, name, _tuple_of_str(name, getattr(self, name)))
+        # disposal types are compared in one spelling (pbr rule V1): the events' values
+        # are normalised the same way when they are validated
+        set_(self, "proof_types", tuple(sorted({normalise_term(t) for t in self.proof_types}
+                                               - {""})))
         if not self.proof_types:
             raise SpecError("proof_types: give at least one disposal type, e.g. ['conviction']")
         if self.counting_unit not in ("offence", "court_event"):

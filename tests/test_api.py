@@ -35,6 +35,7 @@ LAYERS = {
     "pbr.period": 0, "pbr.schema": 0,
     "pbr._kernels": 1,
     "pbr.spec": 2, "pbr.data": 2, "pbr.prepare": 2, "pbr.measures": 2, "pbr._reference": 2,
+    "pbr._measure_checks": 2,
     "pbr.synth": 2, "pbr.risk": 2, "pbr.matching": 2, "pbr.cohort_rule": 2,
     "pbr.cohort": 2, "pbr.cohort_periods": 2, "pbr.cohort_result": 2, "pbr.disposals": 2,
     "pbr.synth_disposals": 2,

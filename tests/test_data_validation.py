@@ -118,7 +118,8 @@ def test_custody_validation() -> None:
 
 
 def test_mismatched_id_types() -> None:
-    with pytest.raises(SchemaError, match="both as integers or both as strings"):
+    with pytest.raises(SchemaError,
+                       match=r"text \(String\) in the cohort but an integer.*Fix: give both"):
         pbr.measure(make_cohort([("x", "2020-01-01")]), make_events(GOOD))
 
 

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.special import expit, logit
+from scipy.stats import binom
 
 import pbr
 import pbr.risk.adjust
@@ -455,6 +456,7 @@ def test_doncaster_and_peterborough_figures_methodology_9_3_9_4() -> None:
 
 @given(n=st.integers(1, 5_000), k=st.integers(0, 5_000), p=st.floats(0.01, 0.99),
        p0=st.floats(0.01, 0.99), b=st.floats(0.01, 0.99), form=st.sampled_from(FORMS))
+@pytest.mark.filterwarnings("ignore::pbr.errors.SmallSampleWarning")
 def test_forms_are_consistent(n: int, k: int, p: float, p0: float, b: float,
                               form: str) -> None:
     """For any cohort: the adjusted rate is to the baseline what the actual rate is to the
@@ -473,7 +475,16 @@ def test_forms_are_consistent(n: int, k: int, p: float, p0: float, b: float,
         a / (100 * b * p / p0), rel=1e-9, abs=1e-12)
     assert r["adjusted_baseline"] == pytest.approx(
         100 * (b + p - p0) if form == "additive" else 100 * b * p / p0)
+    if not 0 < r["adjusted_baseline"] < 100:   # nothing to test against: not assessed
+        assert r["significant"] is None and r["conclusion"].startswith("not assessed")
+        assert r["threshold_lower"] is None and r["threshold_upper"] is None
+        return
     lo, hi = r["threshold_lower"], r["threshold_upper"]
+    if r["method"] == "exact binomial":   # n·E or n·(1-E) < 5: the exact binomial test
+        e = r["adjusted_baseline"] / 100
+        assert r["direction"] == ("reduction" if binom.cdf(k, n, e) <= 0.025 else "increase"
+                                  if binom.sf(k - 1, n, e) <= 0.025 else "none")
+        return
     assert lo <= r["adjusted_baseline"] <= hi
     assert r["direction"] == ("reduction" if a < lo else "increase" if a > hi else "none")
 

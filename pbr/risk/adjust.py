@@ -17,6 +17,20 @@ baseline cohort's mean prediction:
   counts (normal approximation for a mean [I]; no published source);
 - ``significant``: ``A`` outside the thresholds.
 
+Small groups (docs/methodology/inference.md, "What pbr refuses and why"):
+
+- where the normal approximation behind the binary thresholds is not valid, ``n·E < 5``
+  or ``n·(1-E) < 5`` (:func:`pbr.stats.normal_approximation_problem`; Brown, Cai and
+  DasGupta 2001), the thresholds are the exact binomial ones instead: a reduction is
+  significant when ``P(X <= x | n, E) <= alpha`` in that tail (``alpha / 2`` two-sided),
+  ``x`` the cohort's reoffenders; the row's ``method`` says which was used;
+- a frequency threshold needs a positive standard deviation and, from the current
+  cohort, at least two offenders; without, the group is not assessed;
+- a group below the comparison spec's ``min_n`` (the Justice Data Lab's 60) keeps its
+  figures but gets ``significant`` null and direction ``"below min_n"``;
+- each group not assessed has its reason in ``conclusion``; a
+  :class:`~pbr.errors.SmallSampleWarning` is issued and kept in ``notes``.
+
 ``P_base`` comes from the baseline cohort (``baseline_cohort=``), else from the baseline's
 stored ``predicted_rate`` (binary rate only), else it is taken equal to ``B``: exact for a
 logistic or Poisson model with a constant and the ``by`` groups among its covariates
@@ -29,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -36,12 +51,14 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+from scipy.stats import binom
 
 from pbr.comparison_spec import ComparisonSpec
-from pbr.errors import SchemaError, SpecError
+from pbr.errors import SchemaError, SmallSampleWarning, SpecError
 from pbr.measures import _frame_fingerprint
 from pbr.risk.baseline import Baseline
 from pbr.risk.casemix import MODEL_MEASURES, CaseMixModel, outcome_frame
+from pbr.stats.proportions import normal_approximation_problem
 
 __all__ = ["AdjustedComparison", "compare_to_baseline"]
 
@@ -49,7 +66,8 @@ _SCALE = {"binary_rate": 100.0, "per_offender": 1.0, "per_reoffender": 1.0}
 _SD = {"per_offender": "per_offender_sd", "per_reoffender": "per_reoffender_sd"}
 COLUMNS = ("n", "dropped", "actual", "predicted", "predicted_baseline", "baseline",
            "adjusted_additive", "adjusted_ratio", "adjusted_baseline", "change",
-           "relative_change", "threshold_lower", "threshold_upper", "significant", "direction")
+           "relative_change", "threshold_lower", "threshold_upper", "significant", "direction",
+           "method", "conclusion")
 
 
 @dataclass(frozen=True)
@@ -66,7 +84,10 @@ class AdjustedComparison:
         form), ``change`` (adjusted rate - baseline, chosen form), ``relative_change``
         (``change / baseline``), ``threshold_lower``,
         ``threshold_upper``, ``significant`` and ``direction`` (``reduction``,
-        ``increase`` or ``none``).  Binary rates in per cent.
+        ``increase``, ``none`` or ``below min_n``), ``method`` (``normal`` or ``exact
+        binomial`` thresholds, or ``none``) and ``conclusion`` (``significant``, ``not
+        significant``, ``no test`` or ``not assessed: <reason>``).  Binary rates in per
+        cent.
     measure
         ``binary_rate``, ``per_offender`` or ``per_reoffender``.
     comparison
@@ -374,22 +395,81 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
             raise SpecError(f"frequency_sd: the baseline has no {_SD[measure]} for group "
                             f"{key!r} (published values rarely do); give it in the baseline "
                             "values or pass frequency_sd='current'")
+        _check_units(b, r["actual"], measure, key, baseline.label)
         rows.append({**dict(zip(keys, key, strict=True)),
                      **_one_group(r["n"], r["dropped"], r["actual"], p, p0, b, sd, measure,
                                   comparison)})
     schema: dict[str, Any] = {k: table.schema[k] for k in keys}
     schema.update({c: pl.Float64 for c in COLUMNS})
-    schema.update(n=pl.Int64, dropped=pl.Int64, significant=pl.Boolean, direction=pl.String)
+    schema.update(n=pl.Int64, dropped=pl.Int64, significant=pl.Boolean, direction=pl.String,
+                  method=pl.String, conclusion=pl.String)
     out = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     if int(out["dropped"].sum() or 0):
         notes.append(f"{int(out['dropped'].sum()):,} offender(s) with missing covariates left "
                      "out of the comparison (missing='drop')")
-    small = out.filter(pl.col("n") < comparison.min_n).height if comparison.min_n else 0
-    if small:
-        notes.append(f"{small} group(s) below the scheme's minimum of {comparison.min_n}")
+    notes += _small_sample_notes(out, keys)
     return AdjustedComparison(out, measure, comparison, baseline, model,
                               " + ".join(sorted(sources)), frequency_sd, tuple(extra),
                               tuple(notes), _frame_fingerprint(frame))
+
+
+def _small_sample_notes(out: pl.DataFrame, keys: list[str]) -> list[str]:
+    """Warn (SmallSampleWarning) about groups not assessed and exact thresholds; notes."""
+    def label(r: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={r[k]}" for k in keys) or "all"
+
+    notes = []
+    skipped = out.filter(pl.col("conclusion").str.starts_with("not assessed"))
+    if skipped.height:
+        notes.append(f"{skipped.height} group(s) not assessed, no significance conclusion "
+                     "drawn: " + "; ".join(
+                         f"{label(r)}: {r['conclusion'].removeprefix('not assessed: ')}"
+                         for r in skipped.iter_rows(named=True)))
+    exact = out.filter(pl.col("method") == "exact binomial")
+    if exact.height:
+        notes.append("normal approximation not valid (n·E or n·(1-E) below 5; Brown, Cai "
+                     "and DasGupta 2001): exact binomial thresholds for group(s) "
+                     + ", ".join(label(r) for r in exact.iter_rows(named=True)))
+    for text in notes:
+        warnings.warn(text, SmallSampleWarning, stacklevel=3)
+    return notes
+
+
+def _check_units(b: float, actual: float, measure: str, key: Any, label: str) -> None:
+    """Refuse a binary baseline that reads as a proportion where a percentage is meant."""
+    if measure != "binary_rate":
+        return
+    if not 0.0 < b < 100.0:
+        raise SpecError(f"baseline {label!r}: binary_rate {b:g} for group {key!r} leaves "
+                        "nothing to test against (a baseline where nobody or everyone "
+                        "reoffended); check the value")
+    if b < 1.0 and actual > 10.0 * b:
+        raise SpecError(f"baseline {label!r}: binary_rate {b:g} for group {key!r} looks like "
+                        f"a proportion, but Baseline rates are per cent and the cohort's "
+                        f"rate is {actual:.1f}%; give {100 * b:g} for {100 * b:g}%")
+
+
+def _exact_thresholds(e: float, n: int, c: ComparisonSpec) -> tuple[float | None,
+                                                                     float | None]:
+    """Exact binomial thresholds (per cent): below ``lower`` / above ``upper`` is
+    significant, with ``alpha`` (``alpha / 2`` two-sided) in each tail tested."""
+    tail = c.level / 2.0 if c.sides == "two-sided" else c.level
+    lower = upper = None
+    if c.sides in ("two-sided", "less"):
+        k = int(binom.ppf(tail, n, e))          # then: smallest k with P(X <= k) > tail
+        while k > 0 and binom.cdf(k - 1, n, e) > tail:
+            k -= 1
+        while binom.cdf(k, n, e) <= tail:
+            k += 1
+        lower = 100.0 * k / n                   # x < k  <=>  P(X <= x) <= tail
+    if c.sides in ("two-sided", "greater"):
+        k = int(binom.isf(tail, n, e)) + 1      # smallest k with P(X >= k) <= tail
+        while k > 0 and binom.sf(k - 2, n, e) <= tail:
+            k -= 1
+        while k <= n and binom.sf(k - 1, n, e) > tail:
+            k += 1
+        upper = 100.0 * (k - 1) / n             # x > k - 1  <=>  P(X >= x) <= tail
+    return lower, upper
 
 
 def _check_spec(spec: Any, baseline: Baseline) -> list[str]:
@@ -416,28 +496,54 @@ def _one_group(n: int, dropped: int, actual: float, p: float | None, p0: float |
         expected = b + p - p0 if c.form == "additive" else (b * p / p0 if p0 > 0 else math.nan)
     adjusted = add if c.form == "additive" else ratio
     lower = upper = None
-    direction = "none"
+    direction, method, reason = "none", "none", None
     significant: bool | None = False
     if c.test == "baseline_interval" and n > 0 and not math.isnan(expected):
         if measure == "binary_rate":
-            e = min(max(expected / 100.0, 0.0), 1.0)
-            half = 100.0 * c.z * math.sqrt(e * (1.0 - e) / n)
+            e = expected / 100.0
+            if not 0.0 < e < 1.0:
+                reason = (f"the adjusted baseline E = {expected:.4g}% is outside (0, 100), so "
+                          "there is nothing to test against")
+            elif normal_approximation_problem(e, n) is None:
+                half = 100.0 * c.z * math.sqrt(e * (1.0 - e) / n)
+                lower, upper, method = expected - half, expected + half, "normal"
+            else:
+                lower, upper = _exact_thresholds(e, n, c)
+                method = "exact binomial"
+        elif sd is None or not sd > 0 or math.isnan(sd):
+            reason = (f"the standard deviation of the counts is {sd!r}, so the threshold "
+                      "E -/+ z s/sqrt(n) would have zero width")
         else:
-            half = c.z * float(sd or 0.0) / math.sqrt(n)
-        lower = expected - half if c.sides in ("two-sided", "less") else None
-        upper = expected + half if c.sides in ("two-sided", "greater") else None
-        if lower is not None and actual < lower:
+            half = c.z * float(sd) / math.sqrt(n)
+            lower, upper, method = expected - half, expected + half, "normal"
+        if c.sides == "less":
+            upper = None
+        elif c.sides == "greater":
+            lower = None
+        tol = 1e-9   # an exact threshold is a count over n: no rounding may cross it
+        if lower is not None and actual < lower - tol:
             direction = "reduction"
-        elif upper is not None and actual > upper:
+        elif upper is not None and actual > upper + tol:
             direction = "increase"
         significant = direction != "none"
-    elif c.test != "baseline_interval":
+        if reason is not None:
+            significant, direction = None, "none"
+    elif c.test == "baseline_interval":
+        significant, reason = None, "nobody in the group" if n == 0 else (
+            "the adjusted baseline could not be computed (a prediction of 0)")
+    else:
         significant = None
     if n < c.min_n:
         significant, direction = None, "below min_n"
+        reason = (f"{n:,} {'reoffenders' if measure == 'per_reoffender' else 'people'}, "
+                  f"below the minimum of {c.min_n:,} ({c.name} rule)")
+    conclusion = (f"not assessed: {reason}" if reason is not None else "no test"
+                  if significant is None else "significant" if significant
+                  else "not significant")
     return {"n": n, "dropped": dropped, "actual": actual, "predicted": p,
             "predicted_baseline": p0, "baseline": b, "adjusted_additive": add,
             "adjusted_ratio": ratio, "adjusted_baseline": expected,
             "change": adjusted - b, "relative_change": (adjusted - b) / b if b else math.nan,
             "threshold_lower": lower, "threshold_upper": upper,
-            "significant": significant, "direction": direction}
+            "significant": significant, "direction": direction, "method": method,
+            "conclusion": conclusion}

@@ -1,9 +1,13 @@
 """The Typer app and the plumbing every command shares.
 
-Reports go to stdout and are deterministic; progress goes to stderr.  An error raised by
-pbr (:class:`~pbr.PbrError`: a missing column, an invalid spec, a bad row) is printed as
-one line, without a traceback, and the exit code is 2.  Each command lives in its own
-module of :mod:`pbr.cli`; this one holds no command.
+Reports go to stdout and are deterministic; progress goes to stderr.  Exit codes, for
+every command: 0 success; 1 ``pbr verify`` found differences; 2 bad input (any
+:class:`~pbr.PbrError`: a missing column, an invalid spec or contract, a bad or foreign
+manifest; a file that is missing or cannot be read; a usage error); 3 internal error (a
+bug in pbr).  Errors are printed as one line without a traceback; ``pbr --debug ...``
+lets the exception through so its traceback shows.  The first command that measures
+says once that Numba is compiling the kernels.  Each command lives in its own module of
+:mod:`pbr.cli`; this one holds no command.
 """
 
 from __future__ import annotations
@@ -13,16 +17,59 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 import pbr
 from pbr.errors import PbrError, PbrWarning
 
-__all__ = ["ROLES", "Engine", "Format", "OnInvalid", "app", "cell", "progress", "reported_errors"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_DIFFERENCES", "EXIT_INTERNAL", "EXIT_OK", "ROLES",
+           "Engine", "Format", "OnInvalid", "announce_compile", "app", "cell",
+           "kernels_cached", "progress", "reported_errors"]
+
+#: exit codes of every command
+EXIT_OK, EXIT_DIFFERENCES, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+#: commands that measure, so may compile the kernels on a first run
+MEASURING = frozenset({"measure", "demo", "compare"})  # `pay` says it itself
+
+
+#: exceptions that already carry their exit code (Typer's own, usage errors)
+_PASS = (typer.Exit, typer.Abort, typer.TyperException)
+
+
+def _fail(exc: BaseException, debug: bool) -> NoReturn:
+    """Print ``exc`` as one line and exit with its code (or re-raise under --debug)."""
+    if debug:
+        raise exc
+    if isinstance(exc, PbrError):
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if isinstance(exc, OSError):
+        where = f" {exc.filename!r}" if exc.filename else ""
+        typer.echo(f"error: cannot read or write{where}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    typer.echo(f"internal error (a bug in pbr {pbr.__version__}): {type(exc).__name__}: "
+               f"{exc}\nRun the same command as `pbr --debug ...` to see the traceback, and "
+               "report it with that traceback.", err=True)
+    raise typer.Exit(EXIT_INTERNAL) from None
+
+
+class _Group(TyperGroup):
+    """The app's group: any exception a command lets out becomes its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _PASS:
+            raise
+        except Exception as exc:  # every error gets an exit code
+            _fail(exc, bool((ctx.obj or {}).get("debug", False)))
+
 
 app = typer.Typer(
+    cls=_Group,
     name="pbr",
     help="Proven-reoffending measures for payment-by-results contracts.",
     no_args_is_help=True,
@@ -63,17 +110,43 @@ class _Progress:
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """PbrError -> one line on stderr and exit code 2; pbr's warnings stay in the notes."""
+    """Run a command's work with pbr's warnings kept in the notes, not printed twice.
+
+    Errors pass through to the app, which prints them as one line and exits:
+    :class:`~pbr.PbrError` and a file that cannot be read or written (``OSError``) with
+    2, anything else (a bug) with 3 and a line saying so; ``pbr --debug`` re-raises.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PbrWarning)
+        yield
+
+
+def kernels_cached() -> bool:
+    """Whether Numba's cache holds pbr's measure kernels for this source (no compile).
+
+    Reads the index of the one-call measure kernels (``pbr._kernels.onepass``) in the
+    cache directory :mod:`pbr._numba_cache` chose; an index for an older source stamp
+    counts as missing.  If Numba's cache cannot be inspected, says True (no message).
+    """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PbrWarning)
-            yield
-    except PbrError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except OSError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        from pbr._kernels import onepass
+
+        for kernel in (onepass.probe_measure, onepass.finish):
+            if not kernel._cache._cache_file._load_index():
+                return False
+    except Exception:  # pragma: no cover - a Numba internal we only peek at
+        return True
+    return True
+
+
+def announce_compile(quiet: bool = False) -> bool:
+    """Say once on stderr that the kernels are being compiled, if the cache is cold."""
+    if kernels_cached():
+        return False
+    if not quiet:
+        typer.echo("First run: compiling pbr's kernels with Numba (about a minute, once; "
+                   "later runs start at once).", err=True)
+    return True
 
 
 def progress(ctx: typer.Context) -> _Progress:
@@ -106,9 +179,16 @@ def main(
     ] = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress messages on stderr.")] = False,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the traceback of any error (for reporting a bug).")] = False,
 ) -> None:
     """Proven-reoffending measures for payment-by-results contracts.
 
-    Start with `pbr demo`, which writes synthetic data and measures it.
+    Start with `pbr demo`, which writes synthetic data and measures it.  Exit codes: 0
+    success, 1 `pbr verify` found differences, 2 bad input, 3 internal error (a bug:
+    rerun with --debug for the traceback).
     """
-    ctx.obj = {"quiet": quiet}
+    ctx.obj = {"quiet": quiet, "debug": debug}
+    if ctx.invoked_subcommand in MEASURING and not (ctx.resilient_parsing or
+                                                    ctx.obj.get("compile_announced")):
+        ctx.obj["compile_announced"] = announce_compile(quiet)

@@ -114,13 +114,15 @@ def _vocabulary(events: Events, spec: MeasureSpec) -> tuple[pl.DataFrame, list[N
 def _categories(events: Events, spec: MeasureSpec) -> list[Note]:
     """Rule F2: category filters that name a category the events never hold."""
     notes: list[Note] = []
+    if not events.n:
+        return notes  # no event to filter
     if (spec.exclude_categories or spec.include_categories) and not events.has_category:
         notes.append(Note(
             "the events have no offence_category column, so the category filters "
             f"({', '.join(spec.exclude_categories + spec.include_categories)}) could not be "
             "applied; pass offence_category= to Events.from_frame", IncompleteDataWarning))
         return notes
-    if not events.has_category or not events.n:
+    if not events.has_category:
         return notes
     present = events.categories
     folded: dict[str, list[str]] = {}

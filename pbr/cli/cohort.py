@@ -11,8 +11,21 @@ import typer
 import pbr
 from pbr import io
 from pbr.cli._app import ROLES, OnInvalid, app, progress, reported_errors
+from pbr.cli._options import (
+    DateFormat,
+    DisposalDate,
+    DisposalType,
+    Encoding,
+    IdAsString,
+    OffenderId,
+    Separator,
+    check_output,
+    flag_terms,
+    reading,
+)
 from pbr.cohort_rule import CohortRule
 from pbr.errors import SpecError
+from pbr.io._atomic import atomic_files
 from pbr.synth_disposals import generate_disposals
 
 
@@ -33,7 +46,11 @@ def _rule(rule_file: Path | None, preset: str | None, start: str | None,
         rule = CohortRule(name="moj_default")
     changes: dict[str, Any] = {}
     if start is not None:
-        changes["start"] = start
+        try:
+            changes["start"] = _dt.date.fromisoformat(start.strip()).isoformat()
+        except ValueError:
+            raise SpecError(f"--start {start}: not a date. Fix: give it as YYYY-MM-DD, e.g. "
+                            "--start 2018-01-01") from None
     if n_periods is not None:
         changes["n_periods"] = n_periods
     return rule.replace(**changes) if changes else rule
@@ -46,6 +63,10 @@ def _roles(pairs: list[str]) -> dict[str, str]:
         if not sep or not role or not column:
             raise typer.BadParameter(f"write ROLE=COLUMN, e.g. date_of_birth=dob; got {pair!r}",
                                      param_hint="--role")
+        if role.strip() in ("offender_id", "disposal_date", "disposal_type"):
+            flag = "--" + role.strip().replace("_", "-")
+            raise typer.BadParameter(f"{role.strip()} has its own option: pass {flag} "
+                                     f"{column.strip()}", param_hint="--role")
         out[role.strip()] = column.strip()
     return out
 
@@ -78,13 +99,17 @@ def cohort(
     explain: Annotated[list[str] | None, typer.Option(
         help="Explain why each disposal of this offender was used or not (repeatable).")]
     = None,
-    offender_id: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offender_id",
-    disposal_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "disposal_date",
-    disposal_type: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "disposal_type",
+    offender_id: OffenderId = "offender_id",
+    disposal_date: DisposalDate = "disposal_date",
+    disposal_type: DisposalType = "disposal_type",
     role: Annotated[list[str] | None, typer.Option(
         rich_help_panel=ROLES,
         help="Optional role's column as ROLE=COLUMN, e.g. release_date=discharged "
              "(repeatable).")] = None,
+    separator: Separator = None,
+    encoding: Encoding = "utf-8",
+    date_format: DateFormat = None,
+    id_as_string: IdAsString = False,
 ) -> None:
     """Build a cohort of index events from disposal records; print the ledger by reason.
 
@@ -92,14 +117,17 @@ def cohort(
     --start 2018-01-01 --out cohort.parquet
     """
     step = progress(ctx)
-    with reported_errors():
+    with reported_errors(), flag_terms():
+        check_output(out, "--out", tuple(io.WRITE_FORMATS))
+        check_output(ledger_out, "--ledger-out", tuple(io.WRITE_FORMATS))
         cohort_rule = _rule(rule, preset, start, n_periods)
         mode: Literal["raise", "exclude"] = (
             "exclude" if on_invalid is OnInvalid.exclude else "raise")
         step(f"reading {disposals}")
         table = io.read_disposals(disposals, offender_id=offender_id,
                                   disposal_date=disposal_date, disposal_type=disposal_type,
-                                  on_invalid=mode, **_roles(role or []))
+                                  on_invalid=mode, **_roles(role or []),
+                                  **reading(separator, encoding, date_format, id_as_string))
         step(f"building the cohort from {table.n:,} disposals ({cohort_rule.name})")
         built = pbr.build_cohort(table, cohort_rule)
         periods = built.summary(by="period")
@@ -108,10 +136,15 @@ def cohort(
         for who in explain or []:
             lines += ["", built.explain(who)]
         step(f"writing {out}")
-        written = [f"cohort: {io.write_table(built.frame, out)} ({built.frame.height:,} rows)"]
+        led = built.exclusions.to_frame()
+        targets = [out] if ledger_out is None else [out, ledger_out]
+        with atomic_files(*targets) as staged:  # both files, or neither
+            io.write_table(built.frame, staged[0])
+            if ledger_out is not None:
+                io.write_table(led, staged[1])
+        written = [f"cohort: {out} ({built.frame.height:,} rows)"]
         if ledger_out is not None:
-            led = built.exclusions.to_frame()
-            written.append(f"ledger: {io.write_table(led, ledger_out)} ({led.height:,} rows)")
+            written.append(f"ledger: {ledger_out} ({led.height:,} rows)")
     typer.echo("\n".join(lines))
     typer.echo("\nWrote\n" + "\n".join(f"  {w}" for w in written))
 
@@ -126,7 +159,8 @@ def synth_disposals(
 ) -> None:
     """Write seeded synthetic disposal records (input for `pbr cohort`)."""
     step = progress(ctx)
-    with reported_errors():
+    with reported_errors(), flag_terms():
+        check_output(out, "--out", tuple(io.WRITE_FORMATS))
         try:
             first = _dt.date.fromisoformat(start)
         except ValueError:
@@ -134,5 +168,7 @@ def synth_disposals(
                                      param_hint="--start") from None
         step(f"generating disposals of {n:,} people (seed {seed})")
         df = generate_disposals(n, seed=seed, start=first)
-        path = io.write_table(df, out)
+        with atomic_files(out) as (staged,):
+            io.write_table(df, staged)
+        path = out
     typer.echo(f"Synthetic disposals: {n:,} people, {df.height:,} rows, seed {seed}: {path}")

@@ -11,8 +11,31 @@ import typer
 
 import pbr
 from pbr import io
-from pbr.cli._app import ROLES, app, progress, reported_errors
+from pbr.cli._app import app, progress, reported_errors
+from pbr.cli._options import (
+    CourtEventId,
+    DateFormat,
+    DisposalDate,
+    DisposalType,
+    DisposalTypeMap,
+    Encoding,
+    IdAsString,
+    IndexDate,
+    KeepDuplicates,
+    OffenceCategory,
+    OffenceCode,
+    OffenceDate,
+    OffenderId,
+    Separator,
+    check_columns,
+    check_output,
+    cli_message,
+    event_options,
+    flag_terms,
+    reading,
+)
 from pbr.cli.measure import DEFAULT_PRESET, _spec
+from pbr.io._atomic import atomic_files
 
 
 class Measure(StrEnum):
@@ -108,8 +131,20 @@ def compare(
     interim: Annotated[bool, typer.Option("--interim", help="Interim measure.")] = False,
     out: Annotated[Path | None, typer.Option(
         help="Write the comparison table (.csv, .parquet, .xlsx).")] = None,
-    offender_id: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offender_id",
-    index_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "index_date",
+    offender_id: OffenderId = "offender_id",
+    index_date: IndexDate = "index_date",
+    offence_date: OffenceDate = "offence_date",
+    disposal_date: DisposalDate = "disposal_date",
+    disposal_type: DisposalType = "disposal_type",
+    offence_code: OffenceCode = "offence_code",
+    offence_category: OffenceCategory = None,
+    court_event_id: CourtEventId = None,
+    separator: Separator = None,
+    encoding: Encoding = "utf-8",
+    date_format: DateFormat = None,
+    id_as_string: IdAsString = False,
+    disposal_type_map: DisposalTypeMap = None,
+    keep_duplicates: KeepDuplicates = False,
 ) -> None:
     """Compare a cohort's reoffending with a baseline or a comparison group.
 
@@ -121,20 +156,36 @@ def compare(
     """
     step = progress(ctx)
     keys = list(by or [])
-    with reported_errors():
+    with reported_errors(), flag_terms():
+        check_output(out, "--out", tuple(io.WRITE_FORMATS))
         measure_spec = _spec(spec, preset, as_of, interim)
+        read = reading(separator, encoding, date_format, id_as_string)
+        cohort_roles = {"offender_id": offender_id, "index_date": index_date}
+        event_roles = {"offender_id": offender_id, "offence_date": offence_date,
+                       "disposal_date": disposal_date, "disposal_type": disposal_type,
+                       "offence_code": offence_code, "offence_category": offence_category,
+                       "court_event_id": court_event_id,
+                       **event_options(disposal_type_map, keep_duplicates)}
         step(f"reading {cohort} and {events}")
-        ev = io.read_events(events, offender_id=offender_id)
-        result = pbr.measure(io.read_cohort(cohort, offender_id=offender_id,
-                                            index_date=index_date), ev, measure_spec)
+        subjects = io.read_cohort(cohort, **cohort_roles, **read)
+        columns = subjects.frame.columns
+        check_columns(columns, keys, "--by")
+        for flag, column in (("--treated", treated), ("--adjusted", adjusted),
+                             ("--clusters", clusters)):
+            check_columns(columns, None if column is None else [column], flag)
+        if comparison is None:
+            check_columns(columns, None if weights is None else [weights], "--weights")
+        ev = io.read_events(events, **event_roles, **read)
+        result = pbr.measure(subjects, ev, measure_spec)
         other = None
         if comparison is not None:
             step(f"reading and measuring {comparison}")
             other_events = ev if comparison_events is None else io.read_events(
-                comparison_events, offender_id=offender_id)
-            other = pbr.measure(io.read_cohort(comparison, offender_id=offender_id,
-                                               index_date=index_date), other_events,
-                                measure_spec)
+                comparison_events, **event_roles, **read)
+            other_cohort = io.read_cohort(comparison, **cohort_roles, **read)
+            check_columns(other_cohort.frame.columns, None if weights is None else [weights],
+                          "--weights", "comparison group")
+            other = pbr.measure(other_cohort, other_events, measure_spec)
         subject, comparator = _comparator(result, treated, other, baseline, baseline_n,
                                           adjusted)
         step(f"comparing ({measure.value})")
@@ -144,8 +195,12 @@ def compare(
                           correction=None if correction is Correction.none
                           else correction.value, clusters=clusters, seed=seed,
                           n_resamples=n_resamples)
-        written = io.write_table(res.frame, out) if out is not None else None
-    typer.echo(str(res))
+        written = None
+        if out is not None:
+            with atomic_files(out) as (staged,):
+                io.write_table(res.frame, staged)
+            written = out
+    typer.echo(cli_message(str(res)))
     if keys:
         typer.echo("")
         for key in res.frame.select(keys).rows():
@@ -186,7 +241,8 @@ def power(
     Example: pbr power --volume North=400 --volume South=4000 --binary-rate 0.45
     --per-offender 1.5 --dispersion 1.2
     """
-    with reported_errors():
+    with reported_errors(), flag_terms():
+        check_output(out, "--out", tuple(io.WRITE_FORMATS))
         if (volume is None) == (volumes is None):
             raise typer.BadParameter("give --volume AREA=N (repeatable) or --volumes FILE",
                                      param_hint="--volume")
@@ -204,7 +260,11 @@ def power(
             table, binary_rate=binary_rate, per_offender=per_offender, dispersion=dispersion,
             ratio=ratio, level=level, power=target_power, alternative=alternative.value,
             target_change=target_change, target_ratio=target_ratio)
-        written = io.write_table(frame, out) if out is not None else None
+        written = None
+        if out is not None:
+            with atomic_files(out) as (staged,):
+                io.write_table(frame, staged)
+            written = out
     design = "fixed baseline" if ratio is None else f"comparison group {ratio:g} per member"
     typer.echo(f"Minimum detectable change ({design}; {level:.0%} {alternative.value} test, "
                f"power {target_power:.0%}; decreases)")

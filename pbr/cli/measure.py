@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -10,8 +11,34 @@ import typer
 
 import pbr
 from pbr import audit, io
-from pbr.cli._app import ROLES, Engine, Format, OnInvalid, app, cell, progress, reported_errors
+from pbr.cli._app import Engine, Format, OnInvalid, app, cell, progress, reported_errors
+from pbr.cli._options import (
+    CourtEventId,
+    DateFormat,
+    DisposalDate,
+    DisposalType,
+    DisposalTypeMap,
+    Encoding,
+    EndDate,
+    IdAsString,
+    IndexDate,
+    KeepDuplicates,
+    OffenceCategory,
+    OffenceCode,
+    OffenceDate,
+    OffenderId,
+    Separator,
+    StartDate,
+    check_columns,
+    check_output,
+    cli_message,
+    event_options,
+    flag_terms,
+    reading,
+)
 from pbr.contract.spec import demo_contract_text
+from pbr.errors import SpecError
+from pbr.io._atomic import atomic_files
 
 DEFAULT_PRESET = "moj_national_2017"
 DEMO_SEED = 2024
@@ -45,11 +72,18 @@ def _spec(spec_file: Path | None, preset: str | None, as_of: str | None,
           interim: bool) -> pbr.MeasureSpec:
     if spec_file is not None and preset is not None:
         raise typer.BadParameter("give --spec or --preset, not both", param_hint="--spec")
+    if preset is not None and preset not in pbr.available_presets():
+        raise SpecError(f"--preset {preset}: no such preset; available: "
+                        f"{', '.join(pbr.available_presets())} (see `pbr presets`)")
     spec = io.read_spec(spec_file) if spec_file is not None else \
         pbr.preset(preset or DEFAULT_PRESET)
     changes: dict[str, Any] = {}
     if as_of is not None:
-        changes["as_of"] = as_of
+        try:
+            changes["as_of"] = _dt.date.fromisoformat(as_of.strip())
+        except ValueError:
+            raise SpecError(f"--as-of {as_of}: not a date. Fix: give the data extract date "
+                            "as YYYY-MM-DD, e.g. --as-of 2024-03-31") from None
     if interim:
         changes["interim"] = True
     return spec.replace(**changes) if changes else spec
@@ -61,7 +95,8 @@ def measure(
     cohort: Annotated[Path, typer.Option(
         help="Cohort file (.csv, .parquet, .xlsx): offender_id, index_date, "
              "grouping columns.")],
-    events: Annotated[Path, typer.Option(help="Proven-offence events file.")],
+    events: Annotated[Path, typer.Option(
+        help="Proven-offence events file (a header line and no rows: nobody reoffended).")],
     out: Annotated[Path, typer.Option(
         help="Per-offender output: .csv, .parquet or .xlsx.")],
     custody: Annotated[Path | None, typer.Option(
@@ -83,19 +118,23 @@ def measure(
         help="Summarise by this column (repeat for several).")] = None,
     summary_out: Annotated[Path | None, typer.Option(
         help="Also write the summary: .csv (table) or .json (with spec, exclusions, "
-             "provenance).")] = None,
-    offender_id: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offender_id",
-    index_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "index_date",
-    offence_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offence_date",
-    disposal_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "disposal_date",
-    disposal_type: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "disposal_type",
-    offence_code: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offence_code",
-    offence_category: Annotated[str | None, typer.Option(
-        rich_help_panel=ROLES, help="[default: offence_category, if present]")] = None,
-    court_event_id: Annotated[str | None, typer.Option(
-        rich_help_panel=ROLES, help="[default: court_event_id, if present]")] = None,
-    start_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "start_date",
-    end_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "end_date",
+             "provenance). Written together with --out: both or neither.")] = None,
+    offender_id: OffenderId = "offender_id",
+    index_date: IndexDate = "index_date",
+    offence_date: OffenceDate = "offence_date",
+    disposal_date: DisposalDate = "disposal_date",
+    disposal_type: DisposalType = "disposal_type",
+    offence_code: OffenceCode = "offence_code",
+    offence_category: OffenceCategory = None,
+    court_event_id: CourtEventId = None,
+    start_date: StartDate = "start_date",
+    end_date: EndDate = "end_date",
+    separator: Separator = None,
+    encoding: Encoding = "utf-8",
+    date_format: DateFormat = None,
+    id_as_string: IdAsString = False,
+    disposal_type_map: DisposalTypeMap = None,
+    keep_duplicates: KeepDuplicates = False,
 ) -> None:
     """Measure proven reoffending for a cohort and write one row per offender.
 
@@ -104,35 +143,44 @@ def measure(
     """
     step = progress(ctx)
     keys = list(by or [])
-    with reported_errors():
+    with reported_errors(), flag_terms():
+        check_output(out, "--out", tuple(io.WRITE_FORMATS))
+        check_output(summary_out, "--summary-out", (".csv", ".json"))
         measure_spec = _spec(spec, preset, as_of, interim)
         mode: Literal["raise", "exclude"] = (
             "exclude" if on_invalid is OnInvalid.exclude else "raise")
+        read = reading(separator, encoding, date_format, id_as_string)
         step(f"reading {cohort}")
         cohort_table = io.read_cohort(cohort, offender_id=offender_id, index_date=index_date,
-                                      on_invalid=mode)
+                                      on_invalid=mode, **read)
+        check_columns(cohort_table.frame.columns, keys, "--by")
         step(f"reading {events}")
         events_table = io.read_events(
             events, offender_id=offender_id, offence_date=offence_date,
             disposal_date=disposal_date, disposal_type=disposal_type,
             offence_code=offence_code, offence_category=offence_category,
-            court_event_id=court_event_id, on_invalid=mode)
+            court_event_id=court_event_id, on_invalid=mode, **read,
+            **event_options(disposal_type_map, keep_duplicates))
         custody_table = None
         if custody is not None:
             step(f"reading {custody}")
             custody_table = io.read_custody(custody, offender_id=offender_id,
                                             start_date=start_date, end_date=end_date,
-                                            on_invalid=mode)
+                                            on_invalid=mode, **read)
         step(f"measuring {cohort_table.n:,} offenders, {events_table.n:,} events "
              f"({measure_spec.name}, engine {engine.value})")
         result = pbr.measure(cohort_table, events_table, measure_spec, custody=custody_table,
                              engine=engine.value)
-        report = _report(result, keys)
-        step(f"writing {out}")
-        written = [f"per-offender measures: {io.write_table(result.frame, out)} "
-                   f"({result.frame.height:,} rows)"]
+        report = cli_message(_report(result, keys))
+        step(f"writing {out}" + ("" if summary_out is None else f" and {summary_out}"))
+        targets = [out] if summary_out is None else [out, summary_out]
+        with atomic_files(*targets) as staged:  # both files, or neither
+            io.write_table(result.frame, staged[0])
+            if summary_out is not None:
+                io.write_summary(result, staged[1], by=keys)
+        written = [f"per-offender measures: {out} ({result.frame.height:,} rows)"]
         if summary_out is not None:
-            written.append(f"summary: {io.write_summary(result, summary_out, by=keys)}")
+            written.append(f"summary: {summary_out}")
     typer.echo(report)
     typer.echo("\nWrote\n" + "\n".join(f"  {w}" for w in written))
 

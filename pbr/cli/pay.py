@@ -8,7 +8,26 @@ from typing import Annotated
 import typer
 
 from pbr import audit
-from pbr.cli._app import ROLES, Engine, announce_compile, app, progress, reported_errors
+from pbr.cli._app import Engine, announce_compile, app, progress, reported_errors
+from pbr.cli._options import (
+    CourtEventId,
+    DateFormat,
+    DisposalDate,
+    DisposalType,
+    Encoding,
+    EndDate,
+    IdAsString,
+    IndexDate,
+    OffenceCategory,
+    OffenceCode,
+    OffenceDate,
+    OffenderId,
+    Separator,
+    StartDate,
+    flag_terms,
+    reading,
+)
+from pbr.cli._options import roles as column_roles
 
 
 @app.command()
@@ -27,16 +46,20 @@ def pay(
     custody: Annotated[Path | None, typer.Option(
         help="Custody spells file (bed-day measures).")] = None,
     engine: Annotated[Engine, typer.Option(help="Measure engine.")] = Engine.numba,
-    offender_id: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offender_id",
-    index_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "index_date",
-    offence_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offence_date",
-    disposal_date: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "disposal_date",
-    disposal_type: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "disposal_type",
-    offence_code: Annotated[str, typer.Option(rich_help_panel=ROLES)] = "offence_code",
-    offence_category: Annotated[str | None, typer.Option(
-        rich_help_panel=ROLES, help="[default: offence_category, if present]")] = None,
-    court_event_id: Annotated[str | None, typer.Option(
-        rich_help_panel=ROLES, help="[default: court_event_id, if present]")] = None,
+    offender_id: OffenderId = "offender_id",
+    index_date: IndexDate = "index_date",
+    offence_date: OffenceDate = "offence_date",
+    disposal_date: DisposalDate = "disposal_date",
+    disposal_type: DisposalType = "disposal_type",
+    offence_code: OffenceCode = "offence_code",
+    offence_category: OffenceCategory = None,
+    court_event_id: CourtEventId = None,
+    start_date: StartDate = "start_date",
+    end_date: EndDate = "end_date",
+    separator: Separator = None,
+    encoding: Encoding = "utf-8",
+    date_format: DateFormat = None,
+    id_as_string: IdAsString = False,
 ) -> None:
     """Measure, compare and pay a contract; write the statement (CSV, JSON, Excel) and a
     manifest, all or nothing (a failed run changes no file in --out).
@@ -60,16 +83,19 @@ def pay(
         raise typer.BadParameter("give --cohort and --events (to measure), or --outcomes "
                                  "(published outcomes)",
                                  param_hint="--cohort" if cohort is None else "--events")
-    given = {"offender_id": offender_id, "index_date": index_date,
-             "offence_date": offence_date, "disposal_date": disposal_date,
-             "disposal_type": disposal_type, "offence_code": offence_code,
-             "offence_category": offence_category, "court_event_id": court_event_id}
-    roles = {k: v for k, v in given.items() if v is not None and v != k}
-    with reported_errors():
+    roles = column_roles(offender_id=offender_id, index_date=index_date,
+                         offence_date=offence_date, disposal_date=disposal_date,
+                         disposal_type=disposal_type, offence_code=offence_code,
+                         offence_category=offence_category, court_event_id=court_event_id,
+                         start_date=start_date, end_date=end_date)
+    read = {k: v for k, v in reading(separator, encoding, date_format, id_as_string).items()
+            if v not in (None, False, "utf-8")}  # the defaults are not recorded
+    with reported_errors(), flag_terms():
         announce_compile(bool((ctx.obj or {}).get("quiet", False)))
         step(f"running contract {contract}")
         runs, manifest = audit.pay_files(contract, cohort, events, out, custody=custody,
-                                         engine=engine.value, roles=roles)
+                                         engine=engine.value, roles=roles,
+                                         read_options=read)
     _written(runs.statement, manifest, out)
 
 

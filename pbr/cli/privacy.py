@@ -9,7 +9,9 @@ import typer
 
 from pbr import io
 from pbr.cli._app import app, progress, reported_errors
+from pbr.cli._options import Encoding, Separator, check_output, flag_terms, reading
 from pbr.errors import SpecError
+from pbr.io._atomic import atomic_files
 from pbr.privacy import pseudonymise as _pseudonymise
 
 
@@ -36,19 +38,34 @@ def pseudonymise(
                                           "names; it must not be the inputs' directory).")],
     column: Annotated[list[str] | None, typer.Option(help="Identifier column (repeat for "
                                                      "several).")] = None,
+    separator: Separator = None,
+    encoding: Encoding = "utf-8",
 ) -> None:
-    """Replace identifier columns by keyed pseudonyms (BLAKE2b MAC), the same in every file."""
+    """Replace identifier columns by keyed pseudonyms (BLAKE2b MAC), the same in every file.
+
+    Identifiers are read as text, exactly as written, so 00123 and 123 stay two people.
+    The files are written all or nothing: a failure leaves --out-dir as it was.
+    """
     step = progress(ctx)
-    with reported_errors():
+    with reported_errors(), flag_terms():
         key = _read_key(key_file)
         columns = column or ["offender_id"]
-        for path in inputs:
-            target = out_dir / path.name
+        targets = [out_dir / path.name for path in inputs]
+        for path, target in zip(inputs, targets, strict=True):
             if target.resolve() == path.resolve():
                 raise SpecError(f"--out-dir: {target} is the input itself; choose another "
                                 "directory so that the original extract is not overwritten")
-            step(f"pseudonymising {path}")
-            df = _pseudonymise(io.read_table(path), key, columns=columns)
-            written = io.write_table(df, target)
-            typer.echo(f"{path} -> {written}: {df.height:,} rows, columns "
-                       f"{', '.join(columns)} pseudonymised")
+            check_output(target, "--out-dir", tuple(io.WRITE_FORMATS))
+        read = reading(separator, encoding, None, False)
+        del read["date_format"], read["id_as_string"]
+        done = []
+        with atomic_files(*targets) as staged:  # every file, or none
+            for path, tmp in zip(inputs, staged, strict=True):
+                step(f"pseudonymising {path}")
+                df = _pseudonymise(io.read_table(path, text_columns=columns, **read), key,
+                                   columns=columns)
+                io.write_table(df, tmp)
+                done.append(df.height)
+    for path, target, rows in zip(inputs, targets, done, strict=True):
+        typer.echo(f"{path} -> {target}: {rows:,} rows, columns {', '.join(columns)} "
+                   "pseudonymised")

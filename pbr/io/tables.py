@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as _dt
+import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -305,7 +306,7 @@ def _fitting_formats(values: Sequence[str]) -> list[str]:
 
 
 def _dates(df: pl.DataFrame, path: Path, kind: str, columns: Mapping[str, str],
-           date_format: str | None, on_invalid: OnInvalid) -> pl.DataFrame:
+           date_format: str | None, on_invalid: OnInvalid, id_col: str) -> pl.DataFrame:
     """Parse each role's text date column with ``date_format`` (default ISO).
 
     A value that does not parse raises, naming the file, column, row, value and the
@@ -331,24 +332,30 @@ def _dates(df: pl.DataFrame, path: Path, kind: str, columns: Mapping[str, str],
             continue
         rows = bad.arg_true()
         first = int(rows[0])
-        line = f" (line {first + 2})" if path.suffix.lower() in (".csv", ".tsv") else ""
+        line = f"line {first + 2}, " if path.suffix.lower() in (".csv", ".tsv") else ""
+        who = df[id_col][first] if id_col in df.columns else None
         values = stripped.filter(bad).head(100).to_list()
-        what = ("does not match date_format=" + repr(date_format) if date_format is not None
-                else "is not a date in YYYY-MM-DD form")
         fits = _fitting_formats(values)
         reads = " or ".join(f"date_format={f!r}" for f in fits[:2])
-        if date_format is None:
-            fix = (f"pass {reads}" + (" (check which: both read these values)"
-                                      if len(fits) > 1 else "") if fits else
-                   "pass date_format='<strftime format>', e.g. date_format='%d/%m/%Y' for "
-                   "31/01/2020, or correct the values")
-        else:
+        if date_format is not None:
+            what = f"does not match date_format={date_format!r}"
             fix = "correct the values or date_format=" + (f" ({reads} reads them)"
                                                            if fits else "")
+        elif re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", values[0]):
+            what, fix = "is not a calendar date", "correct the source data"
+        elif fits:
+            what = "is not a date in YYYY-MM-DD form"
+            fix = f"pass {reads}" + (" (check which: both read these values)"
+                                     if len(fits) > 1 else "")
+        else:
+            what = "is not a date in YYYY-MM-DD form"
+            fix = ("pass date_format='<strftime format>', e.g. date_format='%d/%m/%Y' for "
+                   "31/01/2020, or correct the source data")
         raise SchemaError(
-            f"the {kind} file {str(path)!r}, column {col!r} (role {role}), row {first}{line}: "
-            f"{values[0]!r} {what}; {rows.len():,} row(s) in all. Fix: {fix}, or pass "
-            "on_invalid='exclude' to leave such rows out (listed in the exclusions)")
+            f"{kind} row {first} ({line}offender_id={who!r}) of {str(path)!r}, column "
+            f"{col!r} (role {role}): {values[0]!r} {what}; {rows.len():,} row(s) in all. "
+            f"Fix: {fix}, or pass on_invalid='exclude' to leave such rows out (listed "
+            "in the exclusions)")
     return df
 
 
@@ -392,7 +399,8 @@ def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str
             types[found["offender_id"]] = pl.Int64
         df = df.with_columns(pl.col(c).cast(t) for c, t in types.items())
     dates = {r: c for r, c in found.items() if r in schema.dates}
-    df = _dates(df, path, schema.name, dates, date_format, on_invalid)
+    df = _dates(df, path, schema.name, dates, date_format, on_invalid,
+               found["offender_id"])
     return df, found
 
 
@@ -453,7 +461,9 @@ def read_events(path: str | Path, *, offender_id: str = "offender_id",
                 offence_category: str | None = None, court_event_id: str | None = None,
                 on_invalid: OnInvalid = "raise", sheet: str | int | None = None,
                 separator: str | None = None, encoding: str = "utf-8",
-                date_format: str | None = None, id_as_string: bool = False) -> Events:
+                date_format: str | None = None, id_as_string: bool = False,
+                disposal_type_map: Mapping[str, str] | None = None,
+                duplicates: Literal["exclude", "keep"] = "exclude") -> Events:
     """Read an events file and validate it (see :meth:`pbr.Events.from_frame`).
 
     A file with its header and no rows (nobody reoffended) is valid: its columns take
@@ -473,6 +483,10 @@ def read_events(path: str | Path, *, offender_id: str = "offender_id",
         As for :func:`read_table`.
     date_format, id_as_string
         As for :func:`read_cohort`; give the cohort the same ``id_as_string``.
+    disposal_type_map, duplicates
+        As for :meth:`pbr.Events.from_frame`: the data's disposal types mapped onto
+        pbr's (``{"fine": "conviction"}``); exact duplicate rows ``"exclude"``-d
+        (ledgered, counted once; default) or kept.
 
     Returns
     -------
@@ -498,7 +512,8 @@ def read_events(path: str | Path, *, offender_id: str = "offender_id",
                        "court_event_id": court_event_id},
         sheet=sheet, separator=separator, encoding=encoding, date_format=date_format,
         id_as_string=id_as_string, on_invalid=on_invalid)
-    return Events.from_frame(df, on_invalid=on_invalid, **found)
+    return Events.from_frame(df, on_invalid=on_invalid, disposal_type_map=disposal_type_map,
+                             duplicates=duplicates, **found)
 
 
 def read_custody(path: str | Path, *, offender_id: str = "offender_id",

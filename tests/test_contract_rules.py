@@ -86,17 +86,20 @@ def test_relative_trigger_peterborough_cohort_1() -> None:
 def test_pooled_trigger_is_the_n_weighted_mean_and_needs_every_cohort() -> None:
     c = linear(measure="per_100", basis="avoided", price=10, trigger="relative", threshold=10,
                pooled_threshold="7.5", pooled_over=["1", "2"])
+    from pbr.contract import CohortPeriod
+
+    periods = (CohortPeriod("1"), CohortPeriod("2"))
     o1 = Outcome("1", "per_100", actual=92, comparator=100, n=1000)   # 8%
     o2 = Outcome("2", "per_100", actual=94, comparator=100, n=3000)   # 6%
     # pooled (1000 x 8% + 3000 x 6%) / 4000 = 6.5% < 7.5%: nothing
     assert pooled_reduction([o1, o2]) == D("0.065")
-    assert pay(contract(c), [o1, o2]).total == 0
+    assert pay(contract(c, periods=periods), [o1, o2]).total == 0
     o2 = Outcome("2", "per_100", actual=93, comparator=100, n=1000)   # 7%, pooled 7.5%
-    s = pay(contract(c), [o1, o2])
+    s = pay(contract(c, periods=periods), [o1, o2])
     # 8 x 1000/100 = 80 events x 10 = 800.00; 7 x 10 = 70 events -> 700.00
     assert amounts(s) == [D("800.00"), D("700.00")]
     # cohort 1 alone: the pooled test cannot run yet
-    assert pay(contract(c), [o1]).total == 0
+    assert pay(contract(c, periods=periods), [o1]).total == 0
 
 
 def test_absolute_trigger() -> None:
@@ -204,7 +207,10 @@ def test_cap_rounds_down_so_it_is_never_exceeded() -> None:
 
 # ------------------------------------------------------------------------- on account
 def test_payments_on_account_are_deducted() -> None:
-    c = contract(linear(price=1000), on_account=(("Q1", "1200.00"), ("Q9", "5.00")))
+    from pbr.contract import CohortPeriod
+
+    c = contract(linear(price=1000), on_account=(("Q1", "1200.00"), ("Q9", "5.00")),
+                 periods=(CohortPeriod("Q1"), CohortPeriod("Q9")))
     s = pay(c, [rate("48")])
     assert amounts(s) == [D("2000.00"), D("-1200.00")]   # Q9 is not on this statement
     assert s.earned == D("2000.00") and s.paid_on_account == D("-1200.00")

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from pbr.contract import CohortPeriod, Component, Contract, Outcome, Rounding, pay
 
-rates = st.decimals(min_value=0, max_value=100, places=3, allow_nan=False)
+# rates in percent; from 2%: a binary rate at or below 1 reads as a proportion (refused)
+rates = st.decimals(min_value=2, max_value=100, places=3, allow_nan=False)
 prices = st.decimals(min_value=0, max_value=10_000, places=3, allow_nan=False)
 sizes = st.integers(min_value=1, max_value=50_000)
 modes = st.sampled_from(["half_up", "half_even"])

@@ -7,16 +7,37 @@ docs/methodology/payments.md, "Comparators" (methodology s.2.3-2.4, 3.2, 4, 10).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from pbr.contract.outcome import MEASURES, as_decimal
+from pbr.contract.outcome import MEASURES, RATES, as_decimal
 from pbr.errors import ContractError
 
-__all__ = ["COMPARATORS", "Comparator"]
+__all__ = ["COMPARATORS", "Comparator", "proportion_suspected"]
 
 COMPARATORS = ("baseline", "casemix", "matched")
+#: the fields each kind reads (any other set away from its default would be ignored)
+_USES = {"baseline": ("values", "cohort_values", "significance_z"),
+         "casemix": ("values", "cohort_values", "risk_column", "baseline_risk", "adjustment",
+                     "significance_z"),
+         "matched": ("group_column", "weight_column", "significance_z")}
+
+
+def proportion_suspected(measure: str, value: Decimal) -> bool:
+    """A binary reoffending rate in percent at or below 1 (0 < value <= 1) reads as a
+    proportion written in a percent contract (0.28 for 28%).  pbr rule: proven
+    reoffending rates of offender cohorts lie far above 1% (MoJ proven reoffending
+    statistics: 20-60% for adult cohorts), so such a value is a unit slip, not a rate.
+
+    Examples
+    --------
+    >>> proportion_suspected("binary_rate", Decimal("0.28"))
+    True
+    >>> proportion_suspected("binary_rate", Decimal("28.0"))
+    False
+    """
+    return measure == "binary_rate" and 0 < value <= 1
 
 
 def _values(name: str, data: Any) -> tuple[tuple[str, Decimal], ...]:
@@ -25,7 +46,19 @@ def _values(name: str, data: Any) -> tuple[tuple[str, Decimal], ...]:
     for key in data:
         if key not in MEASURES:
             raise ContractError(f"{name}.{key}: not a measure; use one of {', '.join(MEASURES)}")
-    return tuple(sorted((k, as_decimal(f"{name}.{k}", v)) for k, v in data.items()))
+    out = tuple(sorted((k, as_decimal(f"{name}.{k}", v)) for k, v in data.items()))
+    for key, value in out:
+        if value < 0:
+            raise ContractError(f"{name}.{key}: {value} is negative; a baseline is a count "
+                                "or a rate, never below 0")
+        if key in RATES and value > 100:
+            raise ContractError(f"{name}.{key}: {value} is over 100; rates are in percent "
+                                "(rate_unit = \"percent\"), e.g. 28.0 for 28%")
+        if proportion_suspected(key, value):
+            raise ContractError(f"{name}.{key}: {value} reads as a proportion, but rates are "
+                                f"in percent (rate_unit = \"percent\"): write "
+                                f"{value * 100} for {value * 100}%")
+    return out
 
 
 @dataclass(frozen=True)
@@ -66,6 +99,31 @@ class Comparator:
         for name in ("baseline_risk", "significance_z"):
             if getattr(self, name) is not None:
                 set_(self, name, as_decimal(f"comparator.{name}", getattr(self, name)))
+        for f in fields(self):
+            if f.name in ("kind", "source") or f.name in _USES[self.kind]:
+                continue
+            value = getattr(self, f.name)
+            if value != f.default and not (f.default == () and not value):
+                users = [k for k, v in _USES.items() if f.name in v]
+                label = "cohorts" if f.name == "cohort_values" else f.name
+                raise ContractError(f"comparator.{label}: a {self.kind!r} comparator does not "
+                                    f"use {label} (it would be ignored); remove it, or set "
+                                    f"comparator.kind to {' or '.join(map(repr, users))}")
+        z = self.significance_z
+        if z is not None and not 0 < z <= 10:
+            raise ContractError(f"comparator.significance_z: {z} must be a positive multiplier "
+                                "of the standard error (at most 10), e.g. 1.96 for a "
+                                "two-sided 95% level")
+        risk = self.baseline_risk
+        if risk is not None:
+            if not 0 <= risk <= 100:
+                raise ContractError(f"comparator.baseline_risk: {risk} is outside 0 to 100; "
+                                    "it is the baseline's mean predicted risk in percent, "
+                                    "e.g. 28.0")
+            if 0 < risk <= 1:
+                raise ContractError(f"comparator.baseline_risk: {risk} reads as a proportion, "
+                                    "but it is the mean predicted risk in percent "
+                                    f"(rate_unit = \"percent\"): write {risk * 100}")
         if self.kind in ("baseline", "casemix") and not (self.values or self.cohort_values):
             raise ContractError("comparator.values: a baseline needs values, e.g. "
                                 "[comparator.values] binary_rate = 47.5")

@@ -26,6 +26,7 @@ from typing import Any
 import polars as pl
 
 from pbr.compare import compare as compare_groups
+from pbr.contract.checks import check_labels
 from pbr.contract.comparator import Comparator
 from pbr.contract.outcome import Outcome, as_decimal
 from pbr.contract.pay import CONTEXT
@@ -145,6 +146,28 @@ def _baseline(comp: Comparator, cohort: str, measure: str, risk: Decimal | None
                                                f"({comp.adjustment}): {how}")
 
 
+def _check_risk(frame: pl.DataFrame, column: str) -> None:
+    """Predicted risks are probabilities: numbers in [0, 1], none missing."""
+    s = frame[column]
+    if not s.dtype.is_numeric():
+        raise ContractError(f"comparator.risk_column: column {column!r} holds {s.dtype}, not "
+                            "numbers; it must hold each offender's predicted probability of "
+                            "reoffending (0 to 1)")
+    s = s.cast(pl.Float64)
+    bad = s.is_null() | s.is_nan()
+    if bad.any():
+        raise ContractError(f"comparator.risk_column: column {column!r} has {int(bad.sum()):,} "
+                            "missing or NaN risk score(s); give every offender a predicted "
+                            "probability, or leave them out of the cohort")
+    low, high = float(s.min()), float(s.max())  # type: ignore[arg-type]
+    if low < 0 or high > 1:
+        hint = (" (it looks like percent: divide the column by 100)" if 1 < high <= 100
+                and low >= 0 else "")
+        raise ContractError(f"comparator.risk_column: column {column!r} ranges from {low:g} to "
+                            f"{high:g}, but risk scores are probabilities from 0 to 1{hint}; "
+                            "comparator.baseline_risk stays in percent")
+
+
 def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *,
              unit_name: str | None = None) -> tuple[Outcome, ...]:
     """Per-cohort outcomes of ``measures`` for a measured frame under the contract.
@@ -152,6 +175,9 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
     ``frame`` is a :class:`~pbr.MeasureResult` frame (one row per offender with the
     cohort's columns).  The cohort label is ``contract.cohort_column``; ``unit_name``
     names what a reoffence is (``"conviction events"`` when counting court events).
+    Every label must be a cohort the contract lists (when it lists any), none may be
+    empty, and a case-mix ``risk_column`` must hold probabilities (0 to 1); a cohort
+    with any window not complete (``window_complete`` false) gives provisional outcomes.
     """
     comp, by = contract.comparator, contract.cohort_column
     if comp is None:
@@ -162,6 +188,15 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
         if column is not None and column not in frame.columns:
             raise ContractError(f"cohorts.column / comparator: column {column!r} is not in the "
                                 f"cohort file; its columns are {', '.join(frame.columns)}")
+    nulls = frame[by].null_count()
+    if nulls:
+        raise ContractError(f"cohorts.column: column {by!r} of the cohort file has {nulls:,} "
+                            "empty cohort label(s); every offender needs the cohort it is paid "
+                            "in. Fix: fill the labels, or leave those rows out of the cohort")
+    check_labels(contract, frame[by].cast(pl.String).unique().to_list(),
+                 f"cohorts.column {by!r} of the cohort file")
+    if comp.risk_column is not None:
+        _check_risk(frame, comp.risk_column)
     treated = frame
     controls: pl.DataFrame | None = None
     if comp.kind == "matched":
@@ -169,6 +204,10 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
         flag = pl.col(comp.group_column).cast(pl.Boolean)
         treated, controls = frame.filter(flag), frame.filter(~flag)
     counts = cohort_counts(treated, by)
+    provisional: set[str] = set()
+    if "window_complete" in frame.columns:
+        provisional = {str(x) for x in frame.filter(~pl.col("window_complete"))[by].unique()
+                       .to_list()}
     ctrl = None if controls is None else {
         str(r[by]): r for r in cohort_counts(controls, by, comp.weight_column).iter_rows(
             named=True)}
@@ -219,7 +258,7 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
                                    base_n=reo if measure == "per_reoffender" else n,
                                    lower=lower, upper=upper, start=period.start,
                                    year=period.year, counts=tuple(shown.items()),
-                                   source=source,
+                                   source=source, provisional=cohort in provisional,
                                    unit_name=None if measure in ("binary_rate",
                                                                  "serious_rate",
                                                                  "custody_days_per_offender")

@@ -15,10 +15,10 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Literal
 
-from pbr.contract.outcome import MEASURES, as_decimal
+from pbr.contract.outcome import MEASURES, RATES, as_decimal
 from pbr.errors import ContractError
 
-__all__ = ["BASES", "KINDS", "TRIGGERS", "Component"]
+__all__ = ["BASES", "FIELDS", "KINDS", "TRIGGERS", "Component"]
 
 Kind = Literal["fee", "linear", "tiered", "at_risk"]
 KINDS = ("fee", "linear", "tiered", "at_risk")
@@ -30,6 +30,18 @@ BASES = {
     "avoided": "reoffender, reoffence, conviction event or bed day avoided",
 }
 _MONEY = ("price", "cap", "floor", "value", "amount", "band_price")
+#: money fields that can never be negative (a floor may be: it limits a clawback)
+_NOT_NEGATIVE = ("price", "cap", "value", "amount", "band_price")
+_OUTCOME = ("measure", "trigger", "threshold", "pooled_threshold", "pooled_over", "hurdle",
+            "cap", "floor")
+#: the fields each kind reads; any other field set away from its default would be ignored
+FIELDS = {
+    "fee": ("amount", "periods", "band_low", "band_high", "band_price"),
+    "linear": (*_OUTCOME, "basis", "price", "clawback"),
+    "tiered": (*_OUTCOME, "tiers"),
+    "at_risk": (*_OUTCOME, "value", "share"),
+}
+_ALWAYS = ("name", "kind", "active", "note")
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,23 @@ class Component:
             value = getattr(self, name)
             if value is not None:
                 set_(self, name, as_decimal(f"{where}.{name}", value))
+        for f in fields(self):
+            if f.name in _ALWAYS or f.name in FIELDS[self.kind]:
+                continue
+            value = getattr(self, f.name)
+            if value != f.default and not (f.default == () and not value):
+                users = ", ".join(k for k, v in FIELDS.items() if f.name in v)
+                raise bad(f.name, f"a {self.kind} component does not use {f.name} (it would be "
+                          f"ignored), got {value!r}; remove it, or use a kind that reads it "
+                          f"({users})")
+        for name in _NOT_NEGATIVE:
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                fix = ("write the price as a positive amount; clawback = true deducts it for "
+                       "increases" if name == "price" else
+                       "a cap is the most paid; to limit a clawback use a negative floor"
+                       if name == "cap" else "give the amount as a positive number")
+                raise bad(name, f"must not be negative, got {value}; {fix}")
         if self.kind != "fee" and self.measure not in MEASURES:
             raise bad("measure", f"must be one of {', '.join(MEASURES)}, got {self.measure!r}")
         if self.trigger not in TRIGGERS:
@@ -129,6 +158,21 @@ class Component:
         if self.trigger in ("relative", "absolute") and self.threshold is None:
             raise bad("threshold", f"a {self.trigger} trigger needs a threshold "
                       "(percent for relative, points for absolute), e.g. threshold = 10")
+        if self.trigger in ("none", "significant") and self.threshold is not None:
+            raise bad("threshold", f"threshold = {self.threshold} is given but "
+                      f"{where}.trigger is {self.trigger!r}, which does not read it; set "
+                      "trigger = \"relative\" (percent) or \"absolute\" (points), or remove "
+                      "the threshold")
+        if self.threshold is not None:
+            top = 100 if self.trigger == "relative" or self.measure in RATES else None
+            if self.threshold < 0 or (top is not None and self.threshold > top):
+                unit = ("percent of the comparator" if self.trigger == "relative"
+                        else "points of the rate (percent)")
+                raise bad("threshold", f"{self.threshold} is outside 0 to 100 ({unit}); "
+                          "e.g. threshold = 10 for 10")
+        if self.pooled_threshold is not None and not 0 <= self.pooled_threshold <= 100:
+            raise bad("pooled_threshold", f"{self.pooled_threshold} is outside 0 to 100 "
+                      "(percent relative reduction), e.g. pooled_threshold = 7.5")
         if self.pooled_threshold is not None:
             if self.trigger != "relative":
                 raise bad("pooled_threshold", "a pooled test needs trigger = \"relative\"")
@@ -162,11 +206,18 @@ class Component:
             if (self.band_low is None) != (self.band_high is None) or (
                     self.band_low is not None and self.band_price is None):
                 raise bad("band_low", "a volume band needs band_low, band_high and band_price")
+            for name in ("band_low", "band_high"):
+                value = getattr(self, name)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                          or value < 0):
+                    raise bad(name, f"a number of offenders (an integer >= 0), got {value!r}")
             if self.band_low is not None and self.band_high is not None \
                     and self.band_low > self.band_high:
-                raise bad("band_high", f"must be >= band_low ({self.band_low})")
+                raise bad("band_high", f"{self.band_high} is below {where}.band_low "
+                          f"({self.band_low}); give band_low <= band_high")
         if self.cap is not None and self.floor is not None and self.floor > self.cap:
-            raise bad("floor", f"must not exceed cap ({self.cap})")
+            raise bad("floor", f"{self.floor} exceeds {where}.cap ({self.cap}): no amount "
+                      "lies within both; lower the floor or raise the cap")
         if self.hurdle == self.name:
             raise bad("hurdle", "a component cannot be its own hurdle")
 
@@ -219,7 +270,18 @@ def _tiers(where: str, value: Any) -> tuple[tuple[Decimal, Decimal], ...]:
         out.append((as_decimal(f"{where}.tiers", at), as_decimal(f"{where}.tiers", amount)))
     if not out:
         raise ContractError(f"{where}.tiers: give at least one tier, e.g. tiers = [[8.5, 100]]")
-    for (a, _), (b, _) in itertools.pairwise(out):
+    for at, amount in out:
+        if not 0 <= at <= 100:
+            raise ContractError(f"{where}.tiers: reduction {at} is outside 0 to 100 (percent "
+                                "relative reduction), e.g. [8.5, 4800000]")
+        if amount < 0:
+            raise ContractError(f"{where}.tiers: the amount at {at}% is negative ({amount}); "
+                                "a tier pays a positive amount")
+    for (a, x), (b, y) in itertools.pairwise(out):
         if not b > a:
             raise ContractError(f"{where}.tiers: reductions must increase, got {a} then {b}")
+        if y < x:
+            raise ContractError(f"{where}.tiers: amounts must not fall as the reduction rises, "
+                                f"got {x} at {a}% then {y} at {b}%; a better outcome never "
+                                "pays less")
     return tuple(out)

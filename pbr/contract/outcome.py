@@ -20,7 +20,7 @@ from typing import Any
 
 from pbr.errors import ContractError
 
-__all__ = ["MEASURES", "Outcome", "as_decimal"]
+__all__ = ["MAX_ABS", "MEASURES", "RATES", "Outcome", "as_decimal"]
 
 #: measure -> (scale, denominator, unit): the measure is "per ``scale`` of the
 #: denominator", so ``(comparator - actual) * base_n / scale`` counts what was avoided.
@@ -33,14 +33,29 @@ MEASURES: dict[str, tuple[int, str, str]] = {
     "serious_rate": (100, "offenders", "serious reoffenders"),
 }
 
+#: measures that are rates in percent (0-100): ``rate_unit = "percent"``
+RATES = ("binary_rate", "serious_rate")
+
+#: the largest magnitude pbr reads as a number (a thousand million million): beyond it a
+#: value is a typo, and Decimal arithmetic at 34 digits could no longer hold its pennies
+MAX_ABS = Decimal(10) ** 15
+
 
 def as_decimal(name: str, value: Any) -> Decimal:
     """``value`` as an exact Decimal (floats go through their shortest repr).
+
+    A value that is not a finite number, or whose magnitude reaches :data:`MAX_ABS`,
+    raises :class:`~pbr.errors.ContractError` naming ``name`` and the value (never a
+    ``decimal.InvalidOperation`` later in the arithmetic).
 
     Examples
     --------
     >>> as_decimal("price", 0.1)
     Decimal('0.1')
+    >>> as_decimal("price", "1e20")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pbr.errors.ContractError: price: 1e20 is too large (at most 999999999999999); ...
     """
     if isinstance(value, bool):
         raise ContractError(f"{name}: expected a number, got {value!r}")
@@ -57,6 +72,9 @@ def as_decimal(name: str, value: Any) -> Decimal:
         raise ContractError(f"{name}: expected a number, got {value!r}")
     if not out.is_finite():
         raise ContractError(f"{name}: must be a finite number, got {value!r}")
+    if abs(out) >= MAX_ABS:
+        raise ContractError(f"{name}: {value} is too large (at most {MAX_ABS - 1}); check "
+                            "the value and its unit")
     return out
 
 
@@ -91,6 +109,13 @@ class Outcome:
     unit_name
         What one counted unit is, when not the measure's default (e.g. ``"conviction
         events"`` under the Peterborough counting rule).
+    provisional
+        True when the cohort's follow-up windows had not all closed by the data extract
+        date (an interim measure): a contract pays it only with ``provisional = true``,
+        and its lines are marked provisional.
+
+    Rates (``binary_rate``, ``serious_rate``) are in percent, 0 to 100; every value is
+    non-negative and ``n`` is at least 1 (:class:`~pbr.errors.ContractError` otherwise).
 
     Examples
     --------
@@ -114,23 +139,43 @@ class Outcome:
     counts: tuple[tuple[str, str], ...] = ()
     source: str = "given"
     unit_name: str | None = None
+    provisional: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         if self.measure not in MEASURES:
             raise ContractError(f"measure: {self.measure!r} is not one of "
                                 f"{', '.join(MEASURES)}")
-        for name in ("actual", "comparator"):
-            set_(self, name, as_decimal(name, getattr(self, name)))
-        for name in ("lower", "upper"):
-            if getattr(self, name) is not None:
-                set_(self, name, as_decimal(name, getattr(self, name)))
-        if not isinstance(self.n, int) or self.n < 0:
-            raise ContractError(f"n: the cohort size must be an integer >= 0, got {self.n!r}")
+        set_(self, "cohort", str(self.cohort))
+        where = f"outcome {self.cohort!r} {self.measure}"
+        for name in ("actual", "comparator", "lower", "upper"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            value = as_decimal(f"{where}.{name}", value)
+            set_(self, name, value)
+            if value < 0 and name in ("actual", "comparator"):
+                raise ContractError(f"{where}.{name}: {value} is negative; a reoffending "
+                                    "measure is a count or a rate, never below 0")
+            if self.measure in RATES and value > 100 and name in ("actual", "comparator"):
+                raise ContractError(f"{where}.{name}: {value} is over 100; rates are in "
+                                    "percent (0 to 100), e.g. 28.5 for 28.5%")
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
+            raise ContractError(f"{where}.lower ({self.lower}) exceeds {where}.upper "
+                                f"({self.upper}); give the interval as lower <= upper")
+        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
+            raise ContractError(f"{where}.n: the cohort size must be an integer >= 1, got "
+                                f"{self.n!r}; a cohort with nobody in it has no outcome")
         if self.base_n is None:
             set_(self, "base_n", self.n)
+        if isinstance(self.base_n, bool) or not isinstance(self.base_n, int) \
+                or self.base_n < 0:
+            raise ContractError(f"{where}.base_n: the denominator must be an integer >= 0, "
+                                f"got {self.base_n!r}")
+        if not isinstance(self.provisional, bool):
+            raise ContractError(f"{where}.provisional: expected True or False, got "
+                                f"{self.provisional!r}")
         set_(self, "counts", tuple((str(k), str(v)) for k, v in dict(self.counts).items()))
-        set_(self, "cohort", str(self.cohort))
 
     @property
     def scale(self) -> int:

@@ -9,8 +9,13 @@ The engine composes the pure rules of :mod:`pbr.contract.rules` in a fixed order
 2. rounding per line (``rounding.point = "line"``);
 3. contract limits: per cohort, per year, over the contract (adjustment lines; caps
    round down and floors round up, so a cap is never exceeded);
-4. payments on account, deducted;
+4. payments on account, deducted (unless an earlier statement, ``prior``, did);
 5. rounding of the total (``rounding.point = "total"``) as a line of its own.
+
+With ``prior`` (earlier statements or a :class:`~pbr.contract.ledger.PaymentLedger`)
+the year and contract limits of step 3 and the rounding of step 5 count what the
+earlier statements paid, so that statements run one period at a time respect every cap,
+floor and payment on account, and add up to one statement over all the periods.
 
 All arithmetic is Decimal in a fixed context (34 digits, half-even for intermediate
 results), so the result never depends on the caller's decimal context.
@@ -18,15 +23,27 @@ results), so the result never depends on the caller's decimal context.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal, localcontext
+from decimal import (
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    InvalidOperation,
+    localcontext,
+)
 from typing import Any
 
+from pbr.contract.checks import check_outcomes
+from pbr.contract.ledger import PaymentLedger
 from pbr.contract.outcome import Outcome
+from pbr.contract.prior import as_ledger, check_prior
 from pbr.contract.rules import Draft, at_risk, fee, limit, linear, pooled_reduction, tiered, trigger
 from pbr.contract.spec import Contract, Variation
 from pbr.contract.statement import Line, PaymentStatement
-from pbr.errors import ContractError
+from pbr.errors import ContractError, ProvisionalWarning
 
 __all__ = ["CONTEXT", "pay"]
 
@@ -37,7 +54,9 @@ _RULES = {"linear": linear, "tiered": tiered, "at_risk": at_risk}
 
 
 def pay(contract: Contract, outcomes: Iterable[Outcome], *,
-        provenance: Mapping[str, Any] | None = None) -> PaymentStatement:
+        provenance: Mapping[str, Any] | None = None,
+        prior: PaymentLedger | PaymentStatement | Iterable[PaymentStatement] | None = None,
+        notes: Iterable[str] = ()) -> PaymentStatement:
     """Apply a contract's payment components to per-cohort outcomes.
 
     Parameters
@@ -47,21 +66,41 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *,
     outcomes
         One :class:`~pbr.contract.outcome.Outcome` per cohort and measure the
         components use (from :func:`~pbr.contract.run.run_contract`, or published
-        figures).
+        figures).  Their cohorts must be cohorts the contract lists (when it lists any);
+        rates are in percent; a provisional outcome needs a contract with
+        ``provisional = true``.
     provenance
         Recorded on the statement (version, hashes of the inputs).
+    prior
+        What was already paid under the contract: earlier statements, or a
+        :class:`~pbr.contract.ledger.PaymentLedger`.  Year and total caps and floors then
+        hold over the earlier runs and this one together (the adjustment is what the
+        limit needs over all the outcome payments so far, less the adjustments already
+        made), a payment on account already deducted is not deducted again, and the
+        rounding of the total carries over, so the runs add up to what one run over all
+        the cohorts pays.  A cohort already paid cannot be paid again.
+    notes
+        Remarks to keep in the statement's record (e.g. the measure's warnings).
 
     Returns
     -------
     PaymentStatement
+
+    Raises
+    ------
+    ContractError
+        Outcomes for cohorts the contract does not list, rates in the wrong unit,
+        provisional outcomes the contract does not allow, a ``prior`` that does not
+        belong to this contract or already pays a cohort given here.
 
     Examples
     --------
     Peterborough cohort 1 (methodology 9.3, PB-C1): 142 vs 155 events per 100 is an
     8.4% reduction, below the 10% trigger, so nothing is paid early.
 
-    >>> from pbr.contract import Component, Contract, Outcome
-    >>> c = Contract("Peterborough", components=(Component(
+    >>> from pbr.contract import CohortPeriod, Component, Contract, Outcome
+    >>> c = Contract("Peterborough", periods=(CohortPeriod("cohort 1"),
+    ...     CohortPeriod("cohort 2")), components=(Component(
     ...     "events", "linear", measure="per_100", basis="avoided", price=1000,
     ...     trigger="relative", threshold=10, pooled_threshold=7.5,
     ...     pooled_over=("cohort 1", "cohort 2")),))
@@ -70,30 +109,76 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *,
     Decimal('0.00')
     """
     outcomes = list(outcomes)
-    with localcontext(CONTEXT):
-        drafts, years, applied = _drafts(contract, outcomes)
-        r = contract.rounding
-        if r.point == "line":
-            drafts = [_rounded(d, r.round(d.amount)) for d in drafts]
-        drafts += _limits(contract, drafts, years)
-        cohorts = {d.cohort for d in drafts}
-        for cohort, amount in contract.on_account:
-            if cohort in cohorts:
-                drafts.append(Draft(cohort, "on account", "less paid on account", -amount,
-                                    steps=(f"paid on account {amount}, deducted",)))
-        summed = sum((d.amount for d in drafts), ZERO)
-        total = r.round(summed)
-        if total != summed:
-            drafts.append(Draft("(all)", "rounding", f"rounding of the total ({r.mode})",
-                                total - summed,
-                                steps=(f"sum of lines {summed} rounded {r.mode} to "
-                                       f"{r.places} places = {total}",)))
-    lines = tuple(_line(i, d, years) for i, d in enumerate(drafts, 1))
-    notes = tuple(f"{v.component}: varied from {v.effective}: "
-                  + ", ".join(f"{k} = {x}" for k, x in v.set) + (f" ({v.note})" if v.note else "")
-                  for v in contract.variations if v in applied)
+    for o in outcomes:
+        if not isinstance(o, Outcome):
+            raise ContractError(f"outcomes: expected Outcome objects, got {o!r}")
+    check_outcomes(contract, outcomes)
+    ledger = as_ledger(prior)
+    check_prior(contract, ledger, outcomes)
+    kept = [str(n) for n in notes]
+    try:
+        with localcontext(CONTEXT):
+            drafts, years, applied = _drafts(contract, outcomes)
+            r = contract.rounding
+            if r.point == "line":
+                drafts = [_rounded(d, r.round(d.amount)) for d in drafts]
+            drafts += _limits(contract, drafts, years, ledger)
+            cohorts = {d.cohort for d in drafts}
+            deducted = {e.cohort for e in ledger.entries if e.kind == "on_account"}
+            for cohort, amount in contract.on_account:
+                if cohort in cohorts and cohort in deducted:
+                    kept.append(f"on account {cohort}: {amount} already deducted in an earlier "
+                                "statement (prior); not deducted again")
+                elif cohort in cohorts:
+                    drafts.append(Draft(cohort, "on account", "less paid on account", -amount,
+                                        steps=(f"paid on account {amount}, deducted",)))
+            summed = sum((d.amount for d in drafts), ZERO)
+            before = sum((e.amount for e in ledger.entries if e.kind != "rounding"), ZERO)
+            rounded_before = sum((e.amount for e in ledger.entries), ZERO)
+            total = r.round(before + summed) - rounded_before
+            if total != summed:
+                carried = (f"; with the earlier statements' lines {before} (prior), whose "
+                           f"totals came to {rounded_before}" if ledger.entries else "")
+                drafts.append(Draft("(all)", "rounding", f"rounding of the total ({r.mode})",
+                                    total - summed,
+                                    steps=(f"sum of lines {summed}{carried}, rounded "
+                                           f"{r.mode} to {r.places} places: this statement "
+                                           f"{total}",)))
+    except InvalidOperation:  # pragma: no cover (inputs are bounded by as_decimal)
+        raise ContractError("pay: an amount exceeds the decimal precision (34 digits); check "
+                            "prices, values and outcomes for a misplaced unit") from None
+    marked = _provisional(drafts, {o.cohort for o in outcomes if o.provisional}, years)
+    lines = tuple(_line(i, d, years, p) for i, (d, p) in enumerate(zip(drafts, marked,
+                                                                       strict=True), 1))
+    varied = [f"{v.component}: varied from {v.effective}: "
+              + ", ".join(f"{k} = {x}" for k, x in v.set) + (f" ({v.note})" if v.note else "")
+              for v in contract.variations if v in applied]
+    if any(marked):
+        which = ", ".join(x.line for x in lines if x.provisional)
+        text = (f"provisional: lines {which} rest on follow-up windows that had not closed "
+                "by the data extract date; they are an estimate, to be replaced by the "
+                "final statement once the windows close")
+        warnings.warn(text, ProvisionalWarning, stacklevel=2)
+        kept.append(text)
     return PaymentStatement(contract.name, contract.version, contract.currency, lines, total,
-                            contract.rounding, notes, dict(provenance or {}))
+                            contract.rounding, (*varied, *kept), dict(provenance or {}))
+
+
+def _provisional(drafts: list[Draft], cohorts: set[str], years: dict[str, str]) -> list[bool]:
+    """Which lines rest on provisional outcomes: the cohorts' own lines, the limits of
+    their year and of the contract, and the rounding of a statement holding any."""
+    if not cohorts:
+        return [False] * len(drafts)
+    open_years = {years[c] for c in cohorts if c in years}
+    out = []
+    for d in drafts:
+        if d.component == "on account":
+            out.append(False)
+        elif d.cohort in cohorts or d.cohort == "(all)":
+            out.append(True)
+        else:
+            out.append(d.cohort.startswith("year ") and years.get(d.cohort) in open_years)
+    return out
 
 
 def _order(contract: Contract, outcomes: list[Outcome]) -> list[str]:
@@ -167,43 +252,71 @@ def _rounded(d: Draft, amount: Decimal) -> Draft:
                  d.outcome, d.met, steps)
 
 
-def _limits(contract: Contract, drafts: list[Draft], years: dict[str, str]) -> list[Draft]:
-    """Cap/floor adjustments per cohort, per year and over the contract."""
+def _limits(contract: Contract, drafts: list[Draft], years: dict[str, str],
+            ledger: PaymentLedger) -> list[Draft]:
+    """Cap/floor adjustments per cohort, per year and over the contract.
+
+    With earlier statements (``ledger``), a year's or the contract's adjustment is what
+    the limit needs over the earlier outcome payments and this run's together, less the
+    adjustments the earlier statements already made for the same limit.
+    """
     lim = dict(contract.limits)
     q = contract.rounding.quantum if contract.rounding.point == "line" else None
     paid = [d for d in drafts if not d.rule.startswith(("fee", "volume"))]
+    fees = {c.name for c in contract.components if c.kind == "fee"}
+    # earlier outcome payments (component lines other than fees) and their adjustments
+    before = [e for e in ledger.entries
+              if (e.kind == "component" and e.component not in fees) or e.kind == "limit"]
     out: list[Draft] = []
 
-    def adjust(scope: str, label: str, group: list[Decimal], cap_key: str, floor_key: str
-               ) -> None:
-        delta = limit(group, lim.get(cap_key), lim.get(floor_key))
+    def adjust(scope: str, label: str, group: list[Decimal], earlier: list[Decimal],
+               made: Decimal, cap_key: str, floor_key: str) -> None:
+        needed = limit([*earlier, *group], lim.get(cap_key), lim.get(floor_key))
+        if q is not None and needed != 0:
+            needed = needed.quantize(q, rounding=ROUND_FLOOR if needed < 0 else ROUND_CEILING)
+        delta = needed - made
         if delta == 0:
             return
-        if q is not None:
-            delta = delta.quantize(q, rounding=ROUND_FLOOR if delta < 0 else ROUND_CEILING)
-        key = cap_key if delta < 0 else floor_key
+        key = (cap_key if needed < 0 else floor_key if needed > 0
+               else cap_key if made < 0 else floor_key)
+        now = sum(group, ZERO)
+        words = f"outcome payments for {label}: {now}"
+        if earlier or made:
+            words += (f" in this statement + {sum(earlier, ZERO)} in earlier statements "
+                      f"(prior) = {now + sum(earlier, ZERO)}")
+        words += f"; {key.replace('_', ' ')} {lim[key]}: adjustment needed {needed}"
+        if made:
+            words += f", less {made} already adjusted in earlier statements = {delta}"
         out.append(Draft(scope, f"limit {key}", f"{key.replace('_', ' ')} {lim[key]}", delta,
-                         steps=(f"outcome payments for {label}: {sum(group, ZERO)}; "
-                                f"{key.replace('_', ' ')} {lim[key]}: adjustment {delta}",)))
+                         steps=(words,)))
 
     if "cohort_cap" in lim or "cohort_floor" in lim:
         for cohort in dict.fromkeys(d.cohort for d in paid):
             adjust(cohort, f"cohort {cohort}", [d.amount for d in paid if d.cohort == cohort],
-                   "cohort_cap", "cohort_floor")
+                   [], ZERO, "cohort_cap", "cohort_floor")
     if "year_cap" in lim or "year_floor" in lim:
         for year in dict.fromkeys(years[d.cohort] for d in paid if d.cohort in years):
             group = [d.amount for d in [*paid, *out] if years.get(d.cohort) == year]
-            before = len(out)
-            adjust(f"year {year}", f"year {year}", group, "year_cap", "year_floor")
-            if len(out) > before:
+            mine = [e for e in before if e.year == year]
+            year_lines = [e for e in mine if e.component in ("limit year_cap",
+                                                              "limit year_floor")]
+            earlier = [e.amount for e in mine if e not in year_lines]
+            made = sum((e.amount for e in year_lines), ZERO)
+            n_out = len(out)
+            adjust(f"year {year}", f"year {year}", group, earlier, made, "year_cap",
+                   "year_floor")
+            if len(out) > n_out:
                 years[f"year {year}"] = year
     if "total_cap" in lim or "total_floor" in lim:
-        adjust("(all)", "the contract", [d.amount for d in [*paid, *out]], "total_cap",
-               "total_floor")
+        total_lines = [e for e in before if e.component in ("limit total_cap",
+                                                             "limit total_floor")]
+        adjust("(all)", "the contract", [d.amount for d in [*paid, *out]],
+               [e.amount for e in before if e not in total_lines],
+               sum((e.amount for e in total_lines), ZERO), "total_cap", "total_floor")
     return out
 
 
-def _line(i: int, d: Draft, years: dict[str, str]) -> Line:
+def _line(i: int, d: Draft, years: dict[str, str], provisional: bool = False) -> Line:
     o = d.outcome
     kind = ("on_account" if d.component == "on account" else "rounding"
             if d.component == "rounding" else "limit" if d.component.startswith("limit ")
@@ -211,7 +324,7 @@ def _line(i: int, d: Draft, years: dict[str, str]) -> Line:
     common: dict[str, Any] = dict(
         line=f"L{i}", cohort=d.cohort, component=d.component, rule=d.rule, amount=d.amount,
         kind=kind, year=years.get(d.cohort), units=d.units, unit=d.unit,
-        unit_price=d.unit_price, steps=d.steps)
+        unit_price=d.unit_price, steps=d.steps, provisional=provisional)
     if o is not None:
         common.update(measure=o.measure, baseline=o.comparator, actual=o.actual,
                       difference=o.difference, lower=o.lower, upper=o.upper, n=o.n,

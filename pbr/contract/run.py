@@ -3,23 +3,35 @@
 measure (:func:`pbr.measure` with the contract's measure spec) -> compare
 (:func:`pbr.contract.compare.outcomes`: per-cohort outcomes against the comparator) ->
 pay (:func:`pbr.contract.pay.pay`).  Each step can be called on its own; this function
-only wires them and records the provenance.
+only wires them, checks that the follow-up windows have closed by the data extract
+date (:func:`open_windows`), and records the provenance and the measure's notes.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import polars as pl
+
 from pbr.contract import compare
+from pbr.contract.ledger import PaymentLedger
 from pbr.contract.outcome import Outcome
 from pbr.contract.pay import pay
 from pbr.contract.spec import Contract
 from pbr.contract.statement import PaymentStatement
+from pbr.data import Cohort, Events
+from pbr.errors import CompletenessWarning, ContractError
 from pbr.measures import MeasureResult, measure
+from pbr.period import date_to_day, day_to_date
+from pbr.spec import MeasureSpec
 
-__all__ = ["ContractRun", "run_contract"]
+__all__ = ["ContractRun", "open_windows", "run_contract"]
 
 
 @dataclass(frozen=True)
@@ -35,8 +47,123 @@ class ContractRun:
         return f"{self.result}\n\n{self.statement}"
 
 
+def _as_of(value: Any) -> _dt.date:
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return _dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ContractError(f"as_of: the data extract date, e.g. as_of=\"2021-06-30\" (pbr pay "
+                        f"--as-of 2021-06-30); got {value!r}")
+
+
+def open_windows(spec: MeasureSpec, cohort: Cohort, by: str, as_of: _dt.date
+                 ) -> pl.DataFrame:
+    """Per cohort label, the offenders whose window has not closed by ``as_of``.
+
+    An offender's window closes on the last day a disposal can prove a reoffence:
+    ``index + follow_up + waiting_period`` (the day before with ``include_index_day``),
+    the rule of :func:`pbr.measure` (docs/methodology/measures.md, W1-W3, A1).  Returns
+    the columns ``by``, ``open`` (offenders), ``started_after`` (index date after
+    ``as_of``: nothing can be measured) and ``closes`` (the last window's closing day),
+    for the labels with any open window.
+    """
+    frame = cohort.data
+    days = frame["index_date"].to_physical().cast(pl.Int32)
+    uniq = np.unique(days.to_numpy())
+    close = spec.waiting_period.add(spec.follow_up.add(uniq.astype(np.int32)))
+    if spec.include_index_day:
+        close = close - 1
+    table = pl.DataFrame({"_day": uniq.astype(np.int32), "_close": close.astype(np.int32)})
+    # the measure's rule A2: nothing is measurable when as_of falls before the window opens
+    limit = date_to_day(as_of)
+    first = limit if spec.include_index_day else limit - 1
+    joined = (frame.select(pl.col(by).cast(pl.String), days.alias("_day"))
+              .join(table, on="_day", how="left"))
+    return (joined.filter(pl.col("_close") > limit)
+            .group_by(by, maintain_order=True)
+            .agg(pl.len().alias("open"), (pl.col("_day") > first).sum().alias("started_after"),
+                 pl.col("_close").max().alias("closes"))
+            .sort(by))
+
+
+def _describe(table: pl.DataFrame, by: str) -> str:
+    parts = [f"{r[by]} ({r['open']:,} offenders, the last closing {day_to_date(r['closes'])})"
+             for r in table.iter_rows(named=True)]
+    return ", ".join(parts[:8]) + (f" and {len(parts) - 8} more" if len(parts) > 8 else "")
+
+
+def _extract_end(contract: Contract, spec: MeasureSpec, cohort: Cohort, events: Events,
+                 as_of: _dt.date | None) -> tuple[MeasureSpec, list[str]]:
+    """The measure spec to pay on, after checking every window closed by the extract date."""
+    by = contract.cohort_column
+    if by not in cohort.data.columns:
+        raise ContractError(f"cohorts.column: column {by!r} is not in the cohort file; its "
+                            f"columns are {', '.join(cohort.data.columns)}")
+    allow = ("; or, to pay provisional lines on the windows so far, set provisional = true "
+             "under [contract] and give as_of")
+    if spec.interim and not contract.provisional:
+        raise ContractError("measure.overrides.interim = true measures windows that have not "
+                            "closed, but [contract] provisional is false: remove interim, or "
+                            "set provisional = true to pay lines marked provisional")
+    if as_of is not None and spec.as_of is not None and spec.as_of != as_of:
+        raise ContractError(f"as_of: {as_of} differs from measure.overrides.as_of "
+                            f"({spec.as_of}) in the contract; give one data extract date")
+    notes: list[str] = []
+    if as_of is None and spec.as_of is None:
+        last = events.data["disposal_date"].max() if events.data.height else None
+        if last is None:
+            raise ContractError("as_of: not given, and the events hold no disposal date, so "
+                                "pbr cannot tell whether the follow-up windows have closed; "
+                                "pass as_of= the date the data were extracted (pbr pay "
+                                "--as-of YYYY-MM-DD)")
+        assert isinstance(last, _dt.date)
+        table = open_windows(spec, cohort, by, last)
+        if table.height:
+            raise ContractError(
+                f"as_of: not given, so the data are taken to end on the last disposal date "
+                f"in the events, {last}; the follow-up windows (follow-up "
+                f"{spec.follow_up} + waiting period {spec.waiting_period}) of cohort(s) "
+                f"{_describe(table, by)} close after it, and paying on them would understate "
+                "reoffending. Fix: pass as_of= the date the data were extracted (pbr pay "
+                f"--as-of YYYY-MM-DD): on or after {day_to_date(int(table['closes'].max()))} "
+                f"the contract pays in full{allow}")
+        notes.append(f"as_of not given: every follow-up window closes by the last disposal "
+                     f"date in the events ({last})")
+        return spec, notes
+    when = as_of if as_of is not None else spec.as_of
+    assert when is not None
+    table = open_windows(spec, cohort, by, when)
+    if table.height and not contract.provisional:
+        raise ContractError(
+            f"as_of {when}: the follow-up windows (follow-up {spec.follow_up} + waiting "
+            f"period {spec.waiting_period}) of cohort(s) {_describe(table, by)} have not "
+            "closed, so their reoffending is not yet known and [contract] provisional is "
+            "false. Fix: pay on a data extract taken on or after "
+            f"{day_to_date(int(table['closes'].max()))}, or leave those cohorts out of this "
+            "run; or set provisional = true under [contract] to pay lines marked provisional")
+    after = table.filter(pl.col("started_after") > 0)
+    if after.height:
+        raise ContractError(
+            f"as_of {when}: cohort(s) {after[by].to_list()} have "
+            f"{int(after['started_after'].sum()):,} offender(s) whose index date is on or "
+            "after the data extract date, so nothing of their follow-up is in the data. Fix: "
+            "check as_of (the date the data were extracted) or leave them out of the cohort")
+    spec = spec.replace(as_of=when, interim=bool(table.height))
+    if table.height:
+        notes.append(f"as_of {when}: provisional figures for cohort(s) "
+                     f"{_describe(table, by)}: measured on the windows so far (interim)")
+    return spec, notes
+
+
 def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any = None,
-                 engine: str = "numba") -> ContractRun:
+                 engine: str = "numba", as_of: _dt.date | str | None = None,
+                 prior: PaymentLedger | PaymentStatement | Iterable[PaymentStatement] | None
+                 = None) -> ContractRun:
     """Measure a cohort, compare it with the contract's comparator, and pay.
 
     Parameters
@@ -48,6 +175,24 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
         for a matched comparator the group and weight columns).
     engine
         Measure engine, ``"numba"`` or ``"polars"``.
+    as_of
+        The date the data were extracted.  Every follow-up window (follow-up plus
+        waiting period) must have closed by then, or the run is refused
+        (:class:`~pbr.errors.ContractError`) unless the contract sets
+        ``provisional = true``: then the open cohorts are measured on the windows so far
+        and their lines are marked provisional (a
+        :class:`~pbr.errors.ProvisionalWarning`, kept in the statement's notes).
+        Without ``as_of`` the data are taken to end on the last disposal date in the
+        events, and a window closing after it is refused.
+    prior
+        Earlier statements or a :class:`~pbr.contract.ledger.PaymentLedger`: what was
+        already paid, so that caps, floors and payments on account hold across runs
+        (see :func:`~pbr.contract.pay.pay`).
+
+    Returns
+    -------
+    ContractRun
+        The measure's notes (warnings) are carried into the statement's notes.
 
     Examples
     --------
@@ -71,8 +216,24 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
     >>> run.statement.total == sum(line.amount for line in run.statement.lines)
     True
     """
-    spec = contract.measure_spec
-    result = measure(cohort, events, spec, custody=custody, engine=engine)
+    if not isinstance(contract, Contract):
+        raise ContractError(f"contract: expected a Contract (pbr.io.read_contract(path)), got "
+                            f"{type(contract).__name__}")
+    when = None if as_of is None else _as_of(as_of)
+    cohort = Cohort.from_frame(cohort)
+    events = Events.from_frame(events)
+    spec, notes = _extract_end(contract, contract.measure_spec, cohort, events, when)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = measure(cohort, events, spec, custody=custody, engine=engine)
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    incomplete = [str(w.message) for w in caught if issubclass(w.category, CompletenessWarning)]
+    if incomplete and not spec.interim:
+        raise ContractError("the measure found follow-up windows that may not have closed: "
+                            f"{incomplete[0]}. A contract pays only on closed windows: pass "
+                            "as_of= the data extract date (pbr pay --as-of), or set "
+                            "provisional = true under [contract] to pay provisional lines")
     needed = list(dict.fromkeys(c.measure for c in contract.components
                                 if c.measure is not None)) or ["binary_rate"]
     unit = "conviction events" if spec.counting_unit == "court_event" else None
@@ -80,5 +241,8 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
     text = contract.to_toml()
     provenance = {**result.provenance, "contract": text,
                   "contract_sha256": hashlib.sha256(text.encode()).hexdigest()}
+    said = any("as_of not given" in n for n in result.notes)
+    kept = [*result.notes, *(n for n in notes if not (said and n.startswith("as_of not given")))]
     return ContractRun(contract, result, outcomes, pay(contract, outcomes,
-                                                       provenance=provenance))
+                                                       provenance=provenance, prior=prior,
+                                                       notes=kept))

@@ -20,6 +20,7 @@ from typing import Any
 
 import tomli_w
 
+from pbr.contract.checks import check_contract
 from pbr.contract.comparator import Comparator
 from pbr.contract.components import Component
 from pbr.contract.outcome import as_decimal
@@ -112,6 +113,16 @@ class Contract:
 
     Build one from TOML with :meth:`from_toml` (or :func:`pbr.io.read_contract`).
 
+    ``rate_unit`` (``[contract] rate_unit``) declares the unit of every rate field:
+    comparator values and absolute thresholds of ``binary_rate`` and ``serious_rate``,
+    and ``baseline_risk``; ``"percent"`` (28.0 for 28%) is the only unit, and a binary
+    rate at or below 1 is refused as a proportion written by mistake.  ``provisional``
+    (``[contract] provisional = true``) allows :func:`~pbr.contract.run.run_contract` to
+    pay on follow-up windows that have not closed by the data extract date; the lines
+    are then marked provisional.  Contradictory or incomplete terms raise
+    :class:`~pbr.errors.ContractError` naming every field involved
+    (:mod:`pbr.contract.checks`).
+
     Examples
     --------
     >>> text = '''
@@ -152,6 +163,8 @@ class Contract:
     variations: tuple[Variation, ...] = ()
     rounding: Rounding = field(default_factory=Rounding)
     source: str = ""
+    rate_unit: str = "percent"
+    provisional: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -204,6 +217,7 @@ class Contract:
             preset(self.measure_preset, **dict(self.measure_overrides))
         except SpecError as exc:
             raise ContractError(f"measure: {exc}") from None
+        check_contract(self)
 
     # ------------------------------------------------------------------ derived
     @property
@@ -239,6 +253,9 @@ class Contract:
             head["parties"] = dict(self.parties)
         if self.source:
             head["source"] = self.source
+        head["rate_unit"] = self.rate_unit
+        if self.provisional:
+            head["provisional"] = True
         cohorts: dict[str, Any] = {"column": self.cohort_column}
         if self.periods:
             cohorts["period"] = [{k: v for k, v in (("name", p.name), ("start", p.start),
@@ -291,7 +308,8 @@ class Contract:
 
     def __str__(self) -> str:
         lines = [f"Contract {self.name!r} (version {self.version}, {self.currency}; "
-                 f"schema {SCHEMA_VERSION})"]
+                 f"schema {SCHEMA_VERSION}; rates in {self.rate_unit}"
+                 + ("; provisional lines allowed" if self.provisional else "") + ")"]
         lines += [f"  {role:<12} {who}" for role, who in self.parties]
         lines.append(f"  measure      {self.measure_preset}"
                      + (f" with {dict(self.measure_overrides)}" if self.measure_overrides else ""))
@@ -350,7 +368,8 @@ def _keys(table: str, data: Any, known: set[str]) -> dict[str, Any]:
 def _from_dict(cls: type[Contract], data: dict[str, Any]) -> Contract:
     _keys("(top level)", data, _TABLES)
     head = _keys("contract", data.get("contract", {}),
-                 {"schema", "name", "version", "currency", "parties", "source"})
+                 {"schema", "name", "version", "currency", "parties", "source", "rate_unit",
+                  "provisional"})
     schema = head.get("schema", SCHEMA_VERSION)
     if schema != SCHEMA_VERSION:
         raise ContractError(f"contract.schema: this pbr reads schema {SCHEMA_VERSION}, "
@@ -376,7 +395,8 @@ def _from_dict(cls: type[Contract], data: dict[str, Any]) -> Contract:
     return cls(
         name=head["name"], currency=head.get("currency", "GBP"),
         parties=head.get("parties", {}), version=str(head.get("version", "1")),
-        source=head.get("source", ""),
+        source=head.get("source", ""), rate_unit=head.get("rate_unit", "percent"),
+        provisional=head.get("provisional", False),
         cohort_column=cohorts.get("column", "cohort_period"), periods=periods,
         measure_preset=measure.get("preset", "moj_national_2017"),
         measure_overrides=measure.get("overrides", {}),

@@ -24,7 +24,7 @@ __all__ = ["LINE_COLUMNS", "Line", "PaymentStatement"]
 ZERO = Decimal(0)
 LINE_COLUMNS = ("line", "kind", "cohort", "year", "measure", "component", "rule", "baseline",
                 "actual", "difference", "lower", "upper", "n", "units", "unit", "unit_price",
-                "amount")
+                "amount", "provisional")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class Line:
 
     ``kind`` is ``"component"``, ``"limit"`` (a cap or floor adjustment),
     ``"on_account"`` (a payment already made, deducted) or ``"rounding"``.
+    ``provisional`` is True when the line rests on follow-up windows that had not closed
+    by the data extract date (a contract with ``provisional = true``): an estimate, to be
+    replaced by the final statement, not a settled amount.
     """
 
     line: str
@@ -55,6 +58,7 @@ class Line:
     counts: tuple[tuple[str, str], ...] = ()
     source: str = ""
     steps: tuple[str, ...] = ()
+    provisional: bool = False
 
     def row(self) -> dict[str, Any]:
         return {c: getattr(self, c) for c in LINE_COLUMNS}
@@ -123,6 +127,11 @@ class PaymentStatement:
 
     # ------------------------------------------------------------------ totals
     @property
+    def provisional(self) -> bool:
+        """Whether any line is provisional (windows not closed by the extract date)."""
+        return any(x.provisional for x in self.lines)
+
+    @property
     def earned(self) -> Decimal:
         """Everything but payments on account."""
         return sum((x.amount for x in self.lines if x.kind != "on_account"),
@@ -155,8 +164,9 @@ class PaymentStatement:
         rows = [x.row() for x in self.lines]
         schema: dict[str, Any] = dict.fromkeys(LINE_COLUMNS, pl.String)
         schema["n"] = pl.Int64
-        data = {c: [None if r[c] is None else (r[c] if c == "n" else str(r[c])) for r in rows]
-                for c in LINE_COLUMNS}
+        schema["provisional"] = pl.Boolean
+        data = {c: [None if r[c] is None else (r[c] if c in ("n", "provisional") else str(r[c]))
+                    for r in rows] for c in LINE_COLUMNS}
         return pl.DataFrame(data, schema=schema)
 
     def to_pandas(self) -> Any:
@@ -183,7 +193,9 @@ class PaymentStatement:
                        f"{x.difference}" + (f"; interval [{x.lower}, {x.upper}]"
                                             if x.lower is not None else ""))
         out += [f"  {s}" for s in x.steps]
-        out.append(f"  amount {cur} {x.amount}")
+        out.append(f"  amount {cur} {x.amount}" + (" PROVISIONAL (follow-up windows not "
+                                                    "closed by the data extract date)"
+                                                    if x.provisional else ""))
         return "\n".join(out)
 
     def __str__(self) -> str:
@@ -193,9 +205,12 @@ class PaymentStatement:
                f"{self.rounding.point}"]
         head = f"{'line':<5} {'cohort':<20} {'component':<16} {'rule':<46} {'amount':>16}"
         out += [head, "-" * len(head)]
+        if self.provisional:
+            out.insert(1, "PROVISIONAL: lines marked P rest on follow-up windows that had not "
+                          "closed; not a final settlement")
         for x in self.lines:
             out.append(f"{x.line:<5} {x.cohort[:20]:<20} {x.component[:16]:<16} "
-                       f"{x.rule[:46]:<46} {x.amount:>16,}")
+                       f"{x.rule[:46]:<46} {x.amount:>16,}" + (" P" if x.provisional else ""))
         out.append("-" * len(head))
         out.append(f"{'earned':<89} {self.earned:>16,}")
         out.append(f"{'paid on account':<89} {self.paid_on_account:>16,}")

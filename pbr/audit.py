@@ -242,7 +242,8 @@ class Manifest:
         try:
             d = json.loads(text)
         except json.JSONDecodeError as exc:
-            truncated = exc.pos >= len(text.rstrip()) - 1
+            body = text.strip()
+            truncated = body[:1] in ('{', '[') and body[-1:] not in ('}', ']')
             raise _bad(source, f"it is not complete JSON ({exc.msg} at line {exc.lineno}, "
                        f"column {exc.colno}{'; the file looks truncated' if truncated else ''}"
                        ")") from None

@@ -85,6 +85,11 @@ def _resolve_weights(weights: Any, frame: pl.DataFrame, who: str) -> np.ndarray 
         if "offender_id" not in frame.columns:
             raise SpecError(f"weights: a table of weights is joined on offender_id, which the "
                             f"{who}'s frame lacks; pass the weights as an array in row order")
+        ours, theirs = frame.schema["offender_id"], table.schema["offender_id"]
+        if ours != theirs and not (ours.is_integer() and theirs.is_integer()):
+            raise SpecError(f"weights: the weights table's offender_id is {theirs} but the "
+                            f"{who}'s is {ours}, so no id would match; give the weights with "
+                            f"ids of the {who}'s type")
         joined = frame.select("offender_id").join(
             table.select("offender_id", pl.col(col).cast(pl.Float64).alias("_w")),
             on="offender_id", how="left", maintain_order="left")
@@ -106,7 +111,7 @@ def _resolve_weights(weights: Any, frame: pl.DataFrame, who: str) -> np.ndarray 
         ident = frame["offender_id"][i] if "offender_id" in frame.columns else None
         raise SpecError(f"{arg}: the {who}'s weight at row {i}"
                         + (f" (offender_id {ident!r})" if ident is not None else "")
-                        + f" is {w[i]!r} ({bad.size:,} such row(s)); weights must be finite "
+                        + f" is {float(w[i])!r} ({bad.size:,} such row(s)); weights must be finite "
                         "and >= 0 (0 leaves an offender out, e.g. an unmatched control)")
     if w.size and not w.sum() > 0:
         raise SpecError(f"{arg}: every one of the {who}'s {w.size:,} weights is 0, so nobody "
@@ -523,10 +528,19 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
         else:
             base = _baseline_for(comp.value, key if keys else None, measure)
             _check_baseline(base, kind, key)
+            if callable(getattr(comp.value, "group", None)) and kind == "rate" and \
+                    base[0] < 0.01 and float(np.average(y1, weights=w1)) > 10 * base[0]:
+                raise SpecError(f"comparator: the baseline's {measure} rate is "
+                                f"{100 * base[0]:g}% against the cohort's "
+                                f"{100 * float(np.average(y1, weights=w1)):.1f}%: a Baseline "
+                                f"holds rates in per cent, so give {10_000 * base[0]:g} for "
+                                f"{10_000 * base[0]:g}%, not {100 * base[0]:g}")
             comp_value, comp_n = base
         if clusters:
             c1 = g[clusters].to_numpy()
-        iv = _one(measure, method, y1, w1, y0, w0, base, c1, c0, opts)
+        with warnings.catch_warnings():   # each is summarised once below, per group
+            warnings.simplefilter("ignore", SmallSampleWarning)
+            iv = _one(measure, method, y1, w1, y0, w0, base, c1, c0, opts)
         n1 = int(np.count_nonzero(w1)) if w1 is not None else g.height
         rows.append({**dict(zip(keys, key, strict=True)), "n": n1,
                      "cohort_value": float(np.average(y1, weights=w1)),

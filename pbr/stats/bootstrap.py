@@ -26,11 +26,12 @@ and a ``note`` instead.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from pbr._kernels.resampling import gather_sums
-from pbr.errors import SpecError
+from pbr.errors import SmallSampleWarning, SpecError
 from pbr.stats.interval import Interval, check_level
 
 __all__ = ["bootstrap_interval", "bootstrap_replicates"]
@@ -164,9 +165,11 @@ def bootstrap_interval(y1: np.ndarray, y0: np.ndarray | float, *,
     kind = "cluster" if clusters1 is not None else "offender-level"
     name = f"bootstrap percentile ({kind}, {n_resamples} resamples, seed {seed})"
     if good.size < 2 or float(np.ptp(good)) == 0.0:
+        note = ("no bootstrap interval: every resample gives the same value (no variation "
+                "in the data)")
+        warnings.warn(note, SmallSampleWarning, stacklevel=2)
         return Interval(est, math.nan, math.nan, level, alternative, name, None, None,
-                        math.nan, null, note="no bootstrap interval: every resample gives "
-                        "the same value (no variation in the data)")
+                        math.nan, null, note=note)
     tail = (1.0 - level) / 2.0 if alternative == "two-sided" else 1.0 - level
     lo = float(np.quantile(good, tail)) if alternative != "less" else -math.inf
     hi = float(np.quantile(good, 1.0 - tail)) if alternative != "greater" else math.inf

@@ -18,12 +18,13 @@ test [R]).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as _st
 
-from pbr.errors import SpecError
+from pbr.errors import SmallSampleWarning, SpecError
 from pbr.stats.interval import Interval, check_level
 
 __all__ = ["GroupMean", "diff_means", "group_mean"]
@@ -90,7 +91,9 @@ def diff_means(y1: np.ndarray, y0: np.ndarray | float, *, w1: np.ndarray | None 
 
     Nobody reoffended: no variance, no interval.
 
-    >>> diff_means(np.zeros(20), 0.43).note
+    >>> with warnings.catch_warnings(record=True):
+    ...     iv = diff_means(np.zeros(20), 0.43)
+    >>> iv.note
     'no t interval: every offender has the same value, so the variance is zero'
     """
     check_level(level, alternative)
@@ -109,6 +112,7 @@ def diff_means(y1: np.ndarray, y0: np.ndarray | float, *, w1: np.ndarray | None 
     if not se > 0:
         why = ("a group has a single offender, so no variance" if math.isnan(se) else
                "every offender has the same value, so the variance is zero")
+        warnings.warn(f"no t interval: {why}", SmallSampleWarning, stacklevel=2)
         return Interval(est, math.nan, math.nan, level, alternative, name, se, math.nan,
                         math.nan, note=f"no t interval: {why}")
     tail = (1.0 - level) / 2.0 if alternative == "two-sided" else 1.0 - level

@@ -28,19 +28,21 @@ When the normal approximation is not valid
     reoffending) the Wald interval is too narrow or has zero width, and
     ``small_sample="switch"`` (the default) uses the exact method instead when the counts
     are whole, the score method (Wilson / Newcombe) when they are weighted; the
-    :class:`~pbr.stats.interval.Interval`'s ``method`` names the method used and its
-    ``note`` says why.  ``small_sample="error"`` raises instead.  A fixed baseline rate of
-    exactly 0 or 1 has no sampling variation to test against and is refused.
+    :class:`~pbr.stats.interval.Interval`'s ``method`` names the method used, its
+    ``note`` says why, and a :class:`~pbr.errors.SmallSampleWarning` is issued.
+    ``small_sample="error"`` raises instead.  A fixed baseline rate of exactly 0 or 1
+    has no sampling variation to test against and is refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 from scipy import stats as _st
 
-from pbr.errors import SpecError
+from pbr.errors import SmallSampleWarning, SpecError
 from pbr.stats.interval import Interval, check_level, normal_interval, p_from_z, z_value
 
 __all__ = ["MIN_EXPECTED", "clopper_pearson", "diff_proportions", "normal_approximation_problem",
@@ -197,7 +199,10 @@ def diff_proportions(p1: float, n1: float, p0: float, n0: float | None = None, *
     Nobody of 20 reoffended: the Wald interval would have zero width; the exact one is
     used, and says so.
 
-    >>> iv = diff_proportions(0.0, 20, 0.43)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     iv = diff_proportions(0.0, 20, 0.43)
     >>> iv.method, round(iv.upper + 0.43, 4)
     ('exact (clopper-pearson)', 0.1684)
     """
@@ -229,6 +234,7 @@ def diff_proportions(p1: float, n1: float, p0: float, n0: float | None = None, *
                                   alternative=alternative)
             note = (f"normal approximation not valid ({problem}; Brown, Cai and DasGupta "
                     f"2001): {iv.method} used instead")
+            warnings.warn(note, SmallSampleWarning, stacklevel=2)
             return dataclasses.replace(iv, note=note)
         if form == "cohort":
             se = math.sqrt(p1 * (1 - p1) / n1)

@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 import statsmodels.api as sm
 
-from pbr.errors import SpecError
+from pbr.errors import SmallSampleWarning, SpecError
 from pbr.stats.interval import Interval, check_level, normal_interval
 
 __all__ = ["rate_ratio"]
@@ -77,7 +77,9 @@ def rate_ratio(y1: np.ndarray, y0: np.ndarray | float, *, w1: np.ndarray | None 
 
     No reoffences in the cohort: the log ratio is unbounded, and nothing is concluded.
 
-    >>> rate_ratio(np.zeros(20), 0.43).note  # doctest: +ELLIPSIS
+    >>> with warnings.catch_warnings(record=True):
+    ...     iv = rate_ratio(np.zeros(20), 0.43)
+    >>> iv.note  # doctest: +ELLIPSIS
     'no rate ratio interval: the cohort had no reoffences, ...'
     """
     check_level(level, alternative)
@@ -112,9 +114,11 @@ def rate_ratio(y1: np.ndarray, y0: np.ndarray | float, *, w1: np.ndarray | None 
         est = 0.0 if "the cohort" in empty and len(empty) == 1 else math.nan
         if empty == ["the comparator"]:
             est = math.inf
+        note = (f"no rate ratio interval: {' and '.join(empty)} had no reoffences, so the "
+                "log ratio is unbounded")
+        warnings.warn(note, SmallSampleWarning, stacklevel=2)
         return Interval(est, math.nan, math.nan, level, alternative, method, None, math.nan,
-                        math.nan, 1.0, note=f"no rate ratio interval: {' and '.join(empty)} "
-                        "had no reoffences, so the log ratio is unbounded")
+                        math.nan, 1.0, note=note)
     cov = "HC0" if robust else "nonrobust"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -21,6 +21,7 @@ docs/methodology/payments.md ("Audit: manifests, verification and exit codes").
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import importlib.metadata
 import json
@@ -35,12 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from pbr._version import __version__
+from pbr.contract.ledger import PaymentLedger
 from pbr.contract.outcome import Outcome
 from pbr.contract.pay import pay
 from pbr.contract.run import ContractRun, run_contract
 from pbr.contract.spec import Contract
 from pbr.contract.statement import PaymentStatement
-from pbr.errors import AuditError, PbrError, PbrWarning, SchemaError
+from pbr.errors import AuditError, ContractError, PbrError, PbrWarning, SchemaError
 from pbr.io._atomic import atomic_files
 from pbr.io.contracts import read_contract, sha256_file
 from pbr.io.results import read_outcomes, write_outcomes
@@ -135,8 +137,9 @@ class Manifest:
     inputs
         ``(role, path, sha256)`` of every input file: ``contract``, ``cohort``,
         ``events``, ``custody`` (measured runs) or ``outcomes`` (paid from published
-        outcomes).  Matching weights and risk scores are columns of the cohort file and
-        baselines are fields of the contract, so these hashes cover them.
+        outcomes), and ``paid`` (the ledger of payments already made, if any).
+        Matching weights and risk scores are columns of the cohort file and baselines
+        are fields of the contract, so these hashes cover them.
     outputs
         ``(name, path, sha256)`` of ``statement.csv``, ``statement.json``,
         ``statement.xlsx``.
@@ -149,6 +152,8 @@ class Manifest:
         read the tables, replayed by :func:`verify`.
     kind
         ``"run"`` (measured from cohort and events) or ``"outcomes"``.
+    as_of
+        The data extract date given to :func:`~pbr.contract.run_contract` (ISO text).
     environment
         ``(name, version)`` of Python, pbr, :data:`ENVIRONMENT_PACKAGES` and the platform.
     notes
@@ -201,6 +206,7 @@ class Manifest:
     notes: tuple[str, ...] = ()
     options: tuple[tuple[str, str], ...] = ()
     manifest_version: int = MANIFEST_VERSION
+    as_of: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (keys sorted when written)."""
@@ -216,6 +222,7 @@ class Manifest:
             "currency": self.currency, "roles": dict(self.roles),
             "options": {k: json.loads(v) for k, v in self.options},
             "environment": dict(self.environment), "notes": list(self.notes),
+            "as_of": self.as_of,
         }
 
     def to_json(self) -> str:
@@ -278,6 +285,9 @@ class Manifest:
         notes = d.get("notes", [])
         if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
             raise _bad(source, "'notes' must be a list of text")
+        as_of = d.get("as_of")
+        if as_of is not None and not isinstance(as_of, str):
+            raise _bad(source, f"'as_of' must be an ISO date or null, got {as_of!r}")
         return cls(d["pbr_version"], d["engine"], seed, d["contract_sha256"],
                    d["contract"], d["spec"], _files(source, "inputs", d["inputs"], "role"),
                    _files(source, "outputs", d["outputs"], "name"),
@@ -286,7 +296,7 @@ class Manifest:
                    _pairs(source, "environment", d.get("environment", {})), tuple(notes),
                    tuple(sorted((k, json.dumps(v)) for k, v in
                                 _options(source, d.get("options", {})).items())),
-                   version)
+                   version, as_of)
 
     def __str__(self) -> str:
         lines = [f"Manifest (pbr {self.pbr_version}, engine {self.engine}, seed {self.seed})",
@@ -414,8 +424,12 @@ def _hashes(files: Mapping[str, Path]) -> dict[str, str]:
     return out
 
 
+def _prior(files: Mapping[str, Path]) -> PaymentLedger | None:
+    return PaymentLedger.from_csv(files["paid"]) if "paid" in files else None
+
+
 def _run(files: Mapping[str, Path], engine: str, roles: Mapping[str, str],
-         options: Mapping[str, Any]) -> tuple[Contract, ContractRun]:
+         options: Mapping[str, Any], as_of: str | None) -> tuple[Contract, ContractRun]:
     c = read_contract(files["contract"])
     custody = files.get("custody")
     runs = run_contract(
@@ -423,17 +437,33 @@ def _run(files: Mapping[str, Path], engine: str, roles: Mapping[str, str],
         read_events(files["events"], **_roles(roles, "events"), **options),
         custody=None if custody is None else read_custody(
             custody, **_roles(roles, "custody"), **options),
-        engine=engine)
+        engine=engine, as_of=as_of, prior=_prior(files))
     return c, runs
 
 
 def _paid_from_outcomes(contract: Contract, outcomes: Iterable[Outcome],
-                        outcomes_sha256: str) -> PaymentStatement:
+                        outcomes_sha256: str, prior: PaymentLedger | None
+                        ) -> PaymentStatement:
     text = contract.to_toml()
     provenance = {"pbr_version": __version__, "contract": text,
                   "contract_sha256": hashlib.sha256(text.encode()).hexdigest(),
                   "outcomes_sha256": outcomes_sha256}
-    return pay(contract, outcomes, provenance=provenance)
+    return pay(contract, outcomes, provenance=provenance, prior=prior)
+
+
+def _iso(as_of: Any) -> str | None:
+    """``as_of`` as ISO text, for the manifest (checked again by run_contract)."""
+    if as_of is None:
+        return None
+    if isinstance(as_of, _dt.date):
+        return as_of.isoformat()
+    if isinstance(as_of, str):
+        try:
+            return _dt.date.fromisoformat(as_of.strip()).isoformat()
+        except ValueError:
+            pass
+    raise ContractError(f"as_of: the data extract date as YYYY-MM-DD (as_of=\"2021-06-30\", "
+                        f"pbr pay --as-of 2021-06-30), got {as_of!r}")
 
 
 def _sheet(statement: PaymentStatement, engine: str) -> dict[str, Any]:
@@ -491,7 +521,8 @@ def _notes(*groups: Iterable[str]) -> tuple[str, ...]:
 def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
               out: str | Path, *, custody: str | Path | None = None, engine: str = "numba",
               seed: int | None = None, roles: Mapping[str, str] | None = None,
-              read_options: Mapping[str, Any] | None = None
+              read_options: Mapping[str, Any] | None = None,
+              as_of: _dt.date | str | None = None, paid: str | Path | None = None
               ) -> tuple[ContractRun, Manifest]:
     """Run a contract on files, write the statement and ``manifest.json`` into ``out``.
 
@@ -516,6 +547,15 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
     read_options
         Further keyword arguments of :func:`pbr.io.read_cohort`, ``read_events`` and
         ``read_custody`` (text, numbers, booleans), recorded and replayed the same way.
+    as_of
+        The date the data were extracted (:func:`~pbr.contract.run_contract`: windows
+        still open on that date are refused, or paid provisionally where the contract
+        allows); recorded.
+    paid
+        A ledger CSV of payments already made under the contract
+        (:meth:`~pbr.contract.ledger.PaymentLedger.from_csv`: ``cohort, year,
+        component, amount, kind``), so that caps, floors and payments on account hold
+        across runs; recorded as the input ``paid`` with its hash.
 
     Returns
     -------
@@ -531,12 +571,15 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
     files = {"contract": Path(contract), "cohort": Path(cohort), "events": Path(events)}
     if custody is not None:
         files["custody"] = Path(custody)
+    if paid is not None:
+        files["paid"] = Path(paid)
     roles = dict(roles or {})
     _check_roles(roles)
     options = dict(read_options or {})
     options_text = _options_text(options)
+    when = _iso(as_of)
     digests = _hashes(files)
-    c, runs = _run(files, engine, roles, options)
+    c, runs = _run(files, engine, roles, options, when)
     prov = runs.statement.provenance
 
     def make(outputs: tuple[tuple[str, str, str], ...]) -> Manifest:
@@ -551,14 +594,16 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
             total=str(runs.statement.total), currency=runs.statement.currency,
             roles=tuple(sorted(roles.items())), kind="run",
             environment=tuple(sorted(environment())),
-            notes=_notes(runs.result.notes, runs.statement.notes), options=options_text)
+            notes=_notes(runs.result.notes, runs.statement.notes), options=options_text,
+            as_of=when)
 
     return runs, _publish(out, runs.statement, c, engine, make)
 
 
 def pay_outcomes(contract: Contract | str | Path,
                  outcomes: Iterable[Outcome] | str | Path, out: str | Path, *,
-                 seed: int | None = None) -> tuple[PaymentStatement, Manifest]:
+                 seed: int | None = None, paid: str | Path | None = None
+                 ) -> tuple[PaymentStatement, Manifest]:
     """Pay a contract from published outcomes; write the statement and its manifest.
 
     Parameters
@@ -575,6 +620,8 @@ def pay_outcomes(contract: Contract | str | Path,
         as the inputs, so that :func:`verify` can recompute the statement.
     seed
         Recorded, not used.
+    paid
+        A ledger CSV of payments already made, as for :func:`pay_files`.
 
     Returns
     -------
@@ -623,7 +670,10 @@ def pay_outcomes(contract: Contract | str | Path,
             digests["outcomes"] = sha256_file(write_outcomes(given, Path(tmp) / "o.csv"))
         copies["outcomes.csv"] = lambda p: write_outcomes(given, p)
         files["outcomes"] = out / "outcomes.csv"
-    statement = _paid_from_outcomes(c, given, digests["outcomes"])
+    if paid is not None:
+        files["paid"] = Path(paid)
+        digests.update(_hashes({"paid": files["paid"]}))
+    statement = _paid_from_outcomes(c, given, digests["outcomes"], _prior(files))
     prov = statement.provenance
 
     def make(outputs: tuple[tuple[str, str, str], ...]) -> Manifest:
@@ -765,11 +815,12 @@ def verify(manifest: str | Path, *, inputs: str | Path | None = None) -> Verific
             if m.kind == "outcomes":
                 c = read_contract(files["contract"])
                 statement = _paid_from_outcomes(c, read_outcomes(files["outcomes"]),
-                                                sha256_file(files["outcomes"]))
+                                                sha256_file(files["outcomes"]),
+                                                _prior(files))
                 now_notes = _notes(statement.notes)
             else:
                 c, runs = _run(files, m.engine, dict(m.roles),
-                               {k: json.loads(v) for k, v in m.options})
+                               {k: json.loads(v) for k, v in m.options}, m.as_of)
                 statement = runs.statement
                 now_notes = _notes(runs.result.notes, runs.statement.notes)
             written = dict(zip((n for n, _ in OUTPUTS), _render(

@@ -45,6 +45,13 @@ def pay(
              "start, year, source, unit_name, counts).")] = None,
     custody: Annotated[Path | None, typer.Option(
         help="Custody spells file (bed-day measures).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Date the data were extracted (YYYY-MM-DD): windows still open "
+        "then are refused, or paid provisionally where the contract allows.")] = None,
+    paid: Annotated[Path | None, typer.Option(
+        help="Ledger CSV of payments already made under the contract (cohort, year, "
+             "component, amount, kind), so caps, floors and payments on account hold "
+             "across runs.")] = None,
     engine: Annotated[Engine, typer.Option(help="Measure engine.")] = Engine.numba,
     offender_id: OffenderId = "offender_id",
     index_date: IndexDate = "index_date",
@@ -68,15 +75,22 @@ def pay(
     --out statement/
 
     From published outcomes: pbr pay contract.toml --outcomes outcomes.csv --out statement/
+
+    A later quarter, with what was already paid: pbr pay contract.toml --cohort ...
+    --events ... --as-of 2021-06-30 --paid ledger.csv --out statement-q2/
     """
     step = progress(ctx)
     if outcomes is not None:
         if cohort is not None or events is not None:
             raise typer.BadParameter("give either --outcomes or --cohort and --events, "
                                      "not both", param_hint="--outcomes")
+        if as_of is not None:
+            raise typer.BadParameter("--as-of is for measuring (--cohort, --events); "
+                                     "published outcomes carry their own 'provisional' "
+                                     "column", param_hint="--as-of")
         with reported_errors():
             step(f"paying contract {contract} from outcomes {outcomes}")
-            statement, manifest = audit.pay_outcomes(contract, outcomes, out)
+            statement, manifest = audit.pay_outcomes(contract, outcomes, out, paid=paid)
         _written(statement, manifest, out)
         return
     if cohort is None or events is None:
@@ -95,7 +109,7 @@ def pay(
         step(f"running contract {contract}")
         runs, manifest = audit.pay_files(contract, cohort, events, out, custody=custody,
                                          engine=engine.value, roles=roles,
-                                         read_options=read)
+                                         read_options=read, as_of=as_of, paid=paid)
     _written(runs.statement, manifest, out)
 
 

@@ -143,9 +143,9 @@ def write_summary(result: MeasureResult, path: str | Path, *,
 
 # --------------------------------------------------------------------------- outcomes
 #: the columns of an outcomes file: :class:`~pbr.Outcome`'s fields, required ones first;
-#: ``counts`` is a JSON object (``{"offenders": "41"}``)
+#: ``counts`` is a JSON object (``{"offenders": "41"}``), ``provisional`` true or false
 OUTCOME_COLUMNS = ("cohort", "measure", "actual", "comparator", "n", "base_n", "lower",
-                   "upper", "start", "year", "source", "unit_name", "counts")
+                   "upper", "start", "year", "source", "unit_name", "counts", "provisional")
 _REQUIRED = OUTCOME_COLUMNS[:5]
 
 
@@ -171,6 +171,12 @@ def _outcome(path: Path, i: int, row: Mapping[str, str | None]) -> Outcome:
         except ValueError:
             raise SchemaError(f"{where}: column 'start' must be an ISO date (YYYY-MM-DD), "
                               f"got {kw['start']!r}") from None
+    if "provisional" in kw:
+        flag = str(kw["provisional"]).lower()
+        if flag not in ("true", "false"):
+            raise SchemaError(f"{where}: column 'provisional' must be true or false, got "
+                              f"{kw['provisional']!r}")
+        kw["provisional"] = flag == "true"
     if "counts" in kw:
         try:
             counts = json.loads(str(kw["counts"]))
@@ -192,9 +198,10 @@ def read_outcomes(path: str | Path) -> tuple[Outcome, ...]:
     One row per cohort and measure, with the columns of :data:`OUTCOME_COLUMNS` (the
     fields of :class:`~pbr.Outcome`): ``cohort``, ``measure``, ``actual``,
     ``comparator`` and ``n`` are required; ``base_n``, ``lower``, ``upper``, ``start``
-    (ISO date), ``year``, ``source``, ``unit_name`` and ``counts`` (a JSON object) may be
-    given or left empty.  Numbers are read as text into ``Decimal`` (never through a
-    float), so ``24.390244`` stays ``24.390244``.
+    (ISO date), ``year``, ``source``, ``unit_name``, ``counts`` (a JSON object) and
+    ``provisional`` (true or false: an interim figure) may be given or left empty.
+    Numbers are read as text into ``Decimal`` (never through a float), so ``24.390244``
+    stays ``24.390244``.
 
     Raises
     ------
@@ -280,8 +287,10 @@ def write_outcomes(outcomes: Sequence[Outcome], path: str | Path) -> Path:
     path = Path(path)
     rows = []
     for o in outcomes:
-        row = {c: _field(getattr(o, c)) for c in OUTCOME_COLUMNS if c != "counts"}
+        row = {c: _field(getattr(o, c)) for c in OUTCOME_COLUMNS
+               if c not in ("counts", "provisional")}
         row["counts"] = json.dumps(dict(o.counts), sort_keys=False) if o.counts else ""
+        row["provisional"] = "true" if o.provisional else "false"
         rows.append(row)
     frame = pl.DataFrame(rows, schema=dict.fromkeys(OUTCOME_COLUMNS, pl.String),
                          orient="row") if rows else pl.DataFrame(

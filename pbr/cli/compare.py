@@ -168,7 +168,7 @@ def compare(
                        **event_options(disposal_type_map, keep_duplicates)}
         step(f"reading {cohort} and {events}")
         subjects = io.read_cohort(cohort, **cohort_roles, **read)
-        columns = subjects.frame.columns
+        columns = subjects.data.columns
         check_columns(columns, keys, "--by")
         for flag, column in (("--treated", treated), ("--adjusted", adjusted),
                              ("--clusters", clusters)):
@@ -183,7 +183,7 @@ def compare(
             other_events = ev if comparison_events is None else io.read_events(
                 comparison_events, **event_roles, **read)
             other_cohort = io.read_cohort(comparison, **cohort_roles, **read)
-            check_columns(other_cohort.frame.columns, None if weights is None else [weights],
+            check_columns(other_cohort.data.columns, None if weights is None else [weights],
                           "--weights", "comparison group")
             other = pbr.measure(other_cohort, other_events, measure_spec)
         subject, comparator = _comparator(result, treated, other, baseline, baseline_n,

@@ -153,7 +153,7 @@ def measure(
         step(f"reading {cohort}")
         cohort_table = io.read_cohort(cohort, offender_id=offender_id, index_date=index_date,
                                       on_invalid=mode, **read)
-        check_columns(cohort_table.frame.columns, keys, "--by")
+        check_columns(cohort_table.data.columns, keys, "--by")
         step(f"reading {events}")
         events_table = io.read_events(
             events, offender_id=offender_id, offence_date=offence_date,

@@ -35,7 +35,12 @@ from pbr.stats.power import (
     sample_size_binary,
     sample_size_frequency,
 )
-from pbr.stats.proportions import clopper_pearson, diff_proportions, wilson
+from pbr.stats.proportions import (
+    clopper_pearson,
+    diff_proportions,
+    normal_approximation_problem,
+    wilson,
+)
 from pbr.stats.rates import rate_ratio
 from pbr.stats.survival import SurvivalCurves, kaplan_meier, time_to_first
 
@@ -58,6 +63,7 @@ __all__ = [
     "mde_binary",
     "mde_frequency",
     "mean_cumulative_function",
+    "normal_approximation_problem",
     "power_binary",
     "power_frequency",
     "power_table",

@@ -35,6 +35,7 @@ from pbr.cli._options import (
     reading,
 )
 from pbr.cli.measure import DEFAULT_PRESET, _spec
+from pbr.errors import SchemaError
 from pbr.io._atomic import atomic_files
 
 
@@ -71,13 +72,37 @@ def _comparator(result: pbr.MeasureResult, treated: str | None, comparison: Any,
         if treated not in result.frame.columns:
             raise typer.BadParameter(f"no column {treated!r} in the cohort",
                                      param_hint="--treated")
-        flag = pl.col(treated).cast(pl.Boolean)
+        flag = _flag_column(result.frame[treated])
         return result.frame.filter(flag), result.frame.filter(~flag)
     if comparison is not None:
         return result, comparison
     if baseline is not None:
         return result, baseline if baseline_n is None else (baseline, baseline_n)
     return result, adjusted
+
+
+def _flag_column(s: pl.Series) -> pl.Series:
+    """A --treated column as booleans: true/false, 1/0 or their text; else an error."""
+    if s.dtype == pl.Boolean:
+        flag = s
+    elif s.dtype.is_integer() and bool(s.drop_nulls().is_in([0, 1]).all()):
+        flag = s == 1
+    else:
+        text = s.cast(pl.String).str.strip_chars().str.to_lowercase()
+        known = {"true": True, "false": False, "1": True, "0": False, "yes": True,
+                 "no": False}
+        odd = s.filter(text.is_not_null() & ~text.is_in(list(known)))
+        if odd.len():
+            shown = odd.cast(pl.String).unique(maintain_order=True).head(3).to_list()
+            raise SchemaError(
+                f"--treated {s.name}: the column holds {shown!r}; "
+                "give a column of true/false (or 1/0): true for the cohort, false for the "
+                "comparison group")
+        flag = text.replace_strict(known, default=None, return_dtype=pl.Boolean)
+    if flag.null_count():
+        raise SchemaError(f"--treated {s.name}: {flag.null_count():,} row(s) are empty; "
+                          "every row must be true (cohort) or false (comparison group)")
+    return flag
 
 
 @app.command()
@@ -248,6 +273,12 @@ def power(
                                      param_hint="--volume")
         if volumes is not None:
             table: Any = io.read_table(volumes)
+            missing = [c for c in ("area", "n") if c not in table.columns]
+            if missing:
+                raise SchemaError(
+                    f"--volumes {volumes}: no column(s) {', '.join(map(repr, missing))}; "
+                    f"columns: {', '.join(table.columns[:30])}. Fix: give a table with "
+                    "columns area and n (and binary_rate), one row per contract area")
         else:
             table = {}
             for item in volume or []:

@@ -37,7 +37,7 @@ from pbr.cli._options import (
     reading,
 )
 from pbr.contract.spec import demo_contract_text
-from pbr.errors import SpecError
+from pbr.errors import SchemaError, SpecError
 from pbr.io._atomic import atomic_files
 
 DEFAULT_PRESET = "moj_national_2017"
@@ -85,8 +85,18 @@ def _spec(spec_file: Path | None, preset: str | None, as_of: str | None,
             raise SpecError(f"--as-of {as_of}: not a date. Fix: give the data extract date "
                             "as YYYY-MM-DD, e.g. --as-of 2024-03-31") from None
     if interim:
+        if as_of is None and spec.as_of is None:
+            raise SpecError("--interim needs --as-of: give the data extract date, e.g. "
+                            "--interim --as-of 2024-03-31")
         changes["interim"] = True
     return spec.replace(**changes) if changes else spec
+
+
+def _out_dir(out: Path) -> None:
+    """A directory output (``--out``) that is an existing file: say so before any work."""
+    if out.exists() and not out.is_dir():
+        raise SchemaError(f"--out {out}: is a file; give a directory (it is created if "
+                          "missing)")
 
 
 @app.command()
@@ -197,6 +207,7 @@ def synth(
     """Write a seeded synthetic cohort, events, custody spells and a spec to a directory."""
     step = progress(ctx)
     with reported_errors():
+        _out_dir(out)
         step(f"generating {n:,} synthetic offenders (seed {seed})")
         data = pbr.synth.generate(n, seed=seed)
         step(f"writing {out}")
@@ -224,6 +235,7 @@ def demo(
     """
     step = progress(ctx)
     with reported_errors():
+        _out_dir(out)
         step(f"generating {n:,} synthetic offenders (seed {DEMO_SEED})")
         paths = io.write_synth(pbr.synth.generate(n, seed=DEMO_SEED), out)
         step(f"reading {out}")

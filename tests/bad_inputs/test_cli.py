@@ -28,6 +28,7 @@ import pbr
 from pbr import io
 from pbr.cli import app
 from pbr.contract.spec import demo_contract_text
+from pbr.errors import SchemaError
 
 PREVIOUS = b"previous output\n"
 
@@ -161,6 +162,8 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
      (r"unknown field\(s\) follow_upp", "follow_up")),
     ("spec_file_missing", lambda e: e.measure("--spec", e.tmp / "nope.toml"),
      (r"nope\.toml", "does not exist")),
+    ("interim_without_as_of", lambda e: e.measure("--interim"),
+     (r"--interim needs --as-of",)),
     # ---- outputs
     ("out_unsupported_suffix", lambda e: [
         *e.measure()[:-4], "--out", e.tmp / "out.txt"],
@@ -219,6 +222,17 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
         "pseudonymise", e.cohort, "--key-file", e.write("key", "k" * 32), "--out-dir",
         e.tmp / "out", "--column", "pnc"],
      (r"no column 'pnc'", "--column")),
+    ("compare_treated_not_a_flag", lambda e: [
+        "compare", "--cohort", e.cohort, "--events", e.events, "--treated", "sex",
+        "--out", e.tmp / "out.csv"],
+     (r"--treated sex: the column holds \['M', 'F'\]|--treated sex: the column holds "
+      r"\['F', 'M'\]", "true/false")),
+    ("synth_out_is_a_file", lambda e: [
+        "synth", "--n", "10", "--out", e.write("out.csv", "taken")],
+     (r"--out .*out\.csv: is a file; give a directory",)),
+    ("power_volumes_without_n", lambda e: [
+        "power", "--volumes", e.cohort, "--out", e.tmp / "out.csv"],
+     (r"--volumes .*cohort\.csv: no column\(s\) 'n'", "columns area and n")),
     ("power_out_unsupported", lambda e: [
         "power", "--volume", "North=400", "--out", e.tmp / "out.txt"],
      (r"--out .*out\.txt: unknown file type",)),
@@ -354,3 +368,46 @@ def test_pay_reading_options_are_replayed_by_verify(base: Path, tmp_path: Path) 
          tmp_path / "e.csv", "--out", tmp_path / "st", "--separator", ";", "--date-format",
          "%d/%m/%Y"])
     assert "identical" in _ok(["verify", tmp_path / "st"]).lower()
+
+
+# --------------------------------------------------------------------------- the API
+# The same mistakes through pbr.io: SchemaError, the fix in Python's terms.
+API_CASES: list[tuple[str, Callable[[Env], object], str]] = [
+    ("api_wrong_separator", lambda e: io.read_cohort(e.edited(
+        e.cohort, "c.csv", lambda t: t.replace(",", ";"))), r"did you mean separator=';'\?"),
+    ("api_separator_of_two_characters", lambda e: io.read_events(e.events, separator=";;"),
+     r"separator=';;': give one character"),
+    ("api_unknown_encoding", lambda e: io.read_events(e.events, encoding="klingon"),
+     r"encoding='klingon' is not a known text encoding"),
+    ("api_latin1_as_utf8", lambda e: io.read_table(e.write(
+        "c.csv", "a,b\n1,Jos\xe9\n".encode("latin-1"))),
+     r"not utf-8 text \(byte 0xe9 on line 2\).*encoding='latin-1'"),
+    ("api_day_first_dates", lambda e: io.read_cohort(e.edited(e.cohort, "c.csv", _dmy)),
+     r"cohort row 0 .*'index_date'.*date_format='%d/%m/%Y'"),
+    ("api_date_format_not_a_format", lambda e: io.read_cohort(e.cohort, date_format="%Y"),
+     r"date_format='%Y' is not a strftime format that reads a whole date"),
+    ("api_missing_role_column", lambda e: io.read_events(e.events, offence_date="off"),
+     r"the events file .* has no column 'off' \(role offence_date\).*"
+     r"pass offence_date='<your column>'"),
+    ("api_empty_file", lambda e: io.read_table(e.write("c.csv", "")), "the file is empty"),
+    ("api_unknown_disposals_role", lambda e: io.read_disposals(e.events, release="r"),
+     r"unknown role\(s\) release"),
+    ("api_on_invalid_typo", lambda e: io.read_cohort(e.cohort, on_invalid="skip"),
+     r"on_invalid must be 'raise' or 'exclude', got 'skip'"),
+]
+
+
+@pytest.mark.parametrize(("case", "call", "pattern"), API_CASES, ids=[c[0] for c in API_CASES])
+def test_api_bad_input_raises_naming_the_argument(base: Path, tmp_path: Path, case: str,
+                                                  call: Callable[[Env], object],
+                                                  pattern: str) -> None:
+    with pytest.raises(SchemaError, match=pattern):
+        call(Env(base, tmp_path))
+
+
+def test_api_id_as_string_for_parquet_and_excel_numbers(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"offender_id": [123, 45], "index_date": ["2019-01-01"] * 2})
+    for suffix in ("parquet", "xlsx"):
+        path = io.write_table(frame, tmp_path / f"c.{suffix}")
+        cohort = io.read_cohort(path, id_as_string=True)
+        assert cohort.frame["offender_id"].to_list() == ["123", "45"]

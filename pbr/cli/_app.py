@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
@@ -121,17 +121,21 @@ def reported_errors() -> Iterator[None]:
         yield
 
 
-def kernels_cached() -> bool:
-    """Whether Numba's cache holds pbr's measure kernels for this source (no compile).
+def kernels_cached(kernels: Iterable[Any] | None = None) -> bool:
+    """Whether Numba's cache holds compiled code for ``kernels`` (default: pbr's measure
+    kernels), so that no compile is due.
 
-    Reads the index of the one-call measure kernels (``pbr._kernels.onepass``) in the
-    cache directory :mod:`pbr._numba_cache` chose; an index for an older source stamp
-    counts as missing.  If Numba's cache cannot be inspected, says True (no message).
+    Reads each kernel's cache index (for pbr's kernels, in the directory
+    :mod:`pbr._numba_cache` chose); an index written for an older source counts as
+    missing (Numba checks the source's stamp).  If Numba's cache cannot be inspected,
+    says True (no message).
     """
     try:
-        from pbr._kernels import onepass
+        if kernels is None:
+            from pbr._kernels import onepass
 
-        for kernel in (onepass.probe_measure, onepass.finish):
+            kernels = (onepass.probe_measure, onepass.finish)
+        for kernel in kernels:
             if not kernel._cache._cache_file._load_index():
                 return False
     except Exception:  # pragma: no cover - a Numba internal we only peek at

@@ -1,0 +1,296 @@
+"""Audit and outputs: exit codes, --debug, the first-run compile message, verify --inputs,
+environment notes, old manifests, paying from outcomes, ledgers, all-or-nothing files."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import pbr
+from pbr import audit, io
+from pbr.cli import _app, app
+from pbr.contract.ledger import PaymentLedger
+from pbr.contract.spec import demo_contract_text
+from pbr.errors import AuditError, ContractError
+from pbr.io._atomic import atomic_files
+from pbr.io.results import read_outcomes, write_outcomes
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("audit_outputs")
+    io.write_synth(pbr.synth.generate(200, seed=1), d)
+    (d / "contract.toml").write_text(demo_contract_text(), encoding="utf-8")
+    runs, _ = audit.pay_files(d / "contract.toml", d / "cohort.parquet",
+                              d / "events.parquet", d / "prev")
+    write_outcomes(runs.outcomes, d / "outcomes.csv")
+    return d
+
+
+@pytest.fixture
+def d(base: Path, tmp_path: Path) -> Path:
+    shutil.copytree(base, tmp_path / "w")
+    return tmp_path / "w"
+
+
+def cli(*args: str | Path) -> Any:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def edit_manifest(d: Path, **changes: Any) -> None:
+    path = d / "prev" / audit.MANIFEST_NAME
+    doc = json.loads(path.read_text())
+    for k, v in changes.items():
+        if v is None:
+            doc.pop(k, None)
+        else:
+            doc[k] = v
+    path.write_text(json.dumps(doc))
+
+
+# --------------------------------------------------------------------------- exit codes
+def boom(exc: BaseException) -> Any:
+    def raise_(*args: Any, **kwargs: Any) -> Any:
+        raise exc
+    return raise_
+
+
+def test_internal_error_exits_3_and_says_how_to_see_the_traceback(
+        d: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit, "pay_outcomes", boom(RuntimeError("kaput")))
+    args = ["pay", d / "contract.toml", "--outcomes", d / "outcomes.csv", "--out", d / "o"]
+    res = cli("-q", *args)
+    assert res.exit_code == 3
+    assert "internal error (a bug in pbr" in res.stderr and "RuntimeError: kaput" in res.stderr
+    assert "pbr --debug" in res.stderr and "Traceback" not in res.stderr
+    res = cli("--debug", *args)  # --debug lets the exception (and its traceback) through
+    assert isinstance(res.exception, RuntimeError)
+
+
+def test_os_error_exits_2_and_debug_reraises_user_errors(
+        d: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit, "verify", boom(PermissionError(13, "Permission denied",
+                                                              "m.json")))
+    res = cli("verify", d / "prev")
+    assert res.exit_code == 2
+    assert res.stderr.strip() == "error: cannot read or write 'm.json': Permission denied"
+    monkeypatch.setattr(audit, "verify", boom(AuditError("bad manifest")))
+    assert cli("verify", d / "prev").exit_code == 2
+    assert isinstance(cli("--debug", "verify", d / "prev").exception, AuditError)
+
+
+def test_verify_exit_codes(d: Path) -> None:
+    assert cli("verify", d / "prev").exit_code == 0
+    (d / "prev" / "statement.csv").write_text("edited")
+    assert cli("verify", d / "prev").exit_code == 1
+    (d / "prev" / "manifest.json").write_text("{")
+    assert cli("verify", d / "prev").exit_code == 2
+
+
+# --------------------------------------------------------------------------- compile message
+def test_kernels_cached_reads_numba_cache_index(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "tiny_kernel_mod.py"
+    src.write_text("from numba import njit\n\n@njit(cache=True)\ndef add(a, b):\n"
+                   "    return a + b\n")
+    spec = importlib.util.spec_from_file_location("tiny_kernel_mod", src)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "tiny_kernel_mod", mod)
+    spec.loader.exec_module(mod)
+    assert not _app.kernels_cached([mod.add])  # never compiled: cold
+    assert mod.add(1, 2) == 3  # compiles and writes the cache beside the temp module
+    assert _app.kernels_cached([mod.add])
+    assert _app.kernels_cached()  # pbr's own kernels are cached in this environment
+
+
+def test_first_run_says_it_is_compiling_once(d: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ["measure", "--cohort", d / "cohort.parquet", "--events", d / "events.parquet",
+            "--out", d / "m.parquet"]
+    monkeypatch.setattr(_app, "kernels_cached", lambda kernels=None: False)
+    res = cli(*args)
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr.count("compiling pbr's kernels with Numba (about a minute") == 1
+    assert "compiling" not in res.stdout
+    assert "compiling" not in cli("-q", *args).stderr
+    res = cli("pay", d / "contract.toml", "--cohort", d / "cohort.parquet", "--events",
+              d / "events.parquet", "--out", d / "p")
+    assert res.stderr.count("compiling pbr's kernels") == 1
+    res = cli("pay", d / "contract.toml", "--outcomes", d / "outcomes.csv", "--out", d / "q")
+    assert "compiling" not in res.stderr  # paying from outcomes measures nothing
+    monkeypatch.setattr(_app, "kernels_cached", lambda kernels=None: True)
+    assert "compiling" not in cli(*args).stderr
+
+
+# --------------------------------------------------------------------------- verify
+def test_verify_finds_moved_inputs(d: Path, tmp_path: Path) -> None:
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for name in ("contract.toml", "cohort.parquet", "events.parquet"):
+        (d / name).rename(moved / name)
+    assert not audit.verify(d / "prev").ok
+    result = audit.verify(d / "prev", inputs=moved)
+    assert result.ok, str(result)
+    assert any("input cohort ../cohort.parquet (found at" in c for c in result.checked)
+    res = cli("verify", d / "prev", "--inputs", moved)
+    assert res.exit_code == 0 and "identical" in res.stdout
+
+
+def test_flipped_byte_is_reported_before_reading(d: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    data = bytearray((d / "cohort.parquet").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (d / "cohort.parquet").write_bytes(bytes(data))
+    monkeypatch.setattr(audit, "read_cohort", boom(AssertionError("read a changed input")))
+    result = audit.verify(d / "prev")
+    assert result.differences[0].startswith("input cohort ../cohort.parquet: sha256 recorded")
+    assert result.notes[-1].startswith("statement not recomputed")
+
+
+def test_environment_differences_are_notes_pbr_version_a_difference(d: Path) -> None:
+    doc = json.loads((d / "prev" / "manifest.json").read_text())
+    assert set(doc["environment"]) == {"python", "pbr", "numpy", "polars", "numba", "scipy",
+                                       "statsmodels", "pyarrow", "xlsxwriter", "platform"}
+    env = {**doc["environment"], "numpy": "0.0.1"}
+    edit_manifest(d, environment=env)
+    result = audit.verify(d / "prev")
+    assert result.ok
+    assert any(n.startswith("environment numpy: recorded 0.0.1, now ") for n in result.notes)
+    assert "note:    environment numpy" in str(result)
+    edit_manifest(d, pbr_version="0.0.9")
+    result = audit.verify(d / "prev")
+    assert result.differences == (f"pbr version: recorded 0.0.9, now {pbr.__version__}",)
+
+
+def test_old_manifest_without_format_is_still_verified(d: Path) -> None:
+    edit_manifest(d, format=None, manifest_version=None, environment=None, notes=None,
+                  kind=None, options=None, as_of=None)
+    result = audit.verify(d / "prev")
+    assert result.ok, str(result)
+    assert "records no environment" in result.notes[0]
+
+
+def test_manifest_carries_the_statements_notes(base: Path) -> None:
+    doc = json.loads((base / "prev" / "manifest.json").read_text())
+    statement = json.loads((base / "prev" / "statement.json").read_text())
+    assert statement["notes"] and set(statement["notes"]) <= set(doc["notes"])
+    summary = pl.read_excel(base / "prev" / "statement.xlsx", sheet_name="Summary",
+                            has_header=False)
+    assert statement["notes"][0] in summary[:, 1].to_list()
+
+
+# --------------------------------------------------------------------------- outcomes
+def test_pay_from_outcomes_cli_and_verify(d: Path) -> None:
+    res = cli("-q", "pay", d / "contract.toml", "--outcomes", d / "outcomes.csv", "--out",
+              d / "from_outcomes")
+    assert res.exit_code == 0, res.stderr
+    manifest = json.loads((d / "from_outcomes" / "manifest.json").read_text())
+    assert manifest["kind"] == "outcomes"
+    assert [i["role"] for i in manifest["inputs"]] == ["contract", "outcomes"]
+    measured = json.loads((d / "prev" / "statement.json").read_text())
+    assert manifest["total"] == measured["total"]  # same outcomes, same bill
+    res = cli("verify", d / "from_outcomes")
+    assert res.exit_code == 0 and "identical" in res.stdout
+    text = (d / "outcomes.csv").read_text().replace("24.390244", "20.390244", 1)
+    (d / "outcomes.csv").write_text(text)
+    res = cli("verify", d / "from_outcomes")
+    assert res.exit_code == 1 and "input outcomes ../outcomes.csv: sha256" in res.stdout
+
+
+def test_outcomes_round_trip_exactly(base: Path, tmp_path: Path) -> None:
+    outcomes = read_outcomes(base / "outcomes.csv")
+    again = read_outcomes(write_outcomes(outcomes, tmp_path / "again.csv"))
+    assert again == outcomes
+    assert (tmp_path / "again.csv").read_bytes() == (base / "outcomes.csv").read_bytes()
+
+
+def test_pay_outcomes_objects_write_their_inputs(base: Path, tmp_path: Path) -> None:
+    contract = io.read_contract(base / "contract.toml")
+    _, manifest = audit.pay_outcomes(contract, read_outcomes(base / "outcomes.csv"),
+                                     tmp_path / "out")
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "contract.toml", "outcomes.csv", "statement.csv", "statement.json",
+        "statement.xlsx", "manifest.json"}
+    assert [(r, p) for r, p, _ in manifest.inputs] == [("contract", "contract.toml"),
+                                                       ("outcomes", "outcomes.csv")]
+    assert audit.verify(tmp_path / "out").ok
+
+
+def test_paid_ledger_is_an_input_of_the_manifest(d: Path) -> None:
+    outcomes = read_outcomes(d / "outcomes.csv")
+    write_outcomes([o for o in outcomes if o.cohort in ("2019Q1", "2019Q2")], d / "h1.csv")
+    write_outcomes([o for o in outcomes if o.cohort in ("2019Q3", "2019Q4")], d / "h2.csv")
+    first, _ = audit.pay_outcomes(d / "contract.toml", d / "h1.csv", d / "q1")
+    PaymentLedger.from_statements(first).to_frame().write_csv(d / "ledger.csv")
+    second, manifest = audit.pay_outcomes(d / "contract.toml", d / "h2.csv", d / "q2",
+                                          paid=d / "ledger.csv")
+    assert [r for r, _, _ in manifest.inputs] == ["contract", "outcomes", "paid"]
+    assert second.total == audit.pay_outcomes(d / "contract.toml", d / "h2.csv",
+                                              d / "alone")[0].total  # caps do not bind here
+    # the ledger reaches the payment engine: cohorts it paid are not paid twice
+    with pytest.raises(ContractError, match=r"already paid in an earlier statement"):
+        audit.pay_outcomes(d / "contract.toml", d / "outcomes.csv", d / "again",
+                           paid=d / "ledger.csv")
+    assert not (d / "again").exists()
+    assert audit.verify(d / "q2").ok
+    res = cli("-q", "pay", d / "contract.toml", "--outcomes", d / "h2.csv", "--paid",
+              d / "ledger.csv", "--out", d / "q2cli")
+    assert res.exit_code == 0, res.stderr
+    assert (d / "q2cli" / "statement.json").read_bytes() == \
+        (d / "q2" / "statement.json").read_bytes()
+    (d / "ledger.csv").write_text((d / "ledger.csv").read_text() + "\n")
+    assert "input paid ../ledger.csv: sha256" in audit.verify(d / "q2").differences[0]
+
+
+def test_as_of_is_recorded_and_replayed(d: Path) -> None:
+    _, manifest = audit.pay_files(d / "contract.toml", d / "cohort.parquet",
+                                  d / "events.parquet", d / "dated", as_of="2022-08-31")
+    assert manifest.as_of == "2022-08-31"
+    assert json.loads((d / "dated" / "manifest.json").read_text())["as_of"] == "2022-08-31"
+    assert audit.verify(d / "dated").ok
+    with pytest.raises(ContractError, match=r"as_of: the data extract date as YYYY-MM-DD"):
+        audit.pay_files(d / "contract.toml", d / "cohort.parquet", d / "events.parquet",
+                        d / "x", as_of="31/08/2022")
+    assert not (d / "x").exists()
+    res = cli("pay", d / "contract.toml", "--cohort", d / "cohort.parquet", "--events",
+              d / "events.parquet", "--as-of", "2019-03-01", "--out", d / "early")
+    assert res.exit_code == 2 and "as_of" in res.stderr and not (d / "early").exists()
+
+
+# --------------------------------------------------------------------------- atomic files
+def test_atomic_files_all_or_nothing(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("old a")
+    with pytest.raises(ValueError, match="half-way"), \
+            atomic_files(tmp_path / "a.csv", tmp_path / "new" / "b.json") as (a, _):
+        a.write_text("new a")
+        raise ValueError("stopped half-way")
+    assert (tmp_path / "a.csv").read_text() == "old a"
+    assert not (tmp_path / "new").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["a.csv"]
+    with pytest.raises(AuditError, match="two outputs are the same file"), \
+            atomic_files(tmp_path / "a.csv", tmp_path / "." / "a.csv"):
+        pass
+    with pytest.raises(AuditError, match=r"output\(s\) not written: .*b.json"), \
+            atomic_files(tmp_path / "a.csv", tmp_path / "b.json") as (a, _):
+        a.write_text("only a")
+    assert (tmp_path / "a.csv").read_text() == "old a"
+
+
+def test_failed_pay_leaves_previous_statement_byte_identical(d: Path) -> None:
+    before = {p.name: p.read_bytes() for p in (d / "prev").iterdir()}
+    text = demo_contract_text()
+    start = text.index("name = ")
+    long = text[:start] + f'name = "{"y" * 33_000}"' + text[text.index("\n", start):]
+    (d / "contract.toml").write_text(long)
+    res = cli("pay", d / "contract.toml", "--cohort", d / "cohort.parquet", "--events",
+              d / "events.parquet", "--out", d / "prev")
+    assert res.exit_code == 2 and "Summary!B1 would hold 33,000 characters" in res.stderr
+    assert {p.name: p.read_bytes() for p in (d / "prev").iterdir()} == before

@@ -19,6 +19,7 @@ reduction is negative (below 1).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import warnings
@@ -37,7 +38,7 @@ from pbr.stats.bootstrap import bootstrap_interval
 from pbr.stats.interval import Interval, check_level
 from pbr.stats.means import diff_means, group_mean
 from pbr.stats.multiplicity import adjust_p
-from pbr.stats.proportions import diff_proportions
+from pbr.stats.proportions import diff_proportions, normal_approximation_problem
 from pbr.stats.rates import rate_ratio
 
 __all__ = ["MEASURES", "ComparisonResult", "compare"]
@@ -245,6 +246,14 @@ def _one(measure: str, method: str, y1: np.ndarray, w1: np.ndarray | None,
          opts: dict[str, Any]) -> Interval:
     kind = MEASURES[measure][1]
     level, alt = opts["level"], opts["alternative"]
+    if method == "bootstrap" and kind == "rate" and c1 is None:
+        problem = _bootstrap_problem(y1, w1, y0, w0)
+        if problem is not None:   # a percentile interval of a few 0/1 values: exact instead
+            whole = w1 is None and w0 is None
+            iv = _one(measure, "exact" if whole else "newcombe", y1, w1, y0, w0, base, c1,
+                      c0, opts)
+            return dataclasses.replace(iv, note=f"bootstrap not valid ({problem}; Brown, Cai "
+                                       f"and DasGupta 2001): {iv.method} used instead")
     if method == "bootstrap":
         target: Any = y0 if y0 is not None else base[0]
         return bootstrap_interval(y1, target, w1=w1, w0=w0, clusters1=c1, clusters0=c0,
@@ -323,6 +332,10 @@ def _rules(spec: Any, level: float | None, alternative: str | None, min_n: int |
     if not isinstance(cs, ComparisonSpec):
         raise SpecError(f"spec: expected a ComparisonSpec, a Scheme or a scheme name, got "
                         f"{type(spec).__name__}")
+    if cs.kind == "none" or cs.test == "none":
+        raise SpecError(f"spec: the {cs.name} spec has no comparison test (kind {cs.kind!r}, "
+                        f"test {cs.test!r}), so it cannot judge a comparison; pass min_n= and "
+                        "level= instead, or a scheme that tests (e.g. 'justice_data_lab')")
     conf = 1.0 - cs.level
     if level is not None and not math.isclose(level, conf):
         raise SpecError(f"level: {level!r} contradicts the {cs.name} spec's significance level "
@@ -368,6 +381,17 @@ def _small_sample_notes(out: pl.DataFrame, keys: list[str]) -> list[str]:
     return notes
 
 
+def _bootstrap_problem(y1: np.ndarray, w1: np.ndarray | None, y0: np.ndarray | None,
+                       w0: np.ndarray | None) -> str | None:
+    """The normal-approximation rule applied to a bootstrap of 0/1 values (pbr rule)."""
+    problem = normal_approximation_problem(float(np.average(y1, weights=w1)),
+                                           _weighted_n(y1, w1))
+    if problem is None and y0 is not None:
+        problem = normal_approximation_problem(float(np.average(y0, weights=w0)),
+                                               _weighted_n(y0, w0), "the comparator")
+    return problem
+
+
 def compare(result: Any, comparator: Any, *, measure: str = "binary",
             method: str | None = None, variance: str | None = None,
             level: float | None = None, alternative: str | None = None,
@@ -394,8 +418,9 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
         Binary: ``"normal"`` (default), ``"newcombe"``, ``"exact"``, ``"bootstrap"``.
         Means: ``"welch"`` (default), ``"poisson"``, ``"negbin"`` (rate ratios),
         ``"bootstrap"``.  Where the normal approximation is not valid for a group
-        (fewer than 5 expected reoffenders or non-reoffenders), ``"normal"`` switches to
-        the exact method (the score method for weighted groups) for that group; the
+        (fewer than 5 expected reoffenders or non-reoffenders), ``"normal"`` (and, for
+        rates without ``clusters``, ``"bootstrap"``) switches to the exact method (the
+        score method for weighted groups) for that group; the
         row's ``method`` and ``note`` say so, and a :class:`~pbr.errors.SmallSampleWarning`
         is issued (:func:`pbr.stats.diff_proportions`).
     variance

@@ -176,7 +176,11 @@ class ComparisonSpec:
         level = self.level
         if isinstance(level, bool) or not isinstance(level, int | float) \
                 or not 0.0 < float(level) <= 0.5:
-            raise SpecError(f"level: a significance level in (0, 0.5], e.g. 0.05; got {level!r}")
+            hint = (f" ({level!r} looks like a confidence level: the significance level is "
+                    f"level={1 - float(level):.4g})" if isinstance(level, int | float)
+                    and not isinstance(level, bool) and 0.5 < float(level) < 1.0 else "")
+            raise SpecError(f"level: a significance level (alpha) in (0, 0.5], e.g. 0.05; got "
+                            f"{level!r}{hint}")
         set_(self, "level", float(level))
         if isinstance(self.min_n, bool) or not isinstance(self.min_n, int) or self.min_n < 0:
             raise SpecError(f"min_n: a whole number >= 0, got {self.min_n!r}")

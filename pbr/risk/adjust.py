@@ -51,14 +51,13 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from scipy.stats import binom
 
 from pbr.comparison_spec import ComparisonSpec
 from pbr.errors import SchemaError, SmallSampleWarning, SpecError
 from pbr.measures import _frame_fingerprint
 from pbr.risk.baseline import Baseline
 from pbr.risk.casemix import MODEL_MEASURES, CaseMixModel, outcome_frame
-from pbr.stats.proportions import normal_approximation_problem
+from pbr.stats.proportions import binomial_thresholds, normal_approximation_problem
 
 __all__ = ["AdjustedComparison", "compare_to_baseline"]
 
@@ -449,29 +448,6 @@ def _check_units(b: float, actual: float, measure: str, key: Any, label: str) ->
                         f"rate is {actual:.1f}%; give {100 * b:g} for {100 * b:g}%")
 
 
-def _exact_thresholds(e: float, n: int, c: ComparisonSpec) -> tuple[float | None,
-                                                                     float | None]:
-    """Exact binomial thresholds (per cent): below ``lower`` / above ``upper`` is
-    significant, with ``alpha`` (``alpha / 2`` two-sided) in each tail tested."""
-    tail = c.level / 2.0 if c.sides == "two-sided" else c.level
-    lower = upper = None
-    if c.sides in ("two-sided", "less"):
-        k = int(binom.ppf(tail, n, e))          # then: smallest k with P(X <= k) > tail
-        while k > 0 and binom.cdf(k - 1, n, e) > tail:
-            k -= 1
-        while binom.cdf(k, n, e) <= tail:
-            k += 1
-        lower = 100.0 * k / n                   # x < k  <=>  P(X <= x) <= tail
-    if c.sides in ("two-sided", "greater"):
-        k = int(binom.isf(tail, n, e)) + 1      # smallest k with P(X >= k) <= tail
-        while k > 0 and binom.sf(k - 2, n, e) <= tail:
-            k -= 1
-        while k <= n and binom.sf(k - 1, n, e) > tail:
-            k += 1
-        upper = 100.0 * (k - 1) / n             # x > k - 1  <=>  P(X >= x) <= tail
-    return lower, upper
-
-
 def _check_spec(spec: Any, baseline: Baseline) -> list[str]:
     if spec is None:
         return ["the current cohort came as a frame, so its MeasureSpec could not be checked "
@@ -508,7 +484,9 @@ def _one_group(n: int, dropped: int, actual: float, p: float | None, p0: float |
                 half = 100.0 * c.z * math.sqrt(e * (1.0 - e) / n)
                 lower, upper, method = expected - half, expected + half, "normal"
             else:
-                lower, upper = _exact_thresholds(e, n, c)
+                lo, hi = binomial_thresholds(e, n, level=1.0 - c.level, alternative=c.sides)
+                lower = None if lo is None else 100.0 * lo
+                upper = None if hi is None else 100.0 * hi
                 method = "exact binomial"
         elif sd is None or not sd > 0 or math.isnan(sd):
             reason = (f"the standard deviation of the counts is {sd!r}, so the threshold "

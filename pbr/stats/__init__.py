@@ -36,6 +36,7 @@ from pbr.stats.power import (
     sample_size_frequency,
 )
 from pbr.stats.proportions import (
+    binomial_thresholds,
     clopper_pearson,
     diff_proportions,
     normal_approximation_problem,
@@ -51,6 +52,7 @@ __all__ = [
     "SurvivalCurves",
     "adjust_p",
     "benjamini_hochberg",
+    "binomial_thresholds",
     "bootstrap_interval",
     "bootstrap_replicates",
     "clopper_pearson",

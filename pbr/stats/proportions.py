@@ -45,8 +45,8 @@ from scipy import stats as _st
 from pbr.errors import SmallSampleWarning, SpecError
 from pbr.stats.interval import Interval, check_level, normal_interval, p_from_z, z_value
 
-__all__ = ["MIN_EXPECTED", "clopper_pearson", "diff_proportions", "normal_approximation_problem",
-           "wilson"]
+__all__ = ["MIN_EXPECTED", "binomial_thresholds", "clopper_pearson", "diff_proportions",
+           "normal_approximation_problem", "wilson"]
 
 #: Fewest expected events (and non-events) for the normal approximation of a proportion
 #: (``n·p >= 5`` and ``n·(1-p) >= 5``; Brown, Cai and DasGupta 2001, Cochran 1954).
@@ -88,6 +88,51 @@ def normal_approximation_problem(p: float, n: float, who: str = "the cohort") ->
         return (f"{who}: n = {n:,.4g} with rate {p:.4g} gives n·(1-p) = {non_events:.4g} "
                 f"expected non-events, below {MIN_EXPECTED:g}")
     return None
+
+
+def binomial_thresholds(p0: float, n: int, *, level: float = 0.95,
+                        alternative: str = "two-sided") -> tuple[float | None, float | None]:
+    """Exact binomial thresholds around a baseline rate ``p0`` for a cohort of ``n``.
+
+    The exact counterpart of ``p0 -+ z sqrt(p0(1-p0)/n)`` where the normal
+    approximation is not valid (:func:`normal_approximation_problem`): a cohort rate
+    strictly below ``lower`` is a significant reduction (``P(X <= x | n, p0)`` at most
+    the tail), strictly above ``upper`` a significant increase (``P(X >= x)`` at most the
+    tail), with the tail ``(1 - level) / 2`` two-sided, ``1 - level`` one-sided
+    (``"less"`` gives ``lower`` only, ``"greater"`` ``upper`` only).  Both are counts
+    over ``n`` (proportions); compare with a tolerance below ``1 / n``.
+
+    Examples
+    --------
+    10 people at a 30% baseline: P(X >= 7) = 0.0106 <= 0.025 < P(X >= 6) = 0.0473, and
+    P(X = 0) = 0.0282 > 0.025, so 7 of 10 is a significant increase and no count is a
+    significant reduction.
+
+    >>> binomial_thresholds(0.3, 10)
+    (0.0, 0.6)
+    """
+    check_level(level, alternative)
+    if not (isinstance(n, int) and n >= 1):
+        raise SpecError(f"n: a whole number of offenders >= 1, got {n!r}")
+    if not 0.0 < p0 < 1.0:
+        raise SpecError(f"p0: a baseline proportion strictly between 0 and 1, got {p0!r}")
+    tail = (1.0 - level) / 2.0 if alternative == "two-sided" else 1.0 - level
+    lower = upper = None
+    if alternative in ("two-sided", "less"):
+        k = int(_st.binom.ppf(tail, n, p0))     # then: smallest k with P(X <= k) > tail
+        while k > 0 and _st.binom.cdf(k - 1, n, p0) > tail:
+            k -= 1
+        while _st.binom.cdf(k, n, p0) <= tail:
+            k += 1
+        lower = k / n                           # x < k  <=>  P(X <= x) <= tail
+    if alternative in ("two-sided", "greater"):
+        k = int(_st.binom.isf(tail, n, p0)) + 1  # then: smallest k with P(X >= k) <= tail
+        while k > 0 and _st.binom.sf(k - 2, n, p0) <= tail:
+            k -= 1
+        while k <= n and _st.binom.sf(k - 1, n, p0) > tail:
+            k += 1
+        upper = (k - 1) / n                     # x > k - 1  <=>  P(X >= x) <= tail
+    return lower, upper
 
 
 def _whole(p: float, n: float) -> bool:

@@ -28,7 +28,7 @@ from pbr.errors import SmallSampleWarning, SpecError
 from pbr.risk.adjust import compare_to_baseline
 from pbr.risk.baseline import Baseline
 from pbr.stats import diff_proportions
-from pbr.stats.proportions import normal_approximation_problem, wilson
+from pbr.stats.proportions import binomial_thresholds, normal_approximation_problem, wilson
 
 
 def _cohort(k: int, n: int, **extra: Any) -> pl.DataFrame:
@@ -108,6 +108,15 @@ ERRORS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("sides contradict the scheme",
      lambda: pbr.compare(C72, GROUP, spec="justice_data_lab", alternative="less"),
      SpecError, r"alternative: 'less' contradicts .* sides 'two-sided'"),
+    ("scheme without a test",
+     lambda: pbr.compare(C72, 0.43, spec="moj_national_2017"), SpecError,
+     r"spec: the moj_national_2017 spec has no comparison test"),
+    ("ComparisonSpec level given as a confidence level",
+     lambda: ComparisonSpec(kind="matched_comparison", test="welch_t", level=0.95), SpecError,
+     r"level: a significance level \(alpha\).*0\.95 looks like a confidence level.*"
+     r"level=0\.05"),
+    ("binomial_thresholds on a degenerate baseline",
+     lambda: binomial_thresholds(0.0, 20), SpecError, r"p0: .*strictly between 0 and 1"),
     ("unknown scheme name",
      lambda: pbr.compare(C72, GROUP, spec="jdl"), SpecError, r"unknown scheme 'jdl'"),
     ("reoffended as counts",
@@ -260,9 +269,13 @@ WARNS: list[tuple[str, Callable[[], Any], str, Callable[[Any], None]]] = [
     ("rate ratio, no reoffences",
      lambda: pbr.compare(_cohort(0, 20), 0.43, measure="frequency", method="poisson"),
      r"no rate ratio interval: the cohort had no reoffences", _not_assessed),
-    ("bootstrap, nobody reoffended",
-     lambda: pbr.compare(_cohort(0, 20), 0.43, method="bootstrap", n_resamples=200),
+    ("bootstrap of a frequency, nobody reoffended",
+     lambda: pbr.compare(_cohort(0, 20), 0.43, measure="frequency", method="bootstrap",
+                         n_resamples=200),
      r"no bootstrap interval: every resample gives the same value", _not_assessed),
+    ("bootstrap of a rate, nobody reoffended",
+     lambda: pbr.compare(_cohort(0, 20), 0.43, method="bootstrap", n_resamples=200),
+     r"bootstrap not valid \(the cohort: n = 20 with rate 0", _none_reoffend),
     ("weighted, tiny comparison group",
      lambda: pbr.compare(_cohort(0, 30), _cohort(3, 4), weights=[0.5, 1.0, 1.0, 2.0]),
      r"newcombe hybrid score used instead", _weighted_switch_to_score),

@@ -120,6 +120,10 @@ class Comparator:
                 raise ContractError(f"comparator.baseline_risk: {risk} is outside 0 to 100; "
                                     "it is the baseline's mean predicted risk in percent, "
                                     "e.g. 28.0")
+            if risk == 0:
+                raise ContractError("comparator.baseline_risk: 0 cannot be a baseline's mean "
+                                    "predicted risk (the ratio adjustment divides by it); give "
+                                    "it in percent, e.g. 28.0")
             if 0 < risk <= 1:
                 raise ContractError(f"comparator.baseline_risk: {risk} reads as a proportion, "
                                     "but it is the mean predicted risk in percent "

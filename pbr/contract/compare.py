@@ -78,6 +78,9 @@ def significance_interval(value: Decimal, n: int, z: Decimal) -> tuple[Decimal, 
     >>> significance_interval(Decimal("47.5"), 108000, Decimal("1.96"))
     (Decimal('47.202168'), Decimal('47.797832'))
     """
+    if not 0 <= value <= 100 or n < 1:
+        raise ContractError(f"comparator: thresholds need a rate in percent (0 to 100) and a "
+                            f"cohort of at least 1, got {value} and n = {n}")
     with localcontext(CONTEXT):
         p = value / 100
         half = (z * (p * (1 - p) / n).sqrt() * 100).quantize(_Q, ROUND_HALF_EVEN)
@@ -142,6 +145,11 @@ def _baseline(comp: Comparator, cohort: str, measure: str, risk: Decimal | None
     else:
         adj = value * risk / comp.baseline_risk
         how = f"{value} x {risk} / {comp.baseline_risk}"
+    if not 0 <= adj <= 100:
+        raise ContractError(f"comparator: the case-mix adjusted baseline of cohort {cohort!r} is "
+                            f"{how} = {adj}, outside 0 to 100; check that "
+                            f"comparator.values.{measure} and baseline_risk are in percent and "
+                            f"risk_column {comp.risk_column!r} holds probabilities")
     return adj.quantize(_Q, ROUND_HALF_EVEN), (f"baseline {value} adjusted for case mix "
                                                f"({comp.adjustment}): {how}")
 
@@ -166,6 +174,20 @@ def _check_risk(frame: pl.DataFrame, column: str) -> None:
         raise ContractError(f"comparator.risk_column: column {column!r} ranges from {low:g} to "
                             f"{high:g}, but risk scores are probabilities from 0 to 1{hint}; "
                             "comparator.baseline_risk stays in percent")
+
+
+def _check_weights(frame: pl.DataFrame, column: str) -> None:
+    """Comparison-group weights: numbers >= 0, none missing."""
+    s = frame[column]
+    if not s.dtype.is_numeric():
+        raise ContractError(f"comparator.weight_column: column {column!r} holds {s.dtype}, not "
+                            "numbers (the matching weights)")
+    s = s.cast(pl.Float64)
+    bad = s.is_null() | s.is_nan() | s.is_infinite() | (s < 0)
+    if bad.any():
+        raise ContractError(f"comparator.weight_column: column {column!r} has "
+                            f"{int(bad.sum()):,} missing, infinite or negative weight(s); "
+                            "give every row a weight >= 0 (0 leaves it out)")
 
 
 def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *,
@@ -197,6 +219,12 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
                  f"cohorts.column {by!r} of the cohort file")
     if comp.risk_column is not None:
         _check_risk(frame, comp.risk_column)
+    if comp.group_column is not None and frame[comp.group_column].null_count():
+        raise ContractError(f"comparator.group_column: column {comp.group_column!r} has "
+                            f"{frame[comp.group_column].null_count():,} empty value(s); each "
+                            "row must be true (the cohort) or false (a comparator)")
+    if comp.weight_column is not None:
+        _check_weights(frame, comp.weight_column)
     treated = frame
     controls: pl.DataFrame | None = None
     if comp.kind == "matched":

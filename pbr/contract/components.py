@@ -201,15 +201,16 @@ class Component:
         if self.kind == "fee":
             if self.amount is None:
                 raise bad("amount", "a fee needs the amount per period, e.g. amount = 50000.00")
-            if not isinstance(self.periods, int) or self.periods < 1:
-                raise bad("periods", f"must be an integer >= 1, got {self.periods!r}")
+            if isinstance(self.periods, bool) or not isinstance(self.periods, int) \
+                    or not 1 <= self.periods <= 10_000:
+                raise bad("periods", f"must be an integer from 1 to 10000, got {self.periods!r}")
             if (self.band_low is None) != (self.band_high is None) or (
                     self.band_low is not None and self.band_price is None):
                 raise bad("band_low", "a volume band needs band_low, band_high and band_price")
             for name in ("band_low", "band_high"):
                 value = getattr(self, name)
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                          or value < 0):
+                                          or not 0 <= value <= 10**9):
                     raise bad(name, f"a number of offenders (an integer >= 0), got {value!r}")
             if self.band_low is not None and self.band_high is not None \
                     and self.band_low > self.band_high:

@@ -20,7 +20,7 @@ from typing import Any
 
 from pbr.errors import ContractError
 
-__all__ = ["MAX_ABS", "MEASURES", "RATES", "Outcome", "as_decimal"]
+__all__ = ["MAX_ABS", "MAX_N", "MEASURES", "RATES", "Outcome", "as_decimal"]
 
 #: measure -> (scale, denominator, unit): the measure is "per ``scale`` of the
 #: denominator", so ``(comparator - actual) * base_n / scale`` counts what was avoided.
@@ -39,6 +39,8 @@ RATES = ("binary_rate", "serious_rate")
 #: the largest magnitude pbr reads as a number (a thousand million million): beyond it a
 #: value is a typo, and Decimal arithmetic at 34 digits could no longer hold its pennies
 MAX_ABS = Decimal(10) ** 15
+#: the largest cohort pbr pays on (a thousand million offenders)
+MAX_N = 10**9
 
 
 def as_decimal(name: str, value: Any) -> Decimal:
@@ -163,15 +165,16 @@ class Outcome:
         if self.lower is not None and self.upper is not None and self.lower > self.upper:
             raise ContractError(f"{where}.lower ({self.lower}) exceeds {where}.upper "
                                 f"({self.upper}); give the interval as lower <= upper")
-        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
-            raise ContractError(f"{where}.n: the cohort size must be an integer >= 1, got "
-                                f"{self.n!r}; a cohort with nobody in it has no outcome")
+        if isinstance(self.n, bool) or not isinstance(self.n, int) or not 1 <= self.n <= MAX_N:
+            raise ContractError(f"{where}.n: the cohort size must be an integer from 1 to "
+                                f"{MAX_N:,}, got {self.n!r}; a cohort with nobody in it has no "
+                                "outcome")
         if self.base_n is None:
             set_(self, "base_n", self.n)
         if isinstance(self.base_n, bool) or not isinstance(self.base_n, int) \
-                or self.base_n < 0:
-            raise ContractError(f"{where}.base_n: the denominator must be an integer >= 0, "
-                                f"got {self.base_n!r}")
+                or not 0 <= self.base_n <= self.n:
+            raise ContractError(f"{where}.base_n: the denominator must be an integer from 0 "
+                                f"to n ({self.n:,}), got {self.base_n!r}")
         if not isinstance(self.provisional, bool):
             raise ContractError(f"{where}.provisional: expected True or False, got "
                                 f"{self.provisional!r}")

@@ -235,7 +235,11 @@ PAY_CASES: list[tuple[str, Callable[[Path], Any], str]] = [
     ("negative_actual_rate", lambda _: pay(CONTRACT, [rate(actual="-3.0")]),
      r"outcome '2019Q1' binary_rate\.actual: -3\.0 is negative"),
     ("cohort_of_nobody", lambda _: pay(CONTRACT, [rate(n=0)]),
-     r"outcome '2019Q1' binary_rate\.n: the cohort size must be an integer >= 1, got 0"),
+     r"outcome '2019Q1' binary_rate\.n: the cohort size must be an integer from 1 to "
+     r"1,000,000,000, got 0; a cohort with nobody in it"),
+    ("denominator_above_n", lambda _: pay(CONTRACT, [rate(base_n=2000)]),
+     r"outcome '2019Q1' binary_rate\.base_n: the denominator must be an integer from 0 to n "
+     r"\(1,000\), got 2000"),
     ("rate_over_100", lambda _: pay(CONTRACT, [rate(actual="250")]),
      r"outcome '2019Q1' binary_rate\.actual: 250 is over 100; rates are in percent"),
     ("comparator_as_proportion", lambda _: pay(CONTRACT, [rate(actual="0.25",
@@ -306,6 +310,8 @@ RUN_PROVISIONAL = Contract.from_toml(toml(head="provisional = true\n"))
 CASEMIX = Contract.from_toml(toml(comparator='[comparator]\nkind = "casemix"\n'
                                   'values = { binary_rate = 28.0 }\nrisk_column = "true_risk"\n'
                                   'baseline_risk = 28.0\n'))
+MATCHED = Contract.from_toml(toml(comparator='[comparator]\nkind = "matched"\n'
+                                  'group_column = "treated"\nweight_column = "w"\n'))
 COHORT, EVENTS = DATA.cohort, DATA.events
 CUT = EVENTS.filter(pl.col("disposal_date") <= dt.date(2020, 6, 30))
 
@@ -361,6 +367,23 @@ RUN_CASES: list[tuple[str, Callable[[], Any], str]] = [
          pl.col("disposal_date") <= dt.date(2019, 6, 30)), as_of="2019-06-30"),
      r"as_of 2019-06-30: cohort\(s\) \['2019Q2', '2019Q3', '2019Q4'\] have \d+ offender\(s\) "
      r"whose index date is on or after the data extract date"),
+    ("casemix_baseline_out_of_range",
+     lambda: run_contract(Contract.from_toml(toml(comparator=(
+         '[comparator]\nkind = "casemix"\nvalues = { binary_rate = 5.0 }\n'
+         'risk_column = "true_risk"\nbaseline_risk = 90.0\n'))), COHORT, EVENTS),
+     r"comparator: the case-mix adjusted baseline of cohort '2019Q1' is 5\.0 \+ \(.* - "
+     r"90\.0\) = -.*, outside 0 to 100; check that comparator\.values\.binary_rate and "
+     r"baseline_risk are in percent"),
+    ("negative_matching_weights",
+     lambda: run_contract(MATCHED, COHORT.with_columns(
+         (pl.col("true_risk") - 0.5).alias("w")), EVENTS),
+     r"comparator\.weight_column: column 'w' has \d+ missing, infinite or negative weight"),
+    ("empty_group_flags",
+     lambda: run_contract(MATCHED, COHORT.with_columns(
+         pl.when(pl.col("true_risk") > 0.5).then(None).otherwise(pl.col("treated"))
+         .alias("treated"), pl.lit(1.0).alias("w")), EVENTS),
+     r"comparator\.group_column: column 'treated' has \d+ empty value\(s\); each row must "
+     r"be true \(the cohort\) or false"),
     ("no_events_no_as_of", lambda: run_contract(RUN, COHORT, EVENTS.clear()),
      r"as_of: not given, and the events hold no disposal date.*pbr pay --as-of"),
     ("cohort_column_missing",

@@ -134,7 +134,8 @@ def kernels_cached(kernels: Iterable[Any] | None = None) -> bool:
         if kernels is None:
             from pbr._kernels import onepass
 
-            kernels = (onepass.probe_measure, onepass.finish)
+            kernels = [onepass.probe_measure, onepass.finish]
+        kernel: Any
         for kernel in kernels:
             if not kernel._cache._cache_file._load_index():
                 return False

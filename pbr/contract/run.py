@@ -91,6 +91,11 @@ def open_windows(spec: MeasureSpec, cohort: Cohort, by: str, as_of: _dt.date
             .sort(by))
 
 
+def _last(table: pl.DataFrame) -> int:
+    """The latest closing day in an :func:`open_windows` table."""
+    return int(table["closes"].cast(pl.Int64).to_numpy().max())
+
+
 def _describe(table: pl.DataFrame, by: str) -> str:
     parts = [f"{r[by]} ({r['open']:,} offenders, the last closing {day_to_date(r['closes'])})"
              for r in table.iter_rows(named=True)]
@@ -130,7 +135,7 @@ def _extract_end(contract: Contract, spec: MeasureSpec, cohort: Cohort, events: 
                 f"{spec.follow_up} + waiting period {spec.waiting_period}) of cohort(s) "
                 f"{_describe(table, by)} close after it, and paying on them would understate "
                 "reoffending. Fix: pass as_of= the date the data were extracted (pbr pay "
-                f"--as-of YYYY-MM-DD): on or after {day_to_date(int(table['closes'].max()))} "
+                f"--as-of YYYY-MM-DD): on or after {day_to_date(_last(table))} "
                 f"the contract pays in full{allow}")
         notes.append(f"as_of not given: every follow-up window closes by the last disposal "
                      f"date in the events ({last})")
@@ -144,7 +149,7 @@ def _extract_end(contract: Contract, spec: MeasureSpec, cohort: Cohort, events: 
             f"period {spec.waiting_period}) of cohort(s) {_describe(table, by)} have not "
             "closed, so their reoffending is not yet known and [contract] provisional is "
             "false. Fix: pay on a data extract taken on or after "
-            f"{day_to_date(int(table['closes'].max()))}, or leave those cohorts out of this "
+            f"{day_to_date(_last(table))}, or leave those cohorts out of this "
             "run; or set provisional = true under [contract] to pay lines marked provisional")
     after = table.filter(pl.col("started_after") > 0)
     if after.height:

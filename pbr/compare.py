@@ -33,7 +33,7 @@ import polars as pl
 
 from pbr._version import __version__
 from pbr.comparison import ComparisonResult
-from pbr.errors import SmallSampleWarning, SpecError
+from pbr.errors import DataQualityWarning, SmallSampleWarning, SpecError
 from pbr.stats.bootstrap import bootstrap_interval
 from pbr.stats.interval import Interval, check_level
 from pbr.stats.means import diff_means, group_mean
@@ -74,7 +74,13 @@ def _resolve_weights(weights: Any, frame: pl.DataFrame, who: str) -> np.ndarray 
     if isinstance(weights, str):
         if weights not in frame.columns:
             raise SpecError(f"weights: no column {weights!r} in the {who}'s frame")
-        w = frame[weights].cast(pl.Float64).fill_null(0.0).to_numpy()
+        nulls = frame[weights].null_count()
+        if nulls:
+            first = int(frame[weights].is_null().arg_max() or 0)
+            raise SpecError(f"weights: column {weights!r} of the {who}'s frame is missing for "
+                            f"{nulls:,} row(s) (first row {first}); give 0 for an offender "
+                            "left out (e.g. an unmatched control)")
+        w = frame[weights].cast(pl.Float64).to_numpy()
     elif isinstance(weights, pl.DataFrame | Mapping) or (
             hasattr(weights, "to_dict") and not isinstance(weights, pl.Series | np.ndarray)):
         table = weights if isinstance(weights, pl.DataFrame) else (
@@ -276,6 +282,13 @@ def _one(measure: str, method: str, y1: np.ndarray, w1: np.ndarray | None,
         return diff_means(y1, target, w1=w1, w0=w0, level=level, alternative=alt)
     return rate_ratio(y1, target, w1=w1, w0=w0, method=method, level=level,
                       alternative=alt)
+
+
+def _from_pandas(obj: Any) -> Any:
+    """A pandas DataFrame as polars (pandas is accepted at the public boundary)."""
+    if type(obj).__module__.startswith("pandas") and hasattr(obj, "columns"):
+        return pl.from_pandas(obj)
+    return obj
 
 
 def _check_baseline(base: tuple[float, float | None], kind: str, key: Any) -> None:
@@ -490,9 +503,13 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
                         "'bootstrap'")
     if correction is not None and correction not in ("holm", "bh"):
         raise SpecError(f"correction: 'holm', 'bh' or None, got {correction!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise SpecError(f"seed: a whole number >= 0, got {seed!r}")
+    result, comparator = _from_pandas(result), _from_pandas(comparator)
     frame = result if isinstance(result, pl.DataFrame) else getattr(result, "frame", None)
     if not isinstance(frame, pl.DataFrame):
-        raise SpecError("result: expected a MeasureResult or its per-offender frame")
+        raise SpecError("result: expected a MeasureResult or its per-offender frame (polars "
+                        f"or pandas), got {type(result).__name__}")
     comp = _comparator(comparator, frame, weights)
     keys = [by] if isinstance(by, str) else list(by or [])
     for k in keys + ([clusters] if clusters else []):
@@ -500,6 +517,11 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
             raise SpecError(f"no column {k!r} in the cohort's (or comparison group's) frame")
     if clusters and method != "bootstrap":
         raise SpecError("clusters: matched sets are used by method='bootstrap' only")
+    for name, table in (("cohort", frame), ("comparison group", comp.frame)):
+        if clusters and table is not None and table[clusters].null_count():
+            raise SpecError(f"clusters: column {clusters!r} of the {name}'s frame is missing "
+                            f"for {table[clusters].null_count():,} row(s); every offender "
+                            "needs its matched set")
     w_cohort = _resolve_weights(cohort_weights, frame, "cohort")
     frame = frame.with_columns(_w=pl.Series(w_cohort if w_cohort is not None
                                             else np.ones(frame.height)))
@@ -520,7 +542,8 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
               if keys else [()])
     rows = []
     for key in groups:
-        sel = pl.all_horizontal([pl.col(k) == v for k, v in zip(keys, key, strict=True)]) \
+        sel = pl.all_horizontal([pl.col(k).eq_missing(v) for k, v in zip(keys, key,
+                                                                         strict=True)]) \
             if keys else pl.lit(True)
         g = frame.filter(sel)
         y1 = g[column].cast(pl.Float64).to_numpy()
@@ -613,6 +636,12 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
         notes.append("weighted comparison group: sandwich variance of the weighted mean "
                      "(matched sets are not resampled; use method='bootstrap' with "
                      "clusters= for that)")
+    for k in keys:
+        if frame[k].null_count():
+            text = (f"by: column {k!r} is missing for {frame[k].null_count():,} cohort "
+                    f"offender(s); they are compared as a group of their own ({k}=None)")
+            warnings.warn(text, DataQualityWarning, stacklevel=2)
+            notes.append(text)
     notes += _small_sample_notes(out, keys)
     return ComparisonResult(out, tuple(keys), measure, method, comp.describe, level,
                             alternative, correction, prov, tuple(notes))

@@ -24,7 +24,7 @@ import pytest
 
 import pbr
 from pbr.comparison_spec import ComparisonSpec
-from pbr.errors import SmallSampleWarning, SpecError
+from pbr.errors import DataQualityWarning, SmallSampleWarning, SpecError
 from pbr.risk.adjust import compare_to_baseline
 from pbr.risk.baseline import Baseline
 from pbr.stats import diff_proportions
@@ -95,6 +95,18 @@ ERRORS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("negative cohort weight",
      lambda: pbr.compare(C72, GROUP, cohort_weights=np.r_[-2.0, np.ones(71)]), SpecError,
      r"cohort_weights: the cohort's weight at row 0 \(offender_id 0\) is -2\.0"),
+    ("weights column with nulls",
+     lambda: pbr.compare(C72, GROUP.with_columns(w=pl.lit(None, pl.Float64)), weights="w"),
+     SpecError, r"weights: column 'w' of the comparison group's frame is missing for 100 "
+     r"row\(s\).*give 0 for an offender left out"),
+    ("bootstrap seed negative",
+     lambda: pbr.compare(C72, 0.43, method="bootstrap", seed=-1), SpecError,
+     r"seed: a whole number >= 0, got -1"),
+    ("matched sets missing",
+     lambda: pbr.compare(C72.with_columns(set=pl.lit(None, pl.Int64)),
+                         GROUP.with_columns(set=pl.lit(1)), method="bootstrap",
+                         clusters="set"), SpecError,
+     r"clusters: column 'set' of the cohort's frame is missing for 72 row\(s\)"),
     ("min_n negative",
      lambda: pbr.compare(C72, 0.43, min_n=-1), SpecError, r"min_n: a whole number .* -1"),
     ("min_n not whole",
@@ -405,3 +417,19 @@ def test_exact_baseline_thresholds_by_hand() -> None:
     r = compare_to_baseline(_cohort(30, 100), base).frame.row(0, named=True)
     assert r["method"] == "normal" and r["threshold_lower"] == pytest.approx(
         30 - 100 * Z * math.sqrt(0.3 * 0.7 / 100))
+
+
+def test_missing_group_label_is_its_own_group_with_a_warning() -> None:
+    """Offenders with no provider are compared as a group of their own, and said so."""
+    frame = BY.with_columns(provider=pl.when(pl.col("offender_id") < 3).then(None)
+                            .otherwise(pl.col("provider")))
+    with pytest.warns(DataQualityWarning, match=r"column 'provider' is missing for 3"):
+        res = pbr.compare(frame, 0.43, by="provider")
+    assert res.frame["provider"].to_list() == ["A", "B", None]
+    assert res.frame["n"].to_list() == [17, 60, 3]
+    assert any("compared as a group of their own" in n for n in res.notes)
+
+
+def test_pandas_frames_are_read_as_polars() -> None:
+    """pandas is accepted at the public boundary: the same answer as polars."""
+    assert pbr.compare(C72.to_pandas(), 0.43).frame.equals(pbr.compare(C72, 0.43).frame)

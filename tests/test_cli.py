@@ -106,7 +106,7 @@ def test_as_of_excludes_incomplete_windows_and_interim_keeps_them(data_dir, tmp_
     assert interim.height == N
     assert interim["window_complete"].sum() == kept.height
     bad = measure(data_dir, tmp_path / "x.csv", "--interim")
-    assert bad.exit_code == 2 and "as_of" in bad.stderr
+    assert bad.exit_code == 2 and "--interim needs --as-of" in bad.stderr
 
 
 def test_summary_out_csv_and_json(data_dir, tmp_path):

@@ -21,6 +21,13 @@ function               does
 ``save_histories``     prepared :class:`~pbr.Histories` -> .npy + Arrow IPC directory
 ``load_histories``     that directory -> Histories, memory-mapped
 =====================  ============================================================
+
+The ``read_*`` functions share the reading arguments ``separator`` and ``encoding``
+(CSV), ``date_format`` (text dates other than ISO) and ``id_as_string`` (identifiers as
+written: give it for every file of a run), and stop with a
+:class:`~pbr.errors.SchemaError` naming the file, column, row, value and the argument
+that fixes what they cannot read as meant.  Writers stage each file beside its target
+and move it in complete, so a failed call leaves the target as it was.
 """
 
 from __future__ import annotations

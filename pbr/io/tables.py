@@ -31,6 +31,7 @@ import polars as pl
 from pbr.data import Cohort, Custody, Events
 from pbr.disposals import Disposals
 from pbr.errors import SchemaError
+from pbr.io._atomic import atomic_files
 from pbr.schema import COHORT, CUSTODY, DISPOSALS, EVENTS, TableSchema
 
 __all__ = [
@@ -605,7 +606,9 @@ def write_table(df: pl.DataFrame, path: str | Path) -> Path:
 
     Categorical columns are written as text.  CSV dates are ISO ``YYYY-MM-DD``; Parquet
     uses zstd level 3, no column statistics and fixed row groups; the Excel workbook's
-    creation date is fixed.  Missing parent directories are created.
+    creation date is fixed.  Missing parent directories are created.  The file is
+    written beside the target and moved in when complete, so a failed write leaves the
+    target as it was (:func:`pbr.io._atomic.atomic_files`).
 
     Parameters
     ----------
@@ -635,19 +638,19 @@ def write_table(df: pl.DataFrame, path: str | Path) -> Path:
 
         df = as_frame(df, path.name)
     df = _plain_types(df)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        df.write_csv(path, separator="\t" if path.suffix.lower() == ".tsv" else ",",
-                     date_format="%Y-%m-%d", line_terminator="\n")
-    elif fmt == "parquet":
-        df.write_parquet(path, compression=_PARQUET_COMPRESSION,
-                         compression_level=_PARQUET_LEVEL, statistics=False,
-                         row_group_size=_PARQUET_ROW_GROUP)
-    else:
-        import xlsxwriter
+    with atomic_files(path) as (tmp,):  # a failed write leaves the target as it was
+        if fmt == "csv":
+            df.write_csv(tmp, separator="\t" if path.suffix.lower() == ".tsv" else ",",
+                         date_format="%Y-%m-%d", line_terminator="\n")
+        elif fmt == "parquet":
+            df.write_parquet(tmp, compression=_PARQUET_COMPRESSION,
+                             compression_level=_PARQUET_LEVEL, statistics=False,
+                             row_group_size=_PARQUET_ROW_GROUP)
+        else:
+            import xlsxwriter
 
-        with xlsxwriter.Workbook(str(path)) as workbook:
-            workbook.set_properties({"created": _EXCEL_CREATED})
-            df.write_excel(workbook, worksheet="data", autofit=False,
-                           dtype_formats={pl.Date: "yyyy-mm-dd"})
+            with xlsxwriter.Workbook(str(tmp)) as workbook:
+                workbook.set_properties({"created": _EXCEL_CREATED})
+                df.write_excel(workbook, worksheet="data", autofit=False,
+                               dtype_formats={pl.Date: "yyyy-mm-dd"})
     return path

@@ -428,8 +428,31 @@ def _prior(files: Mapping[str, Path]) -> PaymentLedger | None:
     return PaymentLedger.from_csv(files["paid"]) if "paid" in files else None
 
 
+#: what ``paid=`` takes: a ledger CSV file, or the objects ``pay(prior=...)`` takes
+Paid = str | Path | PaymentLedger | PaymentStatement | Iterable[PaymentStatement] | None
+
+
+def _paid(paid: Paid, out: Path, files: dict[str, Path], digests: dict[str, str],
+          copies: dict[str, Any]) -> PaymentLedger | None:
+    """The ledger of payments already made, recorded as the input ``paid``: a file is
+    hashed before it is read; objects are written to ``out/paid.csv`` (a copy)."""
+    if paid is None:
+        return None
+    if isinstance(paid, str | Path):
+        files["paid"] = Path(paid)
+        digests.update(_hashes({"paid": files["paid"]}))
+        return _prior(files)
+    ledger = paid if isinstance(paid, PaymentLedger) else PaymentLedger.from_statements(paid)
+    data = ledger.to_frame().write_csv(line_terminator="\n").encode("utf-8")
+    files["paid"] = out / "paid.csv"
+    digests["paid"] = hashlib.sha256(data).hexdigest()
+    copies["paid.csv"] = lambda p: p.write_bytes(data)
+    return ledger
+
+
 def _run(files: Mapping[str, Path], engine: str, roles: Mapping[str, str],
-         options: Mapping[str, Any], as_of: str | None) -> tuple[Contract, ContractRun]:
+         options: Mapping[str, Any], as_of: str | None, prior: PaymentLedger | None
+         ) -> tuple[Contract, ContractRun]:
     c = read_contract(files["contract"])
     custody = files.get("custody")
     runs = run_contract(
@@ -437,7 +460,7 @@ def _run(files: Mapping[str, Path], engine: str, roles: Mapping[str, str],
         read_events(files["events"], **_roles(roles, "events"), **options),
         custody=None if custody is None else read_custody(
             custody, **_roles(roles, "custody"), **options),
-        engine=engine, as_of=as_of, prior=_prior(files))
+        engine=engine, as_of=as_of, prior=prior)
     return c, runs
 
 
@@ -522,7 +545,7 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
               out: str | Path, *, custody: str | Path | None = None, engine: str = "numba",
               seed: int | None = None, roles: Mapping[str, str] | None = None,
               read_options: Mapping[str, Any] | None = None,
-              as_of: _dt.date | str | None = None, paid: str | Path | None = None
+              as_of: _dt.date | str | None = None, paid: Paid = None
               ) -> tuple[ContractRun, Manifest]:
     """Run a contract on files, write the statement and ``manifest.json`` into ``out``.
 
@@ -552,10 +575,12 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
         still open on that date are refused, or paid provisionally where the contract
         allows); recorded.
     paid
-        A ledger CSV of payments already made under the contract
+        Payments already made under the contract, so that caps, floors and payments on
+        account hold across runs: a ledger CSV
         (:meth:`~pbr.contract.ledger.PaymentLedger.from_csv`: ``cohort, year,
-        component, amount, kind``), so that caps, floors and payments on account hold
-        across runs; recorded as the input ``paid`` with its hash.
+        component, amount, kind``), or a :class:`~pbr.contract.ledger.PaymentLedger` or
+        earlier statements (written to ``out/paid.csv``); recorded as the input
+        ``paid`` with its hash.
 
     Returns
     -------
@@ -571,15 +596,15 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
     files = {"contract": Path(contract), "cohort": Path(cohort), "events": Path(events)}
     if custody is not None:
         files["custody"] = Path(custody)
-    if paid is not None:
-        files["paid"] = Path(paid)
     roles = dict(roles or {})
     _check_roles(roles)
     options = dict(read_options or {})
     options_text = _options_text(options)
     when = _iso(as_of)
     digests = _hashes(files)
-    c, runs = _run(files, engine, roles, options, when)
+    copies: dict[str, Any] = {}
+    prior = _paid(paid, out, files, digests, copies)
+    c, runs = _run(files, engine, roles, options, when, prior)
     prov = runs.statement.provenance
 
     def make(outputs: tuple[tuple[str, str, str], ...]) -> Manifest:
@@ -597,12 +622,12 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
             notes=_notes(runs.result.notes, runs.statement.notes), options=options_text,
             as_of=when)
 
-    return runs, _publish(out, runs.statement, c, engine, make)
+    return runs, _publish(out, runs.statement, c, engine, make, copies)
 
 
 def pay_outcomes(contract: Contract | str | Path,
                  outcomes: Iterable[Outcome] | str | Path, out: str | Path, *,
-                 seed: int | None = None, paid: str | Path | None = None
+                 seed: int | None = None, paid: Paid = None
                  ) -> tuple[PaymentStatement, Manifest]:
     """Pay a contract from published outcomes; write the statement and its manifest.
 
@@ -617,11 +642,13 @@ def pay_outcomes(contract: Contract | str | Path,
     out
         Output directory, as for :func:`pay_files`.  A contract or outcomes given as
         objects are written there too (``contract.toml``, ``outcomes.csv``) and recorded
-        as the inputs, so that :func:`verify` can recompute the statement.
+        as the inputs (and earlier payments given as objects, ``paid.csv``), so that
+        :func:`verify` can recompute the statement.
     seed
         Recorded, not used.
     paid
-        A ledger CSV of payments already made, as for :func:`pay_files`.
+        Payments already made (a ledger CSV, a ledger or earlier statements), as for
+        :func:`pay_files`.
 
     Returns
     -------
@@ -670,10 +697,8 @@ def pay_outcomes(contract: Contract | str | Path,
             digests["outcomes"] = sha256_file(write_outcomes(given, Path(tmp) / "o.csv"))
         copies["outcomes.csv"] = lambda p: write_outcomes(given, p)
         files["outcomes"] = out / "outcomes.csv"
-    if paid is not None:
-        files["paid"] = Path(paid)
-        digests.update(_hashes({"paid": files["paid"]}))
-    statement = _paid_from_outcomes(c, given, digests["outcomes"], _prior(files))
+    prior = _paid(paid, out, files, digests, copies)
+    statement = _paid_from_outcomes(c, given, digests["outcomes"], prior)
     prov = statement.provenance
 
     def make(outputs: tuple[tuple[str, str, str], ...]) -> Manifest:
@@ -820,7 +845,8 @@ def verify(manifest: str | Path, *, inputs: str | Path | None = None) -> Verific
                 now_notes = _notes(statement.notes)
             else:
                 c, runs = _run(files, m.engine, dict(m.roles),
-                               {k: json.loads(v) for k, v in m.options}, m.as_of)
+                               {k: json.loads(v) for k, v in m.options}, m.as_of,
+                               _prior(files))
                 statement = runs.statement
                 now_notes = _notes(runs.result.notes, runs.statement.notes)
             written = dict(zip((n for n, _ in OUTPUTS), _render(

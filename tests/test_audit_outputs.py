@@ -235,6 +235,12 @@ def test_paid_ledger_is_an_input_of_the_manifest(d: Path) -> None:
     assert [r for r, _, _ in manifest.inputs] == ["contract", "outcomes", "paid"]
     assert second.total == audit.pay_outcomes(d / "contract.toml", d / "h2.csv",
                                               d / "alone")[0].total  # caps do not bind here
+    # earlier statements as objects: written to paid.csv, recorded, and the same bill
+    third, m3 = audit.pay_outcomes(d / "contract.toml", d / "h2.csv", d / "q2obj",
+                                   paid=[first])
+    assert ("paid", "paid.csv") in [(r, p) for r, p, _ in m3.inputs]
+    assert (d / "q2obj" / "paid.csv").is_file() and audit.verify(d / "q2obj").ok
+    assert third.total == second.total and third.lines == second.lines
     # the ledger reaches the payment engine: cohorts it paid are not paid twice
     with pytest.raises(ContractError, match=r"already paid in an earlier statement"):
         audit.pay_outcomes(d / "contract.toml", d / "outcomes.csv", d / "again",

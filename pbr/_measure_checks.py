@@ -1,6 +1,6 @@
 """The fail-safe checks of a measure's inputs (docs/methodology/measures.md, "What pbr
-refuses and why"): vocabulary (V2-V4), completeness (A3, A4), plausible dates (Q1,
-Q2), the join of the cohort to the events (J1) and duplicate events (D1).
+refuses and why"): vocabulary (P2-P5, F2), completeness (A3, A4), plausible dates (T1,
+T2), the join of the cohort to the events (J1) and duplicate events (D1).
 
 Each check reads the validated tables and the engine's per-offender outputs, which every
 engine computes alike, so the numba paths and the polars twin give the same notes.  A
@@ -35,11 +35,11 @@ from pbr.spec import MeasureSpec
 __all__ = ["EVENT_DATE_BOUNDS", "INDEX_DATE_BOUNDS", "MIN_ID_OVERLAP", "Note", "check",
            "issue", "vocabulary"]
 
-#: index dates outside these bounds are implausible (rule Q1)
+#: index dates outside these bounds are implausible (rule T1)
 INDEX_DATE_BOUNDS = (_dt.date(1970, 1, 1), _dt.date(2100, 12, 31))
-#: offence and disposal dates outside these bounds are implausible (rule Q2)
+#: offence and disposal dates outside these bounds are implausible (rule T2)
 EVENT_DATE_BOUNDS = (_dt.date(1900, 1, 1), _dt.date(2100, 12, 31))
-#: an offence this many years before the earliest index date is implausible (rule Q2)
+#: an offence this many years before the earliest index date is implausible (rule T2)
 YEARS_BEFORE_INDEX = 100
 #: below this share of cohort ids found in the events the join is suspect (rule J1)
 MIN_ID_OVERLAP = 0.01
@@ -84,9 +84,10 @@ def _vocabulary(events: Events, spec: MeasureSpec) -> tuple[pl.DataFrame, list[N
     close = {v: difflib.get_close_matches(v, spec.proof_types, n=1, cutoff=0.8)
              for v in unmatched["disposal_type"].to_list()}
     proofs = ", ".join(spec.proof_types)
-    if events.n and unmatched.height == vocab.height:  # rule V2
+    if events.n and unmatched.height == vocab.height:  # rule P3
         hints = [f"{v!r} looks like proof type {c[0]!r}" for v, c in close.items() if c]
         hint = f" ({'; '.join(hints)})" if hints else ""
+        target = "conviction" if "conviction" in spec.proof_types else spec.proof_types[0]
         raise SpecError(
             f"proof_types [{proofs}] match none of the events' disposal_type values "
             f"(compared in lower case without surrounding spaces): "
@@ -94,14 +95,14 @@ def _vocabulary(events: Events, spec: MeasureSpec) -> tuple[pl.DataFrame, list[N
             "Fix: list the values that prove an offence, e.g. MeasureSpec(proof_types="
             f"{unmatched['disposal_type'].head(3).to_list()!r}), or map your vocabulary onto "
             "the proof types with Events.from_frame(events, disposal_type_map={"
-            f"{unmatched['disposal_type'][0]!r}: 'conviction', ...}})")
+            f"{unmatched['disposal_type'][0]!r}: {target!r}, ...}})")
     notes: list[Note] = []
-    if unmatched.height:  # rule V3
+    if unmatched.height:  # rule P4
         notes.append(Note(
             f"disposal_type values that prove no offence under proof_types [{proofs}] and "
             f"were not counted: {_listing(shown, unmatched.height)}"))
     rows = dict(zip(unmatched["disposal_type"], unmatched["rows"], strict=True))
-    for value, match in close.items():  # rule V4
+    for value, match in close.items():  # rule P5
         if match:
             notes.append(Note(
                 f"disposal_type {value!r} ({rows[value]:,} rows) proves no offence but looks "
@@ -207,10 +208,10 @@ def _plausibility(cohort: Cohort, events: Events) -> list[Note]:
     notes: list[Note] = []
     lo, hi = INDEX_DATE_BOUNDS
     idx = cohort.data["index_date"]
-    if cohort.n and (idx.min() < lo or idx.max() > hi):  # rule Q1
+    if cohort.n and (idx.min() < lo or idx.max() > hi):  # rule T1
         notes += _outside(cohort.frame, ~pl.col("index_date").is_between(lo, hi),
                           ["index_date"], "cohort", f"an index_date outside {lo}..{hi}",
-                          "pbr rule Q1")
+                          "pbr rule T1")
     if not events.n:
         return notes
     elo, ehi = EVENT_DATE_BOUNDS
@@ -222,12 +223,12 @@ def _plausibility(cohort: Cohort, events: Events) -> list[Note]:
             elo = max(elo, first.replace(year=first.year - YEARS_BEFORE_INDEX, day=28))
     d = events.data
     if (d["offence_date"].min() < elo or d["disposal_date"].max() > ehi
-            or d["offence_date"].max() > ehi or d["disposal_date"].min() < elo):  # rule Q2
+            or d["offence_date"].max() > ehi or d["disposal_date"].min() < elo):  # rule T2
         notes += _outside(events.frame, ~pl.col("offence_date").is_between(elo, ehi)
                           | ~pl.col("disposal_date").is_between(elo, ehi),
                           ["offence_date", "disposal_date"], "events",
                           f"an offence or disposal date outside {elo}..{ehi}",
-                          f"pbr rule Q2: from {YEARS_BEFORE_INDEX} years before the earliest "
+                          f"pbr rule T2: from {YEARS_BEFORE_INDEX} years before the earliest "
                           f"index date, and within {EVENT_DATE_BOUNDS[0]}.."
                           f"{EVENT_DATE_BOUNDS[1]}")
     return notes
@@ -243,7 +244,8 @@ def _join(cohort: Cohort, events: Events, reoffences: np.ndarray) -> list[Note]:
     if int(np.count_nonzero(reoffences)) >= MIN_ID_OVERLAP * n:
         return []
     ids = events.data["offender_id"].unique()
-    found = int(cohort.data["offender_id"].is_in(ids).sum())
+    found = cohort.data.select("offender_id").join(
+        ids.to_frame(), on="offender_id", how="semi").height
     if found and found >= MIN_ID_OVERLAP * n:
         return []
     return [Note(

@@ -170,7 +170,10 @@ _PLAIN = (("on_invalid='exclude'", "--on-invalid exclude"),
           ("date_format= ", "--date-format "),
           ("date_format=)", "--date-format)"),
           ("separator= ", "--separator "),
-          ("with columns=", "with --column"))
+          ("with columns=", "with --column"),
+          ("pass as_of= ", "pass --as-of "),
+          ("interim=True", "--interim"),
+          ("method='bootstrap'", "--method bootstrap"))
 
 
 _TYPE_MAP = re.compile(r"Events\.from_frame\(events, disposal_type_map=\{'([^']*)': "

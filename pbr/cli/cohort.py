@@ -56,8 +56,8 @@ def _rule(rule_file: Path | None, preset: str | None, start: str | None,
     return rule.replace(**changes) if changes else rule
 
 
-def _roles(pairs: list[str]) -> dict[str, str]:
-    out = {}
+def _roles(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for pair in pairs:
         role, sep, column = pair.partition("=")
         if not sep or not role or not column:

@@ -185,12 +185,14 @@ def compare(
         check_output(out, "--out", tuple(io.WRITE_FORMATS))
         measure_spec = _spec(spec, preset, as_of, interim)
         read = reading(separator, encoding, date_format, id_as_string)
-        cohort_roles = {"offender_id": offender_id, "index_date": index_date}
-        event_roles = {"offender_id": offender_id, "offence_date": offence_date,
-                       "disposal_date": disposal_date, "disposal_type": disposal_type,
-                       "offence_code": offence_code, "offence_category": offence_category,
-                       "court_event_id": court_event_id,
-                       **event_options(disposal_type_map, keep_duplicates)}
+        cohort_roles: dict[str, Any] = {"offender_id": offender_id,
+                                        "index_date": index_date}
+        event_roles: dict[str, Any] = {
+            "offender_id": offender_id, "offence_date": offence_date,
+            "disposal_date": disposal_date, "disposal_type": disposal_type,
+            "offence_code": offence_code, "offence_category": offence_category,
+            "court_event_id": court_event_id,
+            **event_options(disposal_type_map, keep_duplicates)}
         step(f"reading {cohort} and {events}")
         subjects = io.read_cohort(cohort, **cohort_roles, **read)
         columns = subjects.data.columns

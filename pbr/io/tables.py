@@ -24,7 +24,7 @@ import datetime as _dt
 import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -391,7 +391,8 @@ def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str
                 f"name the file's column for {role}, or rename the column to {role!r}")
         found[role] = col
     if df.height == 0:  # nothing to infer from: the schema's types
-        types = {c: pl.Date for r, c in found.items() if r in schema.dates}
+        types: dict[str, Any] = {c: pl.Date for r, c in found.items()
+                                 if r in schema.dates}
         types |= {c: pl.String for r, c in found.items() if r in schema.categorical}
         if id_as_string or df.schema[found["offender_id"]] not in (pl.String, pl.Null):
             types[found["offender_id"]] = pl.String if id_as_string else \
@@ -591,7 +592,7 @@ def read_disposals(path: str | Path, *, on_invalid: OnInvalid = "raise",
     df, found = _read_roles(path, DISPOSALS, roles, sheet=sheet, separator=separator,
                             encoding=encoding, date_format=date_format,
                             id_as_string=id_as_string, on_invalid=on_invalid)
-    return Disposals.from_frame(df, on_invalid=on_invalid, **found)  # type: ignore[arg-type]
+    return Disposals.from_frame(df, on_invalid=on_invalid, **found)
 
 
 # --------------------------------------------------------------------------- writing

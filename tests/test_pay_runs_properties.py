@@ -166,3 +166,21 @@ def test_a_ledger_round_trips_through_its_frame(
     ledger = PaymentLedger.from_statements(s)
     assert PaymentLedger.from_frame(ledger.to_frame()) == ledger
     assert ledger.total == s.total
+
+
+def test_a_statement_file_reads_back_as_its_ledger(tmp_path: object) -> None:
+    from pathlib import Path
+
+    contract = Contract("file", components=(Component(
+        "b", "linear", measure="binary_rate", basis="points", price=D("1000.00")),),
+        periods=(CohortPeriod("Q1", year="Y"), CohortPeriod("Q2", year="Y")),
+        limits={"year_cap": D("2500.00")}, on_account=(("Q1", D("100.00")),))
+    q1 = pay(contract, [Outcome("Q1", "binary_rate", actual="25", comparator="28", n=10)])
+    path = Path(str(tmp_path)) / "statement.csv"
+    q1.to_frame().write_csv(path)
+    assert PaymentLedger.from_csv(path) == PaymentLedger.from_statements(q1)
+    q2 = pay(contract, [Outcome("Q2", "binary_rate", actual="27", comparator="28", n=10)],
+             prior=PaymentLedger.from_csv(path))
+    # 3000 capped to 2500 in Q1 (-500); Q2's 1000 is all over the cap: -1000
+    assert [x.amount for x in q2.lines] == [D("1000.00"), D("-1000.00")]
+    assert q1.total + q2.total == D("2400.00")

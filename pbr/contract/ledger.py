@@ -103,17 +103,15 @@ class PaymentLedger:
 
     @classmethod
     def from_frame(cls, frame: Any, *, source: str = "prior") -> PaymentLedger:
-        """A ledger from a polars or pandas frame with :data:`LEDGER_COLUMNS`."""
+        """A ledger from a polars or pandas frame with :data:`LEDGER_COLUMNS` (and
+        optionally ``provisional``); other columns (a ``statement.csv``'s ``line``,
+        ``rule``, ...) are not read."""
         df = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame)
         missing = [c for c in LEDGER_COLUMNS if c not in df.columns]
         if missing:
             raise ContractError(f"{source}: the ledger lacks column(s) {missing}; a ledger "
                                 f"has the columns {', '.join(LEDGER_COLUMNS)} (and optionally "
                                 "provisional), one row per statement line")
-        unknown = [c for c in df.columns if c not in (*LEDGER_COLUMNS, "provisional")]
-        if unknown:
-            raise ContractError(f"{source}: unknown ledger column(s) {unknown}; known: "
-                                f"{', '.join(LEDGER_COLUMNS)}, provisional")
         entries = []
         for i, row in enumerate(df.iter_rows(named=True), 1):
             where = f"{source} row {i}"
@@ -139,17 +137,23 @@ class PaymentLedger:
         return cls(tuple(entries))
 
     @classmethod
-    def from_csv(cls, path: str | Path) -> PaymentLedger:
-        """Read a ledger CSV file (every column as text, amounts exact)."""
-        p = Path(path)
-        if not p.is_file():
-            raise ContractError(f"prior: the ledger file {str(p)!r} does not exist")
-        try:
-            df = pl.read_csv(p, infer_schema=False)
-        except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
-            raise ContractError(f"prior: cannot read the ledger {str(p)!r} as CSV: "
-                                f"{exc}") from None
-        return cls.from_frame(df, source=f"prior {p.name}")
+    def from_csv(cls, *paths: str | Path) -> PaymentLedger:
+        """Read one or more ledger CSV files (every column as text, amounts exact).
+
+        An earlier run's ``statement.csv`` is a ledger as it is.
+        """
+        out = cls()
+        for path in paths:
+            p = Path(path)
+            if not p.is_file():
+                raise ContractError(f"prior: the ledger file {str(p)!r} does not exist")
+            try:
+                df = pl.read_csv(p, infer_schema=False)
+            except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
+                raise ContractError(f"prior: cannot read the ledger {str(p)!r} as CSV: "
+                                    f"{exc}") from None
+            out = out + cls.from_frame(df, source=f"prior {p.name}")
+        return out
 
     # ------------------------------------------------------------------ views
     @property

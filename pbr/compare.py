@@ -20,17 +20,25 @@ reduction is negative (below 1).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from numbers import Real
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from pbr._compare_inputs import (
+    MEASURES,
+    check_baseline,
+    expected_values,
+    fingerprint,
+    from_pandas,
+    measure_values,
+    resolve_comparator,
+    resolve_weights,
+    scheme_rules,
+)
 from pbr._version import __version__
 from pbr.comparison import ComparisonResult
 from pbr.errors import DataQualityWarning, SmallSampleWarning, SpecError
@@ -43,168 +51,9 @@ from pbr.stats.rates import rate_ratio
 
 __all__ = ["MEASURES", "ComparisonResult", "compare"]
 
-#: measure name -> (column of MeasureResult.frame, kind)
-MEASURES = {"binary": ("reoffended", "rate"), "serious": ("serious", "rate"),
-            "frequency": ("reoffences", "mean"), "per_reoffender": ("reoffences", "mean"),
-            "severity": ("severity", "mean")}
 METHODS = {"rate": ("normal", "newcombe", "exact", "bootstrap"),
            "mean": ("welch", "poisson", "negbin", "bootstrap")}
 _ALL = "all"
-
-
-@dataclass(frozen=True)
-class _Comparator:
-    kind: str                       # "baseline", "adjusted" or "group"
-    describe: str
-    value: Any = None               # number, (number, n) or mapping for baselines
-    column: str | None = None       # adjusted baseline column
-    frame: pl.DataFrame | None = None
-    weights: np.ndarray | None = None
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-
-def _fingerprint(arr: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(arr, np.float64).tobytes()).hexdigest()
-
-
-def _resolve_weights(weights: Any, frame: pl.DataFrame, who: str) -> np.ndarray | None:
-    """Weights aligned with ``frame``'s rows, from any of the accepted forms."""
-    if weights is None:
-        return None
-    if isinstance(weights, str):
-        if weights not in frame.columns:
-            raise SpecError(f"weights: no column {weights!r} in the {who}'s frame")
-        nulls = frame[weights].null_count()
-        if nulls:
-            first = int(frame[weights].is_null().arg_max() or 0)
-            raise SpecError(f"weights: column {weights!r} of the {who}'s frame is missing for "
-                            f"{nulls:,} row(s) (first row {first}); give 0 for an offender "
-                            "left out (e.g. an unmatched control)")
-        w = frame[weights].cast(pl.Float64).to_numpy()
-    elif isinstance(weights, pl.DataFrame | Mapping) or (
-            hasattr(weights, "to_dict") and not isinstance(weights, pl.Series | np.ndarray)):
-        table = weights if isinstance(weights, pl.DataFrame) else (
-            pl.DataFrame({"offender_id": list(weights), "weight": list(weights.values())})
-            if isinstance(weights, Mapping) else pl.from_pandas(weights))
-        col = "weight" if "weight" in table.columns else "weights"
-        if "offender_id" not in table.columns or col not in table.columns:
-            raise SpecError("weights: a table of weights needs columns offender_id and weight")
-        if "offender_id" not in frame.columns:
-            raise SpecError(f"weights: a table of weights is joined on offender_id, which the "
-                            f"{who}'s frame lacks; pass the weights as an array in row order")
-        ours, theirs = frame.schema["offender_id"], table.schema["offender_id"]
-        if ours != theirs and not (ours.is_integer() and theirs.is_integer()):
-            raise SpecError(f"weights: the weights table's offender_id is {theirs} but the "
-                            f"{who}'s is {ours}, so no id would match; give the weights with "
-                            f"ids of the {who}'s type")
-        joined = frame.select("offender_id").join(
-            table.select("offender_id", pl.col(col).cast(pl.Float64).alias("_w")),
-            on="offender_id", how="left", maintain_order="left")
-        w = joined["_w"].fill_null(0.0).to_numpy()
-    elif callable(getattr(weights, "cohort", None)):   # a MatchResult: offender_id, weight
-        return _resolve_weights(weights.cohort(), frame, who)
-    elif hasattr(weights, "weights"):
-        return _resolve_weights(weights.weights, frame, who)
-    elif hasattr(weights, "frame") and not isinstance(weights, pl.Series | np.ndarray):
-        return _resolve_weights(weights.frame, frame, who)
-    else:
-        w = np.asarray(weights, np.float64)
-        if w.shape != (frame.height,):
-            raise SpecError(f"weights: {w.size} weights for the {who}'s {frame.height} rows")
-    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
-    arg = "cohort_weights" if who == "cohort" else "weights"
-    if bad.size:
-        i = int(bad[0])
-        ident = frame["offender_id"][i] if "offender_id" in frame.columns else None
-        raise SpecError(f"{arg}: the {who}'s weight at row {i}"
-                        + (f" (offender_id {ident!r})" if ident is not None else "")
-                        + f" is {float(w[i])!r} ({bad.size:,} such row(s)); weights must be finite "
-                        "and >= 0 (0 leaves an offender out, e.g. an unmatched control)")
-    if w.size and not w.sum() > 0:
-        raise SpecError(f"{arg}: every one of the {who}'s {w.size:,} weights is 0, so nobody "
-                        "would be compared; check the weights (or their offender_id join)")
-    return np.asarray(w, np.float64)
-
-
-def _comparator(comparator: Any, cohort: pl.DataFrame, weights: Any) -> _Comparator:
-    if isinstance(comparator, bool):
-        raise SpecError("comparator: expected a baseline value, a column or a comparison group")
-    if isinstance(comparator, Real):
-        return _Comparator("baseline", "baseline", float(comparator),
-                           provenance={"baseline": float(comparator)})
-    if isinstance(comparator, tuple) and len(comparator) == 2 and all(
-            isinstance(x, Real) for x in comparator):
-        v, n = float(comparator[0]), float(comparator[1])
-        return _Comparator("baseline", "baseline", (v, n), provenance={"baseline": [v, n]})
-    if isinstance(comparator, Mapping):
-        return _Comparator("baseline", "baseline", dict(comparator),
-                           provenance={"baseline": {str(k): v for k, v in comparator.items()}})
-    if isinstance(comparator, str):
-        if comparator not in cohort.columns:
-            raise SpecError(f"comparator: no column {comparator!r} in the cohort's frame; an "
-                            "adjusted baseline names a column of expected values")
-        return _Comparator("adjusted", "adjusted baseline", column=comparator,
-                           provenance={"adjusted_baseline_column": comparator})
-    frame = comparator if isinstance(comparator, pl.DataFrame) else getattr(
-        comparator, "frame", None)
-    if isinstance(frame, pl.DataFrame):
-        w = _resolve_weights(weights, frame, "comparison group")
-        prov: dict[str, Any] = {"comparison_rows": frame.height}
-        sub = getattr(comparator, "provenance", None)
-        if isinstance(sub, Mapping):
-            prov["comparison"] = {k: v for k, v in sub.items() if k.endswith("sha256")}
-        if w is not None:
-            prov["weights_sha256"] = _fingerprint(w)
-        return _Comparator("group", "comparison group", frame=frame, weights=w,
-                           provenance=prov)
-    if callable(getattr(comparator, "group", None)) and callable(
-            getattr(comparator, "value", None)):          # pbr.risk.Baseline
-        return _Comparator("baseline", str(getattr(comparator, "label", "baseline")),
-                           comparator, provenance={"baseline": _plain_provenance(comparator)})
-    for attr in ("rate", "value", "binary_rate"):
-        if isinstance(getattr(comparator, attr, None), Real):
-            v = float(getattr(comparator, attr))
-            size = getattr(comparator, "n", None)
-            value: Any = (v, float(size)) if isinstance(size, Real) else v
-            return _Comparator("baseline", "baseline", value,
-                               provenance={"baseline": value, "baseline_type":
-                                           type(comparator).__name__})
-    raise SpecError(f"comparator: expected a number, (value, n), a mapping, a column name, "
-                    f"a MeasureResult or a baseline object, got {type(comparator).__name__}")
-
-
-def _plain_provenance(obj: Any) -> Any:
-    """A baseline object's provenance mapping when it has one, else its text."""
-    prov = getattr(obj, "provenance", None)
-    return dict(prov) if isinstance(prov, Mapping) else str(obj)
-
-
-def _values(frame: pl.DataFrame, measure: str, who: str = "cohort"
-            ) -> tuple[pl.DataFrame, str]:
-    column, kind = MEASURES[measure]
-    if column not in frame.columns:
-        raise SpecError(f"measure {measure!r} needs column {column!r}, not in the {who}'s "
-                        f"frame (columns: {', '.join(frame.columns)})")
-    if frame[column].null_count() == frame.height and frame.height:
-        raise SpecError(f"measure {measure!r}: column {column!r} is empty (severity needs a "
-                        "spec with severity_weights, serious a serious_codes list)")
-    if frame[column].null_count():
-        row = int(frame[column].is_null().arg_max() or 0)
-        raise SpecError(f"column {column!r} of the {who}'s frame is missing at row {row} "
-                        f"({frame[column].null_count():,} row(s)); measure every offender, or "
-                        "drop those rows before comparing")
-    values = frame[column].cast(pl.Float64)
-    if kind == "rate" and not values.is_in([0.0, 1.0]).all():
-        odd = values.filter(~values.is_in([0.0, 1.0]))[0]
-        raise SpecError(f"column {column!r} of the {who}'s frame holds {odd!r}: a rate "
-                        "measure needs True/False (or 1/0) per offender")
-    if kind == "mean" and (values.is_nan().any() or (values < 0).any()):
-        odd = values.filter(values.is_nan() | (values < 0))[0]
-        raise SpecError(f"column {column!r} of the {who}'s frame holds {odd!r}: counts and "
-                        "severity per offender must be >= 0")
-    if measure == "per_reoffender":
-        frame = frame.filter(pl.col("reoffended"))
-    return frame, column
 
 
 def _weighted_n(y: np.ndarray, w: np.ndarray | None) -> float:
@@ -282,85 +131,6 @@ def _one(measure: str, method: str, y1: np.ndarray, w1: np.ndarray | None,
         return diff_means(y1, target, w1=w1, w0=w0, level=level, alternative=alt)
     return rate_ratio(y1, target, w1=w1, w0=w0, method=method, level=level,
                       alternative=alt)
-
-
-def _from_pandas(obj: Any) -> Any:
-    """A pandas DataFrame as polars (pandas is accepted at the public boundary)."""
-    if type(obj).__module__.startswith("pandas") and hasattr(obj, "columns"):
-        return pl.from_pandas(obj)
-    return obj
-
-
-def _check_baseline(base: tuple[float, float | None], kind: str, key: Any) -> None:
-    """Refuse a baseline in the wrong unit: a percentage for a proportion, (n, value)."""
-    v, size = base
-    where = f" for group {key!r}" if key else ""
-    if not math.isfinite(v):
-        raise SpecError(f"comparator: the baseline{where} is {v!r}; give a finite number")
-    if size is not None and not (math.isfinite(size) and size >= 1):
-        raise SpecError(f"comparator: the baseline's n{where} is {size!r}; a (value, n) "
-                        "pair gives the rate first, then the number of offenders (>= 1)")
-    if kind == "rate" and not 0.0 <= v <= 1.0:
-        hint = (f"; did you mean {v / 100:g} ({v:g}%)? pass {v / 100:g}" if 1.0 < v <= 100.0
-                else "")
-        raise SpecError(f"comparator: the baseline rate{where} is {v:g}, but pbr.compare takes "
-                        f"rates as proportions in [0, 1] (0.28 for 28%){hint}")
-    if kind == "mean" and v < 0:
-        raise SpecError(f"comparator: the baseline{where} is {v:g}; a mean per offender is "
-                        ">= 0")
-
-
-def _expected(g: pl.DataFrame, column: str, kind: str) -> np.ndarray:
-    """The adjusted baseline's expected values, checked (no nulls; proportions for rates)."""
-    values = g[column].cast(pl.Float64)
-    if values.null_count() or values.is_nan().any():
-        row = int((values.is_null() | values.is_nan()).arg_max() or 0)
-        raise SpecError(f"comparator: column {column!r} (expected values) is missing at row "
-                        f"{row} of the group; fill it or drop those offenders")
-    if kind == "rate" and ((values < 0) | (values > 1)).any():
-        odd = float(values.filter((values < 0) | (values > 1))[0])
-        raise SpecError(f"comparator: column {column!r} holds {odd:g}, but expected rates are "
-                        f"proportions in [0, 1]" + (" (did you give per cent? divide by 100)"
-                                                    if odd <= 100 else ""))
-    return values.to_numpy()
-
-
-def _rules(spec: Any, level: float | None, alternative: str | None, min_n: int | None
-           ) -> tuple[float, str, int, str]:
-    """Level, sidedness and minimum n from the arguments and the scheme's spec.
-
-    A value given both ways must agree: a scheme's rule is never silently overridden.
-    """
-    if min_n is not None and (isinstance(min_n, bool) or not isinstance(min_n, int)
-                              or min_n < 0):
-        raise SpecError(f"min_n: a whole number of offenders >= 0, got {min_n!r}")
-    if spec is None:
-        return (0.95 if level is None else level, alternative or "two-sided", min_n or 0,
-                f"min_n={min_n}")
-    from pbr.comparison_spec import ComparisonSpec
-    if isinstance(spec, str):
-        from pbr.schemes import scheme
-        spec = scheme(spec)
-    cs = getattr(spec, "comparison", spec)
-    if not isinstance(cs, ComparisonSpec):
-        raise SpecError(f"spec: expected a ComparisonSpec, a Scheme or a scheme name, got "
-                        f"{type(spec).__name__}")
-    if cs.kind == "none" or cs.test == "none":
-        raise SpecError(f"spec: the {cs.name} spec has no comparison test (kind {cs.kind!r}, "
-                        f"test {cs.test!r}), so it cannot judge a comparison; pass min_n= and "
-                        "level= instead, or a scheme that tests (e.g. 'justice_data_lab')")
-    conf = 1.0 - cs.level
-    if level is not None and not math.isclose(level, conf):
-        raise SpecError(f"level: {level!r} contradicts the {cs.name} spec's significance level "
-                        f"{cs.level:g} (confidence level {conf:g}); leave level out, or "
-                        "change the spec")
-    if alternative is not None and alternative != cs.sides:
-        raise SpecError(f"alternative: {alternative!r} contradicts the {cs.name} spec's sides "
-                        f"{cs.sides!r}; leave alternative out, or change the spec")
-    if min_n is not None and min_n != cs.min_n:
-        raise SpecError(f"min_n: {min_n} contradicts the {cs.name} spec's min_n {cs.min_n}; "
-                        "leave min_n out, or change the spec")
-    return conf, cs.sides, cs.min_n, f"{cs.name} rule"
 
 
 def _reason(iv: Interval, n: int, min_n: int, rule: str, measure: str) -> str | None:
@@ -489,7 +259,7 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
     >>> small.frame["conclusion"][0]
     'not assessed: 20 people, below the minimum of 60 (justice_data_lab rule)'
     """
-    level, alternative, min_n, rule = _rules(spec, level, alternative, min_n)
+    level, alternative, min_n, rule = scheme_rules(spec, level, alternative, min_n)
     check_level(level, alternative)
     if measure not in MEASURES:
         raise SpecError(f"measure: one of {', '.join(MEASURES)}, got {measure!r}")
@@ -505,12 +275,12 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
         raise SpecError(f"correction: 'holm', 'bh' or None, got {correction!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise SpecError(f"seed: a whole number >= 0, got {seed!r}")
-    result, comparator = _from_pandas(result), _from_pandas(comparator)
+    result, comparator = from_pandas(result), from_pandas(comparator)
     frame = result if isinstance(result, pl.DataFrame) else getattr(result, "frame", None)
     if not isinstance(frame, pl.DataFrame):
         raise SpecError("result: expected a MeasureResult or its per-offender frame (polars "
                         f"or pandas), got {type(result).__name__}")
-    comp = _comparator(comparator, frame, weights)
+    comp = resolve_comparator(comparator, frame, weights)
     keys = [by] if isinstance(by, str) else list(by or [])
     for k in keys + ([clusters] if clusters else []):
         if k not in frame.columns or (comp.frame is not None and k not in comp.frame.columns):
@@ -522,16 +292,16 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
             raise SpecError(f"clusters: column {clusters!r} of the {name}'s frame is missing "
                             f"for {table[clusters].null_count():,} row(s); every offender "
                             "needs its matched set")
-    w_cohort = _resolve_weights(cohort_weights, frame, "cohort")
+    w_cohort = resolve_weights(cohort_weights, frame, "cohort")
     frame = frame.with_columns(_w=pl.Series(w_cohort if w_cohort is not None
                                             else np.ones(frame.height)))
     cframe = None
     if comp.frame is not None:
         cframe = comp.frame.with_columns(_w=pl.Series(
             comp.weights if comp.weights is not None else np.ones(comp.frame.height)))
-    frame, column = _values(frame, measure, "cohort")
+    frame, column = measure_values(frame, measure, "cohort")
     if cframe is not None:
-        cframe, _ = _values(cframe, measure, "comparison group")
+        cframe, _ = measure_values(cframe, measure, "comparison group")
     if frame.height == 0:
         raise SpecError("result: the cohort has no offenders to compare"
                         + (" (per_reoffender: nobody reoffended)"
@@ -570,12 +340,12 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
             if clusters:
                 c0 = h[clusters].to_numpy()
         elif comp.kind == "adjusted":
-            expected = _expected(g, str(comp.column), kind)
+            expected = expected_values(g, str(comp.column), kind)
             base = (float(np.average(expected, weights=w1)), None)
             comp_value = base[0]
         else:
             base = _baseline_for(comp.value, key if keys else None, measure)
-            _check_baseline(base, kind, key)
+            check_baseline(base, kind, key)
             if callable(getattr(comp.value, "group", None)) and kind == "rate" and \
                     base[0] < 0.01 and float(np.average(y1, weights=w1)) > 10 * base[0]:
                 raise SpecError(f"comparator: the baseline's {measure} rate is "
@@ -624,7 +394,7 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
     if isinstance(cohort_prov, Mapping):
         prov["cohort"] = {k: v for k, v in cohort_prov.items() if k.endswith("sha256")}
     if w_cohort is not None:
-        prov["cohort_weights_sha256"] = _fingerprint(w_cohort)
+        prov["cohort_weights_sha256"] = fingerprint(w_cohort)
     notes = []
     if correction:
         notes.append("intervals are not adjusted for multiple comparisons; 'significant' "

@@ -40,7 +40,7 @@ LAYERS = {
     "pbr.cohort": 2, "pbr.cohort_periods": 2, "pbr.cohort_result": 2, "pbr.disposals": 2,
     "pbr.synth_disposals": 2,
     "pbr.comparison_spec": 2, "pbr.schemes": 2,
-    "pbr.stats": 2, "pbr.compare": 2, "pbr.comparison": 2,
+    "pbr.stats": 2, "pbr.compare": 2, "pbr.comparison": 2, "pbr._compare_inputs": 2,
     "pbr.contract": 2, "pbr.privacy": 2,
     "pbr.io": 3, "pbr.report": 3, "pbr.audit": 3,
     "pbr.cli": 4, "pbr": 4,

@@ -123,23 +123,34 @@ def _not_text(path: Path, raw: bytes, encoding: str, exc: UnicodeDecodeError) ->
 
 
 def _csv_source(path: Path, encoding: str) -> Path | bytes:
-    """The file itself when it is UTF-8 (polars reads it), else its text as UTF-8 bytes."""
+    """The file itself when it is to be read as UTF-8 (polars reads it, and checks that
+    it is), else its text re-encoded as UTF-8 bytes."""
     codec = _check_encoding(encoding)
-    raw = path.read_bytes()
-    if not raw.strip():
+    with path.open("rb") as f:
+        head = f.read(1 << 16)
+    if not head.strip() and path.stat().st_size <= len(head):
         raise SchemaError(
             f"cannot read {str(path)!r}: the file is empty. Fix: give the file with its "
             "header line (a table with no rows still needs its column names)")
     if codec in ("utf-8", "utf-8-sig"):
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _not_text(path, raw, "utf-8", exc) from None
         return path
+    raw = path.read_bytes()
     try:
         return raw.decode(codec).encode("utf-8")
     except UnicodeDecodeError as exc:
         raise _not_text(path, raw, codec, exc) from None
+
+
+def _utf8_error(path: Path, exc: Exception) -> SchemaError | None:
+    """The error for a file that polars found is not UTF-8, naming the line."""
+    if "utf-8" not in str(exc).lower() and "utf8" not in str(exc).lower():
+        return None
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return _not_text(path, raw, "utf-8", bad)
+    return None
 
 
 def _one_column(path: Path, header: Sequence[str], separator: str) -> None:
@@ -160,11 +171,17 @@ def _read_csv(path: Path, columns: Sequence[str] | None, separator: str | None,
         "\t" if path.suffix.lower() == ".tsv" else ","
     _check_separator(sep)
     source = _csv_source(path, encoding)
-    header = pl.read_csv(source, separator=sep, n_rows=0, infer_schema=False).columns
-    _one_column(path, header, sep)
-    _check_columns(path, header, columns)
-    df = pl.read_csv(source, separator=sep, infer_schema=False, try_parse_dates=False,
-                     columns=list(columns) if columns is not None else None)
+    try:
+        header = pl.read_csv(source, separator=sep, n_rows=0, infer_schema=False).columns
+        _one_column(path, header, sep)
+        _check_columns(path, header, columns)
+        df = pl.read_csv(source, separator=sep, infer_schema=False, try_parse_dates=False,
+                         columns=list(columns) if columns is not None else None)
+    except pl.exceptions.ComputeError as exc:
+        error = _utf8_error(path, exc) if isinstance(source, Path) else None
+        if error is None:
+            raise
+        raise error from None
     return df.with_columns(_infer_text_column(df[c]) for c in df.columns
                            if c not in text_columns)
 

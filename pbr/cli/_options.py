@@ -57,7 +57,7 @@ READING = "Reading files (every input file of the command)"
 
 
 def _role(role: str, what: str, optional: bool = False) -> Any:
-    default = f" [default: {role}, if present]" if optional else ""
+    default = f" Default: {role}, if present." if optional else ""
     return typer.Option(f"--{role.replace('_', '-')}", metavar="COLUMN",
                         rich_help_panel=ROLES, help=f"The files' column for {what}.{default}")
 
@@ -78,13 +78,13 @@ EndDate = Annotated[str, _role("end_date", "a custody spell's last day")]
 Separator = Annotated[str | None, typer.Option(
     "--separator", metavar="CHAR", rich_help_panel=READING,
     help="CSV field separator: one character, e.g. ';' or '|'; '\\t' or 'tab' for a tab. "
-         "[default: ',', tab for .tsv]")]
+         "Default: ',' (tab for .tsv).")]
 Encoding = Annotated[str, typer.Option(
     "--encoding", rich_help_panel=READING,
     help="CSV text encoding, e.g. utf-8, latin-1, cp1252 (Excel on Windows).")]
 DateFormat = Annotated[str | None, typer.Option(
     "--date-format", metavar="FORMAT", rich_help_panel=READING,
-    help="strftime format of text dates, e.g. '%d/%m/%Y'. [default: YYYY-MM-DD]")]
+    help="strftime format of text dates, e.g. '%d/%m/%Y'. Default: YYYY-MM-DD.")]
 IdAsString = Annotated[bool, typer.Option(
     "--id-as-string", rich_help_panel=READING,
     help="Read identifiers as text, exactly as written (00123 keeps its zeros), in every "
@@ -95,8 +95,8 @@ DisposalTypeMap = Annotated[list[str] | None, typer.Option(
          "(repeatable).")]
 KeepDuplicates = Annotated[bool, typer.Option(
     "--keep-duplicates", rich_help_panel=READING,
-    help="Count exact duplicate event rows as distinct offences [default: counted once, "
-         "ledgered as duplicate_event].")]
+    help="Count exact duplicate event rows as distinct offences (default: counted once, "
+         "ledgered as duplicate_event).")]
 
 
 def roles(**given: str | None) -> dict[str, str]:

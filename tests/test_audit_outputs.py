@@ -300,3 +300,30 @@ def test_failed_pay_leaves_previous_statement_byte_identical(d: Path) -> None:
               d / "events.parquet", "--out", d / "prev")
     assert res.exit_code == 2 and "Summary!B1 would hold 33,000 characters" in res.stderr
     assert {p.name: p.read_bytes() for p in (d / "prev").iterdir()} == before
+
+
+def test_provisional_lines_are_marked_on_every_output(tmp_path: Path) -> None:
+    text = demo_contract_text().replace("[contract]\n", "[contract]\nprovisional = true\n", 1)
+    contract = pbr.Contract.from_toml(text)
+    outcomes = [pbr.Outcome(q, m, actual=a, comparator=b, n=100, base_n=k,
+                            provisional=q == "2019Q4")
+                for q in ("2019Q1", "2019Q2", "2019Q3", "2019Q4")
+                for m, a, b, k in (("binary_rate", 24, 28, 100),
+                                   ("per_reoffender", 3, 3.45, 24))]
+    with pytest.warns(pbr.errors.ProvisionalWarning):
+        statement, manifest = audit.pay_outcomes(contract, outcomes, tmp_path)
+    marked = [x.line for x in statement.lines if x.provisional]
+    assert marked and any(n.startswith("provisional: lines") for n in manifest.notes)
+    doc = json.loads((tmp_path / "statement.json").read_text())
+    assert doc["provisional"] is True
+    assert [x["line"] for x in doc["lines"] if x["provisional"]] == marked
+    csv = pl.read_csv(tmp_path / "statement.csv", infer_schema=False)
+    assert csv.filter(pl.col("provisional") == "true")["line"].to_list() == marked
+    summary = pl.read_excel(tmp_path / "statement.xlsx", sheet_name="Summary",
+                            has_header=False)
+    assert "Status" in summary[:, 0].to_list()
+    lines = pl.read_excel(tmp_path / "statement.xlsx", sheet_name="Lines",
+                          schema_overrides={"provisional": pl.String})
+    assert lines.filter(pl.col("provisional") == "provisional")["line"].to_list() == marked
+    assert audit.verify(tmp_path).ok
+    assert read_outcomes(tmp_path / "outcomes.csv")[-1].provisional

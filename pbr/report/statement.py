@@ -1,9 +1,10 @@
 """Payment statements as files: CSV (lines), JSON (everything) and an Excel workbook.
 
 The workbook is for a finance team: a *Summary* sheet (totals per cohort and component,
-earned, paid on account, total due), a *Lines* sheet (one row per line with the
-baseline, actual, difference, interval, units, unit price and amount, and the exact
-amount as text), a *Contract* sheet (the contract's parameters, one per row, and its
+earned, paid on account, total due, a provisional status and the notes), a *Lines*
+sheet (one row per line with the baseline, actual, difference, interval, units, unit
+price and amount, the exact amount as text, and "provisional" on a provisional line), a
+*Contract* sheet (the contract's parameters, one per row, and its
 TOML text) and a *Manifest* sheet (versions and input hashes).  Every writer is
 deterministic: the same statement gives the same bytes (the workbook's creation date is
 fixed).
@@ -74,6 +75,7 @@ def statement_document(statement: PaymentStatement) -> dict[str, Any]:
                      "point": statement.rounding.point},
         "earned": str(statement.earned), "paid_on_account": str(statement.paid_on_account),
         "total": str(statement.total),
+        "provisional": statement.provisional,
         "totals_by_cohort": {k: str(v) for k, v in statement.totals("cohort").items()},
         "totals_by_component": {k: str(v) for k, v in statement.totals("component").items()},
         "lines": [{**{c: _text(getattr(x, c)) for c in LINE_COLUMNS}, "source": x.source,
@@ -165,6 +167,9 @@ def write_statement_xlsx(statement: PaymentStatement, path: str | Path, *,
             ("Currency", statement.currency),
             ("Rounding", f"{statement.rounding.mode}, {places} places, per "
                          f"{statement.rounding.point}"),
+            *([("Status", "PROVISIONAL: lines marked provisional rest on follow-up "
+                           "windows not closed by the data extract date (estimates, to be "
+                           "settled)")] if statement.provisional else []),
             ("", ""), ("Earned", statement.earned),
             ("Paid on account", statement.paid_on_account), ("Total due", statement.total),
             ("", ""), ("By cohort", "")]
@@ -192,7 +197,10 @@ def write_statement_xlsx(statement: PaymentStatement, path: str | Path, *,
                 v = getattr(x, c)
                 if v is None:
                     continue
-                if isinstance(v, Decimal):
+                if isinstance(v, bool):
+                    if v:
+                        _string(ws, i, j, c, bold)  # "provisional", in bold
+                elif isinstance(v, Decimal):
                     ws.write_number(i, j, float(v), money if c in ("amount", "unit_price")
                                     else num)
                 elif isinstance(v, int):

@@ -419,6 +419,7 @@ def test_exact_baseline_thresholds_by_hand() -> None:
         30 - 100 * Z * math.sqrt(0.3 * 0.7 / 100))
 
 
+@pytest.mark.filterwarnings("ignore::pbr.errors.SmallSampleWarning")
 def test_missing_group_label_is_its_own_group_with_a_warning() -> None:
     """Offenders with no provider are compared as a group of their own, and said so."""
     frame = BY.with_columns(provider=pl.when(pl.col("offender_id") < 3).then(None)

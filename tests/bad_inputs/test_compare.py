@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pbr
 from pbr.comparison_spec import ComparisonSpec
@@ -434,3 +436,23 @@ def test_missing_group_label_is_its_own_group_with_a_warning() -> None:
 def test_pandas_frames_are_read_as_polars() -> None:
     """pandas is accepted at the public boundary: the same answer as polars."""
     assert pbr.compare(C72.to_pandas(), 0.43).frame.equals(pbr.compare(C72, 0.43).frame)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 80), k=st.integers(0, 80), p0=st.floats(0.02, 0.98),
+       group=st.none() | st.tuples(st.integers(1, 80), st.integers(0, 80)),
+       method=st.sampled_from(["normal", "newcombe", "exact"]))
+def test_no_small_group_is_significant_on_a_degenerate_interval(
+        n: int, k: int, p0: float, group: tuple[int, int] | None, method: str) -> None:
+    """For any group of 1 to 80 against a baseline or a comparison group: 'significant'
+    only on an interval of positive width that excludes 0, and never the Wald interval
+    where fewer than 5 events or non-events are expected."""
+    k = min(k, n)
+    comparator: Any = p0 if group is None else _cohort(min(group[1], group[0]), group[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        r = _row(pbr.compare(_cohort(k, n), comparator, method=method))
+    if r["significant"]:
+        assert r["upper"] > r["lower"] and not r["lower"] <= 0.0 <= r["upper"]
+    if normal_approximation_problem(k / n, n) is not None:
+        assert not r["method"].startswith("normal")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pbr.contract.comparator import proportion_suspected
@@ -21,7 +22,12 @@ from pbr.errors import ContractError
 if TYPE_CHECKING:
     from pbr.contract.spec import Contract
 
-__all__ = ["RATE_UNITS", "check_contract", "check_labels", "check_outcomes"]
+__all__ = ["RATE_UNITS", "RATIO", "check_contract", "check_labels", "check_outcomes",
+           "check_ratio"]
+
+#: the largest plausible ratio between a cohort's measure and its comparator (pbr rule:
+#: a 50-fold difference is a unit slip, e.g. per offender against per 100 offenders)
+RATIO = 50
 
 #: the units a contract may declare for its rate fields (``[contract] rate_unit``)
 RATE_UNITS = ("percent",)
@@ -164,6 +170,17 @@ def check_labels(c: Contract, labels: Iterable[str], where: str) -> None:
             "the contract's names, or add the cohort to [cohorts] period")
 
 
+def check_ratio(where: str, actual: Decimal, comparator: Decimal) -> None:
+    """A cohort's value and a typed comparator (or a typed outcome) must not differ more
+    than :data:`RATIO`-fold: such a gap is a unit slip (pbr rule)."""
+    if actual > 0 and comparator > 0 and max(actual / comparator, comparator / actual) > RATIO:
+        raise ContractError(
+            f"{where}: actual {actual} against comparator {comparator} differ more than "
+            f"{RATIO}-fold, which reads as a unit slip, not an outcome: rates are in percent "
+            "(28.0 for 28%), per_100 per 100 offenders (155 for 1.55 per offender), "
+            "per_offender and per_reoffender per head. Fix the value to the measure's unit")
+
+
 def check_outcomes(c: Contract, outcomes: Sequence[Outcome]) -> None:
     """Outcomes against the contract: listed cohorts, rate units, provisional figures."""
     check_labels(c, (o.cohort for o in outcomes), "outcomes")
@@ -178,6 +195,8 @@ def check_outcomes(c: Contract, outcomes: Sequence[Outcome]) -> None:
             raise ContractError(f"{where}.actual: {o.actual} against a comparator of "
                                 f"{o.comparator} reads as a proportion, but rates are in "
                                 f"percent: give {o.actual * 100} for {o.actual * 100}%")
+        if o.source == "given":
+            check_ratio(where, o.actual, o.comparator)
         if o.measure == "serious_rate" and 0 < o.comparator <= 1 and o.actual > 1 \
                 and o.actual >= 10 * o.comparator:
             raise ContractError(f"{where}.comparator: {o.comparator} against a measured "

@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from pbr.compare import compare as compare_groups
-from pbr.contract.checks import check_labels
+from pbr.contract.checks import check_labels, check_ratio
 from pbr.contract.comparator import Comparator
 from pbr.contract.outcome import Outcome, as_decimal
 from pbr.contract.pay import CONTEXT
@@ -270,6 +270,8 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
                               f"{float(c_row['reoffences']):,.1f} reoffences")
                 else:
                     value, source = _baseline(comp, cohort, measure, risks.get(cohort))
+                    check_ratio(f"comparator.values.{measure} for cohort {cohort!r} (measured "
+                                f"{actual})", actual, value)
                 lower = upper = None
                 found = intervals.get(measure, {}).get(cohort)
                 if found is not None:

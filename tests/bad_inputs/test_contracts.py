@@ -224,6 +224,8 @@ LEDGERS = {
 }
 
 
+CONTRACT_FREQ = Contract.from_toml(BASE.replace('measure = "binary_rate"',
+                                               'measure = "per_offender"'))
 PAID_Q1 = pay(CONTRACT, [rate()])
 PROVISIONAL_Q1 = pay(PROVISIONAL, [rate(provisional=True)])
 
@@ -248,6 +250,11 @@ PAY_CASES: list[tuple[str, Callable[[Path], Any], str]] = [
     ("actual_as_proportion", lambda _: pay(CONTRACT, [rate(actual="0.25")]),
      r"outcome '2019Q1' binary_rate\.actual: 0\.25 against a comparator of 28\.0 reads as a "
      r"proportion.*give 25\.00"),
+    ("outcome_per_offender_typed_per_100",
+     lambda _: pay(CONTRACT_FREQ, [Outcome("2019Q1", "per_offender", actual="0.8",
+                                           comparator="155", n=1000)]),
+     r"outcome '2019Q1' per_offender: actual 0\.8 against comparator 155 differ more than "
+     r"50-fold, which reads as a unit slip.*per_100 per 100 offenders"),
     ("interval_upside_down", lambda _: pay(CONTRACT, [rate(lower="30", upper="26")]),
      r"outcome '2019Q1' binary_rate\.lower \(30\) exceeds outcome '2019Q1' "
      r"binary_rate\.upper \(26\)"),
@@ -374,6 +381,12 @@ RUN_CASES: list[tuple[str, Callable[[], Any], str]] = [
      r"comparator: the case-mix adjusted baseline of cohort '2019Q1' is 5\.0 \+ \(.* - "
      r"90\.0\) = -.*, outside 0 to 100; check that comparator\.values\.binary_rate and "
      r"baseline_risk are in percent"),
+    ("baseline_per_100_written_for_per_offender",
+     lambda: run_contract(Contract.from_toml(toml(
+         comparator="[comparator]\nvalues = { per_offender = 155.0 }\n",
+         binary=BINARY.replace('"binary_rate"', '"per_offender"'))), COHORT, EVENTS),
+     r"comparator\.values\.per_offender for cohort '2019Q1' \(measured .*\): actual .* "
+     r"against comparator 155\.0 differ more than 50-fold"),
     ("negative_matching_weights",
      lambda: run_contract(MATCHED, COHORT.with_columns(
          (pl.col("true_risk") - 0.5).alias("w")), EVENTS),

@@ -44,6 +44,7 @@ __all__ = [
     "Separator",
     "StartDate",
     "check_columns",
+    "check_not_input",
     "check_output",
     "cli_message",
     "event_options",
@@ -140,6 +141,16 @@ def check_output(path: Path | None, flag: str, suffixes: tuple[str, ...]) -> Non
     if path.is_dir():
         raise SchemaError(f"{flag} {path}: is a directory. Fix: give a file name, e.g. "
                           f"{flag} {path / ('out' + suffixes[0])}")
+
+
+def check_not_input(out: Path | None, flag: str, inputs: dict[str, Path | None]) -> None:
+    """An output that is one of the command's inputs would overwrite it: refuse."""
+    if out is None:
+        return
+    for name, path in inputs.items():
+        if path is not None and path.exists() and out.exists() and out.samefile(path):
+            raise SchemaError(f"{flag} {out} is the {name} input: writing it would replace "
+                              f"the input. Fix: give {flag} another file name")
 
 
 def check_columns(columns: list[str], wanted: list[str] | None, flag: str,

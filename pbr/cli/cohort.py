@@ -19,6 +19,7 @@ from pbr.cli._options import (
     IdAsString,
     OffenderId,
     Separator,
+    check_not_input,
     check_output,
     flag_terms,
     reading,
@@ -120,6 +121,8 @@ def cohort(
     with reported_errors(), flag_terms():
         check_output(out, "--out", tuple(io.WRITE_FORMATS))
         check_output(ledger_out, "--ledger-out", tuple(io.WRITE_FORMATS))
+        check_not_input(out, "--out", {"--disposals": disposals})
+        check_not_input(ledger_out, "--ledger-out", {"--disposals": disposals})
         cohort_rule = _rule(rule, preset, start, n_periods)
         mode: Literal["raise", "exclude"] = (
             "exclude" if on_invalid is OnInvalid.exclude else "raise")

@@ -28,6 +28,7 @@ from pbr.cli._options import (
     OffenderId,
     Separator,
     check_columns,
+    check_not_input,
     check_output,
     cli_message,
     event_options,
@@ -183,6 +184,9 @@ def compare(
     keys = list(by or [])
     with reported_errors(), flag_terms():
         check_output(out, "--out", tuple(io.WRITE_FORMATS))
+        check_not_input(out, "--out", {"--cohort": cohort, "--events": events,
+                                       "--comparison": comparison,
+                                       "--comparison-events": comparison_events})
         measure_spec = _spec(spec, preset, as_of, interim)
         read = reading(separator, encoding, date_format, id_as_string)
         cohort_roles: dict[str, Any] = {"offender_id": offender_id,

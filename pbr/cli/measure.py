@@ -30,6 +30,7 @@ from pbr.cli._options import (
     Separator,
     StartDate,
     check_columns,
+    check_not_input,
     check_output,
     cli_message,
     event_options,
@@ -156,6 +157,10 @@ def measure(
     with reported_errors(), flag_terms():
         check_output(out, "--out", tuple(io.WRITE_FORMATS))
         check_output(summary_out, "--summary-out", (".csv", ".json"))
+        inputs = {"--cohort": cohort, "--events": events, "--custody": custody,
+                  "--spec": spec}
+        check_not_input(out, "--out", inputs)
+        check_not_input(summary_out, "--summary-out", inputs)
         measure_spec = _spec(spec, preset, as_of, interim)
         mode: Literal["raise", "exclude"] = (
             "exclude" if on_invalid is OnInvalid.exclude else "raise")

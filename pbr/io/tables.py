@@ -132,6 +132,12 @@ def _csv_source(path: Path, encoding: str) -> Path | bytes:
         raise SchemaError(
             f"cannot read {str(path)!r}: the file is empty. Fix: give the file with its "
             "header line (a table with no rows still needs its column names)")
+    for magic, kind, suffix in ((b"PAR1", "a Parquet file", ".parquet"),
+                                (b"PK\x03\x04", "an Excel workbook (or another zip)", ".xlsx")):
+        if head.startswith(magic):
+            raise SchemaError(
+                f"cannot read {str(path)!r} as CSV: it is {kind}. Fix: give it its own "
+                f"suffix ({suffix})")
     if codec in ("utf-8", "utf-8-sig"):
         return path
     raw = path.read_bytes()

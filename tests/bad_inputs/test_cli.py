@@ -38,6 +38,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """200 synthetic offenders as CSV (cohort, events, custody, spec.toml), a contract."""
     d = tmp_path_factory.mktemp("cli_inputs")
     io.write_synth(pbr.synth.generate(200, seed=1), d, format="csv")
+    io.write_table(pl.read_csv(d / "events.csv"), d / "events.parquet")
     (d / "contract.toml").write_text(demo_contract_text(), encoding="utf-8")
     return d
 
@@ -104,6 +105,9 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
     ("ragged_csv_rows", lambda e: e.measure(events=e.write(
         "events.csv", _header_only(e.events) + "1,2,3,4,5,6,7,8,9,10\n")),
      ("more fields than the header", "--separator")),
+    ("parquet_file_named_csv", lambda e: e.measure(events=e.write(
+        "events.csv", (e.base / "events.parquet").read_bytes())),
+     (r"events\.csv' as CSV: it is a Parquet file", r"\.parquet")),
     # ---- separator and encoding
     ("semicolon_file_read_with_commas", lambda e: e.measure(cohort=e.edited(
         e.cohort, "cohort.csv", lambda t: t.replace(",", ";"))),
@@ -174,6 +178,10 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
     ("out_is_a_directory", lambda e: [
         *e.measure()[:-4], "--out", _mkdir(e.tmp / "m.csv")],
      (r"--out .*m\.csv: is a directory",)),
+    ("out_is_the_cohort_input", lambda e: [
+        "measure", "--cohort", e.edited(e.cohort, "out.csv", str), "--events", e.events,
+        "--out", e.tmp / "out.csv"],
+     (r"--out .*out\.csv is the --cohort input", "another file name")),
     ("out_and_summary_same_file", lambda e: [
         *e.measure()[:-4], "--out", e.tmp / "out.csv", "--summary-out", e.tmp / "out.csv"],
      ("same file",)),
@@ -255,16 +263,14 @@ def test_bad_input_exits_2_naming_the_fix(base: Path, tmp_path: Path, case: str,
                                           patterns: tuple[str, ...], fresh: bool) -> None:
     env = Env(base, tmp_path)
     argv = [str(a) for a in args(env)]
-    before: dict[Path, bytes] = {}
     if not fresh:  # earlier outputs must come through byte-identical
         for path in _outputs(tmp_path):
             if not path.exists():
                 path.write_bytes(PREVIOUS)
-                before[path] = PREVIOUS
         (tmp_path / "statement").mkdir(exist_ok=True)
         (tmp_path / "statement" / "statement.csv").write_bytes(PREVIOUS)
-        before[tmp_path / "statement" / "statement.csv"] = PREVIOUS
     made = {p for p in tmp_path.rglob("*")}
+    before = {p: p.read_bytes() for p in made if p.is_file()}  # inputs and outputs
     res = CliRunner().invoke(app, argv)
     assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
     assert "Traceback" not in res.output

@@ -118,7 +118,7 @@ class Manifest:
         The balance due, as exact text.
     roles, options
         Column roles (``offender_id -> pnc_id``) and read options (JSON text) used to
-        read the tables, replayed by :func:`verify`.
+        read the tables, replayed by :func:`pbr.audit.verify`.
     kind
         ``"run"`` (measured from cohort and events) or ``"outcomes"``.
     as_of
@@ -300,7 +300,7 @@ def read_manifest(path: str | Path) -> tuple[Path, Manifest]:
 
 @dataclass(frozen=True)
 class VerificationResult:
-    """The outcome of :func:`verify`: every difference found, what was checked, notes.
+    """The outcome of :func:`pbr.audit.verify`: every difference found, what was checked, notes.
 
     ``differences`` fail the verification (exit code 1 of ``pbr verify``); ``notes``
     do not: a library version other than the recorded one (the recomputed outputs show

@@ -339,9 +339,13 @@ def _dates(df: pl.DataFrame, path: Path, kind: str, columns: Mapping[str, str],
     """
     fmt = _ISO if date_format is None else date_format
     for role, col in columns.items():
-        if col not in df.columns or df.schema[col] not in (pl.String, pl.Null):
+        if col not in df.columns:
             continue
         raw = df[col]
+        if raw.dtype.is_integer():  # e.g. 20200131 in a workbook: read as text
+            raw = raw.cast(pl.String)
+        elif raw.dtype not in (pl.String, pl.Null):
+            continue
         parsed = _parse(raw, fmt)
         stripped = raw.cast(pl.String).str.strip_chars()
         bad = (raw.is_not_null() & parsed.is_null() & (stripped != "")).fill_null(False)
@@ -397,8 +401,12 @@ def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str
     if date_format is not None:
         _check_date_format(date_format)
     id_col = mapping.get("offender_id") or "offender_id"
+    text = [id_col] if id_as_string else []
+    if READ_FORMATS.get(path.suffix.lower()) == "csv":
+        # a CSV's dates and codes stay as written: "20200131" is not a number, nor "1.10"
+        text += [mapping.get(r) or r for r in (*schema.dates, *schema.categorical)]
     df = read_table(path, sheet=sheet, separator=separator, encoding=encoding,
-                    text_columns=[id_col] if id_as_string else ())
+                    text_columns=text)
     found: dict[str, str] = {}
     for role in schema.roles:
         col = mapping.get(role)

@@ -132,6 +132,9 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
      (r"does not match --date-format '%m/%d/%Y'", r"--date-format '%d/%m/%Y' reads them")),
     ("date_format_not_a_date_format", lambda e: e.measure("--date-format", "%Q"),
      (r"--date-format '%Q' is not a strftime format",)),
+    ("compact_dates_read_as_numbers", lambda e: e.measure(cohort=e.edited(
+        e.cohort, "cohort.csv", lambda t: re.sub(r"(\d{4})-(\d{2})-(\d{2})", r"\1\2\3", t))),
+     (r"'20\d{6}' is not a date in YYYY-MM-DD form", r"--date-format '%Y%m%d'")),
     ("impossible_calendar_date", lambda e: e.measure(cohort=e.write(
         "cohort.csv", "offender_id,index_date\n1,2019-02-30\n")),
      (r"'2019-02-30' is not a calendar date", "--on-invalid exclude")),
@@ -409,6 +412,15 @@ def test_api_bad_input_raises_naming_the_argument(base: Path, tmp_path: Path, ca
                                                   pattern: str) -> None:
     with pytest.raises(SchemaError, match=pattern):
         call(Env(base, tmp_path))
+
+
+def test_api_csv_codes_and_compact_dates_stay_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text("offender_id,offence_date,disposal_date,disposal_type,offence_code\n"
+                    "1,20200101,20200201,conviction,1.10\n")
+    events = io.read_events(path, date_format="%Y%m%d")
+    assert events.frame["offence_code"].cast(pl.String).to_list() == ["1.10"]
+    assert str(events.frame["disposal_date"][0]) == "2020-02-01"
 
 
 def test_api_id_as_string_for_parquet_and_excel_numbers(tmp_path: Path) -> None:

@@ -184,3 +184,53 @@ def test_a_statement_file_reads_back_as_its_ledger(tmp_path: object) -> None:
     # 3000 capped to 2500 in Q1 (-500); Q2's 1000 is all over the cap: -1000
     assert [x.amount for x in q2.lines] == [D("1000.00"), D("-1000.00")]
     assert q1.total + q2.total == D("2400.00")
+
+
+def test_run_contract_quarter_by_quarter_keeps_the_year_cap() -> None:
+    import warnings
+
+    import polars as pl
+
+    import pbr
+    from pbr.contract import run_contract
+
+    data = pbr.synth.generate(600, seed=3)
+    contract = Contract.from_toml("""
+[contract]
+name = "two halves"
+[cohorts]
+column = "cohort_period"
+period = [
+    { name = "2019Q1", start = 2019-01-01, year = "2019" },
+    { name = "2019Q2", start = 2019-04-01, year = "2019" },
+    { name = "2019Q3", start = 2019-07-01, year = "2019" },
+    { name = "2019Q4", start = 2019-10-01, year = "2019" },
+]
+[comparator]
+values = { binary_rate = 40.0 }
+[[component]]
+name = "binary"
+kind = "linear"
+measure = "binary_rate"
+basis = "points_per_offender"
+price = 2.00
+[limits]
+year_cap = 5000.00
+[on_account]
+"2019Q3" = 700.00
+""")
+    halves = [data.cohort.filter(pl.col("cohort_period").is_in(q))
+              for q in (["2019Q1", "2019Q2"], ["2019Q3", "2019Q4"])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = run_contract(contract, data.cohort, data.events)
+        first = run_contract(contract, halves[0], data.events).statement
+        second = run_contract(contract, halves[1], data.events, prior=[first]).statement
+    earned = [x.amount for s in (first, second) for x in s.lines if x.kind == "component"]
+    assert sum(earned, ZERO) > D("5000.00")   # the cap binds
+    paid = [x.amount for s in (first, second) for x in _outcome_lines(s, set())]
+    assert sum(paid, ZERO) == D("5000.00")
+    assert first.total + second.total == whole.statement.total == D("4300.00")
+    assert "earlier statements (prior)" in second.explain(second.lines[-2].line)
+    # the measure's notes reach the statement
+    assert set(whole.result.notes) <= set(whole.statement.notes)

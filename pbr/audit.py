@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import inspect
 import json
 import os
 import tempfile
@@ -114,7 +115,7 @@ Paid = str | Path | PaymentLedger | PaymentStatement | Iterable[PaymentStatement
 def _paid(paid: Paid, out: Path, files: dict[str, Path], digests: dict[str, str],
           copies: dict[str, Any]) -> PaymentLedger | None:
     """The ledger of payments already made, recorded as the input ``paid``: a file is
-    hashed before it is read; objects are written to ``out/paid.csv`` (a copy)."""
+    hashed before it is read; objects are written to ``out/inputs/paid.csv`` (a copy)."""
     if paid is None:
         return None
     if isinstance(paid, str | Path):
@@ -123,22 +124,49 @@ def _paid(paid: Paid, out: Path, files: dict[str, Path], digests: dict[str, str]
         return _prior(files)
     ledger = paid if isinstance(paid, PaymentLedger) else PaymentLedger.from_statements(paid)
     data = ledger.to_frame().write_csv(line_terminator="\n").encode("utf-8")
-    files["paid"] = out / "paid.csv"
+    files["paid"] = out / INPUT_COPIES / "paid.csv"
     digests["paid"] = hashlib.sha256(data).hexdigest()
     copies["paid.csv"] = lambda p: p.write_bytes(data)
     return ledger
 
 
+def _readers() -> dict[str, Any]:
+    return {"cohort": read_cohort, "events": read_events, "custody": read_custody}
+
+
+def _accepts(reader: Any) -> set[str]:
+    return {name for name, p in inspect.signature(reader).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def _check_options(options: Mapping[str, Any]) -> None:
+    """Every read option is a keyword of at least one reader, and not a column role."""
+    roles = {r for v in ROLES.values() for r in v}
+    known = sorted(set().union(*(_accepts(r) for r in _readers().values())) - roles)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise SchemaError(f"read_options: unknown option(s) {', '.join(unknown)}; known: "
+                          f"{', '.join(known)} (column names go in roles=)")
+
+
+def _read(table: str, path: Path, roles: Mapping[str, str], options: Mapping[str, Any]
+          ) -> Any:
+    reader = _readers()[table]
+    takes = _accepts(reader)
+    return reader(path, **_roles(roles, table),
+                  **{k: v for k, v in options.items() if k in takes})
+
+
 def _run(files: Mapping[str, Path], engine: str, roles: Mapping[str, str],
          options: Mapping[str, Any], as_of: str | None, prior: PaymentLedger | None
          ) -> tuple[Contract, ContractRun]:
+    _check_options(options)
     c = read_contract(files["contract"])
     custody = files.get("custody")
     runs = run_contract(
-        c, read_cohort(files["cohort"], **_roles(roles, "cohort"), **options),
-        read_events(files["events"], **_roles(roles, "events"), **options),
-        custody=None if custody is None else read_custody(
-            custody, **_roles(roles, "custody"), **options),
+        c, _read("cohort", files["cohort"], roles, options),
+        _read("events", files["events"], roles, options),
+        custody=None if custody is None else _read("custody", custody, roles, options),
         engine=engine, as_of=as_of, prior=prior)
     return c, runs
 
@@ -189,22 +217,39 @@ def _render(statement: PaymentStatement, contract: Contract, engine: str,
 
 
 def _options_text(options: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    _check_options(options)
     out = []
     for k, v in sorted(options.items()):
-        if not isinstance(v, str | int | float | bool | type(None)):
-            raise SchemaError(f"read option {k}={v!r}: must be text, a number, true/false "
-                              "or None, so that the manifest can record it")
-        out.append((k, json.dumps(v)))
+        plain = isinstance(v, str | int | float | bool | type(None)) or (
+            isinstance(v, Mapping) and all(isinstance(x, str) for x in (*v, *v.values())))
+        if not plain:
+            raise SchemaError(f"read option {k}={v!r}: must be text, a number, true/false, "
+                              "None or a mapping of text to text, so that the manifest can "
+                              "record it")
+        out.append((k, json.dumps(dict(v) if isinstance(v, Mapping) else v, sort_keys=True)))
     return tuple(out)
 
 
+#: where inputs given as objects are written (inside the output directory)
+INPUT_COPIES = "inputs"
+
+
 def _publish(out: Path, statement: PaymentStatement, contract: Contract, engine: str,
-             make: Any, copies: Mapping[str, Any] | None = None) -> Manifest:
+             make: Any, inputs: Mapping[str, Path], copies: Mapping[str, Any] | None = None
+             ) -> Manifest:
     """Write the statement files and the manifest all or nothing (``copies``: extra
-    input files to write into ``out`` first, name -> writer(path))."""
+    input files to write into ``out/inputs`` first, name -> writer(path))."""
     copies = dict(copies or {})
     targets = [out / name for _, name in OUTPUTS] + [out / MANIFEST_NAME]
-    targets += [out / name for name in copies]
+    given = {os.path.normcase(p.resolve()): role for role, p in inputs.items()
+             if p.parent != out / INPUT_COPIES}
+    for t in targets:
+        role = given.get(os.path.normcase(t.resolve()))
+        if role is not None:
+            raise AuditError(f"the output {str(t)!r} is the {role} input: writing it would "
+                             "destroy the input; choose another output directory (out, "
+                             "--out)")
+    targets += [out / INPUT_COPIES / name for name in copies]
     with atomic_files(*targets) as tmp:
         for name, t in zip(copies, tmp[4:], strict=True):
             copies[name](t)
@@ -248,7 +293,9 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
         :data:`ROLES`), recorded so that :func:`verify` reads the files the same way.
     read_options
         Further keyword arguments of :func:`pbr.io.read_cohort`, ``read_events`` and
-        ``read_custody`` (text, numbers, booleans), recorded and replayed the same way.
+        ``read_custody`` (``separator``, ``encoding``, ``date_format``,
+        ``id_as_string``, ``disposal_type_map``, ...; each goes to the readers that take
+        it), recorded and replayed the same way.
     as_of
         The date the data were extracted (:func:`~pbr.contract.run_contract`: windows
         still open on that date are refused, or paid provisionally where the contract
@@ -258,7 +305,7 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
         account hold across runs: a ledger CSV
         (:meth:`~pbr.contract.ledger.PaymentLedger.from_csv`: ``cohort, year,
         component, amount, kind``), or a :class:`~pbr.contract.ledger.PaymentLedger` or
-        earlier statements (written to ``out/paid.csv``); recorded as the input
+        earlier statements (written to ``out/inputs/paid.csv``); recorded as the input
         ``paid`` with its hash.
 
     Returns
@@ -301,7 +348,7 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
             notes=_notes(runs.result.notes, runs.statement.notes), options=options_text,
             as_of=when)
 
-    return runs, _publish(out, runs.statement, c, engine, make, copies)
+    return runs, _publish(out, runs.statement, c, engine, make, files, copies)
 
 
 def pay_outcomes(contract: Contract | str | Path,
@@ -320,9 +367,9 @@ def pay_outcomes(contract: Contract | str | Path,
         ``comparator``, ``n``, ...).
     out
         Output directory, as for :func:`pay_files`.  A contract or outcomes given as
-        objects are written there too (``contract.toml``, ``outcomes.csv``) and recorded
-        as the inputs (and earlier payments given as objects, ``paid.csv``), so that
-        :func:`verify` can recompute the statement.
+        objects are written there too (``inputs/contract.toml``, ``inputs/outcomes.csv``;
+        earlier payments given as objects ``inputs/paid.csv``) and recorded as the
+        inputs, so that :func:`verify` can recompute the statement.
     seed
         Recorded, not used.
     paid
@@ -356,7 +403,7 @@ def pay_outcomes(contract: Contract | str | Path,
         c = contract
         text = c.to_toml()
         copies["contract.toml"] = lambda p: p.write_text(text, encoding="utf-8")
-        files = {"contract": out / "contract.toml"}
+        files = {"contract": out / INPUT_COPIES / "contract.toml"}
         digests = {"contract": hashlib.sha256(text.encode()).hexdigest()}
     else:
         files = {"contract": Path(contract)}
@@ -375,7 +422,7 @@ def pay_outcomes(contract: Contract | str | Path,
         with tempfile.TemporaryDirectory() as tmp:
             digests["outcomes"] = sha256_file(write_outcomes(given, Path(tmp) / "o.csv"))
         copies["outcomes.csv"] = lambda p: write_outcomes(given, p)
-        files["outcomes"] = out / "outcomes.csv"
+        files["outcomes"] = out / INPUT_COPIES / "outcomes.csv"
     prior = _paid(paid, out, files, digests, copies)
     statement = _paid_from_outcomes(c, given, digests["outcomes"], prior)
     prov = statement.provenance
@@ -390,7 +437,7 @@ def pay_outcomes(contract: Contract | str | Path,
             total=str(statement.total), currency=statement.currency, kind="outcomes",
             environment=tuple(sorted(environment())), notes=_notes(statement.notes))
 
-    return statement, _publish(out, statement, c, "none", make, copies)
+    return statement, _publish(out, statement, c, "none", make, files, copies)
 
 
 def _find(base: Path, rel: str, inputs: Path | None) -> tuple[Path, list[Path]]:

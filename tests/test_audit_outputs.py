@@ -216,11 +216,12 @@ def test_pay_outcomes_objects_write_their_inputs(base: Path, tmp_path: Path) -> 
     contract = io.read_contract(base / "contract.toml")
     _, manifest = audit.pay_outcomes(contract, read_outcomes(base / "outcomes.csv"),
                                      tmp_path / "out")
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {
-        "contract.toml", "outcomes.csv", "statement.csv", "statement.json",
-        "statement.xlsx", "manifest.json"}
-    assert [(r, p) for r, p, _ in manifest.inputs] == [("contract", "contract.toml"),
-                                                       ("outcomes", "outcomes.csv")]
+    assert sorted(p.relative_to(tmp_path / "out").as_posix()
+                  for p in (tmp_path / "out").rglob("*") if p.is_file()) == [
+        "inputs/contract.toml", "inputs/outcomes.csv", "manifest.json", "statement.csv",
+        "statement.json", "statement.xlsx"]
+    assert [(r, p) for r, p, _ in manifest.inputs] == [
+        ("contract", "inputs/contract.toml"), ("outcomes", "inputs/outcomes.csv")]
     assert audit.verify(tmp_path / "out").ok
 
 
@@ -238,8 +239,8 @@ def test_paid_ledger_is_an_input_of_the_manifest(d: Path) -> None:
     # earlier statements as objects: written to paid.csv, recorded, and the same bill
     third, m3 = audit.pay_outcomes(d / "contract.toml", d / "h2.csv", d / "q2obj",
                                    paid=[first])
-    assert ("paid", "paid.csv") in [(r, p) for r, p, _ in m3.inputs]
-    assert (d / "q2obj" / "paid.csv").is_file() and audit.verify(d / "q2obj").ok
+    assert ("paid", "inputs/paid.csv") in [(r, p) for r, p, _ in m3.inputs]
+    assert (d / "q2obj" / "inputs" / "paid.csv").is_file() and audit.verify(d / "q2obj").ok
     assert third.total == second.total and third.lines == second.lines
     # the ledger reaches the payment engine: cohorts it paid are not paid twice
     with pytest.raises(ContractError, match=r"already paid in an earlier statement"):
@@ -326,4 +327,21 @@ def test_provisional_lines_are_marked_on_every_output(tmp_path: Path) -> None:
                           schema_overrides={"provisional": pl.String})
     assert lines.filter(pl.col("provisional") == "provisional")["line"].to_list() == marked
     assert audit.verify(tmp_path).ok
-    assert read_outcomes(tmp_path / "outcomes.csv")[-1].provisional
+    assert read_outcomes(tmp_path / "inputs" / "outcomes.csv")[-1].provisional
+
+
+def test_read_options_are_recorded_and_replayed(base: Path, tmp_path: Path) -> None:
+    for name in ("cohort", "events"):
+        pl.read_parquet(base / f"{name}.parquet").write_csv(tmp_path / f"{name}.csv",
+                                                            separator=";")
+    shutil.copy(base / "contract.toml", tmp_path)
+    files = [tmp_path / "contract.toml", tmp_path / "cohort.csv", tmp_path / "events.csv"]
+    with pytest.raises(pbr.SchemaError):  # read without the separator: refused
+        audit.pay_files(*files, tmp_path / "out")
+    _, manifest = audit.pay_files(*files, tmp_path / "out",
+                                  read_options={"separator": ";", "duplicates": "exclude"})
+    doc = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert doc["options"] == {"duplicates": "exclude", "separator": ";"}
+    assert audit.verify(tmp_path / "out").ok  # verify reads the files the same way
+    assert json.loads((tmp_path / "out" / "statement.json").read_text())["total"] == \
+        json.loads((base / "prev" / "statement.json").read_text())["total"]

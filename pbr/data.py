@@ -273,7 +273,7 @@ def _apply_rules(df: pl.DataFrame, table: str, rules: list[tuple[str, str, pl.Ex
 
 def _normalise_disposal_types(df: pl.DataFrame, mapping: Mapping[str, str] | None
                               ) -> pl.DataFrame:
-    """``disposal_type`` in pbr's spelling (rule V1): each value normalised
+    """``disposal_type`` in pbr's spelling (rule P2): each value normalised
     (:func:`pbr.schema.normalise_term`), then mapped by ``mapping`` (keys and values
     normalised the same way).  Works on the distinct values; the column is rewritten
     only when some value changes."""
@@ -300,14 +300,17 @@ def _normalise_disposal_types(df: pl.DataFrame, mapping: Mapping[str, str] | Non
 
 def _duplicate_rows(df: pl.DataFrame) -> np.ndarray:
     """Positions (in ``df``) of the rows that repeat an earlier row exactly, every column
-    equal (rule D1).  One hash per row first; rows whose hash is unique cannot repeat."""
+    equal (rule D1).  One hash per row (of the physical values: codes, day numbers),
+    sorted: rows whose hash is unique cannot repeat, and only the rest are compared."""
     cols = [c for c in df.columns if c != ROW]
     if df.height < 2:
         return np.zeros(0, np.int64)
-    hashes = df.select(cols).hash_rows()
-    if hashes.n_unique() == df.height:
+    hashes = df.select(pl.col(c).to_physical() for c in cols).hash_rows().to_numpy()
+    ordered = np.sort(hashes)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not repeated.size:
         return np.zeros(0, np.int64)
-    cand = np.flatnonzero(hashes.is_duplicated().to_numpy())
+    cand = np.flatnonzero(pl.Series(hashes).is_in(pl.Series(repeated).implode()).to_numpy())
     sub = df.select(cols)[cand]
     # exact comparison among the candidates (a hash collision is not a duplicate)
     later = sub.select(~pl.struct(cols).is_first_distinct()).to_series().to_numpy()
@@ -454,7 +457,7 @@ class Events(_Table):
     ``offence_code``, optional ``offence_category`` and ``court_event_id``.  Text roles
     are stored as ``pl.Categorical``.  Row rules: offender_id, offence_date,
     disposal_date, disposal_type and offence_code present and parseable, and
-    disposal_date not before offence_date.  ``disposal_type`` is normalised (rule V1)
+    disposal_date not before offence_date.  ``disposal_type`` is normalised (rule P2)
     and an exact repeat of an earlier row is ledgered as ``duplicate_event`` and counted
     once (rule D1); see :meth:`from_frame`.
 
@@ -494,7 +497,7 @@ class Events(_Table):
         columns of those names exist.
 
         ``disposal_type`` values are normalised (lower case, surrounding whitespace
-        removed: :func:`pbr.schema.normalise_term`, rule V1) and then mapped through
+        removed: :func:`pbr.schema.normalise_term`, rule P2) and then mapped through
         ``disposal_type_map`` when given: your extract's vocabulary onto the proof types
         of the spec, e.g. ``{"Fine": "conviction", "Community Order": "conviction",
         "Reprimand": "caution"}`` (keys and values are normalised too; values not in
@@ -572,8 +575,9 @@ class Events(_Table):
     def disposal_types(self) -> pl.DataFrame:
         """Rows per ``disposal_type`` value of the kept rows (``disposal_type``, ``rows``),
         sorted by value: the vocabulary a spec's ``proof_types`` is checked against."""
-        counts = self.data["disposal_type"].cast(pl.String).value_counts(name="rows")
-        return counts.with_columns(pl.col("rows").cast(pl.Int64)).sort("disposal_type")
+        counts = self.data["disposal_type"].value_counts(name="rows")
+        return counts.with_columns(pl.col("disposal_type").cast(pl.String),
+                                   pl.col("rows").cast(pl.Int64)).sort("disposal_type")
 
     @cached_property
     def categories(self) -> frozenset[str]:

@@ -217,6 +217,10 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
         "pay", e.base / "contract.toml", "--cohort", e.edited(e.cohort, "cohort.csv", _dmy),
         "--events", e.events, "--out", e.tmp / "statement"],
      (r"--date-format '%d/%m/%Y'",)),
+    ("pay_header_only_events_without_as_of", lambda e: [
+        "pay", e.base / "contract.toml", "--cohort", e.cohort, "--events",
+        e.write("events.csv", _header_only(e.events)), "--out", e.tmp / "statement"],
+     (r"the events hold no disposal date", r"--as-of")),
     ("cohort_disposals_missing", lambda e: [
         "cohort", "--disposals", e.tmp / "disposals.parquet", "--out", e.tmp / "out.csv"],
      (r"disposals\.parquet", "does not exist")),
@@ -300,6 +304,9 @@ def test_header_only_events_measure_zero(base: Path, tmp_path: Path) -> None:
     _ok(env.measure(events=empty))
     summary = pl.read_csv(tmp_path / "out.csv")
     assert summary.height == 200 and summary["reoffended"].sum() == 0
+    _ok(["pay", base / "contract.toml", "--cohort", env.cohort, "--events", empty,
+         "--as-of", "2023-12-31", "--out", tmp_path / "statement"])
+    assert (tmp_path / "statement" / "manifest.json").is_file()
     padded = env.edited(env.cohort, "cohort.csv", _padded_ids)
     for cohort in (env.cohort, padded):  # integer ids, text ids
         for engine in ("numba", "polars"):

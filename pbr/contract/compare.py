@@ -33,7 +33,8 @@ from pbr.contract.pay import CONTEXT
 from pbr.contract.spec import Contract
 from pbr.errors import ContractError
 
-__all__ = ["PLACES", "cohort_counts", "group_thresholds", "outcomes", "significance_interval"]
+__all__ = ["PLACES", "check_cohort_column", "cohort_counts", "group_thresholds", "outcomes",
+           "significance_interval"]
 
 #: decimal places of measured values, comparators and thresholds
 PLACES = 6
@@ -154,6 +155,21 @@ def _baseline(comp: Comparator, cohort: str, measure: str, risk: Decimal | None
                                                f"({comp.adjustment}): {how}")
 
 
+def check_cohort_column(contract: Contract, frame: pl.DataFrame) -> None:
+    """The cohort file's labels: none empty, each a cohort the contract lists."""
+    by = contract.cohort_column
+    if by not in frame.columns:
+        raise ContractError(f"cohorts.column: column {by!r} is not in the cohort file; its "
+                            f"columns are {', '.join(frame.columns)}")
+    nulls = frame[by].null_count()
+    if nulls:
+        raise ContractError(f"cohorts.column: column {by!r} of the cohort file has {nulls:,} "
+                            "empty cohort label(s); every offender needs the cohort it is paid "
+                            "in. Fix: fill the labels, or leave those rows out of the cohort")
+    check_labels(contract, frame[by].cast(pl.String).unique().to_list(),
+                 f"cohorts.column {by!r} of the cohort file")
+
+
 def _check_risk(frame: pl.DataFrame, column: str) -> None:
     """Predicted risks are probabilities: numbers in [0, 1], none missing."""
     s = frame[column]
@@ -210,13 +226,7 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
         if column is not None and column not in frame.columns:
             raise ContractError(f"cohorts.column / comparator: column {column!r} is not in the "
                                 f"cohort file; its columns are {', '.join(frame.columns)}")
-    nulls = frame[by].null_count()
-    if nulls:
-        raise ContractError(f"cohorts.column: column {by!r} of the cohort file has {nulls:,} "
-                            "empty cohort label(s); every offender needs the cohort it is paid "
-                            "in. Fix: fill the labels, or leave those rows out of the cohort")
-    check_labels(contract, frame[by].cast(pl.String).unique().to_list(),
-                 f"cohorts.column {by!r} of the cohort file")
+    check_cohort_column(contract, frame)
     if comp.risk_column is not None:
         _check_risk(frame, comp.risk_column)
     if comp.group_column is not None and frame[comp.group_column].null_count():

@@ -106,11 +106,10 @@ def _extract_end(contract: Contract, spec: MeasureSpec, cohort: Cohort, events: 
                  as_of: _dt.date | None) -> tuple[MeasureSpec, list[str]]:
     """The measure spec to pay on, after checking every window closed by the extract date."""
     by = contract.cohort_column
-    if by not in cohort.data.columns:
-        raise ContractError(f"cohorts.column: column {by!r} is not in the cohort file; its "
-                            f"columns are {', '.join(cohort.data.columns)}")
-    allow = ("; or, to pay provisional lines on the windows so far, set provisional = true "
-             "under [contract] and give as_of")
+    compare.check_cohort_column(contract, cohort.data)
+    allow = ("; this contract allows provisional lines once as_of is given"
+             if contract.provisional else "; or, to pay provisional lines on the windows so "
+             "far, set provisional = true under [contract] and give as_of")
     if spec.interim and not contract.provisional:
         raise ContractError("measure.overrides.interim = true measures windows that have not "
                             "closed, but [contract] provisional is false: remove interim, or "

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 import typer
 
 from pbr.errors import PbrError, SchemaError
+from pbr.schema import DISPOSALS
 
 __all__ = [
     "READING",
@@ -168,11 +169,13 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-#: roles whose column a flag names (pbr.schema's roles, every table)
+#: roles whose column a flag of their own names; the other roles of pbr.schema (the
+#: disposals' optional ones) are named with ``pbr cohort --role ROLE=COLUMN``
 _ROLE_NAMES = ("offender_id", "index_date", "offence_date", "disposal_date",
                "disposal_type", "offence_code", "offence_category", "court_event_id",
-               "start_date", "end_date", "release_date", "date_of_birth")
+               "start_date", "end_date")
 _ROLE_ARG = re.compile(r"\b(" + "|".join(_ROLE_NAMES) + r")='<your column>'")
+_OTHER_ROLE_ARG = re.compile(r"\b(" + "|".join(DISPOSALS.optional) + r")='<your column>'")
 _FROM_FRAME = re.compile(r" to (?:Cohort|Events|Custody|Disposals)\.from_frame")
 _VALUE_ARG = re.compile(r"\b(separator|encoding|date_format)=('(?:[^'\\]|\\.)*'|\"[^\"]*\")")
 _PLAIN = (("on_invalid='exclude'", "--on-invalid exclude"),
@@ -209,6 +212,7 @@ def cli_message(text: str) -> str:
     text = text.replace("pass Events.from_frame(..., duplicates='keep')",
                         "pass --keep-duplicates")
     text = _ROLE_ARG.sub(lambda m: f"{_flag(m.group(1))} COLUMN", text)
+    text = _OTHER_ROLE_ARG.sub(lambda m: f"--role {m.group(1)}=COLUMN", text)
     text = _FROM_FRAME.sub("", text)
     text = _VALUE_ARG.sub(lambda m: f"{_flag(m.group(1))} {m.group(2)}", text)
     for old, new in _PLAIN:

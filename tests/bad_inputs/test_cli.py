@@ -230,6 +230,11 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
     ("cohort_required_role_given_as_role", lambda e: [
         "cohort", "--disposals", e.events, "--role", "offender_id=pnc", "--out",
         e.tmp / "out.csv"], (r"--offender-id pnc",)),
+    ("cohort_optional_role_column_missing", lambda e: [
+        "cohort", "--disposals", e.events, "--role", "release_date=discharged", "--out",
+        e.tmp / "out.csv"],
+     (r"the disposals file .* has no column 'discharged' \(role release_date\)",
+      r"pass --role release_date=COLUMN")),
     ("cohort_ledger_out_unsupported", lambda e: [
         "cohort", "--disposals", e.events, "--out", e.tmp / "out.csv", "--ledger-out",
         e.tmp / "ledger.json"], (r"--ledger-out .*unknown file type '\.json'",)),

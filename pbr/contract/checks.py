@@ -132,8 +132,8 @@ def _check_variations(c: Contract) -> None:
             other = seen.get((v.component, v.effective, key))
             if other is not None:
                 raise ContractError(
-                    f"variation {v.effective}.set.{key} = {value!r} and variation "
-                    f"{v.effective}.set.{key} = {other!r} both set component "
+                    f"variation {v.effective}.set.{key} = {_show(value)} and variation "
+                    f"{v.effective}.set.{key} = {_show(other)} both set component "
                     f"{v.component!r}.{key} from the same date; keep one of them")
             seen[(v.component, v.effective, key)] = value
     # the terms in force after each effective date must be valid together
@@ -142,6 +142,11 @@ def _check_variations(c: Contract) -> None:
             c.terms(when)
         except ContractError as exc:
             raise ContractError(f"variations in force from {when}: {exc}") from None
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value).lower() \
+        if isinstance(value, bool) else str(value)
 
 
 def _suggest(label: str, listed: Sequence[str]) -> str:

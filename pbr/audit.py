@@ -59,12 +59,13 @@ from pbr.io.results import read_outcomes, write_outcomes
 from pbr.io.tables import read_cohort, read_custody, read_events
 from pbr.report.statement import write_statement_csv, write_statement_json, write_statement_xlsx
 
-__all__ = ["ENVIRONMENT_PACKAGES", "MANIFEST_FORMAT", "MANIFEST_NAME", "MANIFEST_VERSION",
-           "ROLES", "Manifest", "VerificationResult", "environment", "pay_files",
-           "pay_outcomes", "read_manifest", "verify"]
+__all__ = ["ENVIRONMENT_PACKAGES", "INPUT_COPIES", "MANIFEST_FORMAT", "MANIFEST_NAME",
+           "MANIFEST_VERSION", "ROLES", "Manifest", "VerificationResult", "environment",
+           "pay_files", "pay_outcomes", "read_manifest", "verify"]
 
 OUTPUTS = (("statement_csv", "statement.csv"), ("statement_json", "statement.json"),
            ("statement_xlsx", "statement.xlsx"))
+
 
 def _rel(path: Path, base: Path) -> str:
     try:

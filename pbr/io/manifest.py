@@ -33,6 +33,9 @@ MANIFEST_VERSION = 2
 ENVIRONMENT_PACKAGES = ("numpy", "polars", "numba", "scipy", "statsmodels", "pyarrow",
                         "xlsxwriter")
 _KINDS = ("run", "outcomes")
+#: the input roles a manifest may record, and those each kind needs
+_INPUT_ROLES = ("contract", "cohort", "events", "custody", "outcomes", "paid")
+_NEEDED = {"run": ("contract", "cohort", "events"), "outcomes": ("contract", "outcomes")}
 _REQUIRED = ("pbr_version", "engine", "contract_sha256", "contract", "spec", "inputs",
              "outputs", "total", "currency")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -135,16 +138,18 @@ class Manifest:
     :func:`pbr.audit.pay_files` and :func:`pbr.audit.pay_outcomes` write one beside
     every statement; it reads back equal, and prints as a summary:
 
-    >>> m = Manifest("0.1.0", "numba", 1, "ab" * 32, "[contract]", "[measure]",
-    ...              inputs=(("contract", "../contract.toml", "cd" * 32),),
+    >>> m = Manifest("0.1.0", "none", None, "ab" * 32, "[contract]", "[measure]",
+    ...              inputs=(("contract", "../contract.toml", "cd" * 32),
+    ...                      ("outcomes", "../outcomes.csv", "12" * 32)),
     ...              outputs=(("statement_csv", "statement.csv", "ef" * 32),),
-    ...              fingerprints=(), total="100.00", currency="GBP")
+    ...              fingerprints=(), total="100.00", currency="GBP", kind="outcomes")
     >>> Manifest.from_json(m.to_json()) == m
     True
     >>> print(m)  # doctest: +NORMALIZE_WHITESPACE
-    Manifest (pbr 0.1.0, engine numba, seed 1)
+    Manifest (pbr 0.1.0, engine none, seed None)
       contract sha256 abababababababababababababababababababababababababababababababab
       input  contract  cdcdcdcdcdcdcdcd  ../contract.toml
+      input  outcomes  1212121212121212  ../outcomes.csv
       output statement_csv efefefefefefefef  statement.csv
       total  GBP 100.00
     """
@@ -245,11 +250,20 @@ class Manifest:
         notes = d.get("notes", [])
         if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
             raise _bad(source, "'notes' must be a list of text")
+        inputs = _files(source, "inputs", d["inputs"], "role")
+        roles = [r for r, _, _ in inputs]
+        unknown = [r for r in roles if r not in _INPUT_ROLES]
+        needed = [r for r in _NEEDED[kind] if r not in roles]
+        if unknown or needed or len(set(roles)) != len(roles):
+            raise _bad(source, f"its inputs ({', '.join(roles) or 'none'}) must be "
+                       f"{', '.join(_NEEDED[kind])} (and optionally "
+                       f"{', '.join(r for r in _INPUT_ROLES if r not in _NEEDED[kind])}), "
+                       f"each once, for a {kind!r} manifest")
         as_of = d.get("as_of")
         if as_of is not None and not isinstance(as_of, str):
             raise _bad(source, f"'as_of' must be an ISO date or null, got {as_of!r}")
         return cls(d["pbr_version"], d["engine"], seed, d["contract_sha256"],
-                   d["contract"], d["spec"], _files(source, "inputs", d["inputs"], "role"),
+                   d["contract"], d["spec"], inputs,
                    _files(source, "outputs", d["outputs"], "name"),
                    _pairs(source, "fingerprints", d.get("fingerprints", {})), d["total"],
                    d["currency"], _pairs(source, "roles", d.get("roles", {})), kind,

@@ -142,6 +142,11 @@ API: list[tuple[str, Callable[[Path], Callable[[], Any]], type[PbrError], str]] 
      lambda d: then(edit_manifest(d, lambda m: m["inputs"][0].update(sha256="abc")),
                     lambda: audit.verify(d / "prev")),
      AuditError, r"inputs\[0\]\.sha256 is not a SHA-256 \(64 hex digits\): 'abc'"),
+    ("manifest-input-role-missing",
+     lambda d: then(edit_manifest(d, lambda m: m["inputs"].pop(1)),
+                    lambda: audit.verify(d / "prev")),
+     AuditError, r"its inputs \(contract, events\) must be contract, cohort, events \(and "
+                 r"optionally custody, outcomes, paid\), each once, for a 'run' manifest"),
     ("manifest-bad-kind",
      lambda d: then(edit_manifest(d, lambda m: m.update(kind="forecast")),
                     lambda: audit.verify(d / "prev")),

@@ -109,6 +109,10 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *,
     Decimal('0.00')
     """
     outcomes = list(outcomes)
+    if not outcomes:
+        raise ContractError("outcomes: none given, so there is nothing to pay (a statement of "
+                            "0.00 would look like a result); give one Outcome per cohort and "
+                            "measure, or check that the cohort is not empty")
     for o in outcomes:
         if not isinstance(o, Outcome):
             raise ContractError(f"outcomes: expected Outcome objects, got {o!r}")
@@ -154,8 +158,10 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *,
               + ", ".join(f"{k} = {x}" for k, x in v.set) + (f" ({v.note})" if v.note else "")
               for v in contract.variations if v in applied]
     if any(marked):
-        which = ", ".join(x.line for x in lines if x.provisional)
-        text = (f"provisional: lines {which} rest on follow-up windows that had not closed "
+        which = [x.line for x in lines if x.provisional]
+        shown = ", ".join(which[:12]) + (f" and {len(which) - 12} more" if len(which) > 12
+                                         else "")
+        text = (f"provisional: lines {shown} rest on follow-up windows that had not closed "
                 "by the data extract date; they are an estimate, to be replaced by the "
                 "final statement once the windows close")
         warnings.warn(text, ProvisionalWarning, stacklevel=2)

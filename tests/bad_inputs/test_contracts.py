@@ -235,6 +235,8 @@ PAY_CASES: list[tuple[str, Callable[[Path], Any], str]] = [
     ("outcome_for_an_unlisted_cohort", lambda _: pay(CONTRACT, [rate("2019 Q1")]),
      r"outcomes: cohort label\(s\) \['2019 Q1'\] are not cohorts of the contract "
      r"\(cohorts\.period lists \['2019Q1', .*did you mean '2019Q1'\?.*Fix: relabel"),
+    ("no_outcomes", lambda _: pay(CONTRACT, []),
+     r"outcomes: none given, so there is nothing to pay"),
     ("negative_actual_rate", lambda _: pay(CONTRACT, [rate(actual="-3.0")]),
      r"outcome '2019Q1' binary_rate\.actual: -3\.0 is negative"),
     ("cohort_of_nobody", lambda _: pay(CONTRACT, [rate(n=0)]),

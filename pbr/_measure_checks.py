@@ -204,30 +204,42 @@ def _outside(frame: pl.DataFrame, cond: pl.Expr, cols: list[str], table: str, wh
         f"or leave those rows out of the {table}", DataQualityWarning)]
 
 
+def _span(frame: pl.DataFrame, cols: list[str]) -> tuple[_dt.date, _dt.date]:
+    """The earliest and the latest date in ``cols`` of a frame with rows."""
+    row = frame.select(lo=pl.min_horizontal(pl.col(c).min() for c in cols),
+                       hi=pl.max_horizontal(pl.col(c).max() for c in cols)).row(0)
+    lo, hi = row
+    assert isinstance(lo, _dt.date) and isinstance(hi, _dt.date)
+    return lo, hi
+
+
+def _years_before(day: _dt.date, years: int) -> _dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
 def _plausibility(cohort: Cohort, events: Events) -> list[Note]:
     notes: list[Note] = []
     lo, hi = INDEX_DATE_BOUNDS
-    idx = cohort.data["index_date"]
-    if cohort.n and (idx.min() < lo or idx.max() > hi):  # rule T1
-        notes += _outside(cohort.frame, ~pl.col("index_date").is_between(lo, hi),
-                          ["index_date"], "cohort", f"an index_date outside {lo}..{hi}",
-                          "pbr rule T1")
+    if cohort.n:
+        first, last = _span(cohort.data, ["index_date"])
+        if first < lo or last > hi:  # rule T1
+            notes += _outside(cohort.frame, ~pl.col("index_date").is_between(lo, hi),
+                              ["index_date"], "cohort", f"an index_date outside {lo}..{hi}",
+                              "pbr rule T1")
     if not events.n:
         return notes
     elo, ehi = EVENT_DATE_BOUNDS
     if cohort.n:  # an offence a century before anyone's index date
-        first = idx.min()
-        try:
-            elo = max(elo, first.replace(year=first.year - YEARS_BEFORE_INDEX))
-        except ValueError:  # 29 February
-            elo = max(elo, first.replace(year=first.year - YEARS_BEFORE_INDEX, day=28))
-    d = events.data
-    if (d["offence_date"].min() < elo or d["disposal_date"].max() > ehi
-            or d["offence_date"].max() > ehi or d["disposal_date"].min() < elo):  # rule T2
+        elo = max(elo, _years_before(first, YEARS_BEFORE_INDEX))
+    dates = ["offence_date", "disposal_date"]
+    first_event, last_event = _span(events.data, dates)
+    if first_event < elo or last_event > ehi:  # rule T2
         notes += _outside(events.frame, ~pl.col("offence_date").is_between(elo, ehi)
                           | ~pl.col("disposal_date").is_between(elo, ehi),
-                          ["offence_date", "disposal_date"], "events",
-                          f"an offence or disposal date outside {elo}..{ehi}",
+                          dates, "events", f"an offence or disposal date outside {elo}..{ehi}",
                           f"pbr rule T2: from {YEARS_BEFORE_INDEX} years before the earliest "
                           f"index date, and within {EVENT_DATE_BOUNDS[0]}.."
                           f"{EVENT_DATE_BOUNDS[1]}")

@@ -19,9 +19,7 @@ the schema's types (an events file in which nobody reoffended).
 
 from __future__ import annotations
 
-import codecs
 import datetime as _dt
-import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +30,8 @@ from pbr.data import Cohort, Custody, Events
 from pbr.disposals import Disposals
 from pbr.errors import SchemaError
 from pbr.io._atomic import atomic_files
+from pbr.io._csv import check_columns, read_csv
+from pbr.io._dates import check_date_format, parse_dates
 from pbr.schema import COHORT, CUSTODY, DISPOSALS, EVENTS, TableSchema
 
 __all__ = [
@@ -57,8 +57,6 @@ WRITE_FORMATS: dict[str, str] = {
     ".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "excel",
 }
 
-_INTEGER = r"^-?(0|[1-9][0-9]*)$"
-_DECIMAL = r"^[+-]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _PARQUET_COMPRESSION: Literal["zstd"] = "zstd"
 _PARQUET_LEVEL = 3
 _PARQUET_ROW_GROUP = 512 * 1024
@@ -75,125 +73,8 @@ def _format(path: Path, formats: dict[str, str], verb: str) -> str:
 
 
 # --------------------------------------------------------------------------- reading
-def _infer_text_column(s: pl.Series) -> pl.Series:
-    """Integer, float or boolean when every value is one, else the text unchanged.
-
-    Numbers with a leading zero ("007") and integers too large for Int64 stay text:
-    they are identifiers, not quantities.
-    """
-    values = s.drop_nulls()
-    if values.len() == 0:
-        return s
-    if values.str.contains(_INTEGER).all():
-        as_int = s.cast(pl.Int64, strict=False)
-        return as_int if as_int.null_count() == s.null_count() else s
-    if values.str.contains(_DECIMAL).all():
-        return s.cast(pl.Float64, strict=False)
-    if values.is_in(["true", "false"]).all():
-        return s == "true"
-    return s
-
-
-def _check_encoding(encoding: str) -> str:
-    """The codec's canonical name; an unknown one raises, with examples."""
-    try:
-        return codecs.lookup(encoding).name
-    except (LookupError, TypeError):
-        raise SchemaError(
-            f"encoding={encoding!r} is not a known text encoding. Fix: give one such as "
-            "encoding='utf-8', encoding='latin-1' or encoding='cp1252' (Excel's CSV on "
-            "Windows)") from None
-
-
-def _check_separator(separator: str) -> None:
-    if len(separator) != 1 or separator in ('"', "\n", "\r"):
-        raise SchemaError(
-            f"separator={separator!r}: give one character other than a quote or a line "
-            "break, e.g. separator=';' or separator='\\t'")
-
-
-def _not_text(path: Path, raw: bytes, encoding: str, exc: UnicodeDecodeError) -> SchemaError:
-    line = raw[:exc.start].count(b"\n") + 1
-    byte = raw[exc.start:exc.start + 1].hex()
-    hint = ("encoding='latin-1' or encoding='cp1252' (Excel's CSV on Windows)"
-            if encoding == "utf-8" else "the encoding the file was saved in")
-    return SchemaError(
-        f"cannot read {str(path)!r}: it is not {encoding} text (byte 0x{byte} on line "
-        f"{line}). Fix: pass {hint}")
-
-
-def _csv_source(path: Path, encoding: str) -> Path | bytes:
-    """The file itself when it is to be read as UTF-8 (polars reads it, and checks that
-    it is), else its text re-encoded as UTF-8 bytes."""
-    codec = _check_encoding(encoding)
-    with path.open("rb") as f:
-        head = f.read(1 << 16)
-    if not head.strip() and path.stat().st_size <= len(head):
-        raise SchemaError(
-            f"cannot read {str(path)!r}: the file is empty. Fix: give the file with its "
-            "header line (a table with no rows still needs its column names)")
-    for magic, kind, suffix in ((b"PAR1", "a Parquet file", ".parquet"),
-                                (b"PK\x03\x04", "an Excel workbook (or another zip)", ".xlsx")):
-        if head.startswith(magic):
-            raise SchemaError(
-                f"cannot read {str(path)!r} as CSV: it is {kind}. Fix: give it its own "
-                f"suffix ({suffix})")
-    if codec in ("utf-8", "utf-8-sig"):
-        return path
-    raw = path.read_bytes()
-    try:
-        return raw.decode(codec).encode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _not_text(path, raw, codec, exc) from None
-
-
-def _utf8_error(path: Path, exc: Exception) -> SchemaError | None:
-    """The error for a file that polars found is not UTF-8, naming the line."""
-    if "utf-8" not in str(exc).lower() and "utf8" not in str(exc).lower():
-        return None
-    raw = path.read_bytes()
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return _not_text(path, raw, "utf-8", bad)
-    return None
-
-
-def _one_column(path: Path, header: Sequence[str], separator: str) -> None:
-    """A file read as one column whose name holds another separator: say which."""
-    if len(header) != 1:
-        return
-    for other in (";", "\t", "|", ","):
-        parts = header[0].split(other)
-        if other != separator and len(parts) > 1 and all(p.strip() for p in parts):
-            raise SchemaError(
-                f"cannot read {str(path)!r}: the file has one column {header[0]!r} when "
-                f"read with separator={separator!r}; did you mean separator={other!r}?")
-
-
-def _read_csv(path: Path, columns: Sequence[str] | None, separator: str | None,
-              encoding: str, text_columns: Collection[str]) -> pl.DataFrame:
-    sep = separator if separator is not None else \
-        "\t" if path.suffix.lower() == ".tsv" else ","
-    _check_separator(sep)
-    source = _csv_source(path, encoding)
-    try:
-        header = pl.read_csv(source, separator=sep, n_rows=0, infer_schema=False).columns
-        _one_column(path, header, sep)
-        _check_columns(path, header, columns)
-        df = pl.read_csv(source, separator=sep, infer_schema=False, try_parse_dates=False,
-                         columns=list(columns) if columns is not None else None)
-    except pl.exceptions.ComputeError as exc:
-        error = _utf8_error(path, exc) if isinstance(source, Path) else None
-        if error is None:
-            raise
-        raise error from None
-    return df.with_columns(_infer_text_column(df[c]) for c in df.columns
-                           if c not in text_columns)
-
-
 def _read_parquet(path: Path, columns: Sequence[str] | None) -> pl.DataFrame:
-    _check_columns(path, list(pl.read_parquet_schema(path)), columns)
+    check_columns(path, list(pl.read_parquet_schema(path)), columns)
     return pl.read_parquet(path, columns=list(columns) if columns is not None else None)
 
 
@@ -202,18 +83,8 @@ def _read_excel(path: Path, sheet: str | int | None, columns: Sequence[str] | No
     where = {"sheet_name": sheet} if isinstance(sheet, str) else \
         {"sheet_id": 1 if sheet is None else sheet + 1}
     df = pl.read_excel(path, infer_schema_length=None, **where)
-    _check_columns(path, df.columns, columns)
+    check_columns(path, df.columns, columns)
     return df if columns is None else df.select(columns)
-
-
-def _check_columns(path: Path, present: Sequence[str], wanted: Sequence[str] | None) -> None:
-    if wanted is None:
-        return
-    missing = [c for c in wanted if c not in present]
-    if missing:
-        raise SchemaError(
-            f"{str(path)!r}: no column(s) {', '.join(map(repr, missing))}; columns present: "
-            f"{', '.join(present[:20])}")
 
 
 def _as_text(s: pl.Series) -> pl.Series:
@@ -284,7 +155,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
         raise SchemaError(f"cannot read {str(path)!r}: sheet= applies to Excel files only")
     try:
         if fmt == "csv":
-            return _read_csv(path, columns, separator, encoding, text_columns)
+            return read_csv(path, columns, separator, encoding, text_columns)
         df = _read_parquet(path, columns) if fmt == "parquet" else \
             _read_excel(path, sheet, columns)
     except SchemaError:
@@ -299,93 +170,6 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
 
 
 # --------------------------------------------------------------------------- roles
-#: date formats suggested when a date column does not read as ISO YYYY-MM-DD
-_DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%y",
-                 "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%d %b %Y", "%d-%b-%Y", "%d-%b-%y")
-_ISO = "%Y-%m-%d"
-
-
-def _check_date_format(date_format: str) -> None:
-    """A strftime format that reads back a full date; else raise with an example."""
-    sample = _dt.date(2001, 2, 3)
-    try:
-        back = pl.Series([sample.strftime(date_format)]).str.to_date(
-            date_format, strict=False)[0]
-    except (ValueError, pl.exceptions.PolarsError):
-        back = None
-    if back != sample:
-        raise SchemaError(
-            f"date_format={date_format!r} is not a strftime format that reads a whole date "
-            "(day, month and year). Fix: give e.g. date_format='%d/%m/%Y' for 31/01/2020")
-
-
-def _parse(s: pl.Series, fmt: str) -> pl.Series:
-    return s.cast(pl.String).str.strip_chars().str.to_date(fmt, strict=False)
-
-
-def _fitting_formats(values: Sequence[str]) -> list[str]:
-    """The common date formats that read every one of ``values``."""
-    s = pl.Series(values, dtype=pl.String)
-    return [f for f in _DATE_FORMATS if _parse(s, f).null_count() == 0]
-
-
-def _dates(df: pl.DataFrame, path: Path, kind: str, columns: Mapping[str, str],
-           date_format: str | None, on_invalid: OnInvalid, id_col: str) -> pl.DataFrame:
-    """Parse each role's text date column with ``date_format`` (default ISO).
-
-    A value that does not parse raises, naming the file, column, row, value and the
-    fix; with ``on_invalid="exclude"`` the column is left for the validator, which
-    ledgers such rows (ISO text for the values that parsed, the others as written).
-    """
-    fmt = _ISO if date_format is None else date_format
-    for role, col in columns.items():
-        if col not in df.columns:
-            continue
-        raw = df[col]
-        if raw.dtype.is_integer():  # e.g. 20200131 in a workbook: read as text
-            raw = raw.cast(pl.String)
-        elif raw.dtype not in (pl.String, pl.Null):
-            continue
-        parsed = _parse(raw, fmt)
-        stripped = raw.cast(pl.String).str.strip_chars()
-        bad = (raw.is_not_null() & parsed.is_null() & (stripped != "")).fill_null(False)
-        if not bad.any():
-            df = df.with_columns(parsed.alias(col))
-            continue
-        if on_invalid == "exclude":
-            if date_format is not None:
-                df = df.with_columns(pl.when(parsed.is_not_null())
-                                     .then(parsed.dt.to_string(_ISO))
-                                     .otherwise(stripped).alias(col))
-            continue
-        rows = bad.arg_true()
-        first = int(rows[0])
-        line = f"line {first + 2}, " if path.suffix.lower() in (".csv", ".tsv") else ""
-        who = df[id_col][first] if id_col in df.columns else None
-        values = stripped.filter(bad).head(100).to_list()
-        fits = _fitting_formats(values)
-        reads = " or ".join(f"date_format={f!r}" for f in fits[:2])
-        if date_format is not None:
-            what = f"does not match date_format={date_format!r}"
-            fix = "correct the values or date_format=" + (f" ({reads} reads them)"
-                                                           if fits else "")
-        elif re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", values[0]):
-            what, fix = "is not a calendar date", "correct the source data"
-        elif fits:
-            what = "is not a date in YYYY-MM-DD form"
-            fix = f"pass {reads}" + (" (check which: both read these values)"
-                                     if len(fits) > 1 else "")
-        else:
-            what = "is not a date in YYYY-MM-DD form"
-            fix = ("pass date_format='<strftime format>', e.g. date_format='%d/%m/%Y' for "
-                   "31/01/2020, or correct the source data")
-        raise SchemaError(
-            f"{kind} row {first} ({line}offender_id={who!r}) of {str(path)!r}, column "
-            f"{col!r} (role {role}): {values[0]!r} {what}; {rows.len():,} row(s) in all. "
-            f"Fix: {fix}, or pass on_invalid='exclude' to leave such rows out (listed "
-            "in the exclusions)")
-    return df
-
 
 def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str | None], *,
                 sheet: str | int | None, separator: str | None, encoding: str,
@@ -399,7 +183,7 @@ def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str
     if on_invalid not in ("raise", "exclude"):
         raise SchemaError(f"on_invalid must be 'raise' or 'exclude', got {on_invalid!r}")
     if date_format is not None:
-        _check_date_format(date_format)
+        check_date_format(date_format)
     id_col = mapping.get("offender_id") or "offender_id"
     text = [id_col] if id_as_string else []
     if READ_FORMATS.get(path.suffix.lower()) == "csv":
@@ -432,8 +216,8 @@ def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str
             types[found["offender_id"]] = pl.Int64
         df = df.with_columns(pl.col(c).cast(t) for c, t in types.items())
     dates = {r: c for r, c in found.items() if r in schema.dates}
-    df = _dates(df, path, schema.name, dates, date_format, on_invalid,
-               found["offender_id"])
+    df = parse_dates(df, path, schema.name, dates, date_format, on_invalid,
+                     found["offender_id"])
     return df, found
 
 

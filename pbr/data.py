@@ -305,13 +305,18 @@ def _duplicate_rows(df: pl.DataFrame) -> np.ndarray:
     cols = [c for c in df.columns if c != ROW]
     if df.height < 2:
         return np.zeros(0, np.int64)
-    hashes = df.select(pl.col(c).to_physical() for c in cols).hash_rows().to_numpy()
+    frame = df.select(cols)
+    objects = [c for c in cols if frame.schema[c] == pl.Object]
+    if objects:  # Python objects (from pandas) are compared by their repr
+        frame = frame.with_columns(pl.Series(c, [repr(v) for v in frame[c].to_list()],
+                                             dtype=pl.String) for c in objects)
+    hashes = frame.select(pl.col(c).to_physical() for c in cols).hash_rows().to_numpy()
     ordered = np.sort(hashes)
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     if not repeated.size:
         return np.zeros(0, np.int64)
     cand = np.flatnonzero(pl.Series(hashes).is_in(pl.Series(repeated).implode()).to_numpy())
-    sub = df.select(cols)[cand]
+    sub = frame[cand]
     # exact comparison among the candidates (a hash collision is not a duplicate)
     later = sub.select(~pl.struct(cols).is_first_distinct()).to_series().to_numpy()
     return cand[later]

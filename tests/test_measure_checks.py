@@ -102,7 +102,7 @@ def test_proof_types_round_trip_in_their_normal_form() -> None:
 
 
 def test_vocabulary_table() -> None:
-    """Counts per normalised value; rows equal once normalised are duplicates (V1, D1)."""
+    """Counts per normalised value; rows equal once normalised are duplicates (P2, D1)."""
     ev = make_events([(1, "2020-03-01", "2020-03-10", t, c, "theft")
                       for t, c in [("Fine", "A"), ("fine ", "B"), ("conviction", "A"),
                                    ("caution", "A")]])
@@ -142,3 +142,14 @@ def test_extract_end_from_the_kept_rows_only() -> None:
     with pytest.warns(pbr.CompletenessWarning, match="close after 2020-03-10"):
         res = pbr.measure(make_cohort([(1, "2020-01-01")]), ev)
     assert res.coverage["extract_end"] == dt.date(2020, 3, 10)
+
+
+def test_duplicates_with_python_objects_and_nulls() -> None:
+    """Rule D1 compares every column: nulls equal nulls, Python objects by their repr."""
+    base = make_events([(1, "2020-03-01", "2020-03-10", "conviction", "A", "theft")] * 3)
+    frame = base.with_columns(
+        note=pl.Series([None, None, "x"], dtype=pl.String),
+        obj=pl.Series([("a", 1), ("a", 1), ("b", 2)], dtype=pl.Object))
+    ev = pbr.Events.from_frame(frame)
+    assert ev.n == 2
+    assert ev.exclusions.to_frame()["row"].to_list() == [1]

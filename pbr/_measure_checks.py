@@ -43,8 +43,6 @@ EVENT_DATE_BOUNDS = (_dt.date(1900, 1, 1), _dt.date(2100, 12, 31))
 YEARS_BEFORE_INDEX = 100
 #: below this share of cohort ids found in the events the join is suspect (rule J1)
 MIN_ID_OVERLAP = 0.01
-#: values and rows shown in one note
-SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,10 @@ def issue(notes: list[Note], stacklevel: int) -> tuple[str, ...]:
     return tuple(n.text for n in notes)
 
 
+def _rows(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
 def _listing(items: list[str], total: int) -> str:
     more = f" and {total - len(items):,} more" if total > len(items) else ""
     return ", ".join(items) + more
@@ -80,7 +82,8 @@ def vocabulary(events: Events, spec: MeasureSpec) -> pl.DataFrame:
 def _vocabulary(events: Events, spec: MeasureSpec) -> tuple[pl.DataFrame, list[Note]]:
     vocab = vocabulary(events, spec)
     unmatched = vocab.filter(~pl.col("proves"))
-    shown = [f"{v!r} ({n:,} rows)" for v, n, _ in unmatched.head(SHOWN).iter_rows()]
+    # every value is listed: vocabularies are short, and each one is a decision
+    shown = [f"{v!r} ({_rows(n)})" for v, n, _ in unmatched.iter_rows()]
     close = {v: difflib.get_close_matches(v, spec.proof_types, n=1, cutoff=0.8)
              for v in unmatched["disposal_type"].to_list()}
     proofs = ", ".join(spec.proof_types)
@@ -105,7 +108,7 @@ def _vocabulary(events: Events, spec: MeasureSpec) -> tuple[pl.DataFrame, list[N
     for value, match in close.items():  # rule P5
         if match:
             notes.append(Note(
-                f"disposal_type {value!r} ({rows[value]:,} rows) proves no offence but looks "
+                f"disposal_type {value!r} ({_rows(rows[value])}) proves no offence but looks "
                 f"like proof type {match[0]!r}: a misspelling in the data or in proof_types? "
                 f"Fix: correct it, or map it with Events.from_frame(events, "
                 f"disposal_type_map={{{value!r}: {match[0]!r}}})", DataQualityWarning))

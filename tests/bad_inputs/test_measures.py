@@ -99,7 +99,7 @@ def disjoint(found: int) -> pl.DataFrame:
 
 
 CASES: dict[str, Case] = {
-    # -- vocabulary (V1-V4, F2) --------------------------------------------------------
+    # -- vocabulary (P2-P5, F2) --------------------------------------------------------
     "case variants of proof types count": Case(
         TWO, typed(["Conviction", "CAUTION", " conviction ", "CoNvIcTiOn"]),
         check=lambda r: reoffences(r) == [4, 0]),
@@ -110,7 +110,7 @@ CASES: dict[str, Case] = {
                                                                             "conviction")),
     "foreign vocabulary refused": Case(
         TWO, typed(["fine", "community order", "Fine"]), error=SpecError,
-        match=r"proof_types \[caution, conviction\] match none.*'community order' \(1 rows\)"
+        match=r"proof_types \[caution, conviction\] match none.*'community order' \(1 row\)"
               r".*'fine' \(3 rows\).*Fix: .*proof_types=.*disposal_type_map"),
     "typo in proof_types refused": Case(
         TWO, typed(["conviction"]), spec=MOJ.replace(proof_types=["convction"]),
@@ -124,12 +124,12 @@ CASES: dict[str, Case] = {
               r"type 'convction'"),
     "typo in the data warned": Case(
         TWO, typed(["conviction", "convicton"]), warning=DataQualityWarning,
-        match=r"'convicton' \(1 rows\) proves no offence but looks like proof type "
+        match=r"'convicton' \(1 row\) proves no offence but looks like proof type "
               r"'conviction'.*disposal_type_map"),
     "other disposal types listed with counts": Case(
         TWO, typed(["conviction", "fine", "fine", "acquittal"]),
         note=r"prove no offence under proof_types \[caution, conviction\] and were not "
-             r"counted: 'acquittal' \(1 rows\), 'fine' \(2 rows\)",
+             r"counted: 'acquittal' \(1 row\), 'fine' \(2 rows\)",
         check=lambda r: reoffences(r) == [1, 0]
         and r.vocabulary.filter(pl.col("proves"))["rows"].to_list() == [2]),
     "a vocabulary mapped onto proof types": Case(
@@ -196,7 +196,7 @@ CASES: dict[str, Case] = {
         TWO, events((1, "2020-03-01", "2020-06-01", "conviction", "A", "theft")),
         spec=MOJ.replace(as_of="2020-06-30", interim=True), no_warning=(CompletenessWarning,),
         check=lambda r: r.frame["window_complete"].to_list() == [False, False]),
-    # -- plausible dates (Q1, Q2) ------------------------------------------------------
+    # -- plausible dates (T1, T2) ------------------------------------------------------
     "index date in 1800": Case(
         make_cohort([(1, "2020-01-15"), (2, "1800-02-01")]), typed(["conviction"]),
         warning=DataQualityWarning,

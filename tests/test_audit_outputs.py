@@ -340,6 +340,7 @@ def test_read_options_are_recorded_and_replayed(base: Path, tmp_path: Path) -> N
         audit.pay_files(*files, tmp_path / "out")
     _, manifest = audit.pay_files(*files, tmp_path / "out",
                                   read_options={"separator": ";", "duplicates": "exclude"})
+    assert manifest.options == (("duplicates", '"exclude"'), ("separator", '";"'))
     doc = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert doc["options"] == {"duplicates": "exclude", "separator": ";"}
     assert audit.verify(tmp_path / "out").ok  # verify reads the files the same way

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pbr.errors import PbrError, SchemaError
+from pbr.errors import PbrError, SchemaError, SpecError
 from pbr.schema import DISPOSALS
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "check_columns",
     "check_not_input",
     "check_output",
+    "check_toml",
     "cli_message",
     "event_options",
     "flag_terms",
@@ -142,6 +143,22 @@ def check_output(path: Path | None, flag: str, suffixes: tuple[str, ...]) -> Non
     if path.is_dir():
         raise SchemaError(f"{flag} {path}: is a directory. Fix: give a file name, e.g. "
                           f"{flag} {path / ('out' + suffixes[0])}")
+
+
+def check_toml(path: Path | None, flag: str) -> None:
+    """A TOML input given by a flag is UTF-8 text with something in it: an empty file
+    would silently mean every default."""
+    if path is None or not path.is_file():
+        return  # the reader names a missing file
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{flag} {path}: not a TOML text file (byte 0x{raw[exc.start]:02x} "
+                        f"at position {exc.start}). Fix: give the TOML file") from None
+    if not text.strip():
+        raise SpecError(f"{flag} {path}: the file is empty, which would mean every default. "
+                        f"Fix: give the TOML file, or leave out {flag}")
 
 
 def check_not_input(out: Path | None, flag: str, inputs: dict[str, Path | None]) -> None:

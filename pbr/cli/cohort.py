@@ -21,6 +21,7 @@ from pbr.cli._options import (
     Separator,
     check_not_input,
     check_output,
+    check_toml,
     flag_terms,
     reading,
 )
@@ -35,6 +36,7 @@ def _rule(rule_file: Path | None, preset: str | None, start: str | None,
     if rule_file is not None and preset is not None:
         raise typer.BadParameter("give --rule or --preset, not both", param_hint="--rule")
     if rule_file is not None:
+        check_toml(rule_file, "--rule")
         rule = CohortRule.from_toml(rule_file)
     elif preset is not None:
         from pbr.schemes import available_schemes, scheme

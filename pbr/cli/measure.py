@@ -32,6 +32,7 @@ from pbr.cli._options import (
     check_columns,
     check_not_input,
     check_output,
+    check_toml,
     cli_message,
     event_options,
     flag_terms,
@@ -76,6 +77,7 @@ def _spec(spec_file: Path | None, preset: str | None, as_of: str | None,
     if preset is not None and preset not in pbr.available_presets():
         raise SpecError(f"--preset {preset}: no such preset; available: "
                         f"{', '.join(pbr.available_presets())} (see `pbr presets`)")
+    check_toml(spec_file, "--spec")
     spec = io.read_spec(spec_file) if spec_file is not None else \
         pbr.preset(preset or DEFAULT_PRESET)
     changes: dict[str, Any] = {}

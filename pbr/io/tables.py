@@ -160,7 +160,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
             _read_excel(path, sheet, columns)
     except SchemaError:
         raise
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+    except Exception as exc:  # the reader's own errors (polars, fastexcel's Calamine, OS)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = (". Fix: a row has more fields than the header; check separator= and the "
                 "quoting" if "more fields" in first else "")

@@ -108,6 +108,8 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
     ("parquet_file_named_csv", lambda e: e.measure(events=e.write(
         "events.csv", (e.base / "events.parquet").read_bytes())),
      (r"events\.csv' as CSV: it is a Parquet file", r"\.parquet")),
+    ("workbook_that_is_not_one", lambda e: e.measure(cohort=e.write("cohort.xlsx", "x")),
+     (r"cannot read .*cohort\.xlsx' as excel",)),
     # ---- separator and encoding
     ("semicolon_file_read_with_commas", lambda e: e.measure(cohort=e.edited(
         e.cohort, "cohort.csv", lambda t: t.replace(",", ";"))),
@@ -167,6 +169,8 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
     ("spec_with_unknown_key", lambda e: e.measure("--spec", e.write(
         "spec.toml", '[measure]\nfollow_upp = "12 months"\n')),
      (r"unknown field\(s\) follow_upp", "follow_up")),
+    ("spec_file_empty", lambda e: e.measure("--spec", e.write("spec.toml", "\n")),
+     (r"--spec .*spec\.toml: the file is empty, which would mean every default",)),
     ("spec_file_missing", lambda e: e.measure("--spec", e.tmp / "nope.toml"),
      (r"nope\.toml", "does not exist")),
     ("interim_without_as_of", lambda e: e.measure("--interim"),
@@ -235,6 +239,9 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
         e.tmp / "out.csv"],
      (r"the disposals file .* has no column 'discharged' \(role release_date\)",
       r"pass --role release_date=COLUMN")),
+    ("cohort_rule_file_not_text", lambda e: [
+        "cohort", "--disposals", e.events, "--rule", e.write("rule.toml", bytes(range(256))),
+        "--out", e.tmp / "out.csv"], (r"--rule .*rule\.toml: not a TOML text file",)),
     ("cohort_ledger_out_unsupported", lambda e: [
         "cohort", "--disposals", e.events, "--out", e.tmp / "out.csv", "--ledger-out",
         e.tmp / "ledger.json"], (r"--ledger-out .*unknown file type '\.json'",)),

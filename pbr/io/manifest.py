@@ -204,10 +204,12 @@ class Manifest:
 
         Examples
         --------
-        >>> Manifest.from_json('{"total": "1.00"')
-        Traceback (most recent call last):
-        ...
-        pbr.errors.AuditError: manifest is not a pbr manifest: it is not complete JSON (...
+        >>> try:  # doctest: +NORMALIZE_WHITESPACE
+        ...     Manifest.from_json('{"total": "1.00"', source="m.json")
+        ... except AuditError as exc:
+        ...     print(str(exc).split(". ")[0])
+        m.json is not a pbr manifest: it is not complete JSON (Expecting ',' delimiter at line 1,
+        column 17; the file looks truncated)
         """
         if not text.strip():
             raise _bad(source, "the file is empty")

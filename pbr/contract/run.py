@@ -31,12 +31,7 @@ from pbr.measures import MeasureResult, measure
 from pbr.period import date_to_day, day_to_date
 from pbr.spec import MeasureSpec
 
-__all__ = ["GAP_DAYS", "ContractRun", "open_windows", "run_contract"]
-
-#: days between the last disposal in the events and a given as_of beyond which pbr
-#: warns that the extract may end earlier than as_of says (pbr rule: a quarter with no
-#: disposal at all in a reoffending extract is implausible)
-GAP_DAYS = 92
+__all__ = ["ContractRun", "open_windows", "run_contract"]
 
 
 @dataclass(frozen=True)
@@ -146,17 +141,6 @@ def _extract_end(contract: Contract, spec: MeasureSpec, cohort: Cohort, events: 
         return spec, notes
     when = as_of if as_of is not None else spec.as_of
     assert when is not None
-    last = events.data["disposal_date"].max() if events.data.height else None
-    if isinstance(last, _dt.date) and (when - last).days > GAP_DAYS:
-        late = open_windows(spec, cohort, by, last)
-        if late.height:
-            text = (f"as_of {when}, but the last disposal in the events is on {last}, "
-                    f"{(when - last).days} days earlier, and the windows of cohort(s) "
-                    f"{_describe(late, by)} run past it: if the extract really ends on "
-                    f"{last}, their reoffending is understated and the bill too high. Check "
-                    "as_of (the date the data were extracted)")
-            warnings.warn(text, CompletenessWarning, stacklevel=3)
-            notes.append(text)
     table = open_windows(spec, cohort, by, when)
     if table.height and not contract.provisional:
         raise ContractError(

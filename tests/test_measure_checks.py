@@ -153,3 +153,20 @@ def test_duplicates_with_python_objects_and_nulls() -> None:
     ev = pbr.Events.from_frame(frame)
     assert ev.n == 2
     assert ev.exclusions.to_frame()["row"].to_list() == [1]
+
+
+def test_saved_histories_give_the_same_notes(tmp_path: Any) -> None:
+    """A loaded Histories holds the whole events table: the same checks, the same notes."""
+    from pbr.io import load_histories, save_histories
+
+    cohort = make_cohort([(1, "2020-01-15"), (2, "2021-06-01")])
+    events = make_events([(1, "2020-03-01", "2020-06-01", t, "A", "theft")
+                          for t in ["Conviction", "conviction", "fine"]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pbr.PbrWarning)
+        direct = pbr.measure(cohort, events)
+        save_histories(pbr.prepare(cohort, events), tmp_path / "h")
+        loaded = load_histories(tmp_path / "h").measure()
+    assert loaded.notes == direct.notes
+    assert any("'fine' (1 row)" in n for n in loaded.notes)
+    assert loaded.coverage == direct.coverage

@@ -116,6 +116,12 @@ def check_contract(c: Contract) -> None:
             if cohort not in listed:
                 raise ContractError(f"component {x.name!r}.pooled_over: no cohort {cohort!r}; "
                                     f"{_suggest(cohort, listed)}the cohorts are {listed}")
+    kinds = {x.name: x.kind for x in c.components}
+    for x in c.components:
+        if x.hurdle is not None and kinds.get(x.hurdle) == "fee":
+            raise ContractError(f"component {x.name!r}.hurdle: {x.hurdle!r} is a fee, which has "
+                                "no trigger to meet, so the hurdle would never be passed; name "
+                                "an outcome component (e.g. the binary payment)")
     if not isinstance(c.cohort_column, str) or not c.cohort_column:
         raise ContractError(f"cohorts.column: the cohort file's column of cohort labels, "
                             f"e.g. column = \"cohort_period\"; got {c.cohort_column!r}")

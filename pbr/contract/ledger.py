@@ -54,7 +54,9 @@ class PaymentLedger:
 
     Build one with :meth:`from_statements` (earlier :class:`PaymentStatement`\\ s) or
     :meth:`from_csv` / :meth:`from_frame` (columns ``cohort, year, component, amount,
-    kind``), and pass it as ``prior=`` to :func:`~pbr.contract.pay.pay`.
+    kind``), and pass it as ``prior=`` to :func:`~pbr.contract.pay.pay`.  ``contract`` and
+    ``currency`` are the statements' (None for a ledger file); a ledger of another
+    contract or currency is refused.
 
     Examples
     --------
@@ -70,6 +72,8 @@ class PaymentLedger:
     """
 
     entries: tuple[LedgerEntry, ...] = ()
+    contract: str | None = None
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         for i, e in enumerate(self.entries, 1):
@@ -99,7 +103,11 @@ class PaymentLedger:
                 raise ContractError(f"prior: expected PaymentStatement(s), got {s!r}")
             entries += [LedgerEntry(x.cohort, x.year, x.component, x.amount, x.kind,
                                     x.provisional) for x in s.lines]
-        return cls(tuple(entries))
+        names = sorted({(s.contract, s.currency) for s in flat})
+        if len(names) > 1:
+            raise ContractError(f"prior: the statements are of different contracts or "
+                                f"currencies {names}; give the statements of one contract")
+        return cls(tuple(entries), *(names[0] if names else (None, None)))
 
     @classmethod
     def from_frame(cls, frame: Any, *, source: str = "prior") -> PaymentLedger:
@@ -179,4 +187,10 @@ class PaymentLedger:
                     "amount": pl.String, "kind": pl.String, "provisional": pl.Boolean})
 
     def __add__(self, other: PaymentLedger) -> PaymentLedger:
-        return PaymentLedger(self.entries + other.entries)
+        for name in ("contract", "currency"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine is not None and theirs is not None and mine != theirs:
+                raise ContractError(f"prior: ledgers of different {name}s ({mine!r} and "
+                                    f"{theirs!r}) cannot be combined")
+        return PaymentLedger(self.entries + other.entries, self.contract or other.contract,
+                             self.currency or other.currency)

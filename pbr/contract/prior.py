@@ -40,6 +40,11 @@ def check_prior(c: Contract, ledger: PaymentLedger, outcomes: Sequence[Outcome])
     """The ledger belongs to the contract and pays none of the outcomes' cohorts."""
     if not ledger.entries:
         return
+    for name, mine in (("contract", c.name), ("currency", c.currency)):
+        theirs = getattr(ledger, name)
+        if theirs is not None and theirs != mine:
+            raise ContractError(f"prior: the earlier statements are of {name} {theirs!r}, not "
+                                f"{mine!r}; give the statements of this contract")
     names = {x.name for x in c.components}
     listed = [p.name for p in c.periods]
     on_account = dict(c.on_account)

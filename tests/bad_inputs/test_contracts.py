@@ -274,6 +274,21 @@ PAY_CASES: list[tuple[str, Callable[[Path], Any], str]] = [
          BASE.replace('name = "binary"', 'name = "events"')), [rate()])),
      r"prior entry 1 \(cohort '2019Q1', 'events'\): no component of that name in contract "
      r"'bad inputs'"),
+    ("prior_statement_of_another_contract",
+     lambda _: pay(CONTRACT, [rate("2019Q2")], prior=pay(Contract.from_toml(
+         BASE.replace('name = "bad inputs"', 'name = "other"')), [rate()])),
+     r"prior: the earlier statements are of contract 'other', not 'bad inputs'"),
+    ("prior_statements_of_two_currencies",
+     lambda _: pay(CONTRACT, [rate("2019Q3")], prior=[PAID_Q1, pay(Contract.from_toml(
+         BASE.replace('name = "bad inputs"', 'name = "bad inputs"\ncurrency = "EUR"')),
+         [rate("2019Q2")])]),
+     r"prior: the statements are of different contracts or currencies "
+     r"\[\('bad inputs', 'EUR'\), \('bad inputs', 'GBP'\)\]"),
+    ("hurdle_on_a_fee", lambda _: Contract.from_toml(toml(
+         component='[[component]]\nname = "fee"\nkind = "fee"\namount = 50.00\n'
+                   '[[component]]\nname = "freq"\nkind = "linear"\nmeasure = "per_offender"\n'
+                   'basis = "avoided"\nprice = 1.00\nhurdle = "fee"\n')),
+     r"component 'freq'\.hurdle: 'fee' is a fee, which has no trigger to meet"),
     ("pooled_test_split_across_runs",
      lambda _: pay(POOLED, [rate("2019Q2")], prior=pay(POOLED, [rate()])),
      r"component 'binary'\.pooled_over: the pooled test over \['2019Q1', '2019Q2'\] needs all "

@@ -197,6 +197,14 @@ def check_outcomes(c: Contract, outcomes: Sequence[Outcome]) -> None:
     check_labels(c, (o.cohort for o in outcomes), "outcomes")
     for o in outcomes:
         where = f"outcome {o.cohort!r} {o.measure}"
+        if c.periods:
+            period = c.period(o.cohort)
+            for name in ("start", "year"):
+                mine, theirs = getattr(period, name), getattr(o, name)
+                if mine is not None and theirs is not None and mine != theirs:
+                    raise ContractError(f"{where}.{name}: {theirs} differs from the contract's "
+                                        f"cohorts.period {o.cohort!r}.{name} ({mine}); leave "
+                                        f"it out (the contract's is used) or correct it")
         if proportion_suspected(o.measure, o.comparator):
             raise ContractError(f"{where}.comparator: {o.comparator} reads as a proportion, "
                                 "but rates are in percent (rate_unit = \"percent\"): give "

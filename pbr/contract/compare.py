@@ -227,6 +227,11 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
             raise ContractError(f"cohorts.column / comparator: column {column!r} is not in the "
                                 f"cohort file; its columns are {', '.join(frame.columns)}")
     check_cohort_column(contract, frame)
+    if "custody_days_per_offender" in measures and "custody_days" not in frame.columns:
+        raise ContractError("component measure custody_days_per_offender: the measured cohort "
+                            "has no custody_days (no custody table was given), so every "
+                            "cohort would count 0 bed days; pass custody= (pbr pay --custody) "
+                            "with the custody spells")
     if comp.risk_column is not None:
         _check_risk(frame, comp.risk_column)
     if comp.group_column is not None and frame[comp.group_column].null_count():

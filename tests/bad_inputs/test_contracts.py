@@ -258,6 +258,9 @@ PAY_CASES: list[tuple[str, Callable[[Path], Any], str]] = [
                                            comparator="155", n=1000)]),
      r"outcome '2019Q1' per_offender: actual 0\.8 against comparator 155 differ more than "
      r"50-fold, which reads as a unit slip.*per_100 per 100 offenders"),
+    ("outcome_year_contradicts_the_contract", lambda _: pay(CONTRACT, [rate(year="2020")]),
+     r"outcome '2019Q1' binary_rate\.year: 2020 differs from the contract's cohorts\.period "
+     r"'2019Q1'\.year \(2019\)"),
     ("interval_upside_down", lambda _: pay(CONTRACT, [rate(lower="30", upper="26")]),
      r"outcome '2019Q1' binary_rate\.lower \(30\) exceeds outcome '2019Q1' "
      r"binary_rate\.upper \(26\)"),
@@ -405,6 +408,13 @@ RUN_CASES: list[tuple[str, Callable[[], Any], str]] = [
          binary=BINARY.replace('"binary_rate"', '"per_offender"'))), COHORT, EVENTS),
      r"comparator\.values\.per_offender for cohort '2019Q1' \(measured .*\): actual .* "
      r"against comparator 155\.0 differ more than 50-fold"),
+    ("bed_days_without_custody",
+     lambda: run_contract(Contract.from_toml(toml(
+         comparator="[comparator]\nvalues = { custody_days_per_offender = 30.0 }\n",
+         binary=BINARY.replace('"binary_rate"', '"custody_days_per_offender"'))), COHORT,
+         EVENTS),
+     r"component measure custody_days_per_offender: the measured cohort has no custody_days "
+     r"\(no custody table was given\).*pass custody= \(pbr pay --custody\)"),
     ("negative_matching_weights",
      lambda: run_contract(MATCHED, COHORT.with_columns(
          (pl.col("true_risk") - 0.5).alias("w")), EVENTS),

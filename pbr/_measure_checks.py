@@ -116,7 +116,7 @@ def _vocabulary(events: Events, spec: MeasureSpec) -> tuple[pl.DataFrame, list[N
 
 
 def _categories(events: Events, spec: MeasureSpec) -> list[Note]:
-    """Rule F2: category filters that name a category the events never hold."""
+    """Rule F2: offence filters that name a category (or code) the events never hold."""
     notes: list[Note] = []
     if not events.n:
         return notes  # no event to filter
@@ -125,31 +125,51 @@ def _categories(events: Events, spec: MeasureSpec) -> list[Note]:
             "the events have no offence_category column, so the category filters "
             f"({', '.join(spec.exclude_categories + spec.include_categories)}) could not be "
             "applied; pass offence_category= to Events.from_frame", IncompleteDataWarning))
-        return notes
-    if not events.has_category:
-        return notes
-    present = events.categories
+    elif spec.exclude_categories or spec.include_categories:
+        notes += _filter_names(events.categories, "offence_category", spec.include_categories,
+                               spec.exclude_categories, "categories", every=True)
+    if spec.include_codes or spec.exclude_codes:
+        notes += _filter_names(events.codes, "offence_code", spec.include_codes,
+                               spec.exclude_codes, "codes", every=False)
+    return notes
+
+
+def _filter_names(present: frozenset[str], column: str, include: tuple[str, ...],
+                  exclude: tuple[str, ...], kind: str, *, every: bool) -> list[Note]:
+    """Warnings for the names of one filter list that the events never hold.
+
+    An include list none of whose entries occurs is one warning (nothing can count);
+    an entry that the data spell in another case or spacing is one warning each; and
+    with ``every`` (categories: short lists) so is any other absent include entry.  An
+    absent exclude entry spelt no other way leaves nothing out: the right answer."""
     folded: dict[str, list[str]] = {}
     for c in present:
         folded.setdefault(normalise_term(c), []).append(c)
-    shown = ", ".join(repr(c) for c in sorted(present)[:20])
-    for name in ("include_categories", "exclude_categories"):
-        for cat in getattr(spec, name):
-            if cat in present:
+    listed = f"{kind} present: {', '.join(repr(c) for c in sorted(present)[:20])}"
+    fix = "Fix: spell them as the data do in MeasureSpec({}=...)"
+    notes: list[Note] = []
+    if include and not any(c in present for c in include):
+        shown = ", ".join(repr(c) for c in include[:20])
+        notes.append(Note(
+            f"include_{kind} [{shown}] names no {column} that the events hold ({listed}): "
+            f"no event can count. {fix.format(f'include_{kind}')}", DataQualityWarning))
+        include = ()
+    for name, names in ((f"include_{kind}", include), (f"exclude_{kind}", exclude)):
+        for value in names:
+            if value in present:
                 continue
-            variants = folded.get(normalise_term(cat), [])
-            if name == "exclude_categories" and not variants:
-                continue  # nothing of that category to leave out: the right answer
-            like = (f"; the events spell it {', '.join(map(repr, variants))}" if variants
-                    else f"; categories present: {shown}")
-            effect = ("no event can count" if name == "include_categories"
-                      and not any(c in present for c in spec.include_categories)
-                      else "it selects nothing" if name == "include_categories"
-                      else "those events are not left out")
+            variants = sorted(folded.get(normalise_term(value), []))
+            if variants:
+                like = f"the events spell it {', '.join(map(repr, variants))}"
+            elif every and name.startswith("include"):
+                like = listed
+            else:
+                continue
+            effect = ("those events are not left out" if name.startswith("exclude")
+                      else "it selects nothing")
             notes.append(Note(
-                f"{name} names {cat!r}, which no event's offence_category holds{like}: "
-                f"{effect}. Fix: spell it as the data do in MeasureSpec({name}=...)",
-                DataQualityWarning))
+                f"{name} names {value!r}, which no event's {column} holds ({like}): "
+                f"{effect}. {fix.format(name)}", DataQualityWarning))
     return notes
 
 

@@ -592,6 +592,11 @@ class Events(_Table):
         return frozenset(self.data["offence_category"].unique().cast(pl.String).to_list())
 
     @cached_property
+    def codes(self) -> frozenset[str]:
+        """The ``offence_code`` values of the kept rows."""
+        return frozenset(self.data["offence_code"].unique().cast(pl.String).to_list())
+
+    @cached_property
     def last_disposal(self) -> _dt.date | None:
         """The last disposal date of the kept rows (None without rows): the extract's end
         when no ``as_of`` is given (rule A3)."""

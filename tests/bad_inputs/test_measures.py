@@ -155,12 +155,32 @@ CASES: dict[str, Case] = {
     "include_categories naming no category of the data": Case(
         TWO, typed(["conviction"]), spec=MOJ.replace(include_categories=["violent"]),
         warning=DataQualityWarning,
-        match=r"include_categories names 'violent', which no event's offence_category "
-              r"holds; categories present: 'theft': no event can count"),
+        match=r"include_categories \['violent'\] names no offence_category that the events "
+              r"hold \(categories present: 'theft'\): no event can count"),
+    "one include category the data never hold": Case(
+        TWO, typed(["conviction"]), spec=MOJ.replace(include_categories=["theft", "violent"]),
+        warning=DataQualityWarning,
+        match=r"include_categories names 'violent', which no event's offence_category holds "
+              r"\(categories present: 'theft'\): it selects nothing",
+        check=lambda r: reoffences(r) == [1, 0]),
+    "include_codes naming no code of the data": Case(
+        TWO, typed(["conviction"]), spec=MOJ.replace(include_codes=["HO01", "HO02"]),
+        warning=DataQualityWarning,
+        match=r"include_codes \['HO01', 'HO02'\] names no offence_code that the events hold "
+              r"\(codes present: 'A', 'Z'\): no event can count"),
+    "include_codes with some codes absent is the right answer": Case(
+        TWO, typed(["conviction"]), spec=MOJ.replace(include_codes=["A", "HO99"]),
+        no_warning=(DataQualityWarning,), check=lambda r: reoffences(r) == [1, 0]),
+    "exclude_codes in another case than the data": Case(
+        TWO, typed(["conviction"]), spec=MOJ.replace(exclude_codes=["a"]),
+        warning=DataQualityWarning,
+        match=r"exclude_codes names 'a', which no event's offence_code holds \(the events "
+              r"spell it 'A'\): those events are not left out"),
     "exclude_categories spelt differently in the data": Case(
         TWO, events((1, "2020-03-01", "2020-03-10", "conviction", "A", "Breach"), LATE),
         warning=DataQualityWarning,
-        match=r"exclude_categories names 'breach'.*the events spell it 'Breach'"),
+        match=r"exclude_categories names 'breach', which no event's offence_category holds "
+              r"\(the events spell it 'Breach'\): those events are not left out"),
     "an exclude category the data never hold is the right answer": Case(
         TWO, typed(["conviction"]), check=lambda r: reoffences(r) == [1, 0],
         no_warning=(PbrWarning,)),

@@ -192,6 +192,8 @@ _ROLE_NAMES = ("offender_id", "index_date", "offence_date", "disposal_date",
                "disposal_type", "offence_code", "offence_category", "court_event_id",
                "start_date", "end_date")
 _ROLE_ARG = re.compile(r"\b(" + "|".join(_ROLE_NAMES) + r")='<your column>'")
+#: a role given a column in pbr's advice ("pass offender_id='pnc'"), not a row's value
+_ROLE_VALUE = re.compile(r"\b(pass|but) (" + "|".join(_ROLE_NAMES) + r")=('[^']*')")
 _OTHER_ROLE_ARG = re.compile(r"\b(" + "|".join(DISPOSALS.optional) + r")='<your column>'")
 _FROM_FRAME = re.compile(r" to (?:Cohort|Events|Custody|Disposals)\.from_frame")
 _VALUE_ARG = re.compile(r"\b(separator|encoding|date_format)=('(?:[^'\\]|\\.)*'|\"[^\"]*\")")
@@ -222,6 +224,8 @@ def cli_message(text: str) -> str:
     'Fix: pass --offender-id COLUMN, or pass --on-invalid exclude'
     >>> cli_message("did you mean separator=';'?")
     "did you mean --separator ';'?"
+    >>> cli_message("cohort row 3 (offender_id='007'): ... Fix: pass offender_id='pnc'")
+    "cohort row 3 (offender_id='007'): ... Fix: pass --offender-id 'pnc'"
     """
     text = _TYPE_MAP.sub(lambda m: f"--disposal-type-map '{m.group(1)}={m.group(2)}' "
                          "(repeatable)", text)
@@ -230,6 +234,7 @@ def cli_message(text: str) -> str:
                         "pass --keep-duplicates")
     text = _ROLE_ARG.sub(lambda m: f"{_flag(m.group(1))} COLUMN", text)
     text = _OTHER_ROLE_ARG.sub(lambda m: f"--role {m.group(1)}=COLUMN", text)
+    text = _ROLE_VALUE.sub(lambda m: f"{m.group(1)} {_flag(m.group(2))} {m.group(3)}", text)
     text = _FROM_FRAME.sub("", text)
     text = _VALUE_ARG.sub(lambda m: f"{_flag(m.group(1))} {m.group(2)}", text)
     for old, new in _PLAIN:

@@ -159,7 +159,7 @@ def synth_disposals(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Disposals file to write (.csv, .parquet).")],
     n: Annotated[int, typer.Option("--n", min=1, help="Number of people.")] = 20_000,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same file.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed: same seed, same file.")] = 0,
     start: Annotated[str, typer.Option(help="First possible disposal date.")] = "2018-01-01",
 ) -> None:
     """Write seeded synthetic disposal records (input for `pbr cohort`)."""

@@ -147,7 +147,7 @@ def compare(
         help="Multiple-comparison correction across groups.")] = Correction.none,
     clusters: Annotated[str | None, typer.Option(
         help="Matched-set column for the cluster bootstrap.")] = None,
-    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Bootstrap seed.")] = 0,
     n_resamples: Annotated[int, typer.Option(help="Bootstrap replicates.")] = 2000,
     spec: Annotated[Path | None, typer.Option("--spec", help="Measure spec TOML file.")
                     ] = None,
@@ -206,6 +206,13 @@ def compare(
             check_columns(columns, None if column is None else [column], flag)
         if comparison is None:
             check_columns(columns, None if weights is None else [weights], "--weights")
+        for flag, column in (("--adjusted", adjusted), ("--weights", weights)):
+            if column in columns and not subjects.data.schema[column].is_numeric():
+                raise SchemaError(
+                    f"{flag} {column}: the column holds "
+                    f"{subjects.data[column].cast(pl.String).head(2).to_list()!r}, not "
+                    f"numbers. Fix: give {flag} a column of "
+                    + ("expected rates (proportions)" if flag == "--adjusted" else "weights"))
         ev = io.read_events(events, **event_roles, **read)
         result = pbr.measure(subjects, ev, measure_spec)
         other = None

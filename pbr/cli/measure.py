@@ -208,7 +208,7 @@ def synth(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Directory to write the files to.")],
     n: Annotated[int, typer.Option("--n", min=1, help="Number of offenders.")] = 20_000,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed: same seed, same files.")] = 0,
     format: Annotated[Format, typer.Option(help="Table file format.")] = Format.parquet,
 ) -> None:
     """Write a seeded synthetic cohort, events, custody spells and a spec to a directory."""

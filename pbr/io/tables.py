@@ -171,6 +171,26 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
 
 # --------------------------------------------------------------------------- roles
 
+def _check_mapping(path: Path, kind: str, found: Mapping[str, str],
+                   columns: Sequence[str]) -> None:
+    """Each role its own column, and no column named like a role left beside the one
+    the caller chose for it (which of the two is meant?)."""
+    by_column: dict[str, str] = {}
+    for role, col in found.items():
+        if col in by_column:
+            raise SchemaError(
+                f"the {kind} file {str(path)!r}: {by_column[col]} and {role} both name the "
+                f"column {col!r}. Fix: pass each role its own column, e.g. "
+                f"{role}='<your column>'")
+        by_column[col] = role
+    for role, col in found.items():
+        if col != role and role in columns and role not in by_column:
+            raise SchemaError(
+                f"the {kind} file {str(path)!r} has a column {role!r}, but {role}={col!r} "
+                f"names column {col!r} for that role: which is meant? Fix: pass "
+                f"{role}={role!r}, or rename or remove the file's column {role!r}")
+
+
 def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str | None], *,
                 sheet: str | int | None, separator: str | None, encoding: str,
                 date_format: str | None, id_as_string: bool, on_invalid: OnInvalid
@@ -194,6 +214,9 @@ def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str
     found: dict[str, str] = {}
     for role in schema.roles:
         col = mapping.get(role)
+        if col is not None and not str(col).strip():
+            raise SchemaError(f"an empty column name for {role}. Fix: pass "
+                              f"{role}='<your column>', naming the file's column")
         if col is None and role in schema.optional:
             if role in df.columns:
                 found[role] = role
@@ -205,6 +228,7 @@ def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str
                 f"columns: {', '.join(df.columns[:30])}. Fix: pass {role}='<your column>' to "
                 f"name the file's column for {role}, or rename the column to {role!r}")
         found[role] = col
+    _check_mapping(path, schema.name, found, df.columns)
     if df.height == 0:  # nothing to infer from: the schema's types
         types: dict[str, Any] = {c: pl.Date for r, c in found.items()
                                  if r in schema.dates}

@@ -147,6 +147,15 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
       "pass --offender-id COLUMN")),
     ("mapped_column_not_in_file", lambda e: e.measure("--offence-date", "off_dt"),
      (r"has no column 'off_dt' \(role offence_date\)", "pass --offence-date COLUMN")),
+    ("two_roles_one_column", lambda e: e.measure("--offence-date", "disposal_date"),
+     (r"offence_date and disposal_date both name the column 'disposal_date'",
+      "pass each role its own column")),
+    ("mapped_id_beside_a_column_named_offender_id", lambda e: e.measure(
+        "--offender-id", "provider"),
+     (r"has a column 'offender_id', but --offender-id 'provider' names column 'provider'",
+      r"pass --offender-id 'offender_id'")),
+    ("empty_column_name", lambda e: e.measure("--index-date", ""),
+     (r"an empty column name for index_date", "pass --index-date COLUMN")),
     ("ids_padded_in_cohort_only", lambda e: e.measure(cohort=e.edited(
         e.cohort, "cohort.csv", _padded_ids)),
      (r"offender_id is text .* in the cohort but an integer", "--id-as-string")),
@@ -208,6 +217,10 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
         "compare", "--cohort", e.cohort, "--events", e.events, "--treated", "treated",
         "--weights", "w", "--out", e.tmp / "out.csv"],
      (r"--weights w: the cohort has no column 'w'",)),
+    ("compare_adjusted_column_of_text", lambda e: [
+        "compare", "--cohort", e.cohort, "--events", e.events, "--adjusted", "provider",
+        "--out", e.tmp / "out.csv"],
+     (r"--adjusted provider: the column holds \['P\d', 'P\d'\], not numbers",)),
     ("compare_wrong_separator", lambda e: [
         "compare", "--cohort", e.cohort, "--events", e.events, "--baseline", "0.3",
         "--separator", ";", "--out", e.tmp / "out.csv"],
@@ -257,6 +270,8 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
     ("synth_out_is_a_file", lambda e: [
         "synth", "--n", "10", "--out", e.write("out.csv", "taken")],
      (r"--out .*out\.csv: is a file; give a directory",)),
+    ("synth_negative_seed", lambda e: ["synth", "--n", "10", "--seed", "-1", "--out",
+                                       e.tmp / "synth"], (r"--seed", "greater than or equal to 0")),
     ("power_volumes_without_n", lambda e: [
         "power", "--volumes", e.cohort, "--out", e.tmp / "out.csv"],
      (r"--volumes .*cohort\.csv: no column\(s\) 'n'", "columns area and n")),

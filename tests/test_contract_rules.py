@@ -117,8 +117,9 @@ def test_significance_trigger_and_deduction() -> None:
     # 2.5 points x 1000 x 2.00 = 5,000.00; increase 3 points x 1000 x 2 = -6,000.00
     assert amounts(pay(contract(c), [below])) == [D("5000.00")]
     assert amounts(pay(contract(c), [above])) == [D("-6000.00")]
-    # no interval: not met
-    assert amounts(pay(contract(c), [rate("40")])) == [D("0.00")]
+    # no interval: the trigger could never be met, so the outcome is refused
+    with pytest.raises(ContractError, match=r"needs the thresholds around the comparator"):
+        pay(contract(c), [rate("40")])
 
 
 def test_hurdle_blocks_frequency_when_binary_missed() -> None:

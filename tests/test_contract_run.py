@@ -46,6 +46,11 @@ price = 10.00
 
 def test_outcomes_match_the_measure_summary() -> None:
     c = _contract("values = {binary_rate = 30.0, per_reoffender = 3.0}")
+    # a significance trigger without thresholds could never be met: refused
+    with pytest.raises(ContractError, match=r"component 'binary'\.trigger = \"significant\" "
+                       r"needs the thresholds.*set comparator\.significance_z"):
+        run_contract(c, DATA.cohort, DATA.events)
+    c = _contract("values = {binary_rate = 30.0, per_reoffender = 3.0}\nsignificance_z = 1.96")
     run = run_contract(c, DATA.cohort, DATA.events)
     summary = run.result.summary(by="cohort_period").sort("cohort_period")
     got = {(o.cohort, o.measure): o for o in run.outcomes}
@@ -55,8 +60,8 @@ def test_outcomes_match_the_measure_summary() -> None:
         assert b.n == row["n"] and f.base_n == row["reoffenders"]
         assert float(b.actual) == pytest.approx(row["binary_rate"], abs=1e-6)
         assert float(f.actual) == pytest.approx(row["per_reoffender"], abs=1e-6)
-        assert b.lower is None  # no significance_z: no thresholds, trigger not met
-    assert all(x.amount == 0 for x in run.statement.lines if x.component == "binary")
+        assert b.lower is not None and b.upper is not None
+        assert f.lower is None   # thresholds are for rates only
 
 
 def test_casemix_thresholds_agree_with_compare_to_baseline() -> None:

@@ -239,6 +239,13 @@ def _drafts(contract: Contract, outcomes: list[Outcome]
                                     steps=(*varied, f"hurdle: component {comp.hurdle!r} did "
                                            "not meet its trigger for this cohort: nothing paid")))
                 continue
+            if comp.trigger == "significant" and (o.lower is None or o.upper is None):
+                raise ContractError(
+                    f"component {comp.name!r}.trigger = \"significant\" needs the thresholds "
+                    f"around the comparator, but outcome {cohort!r} {o.measure} has no lower "
+                    "and upper: set comparator.significance_z (e.g. 1.96) for a measured run, "
+                    "or give lower= and upper= to the Outcome; without them the trigger could "
+                    "never be met and nothing would be paid")
             t = trigger(comp, o, pooled.get(comp.name))
             met[(comp.name, cohort)] = t.met
             drafts.append(_with(_RULES[comp.kind](comp, o, t), varied))

@@ -261,6 +261,12 @@ PAY_CASES: list[tuple[str, Callable[[Path], Any], str]] = [
     ("outcome_year_contradicts_the_contract", lambda _: pay(CONTRACT, [rate(year="2020")]),
      r"outcome '2019Q1' binary_rate\.year: 2020 differs from the contract's cohorts\.period "
      r"'2019Q1'\.year \(2019\)"),
+    ("significance_trigger_without_thresholds",
+     lambda _: pay(Contract.from_toml(toml(binary=BINARY + 'trigger = "significant"\n')),
+                   [rate()]),
+     r"component 'binary'\.trigger = \"significant\" needs the thresholds around the "
+     r"comparator, but outcome '2019Q1' binary_rate has no lower and upper: set "
+     r"comparator\.significance_z"),
     ("interval_upside_down", lambda _: pay(CONTRACT, [rate(lower="30", upper="26")]),
      r"outcome '2019Q1' binary_rate\.lower \(30\) exceeds outcome '2019Q1' "
      r"binary_rate\.upper \(26\)"),

@@ -184,7 +184,8 @@ def check_labels(c: Contract, labels: Iterable[str], where: str) -> None:
 def check_ratio(where: str, actual: Decimal, comparator: Decimal) -> None:
     """A cohort's value and a typed comparator (or a typed outcome) must not differ more
     than :data:`RATIO`-fold: such a gap is a unit slip (pbr rule)."""
-    if actual > 0 and comparator > 0 and max(actual / comparator, comparator / actual) > RATIO:
+    if actual > 0 and comparator > 0 and (actual > RATIO * comparator
+                                          or comparator > RATIO * actual):
         raise ContractError(
             f"{where}: actual {actual} against comparator {comparator} differ more than "
             f"{RATIO}-fold, which reads as a unit slip, not an outcome: rates are in percent "

@@ -191,6 +191,24 @@ def _check_mapping(path: Path, kind: str, found: Mapping[str, str],
                 f"{role}={role!r}, or rename or remove the file's column {role!r}")
 
 
+def _whole_ids(df: pl.DataFrame, path: Path, kind: str, col: str) -> pl.DataFrame:
+    """Identifiers written as decimals: whole ones ("123.0", as a spreadsheet exports
+    them) are the integers they name; a fraction is no identifier."""
+    ids = df[col]
+    if not ids.dtype.is_float():
+        return df
+    values = ids.drop_nulls()
+    whole = values == values.round()
+    if bool(whole.all()) and bool((values.abs() < 2.0**53).all()):
+        return df.with_columns(ids.cast(pl.Int64))
+    shown = values.filter(~whole).head(3).to_list()
+    raise SchemaError(
+        f"the {kind} file {str(path)!r}: column {col!r} (role offender_id) holds numbers "
+        f"with fractions, e.g. {shown}; an identifier is a whole number or text. Fix: "
+        "correct the export, or pass id_as_string=True to read the identifiers as text in "
+        "every file")
+
+
 def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str | None], *,
                 sheet: str | int | None, separator: str | None, encoding: str,
                 date_format: str | None, id_as_string: bool, on_invalid: OnInvalid
@@ -229,6 +247,7 @@ def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str
                 f"name the file's column for {role}, or rename the column to {role!r}")
         found[role] = col
     _check_mapping(path, schema.name, found, df.columns)
+    df = _whole_ids(df, path, schema.name, found["offender_id"])
     if df.height == 0:  # nothing to infer from: the schema's types
         types: dict[str, Any] = {c: pl.Date for r, c in found.items()
                                  if r in schema.dates}

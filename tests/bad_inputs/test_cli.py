@@ -159,6 +159,10 @@ CASES: list[tuple[str, Callable[[Env], list[object]], tuple[str, ...]]] = [
     ("ids_padded_in_cohort_only", lambda e: e.measure(cohort=e.edited(
         e.cohort, "cohort.csv", _padded_ids)),
      (r"offender_id is text .* in the cohort but an integer", "--id-as-string")),
+    ("ids_with_fractions", lambda e: e.measure(cohort=e.write(
+        "cohort.csv", "offender_id,index_date\n12.5,2019-01-01\n")),
+     (r"column 'offender_id' \(role offender_id\) holds numbers with fractions, e\.g\. "
+      r"\[12\.5\]", "--id-as-string")),
     ("invalid_event_row", lambda e: e.measure(events=e.write(
         "events.csv", _header_only(e.events) + "1,2019-05-01,,conviction,HO1,violence,1\n")),
      (r"disposal_date is missing", "--on-invalid exclude")),
@@ -455,6 +459,18 @@ def test_api_csv_codes_and_compact_dates_stay_as_written(tmp_path: Path) -> None
     events = io.read_events(path, date_format="%Y%m%d")
     assert events.frame["offence_code"].cast(pl.String).to_list() == ["1.10"]
     assert str(events.frame["disposal_date"][0]) == "2020-02-01"
+
+
+def test_api_ids_exported_as_decimals_join_the_integers(tmp_path: Path) -> None:
+    cohort = tmp_path / "c.csv"
+    cohort.write_text("offender_id,index_date\n123,2019-01-01\n45,2019-01-01\n")
+    events = tmp_path / "e.csv"
+    events.write_text("offender_id,offence_date,disposal_date,disposal_type,offence_code\n"
+                      "123.0,2019-03-01,2019-04-01,conviction,A\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pbr.PbrWarning)
+        res = pbr.measure(io.read_cohort(cohort), io.read_events(events))
+    assert res.frame["reoffences"].to_list() == [1, 0]
 
 
 def test_api_id_as_string_for_parquet_and_excel_numbers(tmp_path: Path) -> None:

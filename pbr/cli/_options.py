@@ -195,6 +195,7 @@ _ROLE_ARG = re.compile(r"\b(" + "|".join(_ROLE_NAMES) + r")='<your column>'")
 #: a role given a column in pbr's advice ("pass offender_id='pnc'"), not a row's value
 _ROLE_VALUE = re.compile(r"\b(pass|but) (" + "|".join(_ROLE_NAMES) + r")=('[^']*')")
 _OTHER_ROLE_ARG = re.compile(r"\b(" + "|".join(DISPOSALS.optional) + r")='<your column>'")
+_ROLE_TO = re.compile(r"\b(" + "|".join(_ROLE_NAMES) + r")= to \w+\.from_frame")
 _FROM_FRAME = re.compile(r" to (?:Cohort|Events|Custody|Disposals)\.from_frame")
 _VALUE_ARG = re.compile(r"\b(separator|encoding|date_format)=('(?:[^'\\]|\\.)*'|\"[^\"]*\")")
 _PLAIN = (("on_invalid='exclude'", "--on-invalid exclude"),
@@ -235,13 +236,15 @@ def cli_message(text: str) -> str:
     text = _ROLE_ARG.sub(lambda m: f"{_flag(m.group(1))} COLUMN", text)
     text = _OTHER_ROLE_ARG.sub(lambda m: f"--role {m.group(1)}=COLUMN", text)
     text = _ROLE_VALUE.sub(lambda m: f"{m.group(1)} {_flag(m.group(2))} {m.group(3)}", text)
+    text = _ROLE_TO.sub(lambda m: f"{_flag(m.group(1))} COLUMN", text)
     text = _FROM_FRAME.sub("", text)
     text = _VALUE_ARG.sub(lambda m: f"{_flag(m.group(1))} {m.group(2)}", text)
     for old, new in _PLAIN:
         text = text.replace(old, new)
     if "in the cohort but" in text and "--id-as-string" not in text:
-        text += ("; or pass --id-as-string to read the identifiers of every file as text, "
-                 "exactly as written")
+        fix = "pass --id-as-string to read the identifiers of every file as text, as written"
+        text = text.split(" Fix: ")[0] + f" Fix: {fix}" if " Fix: " in text else \
+            f"{text}; {fix}"
     return text
 
 

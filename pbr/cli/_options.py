@@ -206,10 +206,11 @@ _PLAIN = (("on_invalid='exclude'", "--on-invalid exclude"),
           ("separator= ", "--separator "),
           ("with columns=", "with --column"),
           ("pass as_of= ", "pass --as-of "),
-          ("interim=True", "--interim"),
-          ("method='bootstrap'", "--method bootstrap"))
+          ("interim=True", "--interim"))
 
 
+#: pbr.compare's arguments that are flags of ``pbr compare`` of the same name
+_COMPARE_ARG = re.compile(r"\b(method|variance|clusters)=(?:'([^']*)')?")
 _TYPE_MAP = re.compile(r"Events\.from_frame\(events, disposal_type_map=\{'([^']*)': "
                        r"'([^']*)'(?:, \.\.\.)?\}\)")
 _PROOF_TYPES = re.compile(r"MeasureSpec\(proof_types=(\[[^\]]*\])\)")
@@ -241,6 +242,8 @@ def cli_message(text: str) -> str:
     text = _VALUE_ARG.sub(lambda m: f"{_flag(m.group(1))} {m.group(2)}", text)
     for old, new in _PLAIN:
         text = text.replace(old, new)
+    text = _COMPARE_ARG.sub(lambda m: _flag(m.group(1)) + (f" {m.group(2)}" if m.group(2)
+                                                            else ""), text)
     if "in the cohort but" in text and "--id-as-string" not in text:
         fix = "pass --id-as-string to read the identifiers of every file as text, as written"
         text = text.split(" Fix: ")[0] + f" Fix: {fix}" if " Fix: " in text else \

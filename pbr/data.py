@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -22,8 +22,8 @@ import polars as pl
 from pbr.errors import SchemaError
 from pbr.schema import COHORT, CUSTODY, EVENTS, TableSchema, normalise_term
 
-__all__ = ["Cohort", "Custody", "Events", "Exclusion", "Exclusions", "as_frame",
-           "check_id_types"]
+__all__ = ["Cohort", "Custody", "Events", "Exclusion", "Exclusions", "align_custody",
+           "as_frame", "check_id_types"]
 
 OnInvalid = Literal["raise", "exclude"]
 Duplicates = Literal["exclude", "keep"]
@@ -373,6 +373,17 @@ def check_id_types(cohort: pl.DataFrame, other: pl.DataFrame, table: str = "even
         f" e.g. {int_side}.with_columns(pl.col('offender_id').cast(pl.String)) on the "
         f"{int_side} (text ids keep leading zeros), or cast both to integers when no id has "
         "leading zeros")
+
+
+def align_custody(cohort: Cohort, custody: Custody) -> Custody:
+    """Custody spells whose ``offender_id`` has the cohort's type, after
+    :func:`check_id_types`: when the types differ one table is empty (a header-only
+    file reads its ids as text), and no spell can belong to a cohort offender."""
+    ct, st = cohort.data.schema["offender_id"], custody.data.schema["offender_id"]
+    if ct == st or (ct.is_integer() and st.is_integer()):
+        return custody
+    data = custody.data if custody.n == 0 else custody.data.head(0)
+    return replace(custody, data=data.with_columns(pl.col("offender_id").cast(ct)))
 
 
 # --------------------------------------------------------------------------- tables

@@ -32,7 +32,16 @@ from pbr import _measure_checks, _reference, _scratch
 from pbr._kernels import ROWS_PER_CHUNK, dynamic
 from pbr._kernels import reoffending as kern
 from pbr._kernels.calendar import MONTH_START
-from pbr.data import ROW, Cohort, Custody, Events, Exclusion, Exclusions, check_id_types
+from pbr.data import (
+    ROW,
+    Cohort,
+    Custody,
+    Events,
+    Exclusion,
+    Exclusions,
+    align_custody,
+    check_id_types,
+)
 from pbr.errors import EngineError, SeverityError, SpecError
 from pbr.period import NULL_DAY, date_to_day
 from pbr.spec import MeasureSpec, preset
@@ -105,7 +114,7 @@ class MeasureResult:
     vocabulary
         Rows per ``disposal_type`` value of the events (``disposal_type``, ``rows``) and
         whether it proves an offence under ``spec.proof_types`` (``proves``); values
-        that prove none are also listed in ``notes`` (rule V3).
+        that prove none are also listed in ``notes`` (rule P4).
     coverage
         The data extract's end as the measure took it: ``extract_end`` (a date),
         ``source`` (``"as_of"`` or ``"last disposal date"``, rule A3) and, without
@@ -725,6 +734,7 @@ def measure(cohort: Any, events: Any, spec: MeasureSpec | str | None = None, *,
     custody = None if custody is None else Custody.from_frame(custody)
     if custody is not None:
         check_id_types(cohort.data, custody.data, "custody")
+        custody = align_custody(cohort, custody)
     arrays = _reference_arrays(*_align_ids(cohort, events), spec)
     counts = {"input": events.n_input, "invalid": len(events.exclusions)}
     return _assemble(cohort, events, custody, spec, engine, arrays, counts)

@@ -24,7 +24,7 @@ import polars as pl
 from pbr import _scratch
 from pbr._kernels import ROWS_PER_CHUNK, dynamic, grouping, reoffending
 from pbr._kernels.calendar import add_period_array
-from pbr.data import Cohort, Custody, Events, check_id_types
+from pbr.data import Cohort, Custody, Events, align_custody, check_id_types
 from pbr.errors import SchemaError, SpecError
 from pbr.period import Period
 from pbr.spec import MeasureSpec
@@ -312,6 +312,7 @@ class _Stage:
         self.custody = None if custody is None else Custody.from_frame(custody)
         if self.custody is not None:
             check_id_types(self.cohort.data, self.custody.data, "custody")
+            self.custody = align_custody(self.cohort, self.custody)
         self.follow_up, self.waiting = follow_up, waiting = _horizon(horizon)
         # with ``scratch`` (the one-pass path: the cohort arrays die with the call) a
         # chunked cohort column is copied into reused memory

@@ -264,6 +264,11 @@ CASES: dict[str, Case] = {
         custody=pl.DataFrame({"offender_id": ["1"], "start_date": ["2020-03-01"],
                               "end_date": ["2020-03-05"]}),
         error=SchemaError, match=r"in the cohort but text \(String\) in the custody"),
+    "header-only custody file (ids read as text)": Case(
+        TWO, typed(["conviction"]),
+        custody=pl.DataFrame(schema={"offender_id": pl.String, "start_date": pl.String,
+                                     "end_date": pl.String}),
+        check=lambda r: r.frame["custody_days"].to_list() == [0, 0]),
     # -- duplicate events (D1) ---------------------------------------------------------
     "an exact duplicate row is counted once": Case(
         TWO, events(*[(1, "2020-03-01", "2020-03-10", "conviction", "A", "theft")] * 2, LATE),

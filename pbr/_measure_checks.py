@@ -227,15 +227,6 @@ def _outside(frame: pl.DataFrame, cond: pl.Expr, cols: list[str], table: str, wh
         f"or leave those rows out of the {table}", DataQualityWarning)]
 
 
-def _span(frame: pl.DataFrame, cols: list[str]) -> tuple[_dt.date, _dt.date]:
-    """The earliest and the latest date in ``cols`` of a frame with rows."""
-    row = frame.select(lo=pl.min_horizontal(pl.col(c).min() for c in cols),
-                       hi=pl.max_horizontal(pl.col(c).max() for c in cols)).row(0)
-    lo, hi = row
-    assert isinstance(lo, _dt.date) and isinstance(hi, _dt.date)
-    return lo, hi
-
-
 def _years_before(day: _dt.date, years: int) -> _dt.date:
     try:
         return day.replace(year=day.year - years)
@@ -246,20 +237,21 @@ def _years_before(day: _dt.date, years: int) -> _dt.date:
 def _plausibility(cohort: Cohort, events: Events) -> list[Note]:
     notes: list[Note] = []
     lo, hi = INDEX_DATE_BOUNDS
-    if cohort.n:
-        first, last = _span(cohort.data, ["index_date"])
+    index_span = cohort.date_span("index_date")
+    if index_span is not None:
+        first, last = index_span
         if first < lo or last > hi:  # rule T1
             notes += _outside(cohort.frame, ~pl.col("index_date").is_between(lo, hi),
                               ["index_date"], "cohort", f"an index_date outside {lo}..{hi}",
                               "pbr rule T1")
-    if not events.n:
+    dates = ["offence_date", "disposal_date"]
+    event_span = events.date_span(*dates)
+    if event_span is None:
         return notes
     elo, ehi = EVENT_DATE_BOUNDS
-    if cohort.n:  # an offence a century before anyone's index date
-        elo = max(elo, _years_before(first, YEARS_BEFORE_INDEX))
-    dates = ["offence_date", "disposal_date"]
-    first_event, last_event = _span(events.data, dates)
-    if first_event < elo or last_event > ehi:  # rule T2
+    if index_span is not None:  # an offence a century before anyone's index date
+        elo = max(elo, _years_before(index_span[0], YEARS_BEFORE_INDEX))
+    if event_span[0] < elo or event_span[1] > ehi:  # rule T2
         notes += _outside(events.frame, ~pl.col("offence_date").is_between(elo, ehi)
                           | ~pl.col("disposal_date").is_between(elo, ehi),
                           dates, "events", f"an offence or disposal date outside {elo}..{ehi}",

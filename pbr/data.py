@@ -411,6 +411,19 @@ class _Table:
         """Number of kept rows."""
         return self.data.height
 
+    def date_span(self, *columns: str) -> tuple[_dt.date, _dt.date] | None:
+        """The earliest and the latest date in ``columns`` of the kept rows (None
+        without rows); found once per table and columns."""
+        cache: dict[tuple[str, ...], Any] = self.__dict__.setdefault("_spans", {})
+        if columns not in cache:
+            lo, hi = self.data.select(
+                lo=pl.min_horizontal(pl.col(c).min() for c in columns),
+                hi=pl.max_horizontal(pl.col(c).max() for c in columns)).row(0)
+            cache[columns] = ((lo, hi) if isinstance(lo, _dt.date) and isinstance(hi, _dt.date)
+                              else None)
+        span: tuple[_dt.date, _dt.date] | None = cache[columns]
+        return span
+
 
 @dataclass(frozen=True)
 class Cohort(_Table):

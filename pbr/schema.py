@@ -42,7 +42,7 @@ def normalise_term(value: str) -> str:
     and inner runs of whitespace as one space.
 
     Applied to ``disposal_type`` values when events are validated and to
-    ``MeasureSpec.proof_types`` (pbr rule V1, docs/methodology/measures.md: extracts
+    ``MeasureSpec.proof_types`` (pbr rule P2, docs/methodology/measures.md: extracts
     spell the same disposal ``Conviction``, ``CONVICTION`` or ``conviction ``).
 
     Examples

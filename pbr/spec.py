@@ -72,9 +72,9 @@ class MeasureSpec:
     proof_types
         Disposal types that prove an offence (P1). MoJ: conviction or caution; the PbR
         prison pilots: conviction only.  Compared in lower case with surrounding
-        whitespace removed (:func:`pbr.schema.normalise_term`, rule V1), as the events'
+        whitespace removed (:func:`pbr.schema.normalise_term`, rule P2), as the events'
         ``disposal_type`` values are; a measure on events none of whose values is a
-        proof type is refused (rule V2).
+        proof type is refused (rule P3).
     counting_unit
         ``"offence"`` counts each proven offence (MoJ); ``"court_event"`` counts each
         conviction event, i.e. distinct court appearances (Peterborough) (C1).
@@ -178,7 +178,7 @@ class MeasureSpec:
         for name in ("proof_types", "include_codes", "exclude_codes", "include_categories",
                      "exclude_categories", "serious_codes"):
             set_(self, name, _tuple_of_str(name, getattr(self, name)))
-        # disposal types are compared in one spelling (pbr rule V1): the events' values
+        # disposal types are compared in one spelling (pbr rule P2): the events' values
         # are normalised the same way when they are validated
         set_(self, "proof_types", tuple(sorted({normalise_term(t) for t in self.proof_types}
                                                - {""})))

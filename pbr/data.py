@@ -537,6 +537,19 @@ class Events(_Table):
         ``"keep"`` keeps them all, for extracts in which identical rows are distinct
         offences.  (``_defer``, internal: row rules the caller checks on its own pass
         over the data; see ``_apply_rules``.)
+
+        Examples
+        --------
+        >>> import datetime, polars as pl
+        >>> d = datetime.date(2020, 3, 1)
+        >>> ev = Events.from_frame(pl.DataFrame({
+        ...     "offender_id": [1, 1, 1, 2], "offence_date": [d] * 4, "disposal_date": [d] * 4,
+        ...     "disposal_type": ["Fine", " CONVICTION", "conviction", "Caution"],
+        ...     "offence_code": ["A", "B", "B", "C"]}), disposal_type_map={"fine": "conviction"})
+        >>> ev.disposal_types.rows()
+        [('caution', 1), ('conviction', 2)]
+        >>> ev.exclusions.counts()["rule"].to_list(), ev.exclusions.entries[0].rows.tolist()
+        (['duplicate_event'], [2])
         """
         if isinstance(data, Events):
             return data

@@ -17,6 +17,8 @@ from pbr.errors import ContractError
 __all__ = ["COMPARATORS", "Comparator", "proportion_suspected"]
 
 COMPARATORS = ("baseline", "casemix", "matched")
+#: z of a two-sided 50% level, Phi^-1(0.75): a smaller significance_z is refused
+_Z_HALF = Decimal("0.6744897501960817")
 #: the fields each kind reads (any other set away from its default would be ignored)
 _USES = {"baseline": ("values", "cohort_values", "significance_z"),
          "casemix": ("values", "cohort_values", "risk_column", "baseline_risk", "adjustment",
@@ -114,6 +116,12 @@ class Comparator:
             raise ContractError(f"comparator.significance_z: {z} must be a positive multiplier "
                                 "of the standard error (at most 10), e.g. 1.96 for a "
                                 "two-sided 95% level")
+        if z is not None and z < _Z_HALF:   # level 2*Phi(z) - 1 below 50% (pbr rule)
+            raise ContractError(f"comparator.significance_z: {z} gives thresholds at a "
+                                "confidence level below 50%, so nearly every cohort would be "
+                                "\"significant\"; it looks like a significance level (alpha) "
+                                "or a p-value, not the multiplier z. Fix: give z, e.g. 1.96 "
+                                "for a two-sided 95% level (alpha 0.05), 1.645 for 90%")
         risk = self.baseline_risk
         if risk is not None:
             if not 0 <= risk <= 100:

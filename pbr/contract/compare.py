@@ -9,15 +9,21 @@ contract sets ``significance_z`` the thresholds:
   around the (adjusted) baseline ``E`` (methodology s.2.4, the usual normal-approximation
   form; the CRC's level is not public [R]).  This is the form of
   :func:`pbr.risk.compare_to_baseline`; tests/test_contract_run.py checks that the two
-  agree;
+  agree.  Where the normal approximation is not valid (``n·E < 5`` or ``n·(1-E) < 5``,
+  :func:`pbr.stats.normal_approximation_problem`; Brown, Cai and DasGupta 2001) the
+  thresholds are the exact binomial ones (:func:`pbr.stats.binomial_thresholds`), as in
+  :func:`pbr.risk.compare_to_baseline`; a baseline of 0% or 100% leaves nothing to test
+  against and a significance trigger on it is refused (:func:`significance_thresholds`);
 * comparison groups: from :func:`pbr.compare`'s interval of the difference
-  (:func:`group_thresholds`).
+  (:func:`group_thresholds`); a group :func:`pbr.compare` does not assess (no variation:
+  no interval) gets no thresholds, and a significance trigger on it is refused.
 
 Values are carried as Decimals rounded half-even to :data:`PLACES` places.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from statistics import NormalDist
@@ -31,10 +37,11 @@ from pbr.contract.comparator import Comparator
 from pbr.contract.outcome import Outcome, as_decimal
 from pbr.contract.pay import CONTEXT
 from pbr.contract.spec import Contract
-from pbr.errors import ContractError
+from pbr.errors import ContractError, SpecError
+from pbr.stats import binomial_thresholds, normal_approximation_problem
 
 __all__ = ["PLACES", "check_cohort_column", "cohort_counts", "group_thresholds", "outcomes",
-           "significance_interval"]
+           "significance_interval", "significance_thresholds"]
 
 #: decimal places of measured values, comparators and thresholds
 PLACES = 6
@@ -68,24 +75,118 @@ def cohort_counts(frame: pl.DataFrame, by: str, weight: str | None = None) -> pl
     return frame.group_by(by, maintain_order=True).agg(aggs).sort(by)
 
 
-def significance_interval(value: Decimal, n: int, z: Decimal) -> tuple[Decimal, Decimal]:
-    """Thresholds ``p -+ z*sqrt(p(1-p)/n)`` around a rate ``value`` in percent.
+def _level(z: Decimal) -> float:
+    """The two-sided confidence level of ``z``: ``1 - 2*Phi(-z)`` (no cancellation)."""
+    return 1.0 - 2.0 * NormalDist().cdf(-float(z))
 
-    The normal-approximation interval around the baseline rate scaled to the cohort's
-    size (methodology s.2.4: the CRC thresholds' form [R]; the level is not public).
+
+def significance_thresholds(value: Decimal, n: int, z: Decimal, *, where: str = "comparator"
+                            ) -> tuple[Decimal, Decimal, str]:
+    """Thresholds around a rate ``value`` in percent for a cohort of ``n``, and how.
+
+    Where the normal approximation is valid for the baseline on the cohort (``n·p`` and
+    ``n·(1-p)`` both at least 5, ``p = value / 100``;
+    :func:`pbr.stats.normal_approximation_problem`), the thresholds are
+    ``p -+ z*sqrt(p(1-p)/n)`` (methodology s.2.4: the CRC thresholds' form [R]; the
+    level is not public).  Elsewhere they are the exact binomial thresholds at the
+    two-sided level ``2*Phi(z) - 1`` (:func:`pbr.stats.binomial_thresholds`): ``lower``
+    is ``k/n`` (in percent) for the smallest count ``k`` with ``P(X <= k | n, p)`` above
+    the tail ``Phi(-z)``, so a cohort rate strictly below it is a significant reduction,
+    and likewise ``upper`` above.  Both are computed as the cohort's own rate is
+    (``100·k/n`` rounded half-even to :data:`PLACES` places), so a cohort of exactly
+    ``k`` reoffenders equals the threshold, never falls below it by rounding.
+
+    ``where`` names the baseline in error messages (e.g.
+    ``"comparator.values.binary_rate (cohort '2019Q1')"``).
+
+    Returns
+    -------
+    tuple
+        ``(lower, upper, how)``: ``how`` names the method, and for the exact one why.
+
+    Raises
+    ------
+    ContractError
+        A rate outside 0 to 100 or ``n < 1``; a baseline of 0% or 100% where the exact
+        method is needed (nothing to test against: the normal form would have zero
+        width, and every cohort above 0% would be a "significant" increase); a ``z``
+        whose level is below 50% or rounds to 100% in floating point.
+
+    Examples
+    --------
+    >>> significance_thresholds(Decimal("47.5"), 108000, Decimal("1.96"))[:2]
+    (Decimal('47.202168'), Decimal('47.797832'))
+
+    10 offenders at a 30% baseline: ``n·p = 3`` expected reoffenders, so the thresholds
+    are exact: no count is a significant reduction (``P(X = 0) = 0.028 > 0.025``), and
+    7 of 10 or more a significant increase.
+
+    >>> lo, hi, how = significance_thresholds(Decimal("30"), 10, Decimal("1.959964"))
+    >>> lo, hi, how.split(" (")[0]
+    (Decimal('0.000000'), Decimal('60.000000'), 'exact binomial thresholds at level 0.9500')
+    """
+    if not 0 <= value <= 100 or isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ContractError(f"{where}: thresholds need a rate in percent (0 to 100) and a "
+                            f"cohort of at least 1, got {value} and n = {n}")
+    level = _level(z)
+    if level < 0.5:
+        raise ContractError(f"comparator.significance_z: {z} gives a confidence level of "
+                            f"{level:.1%}, below 50%; give the multiplier z, e.g. 1.96 for a "
+                            "two-sided 95% level")
+    with localcontext(CONTEXT):
+        p = value / 100
+        problem = normal_approximation_problem(float(p), n)
+        if problem is None:
+            half = (z * (p * (1 - p) / n).sqrt() * 100).quantize(_Q, ROUND_HALF_EVEN)
+            return value - half, value + half, (f"normal approximation: {value} -+ {z} x "
+                                                f"sqrt(p(1-p)/{n:,}) = -+{half}")
+        if not 0 < value < 100:
+            raise ContractError(
+                f"{where}: a baseline of {value}% leaves nothing to test a cohort of "
+                f"{n:,} against (nobody or everybody reoffending: no sampling variation), "
+                "so significance thresholds would have zero width and any cohort on the "
+                "other side of it would read as significant. Fix: check the baseline value "
+                "(rates are in percent, e.g. 28.0), or use trigger = \"absolute\" or "
+                "\"relative\" for this measure")
+        if level >= 1.0:
+            raise ContractError(f"comparator.significance_z: {z} gives a confidence level that "
+                                "rounds to 100% in floating point, so the exact thresholds "
+                                f"for a cohort of {n:,} cannot be computed; give a z of at "
+                                "most 8 (e.g. 1.96 for a two-sided 95% level)")
+        try:
+            lo, hi = binomial_thresholds(float(p), n, level=level, alternative="two-sided")
+        except SpecError as exc:   # not reached after the checks above; named if it is
+            raise ContractError(f"{where}: exact thresholds for a baseline of {value}% "
+                                f"and a cohort of {n:,}: {exc}") from None
+        assert lo is not None and hi is not None   # two-sided gives both
+        k_lo, k_hi = round(lo * n), round(hi * n)
+        lower = (Decimal(k_lo) * 100 / n).quantize(_Q, ROUND_HALF_EVEN)
+        upper = (Decimal(k_hi) * 100 / n).quantize(_Q, ROUND_HALF_EVEN)
+    reduction = ("no count a significant reduction" if k_lo == 0 else
+                 f"fewer than {k_lo:,} reoffenders of {n:,} a significant reduction")
+    return lower, upper, (f"exact binomial thresholds at level {level:.4f} (normal "
+                          f"approximation not valid: {problem}; Brown, Cai and DasGupta "
+                          f"2001): {reduction}, more than {k_hi:,} of {n:,} a significant "
+                          "increase")
+
+
+def significance_interval(value: Decimal, n: int, z: Decimal) -> tuple[Decimal, Decimal]:
+    """Thresholds around a rate ``value`` in percent: :func:`significance_thresholds`.
+
+    ``p -+ z*sqrt(p(1-p)/n)`` where the normal approximation is valid (methodology
+    s.2.4: the CRC thresholds' form [R]; the level is not public), the exact binomial
+    thresholds at the level of ``z`` where it is not (fewer than 5 expected reoffenders
+    or non-reoffenders); never a zero-width interval.
 
     Examples
     --------
     >>> significance_interval(Decimal("47.5"), 108000, Decimal("1.96"))
     (Decimal('47.202168'), Decimal('47.797832'))
+    >>> significance_interval(Decimal("90"), 3, Decimal("1.96"))
+    (Decimal('33.333333'), Decimal('100.000000'))
     """
-    if not 0 <= value <= 100 or n < 1:
-        raise ContractError(f"comparator: thresholds need a rate in percent (0 to 100) and a "
-                            f"cohort of at least 1, got {value} and n = {n}")
-    with localcontext(CONTEXT):
-        p = value / 100
-        half = (z * (p * (1 - p) / n).sqrt() * 100).quantize(_Q, ROUND_HALF_EVEN)
-    return value - half, value + half
+    lower, upper, _ = significance_thresholds(value, n, z)
+    return lower, upper
 
 
 #: contract measure -> (pbr.compare measure, scale to the contract's unit)
@@ -96,27 +197,46 @@ _GROUP_MEASURES = {"binary_rate": ("binary", 100), "serious_rate": ("serious", 1
 
 def group_thresholds(treated: pl.DataFrame, controls: pl.DataFrame, by: str, measure: str,
                      weight: str | None, z: Decimal
-                     ) -> dict[str, tuple[Decimal, Decimal, str]]:
+                     ) -> dict[str, tuple[Decimal | None, Decimal | None, str]]:
     """Thresholds for a comparison group, from :func:`pbr.compare`'s interval.
 
     :func:`pbr.compare` gives the interval ``[lo, hi]`` of the difference (cohort minus
     weighted comparison group; normal approximation for rates, Welch for means,
-    methodology 3.4 and 5.2) at the two-sided level of ``z``.  The thresholds are
-    ``actual - hi`` and ``actual - lo``: the actual value lies below the lower threshold
-    exactly when the whole interval lies below zero (a significant reduction).
+    methodology 3.4 and 5.2; the exact or score method for a small group, as each row's
+    ``method`` says) at the two-sided level of ``z``.  The thresholds are ``actual - hi``
+    and ``actual - lo``: the actual value lies below the lower threshold exactly when the
+    whole interval lies below zero (a significant reduction).
+
+    A cohort :func:`pbr.compare` does not assess (``significant`` null: no interval, e.g.
+    no variation in a frequency) gets ``(None, None, "not assessed: <reason>")``: no
+    thresholds, never a zero-width or NaN interval.
     """
     if measure not in _GROUP_MEASURES:
         return {}
     name, scale = _GROUP_MEASURES[measure]
-    level = 2 * NormalDist().cdf(float(z)) - 1
+    level = _level(z)
+    if not 0.5 <= level < 1.0:
+        raise ContractError(f"comparator.significance_z: {z} gives a confidence level of "
+                            f"{level:.4%}, which pbr.compare cannot use; give a z from 0.6745 "
+                            "(50%) to 8, e.g. 1.96 for a two-sided 95% level")
     res = compare_groups(treated, controls, measure=name, weights=weight, by=by, level=level)
-    out = {}
+    out: dict[str, tuple[Decimal | None, Decimal | None, str]] = {}
     for row in res.frame.iter_rows(named=True):
-        if row["lower"] is None or row["upper"] is None:
+        lo_f, hi_f = row["lower"], row["upper"]
+        if row["significant"] is None or lo_f is None or hi_f is None \
+                or math.isnan(lo_f) or math.isnan(hi_f) or not hi_f > lo_f:
+            reason = row["conclusion"] or "not assessed: no interval"
+            if not reason.startswith("not assessed"):
+                reason = f"not assessed: {row['note'] or 'the interval has zero width'}"
+            out[str(row[by])] = (None, None, f"{row['method']} interval of the difference: "
+                                 f"{reason}")
             continue
-        lo, hi = (_d(row["lower"]) * scale, _d(row["upper"]) * scale)
+        lo, hi = (_d(lo_f) * scale, _d(hi_f) * scale)
+        how = f"{row['method']} interval of the difference at level {level:.4f}"
+        if row["note"]:
+            how += f" ({row['note']})"
         out[str(row[by])] = (lo.quantize(_Q, ROUND_HALF_EVEN), hi.quantize(_Q, ROUND_HALF_EVEN),
-                             f"{res.method} interval of the difference at level {level:.4f}")
+                             how)
     return out
 
 
@@ -153,6 +273,27 @@ def _baseline(comp: Comparator, cohort: str, measure: str, risk: Decimal | None
                             f"risk_column {comp.risk_column!r} holds probabilities")
     return adj.quantize(_Q, ROUND_HALF_EVEN), (f"baseline {value} adjusted for case mix "
                                                f"({comp.adjustment}): {how}")
+
+
+def _tested(contract: Contract, cohort: str, measure: str) -> bool:
+    """Whether a component in force for the cohort has a significance trigger on ``measure``."""
+    return any(c.active and c.trigger == "significant" and c.measure == measure
+               for c, _ in contract.terms(contract.period(cohort).start))
+
+
+def _refuse_untested(contract: Contract, cohort: str, measure: str, reason: str) -> None:
+    """A significance trigger on a cohort the comparison could not assess: ContractError."""
+    names = [c.name for c, _ in contract.terms(contract.period(cohort).start)
+             if c.active and c.trigger == "significant" and c.measure == measure]
+    if names:
+        raise ContractError(
+            f"component {names[0]!r}.trigger = \"significant\": cohort {cohort!r} {measure} "
+            f"cannot be tested against the comparison group ({reason}), so neither a "
+            "significant reduction nor its absence can be shown and the line would be a "
+            "guess. Fix: check the cohort's and comparison group's rows "
+            "(comparator.group_column, comparator.weight_column), or pay this measure with "
+            "trigger = \"absolute\" or \"relative\", or give pay() outcomes with lower= and "
+            "upper=")
 
 
 def check_cohort_column(contract: Contract, frame: pl.DataFrame) -> None:
@@ -291,14 +432,23 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
                 found = intervals.get(measure, {}).get(cohort)
                 if found is not None:
                     lo, hi, how = found
-                    lower, upper = actual - hi, actual - lo
-                    source += f"; {how}: [{lo}, {hi}] -> thresholds actual - hi, actual - lo"
+                    if lo is None or hi is None:
+                        _refuse_untested(contract, cohort, measure, how)
+                        source += f"; no thresholds: {how}"
+                    else:
+                        lower, upper = actual - hi, actual - lo
+                        source += (f"; {how}: [{lo}, {hi}] -> thresholds actual - hi, "
+                                   "actual - lo")
                 elif ctrl is None and comp.significance_z is not None and measure in _RATES \
                         and n > 0:
-                    lower, upper = significance_interval(value, n, comp.significance_z)
-                    half = upper - value
-                    source += f"; thresholds {value} -+ {comp.significance_z} x " \
-                              f"sqrt(p(1-p)/{n:,}) = -+{half}"
+                    if 0 < value < 100 or _tested(contract, cohort, measure):
+                        lower, upper, how = significance_thresholds(
+                            value, n, comp.significance_z,
+                            where=f"comparator.values.{measure} (cohort {cohort!r})")
+                        source += f"; thresholds {lower} to {upper}: {how}"
+                    else:   # no significance trigger reads them: none, and said why
+                        source += (f"; no thresholds: a baseline of {value}% leaves nothing "
+                                   "to test against")
                 out.append(Outcome(cohort, measure, actual, value, n,
                                    base_n=reo if measure == "per_reoffender" else n,
                                    lower=lower, upper=upper, start=period.start,

@@ -207,9 +207,11 @@ def group_thresholds(treated: pl.DataFrame, controls: pl.DataFrame, by: str, mea
     and ``actual - lo``: the actual value lies below the lower threshold exactly when the
     whole interval lies below zero (a significant reduction).
 
-    A cohort :func:`pbr.compare` does not assess (``significant`` null: no interval, e.g.
-    no variation in a frequency) gets ``(None, None, "not assessed: <reason>")``: no
-    thresholds, never a zero-width or NaN interval.
+    Each cohort is compared on its own.  A cohort :func:`pbr.compare` does not assess
+    (``significant`` null: no interval, e.g. no variation in a frequency), cannot compare
+    (nobody who reoffended, for ``per_reoffender``), or whose comparison group is empty
+    gets ``(None, None, "not assessed: <reason>")``: no thresholds, never a zero-width or
+    NaN interval.
     """
     if measure not in _GROUP_MEASURES:
         return {}
@@ -219,24 +221,43 @@ def group_thresholds(treated: pl.DataFrame, controls: pl.DataFrame, by: str, mea
         raise ContractError(f"comparator.significance_z: {z} gives a confidence level of "
                             f"{level:.4%}, which pbr.compare cannot use; give a z from 0.6745 "
                             "(50%) to 8, e.g. 1.96 for a two-sided 95% level")
-    res = compare_groups(treated, controls, measure=name, weights=weight, by=by, level=level)
     out: dict[str, tuple[Decimal | None, Decimal | None, str]] = {}
-    for row in res.frame.iter_rows(named=True):
+    labels = treated[by].unique().sort().to_list()
+    for label in labels:
+        mine = treated.filter(pl.col(by) == label)
+        theirs = controls.filter(pl.col(by) == label)
+        who = [("the cohort", mine), ("the comparison group", theirs if weight is None
+                                      else theirs.filter(pl.col(weight) > 0))]
+        empty = next((w for w, f in who if (f.filter(pl.col("reoffended")) if
+                                            measure == "per_reoffender" else f).height == 0),
+                     None)
+        if empty is not None:
+            out[str(label)] = (None, None, f"not assessed: nobody in {empty}"
+                               + (" reoffended" if measure == "per_reoffender" else
+                                  " (with a weight above 0)"))
+            continue
+        try:
+            res = compare_groups(mine, theirs, measure=name, weights=weight, by=by,
+                                 level=level)
+        except SpecError as exc:   # a group pbr.compare cannot compare: said, not guessed
+            out[str(label)] = (None, None, f"not assessed: {exc}")
+            continue
+        row = res.frame.row(0, named=True)
         lo_f, hi_f = row["lower"], row["upper"]
         if row["significant"] is None or lo_f is None or hi_f is None \
                 or math.isnan(lo_f) or math.isnan(hi_f) or not hi_f > lo_f:
             reason = row["conclusion"] or "not assessed: no interval"
             if not reason.startswith("not assessed"):
                 reason = f"not assessed: {row['note'] or 'the interval has zero width'}"
-            out[str(row[by])] = (None, None, f"{row['method']} interval of the difference: "
-                                 f"{reason}")
+            out[str(label)] = (None, None, f"{row['method']} interval of the difference: "
+                               f"{reason}")
             continue
         lo, hi = (_d(lo_f) * scale, _d(hi_f) * scale)
         how = f"{row['method']} interval of the difference at level {level:.4f}"
         if row["note"]:
             how += f" ({row['note']})"
-        out[str(row[by])] = (lo.quantize(_Q, ROUND_HALF_EVEN), hi.quantize(_Q, ROUND_HALF_EVEN),
-                             how)
+        out[str(label)] = (lo.quantize(_Q, ROUND_HALF_EVEN), hi.quantize(_Q, ROUND_HALF_EVEN),
+                           how)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -82,3 +83,77 @@ def test_power_table(tmp_path) -> None:
     assert "-6.919" in res.stdout and "North" in res.stdout
     bad = run("power", "--volume", "North:400")
     assert bad.exit_code != 0
+
+
+# ------------------------------------------------------------- --min-n and --scheme
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """200 offenders in four providers of 77, 49, 42 and 32 (generate(200, seed=1))."""
+    d = tmp_path_factory.mktemp("synth_compare_tiny")
+    io.write_synth(pbr.synth.generate(200, seed=1), d)
+    return d
+
+
+def tiny_compare(d: Path, *args: str | Path) -> object:
+    return run("-q", "compare", "--cohort", d / "cohort.parquet", "--events",
+               d / "events.parquet", "--baseline", "0.43", *args)
+
+
+def test_min_n_leaves_small_groups_not_assessed(tiny, tmp_path) -> None:
+    res = ok(tiny_compare(tiny, "--by", "provider", "--min-n", "45", "--out",
+                          tmp_path / "c.csv"))
+    table = pl.read_csv(tmp_path / "c.csv").sort("provider")
+    assert table["n"].to_list() == [77, 49, 42, 32]
+    # P3 (42) and P4 (32) are below 45: figures kept, no conclusion drawn
+    assert table["significant"].to_list()[2:] == [None, None]
+    assert table["significant"].to_list()[:2] == [True, True]
+    assert table["conclusion"][3] == ("not assessed: 32 people, below the minimum of 45 "
+                                      "(min_n=45)")
+    assert "provider=P3: 42 people, below the minimum of 45 (--min-n 45)" in res.stdout
+    assert "(sig n/a: not assessed, see the conclusion column)" in res.stdout
+    assert res.stdout.count("No conclusion is drawn about the effect") == 2
+
+
+def test_scheme_applies_its_rules(tiny) -> None:
+    res = ok(tiny_compare(tiny, "--by", "provider", "--scheme", "justice_data_lab"))
+    # the JDL publishes nothing for fewer than 60: only P1 (77) is assessed
+    assert res.stdout.count("below the minimum of 60 (justice_data_lab rule)") >= 3
+    assert res.stdout.count("No conclusion is drawn about the effect") == 3
+    # a one-sided scheme sets the sidedness the --alternative default would contradict
+    one = ok(tiny_compare(tiny, "--scheme", "rikers_able", "--measure", "frequency"))
+    assert "95% less" in one.stdout
+
+
+SCHEME_ERRORS = [
+    ("unknown_scheme", ("--scheme", "jdl"),
+     r"--scheme: unknown scheme 'jdl'; available: crc_pbr_2015, .*justice_data_lab"),
+    ("min_n_contradicts_scheme", ("--scheme", "justice_data_lab", "--min-n", "30"),
+     r"--min-n: 30 contradicts the justice_data_lab scheme's minimum n of 60; leave --min-n "
+     r"out, or choose another --scheme"),
+    ("level_contradicts_scheme", ("--scheme", "justice_data_lab", "--level", "0.9"),
+     r"--level: 0\.9 contradicts the justice_data_lab scheme's significance level 0\.05 "
+     r"\(confidence level 0\.95\); leave --level out"),
+    ("alternative_contradicts_scheme",
+     ("--scheme", "justice_data_lab", "--alternative", "less"),
+     r"--alternative: 'less' contradicts the justice_data_lab scheme's sides 'two-sided'; "
+     r"leave --alternative out"),
+    ("scheme_without_a_test", ("--scheme", "moj_national_2017"),
+     r"--scheme: the moj_national_2017 scheme has no comparison test.*pass --min-n and "
+     r"--level instead, or a scheme that tests \(e\.g\. --scheme justice_data_lab\)"),
+    ("level_as_alpha", ("--level", "0.05"),
+     r"--level: 0\.05 is a confidence level of 5%.*--level 0\.95 for a 5% test"),
+    ("negative_min_n", ("--min-n", "-1"), r"--min-n"),
+]
+
+
+@pytest.mark.parametrize("case", SCHEME_ERRORS, ids=[c[0] for c in SCHEME_ERRORS])
+def test_scheme_and_min_n_errors_name_the_flags(case, tiny, tmp_path) -> None:
+    _, args, match = case
+    out = tmp_path / "c.csv"
+    out.write_text("kept\n")
+    res = tiny_compare(tiny, *args, "--out", out)
+    assert res.exit_code == 2, (res.stdout, res.stderr)
+    text = " ".join(res.stderr.split())
+    assert re.search(match, text), text
+    assert "min_n" not in text.replace("--min-n", "") or case[0] == "negative_min_n"
+    assert out.read_text() == "kept\n"   # nothing written over the existing file

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,7 +39,7 @@ from pbr.cli._options import (
     reading,
 )
 from pbr.cli.measure import DEFAULT_PRESET, _spec
-from pbr.errors import SchemaError
+from pbr.errors import PbrError, SchemaError
 from pbr.io._atomic import atomic_files
 
 
@@ -106,6 +109,50 @@ def _flag_column(s: pl.Series) -> pl.Series:
     return flag
 
 
+#: pbr.compare's scheme arguments as its messages write them -> ``pbr compare``'s flags
+_FLAGS = {"min_n": "--min-n", "level": "--level", "alternative": "--alternative",
+          "spec": "--scheme"}
+_SCHEME_TERMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(min_n|level|alternative|spec): "), "{}: "),
+    (re.compile(r"\bleave (min_n|level|alternative) out"), "leave {} out"),
+    (re.compile(r"\blevel=(?=\d)"), "{} "),
+)
+_SCHEME_WORDS = (("pass min_n= and level= instead", "pass --min-n and --level instead"),
+                 ("(e.g. 'justice_data_lab')", "(e.g. --scheme justice_data_lab)"),
+                 (" spec's min_n ", " scheme's minimum n of "), (" spec's ", " scheme's "),
+                 ("or change the spec", "or choose another --scheme"),
+                 ("unknown scheme ", "--scheme: unknown scheme "))
+
+
+def scheme_message(text: str) -> str:
+    """pbr.compare's message about ``min_n``, ``level``, ``alternative`` or ``spec`` in the
+    terms of ``pbr compare``'s flags (``--min-n``, ``--level``, ``--alternative``,
+    ``--scheme``).
+
+    Examples
+    --------
+    >>> print(scheme_message("min_n: 30 contradicts the justice_data_lab spec's min_n 60; "
+    ...                      "leave min_n out, or change the spec"))
+    --min-n: 30 contradicts the justice_data_lab scheme's minimum n of 60; leave --min-n out, or choose another --scheme
+    """  # noqa: E501
+    for pattern, repl in _SCHEME_TERMS:
+        text = pattern.sub(lambda m, r=repl: r.format(_FLAGS[m.group(1)] if m.groups()
+                                                      else "--level"), text)
+    for old, new in _SCHEME_WORDS:
+        text = text.replace(old, new)
+    return re.sub(r"\bthe (\w+) spec has no", r"the \1 scheme has no", text)
+
+
+@contextmanager
+def _scheme_terms() -> Iterator[None]:
+    """Re-raise pbr.compare's errors about its scheme arguments in flag terms."""
+    try:
+        yield
+    except PbrError as exc:
+        exc.args = (scheme_message(str(exc)),)
+        raise
+
+
 @app.command()
 def compare(
     ctx: typer.Context,
@@ -137,10 +184,18 @@ def compare(
              "bootstrap.")] = None,
     variance: Annotated[str | None, typer.Option(
         help="normal method's variance: cohort, both or null.")] = None,
-    level: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
-    alternative: Annotated[Alternative, typer.Option(
-        help="two-sided, or one-sided: less (a reduction) / greater.")
-    ] = Alternative.two_sided,
+    level: Annotated[float | None, typer.Option(
+        help="Confidence level [default: 0.95, or the --scheme's].")] = None,
+    alternative: Annotated[Alternative | None, typer.Option(
+        help="two-sided, or one-sided: less (a reduction) / greater [default: two-sided, "
+             "or the --scheme's].")] = None,
+    min_n: Annotated[int | None, typer.Option(
+        "--min-n", min=0, help="Smallest group on which a conclusion is drawn: a smaller group "
+        "keeps its figures but is 'not assessed' [default: none, or the --scheme's: 60 "
+        "for justice_data_lab].")] = None,
+    scheme: Annotated[str | None, typer.Option(
+        help="Scheme whose comparison rules apply (minimum n, level, sides), e.g. "
+             "justice_data_lab; see pbr schemes.")] = None,
     by: Annotated[list[str] | None, typer.Option(
         help="Compare within groups of this column (repeat for several).")] = None,
     correction: Annotated[Correction, typer.Option(
@@ -227,23 +282,28 @@ def compare(
         subject, comparator = _comparator(result, treated, other, baseline, baseline_n,
                                           adjusted)
         step(f"comparing ({measure.value})")
-        res = pbr.compare(subject, comparator, measure=measure.value, method=method,
-                          variance=variance, level=level, alternative=alternative.value,
-                          weights=weights, by=keys or None,
-                          correction=None if correction is Correction.none
-                          else correction.value, clusters=clusters, seed=seed,
-                          n_resamples=n_resamples)
+        with _scheme_terms():
+            res = pbr.compare(subject, comparator, measure=measure.value, method=method,
+                              variance=variance, level=level,
+                              alternative=None if alternative is None else alternative.value,
+                              weights=weights, by=keys or None,
+                              correction=None if correction is Correction.none
+                              else correction.value, clusters=clusters, seed=seed,
+                              n_resamples=n_resamples, min_n=min_n, spec=scheme)
         written = None
         if out is not None:
             with atomic_files(out) as (staged,):
                 io.write_table(res.frame, staged)
             written = out
-    typer.echo(cli_message(str(res)))
+    def said(text: str) -> str:   # the rule a group fell below, as the flag that set it
+        return text if min_n is None else text.replace(f"(min_n={min_n})", f"(--min-n {min_n})")
+
+    typer.echo(said(cli_message(str(res))))
     if keys:
         typer.echo("")
         for key in res.frame.select(keys).rows():
             label = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True))
-            typer.echo(f"{label}: {res.jdl_text(key if len(key) > 1 else key[0])}")
+            typer.echo(f"{label}: {said(res.jdl_text(key if len(key) > 1 else key[0]))}")
     if written is not None:
         typer.echo(f"\nWrote\n  {written} ({res.frame.height} rows)")
 

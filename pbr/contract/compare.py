@@ -296,16 +296,20 @@ def _baseline(comp: Comparator, cohort: str, measure: str, risk: Decimal | None
                                                f"({comp.adjustment}): {how}")
 
 
+def _tested_names(contract: Contract, cohort: str, measure: str) -> list[str]:
+    """Components in force for the cohort with a significance trigger on ``measure``."""
+    return [c.name for c, _ in contract.terms(contract.period(cohort).start)
+            if c.active and c.trigger == "significant" and c.measure == measure]
+
+
 def _tested(contract: Contract, cohort: str, measure: str) -> bool:
     """Whether a component in force for the cohort has a significance trigger on ``measure``."""
-    return any(c.active and c.trigger == "significant" and c.measure == measure
-               for c, _ in contract.terms(contract.period(cohort).start))
+    return bool(_tested_names(contract, cohort, measure))
 
 
 def _refuse_untested(contract: Contract, cohort: str, measure: str, reason: str) -> None:
     """A significance trigger on a cohort the comparison could not assess: ContractError."""
-    names = [c.name for c, _ in contract.terms(contract.period(cohort).start)
-             if c.active and c.trigger == "significant" and c.measure == measure]
+    names = _tested_names(contract, cohort, measure)
     if names:
         raise ContractError(
             f"component {names[0]!r}.trigger = \"significant\": cohort {cohort!r} {measure} "
@@ -470,6 +474,16 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
                     else:   # no significance trigger reads them: none, and said why
                         source += (f"; no thresholds: a baseline of {value}% leaves nothing "
                                    "to test against")
+                elif comp.significance_z is not None and _tested(contract, cohort, measure):
+                    names = ("binary_rate, serious_rate" if ctrl is None else
+                             ", ".join(_GROUP_MEASURES))
+                    raise ContractError(
+                        f"component {_tested_names(contract, cohort, measure)[0]!r}.trigger = "
+                        f"\"significant\" on {measure}: comparator.significance_z gives "
+                        f"thresholds for {names} only against a {comp.kind!r} comparator "
+                        "(no sampling variance of this measure is known), so the trigger "
+                        "could never be met. Fix: use trigger = \"absolute\" or \"relative\", "
+                        "or give pay() outcomes with lower= and upper=")
                 out.append(Outcome(cohort, measure, actual, value, n,
                                    base_n=reo if measure == "per_reoffender" else n,
                                    lower=lower, upper=upper, start=period.start,

@@ -115,6 +115,12 @@ REFUSED: list[tuple[str, Callable[[], Any], str]] = [
                   ("per_reoffender",)),
      r"cohort '2019Q1' per_reoffender cannot be tested against the comparison group "
      r"\(not assessed: nobody in the cohort reoffended\)"),
+    ("significance_on_a_frequency_against_a_fixed_baseline",
+     lambda: paid(contract(measure="per_offender", value="1.0"),
+                  measured([True, False, True], [2, 0, 1]), ("per_offender",)),
+     r"component 'reduction'\.trigger = \"significant\" on per_offender: "
+     r"comparator\.significance_z gives thresholds for binary_rate, serious_rate only against "
+     r"a 'baseline' comparator.*Fix: use trigger = \"absolute\" or \"relative\""),
     ("thresholds_for_an_empty_cohort",
      lambda: significance_thresholds(D("30"), 0, Z),
      r"comparator: thresholds need a rate in percent \(0 to 100\) and a cohort of at least "

@@ -136,8 +136,9 @@ def scheme_message(text: str) -> str:
     --min-n: 30 contradicts the justice_data_lab scheme's minimum n of 60; leave --min-n out, or choose another --scheme
     """  # noqa: E501
     for pattern, repl in _SCHEME_TERMS:
-        text = pattern.sub(lambda m, r=repl: r.format(_FLAGS[m.group(1)] if m.groups()
-                                                      else "--level"), text)
+        def flag(m: re.Match[str], r: str = repl) -> str:
+            return r.format(_FLAGS[m.group(1)] if m.groups() else "--level")
+        text = pattern.sub(flag, text)
     for old, new in _SCHEME_WORDS:
         text = text.replace(old, new)
     return re.sub(r"\bthe (\w+) spec has no", r"the \1 scheme has no", text)

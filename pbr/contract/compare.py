@@ -424,7 +424,7 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
     if comp.risk_column is not None:
         for r in treated.group_by(by).agg(pl.col(comp.risk_column).mean()).iter_rows():
             risks[str(r[0])] = (_d(r[1]) * 100).quantize(_Q, ROUND_HALF_EVEN)
-    intervals: dict[str, dict[str, tuple[Decimal, Decimal, str]]] = {}
+    intervals: dict[str, dict[str, tuple[Decimal | None, Decimal | None, str]]] = {}
     if controls is not None and comp.significance_z is not None:
         intervals = {m: group_thresholds(treated, controls, by, m, comp.weight_column,
                                          comp.significance_z) for m in measures}

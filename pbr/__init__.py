@@ -11,14 +11,14 @@ __version__ = "0.1.0"
 
 from pbr import io, risk, stats, synth
 from pbr._scratch import release_memory
-from pbr.audit import Manifest, VerificationResult, verify
+from pbr.audit import Manifest, VerificationResult, pay, verify
 from pbr.cohort import build_cohort
 from pbr.cohort_result import CohortBuild
 from pbr.cohort_rule import CohortRule
 from pbr.compare import compare
 from pbr.comparison import ComparisonResult
 from pbr.comparison_spec import ComparisonSpec
-from pbr.contract import Component, Contract, Outcome, PaymentStatement, pay, run_contract
+from pbr.contract import Component, Contract, Outcome, PaymentStatement, run_contract
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.disposals import Disposals
 from pbr.errors import (

@@ -38,7 +38,7 @@ from typing import Any
 from pbr._version import __version__
 from pbr.contract.ledger import PaymentLedger
 from pbr.contract.outcome import Outcome
-from pbr.contract.pay import pay
+from pbr.contract.pay import pay as pay_statement
 from pbr.contract.run import ContractRun, run_contract
 from pbr.contract.spec import Contract
 from pbr.contract.statement import PaymentStatement
@@ -61,7 +61,7 @@ from pbr.report.statement import write_statement_csv, write_statement_json, writ
 
 __all__ = ["ENVIRONMENT_PACKAGES", "INPUT_COPIES", "MANIFEST_FORMAT", "MANIFEST_NAME",
            "MANIFEST_VERSION", "ROLES", "Manifest", "VerificationResult", "environment",
-           "pay_files", "pay_outcomes", "read_manifest", "verify"]
+           "pay", "pay_files", "pay_outcomes", "read_manifest", "verify"]
 
 OUTPUTS = (("statement_csv", "statement.csv"), ("statement_json", "statement.json"),
            ("statement_xlsx", "statement.xlsx"))
@@ -109,7 +109,7 @@ def _prior(files: Mapping[str, Path]) -> PaymentLedger | None:
     return PaymentLedger.from_csv(files["paid"]) if "paid" in files else None
 
 
-#: what ``paid=`` takes: a ledger CSV file, or the objects ``pay(prior=...)`` takes
+#: what ``paid=`` takes: a ledger CSV file, or the objects ``pbr.contract.pay(prior=...)`` takes
 Paid = str | Path | PaymentLedger | PaymentStatement | Iterable[PaymentStatement] | None
 
 
@@ -179,7 +179,7 @@ def _paid_from_outcomes(contract: Contract, outcomes: Iterable[Outcome],
     provenance = {"pbr_version": __version__, "contract": text,
                   "contract_sha256": hashlib.sha256(text.encode()).hexdigest(),
                   "outcomes_sha256": outcomes_sha256}
-    return pay(contract, outcomes, provenance=provenance, prior=prior)
+    return pay_statement(contract, outcomes, provenance=provenance, prior=prior)
 
 
 def _iso(as_of: Any) -> str | None:
@@ -389,9 +389,10 @@ def pay_outcomes(contract: Contract | str | Path,
     >>> from pbr.contract import Contract, Outcome
     >>> from pbr.contract.spec import demo_contract_text
     >>> c = Contract.from_toml(demo_contract_text())
-    >>> o = [Outcome(q, m, actual=a, comparator=b, n=100, base_n=k)
+    >>> o = [Outcome(q, m, actual=a, comparator=b, n=100, base_n=k, lower=lo, upper=hi)
     ...      for q in ("2019Q1", "2019Q2", "2019Q3", "2019Q4")
-    ...      for m, a, b, k in (("binary_rate", 24, 28, 100), ("per_reoffender", 3, 3.45, 24))]
+    ...      for m, a, b, k, lo, hi in (("binary_rate", 20, 28, 100, 19.2, 36.8),
+    ...                                 ("per_reoffender", 3, 3.45, 20, 2.9, 4.0))]
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     statement, manifest = pay_outcomes(c, o, Path(tmp) / "out")
     ...     ok = verify(Path(tmp) / "out").ok
@@ -401,8 +402,10 @@ def pay_outcomes(contract: Contract | str | Path,
     out = Path(out)
     copies: dict[str, Any] = {}
     if isinstance(contract, Contract):
-        c = contract
-        text = c.to_toml()
+        # pay the contract as verify will read it back from its copy: TOML keeps a
+        # Decimal's value but not always its exponent (1000 is written 1000.0)
+        text = contract.to_toml()
+        c = Contract.from_toml(text)
         copies["contract.toml"] = lambda p: p.write_text(text, encoding="utf-8")
         files = {"contract": out / INPUT_COPIES / "contract.toml"}
         digests = {"contract": hashlib.sha256(text.encode()).hexdigest()}
@@ -439,6 +442,72 @@ def pay_outcomes(contract: Contract | str | Path,
             environment=tuple(sorted(environment())), notes=_notes(statement.notes))
 
     return statement, _publish(out, statement, c, "none", make, files, copies)
+
+
+def pay(contract: Contract, outcomes: Iterable[Outcome], *, out: str | Path | None = None,
+        prior: Paid = None, provenance: Mapping[str, Any] | None = None,
+        notes: Iterable[str] = ()) -> PaymentStatement:
+    """Apply a contract's payment components to per-cohort outcomes (``pbr.pay``).
+
+    Without ``out`` this is :func:`pbr.contract.pay.pay`, the pure payment engine.  With
+    ``out`` the statement is also written there (CSV, JSON, Excel) with a manifest, all
+    or nothing, exactly as :func:`pay_outcomes` does, so ``pbr verify OUT`` can recompute
+    it from the copies of the contract and outcomes written to ``OUT/inputs/``.
+
+    Parameters
+    ----------
+    contract, outcomes
+        The :class:`~pbr.Contract` and its per-cohort :class:`~pbr.Outcome` objects.
+    out
+        Optional output directory for the statement files and ``manifest.json``.
+    prior
+        Payments already made (earlier statements or a
+        :class:`~pbr.contract.ledger.PaymentLedger`; with ``out`` also a ledger CSV), so
+        that caps, floors and payments on account hold across runs.
+    provenance, notes
+        Recorded on the statement; not accepted with ``out``, since :func:`verify` could
+        not replay them.
+
+    Returns
+    -------
+    PaymentStatement
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pbr
+    >>> c = pbr.Contract.from_toml('''
+    ... [contract]
+    ... name = "demo"
+    ... [comparator]
+    ... values = {binary_rate = 40.0}
+    ... [[component]]
+    ... name = "binary"
+    ... kind = "linear"
+    ... measure = "binary_rate"
+    ... basis = "points"
+    ... price = 1000
+    ... ''')
+    >>> o = [pbr.Outcome("all", "binary_rate", actual=35, comparator=40, n=200)]
+    >>> pbr.pay(c, o).total
+    Decimal('5000.00')
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     s = pbr.pay(c, o, out=Path(tmp) / "statement")
+    ...     ok = pbr.verify(Path(tmp) / "statement").ok
+    >>> s.total, ok
+    (Decimal('5000.00'), True)
+    """
+    if out is None:
+        if isinstance(prior, str | Path):
+            raise ContractError("prior: a ledger file is read only with out=; read it with "
+                                "PaymentLedger.from_csv(path) or pass out=")
+        return pay_statement(contract, outcomes, provenance=provenance, prior=prior,
+                             notes=tuple(notes))
+    if provenance is not None or tuple(notes):
+        raise ContractError("provenance=, notes=: not accepted with out= (pbr verify could "
+                            "not replay them); leave them out, or write the files yourself")
+    return pay_outcomes(contract, outcomes, out, paid=prior)[0]
 
 
 def _find(base: Path, rel: str, inputs: Path | None) -> tuple[Path, list[Path]]:

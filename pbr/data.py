@@ -319,7 +319,7 @@ def _duplicate_rows(df: pl.DataFrame) -> np.ndarray:
     sub = frame[cand]
     # exact comparison among the candidates (a hash collision is not a duplicate)
     later = sub.select(~pl.struct(cols).is_first_distinct()).to_series().to_numpy()
-    return cand[later]
+    return np.asarray(cand[later], dtype=np.int64)
 
 
 def _drop_duplicates(df: pl.DataFrame, table: str, led: Exclusions

@@ -306,11 +306,11 @@ def test_failed_pay_leaves_previous_statement_byte_identical(d: Path) -> None:
 def test_provisional_lines_are_marked_on_every_output(tmp_path: Path) -> None:
     text = demo_contract_text().replace("[contract]\n", "[contract]\nprovisional = true\n", 1)
     contract = pbr.Contract.from_toml(text)
-    outcomes = [pbr.Outcome(q, m, actual=a, comparator=b, n=100, base_n=k,
-                            provisional=q == "2019Q4")
+    outcomes = [pbr.Outcome(q, m, actual=a, comparator=b, n=100, base_n=k, lower=lo,
+                            upper=hi, provisional=q == "2019Q4")
                 for q in ("2019Q1", "2019Q2", "2019Q3", "2019Q4")
-                for m, a, b, k in (("binary_rate", 24, 28, 100),
-                                   ("per_reoffender", 3, 3.45, 24))]
+                for m, a, b, k, lo, hi in (("binary_rate", 20, 28, 100, 19.2, 36.8),
+                                           ("per_reoffender", 3, 3.45, 20, 2.9, 4.0))]
     with pytest.warns(pbr.errors.ProvisionalWarning):
         statement, manifest = audit.pay_outcomes(contract, outcomes, tmp_path)
     marked = [x.line for x in statement.lines if x.provisional]

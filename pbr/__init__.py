@@ -18,7 +18,14 @@ from pbr.cohort_rule import CohortRule
 from pbr.compare import compare
 from pbr.comparison import ComparisonResult
 from pbr.comparison_spec import ComparisonSpec
-from pbr.contract import Component, Contract, Outcome, PaymentStatement, run_contract
+from pbr.contract import (
+    Component,
+    Contract,
+    Outcome,
+    PaymentLedger,
+    PaymentStatement,
+    run_contract,
+)
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.disposals import Disposals
 from pbr.errors import (
@@ -28,7 +35,6 @@ from pbr.errors import (
     DataQualityWarning,
     EngineError,
     IncompleteDataWarning,
-    InputChangedError,
     PbrError,
     PbrWarning,
     PeriodError,
@@ -96,13 +102,13 @@ __all__ = [
     "Exclusions",
     "Histories",
     "IncompleteDataWarning",
-    "InputChangedError",
     "Manifest",
     "MatchResult",
     "MatchSpec",
     "MeasureResult",
     "MeasureSpec",
     "Outcome",
+    "PaymentLedger",
     "PaymentStatement",
     "PbrError",
     "PbrWarning",

@@ -55,7 +55,7 @@ from pbr.io.manifest import (
     environment,
     read_manifest,
 )
-from pbr.io.results import read_outcomes, write_outcomes
+from pbr.io.results import read_ledger, read_outcomes, write_outcomes
 from pbr.io.tables import read_cohort, read_custody, read_events
 from pbr.report.statement import write_statement_csv, write_statement_json, write_statement_xlsx
 
@@ -106,7 +106,7 @@ def _hashes(files: Mapping[str, Path]) -> dict[str, str]:
 
 
 def _prior(files: Mapping[str, Path]) -> PaymentLedger | None:
-    return PaymentLedger.from_csv(files["paid"]) if "paid" in files else None
+    return read_ledger(files["paid"]) if "paid" in files else None
 
 
 #: what ``paid=`` takes: a ledger CSV file, or the objects ``pbr.contract.pay(prior=...)`` takes
@@ -304,7 +304,7 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
     paid
         Payments already made under the contract, so that caps, floors and payments on
         account hold across runs: a ledger CSV
-        (:meth:`~pbr.contract.ledger.PaymentLedger.from_csv`: ``cohort, year,
+        (:func:`pbr.io.read_ledger`: ``cohort, year,
         component, amount, kind``), or a :class:`~pbr.contract.ledger.PaymentLedger` or
         earlier statements (written to ``out/inputs/paid.csv``); recorded as the input
         ``paid`` with its hash.
@@ -501,7 +501,7 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *, out: str | Path | No
     if out is None:
         if isinstance(prior, str | Path):
             raise ContractError("prior: a ledger file is read only with out=; read it with "
-                                "PaymentLedger.from_csv(path) or pass out=")
+                                "pbr.io.read_ledger(path) or pass out=")
         return pay_statement(contract, outcomes, provenance=provenance, prior=prior,
                              notes=tuple(notes))
     if provenance is not None or tuple(notes):

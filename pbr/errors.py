@@ -12,9 +12,8 @@ The tree::
     ├── SeverityError      an offence code with no severity weight under unmapped="error"
     ├── EngineError        an engine name that does not exist, or engines that disagree
     ├── ReconciliationError  payment statement lines that do not add up to its totals
-    └── AuditError         a manifest that cannot be read, or an input that no longer
-        │                  matches its recorded hash
-        └── InputChangedError  an input file's SHA-256 differs from the one recorded
+    └── AuditError         a manifest that cannot be read (truncated, foreign, another
+                           format), or an output pbr will not write as asked
 
     PbrWarning (UserWarning)
     ├── IncompleteDataWarning  a rule could not be applied because the data lack a column
@@ -42,7 +41,6 @@ __all__ = [
     "DataQualityWarning",
     "EngineError",
     "IncompleteDataWarning",
-    "InputChangedError",
     "PbrError",
     "PbrWarning",
     "PeriodError",
@@ -88,11 +86,8 @@ class ReconciliationError(PbrError, ArithmeticError):
 
 
 class AuditError(PbrError, ValueError):
-    """A manifest cannot be read (truncated, foreign, another schema) or an input moved."""
-
-
-class InputChangedError(AuditError):
-    """An input file's SHA-256 differs from the one its manifest records."""
+    """A manifest cannot be read (truncated, foreign, another format), or an output
+    cannot be written as asked (an Excel cell over 32,767 characters)."""
 
 
 class PbrWarning(UserWarning):

@@ -23,7 +23,7 @@ PUBLIC = {
     "available_presets", "measure", "preset", "prepare", "pseudonymise", "risk", "synth",
     "BalanceResult", "EffectResult", "MatchResult", "MatchSpec", "e_value", "estimate_effect",
     "match", "rosenbaum_bounds", "release_memory",
-    "AuditError", "CompletenessWarning", "DataQualityWarning", "InputChangedError",
+    "AuditError", "CompletenessWarning", "DataQualityWarning", "PaymentLedger",
     "ProvisionalWarning", "SmallSampleWarning",
 }
 

@@ -29,6 +29,7 @@ from pbr.contract import (
     pay,
 )
 from pbr.errors import ContractError
+from pbr.io import read_ledger
 
 D = Decimal
 ZERO = D(0)
@@ -179,9 +180,9 @@ def test_a_statement_file_reads_back_as_its_ledger(tmp_path: object) -> None:
     q1 = pay(contract, [Outcome("Q1", "binary_rate", actual="25", comparator="28", n=10)])
     path = Path(str(tmp_path)) / "statement.csv"
     q1.to_frame().write_csv(path)
-    assert PaymentLedger.from_csv(path).entries == PaymentLedger.from_statements(q1).entries
+    assert read_ledger(path).entries == PaymentLedger.from_statements(q1).entries
     q2 = pay(contract, [Outcome("Q2", "binary_rate", actual="27", comparator="28", n=10)],
-             prior=PaymentLedger.from_csv(path))
+             prior=read_ledger(path))
     # 3000 capped to 2500 in Q1 (-500); Q2's 1000 is all over the cap: -1000
     assert [x.amount for x in q2.lines] == [D("1000.00"), D("-1000.00")]
     assert q1.total + q2.total == D("2400.00")

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -143,25 +142,6 @@ class PaymentLedger:
                 str(row["component"]), as_decimal(f"{where}.amount", amount),
                 str(row["kind"]), prov in ("true", "1")))
         return cls(tuple(entries))
-
-    @classmethod
-    def from_csv(cls, *paths: str | Path) -> PaymentLedger:
-        """Read one or more ledger CSV files (every column as text, amounts exact).
-
-        An earlier run's ``statement.csv`` is a ledger as it is.
-        """
-        out = cls()
-        for path in paths:
-            p = Path(path)
-            if not p.is_file():
-                raise ContractError(f"prior: the ledger file {str(p)!r} does not exist")
-            try:
-                df = pl.read_csv(p, infer_schema=False)
-            except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
-                raise ContractError(f"prior: cannot read the ledger {str(p)!r} as CSV: "
-                                    f"{exc}") from None
-            out = out + cls.from_frame(df, source=f"prior {p.name}")
-        return out
 
     # ------------------------------------------------------------------ views
     @property

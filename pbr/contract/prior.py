@@ -32,7 +32,7 @@ def as_ledger(prior: PaymentLedger | PaymentStatement | Iterable[PaymentStatemen
         return PaymentLedger.from_statements(prior)
     if isinstance(prior, str | bytes) or not isinstance(prior, Iterable):
         raise ContractError(f"prior: give earlier PaymentStatement(s) or a PaymentLedger "
-                            f"(PaymentLedger.from_csv(path) for a ledger file), got {prior!r}")
+                            f"(pbr.io.read_ledger(path) for a ledger file), got {prior!r}")
     return PaymentLedger.from_statements(list(prior))
 
 

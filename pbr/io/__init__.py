@@ -12,6 +12,9 @@ function               does
 ``read_disposals``     file -> :class:`~pbr.Disposals` (input of ``build_cohort``)
 ``write_table``        frame -> CSV / TSV / Parquet / Excel, reproducible bytes
 ``write_summary``      :class:`~pbr.MeasureResult` summary -> CSV or JSON
+``read_outcomes``      CSV of published per-cohort outcomes -> :class:`~pbr.Outcome` s
+``write_outcomes``     :class:`~pbr.Outcome` s -> that CSV (exact Decimal text)
+``read_ledger``        payments already made (CSV; a ``statement.csv``) -> ``PaymentLedger``
 ``read_spec``          TOML file -> :class:`~pbr.MeasureSpec`
 ``write_spec``         :class:`~pbr.MeasureSpec` -> TOML file
 ``write_synth``        :func:`pbr.synth.generate` output -> files for ``pbr measure``
@@ -34,7 +37,13 @@ from __future__ import annotations
 
 from pbr.io.contracts import read_contract, sha256_file, write_contract
 from pbr.io.histories import load_histories, save_histories
-from pbr.io.results import summary_document, write_summary
+from pbr.io.results import (
+    read_ledger,
+    read_outcomes,
+    summary_document,
+    write_outcomes,
+    write_summary,
+)
 from pbr.io.specs import read_spec, write_spec
 from pbr.io.synthetic import synth_spec, write_synth
 from pbr.io.tables import (
@@ -57,6 +66,8 @@ __all__ = [
     "read_custody",
     "read_disposals",
     "read_events",
+    "read_ledger",
+    "read_outcomes",
     "read_spec",
     "read_table",
     "save_histories",
@@ -64,6 +75,7 @@ __all__ = [
     "summary_document",
     "synth_spec",
     "write_contract",
+    "write_outcomes",
     "write_spec",
     "write_summary",
     "write_synth",

@@ -1,6 +1,7 @@
 """Results in machine formats: the summary of a :class:`~pbr.MeasureResult` as CSV or
 JSON, byte-for-byte reproducibly; published per-cohort outcomes (:class:`~pbr.Outcome`)
-as CSV, read and written exactly (Decimal text), for paying a contract from them.
+as CSV, read and written exactly (Decimal text), for paying a contract from them; and
+ledgers of payments already made (:func:`read_ledger`: an earlier ``statement.csv`` is one).
 
 Every writer stages its file(s) with :func:`pbr.io._atomic.atomic_files`: a failed call
 leaves the target as it was.
@@ -18,13 +19,14 @@ from typing import Any
 
 import polars as pl
 
+from pbr.contract.ledger import PaymentLedger
 from pbr.contract.outcome import Outcome
 from pbr.errors import ContractError, SchemaError
 from pbr.io._atomic import atomic_files
 from pbr.measures import MeasureResult
 
-__all__ = ["OUTCOME_COLUMNS", "atomic_files", "read_outcomes", "summary_document",
-           "write_outcomes", "write_summary"]
+__all__ = ["OUTCOME_COLUMNS", "atomic_files", "read_ledger", "read_outcomes",
+           "summary_document", "write_outcomes", "write_summary"]
 
 _SIGNIFICANT = 12  # floats are written with 12 significant digits: stable across engines
 
@@ -298,3 +300,45 @@ def write_outcomes(outcomes: Sequence[Outcome], path: str | Path) -> Path:
     with atomic_files(path) as (tmp,):
         frame.write_csv(tmp, line_terminator="\n")
     return path
+
+
+def read_ledger(*paths: str | Path) -> PaymentLedger:
+    """Read one or more ledgers of payments already made (every column as text, exact).
+
+    Columns ``cohort, year, component, amount, kind`` (and optionally ``provisional``);
+    other columns are ignored, so an earlier run's ``statement.csv`` is a ledger as it is
+    (docs/methodology/payments.md, "Payments across runs").
+
+    Parameters
+    ----------
+    paths
+        CSV files, read in order and added together.
+
+    Returns
+    -------
+    PaymentLedger
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = Path(tmp) / "paid.csv"
+    ...     _ = p.write_text("cohort,year,component,amount,kind\\n"
+    ...                      "2019Q1,2019,binary,1200.50,component\\n")
+    ...     ledger = read_ledger(p)
+    >>> ledger.total, ledger.cohorts
+    (Decimal('1200.50'), ('2019Q1',))
+    """
+    out = PaymentLedger()
+    for path in paths:
+        p = Path(path)
+        if not p.is_file():
+            raise ContractError(f"prior: the ledger file {str(p)!r} does not exist")
+        try:
+            df = pl.read_csv(p, infer_schema=False)
+        except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
+            raise ContractError(f"prior: cannot read the ledger {str(p)!r} as CSV: "
+                                f"{exc}") from None
+        out = out + PaymentLedger.from_frame(df, source=f"prior {p.name}")
+    return out

@@ -21,8 +21,9 @@ import polars as pl
 import pytest
 
 import pbr
-from pbr.contract import Contract, Outcome, PaymentLedger, pay, run_contract
+from pbr.contract import Contract, Outcome, pay, run_contract
 from pbr.errors import ContractError, ProvisionalWarning
+from pbr.io import read_ledger
 
 D = Decimal
 DATA = pbr.synth.generate(200, seed=1)
@@ -304,23 +305,23 @@ PAY_CASES: list[tuple[str, Callable[[Path], Any], str]] = [
      r"of them in one run.*run the pooled cohorts together"),
     ("prior_is_a_path_string", lambda _: pay(CONTRACT, [rate()], prior="ledger.csv"),
      r"prior: give earlier PaymentStatement\(s\) or a PaymentLedger "
-     r"\(PaymentLedger\.from_csv\(path\)"),
+     r"\(pbr\.io\.read_ledger\(path\)"),
     ("ledger_file_missing_column",
-     lambda t: PaymentLedger.from_csv(t / "ledger.csv"),
+     lambda t: read_ledger(t / "ledger.csv"),
      r"prior ledger\.csv: the ledger lacks column\(s\) \['kind'\]"),
     ("ledger_amount_not_a_number",
-     lambda t: PaymentLedger.from_csv(t / "ledger.csv"),
+     lambda t: read_ledger(t / "ledger.csv"),
      r"prior ledger\.csv row 1\.amount: expected a number, got 'abc'"),
     ("ledger_unknown_kind",
-     lambda t: PaymentLedger.from_csv(t / "ledger.csv"),
+     lambda t: read_ledger(t / "ledger.csv"),
      r"prior: entry 1 \(cohort '2019Q1'\) has kind 'payment'; use one of component"),
-    ("ledger_file_absent", lambda t: PaymentLedger.from_csv(t / "nope.csv"),
+    ("ledger_file_absent", lambda t: read_ledger(t / "nope.csv"),
      r"prior: the ledger file '.*nope\.csv' does not exist"),
     ("ledger_on_account_differs",
-     lambda t: pay(CONTRACT, [rate("2019Q2")], prior=PaymentLedger.from_csv(t / "ledger.csv")),
+     lambda t: pay(CONTRACT, [rate("2019Q2")], prior=read_ledger(t / "ledger.csv")),
      r"deducts 5000\.00 on account, but the contract's on_account for '2019Q1' is 10000\.00"),
     ("ledger_year_differs",
-     lambda t: pay(CONTRACT, [rate("2019Q2")], prior=PaymentLedger.from_csv(t / "ledger.csv")),
+     lambda t: pay(CONTRACT, [rate("2019Q2")], prior=read_ledger(t / "ledger.csv")),
      r"prior entry 1 \(cohort '2019Q1', 'binary'\): year '2020', but the contract puts "
      r"cohort '2019Q1' in year '2019'"),
 ]

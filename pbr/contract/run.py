@@ -26,7 +26,7 @@ from pbr.contract.pay import pay
 from pbr.contract.spec import Contract
 from pbr.contract.statement import PaymentStatement
 from pbr.data import Cohort, Events
-from pbr.errors import CompletenessWarning, ContractError
+from pbr.errors import CompletenessWarning, ContractError, PbrWarning
 from pbr.measures import MeasureResult, measure
 from pbr.period import date_to_day, day_to_date
 from pbr.spec import MeasureSpec
@@ -241,12 +241,20 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
     needed = list(dict.fromkeys(c.measure for c in contract.components
                                 if c.measure is not None)) or ["binary_rate"]
     unit = "conviction events" if spec.counting_unit == "court_event" else None
-    outcomes = compare.outcomes(contract, result.frame, needed, unit_name=unit)
+    with warnings.catch_warnings(record=True) as compared:
+        warnings.simplefilter("always")
+        outcomes = compare.outcomes(contract, result.frame, needed, unit_name=unit)
+    for w in compared:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    # the comparison's warnings (a small group, an exact method) are kept in the record
+    compared_notes = [str(w.message) for w in compared if issubclass(w.category, PbrWarning)]
     text = contract.to_toml()
     provenance = {**result.provenance, "contract": text,
                   "contract_sha256": hashlib.sha256(text.encode()).hexdigest()}
     said = any("as_of not given" in n for n in result.notes)
-    kept = [*result.notes, *(n for n in notes if not (said and n.startswith("as_of not given")))]
+    kept = list(dict.fromkeys([
+        *result.notes, *(n for n in notes if not (said and n.startswith("as_of not given"))),
+        *compared_notes]))
     return ContractRun(contract, result, outcomes, pay(contract, outcomes,
                                                        provenance=provenance, prior=prior,
                                                        notes=kept))

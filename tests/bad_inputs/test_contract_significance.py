@@ -283,3 +283,17 @@ def test_matched_small_binary_uses_pbr_compares_exact_interval() -> None:
     assert float(o.upper) == pytest.approx(0 - 100 * row["lower"], abs=1e-4)
     assert o.significant_reduction is (row["upper"] < 0)
     assert total == (D("30000.00") if row["upper"] < 0 else D("0.00"))
+
+
+def test_comparison_warnings_reach_the_statement_notes() -> None:
+    # a matched comparison on a handful of people: pbr.compare warns (exact method, small
+    # group) and run_contract keeps that warning in the statement's notes, so it reaches
+    # the statement files and the manifest
+    data = pbr.synth.generate(200, seed=1)
+    few = data.cohort.head(12).with_columns(cohort_period=pl.lit("2019Q1"),
+                                            treated=pl.Series([True] * 5 + [False] * 7))
+    c = contract(kind="matched", trigger='trigger = "none"')
+    with pytest.warns(SmallSampleWarning) as caught:
+        run = run_contract(c, few, data.events)
+    said = {str(w.message) for w in caught if issubclass(w.category, SmallSampleWarning)}
+    assert said and said <= set(run.statement.notes)

@@ -346,3 +346,23 @@ def test_read_options_are_recorded_and_replayed(base: Path, tmp_path: Path) -> N
     assert audit.verify(tmp_path / "out").ok  # verify reads the files the same way
     assert json.loads((tmp_path / "out" / "statement.json").read_text())["total"] == \
         json.loads((base / "prev" / "statement.json").read_text())["total"]
+
+
+def test_pay_maps_disposal_types_and_verify_replays_the_mapping(d: Path) -> None:
+    # the events say "Conv." and "Caut." (another vocabulary): refused without a mapping,
+    # paid with --disposal-type-map, and the mapping is recorded so verify reproduces it
+    ev = pl.read_parquet(d / "events.parquet").with_columns(
+        disposal_type=pl.col("disposal_type").replace({"conviction": "Conv.",
+                                                       "caution": "Caut."}))
+    ev.write_parquet(d / "events2.parquet")
+    base = ["pay", d / "contract.toml", "--cohort", d / "cohort.parquet",
+            "--events", d / "events2.parquet"]
+    refused = cli(*base, "--out", d / "refused")
+    assert refused.exit_code == 2 and "--disposal-type-map" in refused.stderr
+    assert not (d / "refused").exists()
+    res = cli(*base, "--out", d / "mapped", "--disposal-type-map", "Conv.=conviction",
+              "--disposal-type-map", "Caut.=caution")
+    assert res.exit_code == 0, res.stderr
+    mapped = json.loads((d / "mapped" / "statement.json").read_text())["total"]
+    assert mapped == json.loads((d / "prev" / "statement.json").read_text())["total"]
+    assert cli("verify", d / "mapped").exit_code == 0

@@ -14,16 +14,19 @@ from pbr.cli._options import (
     DateFormat,
     DisposalDate,
     DisposalType,
+    DisposalTypeMap,
     Encoding,
     EndDate,
     IdAsString,
     IndexDate,
+    KeepDuplicates,
     OffenceCategory,
     OffenceCode,
     OffenceDate,
     OffenderId,
     Separator,
     StartDate,
+    event_options,
     flag_terms,
     reading,
 )
@@ -67,6 +70,8 @@ def pay(
     encoding: Encoding = "utf-8",
     date_format: DateFormat = None,
     id_as_string: IdAsString = False,
+    disposal_type_map: DisposalTypeMap = None,
+    keep_duplicates: KeepDuplicates = False,
 ) -> None:
     """Measure, compare and pay a contract; write the statement (CSV, JSON, Excel) and a
     manifest, all or nothing (a failed run changes no file in --out).
@@ -102,8 +107,12 @@ def pay(
                          disposal_type=disposal_type, offence_code=offence_code,
                          offence_category=offence_category, court_event_id=court_event_id,
                          start_date=start_date, end_date=end_date)
-    read = {k: v for k, v in reading(separator, encoding, date_format, id_as_string).items()
-            if v not in (None, False, "utf-8")}  # the defaults are not recorded
+    given_options = {**reading(separator, encoding, date_format, id_as_string),
+                     **event_options(disposal_type_map, keep_duplicates)}
+    defaults = {"separator": None, "encoding": "utf-8", "date_format": None,
+                "id_as_string": False, "disposal_type_map": None, "duplicates": "exclude"}
+    # the defaults are not recorded, so a manifest reads the same as before these options
+    read = {k: v for k, v in given_options.items() if defaults.get(k, object()) != v}
     with reported_errors(), flag_terms():
         announce_compile(bool((ctx.obj or {}).get("quiet", False)))
         step(f"running contract {contract}")

@@ -3,7 +3,10 @@
 Synthetic disposals (``pbr.synth_disposals.generate_disposals``) go through
 ``pbr.build_cohort`` with the MoJ 3-month rule and with Peterborough's first-1,000
 rule; the same records, read as proven offences, are the events each cohort is
-measured against.
+measured against.  The disposals run four years from 2018, so every 2018 cohort's
+follow-up and waiting period close inside the extract, which ends on ``EXTRACT_END``
+(given as ``as_of``: pbr would otherwise take the last disposal date as the extract's
+end and warn about any window still open then).
 
 Run: ``python examples/build_cohort.py``
 """
@@ -17,6 +20,8 @@ import polars as pl
 
 import pbr
 from pbr.synth_disposals import generate_disposals
+
+START = dt.date(2018, 1, 1)
 
 
 def events_from(disposals: pl.DataFrame, seed: int) -> pl.DataFrame:
@@ -36,26 +41,32 @@ def events_from(disposals: pl.DataFrame, seed: int) -> pl.DataFrame:
         pl.lit("other").alias("offence_category"))
 
 
-def main(n: int = 4_000, seed: int = 12) -> dict[str, int]:
-    disposals = generate_disposals(n, seed=seed)
+#: the last day the synthetic extract covers (four years of disposals from 2018)
+EXTRACT_END = dt.date(2021, 12, 30)
+
+
+def main(n: int = 8_000, seed: int = 12) -> dict[str, int]:
+    disposals = generate_disposals(n, seed=seed, days=(EXTRACT_END - START).days)
     events = events_from(disposals, seed)
     sizes = {}
 
     quarters = pbr.build_cohort(disposals, pbr.scheme("moj_national_2017").cohort
-                                .replace(start=dt.date(2018, 1, 1), n_periods=4))
+                                .replace(start=START, n_periods=4))
     print(quarters, end="\n\n")
     for label, cohort in quarters.cohorts().items():
-        result = pbr.measure(cohort, events, pbr.scheme("moj_national_2017").measure)
+        result = pbr.measure(cohort, events, pbr.scheme("moj_national_2017").measure
+                             .replace(as_of=EXTRACT_END))
         rate = result.summary()["binary_rate"][0]
         print(f"{label}: {cohort.n:,} offenders, proven reoffending {rate:.1f}%")
         sizes[label] = cohort.n
     print()
 
-    rule = pbr.scheme("peterborough_sib").cohort.replace(start=dt.date(2018, 1, 1),
+    rule = pbr.scheme("peterborough_sib").cohort.replace(start=START,
                                                          cohort_size=500)
     pb = pbr.build_cohort(disposals, rule)
     print(pb, end="\n\n")
-    result = pbr.measure(pb.cohort, events, pbr.scheme("peterborough_sib").measure)
+    result = pbr.measure(pb.cohort, events, pbr.scheme("peterborough_sib").measure
+                         .replace(as_of=EXTRACT_END))
     print(result.summary(by="cohort_period"))
     sizes.update({p: n for p, n in pb.summary(by="period").iter_rows()})
     # the ledger reconciles and the first-N cohorts are full except the last

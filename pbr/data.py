@@ -158,6 +158,14 @@ def _select_roles(df: pl.DataFrame, schema: TableSchema, mapping: Mapping[str, s
     clash = [c for c in df.columns if c in schema.roles and c not in rename and
              c not in rename.values()]
     extra = [c for c in df.columns if c not in rename]
+    shadowed = [c for c in extra if c in rename.values()]
+    if shadowed:
+        role = shadowed[0]
+        raise SchemaError(
+            f"{schema.name}: {role}={mapping[role]!r} takes the role {role} from column "
+            f"{mapping[role]!r}, but the table also has a column named {role!r}, which "
+            f"would be read as something else. Fix: drop or rename column {role!r}, or "
+            f"leave {role}= out to use it")
     out = df.select([pl.col(s).alias(r) for s, r in rename.items()]
                     + [pl.col(c) for c in extra if c not in clash and c != ROW])
     return out, {r: s for s, r in rename.items()}

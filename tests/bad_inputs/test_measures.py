@@ -307,6 +307,13 @@ CASES: dict[str, Case] = {
         and r.exclusions.counts()["rule"].to_list() == ["missing_disposal_date",
                                                          "duplicate_event"]
         and r.event_counts["input"] == 4 and r.event_counts["invalid"] == 2),
+    "a mapped id beside a column named offender_id": Case(
+        TWO, lambda: pbr.Events.from_frame(
+            typed(["conviction"]).with_columns(pnc=pl.col("offender_id")),
+            offender_id="pnc"),
+        error=SchemaError, match=r"offender_id='pnc' takes the role offender_id from column "
+                                 r"'pnc', but the table also has a column named "
+                                 r"'offender_id'.*Fix: drop or rename column 'offender_id'"),
     "an unknown duplicates option": Case(
         TWO, lambda: pbr.Events.from_frame(typed(["conviction"]), duplicates="drop"),
         error=SchemaError, match=r"duplicates must be 'exclude' or 'keep', got 'drop'"),

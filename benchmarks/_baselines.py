@@ -8,9 +8,15 @@ Per cohort row, in cohort order: reoffences (count), reoffended (count > 0), sev
 (sum of the offence codes' weights, float64) and days_to_first (smallest
 ``offence_date - index_date`` in days; null if none).
 
-Each engine is written the way a competent user of it would: pandas merge + boolean
-filter + groupby + merge back; polars lazy join + filter + group_by + left join back;
-DuckDB one SQL query (native tables for compute, ``read_parquet`` end to end).
+An exact duplicate event row (every event column equal to another row's) is counted
+once, as pbr does by default (rule D1: ``duplicate_event`` in pbr's ledger), so the
+comparison is like for like: each baseline drops such rows first, the obvious way in its
+library (pandas ``drop_duplicates``, polars ``unique``, DuckDB ``SELECT DISTINCT``).
+
+Each engine is written the way a competent user of it would: pandas drop_duplicates +
+merge + boolean filter + groupby + merge back; polars lazy unique + join + filter +
+group_by + left join back; DuckDB one SQL query (native tables for compute,
+``read_parquet`` end to end).
 :func:`canonical` turns any of their outputs (or pbr's ``result.frame``) into one
 polars schema for the equality check.
 """
@@ -44,7 +50,8 @@ def pandas_read(d: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
 
 def pandas_measure(cohort: pd.DataFrame, events: pd.DataFrame,
                    weights: dict[str, float]) -> pd.DataFrame:
-    """merge + boolean filter + groupby + merge back."""
+    """drop_duplicates + merge + boolean filter + groupby + merge back."""
+    events = events.drop_duplicates()  # an exact duplicate row counts once (pbr rule D1)
     c = cohort[["offender_id", "index_date"]].copy()
     c["follow_up_end"] = c["index_date"] + pd.DateOffset(months=FOLLOW_UP_MONTHS)
     c["disposal_end"] = c["follow_up_end"] + pd.DateOffset(months=WAITING_MONTHS)
@@ -79,12 +86,13 @@ def polars_read(d: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
 
 def polars_plan(cohort: pl.LazyFrame, events: pl.LazyFrame,
                 weights: pl.LazyFrame) -> pl.LazyFrame:
-    """Lazy join + filter + group_by + left join back (one optimised plan)."""
+    """Lazy unique + join + filter + group_by + left join back (one optimised plan)."""
     c = cohort.select("offender_id", "index_date").with_columns(
         follow_up_end=pl.col("index_date").dt.offset_by(f"{FOLLOW_UP_MONTHS}mo"))
     c = c.with_columns(disposal_end=pl.col("follow_up_end").dt.offset_by(f"{WAITING_MONTHS}mo"))
     w = weights.select(pl.col("offence_code").cast(pl.Categorical), pl.col("weight"))
-    q = (events.join(c, on="offender_id", how="inner")
+    q = (events.unique()  # an exact duplicate row counts once (pbr rule D1)
+         .join(c, on="offender_id", how="inner")
          .filter((pl.col("offence_date") > pl.col("index_date"))
                  & (pl.col("offence_date") <= pl.col("follow_up_end"))
                  & (pl.col("disposal_date") <= pl.col("disposal_end"))
@@ -118,6 +126,8 @@ def polars_e2e(d: Path) -> pl.DataFrame:
 def duckdb_sql(cohort: str, events: str, weights: str, position: str = "rowid") -> str:
     """One query; ``position`` is the expression giving each cohort row's position."""
     types = ", ".join(f"'{t}'" for t in DISPOSAL_TYPES)
+    cols = ", ".join(EVENT_COLUMNS)
+    # an exact duplicate event row counts once (pbr rule D1): SELECT DISTINCT
     return f"""
 WITH c AS (
     SELECT {position} AS pos, offender_id, index_date,
@@ -131,7 +141,7 @@ WITH c AS (
            count(*) AS reoffences,
            sum(w.weight) AS severity,
            min(e.offence_date - cw.index_date) AS days_to_first
-    FROM {events} e
+    FROM (SELECT DISTINCT {cols} FROM {events}) e
     JOIN cw ON e.offender_id = cw.offender_id
            AND e.offence_date > cw.index_date
            AND e.offence_date <= cw.follow_up_end

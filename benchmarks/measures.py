@@ -7,7 +7,10 @@
 For each N it prints one markdown table.  Rows: pbr's default engine (``pbr.measure``,
 one call: validation and the join fused with the measure), pbr's kernel alone on
 already-prepared Histories, pbr's polars reference engine, and the obvious pandas,
-polars and DuckDB implementations of the same measure (benchmarks/_baselines.py).
+polars and DuckDB implementations of the same measure (benchmarks/_baselines.py), each
+counting an exact duplicate event row once as pbr does (rule D1: pandas
+``drop_duplicates``, polars ``unique``, DuckDB ``SELECT DISTINCT``), so that the
+comparison is like for like.
 Columns:
 
 * compute: frames already in memory, one warm-up run, then the median of K runs (one

@@ -11,6 +11,7 @@ reason (``on_invalid="exclude"``).  Rows in = rows kept + rows excluded, always.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -19,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from pbr import _scratch
 from pbr.errors import SchemaError
 from pbr.schema import COHORT, CUSTODY, EVENTS, TableSchema, normalise_term
 
@@ -280,11 +282,12 @@ def _apply_rules(df: pl.DataFrame, table: str, rules: list[tuple[str, str, pl.Ex
 
 
 def _normalise_disposal_types(df: pl.DataFrame, mapping: Mapping[str, str] | None
-                              ) -> pl.DataFrame:
+                              ) -> tuple[pl.DataFrame, _Tally | None]:
     """``disposal_type`` in pbr's spelling (rule P2): each value normalised
     (:func:`pbr.schema.normalise_term`), then mapped by ``mapping`` (keys and values
     normalised the same way).  Works on the distinct values; the column is rewritten
-    only when some value changes."""
+    only when some value changes.  Also returns the rows per code of the column as
+    returned, when they were counted (a categorical column without nulls, unchanged)."""
     table: dict[str, str] = {}
     if mapping is not None:
         if not isinstance(mapping, Mapping) or not all(
@@ -293,7 +296,9 @@ def _normalise_disposal_types(df: pl.DataFrame, mapping: Mapping[str, str] | Non
                 f"events: disposal_type_map must map the data's disposal types to pbr's, "
                 f"text to text, e.g. {{'fine': 'conviction'}}; got {mapping!r}")
         table = {normalise_term(k): normalise_term(v) for k, v in mapping.items()}
-    values = df["disposal_type"].drop_nulls().unique().cast(pl.String).to_list()
+    tally = _Tally.of(df["disposal_type"])
+    values = (tally.values()["value"].to_list() if tally is not None
+              else df["disposal_type"].drop_nulls().unique().cast(pl.String).to_list())
     change = {}
     for v in values:
         norm = normalise_term(v)
@@ -301,29 +306,169 @@ def _normalise_disposal_types(df: pl.DataFrame, mapping: Mapping[str, str] | Non
         if target != v:
             change[v] = target
     if not change:
-        return df
+        return df, tally
     return df.with_columns(pl.col("disposal_type").cast(pl.String).replace(change)
-                           .cast(pl.Categorical))
+                           .cast(pl.Categorical)), None
+
+
+#: rows per piece of the hash pass (a piece's hashes stay in cache while every column
+#: is folded in)
+HASH_PIECE_ROWS = 1 << 16
+_INTEGER_PHYSICAL = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32,
+                     pl.UInt64)
+
+
+def _hash_keys(s: pl.Series) -> pl.Series:
+    """A null-free integer series equal wherever ``s`` is equal: the physical values
+    (integers, day numbers, categorical codes) when they are integers without nulls,
+    else polars' hash of each value (equal values hash alike, nulls included)."""
+    phys = s.to_physical()
+    if phys.dtype in _INTEGER_PHYSICAL and not phys.null_count():
+        return phys
+    return phys.hash(seed=0)
+
+
+def _each_piece(fn: Any, n: int) -> None:
+    """``fn(k)`` for every ``k < n`` on as many threads as Numba uses (each thread takes
+    the next ``k`` when free; the first exception is raised once all have stopped)."""
+    import threading
+
+    import numba
+
+    counter = itertools.count()  # its next() is atomic under the GIL
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while not errors and (k := next(counter)) < n:
+                fn(k)
+        except BaseException as exc:  # re-raised below, in the caller
+            errors.append(exc)
+
+    helpers = [threading.Thread(target=work, daemon=True)
+               for _ in range(min(max(1, numba.get_num_threads()), n) - 1)]
+    for t in helpers:
+        t.start()
+    work()
+    for t in helpers:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def _repeated_hash_rows(frame: pl.DataFrame) -> np.ndarray:
+    """Positions of the rows whose hash (of every column) is shared with another row:
+    every row that equals another is among them (:mod:`pbr._kernels.dedupe`)."""
+    from pbr._kernels import dedupe, dynamic
+
+    n = frame.height
+    keys = [_hash_keys(frame[c]) for c in frame.columns]
+    # pieces never straddle a chunk of any column: each piece reads zero-copy views
+    bounds = {0, n}
+    for k in keys:
+        bounds.update(np.cumsum(k.chunk_lengths()).tolist())
+    edges = sorted(bounds)
+    cuts = [a for lo, hi in itertools.pairwise(edges)
+            for a in range(lo, hi, HASH_PIECE_ROWS)] + [n]
+    piece_start = np.asarray(cuts, np.int64)
+    chunks = []
+    for k in keys:
+        arrays = [c.to_numpy() for c in k.get_chunks()]
+        offsets = np.cumsum([0] + [a.size for a in arrays])
+        chunks.append((arrays, offsets))
+    bits = dedupe.radix_bits(n)
+    hist = np.zeros((piece_start.size - 1, 1 << bits), np.int64)
+    # the temporaries (about 20 bytes a row) in reused memory: memory fresh from the
+    # system costs more to touch than the passes themselves (pbr._scratch)
+    with _scratch.Arena() as scratch:
+        h = scratch.empty(n, np.uint64)
+
+        def hash_piece(p: int) -> None:
+            a, b = int(piece_start[p]), int(piece_start[p + 1])
+            for j, (arrays, offsets) in enumerate(chunks):
+                c = int(np.searchsorted(offsets, a, side="right")) - 1
+                o = int(offsets[c])
+                dedupe.fold(h[a:b], arrays[c][a - o:b - o], j == 0)
+            dedupe.finish(h[a:b], bits, hist[p])
+
+        _each_piece(hash_piece, piece_start.size - 1)
+        # piece k's first slot in bucket b: the bucket's start plus earlier pieces' rows
+        flat = hist.T.ravel()
+        start = (np.cumsum(flat) - flat).reshape(hist.shape[1], hist.shape[0]).T.copy()
+        bucket_off = np.zeros(hist.shape[1] + 1, np.int64)
+        np.cumsum(hist.sum(axis=0), out=bucket_off[1:])
+        ph = scratch.empty(n, np.uint32)
+        prow = scratch.empty(n, np.uint32 if n <= np.iinfo(np.uint32).max else np.int64)
+        mark = scratch.empty(n, np.bool_)
+        mark.fill(False)
+        with dynamic():
+            dedupe.scatter(h, piece_start, start, bits, ph, prow)
+            dedupe.repeated(ph, prow, bucket_off, mark)
+        return np.flatnonzero(mark)
+
+
+@dataclass
+class _Tally:
+    """Rows per physical code of a categorical column (``counts[code]``) and the text of
+    every code (``names``): the distinct values and their counts without a group-by."""
+
+    names: pl.Series
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, s: pl.Series) -> _Tally | None:
+        """The tally of a categorical column without nulls, in one pass over its codes
+        (:func:`pbr._kernels.codes.count_codes`); None for any other column."""
+        if not isinstance(s.dtype, pl.Categorical | pl.Enum) or s.null_count():
+            return None
+        from pbr._kernels import codes
+
+        names = (s.dtype.categories.to_series() if isinstance(s.dtype, pl.Categorical)
+                 else pl.Series(list(s.dtype.categories), dtype=pl.String)).cast(pl.String)
+        counts = np.zeros(max(names.len(), 1), np.int64)
+        for chunk in s.to_physical().get_chunks():
+            codes.count_codes(chunk.to_numpy(), counts)
+        return cls(names, counts)
+
+    def less(self, s: pl.Series, rows: np.ndarray) -> _Tally:
+        """The tally without ``rows`` (positions) of ``s``, the column it counts."""
+        gone = s.to_physical().gather(rows).to_numpy().astype(np.int64)
+        return _Tally(self.names, self.counts - np.bincount(gone, minlength=self.counts.size))
+
+    def values(self) -> pl.DataFrame:
+        """The values that occur (``value``, ``rows``), in code order."""
+        seen = np.flatnonzero(self.counts)
+        return pl.DataFrame({"value": self.names.gather(seen), "rows": self.counts[seen]},
+                            schema={"value": pl.String, "rows": pl.Int64})
+
+
+def _value_counts(s: pl.Series) -> pl.DataFrame:
+    """Rows per value of a text column (``value`` as text, ``rows``; a null value is a
+    row of its own), in no particular order; a categorical column without nulls is
+    counted through its codes (:class:`_Tally`)."""
+    tally = _Tally.of(s)
+    if tally is not None:
+        return tally.values()
+    counted = s.value_counts(name="rows")
+    return counted.select(pl.col(s.name).cast(pl.String).alias("value"),
+                          pl.col("rows").cast(pl.Int64))
 
 
 def _duplicate_rows(df: pl.DataFrame) -> np.ndarray:
     """Positions (in ``df``) of the rows that repeat an earlier row exactly, every column
-    equal (rule D1).  One hash per row (of the physical values: codes, day numbers),
-    sorted: rows whose hash is unique cannot repeat, and only the rest are compared."""
+    equal (rule D1).  One hash per row (of the physical values: codes, day numbers);
+    rows whose hash is unique cannot repeat, and only the rest are compared."""
     cols = [c for c in df.columns if c != ROW]
-    if df.height < 2:
+    if df.height < 2 or not cols:
         return np.zeros(0, np.int64)
     frame = df.select(cols)
     objects = [c for c in cols if frame.schema[c] == pl.Object]
     if objects:  # Python objects (from pandas) are compared by their repr
         frame = frame.with_columns(pl.Series(c, [repr(v) for v in frame[c].to_list()],
                                              dtype=pl.String) for c in objects)
-    hashes = frame.select(pl.col(c).to_physical() for c in cols).hash_rows().to_numpy()
-    ordered = np.sort(hashes)
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if not repeated.size:
+    cand = _repeated_hash_rows(frame)
+    if not cand.size:
         return np.zeros(0, np.int64)
-    cand = np.flatnonzero(pl.Series(hashes).is_in(pl.Series(repeated).implode()).to_numpy())
     sub = frame[cand]
     # exact comparison among the candidates (a hash collision is not a duplicate)
     later = sub.select(~pl.struct(cols).is_first_distinct()).to_series().to_numpy()
@@ -331,11 +476,12 @@ def _duplicate_rows(df: pl.DataFrame) -> np.ndarray:
 
 
 def _drop_duplicates(df: pl.DataFrame, table: str, led: Exclusions
-                     ) -> tuple[pl.DataFrame, Exclusions]:
-    """The kept rows without exact repeats, and the ledger with ``duplicate_event``."""
+                     ) -> tuple[pl.DataFrame, Exclusions, np.ndarray]:
+    """The kept rows without exact repeats, the ledger with ``duplicate_event``, and the
+    positions (in ``df``) of the rows left out."""
     dup = _duplicate_rows(df)
     if dup.size == 0:
-        return df, led
+        return df, led, dup
     if ROW not in df.columns:  # rows are left out: the kept ones keep their numbers
         df = df.with_row_index(ROW)
     rows = df[ROW].to_numpy()[dup].astype(np.int64)
@@ -343,7 +489,7 @@ def _drop_duplicates(df: pl.DataFrame, table: str, led: Exclusions
     keep[dup] = False
     entry = Exclusion(table, DUPLICATE_EVENT, "exact duplicate of an earlier event row (every "
                       "column equal): counted once", rows)
-    return df.filter(pl.Series(keep)), led + Exclusions((entry,))
+    return df.filter(pl.Series(keep)), led + Exclusions((entry,)), dup
 
 
 def check_id_types(cohort: pl.DataFrame, other: pl.DataFrame, table: str = "events") -> None:
@@ -578,7 +724,7 @@ class Events(_Table):
         for role in ("disposal_type", "offence_code", "offence_category"):
             if role in df.columns:
                 df = _as_category(df, role, sources[role], "events")
-        df = _normalise_disposal_types(df, disposal_type_map)
+        df, tally = _normalise_disposal_types(df, disposal_type_map)
         if "offence_category" in df.columns and df["offence_category"].null_count():
             # a missing category is the empty category "": it matches no include or
             # exclude list (so include_categories leaves it out, exclude lists keep it)
@@ -617,29 +763,35 @@ class Events(_Table):
         if duplicates not in ("exclude", "keep"):
             raise SchemaError(f"duplicates must be 'exclude' or 'keep', got {duplicates!r}")
         frame, led = _apply_rules(df, "events", rules, on_invalid, sources, _defer)
+        if frame.height != df.height:  # rows left out: the tally counted them
+            tally = None
         if duplicates == "exclude":
-            frame, led = _drop_duplicates(frame, "events", led)
-        return cls(frame, led, n_input, sources)
+            before = frame
+            frame, led, dup = _drop_duplicates(frame, "events", led)
+            if tally is not None and dup.size:
+                tally = tally.less(before["disposal_type"], dup)
+        events = cls(frame, led, n_input, sources)
+        if tally is not None:  # the vocabulary check reads it: counted once, here
+            events.__dict__["disposal_types"] = _disposal_types(tally.values())
+        return events
 
     @cached_property
     def disposal_types(self) -> pl.DataFrame:
         """Rows per ``disposal_type`` value of the kept rows (``disposal_type``, ``rows``),
         sorted by value: the vocabulary a spec's ``proof_types`` is checked against."""
-        counts = self.data["disposal_type"].value_counts(name="rows")
-        return counts.with_columns(pl.col("disposal_type").cast(pl.String),
-                                   pl.col("rows").cast(pl.Int64)).sort("disposal_type")
+        return _disposal_types(_value_counts(self.data["disposal_type"]))
 
     @cached_property
     def categories(self) -> frozenset[str]:
         """The ``offence_category`` values of the kept rows (empty without the column)."""
         if not self.has_category:
             return frozenset()
-        return frozenset(self.data["offence_category"].unique().cast(pl.String).to_list())
+        return frozenset(_value_counts(self.data["offence_category"])["value"].to_list())
 
     @cached_property
     def codes(self) -> frozenset[str]:
         """The ``offence_code`` values of the kept rows."""
-        return frozenset(self.data["offence_code"].unique().cast(pl.String).to_list())
+        return frozenset(_value_counts(self.data["offence_code"])["value"].to_list())
 
     @cached_property
     def last_disposal(self) -> _dt.date | None:
@@ -647,6 +799,11 @@ class Events(_Table):
         when no ``as_of`` is given (rule A3)."""
         value = self.data["disposal_date"].max() if self.n else None
         return value if isinstance(value, _dt.date) else None
+
+
+def _disposal_types(counts: pl.DataFrame) -> pl.DataFrame:
+    """:attr:`Events.disposal_types` from :func:`_value_counts`' frame."""
+    return counts.rename({"value": "disposal_type"}).sort("disposal_type")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,32 @@
+"""Rows per categorical code: the vocabulary, category and code checks of a measure
+(:mod:`pbr._measure_checks`) read the events' codes once, without a group-by."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: interleaved counters: a column of few codes would otherwise make every increment
+#: wait for the one before it (same counter, through memory)
+LANES = 4
+
+
+@njit(cache=True, nogil=True)
+def count_codes(codes: np.ndarray, counts: np.ndarray) -> None:  # pragma: no cover
+    """Add the number of rows of each code (``codes`` any unsigned integer type, every
+    code below ``counts.size``) to ``counts``."""
+    n = codes.size
+    m = counts.size
+    lanes = np.zeros(LANES * m, np.int64)
+    i = 0
+    while i + LANES <= n:
+        lanes[np.int64(codes[i])] += 1
+        lanes[m + np.int64(codes[i + 1])] += 1
+        lanes[2 * m + np.int64(codes[i + 2])] += 1
+        lanes[3 * m + np.int64(codes[i + 3])] += 1
+        i += LANES
+    while i < n:
+        lanes[np.int64(codes[i])] += 1
+        i += 1
+    for c in range(m):
+        counts[c] += lanes[c] + lanes[m + c] + lanes[2 * m + c] + lanes[3 * m + c]

@@ -475,21 +475,22 @@ def _duplicate_rows(df: pl.DataFrame) -> np.ndarray:
     return np.asarray(cand[later], dtype=np.int64)
 
 
-def _drop_duplicates(df: pl.DataFrame, table: str, led: Exclusions
-                     ) -> tuple[pl.DataFrame, Exclusions, np.ndarray]:
-    """The kept rows without exact repeats, the ledger with ``duplicate_event``, and the
-    positions (in ``df``) of the rows left out."""
-    dup = _duplicate_rows(df)
-    if dup.size == 0:
-        return df, led, dup
+def _duplicate_entry(df: pl.DataFrame, dup: np.ndarray, table: str) -> Exclusion:
+    """The ledger entry of the duplicate rows at positions ``dup`` of ``df`` (input row
+    numbers: the ``row`` column when earlier rules left rows out, else the positions)."""
+    rows = (df[ROW].gather(dup).to_numpy() if ROW in df.columns else dup).astype(np.int64)
+    return Exclusion(table, DUPLICATE_EVENT, "exact duplicate of an earlier event row (every "
+                     "column equal): counted once", rows)
+
+
+def _without_rows(df: pl.DataFrame, dup: np.ndarray) -> pl.DataFrame:
+    """``df`` without the rows at positions ``dup``; the kept rows keep their input
+    row numbers (``row``)."""
     if ROW not in df.columns:  # rows are left out: the kept ones keep their numbers
         df = df.with_row_index(ROW)
-    rows = df[ROW].to_numpy()[dup].astype(np.int64)
     keep = np.ones(df.height, np.bool_)
     keep[dup] = False
-    entry = Exclusion(table, DUPLICATE_EVENT, "exact duplicate of an earlier event row (every "
-                      "column equal): counted once", rows)
-    return df.filter(pl.Series(keep)), led + Exclusions((entry,)), dup
+    return df.filter(pl.Series(keep))
 
 
 def check_id_types(cohort: pl.DataFrame, other: pl.DataFrame, table: str = "events") -> None:
@@ -565,12 +566,18 @@ class _Table:
         """Number of kept rows."""
         return self.data.height
 
+    @property
+    def _values(self) -> pl.DataFrame:
+        """A frame with the kept rows' columns, distinct values, first row, minima and
+        maxima: ``data`` (events read it before their duplicate rows are left out)."""
+        return self.data
+
     def date_span(self, *columns: str) -> tuple[_dt.date, _dt.date] | None:
         """The earliest and the latest date in ``columns`` of the kept rows (None
         without rows); found once per table and columns."""
         cache: dict[tuple[str, ...], Any] = self.__dict__.setdefault("_spans", {})
         if columns not in cache:
-            lo, hi = self.data.select(
+            lo, hi = self._values.select(
                 lo=pl.min_horizontal(pl.col(c).min() for c in columns),
                 hi=pl.max_horizontal(pl.col(c).max() for c in columns)).row(0)
             cache[columns] = ((lo, hi) if isinstance(lo, _dt.date) and isinstance(hi, _dt.date)
@@ -657,13 +664,49 @@ class Events(_Table):
     (1, 1)
     """
 
+    def __getattr__(self, name: str) -> Any:
+        """``data`` of events built with their exact duplicate rows still in the frame
+        (see :meth:`_with_duplicates`): the kept rows, made on first use."""
+        if name == "data":
+            pending = self.__dict__.get("_pending")
+            if pending is not None:
+                data = _without_rows(*pending)
+                self.__dict__["data"] = data
+                return data
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _with_duplicates(self) -> tuple[pl.DataFrame, np.ndarray] | None:
+        """While the kept rows are not made yet: the validated frame with the exact
+        duplicate rows and their positions in it (sorted), else None.
+
+        Leaving out a few rows of a large frame copies all of it (about 50 ms at 6M
+        rows on the project's machine); the one-pass measure reads this frame instead
+        and skips those rows, and every other reader gets ``data`` on first use.  A
+        duplicate repeats a kept row, so the frame has the kept rows' distinct values,
+        minima, maxima and first row."""
+        if "data" in self.__dict__:
+            return None
+        pending: tuple[pl.DataFrame, np.ndarray] | None = self.__dict__.get("_pending")
+        return pending
+
+    @property
+    def n(self) -> int:
+        """Number of kept rows."""
+        pending = self._with_duplicates()
+        return self.data.height if pending is None else pending[0].height - pending[1].size
+
+    @property
+    def _values(self) -> pl.DataFrame:
+        pending = self._with_duplicates()
+        return self.data if pending is None else pending[0]
+
     @property
     def has_category(self) -> bool:
-        return "offence_category" in self.data.columns
+        return "offence_category" in self._values.columns
 
     @property
     def has_court_event(self) -> bool:
-        return "court_event_id" in self.data.columns
+        return "court_event_id" in self._values.columns
 
     @classmethod
     def from_frame(cls, data: Any, *, offender_id: str = "offender_id",
@@ -765,12 +808,19 @@ class Events(_Table):
         frame, led = _apply_rules(df, "events", rules, on_invalid, sources, _defer)
         if frame.height != df.height:  # rows left out: the tally counted them
             tally = None
-        if duplicates == "exclude":
-            before = frame
-            frame, led, dup = _drop_duplicates(frame, "events", led)
-            if tally is not None and dup.size:
-                tally = tally.less(before["disposal_type"], dup)
-        events = cls(frame, led, n_input, sources)
+        dup = _duplicate_rows(frame) if duplicates == "exclude" else np.zeros(0, np.int64)
+        if dup.size:
+            led = led + Exclusions((_duplicate_entry(frame, dup, "events"),))
+            if tally is not None:
+                tally = tally.less(frame["disposal_type"], dup)
+            # the kept rows are made on first use (``data``; see _with_duplicates)
+            events = cls.__new__(cls)
+            for name, value in (("exclusions", led), ("n_input", n_input),
+                                ("columns", sources)):
+                object.__setattr__(events, name, value)
+            events.__dict__["_pending"] = (frame, dup)
+        else:
+            events = cls(frame, led, n_input, sources)
         if tally is not None:  # the vocabulary check reads it: counted once, here
             events.__dict__["disposal_types"] = _disposal_types(tally.values())
         return events
@@ -786,18 +836,18 @@ class Events(_Table):
         """The ``offence_category`` values of the kept rows (empty without the column)."""
         if not self.has_category:
             return frozenset()
-        return frozenset(_value_counts(self.data["offence_category"])["value"].to_list())
+        return frozenset(_value_counts(self._values["offence_category"])["value"].to_list())
 
     @cached_property
     def codes(self) -> frozenset[str]:
         """The ``offence_code`` values of the kept rows."""
-        return frozenset(_value_counts(self.data["offence_code"])["value"].to_list())
+        return frozenset(_value_counts(self._values["offence_code"])["value"].to_list())
 
     @cached_property
     def last_disposal(self) -> _dt.date | None:
         """The last disposal date of the kept rows (None without rows): the extract's end
         when no ``as_of`` is given (rule A3)."""
-        value = self.data["disposal_date"].max() if self.n else None
+        value = self._values["disposal_date"].max() if self.n else None
         return value if isinstance(value, _dt.date) else None
 
 

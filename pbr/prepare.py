@@ -308,7 +308,11 @@ class _Stage:
         self.raw_events = events
         self.deferred = ORDER_RULE if pieces and not isinstance(events, Events) else ()
         self.events = events = Events.from_frame(events, _defer=self.deferred)
-        check_id_types(self.cohort.data, events.data)  # rule J2, before any pruning
+        # the one-pass path reads the events before their exact duplicate rows are left
+        # out (no copy of the frame) and skips those rows (Events._with_duplicates)
+        pending = events._with_duplicates() if pieces else None
+        values = events.data if pending is None else pending[0]
+        check_id_types(self.cohort.data, values)  # rule J2, before any pruning
         self.custody = None if custody is None else Custody.from_frame(custody)
         if self.custody is not None:
             check_id_types(self.cohort.data, self.custody.data, "custody")
@@ -336,15 +340,15 @@ class _Stage:
         # that each to_numpy below is a view
         roles = [c for c in ("offender_id", "offence_date", "disposal_date", "disposal_type",
                              "offence_code", "offence_category", "court_event_id")
-                 if c in events.data.columns]
-        schema = events.data.schema
-        ev = events.data.select([pl.col(c).to_physical() for c in roles])
+                 if c in values.columns]
+        schema = values.schema
+        ev = values.select([pl.col(c).to_physical() for c in roles])
         self.has_cat = events.has_category
         self.has_court = events.has_court_event
         self.pbits = int(min(MAX_PBITS, max(1, round(np.log2(max(n, 1) / PARTITION_ROWS)))))
         self.pieces: list[tuple[np.ndarray, ...]] | None = None
         if pieces:
-            self._pieces(ev, roles, schema)
+            self._pieces(ev, roles, schema, None if pending is None else pending[1])
             return
         if positions:
             ev = ev.with_row_index("__pos")
@@ -368,11 +372,14 @@ class _Stage:
         self.court = (ev["court_event_id"].to_numpy().astype(np.int64, copy=False)
                       if self.has_court else np.zeros(1, np.int64))
 
-    def _pieces(self, ev: pl.DataFrame, roles: list[str], schema: Any) -> None:
+    def _pieces(self, ev: pl.DataFrame, roles: list[str], schema: Any,
+                skip: np.ndarray | None) -> None:
         """The event columns as zero-copy views of the frame's chunks, cut into pieces of
         at most ``PIECE_ROWS`` rows (no window filter, no copy): ``self.pieces`` holds
         one (id, offence day, disposal day, type, code, category, court) tuple per piece.
-        Chunks that differ between columns are aligned by one rechunk."""
+        Chunks that differ between columns are aligned by one rechunk.  The rows at
+        positions ``skip`` (exact duplicates) get an offence day before any window, in a
+        copy of that one column, so that no pass counts them."""
         c_type, e_type = self.cohort.data.schema["offender_id"], ev.schema["offender_id"]
         if c_type.is_integer() and e_type.is_integer():
             # integer ids are read from the chunks below: a contiguous copy of all event
@@ -394,10 +401,24 @@ class _Stage:
         none = np.zeros(1, np.uint32)
         self.e_ids = self.e_off = self.e_disp = self.typ = self.code = np.zeros(0, np.int32)
         self.cat, self.court, self.window_pos = none, none, np.zeros(0, np.int64)
+        off_all = None
+        if skip is not None and skip.size:
+            off_all = (np.empty if self.scratch is None else self.scratch.empty)(
+                ev.height, np.int32)
+            pos = 0
+            for c in ev["offence_date"].get_chunks():
+                a = c.to_numpy()
+                off_all[pos:pos + a.size] = a
+                pos += a.size
+            off_all[skip] = np.iinfo(np.int32).min
         cols = [ev[c] for c in roles]
         pieces: list[tuple[np.ndarray, ...]] = []
+        first = 0  # the chunk's first row in the frame
         for chunk in zip(*(c.get_chunks() for c in cols), strict=True):
             arrays = dict(zip(roles, (c.to_numpy() for c in chunk), strict=True))
+            if off_all is not None:
+                arrays["offence_date"] = off_all[first:first + arrays["offender_id"].size]
+            first += arrays["offender_id"].size
             for a in range(0, arrays["offender_id"].size, PIECE_ROWS):
                 b = a + PIECE_ROWS
                 pieces.append((arrays["offender_id"][a:b], arrays["offence_date"][a:b],

@@ -313,7 +313,7 @@ def _normalise_disposal_types(df: pl.DataFrame, mapping: Mapping[str, str] | Non
 
 #: rows per piece of the hash pass (a piece's hashes stay in cache while every column
 #: is folded in)
-HASH_PIECE_ROWS = 1 << 16
+HASH_PIECE_ROWS = 1 << 17
 _INTEGER_PHYSICAL = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32,
                      pl.UInt64)
 
@@ -362,6 +362,9 @@ def _repeated_hash_rows(frame: pl.DataFrame) -> np.ndarray:
     from pbr._kernels import dedupe, dynamic
 
     n = frame.height
+    if n >= dedupe.MAX_ROWS:  # pragma: no cover - beyond the packed row numbers
+        raise SchemaError(f"events: {n:,} rows; duplicate rows are found in tables of "
+                          "fewer than 2^32 rows. Fix: pass duplicates='keep'")
     keys = [_hash_keys(frame[c]) for c in frame.columns]
     # pieces never straddle a chunk of any column: each piece reads zero-copy views
     bounds = {0, n}
@@ -378,18 +381,19 @@ def _repeated_hash_rows(frame: pl.DataFrame) -> np.ndarray:
         chunks.append((arrays, offsets))
     bits = dedupe.radix_bits(n)
     hist = np.zeros((piece_start.size - 1, 1 << bits), np.int64)
-    # the temporaries (about 20 bytes a row) in reused memory: memory fresh from the
-    # system costs more to touch than the passes themselves (pbr._scratch)
+    # the temporaries (17 bytes a row) in reused memory: memory fresh from the system
+    # costs more to touch than the passes themselves (pbr._scratch)
     with _scratch.Arena() as scratch:
         h = scratch.empty(n, np.uint64)
 
         def hash_piece(p: int) -> None:
             a, b = int(piece_start[p]), int(piece_start[p + 1])
-            for j, (arrays, offsets) in enumerate(chunks):
+            cols = []
+            for arrays, offsets in chunks:
                 c = int(np.searchsorted(offsets, a, side="right")) - 1
                 o = int(offsets[c])
-                dedupe.fold(h[a:b], arrays[c][a - o:b - o], j == 0)
-            dedupe.finish(h[a:b], bits, hist[p])
+                cols.append(arrays[c][a - o:b - o])
+            dedupe.hash_rows(tuple(cols), h[a:b], bits, hist[p])
 
         _each_piece(hash_piece, piece_start.size - 1)
         # piece k's first slot in bucket b: the bucket's start plus earlier pieces' rows
@@ -397,13 +401,12 @@ def _repeated_hash_rows(frame: pl.DataFrame) -> np.ndarray:
         start = (np.cumsum(flat) - flat).reshape(hist.shape[1], hist.shape[0]).T.copy()
         bucket_off = np.zeros(hist.shape[1] + 1, np.int64)
         np.cumsum(hist.sum(axis=0), out=bucket_off[1:])
-        ph = scratch.empty(n, np.uint32)
-        prow = scratch.empty(n, np.uint32 if n <= np.iinfo(np.uint32).max else np.int64)
+        packed = scratch.empty(n, np.uint64)
         mark = scratch.empty(n, np.bool_)
         mark.fill(False)
         with dynamic():
-            dedupe.scatter(h, piece_start, start, bits, ph, prow)
-            dedupe.repeated(ph, prow, bucket_off, mark)
+            dedupe.scatter(h, piece_start, start, bits, packed)
+            dedupe.repeated(packed, bucket_off, mark)
         return np.flatnonzero(mark)
 
 

@@ -15,10 +15,12 @@ the number of threads: the pieces and buckets write disjoint outputs.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import literal_unroll, njit, prange
 
 #: odd multiplier of the per-column fold (2^64 / golden ratio)
 _K = np.uint64(0x9E3779B97F4A7C15)
+#: the most rows (row numbers are packed in 32 bits beside 32 bits of the hash)
+MAX_ROWS = 1 << 32
 #: rows per bucket of the search for repeated hashes, about (its table stays in cache)
 BUCKET_ROWS = 16384
 #: the most radix bits (buckets = 2^bits; a wider fan-out slows the scatter)
@@ -34,23 +36,26 @@ def radix_bits(n: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def fold(h: np.ndarray, col: np.ndarray, first: bool) -> None:  # pragma: no cover - compiled
-    """Fold one column's values (any integer type) into the rows' hashes ``h``."""
-    if first:
-        for i in range(h.size):
-            x = np.uint64(np.int64(col[i])) * _K
-            h[i] = x ^ (x >> np.uint64(29))
-    else:
-        for i in range(h.size):
-            x = (h[i] ^ np.uint64(np.int64(col[i]))) * _K
-            h[i] = x ^ (x >> np.uint64(29))
-
-
-@njit(cache=True, nogil=True)
-def finish(h: np.ndarray, bits: int, hist: np.ndarray) -> None:  # pragma: no cover
-    """Final mix of each hash (murmur3's fmix64) and the piece's count per bucket."""
+def hash_rows(cols: tuple, h: np.ndarray, bits: int,  # type: ignore[type-arg]
+              hist: np.ndarray) -> None:  # pragma: no cover - compiled
+    """The rows' hashes ``h`` from one piece of every column (``cols``: a tuple of
+    arrays of any integer types, one value per row each), and the piece's count per
+    bucket (``hist``).  Each column is folded in by a multiply and a shift; the result
+    gets murmur3's final mix (fmix64), whose top bits pick the bucket."""
+    n = h.size
+    first = True
+    for col in literal_unroll(cols):
+        if first:
+            for i in range(n):
+                x = np.uint64(np.int64(col[i])) * _K
+                h[i] = x ^ (x >> np.uint64(29))
+            first = False
+        else:
+            for i in range(n):
+                x = (h[i] ^ np.uint64(np.int64(col[i]))) * _K
+                h[i] = x ^ (x >> np.uint64(29))
     shift = np.uint64(64 - bits)
-    for i in range(h.size):
+    for i in range(n):
         x = h[i]
         x ^= x >> np.uint64(33)
         x *= np.uint64(0xFF51AFD7ED558CCD)
@@ -66,10 +71,10 @@ def finish(h: np.ndarray, bits: int, hist: np.ndarray) -> None:  # pragma: no co
 
 @njit(cache=True, parallel=True)
 def scatter(h: np.ndarray, piece_start: np.ndarray, start: np.ndarray, bits: int,
-            ph: np.ndarray, prow: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Each piece's hashes (their low 32 bits: the top bits are the bucket's) and row
-    numbers into its own ranges of the buckets (``start[k, b]``: piece ``k``'s first
-    slot in bucket ``b``)."""
+            packed: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Each piece's rows into its own ranges of the buckets (``start[k, b]``: piece
+    ``k``'s first slot in bucket ``b``), one word a row: the hash's low 32 bits (the
+    top bits are the bucket's) above the row number."""
     shift = np.uint64(64 - bits)
     for k in prange(piece_start.size - 1):
         pos = start[k].copy()
@@ -77,16 +82,16 @@ def scatter(h: np.ndarray, piece_start: np.ndarray, start: np.ndarray, bits: int
             x = h[i]
             b = np.int64(x >> shift) if bits else 0
             p = pos[b]
-            ph[p] = np.uint32(x & np.uint64(0xFFFFFFFF))
-            prow[p] = i
+            packed[p] = (x << np.uint64(32)) | np.uint64(i)
             pos[b] = p + 1
 
 
 @njit(cache=True, parallel=True)
-def repeated(ph: np.ndarray, prow: np.ndarray, bucket_off: np.ndarray,
+def repeated(packed: np.ndarray, bucket_off: np.ndarray,
              mark: np.ndarray) -> None:  # pragma: no cover - compiled
     """Mark (``mark[row] = True``) every row whose hash (bucket and low 32 bits) occurs
     more than once in its bucket."""
+    low = np.uint64(0xFFFFFFFF)
     for b in prange(bucket_off.size - 1):
         lo, hi = bucket_off[b], bucket_off[b + 1]
         size = 16
@@ -94,15 +99,16 @@ def repeated(ph: np.ndarray, prow: np.ndarray, bucket_off: np.ndarray,
             size *= 2
         table = np.full(size, -1, np.int32)
         for j in range(lo, hi):
-            x = ph[j]
+            x = packed[j] >> np.uint64(32)
             s = np.int64(x) & (size - 1)
             while True:
                 t = table[s]
                 if t < 0:
                     table[s] = j - lo
                     break
-                if ph[lo + t] == x:
-                    mark[prow[lo + t]] = True
-                    mark[prow[j]] = True
+                y = packed[lo + t]
+                if y >> np.uint64(32) == x:
+                    mark[np.int64(y & low)] = True
+                    mark[np.int64(packed[j] & low)] = True
                     break
                 s = (s + 1) & (size - 1)

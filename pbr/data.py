@@ -385,6 +385,7 @@ def _repeated_hash_rows(frame: pl.DataFrame) -> np.ndarray:
     # costs more to touch than the passes themselves (pbr._scratch)
     with _scratch.Arena() as scratch:
         h = scratch.empty(n, np.uint64)
+        packed = scratch.empty(n, np.uint64)
 
         def hash_piece(p: int) -> None:
             a, b = int(piece_start[p]), int(piece_start[p + 1])
@@ -393,21 +394,20 @@ def _repeated_hash_rows(frame: pl.DataFrame) -> np.ndarray:
                 c = int(np.searchsorted(offsets, a, side="right")) - 1
                 o = int(offsets[c])
                 cols.append(arrays[c][a - o:b - o])
-            dedupe.hash_rows(tuple(cols), h[a:b], bits, hist[p])
+            dedupe.hash_rows(tuple(cols), h[a:b], bits, hist[p], a, packed[a:b])
 
         _each_piece(hash_piece, piece_start.size - 1)
-        # piece k's first slot in bucket b: the bucket's start plus earlier pieces' rows
-        flat = hist.T.ravel()
-        start = (np.cumsum(flat) - flat).reshape(hist.shape[1], hist.shape[0]).T.copy()
-        bucket_off = np.zeros(hist.shape[1] + 1, np.int64)
-        np.cumsum(hist.sum(axis=0), out=bucket_off[1:])
-        packed = scratch.empty(n, np.uint64)
+        # piece k's segment of bucket b starts after its rows of the earlier buckets
+        seg_start = piece_start[:-1, None] + np.cumsum(hist, axis=1) - hist
         mark = scratch.empty(n, np.bool_)
         mark.fill(False)
         with dynamic():
-            dedupe.scatter(h, piece_start, start, bits, packed)
-            dedupe.repeated(packed, bucket_off, mark)
+            dedupe.repeated(packed, seg_start, hist, mark)
         return np.flatnonzero(mark)
+
+
+#: counters of one row per chunk at most (else a tally counts the chunks in turn)
+TALLY_CELLS = 1 << 20
 
 
 @dataclass
@@ -428,9 +428,16 @@ class _Tally:
 
         names = (s.dtype.categories.to_series() if isinstance(s.dtype, pl.Categorical)
                  else pl.Series(list(s.dtype.categories), dtype=pl.String)).cast(pl.String)
-        counts = np.zeros(max(names.len(), 1), np.int64)
-        for chunk in s.to_physical().get_chunks():
-            codes.count_codes(chunk.to_numpy(), counts)
+        m = max(names.len(), 1)
+        chunks = [c.to_numpy() for c in s.to_physical().get_chunks()]
+        if len(chunks) > 1 and len(chunks) * m <= TALLY_CELLS:
+            # the chunks on every thread, each into its own row (summed in order)
+            rows = np.zeros((len(chunks), m), np.int64)
+            _each_piece(lambda k: codes.count_codes(chunks[k], rows[k]), len(chunks))
+            return cls(names, rows.sum(axis=0))
+        counts = np.zeros(m, np.int64)
+        for chunk in chunks:
+            codes.count_codes(chunk, counts)
         return cls(names, counts)
 
     def less(self, s: pl.Series, rows: np.ndarray) -> _Tally:
@@ -578,15 +585,18 @@ class _Table:
     def date_span(self, *columns: str) -> tuple[_dt.date, _dt.date] | None:
         """The earliest and the latest date in ``columns`` of the kept rows (None
         without rows); found once per table and columns."""
-        cache: dict[tuple[str, ...], Any] = self.__dict__.setdefault("_spans", {})
-        if columns not in cache:
-            lo, hi = self._values.select(
-                lo=pl.min_horizontal(pl.col(c).min() for c in columns),
-                hi=pl.max_horizontal(pl.col(c).max() for c in columns)).row(0)
-            cache[columns] = ((lo, hi) if isinstance(lo, _dt.date) and isinstance(hi, _dt.date)
-                              else None)
-        span: tuple[_dt.date, _dt.date] | None = cache[columns]
-        return span
+        cache: dict[str, tuple[Any, Any]] = self.__dict__.setdefault("_spans", {})
+        todo = [c for c in dict.fromkeys(columns) if c not in cache]
+        if todo:  # each column's minimum and maximum, found once (one polars pass)
+            row = self._values.select(
+                *(pl.col(c).min().alias(f"lo{i}") for i, c in enumerate(todo)),
+                *(pl.col(c).max().alias(f"hi{i}") for i, c in enumerate(todo))).row(0)
+            for i, c in enumerate(todo):
+                cache[c] = (row[i], row[len(todo) + i])
+        los = [cache[c][0] for c in columns if cache[c][0] is not None]
+        his = [cache[c][1] for c in columns if cache[c][1] is not None]
+        lo, hi = (min(los), max(his)) if los and his else (None, None)
+        return (lo, hi) if isinstance(lo, _dt.date) and isinstance(hi, _dt.date) else None
 
 
 @dataclass(frozen=True)
@@ -850,8 +860,8 @@ class Events(_Table):
     def last_disposal(self) -> _dt.date | None:
         """The last disposal date of the kept rows (None without rows): the extract's end
         when no ``as_of`` is given (rule A3)."""
-        value = self._values["disposal_date"].max() if self.n else None
-        return value if isinstance(value, _dt.date) else None
+        span = self.date_span("disposal_date") if self.n else None
+        return None if span is None else span[1]
 
 
 def _disposal_types(counts: pl.DataFrame) -> pl.DataFrame:

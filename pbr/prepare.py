@@ -407,9 +407,9 @@ class _Stage:
                 ev.height, np.int32)
             pos = 0
             for c in ev["offence_date"].get_chunks():
-                a = c.to_numpy()
-                off_all[pos:pos + a.size] = a
-                pos += a.size
+                days = c.to_numpy()
+                off_all[pos:pos + days.size] = days
+                pos += days.size
             off_all[skip] = np.iinfo(np.int32).min
         cols = [ev[c] for c in roles]
         pieces: list[tuple[np.ndarray, ...]] = []

@@ -19,8 +19,9 @@ from numba import literal_unroll, njit, prange
 
 #: odd multiplier of the per-column fold (2^64 / golden ratio)
 _K = np.uint64(0x9E3779B97F4A7C15)
-#: the most rows (row numbers are packed in 32 bits beside 32 bits of the hash)
-MAX_ROWS = 1 << 32
+#: the most rows (row numbers are packed in 32 bits beside 32 bits of the hash; the
+#: bucket tables keep positions as uint32, 0xFFFFFFFF marking an empty slot)
+MAX_ROWS = (1 << 32) - 1
 #: rows per bucket of the search for repeated hashes, about (its table stays in cache)
 BUCKET_ROWS = 16384
 #: the most radix bits (buckets = 2^bits; a wider fan-out slows the scatter)
@@ -36,24 +37,28 @@ def radix_bits(n: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def hash_rows(cols: tuple, h: np.ndarray, bits: int,  # type: ignore[type-arg]
-              hist: np.ndarray) -> None:  # pragma: no cover - compiled
-    """The rows' hashes ``h`` from one piece of every column (``cols``: a tuple of
-    arrays of any integer types, one value per row each), and the piece's count per
-    bucket (``hist``).  Each column is folded in by a multiply and a shift; the result
-    gets murmur3's final mix (fmix64), whose top bits pick the bucket."""
+def _fold(h: np.ndarray, col: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Fold one column's values (any integer type) into the hashes ``h``."""
+    for i in range(h.size):
+        x = (h[i] ^ np.uint64(np.int64(col[i]))) * _K
+        h[i] = x ^ (x >> np.uint64(29))
+
+
+@njit(cache=True, nogil=True)
+def hash_rows(cols: tuple, h: np.ndarray, bits: int, hist: np.ndarray,  # type: ignore[type-arg]
+              row0: int, packed: np.ndarray) -> None:  # pragma: no cover - compiled
+    """One piece of rows: their hashes from one piece of every column (``cols``: a
+    tuple of arrays of any integer types, one value per row each; ``h``: the piece's
+    scratch), the piece's count per bucket (``hist``), and the piece's rows grouped by
+    bucket into ``packed`` (the piece's own range), one word a row: the hash's low 32
+    bits (the top bits are the bucket's) above the row number (``row0`` + position).
+
+    Each column is folded in by a multiply and a shift; the result gets murmur3's final
+    mix (fmix64), whose top bits pick the bucket."""
     n = h.size
-    first = True
+    h[:] = 0
     for col in literal_unroll(cols):
-        if first:
-            for i in range(n):
-                x = np.uint64(np.int64(col[i])) * _K
-                h[i] = x ^ (x >> np.uint64(29))
-            first = False
-        else:
-            for i in range(n):
-                x = (h[i] ^ np.uint64(np.int64(col[i]))) * _K
-                h[i] = x ^ (x >> np.uint64(29))
+        _fold(h, col)
     shift = np.uint64(64 - bits)
     for i in range(n):
         x = h[i]
@@ -63,52 +68,49 @@ def hash_rows(cols: tuple, h: np.ndarray, bits: int,  # type: ignore[type-arg]
         x *= np.uint64(0xC4CEB9FE1A85EC53)
         x ^= x >> np.uint64(33)
         h[i] = x
-        if bits:
-            hist[x >> shift] += 1
-        else:
-            hist[0] += 1
+        hist[np.int64(x >> shift) if bits else 0] += 1
+    pos = np.empty(hist.size, np.int64)
+    total = 0
+    for b in range(hist.size):
+        pos[b] = total
+        total += hist[b]
+    for i in range(n):
+        x = h[i]
+        b = np.int64(x >> shift) if bits else 0
+        packed[pos[b]] = (x << np.uint64(32)) | np.uint64(row0 + i)
+        pos[b] += 1
 
 
 @njit(cache=True, parallel=True)
-def scatter(h: np.ndarray, piece_start: np.ndarray, start: np.ndarray, bits: int,
-            packed: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Each piece's rows into its own ranges of the buckets (``start[k, b]``: piece
-    ``k``'s first slot in bucket ``b``), one word a row: the hash's low 32 bits (the
-    top bits are the bucket's) above the row number."""
-    shift = np.uint64(64 - bits)
-    for k in prange(piece_start.size - 1):
-        pos = start[k].copy()
-        for i in range(piece_start[k], piece_start[k + 1]):
-            x = h[i]
-            b = np.int64(x >> shift) if bits else 0
-            p = pos[b]
-            packed[p] = (x << np.uint64(32)) | np.uint64(i)
-            pos[b] = p + 1
-
-
-@njit(cache=True, parallel=True)
-def repeated(packed: np.ndarray, bucket_off: np.ndarray,
+def repeated(packed: np.ndarray, seg_start: np.ndarray, hist: np.ndarray,
              mark: np.ndarray) -> None:  # pragma: no cover - compiled
     """Mark (``mark[row] = True``) every row whose hash (bucket and low 32 bits) occurs
-    more than once in its bucket."""
+    more than once.  Bucket ``b`` is the segments ``packed[seg_start[k, b]:][:hist[k,
+    b]]`` of every piece ``k``."""
     low = np.uint64(0xFFFFFFFF)
-    for b in prange(bucket_off.size - 1):
-        lo, hi = bucket_off[b], bucket_off[b + 1]
+    empty = np.uint32(0xFFFFFFFF)
+    n_pieces = hist.shape[0]
+    for b in prange(hist.shape[1]):
+        rows = 0
+        for k in range(n_pieces):
+            rows += hist[k, b]
         size = 16
-        while size < 2 * (hi - lo):
+        while size < 2 * rows:
             size *= 2
-        table = np.full(size, -1, np.int32)
-        for j in range(lo, hi):
-            x = packed[j] >> np.uint64(32)
-            s = np.int64(x) & (size - 1)
-            while True:
-                t = table[s]
-                if t < 0:
-                    table[s] = j - lo
-                    break
-                y = packed[lo + t]
-                if y >> np.uint64(32) == x:
-                    mark[np.int64(y & low)] = True
-                    mark[np.int64(packed[j] & low)] = True
-                    break
-                s = (s + 1) & (size - 1)
+        table = np.full(size, empty, np.uint32)  # positions in packed
+        for k in range(n_pieces):
+            first = seg_start[k, b]
+            for j in range(first, first + hist[k, b]):
+                x = packed[j] >> np.uint64(32)
+                s = np.int64(x) & (size - 1)
+                while True:
+                    t = table[s]
+                    if t == empty:
+                        table[s] = np.uint32(j)
+                        break
+                    y = packed[np.int64(t)]
+                    if y >> np.uint64(32) == x:
+                        mark[np.int64(y & low)] = True
+                        mark[np.int64(packed[j] & low)] = True
+                        break
+                    s = (s + 1) & (size - 1)

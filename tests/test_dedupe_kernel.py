@@ -1,0 +1,134 @@
+"""The duplicate-row search behind ``duplicate_event`` (rule D1) and the code tallies of
+the measure checks: same answers as polars' exact comparison, whatever the column
+types, nulls, chunk layouts, thread counts and hash collisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numba
+import numpy as np
+import polars as pl
+import pytest
+
+import pbr
+from pbr import data
+from pbr._kernels import codes, dedupe
+
+
+def brute(df: pl.DataFrame) -> np.ndarray:
+    """Positions of the rows equal to an earlier row, by polars' exact comparison."""
+    return np.flatnonzero(df.select(~pl.struct(df.columns).is_first_distinct())
+                          .to_series().to_numpy())
+
+
+def frame(n: int, seed: int, *, nulls: bool = False) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    k = max(2, n // 3)  # few distinct values: many exact repeats
+    ids = rng.integers(0, k, n)
+    day = rng.integers(0, 5, n)
+    df = pl.DataFrame({
+        "offender_id": ids,
+        "offence_date": [dt.date(2020, 1, 1) + dt.timedelta(days=int(d)) for d in day],
+        "disposal_type": pl.Series(rng.choice(["conviction", "caution"], n)).cast(
+            pl.Categorical),
+        "score": rng.choice([0.5, -0.0, 0.0, 2.25], n),
+        "note": rng.choice(["a", "b", "ab"], n),
+    })
+    if nulls:
+        mask = rng.random(n) < 0.2
+        df = df.with_columns(pl.when(pl.Series(mask)).then(None)
+                             .otherwise(pl.col("note")).alias("note"),
+                             pl.when(pl.Series(~mask)).then(pl.col("offender_id"))
+                             .alias("offender_id"))
+    return df
+
+
+@pytest.mark.parametrize("n,seed,nulls", [(2, 1, False), (50, 2, False), (3000, 3, False),
+                                          (3000, 4, True), (70_000, 5, False)])
+def test_duplicate_rows_equal_the_exact_comparison(n: int, seed: int, nulls: bool) -> None:
+    df = frame(n, seed, nulls=nulls)
+    assert np.array_equal(data._duplicate_rows(df), brute(df))
+
+
+def test_chunk_layouts_that_differ_between_columns() -> None:
+    """Columns cut into chunks at different rows: the pieces follow every boundary."""
+    df = frame(5000, 6)
+    parts = [df.slice(0, 1200), df.slice(1200, 2500), df.slice(3700, 1300)]
+    chunked = pl.concat(parts, rechunk=False)
+    mixed = chunked.with_columns(pl.concat([df["note"].slice(0, 4000),
+                                            df["note"].slice(4000)], rechunk=False))
+    assert len({tuple(mixed[c].chunk_lengths()) for c in mixed.columns}) > 1
+    expected = brute(df)
+    assert np.array_equal(data._duplicate_rows(chunked), expected)
+    assert np.array_equal(data._duplicate_rows(mixed), expected)
+
+
+def test_thread_count_changes_nothing() -> None:
+    df = frame(40_000, 7)
+    expected = brute(df)
+    before = numba.get_num_threads()
+    try:
+        for threads in sorted({1, before}):
+            numba.set_num_threads(threads)
+            assert np.array_equal(data._duplicate_rows(df), expected)
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_a_hash_collision_is_not_a_duplicate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every row a candidate (as if every hash collided): only exact repeats are kept."""
+    df = frame(500, 8)
+    monkeypatch.setattr(data, "_repeated_hash_rows",
+                        lambda f: np.arange(f.height, dtype=np.int64))
+    assert np.array_equal(data._duplicate_rows(df), brute(df))
+
+
+def test_repeated_marks_rows_sharing_a_hash_only() -> None:
+    """The bucket search on hand-made packed words: equal low 32 bits in one bucket."""
+    words = np.array([(7 << 32) | 0, (9 << 32) | 1, (7 << 32) | 2, (8 << 32) | 3,
+                      (9 << 32) | 4], np.uint64)
+    hist = np.array([[5]], np.int64)
+    mark = np.zeros(5, np.bool_)
+    dedupe.repeated(words, np.zeros((1, 1), np.int64), hist, mark)
+    assert mark.tolist() == [True, True, True, False, True]
+
+
+def test_radix_bits() -> None:
+    assert dedupe.radix_bits(10) == 0
+    assert dedupe.radix_bits(dedupe.BUCKET_ROWS * 4 + 1) == 2  # 4 buckets of ~BUCKET_ROWS
+    assert dedupe.radix_bits(10**12) == dedupe.MAX_BITS
+
+
+def test_count_codes_and_the_tally() -> None:
+    counts = np.zeros(4, np.int64)
+    codes.count_codes(np.array([3, 0, 3, 3, 1, 3, 0], np.uint32), counts)
+    assert counts.tolist() == [2, 1, 0, 4]
+    s = pl.Series("t", ["b", "a", "b", "c", "b"]).cast(pl.Categorical)
+    tally = data._Tally.of(s)
+    assert tally is not None
+    assert dict(tally.values().iter_rows()) == {"a": 1, "b": 3, "c": 1}
+    less = tally.less(s, np.array([0, 3]))
+    assert dict(less.values().iter_rows()) == {"a": 1, "b": 2}
+    assert data._Tally.of(pl.Series(["a", None]).cast(pl.Categorical)) is None
+    assert data._Tally.of(pl.Series(["a"])) is None
+
+
+def test_events_read_before_their_duplicates_are_left_out() -> None:
+    """Counts, spans and sets before ``data`` is made equal those after."""
+    d = dt.date(2020, 3, 1)
+    raw = pl.DataFrame({"offender_id": [1, 1, 2, 1], "offence_date": [d, d, d, d],
+                        "disposal_date": [d, d, d + dt.timedelta(days=9), d],
+                        "disposal_type": ["Conviction", "conviction", "caution",
+                                          "conviction"],
+                        "offence_code": ["A", "A", "B", "A"]})
+    ev = pbr.Events.from_frame(raw)
+    assert ev._with_duplicates() is not None
+    assert ev.n == 2 and ev.last_disposal == d + dt.timedelta(days=9)
+    assert ev.codes == frozenset({"A", "B"})
+    assert ev.disposal_types.rows() == [("caution", 1), ("conviction", 1)]
+    assert ev.exclusions.entries[0].rows.tolist() == [1, 3]
+    assert ev.data["row"].to_list() == [0, 2]
+    assert ev._with_duplicates() is None and ev.n == 2
+    fresh = pbr.Events.from_frame(raw)
+    assert fresh.frame.equals(ev.frame)  # made on first use, through frame too

@@ -24,6 +24,11 @@ _K = np.uint64(0x9E3779B97F4A7C15)
 MAX_ROWS = (1 << 32) - 1
 #: rows per bucket of the search for repeated hashes, about (its table stays in cache)
 BUCKET_ROWS = 16384
+#: rows per block of the hash pass (its hashes stay in the L1 cache while every
+#: column is folded in)
+BLOCK_ROWS = 2048
+#: groups of buckets of the search (each group reuses one table)
+GROUPS = 16
 #: the most radix bits (buckets = 2^bits; a wider fan-out slows the scatter)
 MAX_BITS = 8
 
@@ -56,19 +61,25 @@ def hash_rows(cols: tuple, h: np.ndarray, bits: int, hist: np.ndarray,  # type: 
     Each column is folded in by a multiply and a shift; the result gets murmur3's final
     mix (fmix64), whose top bits pick the bucket."""
     n = h.size
-    h[:] = 0
-    for col in literal_unroll(cols):
-        _fold(h, col)
     shift = np.uint64(64 - bits)
-    for i in range(n):
-        x = h[i]
-        x ^= x >> np.uint64(33)
-        x *= np.uint64(0xFF51AFD7ED558CCD)
-        x ^= x >> np.uint64(33)
-        x *= np.uint64(0xC4CEB9FE1A85EC53)
-        x ^= x >> np.uint64(33)
-        h[i] = x
-        hist[np.int64(x >> shift) if bits else 0] += 1
+    for lo in range(0, n, BLOCK_ROWS):  # a block's hashes stay in L1 while folded
+        hi = min(n, lo + BLOCK_ROWS)
+        hb = h[lo:hi]
+        hb[:] = 0
+        for col in literal_unroll(cols):
+            _fold(hb, col[lo:hi])
+        for i in range(hb.size):
+            x = hb[i]
+            x ^= x >> np.uint64(33)
+            x *= np.uint64(0xFF51AFD7ED558CCD)
+            x ^= x >> np.uint64(33)
+            x *= np.uint64(0xC4CEB9FE1A85EC53)
+            hb[i] = x ^ (x >> np.uint64(33))
+        if bits:
+            for i in range(hb.size):
+                hist[np.int64(hb[i] >> shift)] += 1
+        else:
+            hist[0] += hb.size
     pos = np.empty(hist.size, np.int64)
     total = 0
     for b in range(hist.size):
@@ -86,31 +97,40 @@ def repeated(packed: np.ndarray, seg_start: np.ndarray, hist: np.ndarray,
              mark: np.ndarray) -> None:  # pragma: no cover - compiled
     """Mark (``mark[row] = True``) every row whose hash (bucket and low 32 bits) occurs
     more than once.  Bucket ``b`` is the segments ``packed[seg_start[k, b]:][:hist[k,
-    b]]`` of every piece ``k``."""
+    b]]`` of every piece ``k``; its open-addressing table holds the packed words
+    themselves (no row number is 0xFFFFFFFF, so the all-ones word marks an empty
+    slot)."""
     low = np.uint64(0xFFFFFFFF)
-    empty = np.uint32(0xFFFFFFFF)
-    n_pieces = hist.shape[0]
-    for b in prange(hist.shape[1]):
-        rows = 0
-        for k in range(n_pieces):
-            rows += hist[k, b]
-        size = 16
-        while size < 2 * rows:
-            size *= 2
-        table = np.full(size, empty, np.uint32)  # positions in packed
-        for k in range(n_pieces):
-            first = seg_start[k, b]
-            for j in range(first, first + hist[k, b]):
-                x = packed[j] >> np.uint64(32)
-                s = np.int64(x) & (size - 1)
-                while True:
-                    t = table[s]
-                    if t == empty:
-                        table[s] = np.uint32(j)
-                        break
-                    y = packed[np.int64(t)]
-                    if y >> np.uint64(32) == x:
-                        mark[np.int64(y & low)] = True
-                        mark[np.int64(packed[j] & low)] = True
-                        break
-                    s = (s + 1) & (size - 1)
+    empty = np.uint64(0xFFFFFFFFFFFFFFFF)
+    n_pieces, n_buckets = hist.shape
+    n_groups = min(n_buckets, GROUPS)
+    for g in prange(n_groups):
+        # one table per group of buckets, reused: a fresh allocation per bucket (some
+        # hundred KiB) would be memory new to the process each time
+        table = np.empty(16, np.uint64)
+        for b in range(g, n_buckets, n_groups):
+            rows = 0
+            for k in range(n_pieces):
+                rows += hist[k, b]
+            size = 16
+            while size < 2 * rows:
+                size *= 2
+            if table.size < size:
+                table = np.empty(size, np.uint64)
+            table[:size] = empty
+            for k in range(n_pieces):
+                first = seg_start[k, b]
+                for j in range(first, first + hist[k, b]):
+                    w = packed[j]
+                    x = w >> np.uint64(32)
+                    s = np.int64(x) & (size - 1)
+                    while True:
+                        t = table[s]
+                        if t == empty:
+                            table[s] = w
+                            break
+                        if t >> np.uint64(32) == x:
+                            mark[np.int64(t & low)] = True
+                            mark[np.int64(w & low)] = True
+                            break
+                        s = (s + 1) & (size - 1)

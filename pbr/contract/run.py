@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -30,6 +30,8 @@ from pbr.errors import CompletenessWarning, ContractError, PbrWarning
 from pbr.measures import MeasureResult, measure
 from pbr.period import date_to_day, day_to_date
 from pbr.spec import MeasureSpec
+
+T = TypeVar("T")
 
 __all__ = ["ContractRun", "open_windows", "run_contract"]
 
@@ -164,6 +166,18 @@ def _extract_end(contract: Contract, spec: MeasureSpec, cohort: Cohort, events: 
     return spec, notes
 
 
+def _passing_on(fn: Callable[..., T], *args: Any, **kwargs: Any
+                ) -> tuple[T, list[warnings.WarningMessage]]:
+    """Call ``fn``, pass on every warning it issues (to the caller's filters) and return
+    them too, so the run can act on them and keep them in the statement's notes."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = fn(*args, **kwargs)
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return value, caught
+
+
 def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any = None,
                  engine: str = "numba", as_of: _dt.date | str | None = None,
                  prior: PaymentLedger | PaymentStatement | Iterable[PaymentStatement] | None
@@ -227,11 +241,8 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
     cohort = Cohort.from_frame(cohort)
     events = Events.from_frame(events)
     spec, notes = _extract_end(contract, contract.measure_spec, cohort, events, when)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = measure(cohort, events, spec, custody=custody, engine=engine)
-    for w in caught:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    result, caught = _passing_on(measure, cohort, events, spec, custody=custody,
+                                 engine=engine)
     incomplete = [str(w.message) for w in caught if issubclass(w.category, CompletenessWarning)]
     if incomplete and not spec.interim:
         raise ContractError("the measure found follow-up windows that may not have closed: "
@@ -241,11 +252,8 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
     needed = list(dict.fromkeys(c.measure for c in contract.components
                                 if c.measure is not None)) or ["binary_rate"]
     unit = "conviction events" if spec.counting_unit == "court_event" else None
-    with warnings.catch_warnings(record=True) as compared:
-        warnings.simplefilter("always")
-        outcomes = compare.outcomes(contract, result.frame, needed, unit_name=unit)
-    for w in compared:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    outcomes, compared = _passing_on(compare.outcomes, contract, result.frame, needed,
+                                     unit_name=unit)
     # the comparison's warnings (a small group, an exact method) are kept in the record
     compared_notes = [str(w.message) for w in compared if issubclass(w.category, PbrWarning)]
     text = contract.to_toml()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -318,21 +319,59 @@ _INTEGER_PHYSICAL = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16,
                      pl.UInt64)
 
 
-def _hash_keys(s: pl.Series) -> pl.Series:
-    """A null-free integer series equal wherever ``s`` is equal: the physical values
-    (integers, day numbers, categorical codes) when they are integers without nulls,
-    else polars' hash of each value (equal values hash alike, nulls included)."""
+def _hash_keys(s: pl.Series) -> tuple[pl.Series, bool]:
+    """A null-free integer series equal wherever ``s`` is equal, and whether it is also
+    unequal wherever ``s`` is: the physical values (integers, day numbers, categorical
+    codes) when they are integers without nulls (True), else polars' hash of each value
+    (equal values hash alike, nulls included; False)."""
     phys = s.to_physical()
     if phys.dtype in _INTEGER_PHYSICAL and not phys.null_count():
-        return phys
-    return phys.hash(seed=0)
+        return phys, True
+    return phys.hash(seed=0), False
+
+
+class _Columns:
+    """Every column's key values (:func:`_hash_keys`) as zero-copy chunk arrays, with
+    the row where each chunk starts."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.n = frame.height
+        self.arrays: list[list[np.ndarray]] = []
+        self.starts: list[np.ndarray] = []
+        self.exact = True
+        for c in frame.columns:
+            keys, exact = _hash_keys(frame[c])
+            self.exact &= exact
+            arrays = [chunk.to_numpy() for chunk in keys.get_chunks()]
+            self.arrays.append(arrays)
+            self.starts.append(np.cumsum([0] + [a.size for a in arrays]))
+
+    def piece(self, a: int, b: int) -> tuple[np.ndarray, ...]:
+        """Rows ``a`` to ``b`` of every column (within one chunk of each)."""
+        out = []
+        for arrays, starts in zip(self.arrays, self.starts, strict=True):
+            c = int(np.searchsorted(starts, a, side="right")) - 1
+            o = int(starts[c])
+            out.append(arrays[c][a - o:b - o])
+        return tuple(out)
+
+    def gather(self, rows: np.ndarray) -> pl.DataFrame:
+        """The key values of ``rows`` (sorted positions), one column each."""
+        out = {}
+        for j, (arrays, starts) in enumerate(zip(self.arrays, self.starts, strict=True)):
+            cut = np.searchsorted(rows, starts)
+            values = np.empty(rows.size, arrays[0].dtype if arrays else np.int64)
+            for c, chunk in enumerate(arrays):
+                lo, hi = int(cut[c]), int(cut[c + 1])
+                if hi > lo:
+                    values[lo:hi] = chunk[rows[lo:hi] - starts[c]]
+            out[str(j)] = values
+        return pl.DataFrame(out)
 
 
 def _each_piece(fn: Any, n: int) -> None:
     """``fn(k)`` for every ``k < n`` on as many threads as Numba uses (each thread takes
     the next ``k`` when free; the first exception is raised once all have stopped)."""
-    import threading
-
     import numba
 
     counter = itertools.count()  # its next() is atomic under the GIL
@@ -356,45 +395,38 @@ def _each_piece(fn: Any, n: int) -> None:
         raise errors[0]
 
 
-def _repeated_hash_rows(frame: pl.DataFrame) -> np.ndarray:
+def _repeated_hash_rows(cols: _Columns) -> np.ndarray:
     """Positions of the rows whose hash (of every column) is shared with another row:
     every row that equals another is among them (:mod:`pbr._kernels.dedupe`)."""
     from pbr._kernels import dedupe, dynamic
 
-    n = frame.height
+    n = cols.n
     if n >= dedupe.MAX_ROWS:  # pragma: no cover - beyond the packed row numbers
         raise SchemaError(f"events: {n:,} rows; duplicate rows are found in tables of "
                           "fewer than 2^32 rows. Fix: pass duplicates='keep'")
-    keys = [_hash_keys(frame[c]) for c in frame.columns]
     # pieces never straddle a chunk of any column: each piece reads zero-copy views
     bounds = {0, n}
-    for k in keys:
-        bounds.update(np.cumsum(k.chunk_lengths()).tolist())
+    for starts in cols.starts:
+        bounds.update(starts.tolist())
     edges = sorted(bounds)
     cuts = [a for lo, hi in itertools.pairwise(edges)
             for a in range(lo, hi, HASH_PIECE_ROWS)] + [n]
     piece_start = np.asarray(cuts, np.int64)
-    chunks = []
-    for k in keys:
-        arrays = [c.to_numpy() for c in k.get_chunks()]
-        offsets = np.cumsum([0] + [a.size for a in arrays])
-        chunks.append((arrays, offsets))
     bits = dedupe.radix_bits(n)
     hist = np.zeros((piece_start.size - 1, 1 << bits), np.int64)
-    # the temporaries (17 bytes a row) in reused memory: memory fresh from the system
-    # costs more to touch than the passes themselves (pbr._scratch)
+    # the temporaries (9 bytes a row) in reused memory: memory fresh from the system
+    # costs more to touch than the passes themselves (pbr._scratch); each thread
+    # hashes its pieces in one buffer of its own, which stays in cache
+    local = threading.local()
     with _scratch.Arena() as scratch:
-        h = scratch.empty(n, np.uint64)
         packed = scratch.empty(n, np.uint64)
 
         def hash_piece(p: int) -> None:
             a, b = int(piece_start[p]), int(piece_start[p + 1])
-            cols = []
-            for arrays, offsets in chunks:
-                c = int(np.searchsorted(offsets, a, side="right")) - 1
-                o = int(offsets[c])
-                cols.append(arrays[c][a - o:b - o])
-            dedupe.hash_rows(tuple(cols), h[a:b], bits, hist[p], a, packed[a:b])
+            h = getattr(local, "h", None)
+            if h is None:
+                h = local.h = np.empty(HASH_PIECE_ROWS, np.uint64)
+            dedupe.hash_rows(cols.piece(a, b), h[:b - a], bits, hist[p], a, packed[a:b])
 
         _each_piece(hash_piece, piece_start.size - 1)
         # piece k's segment of bucket b starts after its rows of the earlier buckets
@@ -476,12 +508,14 @@ def _duplicate_rows(df: pl.DataFrame) -> np.ndarray:
     if objects:  # Python objects (from pandas) are compared by their repr
         frame = frame.with_columns(pl.Series(c, [repr(v) for v in frame[c].to_list()],
                                              dtype=pl.String) for c in objects)
-    cand = _repeated_hash_rows(frame)
+    keys = _Columns(frame)
+    cand = _repeated_hash_rows(keys)
     if not cand.size:
         return np.zeros(0, np.int64)
-    sub = frame[cand]
-    # exact comparison among the candidates (a hash collision is not a duplicate)
-    later = sub.select(~pl.struct(cols).is_first_distinct()).to_series().to_numpy()
+    # exact comparison among the candidates (a hash collision is not a duplicate): of
+    # the key values when they are the values (integers, days, codes), else of the rows
+    sub = keys.gather(cand) if keys.exact else frame[cand]
+    later = sub.select(~pl.struct(sub.columns).is_first_distinct()).to_series().to_numpy()
     return np.asarray(cand[later], dtype=np.int64)
 
 

@@ -80,8 +80,11 @@ def test_a_hash_collision_is_not_a_duplicate(monkeypatch: pytest.MonkeyPatch) ->
     """Every row a candidate (as if every hash collided): only exact repeats are kept."""
     df = frame(500, 8)
     monkeypatch.setattr(data, "_repeated_hash_rows",
-                        lambda f: np.arange(f.height, dtype=np.int64))
-    assert np.array_equal(data._duplicate_rows(df), brute(df))
+                        lambda cols: np.arange(cols.n, dtype=np.int64))
+    assert np.array_equal(data._duplicate_rows(df), brute(df))  # floats, text: hashed
+    exact = df.select("offender_id", "offence_date", "disposal_type").drop_nulls()
+    assert data._Columns(exact).exact and not data._Columns(df).exact
+    assert np.array_equal(data._duplicate_rows(exact), brute(exact))  # key values
 
 
 def test_repeated_marks_rows_sharing_a_hash_only() -> None:

@@ -25,9 +25,9 @@ LABELS = {
     "pbr": "pbr, default engine (pbr.measure, one call: validate + fused join and measure)",
     "pbr_kernel": "pbr, kernel only (Histories prepared)",
     "pbr_polars": "pbr, polars reference engine",
-    "pandas": "pandas (merge + filter + groupby + merge)",
-    "polars": "polars (lazy join + filter + group_by + join)",
-    "duckdb": "DuckDB (one SQL query)",
+    "pandas": "pandas (drop_duplicates + merge + filter + groupby + merge)",
+    "polars": "polars (lazy unique + join + filter + group_by + join)",
+    "duckdb": "DuckDB (one SQL query, SELECT DISTINCT events)",
 }
 PBR_IMPLS = ("pbr", "pbr_kernel", "pbr_polars")
 

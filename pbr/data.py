@@ -719,7 +719,11 @@ class Events(_Table):
             if pending is not None:
                 data = _without_rows(*pending)
                 self.__dict__["data"] = data
+                self.__dict__.pop("_pending", None)  # the frame with duplicates: freed
                 return data
+            if "data" in self.__dict__:  # made meanwhile by another thread
+                made: pl.DataFrame = self.__dict__["data"]
+                return made
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _with_duplicates(self) -> tuple[pl.DataFrame, np.ndarray] | None:

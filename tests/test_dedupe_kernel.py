@@ -107,6 +107,9 @@ def test_count_codes_and_the_tally() -> None:
     counts = np.zeros(4, np.int64)
     codes.count_codes(np.array([3, 0, 3, 3, 1, 3, 0], np.uint32), counts)
     assert counts.tolist() == [2, 1, 0, 4]
+    many = np.zeros(codes.MAX_LANED + 5, np.int64)
+    codes.count_codes(np.array([3, 0, 3, codes.MAX_LANED + 4], np.uint32), many)
+    assert many[[0, 3, codes.MAX_LANED + 4]].tolist() == [1, 2, 1] and many.sum() == 4
     s = pl.Series("t", ["b", "a", "b", "c", "b"]).cast(pl.Categorical)
     tally = data._Tally.of(s)
     assert tally is not None

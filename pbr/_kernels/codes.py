@@ -9,6 +9,9 @@ from numba import njit
 #: interleaved counters: a column of few codes would otherwise make every increment
 #: wait for the one before it (same counter, through memory)
 LANES = 4
+#: the most codes counted in interleaved counters (their zeroing grows with the codes:
+#: a categorical type shares its categories with every column of that type)
+MAX_LANED = 4096
 
 
 @njit(cache=True, nogil=True)
@@ -17,6 +20,10 @@ def count_codes(codes: np.ndarray, counts: np.ndarray) -> None:  # pragma: no co
     code below ``counts.size``) to ``counts``."""
     n = codes.size
     m = counts.size
+    if m > MAX_LANED:  # many codes: consecutive rows seldom share a counter
+        for i in range(n):
+            counts[np.int64(codes[i])] += 1
+        return
     lanes = np.zeros(LANES * m, np.int64)
     i = 0
     while i + LANES <= n:

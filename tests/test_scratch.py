@@ -220,7 +220,9 @@ def test_measure_arrays_are_lent_and_stay_intact_while_held(monkeypatch: pytest.
     before = _scratch.kept_bytes()
     del held
     gc.collect()
-    assert _scratch.kept_bytes() == before + sum(v.nbytes for v in kept.values())
+    # the outputs' buffer goes back whole: the best fit the pool had, which may be larger
+    # than the outputs (a buffer of the duplicate-row search, say)
+    assert _scratch.kept_bytes() >= before + sum(v.nbytes for v in kept.values())
     again = h.measure_arrays("moj_national_2017")
     for k in kept:
         np.testing.assert_array_equal(again[k], kept[k], err_msg=k)
@@ -291,7 +293,8 @@ def test_one_pass_outputs_take_the_event_records_memory(monkeypatch: pytest.Monk
     block = (8 + 8 + 1 + 8 + 1 + 4 + 4) * n  # the seven outputs (n: a multiple of 64)
     assert block < max(fresh)  # the event records' buffer, the largest, can hold them
     # new memory: the event records, the cohort records (32 bytes an offender) and
-    # slots (8 bytes); none for the outputs (34 bytes an offender before)
-    assert sum(fresh) - max(fresh) <= (32 + 8) * n, fresh
+    # slots (8 bytes), and the duplicate-row search's temporaries (9 bytes an event row,
+    # pbr.data); none for the outputs (34 bytes an offender before)
+    assert sum(fresh) - max(fresh) <= (32 + 8) * n + 9 * data.events.height + 64, fresh
     assert res.frame.equals(pbr.measure(data.cohort, data.events, spec, engine="polars")
                             .frame)

@@ -52,7 +52,7 @@ class PaymentLedger:
     """Payments already made under a contract, line by line.
 
     Build one with :meth:`from_statements` (earlier :class:`PaymentStatement`\\ s) or
-    :meth:`from_csv` / :meth:`from_frame` (columns ``cohort, year, component, amount,
+    :func:`pbr.io.read_ledger` / :meth:`from_frame` (columns ``cohort, year, component, amount,
     kind``), and pass it as ``prior=`` to :func:`~pbr.contract.pay.pay`.  ``contract`` and
     ``currency`` are the statements' (None for a ledger file); a ledger of another
     contract or currency is refused.
@@ -129,7 +129,7 @@ class PaymentLedger:
             amount = row["amount"]
             if isinstance(amount, float):
                 raise ContractError(f"{where}.amount: {amount!r} was read as a float; read "
-                                    "the ledger with amounts as text (PaymentLedger.from_csv "
+                                    "the ledger with amounts as text (pbr.io.read_ledger "
                                     "does) so that money stays exact")
             flag = row.get("provisional")
             prov = str(flag).strip().lower() if flag is not None else "false"

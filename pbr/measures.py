@@ -41,6 +41,7 @@ from pbr.data import (
     Exclusions,
     align_custody,
     check_id_types,
+    each_piece,
 )
 from pbr.errors import EngineError, SeverityError, SpecError
 from pbr.period import NULL_DAY, date_to_day
@@ -464,7 +465,7 @@ def _scatter_pieces(st: Any, ct: dict[str, Any], with_court: bool, wide: bool,
         ids, off, disp = pieces[k][:3]
         order_bad[k] = onepass.piece_histogram(ids, off, disp, *window, hist[k])
 
-    _each(histogram, len(pieces), threads)
+    each_piece(histogram, len(pieces), threads)
     st.check_deferred(bool(order_bad.any()))
     start, part_off, total = chunk_starts(hist)
     width = 2 + (1 if wide else 0) + (1 if with_court else 0)
@@ -476,41 +477,8 @@ def _scatter_pieces(st: Any, ct: dict[str, Any], with_court: bool, wide: bool,
                               *window, st.has_cat, with_court, wide, ct["type_ok"],
                               ct["code_ok"], ct["cat_ok"], rec)
 
-    _each(scatter, len(pieces), threads)
+    each_piece(scatter, len(pieces), threads)
     return part_off, rec
-
-
-def _each(fn: Any, n: int, threads: int) -> None:
-    """``fn(k)`` for every ``k < n``, on ``threads`` threads (the caller's among them)
-    that each take the next ``k`` as soon as they are free.
-
-    For calls into ``nogil`` kernels, one per piece: a thread pool's futures cost about
-    30 us a task on the project's machine (3 ms for the two passes over 48 pieces at 1M
-    offenders); a shared counter costs next to nothing, and keeps the dynamic balance
-    (a slowed virtual CPU simply takes fewer pieces).  The first exception raised by
-    any ``fn(k)`` is raised here once every thread has stopped.
-    """
-    import itertools
-    import threading
-
-    counter = itertools.count()  # its next() is atomic under the GIL
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            while not errors and (k := next(counter)) < n:
-                fn(k)
-        except BaseException as exc:  # re-raised below, in the caller
-            errors.append(exc)
-
-    helpers = [threading.Thread(target=work, daemon=True) for _ in range(min(threads, n) - 1)]
-    for t in helpers:
-        t.start()
-    work()
-    for t in helpers:
-        t.join()
-    if errors:
-        raise errors[0]
 
 
 def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any,

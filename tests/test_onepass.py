@@ -303,7 +303,7 @@ def test_disposal_before_offence_found_by_the_histogram_pass(synth: Any, where: 
 
 
 def test_each_runs_every_index_once_and_raises_the_first_error() -> None:
-    from pbr.measures import _each
+    from pbr.data import each_piece as _each
 
     for threads in (1, 2, 5):
         seen: list[int] = []

@@ -122,8 +122,8 @@ def reported_errors() -> Iterator[None]:
 
 
 def kernels_cached(kernels: Iterable[Any] | None = None) -> bool:
-    """Whether Numba's cache holds compiled code for ``kernels`` (default: pbr's measure
-    kernels), so that no compile is due.
+    """Whether Numba's cache holds compiled code for ``kernels`` (default: the one-call
+    measure's kernels and the events' validation kernels), so that no compile is due.
 
     Reads each kernel's cache index (for pbr's kernels, in the directory
     :mod:`pbr._numba_cache` chose); an index written for an older source counts as
@@ -132,9 +132,11 @@ def kernels_cached(kernels: Iterable[Any] | None = None) -> bool:
     """
     try:
         if kernels is None:
-            from pbr._kernels import onepass
+            from pbr._kernels import codes, dedupe, onepass
 
-            kernels = [onepass.probe_measure, onepass.finish]
+            # the one-call measure's kernels and those of the events' validation
+            kernels = [onepass.probe_measure, onepass.finish, dedupe.repeated,
+                       codes.count_codes]
         kernel: Any
         for kernel in kernels:
             if not kernel._cache._cache_file._load_index():

@@ -26,6 +26,7 @@ import tomli_w
 from pbr._toml import build, read_toml, table
 from pbr.errors import SpecError
 from pbr.period import Period
+from pbr.spec import as_date
 
 __all__ = ["EXCLUSIONS", "PERIOD_KINDS", "CohortRule"]
 
@@ -277,7 +278,7 @@ class CohortRule:
             raise SpecError(f"period: must be one of {', '.join(map(repr, PERIOD_KINDS))}, "
                             f"got {self.period!r}")
         if self.start is not None:
-            set_(self, "start", _as_date("start", self.start))
+            set_(self, "start", as_date("start", self.start))
         for name, low in (("n_periods", 1), ("cohort_size", 1)):
             value = getattr(self, name)
             if value is None and name == "n_periods":
@@ -406,16 +407,3 @@ def _where(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if len(set(columns)) != len(columns):
         raise SpecError(f"where: a column appears twice in {columns}; list each once")
     return tuple(sorted(out))
-
-
-def _as_date(name: str, value: Any) -> _dt.date:
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return _dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise SpecError(f"{name}: expected a date such as 2018-01-01, got {value!r}")

@@ -200,7 +200,7 @@ class MeasureSpec:
         if self.severity_weights is not None:
             set_(self, "severity_weights", _weights(self.severity_weights))
         if self.as_of is not None:
-            set_(self, "as_of", _as_date("as_of", self.as_of))
+            set_(self, "as_of", as_date("as_of", self.as_of))
         if self.interim and self.as_of is None:
             raise SpecError("interim: an interim measure needs as_of, the data extract date")
         if not isinstance(self.name, str) or not self.name:
@@ -295,7 +295,9 @@ class MeasureSpec:
         return "\n".join(lines)
 
 
-def _as_date(name: str, value: Any) -> _dt.date:
+def as_date(name: str, value: Any) -> _dt.date:
+    """A date field of a spec: a ``date``, a ``datetime`` (its date) or ISO text;
+    anything else is a :class:`~pbr.errors.SpecError` naming the field."""
     if isinstance(value, _dt.datetime):
         return value.date()
     if isinstance(value, _dt.date):

@@ -26,10 +26,10 @@ from pbr.contract.pay import pay
 from pbr.contract.spec import Contract
 from pbr.contract.statement import PaymentStatement
 from pbr.data import Cohort, Events
-from pbr.errors import CompletenessWarning, ContractError, PbrWarning
+from pbr.errors import CompletenessWarning, ContractError, PbrWarning, SpecError
 from pbr.measures import MeasureResult, measure
 from pbr.period import date_to_day, day_to_date
-from pbr.spec import MeasureSpec
+from pbr.spec import MeasureSpec, as_date
 
 T = TypeVar("T")
 
@@ -50,17 +50,11 @@ class ContractRun:
 
 
 def _as_of(value: Any) -> _dt.date:
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return _dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ContractError(f"as_of: the data extract date, e.g. as_of=\"2021-06-30\" (pbr pay "
-                        f"--as-of 2021-06-30); got {value!r}")
+    try:
+        return as_date("as_of", value)
+    except SpecError:
+        raise ContractError(f"as_of: the data extract date, e.g. as_of=\"2021-06-30\" (pbr pay "
+                            f"--as-of 2021-06-30); got {value!r}") from None
 
 
 def open_windows(spec: MeasureSpec, cohort: Cohort, by: str, as_of: _dt.date

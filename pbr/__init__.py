@@ -16,8 +16,8 @@ from pbr.cohort import build_cohort
 from pbr.cohort_result import CohortBuild
 from pbr.cohort_rule import CohortRule
 from pbr.compare import compare
-from pbr.comparison import ComparisonResult
-from pbr.comparison_spec import ComparisonSpec
+from pbr.compare import ComparisonResult
+from pbr.compare import ComparisonSpec
 from pbr.contract import (
     Component,
     Contract,

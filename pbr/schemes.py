@@ -3,7 +3,7 @@
 ``pbr.scheme("crc_pbr_2015")`` returns a frozen :class:`Scheme` bundling the
 :class:`~pbr.cohort_rule.CohortRule` (who enters, when), the
 :class:`~pbr.spec.MeasureSpec` (what counts as reoffending) and the
-:class:`~pbr.comparison_spec.ComparisonSpec` (against what, with which test) of a
+:class:`~pbr.compare.ComparisonSpec` (against what, with which test) of a
 published payment-by-results scheme or statistic.  The presets are TOML files in
 ``pbr/presets/schemes/`` with ``[scheme]`` (name, title, source), ``[cohort]``,
 ``[measure]`` and ``[comparison]`` tables; every parameter line carries its evidence tag
@@ -29,7 +29,7 @@ import tomli_w
 
 from pbr._toml import read_toml
 from pbr.cohort_rule import CohortRule
-from pbr.comparison_spec import ComparisonSpec
+from pbr.compare.spec import ComparisonSpec
 from pbr.errors import SpecError
 from pbr.spec import MeasureSpec
 

@@ -22,7 +22,7 @@ from scipy.stats import binom
 import pbr
 import pbr.risk.adjust
 import pbr.risk.casemix
-from pbr.comparison_spec import FORMS, ComparisonSpec
+from pbr.compare.spec import FORMS, ComparisonSpec
 from pbr.errors import SchemaError, SpecError
 from pbr.risk.adjust import compare_to_baseline
 from pbr.risk.baseline import Baseline

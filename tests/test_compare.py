@@ -243,7 +243,7 @@ def test_per_group_baseline_object(measured) -> None:
 
 
 def test_jdl_bounds_that_round_to_zero_keep_one_decimal() -> None:
-    from pbr.comparison import _describe
+    from pbr.compare.result import _describe
 
     assert _describe(-15.08, 0.33, "percentage points") == (
         "between a reduction of 0.3 and an increase of 15 percentage points")

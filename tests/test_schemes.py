@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import doctest
 import re
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
 import pbr
-import pbr.comparison_spec
+import pbr.compare.spec
 import pbr.schemes
-from pbr.comparison_spec import ComparisonSpec
+from pbr.compare.spec import ComparisonSpec
 from pbr.errors import SpecError
 from pbr.schemes import EVIDENCE_TAGS, Scheme, scheme_evidence
 
 
 def test_comparison_spec_doctests() -> None:
-    assert doctest.testmod(pbr.comparison_spec).failed == 0
+    assert doctest.testmod(sys.modules["pbr.compare.spec"]).failed == 0
 
 
 def test_comparison_spec_round_trips_and_hashes() -> None:

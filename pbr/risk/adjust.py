@@ -52,7 +52,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from pbr.comparison_spec import ComparisonSpec
+from pbr.compare.spec import ComparisonSpec
 from pbr.errors import SchemaError, SmallSampleWarning, SpecError
 from pbr.measures import _frame_fingerprint
 from pbr.risk.baseline import Baseline
@@ -90,7 +90,7 @@ class AdjustedComparison:
     measure
         ``binary_rate``, ``per_offender`` or ``per_reoffender``.
     comparison
-        The :class:`~pbr.comparison_spec.ComparisonSpec` (form, level, sides, test).
+        The :class:`~pbr.compare.ComparisonSpec` (form, level, sides, test).
     baseline, model
         The inputs (``model`` None for a fixed baseline).
     predicted_baseline_source

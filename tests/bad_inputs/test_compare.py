@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pbr
-from pbr.comparison_spec import ComparisonSpec
+from pbr.compare.spec import ComparisonSpec
 from pbr.errors import DataQualityWarning, SmallSampleWarning, SpecError
 from pbr.risk.adjust import compare_to_baseline
 from pbr.risk.baseline import Baseline

@@ -247,7 +247,7 @@ def scheme_rules(spec: Any, level: float | None, alternative: str | None, min_n:
     if spec is None:
         return (0.95 if level is None else level, alternative or "two-sided", min_n or 0,
                 f"min_n={min_n}")
-    from pbr.comparison_spec import ComparisonSpec
+    from pbr.compare.spec import ComparisonSpec
     if isinstance(spec, str):
         from pbr.schemes import scheme
         spec = scheme(spec)
@@ -259,11 +259,10 @@ def scheme_rules(spec: Any, level: float | None, alternative: str | None, min_n:
         raise SpecError(f"spec: the {cs.name} spec has no comparison test (kind {cs.kind!r}, "
                         f"test {cs.test!r}), so it cannot judge a comparison; pass min_n= and "
                         "level= instead, or a scheme that tests (e.g. 'justice_data_lab')")
-    conf = 1.0 - cs.level
+    conf = cs.level
     if level is not None and not math.isclose(level, conf):
-        raise SpecError(f"level: {level!r} contradicts the {cs.name} spec's significance level "
-                        f"{cs.level:g} (confidence level {conf:g}); leave level out, or "
-                        "change the spec")
+        raise SpecError(f"level: {level!r} contradicts the {cs.name} spec's confidence level "
+                        f"{conf:g}; leave level out, or change the spec")
     if alternative is not None and alternative != cs.sides:
         raise SpecError(f"alternative: {alternative!r} contradicts the {cs.name} spec's sides "
                         f"{cs.sides!r}; leave alternative out, or change the spec")

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from pbr._compare_inputs import (
+from pbr._version import __version__
+from pbr.compare._inputs import (
     MEASURES,
     check_baseline,
     expected_values,
@@ -39,8 +40,7 @@ from pbr._compare_inputs import (
     resolve_weights,
     scheme_rules,
 )
-from pbr._version import __version__
-from pbr.comparison import ComparisonResult
+from pbr.compare.result import ComparisonResult
 from pbr.errors import DataQualityWarning, SmallSampleWarning, SpecError
 from pbr.stats.bootstrap import bootstrap_interval
 from pbr.stats.interval import Interval, check_level

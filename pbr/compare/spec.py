@@ -1,19 +1,20 @@
 """How a scheme judges its outcome: :class:`ComparisonSpec`.
 
 A comparison spec names the counterfactual (a fixed historic baseline, a baseline
-adjusted for case mix, a matched comparison group, or none), the measures compared,
-the form of the adjustment (additive or ratio), the statistical test, its significance
-level and sides.  It is data, like :class:`~pbr.spec.MeasureSpec`: frozen, hashable,
-validated on construction (a bad field raises :class:`~pbr.errors.SpecError` naming the
-field and the fix), printable with each default's source, and round-trips through TOML
-(a ``[comparison]`` table).
+adjusted for case mix, a matched comparison group, a difference-in-differences against a
+comparison group's trend, or none), the measures compared, the form (additive or
+ratio), the statistical test, its confidence level and sides, and the smallest cohort
+the scheme draws a conclusion on.  It is data, like :class:`~pbr.spec.MeasureSpec`:
+frozen, hashable, validated on construction (a bad field raises
+:class:`~pbr.errors.SpecError` naming the field and the fix), printable with each
+default's source, and round-trips through TOML (a ``[comparison]`` table).
+:func:`pbr.compare` (``spec=``), :meth:`pbr.schemes.Scheme.run` and the contracts read
+it.
 
-Sources (docs/methodology/baselines.md; research note ``reference/methodology.md``):
-adjusted rates and their two forms, section 1.6; the CRC mechanism (binary rate adjusted
-with OGRS4/G3 against the 2011 baseline, payment for statistically significant change),
-sections 2.3-2.4; Peterborough and the Justice Data Lab (matched comparison groups),
-sections 3 and 5; Doncaster (2009 baseline, unadjusted), section 4; Rikers ABLE
-(historic matched cohort with a difference-in-differences trend adjustment), section 8.1.
+Sources: docs/methodology/comparison.md (the model), baselines.md (adjusted rates and
+their two forms; the CRC mechanism: binary rate adjusted with OGRS4/G3 against the 2011
+baseline, payment for statistically significant change), matching.md (Peterborough and
+the Justice Data Lab), difference-in-differences.md (Rikers ABLE) and docs/schemes/.
 """
 
 from __future__ import annotations
@@ -28,29 +29,28 @@ import tomli_w
 from scipy.stats import norm
 
 from pbr._toml import build, read_toml, table
+from pbr.compare.registry import MEASURES, measure_info
 from pbr.errors import SpecError
 
 __all__ = ["COMPARED_MEASURES", "ComparisonSpec"]
 
-Kind = Literal["fixed_baseline", "adjusted_baseline", "matched_comparison", "none"]
+Kind = Literal["fixed_baseline", "adjusted_baseline", "matched_comparison",
+               "difference_in_differences", "none"]
 Form = Literal["additive", "ratio"]
 Sides = Literal["two-sided", "less", "greater"]
 Test = Literal["none", "baseline_interval", "difference_in_proportions", "welch_t",
                "rate_ratio", "bootstrap"]
 CaseMix = Literal["none", "model", "ogrs3", "ogrs4_g3", "supplied_score"]
-Trend = Literal["none", "difference_in_differences"]
 
-KINDS = ("fixed_baseline", "adjusted_baseline", "matched_comparison", "none")
+KINDS = ("fixed_baseline", "adjusted_baseline", "matched_comparison",
+         "difference_in_differences", "none")
 FORMS = ("additive", "ratio")
 SIDES = ("two-sided", "less", "greater")
 TESTS = ("none", "baseline_interval", "difference_in_proportions", "welch_t", "rate_ratio",
          "bootstrap")
 CASE_MIX = ("none", "model", "ogrs3", "ogrs4_g3", "supplied_score")
-TRENDS = ("none", "difference_in_differences")
-#: Cohort measures a comparison may name (columns of ``MeasureResult.summary()``).
-COMPARED_MEASURES = ("binary_rate", "per_offender", "per_reoffender", "per_100",
-                     "severity_per_offender", "serious_rate", "mean_days_to_first",
-                     "custody_days_per_offender")
+#: Cohort measures a comparison may name: the registry's names (``pbr.compare.MEASURES``).
+COMPARED_MEASURES = tuple(MEASURES)
 
 
 def _meta(default_note: str, source: str, doc: str) -> dict[str, str]:
@@ -73,35 +73,41 @@ class ComparisonSpec:
         ``"fixed_baseline"`` (the measure on a historic cohort, e.g. Doncaster 2009),
         ``"adjusted_baseline"`` (the historic baseline moved for the current cohort's
         case mix, e.g. CRC 2011 with OGRS4/G3), ``"matched_comparison"`` (a concurrent
-        or historic matched group, e.g. Peterborough PSM, the Justice Data Lab) or
-        ``"none"`` (the MoJ headline statistics). Default ``"none"``.
+        or historic matched group, e.g. Peterborough PSM, the Justice Data Lab),
+        ``"difference_in_differences"`` (the change in the cohort between a before and
+        an after period against the change in a comparison group over the same periods,
+        e.g. Rikers ABLE against 19-year-olds) or ``"none"`` (the MoJ headline
+        statistics). Default ``"none"``.
     measures
-        The cohort measures compared, named as the columns of
-        ``MeasureResult.summary()`` (``binary_rate``, ``per_reoffender``, ...).
+        The cohort measures compared, by their registry names (:data:`pbr.compare.MEASURES`,
+        the columns of ``MeasureResult.summary()``: ``binary_rate``, ``per_reoffender``,
+        ...); the short names ``pbr.compare`` takes (``"binary"``) are read as these.
     form
-        How a case-mix prediction moves the baseline: ``"additive"`` (actual -
-        predicted + baseline) or ``"ratio"`` (actual x baseline / predicted); both in
-        methodology section 1.6 [I]; which one each publication used is not verified [R].
+        ``"additive"`` (differences: actual - comparator, and a case-mix prediction moves
+        the baseline by actual - predicted + baseline) or ``"ratio"`` (actual /
+        comparator: rate ratios, and actual x baseline / predicted); both in the
+        adjusted-rate literature (docs/methodology/baselines.md) [I]; which one each
+        publication used is not verified [R].
     case_mix
         The predictor used for an adjusted baseline: ``"model"`` (a model fitted on the
         baseline cohort), ``"ogrs3"``, ``"ogrs4_g3"`` (CRC [V]) or ``"supplied_score"``;
         ``"none"`` for every other kind.
     baseline
-        Free-text label of the baseline cohort (``"2011, per contract package area"``).
+        Free-text label of the baseline cohort (``"2011, per contract package area"``),
+        or of the comparison group of a difference-in-differences (``"19-year-olds"``).
     test
         The statistical test: ``"baseline_interval"`` (CRC thresholds p_base +/- z
-        sqrt(p(1-p)/n) [R]), ``"difference_in_proportions"`` (JDL normal approximation
-        [I]), ``"welch_t"``, ``"rate_ratio"``, ``"bootstrap"`` or ``"none"``.
+        sqrt(p(1-p)/n) [R]: the null-variance test against a known baseline),
+        ``"difference_in_proportions"`` (JDL normal approximation [I]), ``"welch_t"``,
+        ``"rate_ratio"`` (negative binomial), ``"bootstrap"`` or ``"none"``.
     level
-        Significance level alpha, in (0, 0.5]. Default 0.05 (conventional; the CRC level
-        was not published [V2]).
+        Confidence level, in [0.5, 1). Default 0.95 (conventional; the CRC level was not
+        published [V2]).  A value below 0.5 (0.05) is refused as a significance level.
     sides
         ``"two-sided"``, ``"less"`` (a reduction is the alternative) or ``"greater"``.
-    trend_adjustment
-        ``"difference_in_differences"`` removes an external trend measured on an
-        ineligible group (Rikers: 19-year-olds [V]); default ``"none"``.
     min_n
-        Smallest cohort the scheme reports on (JDL: 60 [R]); default 0.
+        Smallest cohort the scheme reports on (JDL: 60 [R]); default 0.  A smaller group
+        keeps its figures but no conclusion is drawn.
     name
         Label recorded in results.
 
@@ -109,8 +115,8 @@ class ComparisonSpec:
     --------
     >>> spec = ComparisonSpec(kind="adjusted_baseline", case_mix="ogrs4_g3",
     ...                       test="baseline_interval", baseline="2011")
-    >>> round(spec.z, 4)
-    1.96
+    >>> round(spec.z, 4), spec.level
+    (1.96, 0.95)
     >>> ComparisonSpec.from_toml(spec.to_toml()) == spec
     True
     """
@@ -139,17 +145,13 @@ class ComparisonSpec:
         metadata=_meta("none", "CRC: significance vs the 2011 baseline [V], formula [R] (s.2.4)",
                        "statistical test"))
     level: float = field(
-        default=0.05,
-        metadata=_meta("0.05", "conventional; CRC level not published [V2] (s.2.4)",
-                       "significance level alpha"))
+        default=0.95,
+        metadata=_meta("0.95", "conventional; CRC level not published [V2]",
+                       "confidence level"))
     sides: Sides = field(
         default="two-sided",
         metadata=_meta("two-sided", "CRC pays for reductions and deducts for increases [V]",
                        "alternative hypothesis"))
-    trend_adjustment: Trend = field(
-        default="none",
-        metadata=_meta("none", "Rikers: DiD on 19-year-olds [V] (s.8.1)",
-                       "external trend removed"))
     min_n: int = field(
         default=0,
         metadata=_meta("0", "JDL minimum 60 [R] (s.5.2)", "smallest cohort reported on"))
@@ -162,24 +164,23 @@ class ComparisonSpec:
         _choice("case_mix", self.case_mix, CASE_MIX)
         _choice("test", self.test, TESTS)
         _choice("sides", self.sides, SIDES)
-        _choice("trend_adjustment", self.trend_adjustment, TRENDS)
         if isinstance(self.measures, str):
             raise SpecError(f"measures: give a list, e.g. [{self.measures!r}], not a bare string")
         measures = tuple(self.measures)
         if not measures:
             raise SpecError("measures: name at least one measure, e.g. ['binary_rate']")
-        for m in measures:
-            _choice("measures", m, COMPARED_MEASURES)
+        measures = tuple(measure_info(m, argument="measures").name for m in measures)
         if len(set(measures)) != len(measures):
             raise SpecError(f"measures: each measure once, got {list(measures)}")
         set_(self, "measures", measures)
         level = self.level
         if isinstance(level, bool) or not isinstance(level, int | float) \
-                or not 0.0 < float(level) <= 0.5:
-            hint = (f" ({level!r} looks like a confidence level: the significance level is "
-                    f"level={1 - float(level):.4g})" if isinstance(level, int | float)
-                    and not isinstance(level, bool) and 0.5 < float(level) < 1.0 else "")
-            raise SpecError(f"level: a significance level (alpha) in (0, 0.5], e.g. 0.05; got "
+                or not 0.5 <= float(level) < 1.0:
+            hint = (f" ({level!r} looks like a significance level (alpha): the confidence "
+                    f"level is level={1 - float(level):.4g})"
+                    if isinstance(level, int | float) and not isinstance(level, bool)
+                    and 0.0 < float(level) < 0.5 else "")
+            raise SpecError(f"level: a confidence level in [0.5, 1), e.g. 0.95; got "
                             f"{level!r}{hint}")
         set_(self, "level", float(level))
         if isinstance(self.min_n, bool) or not isinstance(self.min_n, int) or self.min_n < 0:
@@ -199,9 +200,9 @@ class ComparisonSpec:
             raise SpecError(f"case_mix: only an adjusted_baseline uses a case-mix predictor; "
                             f"set kind='adjusted_baseline' or case_mix='none' "
                             f"(kind is {self.kind!r})")
-        if self.kind == "none" and (self.test != "none" or self.trend_adjustment != "none"):
-            raise SpecError("test: kind='none' has nothing to test against; set test='none' "
-                            "and trend_adjustment='none', or choose a comparison kind")
+        if self.kind == "none" and self.test != "none":
+            raise SpecError("test: kind='none' has nothing to test against; set test='none', "
+                            "or choose a comparison kind")
         if self.test == "baseline_interval" and self.kind not in ("fixed_baseline",
                                                                   "adjusted_baseline"):
             raise SpecError("test: 'baseline_interval' is an interval around a baseline; use it "
@@ -214,9 +215,9 @@ class ComparisonSpec:
     def z(self) -> float:
         """The normal critical value for ``level`` and ``sides``.
 
-        ``Phi^-1(1 - level / 2)`` two-sided, ``Phi^-1(1 - level)`` one-sided.
+        ``Phi^-1(1 - (1 - level) / 2)`` two-sided, ``Phi^-1(level)`` one-sided.
         """
-        q = 1.0 - self.level / 2.0 if self.sides == "two-sided" else 1.0 - self.level
+        q = 1.0 - (1.0 - self.level) / 2.0 if self.sides == "two-sided" else self.level
         return float(norm.ppf(q))
 
     def replace(self, **changes: Any) -> ComparisonSpec:
@@ -224,8 +225,8 @@ class ComparisonSpec:
 
         Examples
         --------
-        >>> ComparisonSpec().replace(level=0.1).level
-        0.1
+        >>> ComparisonSpec().replace(level=0.9).level
+        0.9
         """
         return dataclasses.replace(self, **changes)
 

@@ -158,10 +158,21 @@ class MeasureResult:
     def summary(self, by: str | list[str] | None = None) -> pl.DataFrame:
         """Cohort-level measures, overall or per group.
 
-        Columns: n, reoffenders, binary_rate (%), reoffences, per_offender,
-        per_reoffender, per_100, severity_total, severity_per_offender, serious_rate (%),
+        Columns: n, reoffenders, binary_rate (a proportion, 0 to 1), reoffences,
+        per_offender, per_reoffender, per_100 (reoffences per 100 offenders),
+        severity_total, severity_per_offender, serious_rate (a proportion of offenders),
         mean_days_to_first, median_days_to_first, and custody_days / per offender when
-        measured.  Groups are sorted by their keys.
+        measured.  Rates are proportions here and in every pbr API and result; per cent
+        appears only in printed text (``str(result)``), labelled "(%)".  Groups are
+        sorted by their keys.
+
+        Examples
+        --------
+        >>> import pbr
+        >>> data = pbr.synth.generate(300, seed=2)
+        >>> s = pbr.measure(data.cohort, data.events).summary().row(0, named=True)
+        >>> s["binary_rate"] == s["reoffenders"] / s["n"]
+        True
         """
         keys = [by] if isinstance(by, str) else list(by or [])
         for k in keys:
@@ -174,7 +185,7 @@ class MeasureResult:
         aggs = [
             n.alias("n"),
             reoffenders.alias("reoffenders"),
-            (100.0 * reoffenders / n).alias("binary_rate"),
+            (reoffenders / n).alias("binary_rate"),
             reoffences.alias("reoffences"),
             (reoffences / n).alias("per_offender"),
             pl.when(reoffenders > 0).then(reoffences / reoffenders).otherwise(None)
@@ -183,7 +194,7 @@ class MeasureResult:
             pl.when(pl.col("severity").is_not_null().any()).then(pl.col("severity").sum())
             .otherwise(None).alias("severity_total"),
             pl.col("severity").mean().alias("severity_per_offender"),
-            (100.0 * pl.col("serious").cast(pl.Float64).mean()).alias("serious_rate"),
+            pl.col("serious").cast(pl.Float64).mean().alias("serious_rate"),
             pl.col("days_to_first").cast(pl.Float64).mean().alias("mean_days_to_first"),
             pl.col("days_to_first").cast(pl.Float64).median().alias("median_days_to_first"),
         ]
@@ -256,18 +267,21 @@ class MeasureResult:
                 return format("-", ">" + fmt.lstrip(">").split(".")[0].rstrip(",f"))
             return format(x, fmt)
 
+        def pct(x: Any) -> str:  # display only: the summary holds proportions
+            return f(None if x is None else 100.0 * x, ">12.2f")
+
         lines = [
             f"Proven reoffending ({self.spec.name}; {self.spec.follow_up} follow-up + "
             f"{self.spec.waiting_period} waiting; unit {self.spec.counting_unit}; "
             f"engine {self.engine})",
             f"  offenders measured      {s['n']:>12,}",
             f"  reoffenders             {s['reoffenders']:>12,}",
-            f"  binary rate (%)         {f(s['binary_rate'], '>12.2f')}",
+            f"  binary rate (%)         {pct(s['binary_rate'])}",
             f"  reoffences              {s['reoffences']:>12,}",
             f"  per offender            {f(s['per_offender'], '>12.3f')}",
             f"  per reoffender          {f(s['per_reoffender'], '>12.3f')}",
             f"  severity per offender   {f(s['severity_per_offender'], '>12.3f')}",
-            f"  serious rate (%)        {f(s['serious_rate'], '>12.2f')}",
+            f"  serious rate (%)        {pct(s['serious_rate'])}",
             f"  mean days to first      {f(s['mean_days_to_first'], '>12.1f')}",
         ]
         if "custody_days" in s:

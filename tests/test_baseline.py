@@ -36,8 +36,10 @@ def test_from_result_matches_the_measure_summary() -> None:
         assert frame[col].to_list() == summary[col].to_list()
     for col in ("binary_rate", "per_offender", "per_reoffender"):
         assert frame[col].to_list() == pytest.approx(summary[col].to_list(), rel=1e-15)
+    # rates are proportions, as in the summary
+    assert 0 < frame["binary_rate"].max() < 1 and 0 < frame["predicted_rate"].max() < 1
     expected_pred = res.frame.group_by("provider", "sex").agg(
-        (100 * pl.col("true_risk").mean()).alias("p")).sort("provider", "sex")["p"]
+        pl.col("true_risk").mean().alias("p")).sort("provider", "sex")["p"]
     assert frame["predicted_rate"].to_list() == pytest.approx(expected_pred.to_list())
     # standard deviations of the counts, overall and among reoffenders (ddof = 1)
     g = res.frame.filter((pl.col("provider") == "P1") & (pl.col("sex") == "M"))
@@ -61,18 +63,21 @@ def test_overall_baseline_and_round_trip() -> None:
 def test_round_trip_keeps_key_types(tmp_path: object) -> None:
     b = Baseline.from_values(
         [{"quarter": dt.date(2011, 1, 1), "area": 3, "n": 10, "reoffenders": 4},
-         {"quarter": dt.date(2011, 4, 1), "area": 3, "binary_rate": 41.25}],
+         {"quarter": dt.date(2011, 4, 1), "area": 3, "binary_rate": 0.4125}],
         by=["quarter", "area"], spec="moj_national_2011", label="x", source="y")
     again = Baseline.from_toml(b.to_toml())
     assert again == b
     assert again.groups[0].key == (dt.date(2011, 1, 1), 3)
-    assert again.value("binary_rate", (dt.date(2011, 1, 1), 3)) == 40.0
+    assert again.value("binary_rate", (dt.date(2011, 1, 1), 3)) == 0.4
+    assert "binary_rate = 0.4125" in b.to_toml()     # proportions in the TOML too
 
 
 def test_from_values_derives_rates_from_counts() -> None:
     g = BaselineGroup((), n=700_000, reoffenders=180_000, reoffences=510_000)
     # methodology 9.2 PR-2009: ~26% and 2.79-2.83 reoffences per reoffender
-    assert g.binary_rate == pytest.approx(100 * 180_000 / 700_000)
+    assert g.binary_rate == pytest.approx(180_000 / 700_000)
+    # compared with the published 26.3% as 100 x the proportion (rounded inputs)
+    assert abs(100 * g.binary_rate - 26.3) < 1.0
     assert g.per_reoffender == pytest.approx(510_000 / 180_000)
     assert g.per_offender == pytest.approx(510_000 / 700_000)
     # methodology 9.2 PR-2010: 497,969 offences by 173,274 reoffenders = 2.874
@@ -82,17 +87,24 @@ def test_from_values_derives_rates_from_counts() -> None:
 
 def test_published_rates_within_rounding_are_kept() -> None:
     # PR-1011: ~630,000 offenders, ~170,000 reoffenders, published 26.9%
-    g = BaselineGroup((), n=630_000, reoffenders=170_000, binary_rate=26.9)
-    assert g.binary_rate == 26.9
-    with pytest.raises(SpecError, match=r"binary_rate: 30.0 disagrees"):
-        BaselineGroup((), n=630_000, reoffenders=170_000, binary_rate=30.0)
+    g = BaselineGroup((), n=630_000, reoffenders=170_000, binary_rate=0.269)
+    assert g.binary_rate == 0.269
+    # half a percentage point of rounding is tolerated, more is not
+    assert BaselineGroup((), n=630_000, reoffenders=170_000, binary_rate=0.274
+                         ).binary_rate == 0.274
+    with pytest.raises(SpecError, match=r"binary_rate: 0.3 disagrees"):
+        BaselineGroup((), n=630_000, reoffenders=170_000, binary_rate=0.30)
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"n": -1}, "n: expected a whole number"),
     ({"n": 2.5}, "n: expected a whole number"),
     ({"binary_rate": "high"}, "binary_rate: expected a number"),
-    ({"binary_rate": 120.0}, "binary_rate: a percentage"),
+    ({"binary_rate": 47.5}, r"binary_rate: 47.5 is above 1; rates are proportions: give "
+                            r"0.475 for 47.5%"),
+    ({"binary_rate": 120.0}, r"binary_rate: 120 is above 1; rates are proportions: give a "
+                             r"proportion from 0 to 1 \(0.475 for 47.5%\)"),
+    ({"predicted_rate": 44.0}, r"predicted_rate: 44 is above 1; .* give 0.44 for 44%"),
     ({"n": 5, "reoffenders": 6}, "reoffenders: 6 is more than n"),
     ({"per_reoffender": -1.0}, "per_reoffender: must be >= 0"),
 ])
@@ -121,6 +133,24 @@ def test_baseline_validation() -> None:
         Baseline.from_toml("[baseline]\nlabel='x'\n[measure]\nname='x'\n")
 
 
+def test_rates_in_per_cent_are_refused_not_rescaled() -> None:
+    """A rate above 1 reads as per cent: from_values and from_toml refuse it, naming the
+    field, the value and the fix, and never divide it by 100 silently."""
+    with pytest.raises(SpecError, match=r"group \('N',\): binary_rate: 47.5 is above 1; "
+                                        r"rates are proportions: give 0.475 for 47.5%"):
+        Baseline.from_values([{"area": "N", "binary_rate": 47.5}], by="area",
+                             spec="crc_pbr_2015")
+    good = Baseline.from_values([{"area": "N", "binary_rate": 0.475, "predicted_rate": 0.44}],
+                                by="area", spec="crc_pbr_2015")
+    text = good.to_toml()
+    assert Baseline.from_toml(text) == good
+    with pytest.raises(SpecError, match=r"predicted_rate: 44 is above 1.*give 0.44 for 44%"):
+        Baseline.from_toml(text.replace("predicted_rate = 0.44", "predicted_rate = 44.0"))
+    # exactly 1 (everyone reoffended) is a proportion, not 1%
+    assert Baseline.from_values({"binary_rate": 1.0}, spec="crc_pbr_2015"
+                                ).value("binary_rate") == 1.0
+
+
 def test_from_result_schema_errors() -> None:
     res = _result()
     with pytest.raises(SchemaError, match="column 'region' is not in"):
@@ -134,7 +164,7 @@ def test_from_result_schema_errors() -> None:
 
 def test_frozen_and_printable() -> None:
     b = Baseline.from_values([{"area": "A", "n": 100, "reoffenders": 45, "reoffences": 130},
-                              {"area": "B", "binary_rate": 55.17, "per_reoffender": 5.15}],
+                              {"area": "B", "binary_rate": 0.5517, "per_reoffender": 5.15}],
                              by="area", spec="crc_pbr_2015", label="CRC 2011",
                              source="published")
     with pytest.raises(AttributeError):
@@ -142,8 +172,10 @@ def test_frozen_and_printable() -> None:
     text = str(b)
     assert text == str(Baseline.from_toml(b.to_toml()))
     assert "CRC 2011" in text and "published" in text
-    assert "45.000" in text and "55.170" in text and "5.150" in text
-    assert b.value("binary_rate", "A") == 45.0
+    # rates shown in per cent, labelled; held as proportions
+    assert "binary_rate (%)" in text and "predicted_rate (%)" in text
+    assert "45.00" in text and "55.17" in text and "5.150" in text
+    assert b.value("binary_rate", "A") == 0.45
     with pytest.raises(SpecError, match="no baseline group"):
         b.group("C")
     assert b.to_pandas().shape == (2, 1 + 10)

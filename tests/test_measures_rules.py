@@ -223,12 +223,27 @@ def test_summary_arithmetic_hand_worked() -> None:
     res = pbr.measure(cohort, make_events(rows), MOJ.replace(severity_weights={"A": 2.0}))
     s = res.summary().row(0, named=True)
     assert (s["n"], s["reoffenders"], s["reoffences"]) == (4, 3, 6)
-    assert s["binary_rate"] == 75.0 and s["per_offender"] == 1.5
+    # rates are proportions; per_100 is reoffences per 100 offenders (its name, its unit)
+    assert s["binary_rate"] == 0.75 and s["per_offender"] == 1.5
     assert s["per_reoffender"] == 2.0 and s["per_100"] == 150.0
     assert s["severity_total"] == 12.0 and s["severity_per_offender"] == 3.0
     g = res.summary(by="group")
     assert g["group"].to_list() == ["a", "b"] and g["reoffences"].to_list() == [2, 4]
     assert g["per_reoffender"].to_list() == [2.0, 2.0]
+    assert g["binary_rate"].to_list() == [0.5, 1.0]
+    # the printed text shows per cent, labelled
+    assert "binary rate (%)                75.00" in str(res)
+
+
+def test_summary_serious_rate_is_a_proportion_of_offenders() -> None:
+    cohort = make_cohort([(i, "2020-01-15") for i in range(1, 5)])
+    rows = [(1, "2020-03-01", "2020-03-10", "conviction", "GBH", "violence"),
+            (1, "2020-04-01", "2020-04-10", "conviction", "GBH", "violence"),
+            (2, "2020-03-01", "2020-03-10", "conviction", "A", "theft")]
+    res = pbr.measure(cohort, make_events(rows), MOJ.replace(serious_codes=["GBH"]))
+    s = res.summary().row(0, named=True)
+    assert s["serious_rate"] == 0.25 and s["binary_rate"] == 0.5
+    assert "serious rate (%)               25.00" in str(res)
 
 
 def test_summary_reproduces_published_ratio_pr_2010() -> None:

@@ -42,8 +42,11 @@ _COUNTS = ("n", "reoffenders", "reoffences")
 _RATES = ("binary_rate", "per_offender", "per_reoffender", "severity_per_offender",
           "per_offender_sd", "per_reoffender_sd", "predicted_rate")
 VALUES = _COUNTS + _RATES
-# rounding tolerated between published counts and published rates
-_TOL = {"binary_rate": 0.5, "per_offender": 0.05, "per_reoffender": 0.05}
+#: rates held as proportions (0 to 1), as in ``MeasureResult.summary()``
+PROPORTIONS = ("binary_rate", "predicted_rate")
+# rounding tolerated between published counts and published rates (half a percentage
+# point for the binary rate, a proportion)
+_TOL = {"binary_rate": 0.005, "per_offender": 0.05, "per_reoffender": 0.05}
 
 Key = tuple[Any, ...]
 
@@ -69,10 +72,18 @@ class BaselineGroup:
     """The baseline values of one group (all optional but ``key``).
 
     Rates are in the units of ``MeasureResult.summary()``: ``binary_rate`` and
-    ``predicted_rate`` in per cent, frequencies per person.  Derivable values are filled
-    in on construction (``binary_rate = 100 * reoffenders / n``, ``per_offender =
-    reoffences / n``, ``per_reoffender = reoffences / reoffenders``); a published rate
-    that disagrees with published counts by more than rounding raises SpecError.
+    ``predicted_rate`` are proportions (0.475 for 47.5%), frequencies per person.  A
+    rate above 1 raises SpecError (it reads as per cent; pbr never rescales it).
+    Derivable values are filled in on construction (``binary_rate = reoffenders / n``,
+    ``per_offender = reoffences / n``, ``per_reoffender = reoffences / reoffenders``); a
+    published rate that disagrees with published counts by more than rounding (half a
+    percentage point for the binary rate) raises SpecError.
+
+    Examples
+    --------
+    >>> g = BaselineGroup((), n=700_000, reoffenders=180_000)
+    >>> round(g.binary_rate, 4)
+    0.2571
     """
 
     key: Key = ()
@@ -96,11 +107,18 @@ class BaselineGroup:
                 set_(self, name, _num(name, getattr(self, name), integer=name in _COUNTS))
             except SpecError as exc:
                 raise SpecError(where + str(exc)) from None
+        for name in PROPORTIONS:
+            value = getattr(self, name)
+            if value is not None and value > 1.0:
+                fix = (f"give {value / 100:g} for {value:g}%" if value <= 100.0
+                       else "give a proportion from 0 to 1 (0.475 for 47.5%)")
+                raise SpecError(f"{where}{name}: {value:g} is above 1; rates are "
+                                f"proportions: {fix}")
         n, r, k = self.n, self.reoffenders, self.reoffences
         if n is not None and r is not None and r > n:
             raise SpecError(f"{where}reoffenders: {r} is more than n = {n}")
         derived = {
-            "binary_rate": 100.0 * r / n if n and r is not None else None,
+            "binary_rate": r / n if n and r is not None else None,
             "per_offender": k / n if n and k is not None else None,
             "per_reoffender": k / r if r and k is not None else None,
         }
@@ -113,11 +131,6 @@ class BaselineGroup:
             elif abs(given - value) > _TOL[name] + 1e-9:
                 raise SpecError(f"{where}{name}: {given} disagrees with the counts, which give "
                                 f"{value:.4f}; fix the published value or the counts")
-        if self.binary_rate is not None and self.binary_rate > 100.0:
-            raise SpecError(f"{where}binary_rate: a percentage <= 100, got {self.binary_rate}")
-        if self.predicted_rate is not None and self.predicted_rate > 100.0:
-            raise SpecError(f"{where}predicted_rate: a percentage <= 100, got "
-                            f"{self.predicted_rate}")
 
     def value(self, measure: str) -> float | None:
         """One stored value by name (``"binary_rate"``, ``"per_reoffender"``, ...)."""
@@ -146,12 +159,13 @@ class Baseline:
 
     Examples
     --------
-    Doncaster's 2009 baseline as published values (rate invented for the example):
+    Doncaster's 2009 baseline as published values (rate invented for the example; rates
+    are proportions, 0.58 for 58%):
 
-    >>> b = Baseline.from_values({"binary_rate": 58.0}, spec="doncaster_pbr",
+    >>> b = Baseline.from_values({"binary_rate": 0.58}, spec="doncaster_pbr",
     ...                          label="Doncaster 2009", source="MoJ tables")
     >>> b.value("binary_rate")
-    58.0
+    0.58
     >>> Baseline.from_toml(b.to_toml()) == b
     True
     """
@@ -204,7 +218,7 @@ class Baseline:
             Recorded with the values.
         predicted
             Optional column of per-offender predicted probabilities (e.g. an OGRS4/G3
-            score); its group mean x 100 is stored as ``predicted_rate``.
+            score); its group mean is stored as ``predicted_rate`` (a proportion).
 
         Examples
         --------
@@ -239,8 +253,7 @@ class Baseline:
             reo.cast(pl.Float64).std().alias("per_reoffender_sd"),
         ]
         if predicted is not None:
-            aggs.append((100.0 * pl.col(predicted).cast(pl.Float64).mean())
-                        .alias("predicted_rate"))
+            aggs.append(pl.col(predicted).cast(pl.Float64).mean().alias("predicted_rate"))
         table = (frame.group_by(keys).agg(aggs) if keys else frame.select(aggs))
         groups = []
         for row in table.iter_rows(named=True):
@@ -259,14 +272,15 @@ class Baseline:
 
         ``values`` is one mapping (an overall baseline) or one mapping per group, each
         holding the ``by`` columns and any of ``n``, ``reoffenders``, ``reoffences``,
-        ``binary_rate`` (%), ``per_offender``, ``per_reoffender``,
-        ``severity_per_offender``, ``per_offender_sd``, ``per_reoffender_sd``,
-        ``predicted_rate`` (%).
+        ``binary_rate`` (a proportion: 0.5517 for 55.17%), ``per_offender``,
+        ``per_reoffender``, ``severity_per_offender``, ``per_offender_sd``,
+        ``per_reoffender_sd``, ``predicted_rate`` (a proportion).  A rate above 1 is
+        refused (SpecError naming the field and the value), never rescaled.
 
         Examples
         --------
         >>> b = Baseline.from_values(
-        ...     [{"area": "Northumbria", "binary_rate": 55.17, "per_reoffender": 5.15}],
+        ...     [{"area": "Northumbria", "binary_rate": 0.5517, "per_reoffender": 5.15}],
         ...     by="area", spec="crc_pbr_2015", label="CRC 2011",
         ...     source="Civil Service World, Jan 2018 [V2]")
         >>> b.value("per_reoffender", "Northumbria")
@@ -343,7 +357,12 @@ class Baseline:
 
     @classmethod
     def from_toml(cls, source: str | Path) -> Baseline:
-        """Read a baseline written by :meth:`to_toml` (text or a ``.toml`` file)."""
+        """Read a baseline written by :meth:`to_toml` (text or a ``.toml`` file).
+
+        Its ``binary_rate`` and ``predicted_rate`` are proportions, as :meth:`to_toml`
+        writes them; a value above 1 is refused (SpecError naming the group, the field
+        and the value), never rescaled.
+        """
         doc = read_toml(source)
         for table in ("baseline", "measure", "group"):
             if table not in doc:
@@ -361,20 +380,26 @@ class Baseline:
                  f"{self.spec.waiting_period} waiting)"]
         if self.source:
             lines.append(f"  source: {self.source}")
-        head = [*self.by, "n", "reoffenders", "binary_rate", "reoffences", "per_offender",
-                "per_reoffender", "predicted_rate"]
-        lines.append("  " + "  ".join(f"{h:>14}" for h in head))
-        for g in self.groups:
-            cells = [str(k) for k in g.key] + [_fmt(getattr(g, h)) for h in head[len(self.by):]]
-            lines.append("  " + "  ".join(f"{c:>14}" for c in cells))
+        values = ["n", "reoffenders", "binary_rate", "reoffences", "per_offender",
+                  "per_reoffender", "predicted_rate"]
+        # display only: the rates are held as proportions and shown in per cent
+        head = [*self.by, *(f"{v} (%)" if v in PROPORTIONS else v for v in values)]
+        rows = [[str(k) for k in g.key] + [_fmt(getattr(g, v), percent=v in PROPORTIONS)
+                                           for v in values] for g in self.groups]
+        widths = [max(10, len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+        for cells in [head, *rows]:
+            lines.append("  " + "  ".join(f"{c:>{w}}" for c, w in zip(cells, widths,
+                                                                        strict=True)))
         return "\n".join(lines)
 
 
-def _fmt(value: float | int | None) -> str:
+def _fmt(value: float | int | None, *, percent: bool = False) -> str:
     if value is None:
         return "-"
     if isinstance(value, int):
         return f"{value:,}"
+    if percent:
+        return f"{100.0 * value:.2f}"
     return f"{value:.3f}"
 
 

@@ -6,6 +6,7 @@ module              what
 ``interval``        :class:`Interval`, the result of every test; sidedness and z values
 ``proportions``     binary rates: normal (three variance forms), Wilson/Newcombe, exact
 ``means``           frequency and severity: Welch's t on per-offender values, weighted
+``did``             difference in differences of four groups (additive or ratio form)
 ``rates``           Poisson and negative binomial rate ratios (statsmodels)
 ``bootstrap``       seeded offender-level and matched-set (cluster) bootstrap
 ``multiplicity``    Holm and Benjamini-Hochberg adjusted p-values
@@ -21,6 +22,7 @@ Methods, formulas and sources: docs/methodology/inference.md.
 from __future__ import annotations
 
 from pbr.stats.bootstrap import bootstrap_interval, bootstrap_replicates
+from pbr.stats.did import diff_in_diff
 from pbr.stats.interval import Interval, z_value
 from pbr.stats.logrank import LogRankResult, logrank_test
 from pbr.stats.mcf import MeanCumulativeFunction, mean_cumulative_function, reoffence_times
@@ -56,6 +58,7 @@ __all__ = [
     "bootstrap_interval",
     "bootstrap_replicates",
     "clopper_pearson",
+    "diff_in_diff",
     "diff_means",
     "diff_proportions",
     "group_mean",

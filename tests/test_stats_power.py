@@ -87,6 +87,16 @@ def test_power_table_rows_equal_the_functions() -> None:
     per_area = power_table(pl.DataFrame({"area": ["a", "b"], "n": [500, 500],
                                          "binary_rate": [0.3, 0.5]}), binary_rate=0.4)
     assert per_area["binary_rate"].to_list() == [0.3, 0.5]
+    # every column is a proportion but the one named in percentage points (_pp)
+    assert row["mde_binary_relative"] == pytest.approx(row["mde_binary_pp"] / 100 / 0.45)
+    assert row["mde_frequency_relative"] == pytest.approx(row["mde_frequency_ratio"] - 1)
+    assert -1 < row["mde_binary_relative"] < 0 and "mde_frequency_pct" not in t.columns
+    # a per-cent rate (a summary from before rates were proportions) is refused, by area
+    with pytest.raises(SpecError, match=r"binary_rate of area 'b': a proportion .*got 45.0"):
+        power_table(pl.DataFrame({"area": ["a", "b"], "n": [500, 500],
+                                  "binary_rate": [0.3, 45.0]}), binary_rate=0.4)
+    with pytest.raises(SpecError, match=r"binary_rate: a proportion .*45%.*got 45.0"):
+        power_table({"a": 500}, binary_rate=45.0)
 
 
 def test_errors_name_the_field() -> None:

@@ -382,7 +382,7 @@ def power(
     typer.echo("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
     for b in body:
         typer.echo("  ".join(v.rjust(w) for v, w in zip(b, widths, strict=True)))
-    typer.echo("(mde_binary_pp in percentage points; mde_frequency_pct in per cent of the "
-               "baseline rate)")
+    typer.echo("(mde_binary_pp in percentage points; the other rates and relative changes "
+               "are proportions)")
     if written is not None:
         typer.echo(f"\nWrote\n  {written}")

@@ -233,9 +233,11 @@ def power_table(volumes: Mapping[str, float] | pl.DataFrame, *, binary_rate: flo
     Returns
     -------
     polars.DataFrame
-        ``area``, ``n``, ``binary_rate``, ``mde_binary_pp`` (percentage points, a
-        decrease), ``mde_binary_relative`` (% of the rate), and with ``per_offender``:
-        ``per_offender``, ``mde_frequency_ratio``, ``mde_frequency_pct``; plus the
+        ``area``, ``n``, ``binary_rate`` (a proportion), ``mde_binary_pp`` (percentage
+        points, a decrease: the one column in points, as its name says),
+        ``mde_binary_relative`` (the change as a proportion of the rate, -0.154 for a
+        15.4% fall), and with ``per_offender``: ``per_offender``, ``mde_frequency_ratio``,
+        ``mde_frequency_relative`` (the ratio - 1, a proportion); plus the
         ``n_needed_*`` columns when targets are given.
 
     Examples
@@ -243,21 +245,26 @@ def power_table(volumes: Mapping[str, float] | pl.DataFrame, *, binary_rate: flo
     >>> t = power_table({"North": 400, "South": 4000}, binary_rate=0.45)
     >>> t["mde_binary_pp"].round(2).to_list()
     [-6.92, -2.2]
+    >>> t["mde_binary_relative"].round(3).to_list()
+    [-0.154, -0.049]
     """
     frame = volumes if isinstance(volumes, pl.DataFrame) else pl.DataFrame(
         {"area": list(volumes), "n": [float(v) for v in volumes.values()]})
     if "area" not in frame.columns or "n" not in frame.columns:
         raise SpecError("volumes: a mapping area -> n, or a frame with columns area and n")
+    volumes_columns = frame.columns
     if "binary_rate" not in frame.columns:
         frame = frame.with_columns(binary_rate=pl.lit(float(binary_rate)))
     rows = []
     for r in frame.iter_rows(named=True):
         n, p0 = float(r["n"]), float(r["binary_rate"])
+        _rate(p0, "binary_rate" if "binary_rate" not in volumes_columns
+              else f"binary_rate of area {r['area']!r}")
         mde = mde_binary(n, p0, ratio=ratio, level=level, power=power,
                          alternative=alternative) if n > 0 else None
         row: dict[str, Any] = {"area": r["area"], "n": n, "binary_rate": p0,
                                "mde_binary_pp": None if mde is None else 100 * mde,
-                               "mde_binary_relative": None if mde is None else 100 * mde / p0}
+                               "mde_binary_relative": None if mde is None else mde / p0}
         if target_change is not None:
             row["n_needed_binary"] = math.ceil(sample_size_binary(
                 p0, target_change, ratio=ratio, level=level, power=power,
@@ -267,7 +274,7 @@ def power_table(volumes: Mapping[str, float] | pl.DataFrame, *, binary_rate: flo
                                level=level, power=power, alternative=alternative) \
                 if n > 0 else None
             row.update(per_offender=per_offender, mde_frequency_ratio=mr,
-                       mde_frequency_pct=None if mr is None else 100 * (mr - 1))
+                       mde_frequency_relative=None if mr is None else mr - 1)
             if target_ratio is not None:
                 row["n_needed_frequency"] = math.ceil(sample_size_frequency(
                     per_offender, target_ratio, dispersion=dispersion, ratio=ratio,

@@ -105,14 +105,14 @@ def _values(a: Any, name: str, kind: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(y))
     if bad.size:
         i = int(bad[0])
-        raise SpecError(f"{name}: value {y[i]!r} at position {i} is not finite; drop or "
+        raise SpecError(f"{name}: value {float(y[i])!r} at position {i} is not finite; drop or "
                         "impute the missing values before the comparison")
     if kind == "rate":
         odd = np.flatnonzero((y != 0.0) & (y != 1.0))
         if odd.size:
             i = int(odd[0])
             raise SpecError(f"{name}: kind='rate' needs 0 or 1 per person (reoffended or "
-                            f"not), got {y[i]!r} at position {i}; for counts or bed days "
+                            f"not), got {float(y[i])!r} at position {i}; for counts or bed days "
                             "use kind='mean'")
     return y
 
@@ -143,7 +143,7 @@ def _weight_array(w: Any, n: int, name: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
     if bad.size:
         i = int(bad[0])
-        raise SpecError(f"{name}: weight {arr[i]!r} at position {i}; weights must be "
+        raise SpecError(f"{name}: weight {float(arr[i])!r} at position {i}; weights must be "
                         "finite and >= 0 (0 leaves the person out)")
     if not np.any(arr > 0):
         raise SpecError(f"{name}: every weight is 0, so the cell has nobody in it; give "
@@ -250,7 +250,8 @@ def diff_in_diff(treated_pre: Any, treated_post: Any, control_pre: Any, control_
         change.  Weights must then be equal before and after.
     level, alternative
         Confidence level (e.g. 0.95) and sidedness: ``"less"`` asks whether the
-        programme group's change is below the comparison group's (an upper bound only).
+        programme group's change is below the comparison group's (an upper bound only;
+        the lower limit is ``-inf``, or 0 for a ratio).
     small_sample
         ``kind="rate"`` where a cell has fewer than 5 expected events or non-events:
         ``"switch"`` (default) to the Wilson square-and-add interval, with the reason in

@@ -7,7 +7,7 @@ module              what
 ``proportions``     binary rates: normal (three variance forms), Wilson/Newcombe, exact
 ``means``           frequency and severity: Welch's t on per-offender values, weighted
 ``did``             difference in differences of four groups (additive or ratio form)
-``rates``           Poisson and negative binomial rate ratios (statsmodels)
+``rates``           Poisson and negative binomial rate ratios; NB2 fitted by Newton
 ``bootstrap``       seeded offender-level and matched-set (cluster) bootstrap
 ``multiplicity``    Holm and Benjamini-Hochberg adjusted p-values
 ``survival``        Kaplan-Meier (R ``survfit`` conventions), time to first reoffence
@@ -44,13 +44,14 @@ from pbr.stats.proportions import (
     normal_approximation_problem,
     wilson,
 )
-from pbr.stats.rates import rate_ratio
+from pbr.stats.rates import NegBinFit, negbin_fit, rate_ratio
 from pbr.stats.survival import SurvivalCurves, kaplan_meier, time_to_first
 
 __all__ = [
     "Interval",
     "LogRankResult",
     "MeanCumulativeFunction",
+    "NegBinFit",
     "SurvivalCurves",
     "adjust_p",
     "benjamini_hochberg",
@@ -68,6 +69,7 @@ __all__ = [
     "mde_binary",
     "mde_frequency",
     "mean_cumulative_function",
+    "negbin_fit",
     "normal_approximation_problem",
     "power_binary",
     "power_frequency",

@@ -25,7 +25,7 @@ from scipy import stats as _st
 
 from pbr import _reference
 from pbr.errors import SpecError
-from pbr.stats.survival import time_to_first
+from pbr.stats.survival import _days, time_to_first
 
 __all__ = ["MeanCumulativeFunction", "mean_cumulative_function", "reoffence_times"]
 
@@ -66,8 +66,12 @@ class MeanCumulativeFunction:
     conf_type: str
 
     def at(self, times: Any) -> pl.DataFrame:
-        """The curves' values at chosen days (last time <= each day)."""
-        ts = np.sort(np.asarray(times, np.float64))
+        """The curves' values at chosen days (last time <= each day).
+
+        ``times`` is one day (``at(365)``) or several (``at([182, 365])``); one row per
+        group and day, days sorted.
+        """
+        ts = _days(times)
         out = []
         for g in self.frame["group"].unique(maintain_order=True).to_list():
             c = self.frame.filter(pl.col("group") == g)

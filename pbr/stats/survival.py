@@ -42,6 +42,18 @@ CONF_TYPES = ("log", "log-log", "plain")
 _TOL = math.sqrt(np.finfo(np.float64).eps)
 
 
+def _days(times: Any) -> np.ndarray:
+    """Chosen days for ``at()``: one day (a scalar) or several, sorted; NaN refused."""
+    try:
+        ts = np.atleast_1d(np.asarray(times, np.float64)).ravel()
+    except (TypeError, ValueError):
+        raise SpecError(f"times: a day or a list of days (numbers), e.g. 365 or "
+                        f"[182, 365], got {times!r}") from None
+    if np.any(np.isnan(ts)):
+        raise SpecError(f"times: days must not be missing (NaN), got {times!r}")
+    return np.sort(ts)
+
+
 def time_to_first(result: Any) -> pl.DataFrame:
     """Per offender: days to the first proven reoffence, or censored at the window's end.
 
@@ -116,8 +128,18 @@ class SurvivalCurves:
     def at(self, times: Any) -> pl.DataFrame:
         """Survival, at-risk counts and limits at chosen days (R ``summary(fit, times)``,
         ``extend=TRUE``): the curve's value at the last time <= t, the number at risk at t,
-        and the events in (previous chosen time, t]."""
-        ts = np.sort(np.asarray(times, np.float64))
+        and the events in (previous chosen time, t].
+
+        ``times`` is one day (``at(365)``) or several (``at([182, 365])``); one row per
+        group and day, days sorted.
+
+        Examples
+        --------
+        >>> km = kaplan_meier([1, 2, 3, 4, 5, 6, 6, 8], [1, 1, 0, 1, 1, 0, 1, 1])
+        >>> km.at(4)["surv"].round(4).to_list(), km.at([2, 4])["surv"].round(4).to_list()
+        ([0.6], [0.75, 0.6])
+        """
+        ts = _days(times)
         out = []
         for g in self.groups:
             c = self._group(g)

@@ -4,10 +4,17 @@ Controls arrive sorted by (stratum, score, id) with per-stratum offsets, so the 
 controls of a treated unit are found by a binary search and a walk outwards (Austin
 2011's greedy nearest-neighbour matching; performance-anchors.md, "Matching step").
 
-Preference order of the controls of one treated unit with score ``s`` (the tie rule,
-docs/methodology/matching.md): smaller ``|score - s|`` first; at equal distance the
-control with the higher score; at equal score the control with the smaller id (the
-smaller sorted position).
+Preference order of the controls of one treated unit with score ``s`` (the tie rules,
+docs/methodology/matching.md, "Ties"):
+
+* ``ties="id"`` (pbr's default): smaller ``|score - s|`` first; at equal distance the
+  control with the higher score; at equal score the control with the smaller id (the
+  smaller sorted position; controls sorted by (stratum, score, id));
+* ``ties="data"`` (MatchIt 4.5's vector path, ``nn_matchC_vec``): controls sorted by
+  (stratum, score, row) and the treated unit placed among them at (``s``, its row); the
+  candidates are the nearest free control below that place (walking down: among equal
+  scores the later row first) and the nearest free control above it (walking up: the
+  earlier row first); the lower one wins at equal distance.
 
 * With replacement and no reuse cap every treated unit is independent: a ``prange``
   loop takes its ``ratio`` most preferred controls within the caliper.
@@ -16,7 +23,8 @@ smaller sorted position).
   capacity is spent is removed from two union-find structures ("next free control at or
   after i" and "at or before i", path halving), so each look-up is near O(1).
 * Mahalanobis matching works on whitened covariates (Euclidean distance there equals
-  the Mahalanobis distance); ties go to the smaller sorted position (smaller id).
+  the Mahalanobis distance); ties go to the smaller sorted position (the smaller id,
+  or with ``ties="data"`` the earlier row: MatchIt's ``which_min``).
 
 Outputs are preallocated by the caller: ``match`` (treated x ratio) holds sorted control
 positions or -1, ``dist`` the distances, ``seq`` the 1-based step at which each treated
@@ -99,6 +107,36 @@ def _pick(score, run, nxt, prv, lo, hi, s, caliper, own, n_own):
     return best, d
 
 
+@njit(cache=True)
+def _pick_data(score, rows, nxt, prv, lo, hi, s, srow, caliper, own, n_own):
+    """MatchIt's choice (``ties="data"``): the nearest free control below and above the
+    treated unit's place (``s``, ``srow``) in the (score, row) order; the lower at equal
+    distance.  Returns (position, distance) or (-1, inf)."""
+    p = _lower_bound(score, lo, hi, s)
+    q = p
+    while q < hi and score[q] == s:  # the run of equal scores
+        q += 1
+    p = _lower_bound(rows, p, q, srow)  # rows ascend within a run of equal scores
+    r = _right(nxt, p, hi)
+    while r >= 0 and _owned(own, n_own, r):
+        r = _right(nxt, r + 1, hi)
+    left = _left(prv, p - 1, lo)
+    while left >= 0 and _owned(own, n_own, left):
+        left = _left(prv, left - 1, lo)
+    if r < 0 and left < 0:
+        return -1, np.inf
+    if left < 0:
+        best = r
+    elif r < 0:
+        best = left
+    else:
+        best = left if s - score[left] <= score[r] - s else r
+    d = abs(score[best] - s)
+    if d > caliper:
+        return -1, np.inf
+    return best, d
+
+
 @njit(cache=True, inline="always")
 def _owned(own, n_own, j):
     for q in range(n_own):  # noqa: SIM110 - a plain loop compiles in numba
@@ -121,9 +159,11 @@ def _left_next(score, run, nxt, prv, lo, hi, lcur, lend):
 
 @njit(cache=True)
 def greedy_sorted(t_order, t_score, t_lo, t_hi, c_score, c_run, cap, ratio, caliper,
-                  match, dist, seq):
+                  match, dist, seq, c_row, t_row, data_ties):
     """Greedy matching in ``t_order`` (without replacement: ``cap`` 1; else a reuse cap),
-    ``ratio`` rounds; a treated unit unmatched in a round takes no further controls."""
+    ``ratio`` rounds; a treated unit unmatched in a round takes no further controls.
+    ``data_ties``: MatchIt's rule (:func:`_pick_data`, on the controls' rows ``c_row``
+    and the treated units' rows ``t_row``) instead of the id rule."""
     n_c = c_score.size
     nxt = np.arange(n_c + 1)
     prv = np.arange(n_c + 1)
@@ -137,8 +177,12 @@ def greedy_sorted(t_order, t_score, t_lo, t_hi, c_score, c_run, cap, ratio, cali
                 continue
             for u in range(rnd):
                 own[u] = match[t, u]
-            j, d = _pick(c_score, c_run, nxt, prv, t_lo[t], t_hi[t], t_score[t], caliper,
-                         own, rnd)
+            if data_ties:
+                j, d = _pick_data(c_score, c_row, nxt, prv, t_lo[t], t_hi[t], t_score[t],
+                                  t_row[t], caliper, own, rnd)
+            else:
+                j, d = _pick(c_score, c_run, nxt, prv, t_lo[t], t_hi[t], t_score[t],
+                             caliper, own, rnd)
             if j < 0:
                 continue
             match[t, rnd] = j
@@ -154,11 +198,16 @@ def greedy_sorted(t_order, t_score, t_lo, t_hi, c_score, c_run, cap, ratio, cali
 
 
 @njit(cache=True)
-def _nearest_one(t, t_score, t_lo, t_hi, c_score, c_run, ident, ratio, caliper, match, dist):
+def _nearest_one(t, t_score, t_lo, t_hi, c_score, c_run, ident, ratio, caliper, match, dist,
+                 c_row, t_row, data_ties):
     own = np.empty(ratio, np.int64)
     for rnd in range(ratio):
-        j, d = _pick(c_score, c_run, ident, ident, t_lo[t], t_hi[t], t_score[t], caliper,
-                     own, rnd)
+        if data_ties:
+            j, d = _pick_data(c_score, c_row, ident, ident, t_lo[t], t_hi[t], t_score[t],
+                              t_row[t], caliper, own, rnd)
+        else:
+            j, d = _pick(c_score, c_run, ident, ident, t_lo[t], t_hi[t], t_score[t],
+                         caliper, own, rnd)
         if j < 0:
             break
         match[t, rnd] = j
@@ -177,22 +226,24 @@ def _identity(n):
 
 
 @njit(cache=True, parallel=True)
-def nearest_sorted(t_score, t_lo, t_hi, c_score, c_run, ratio, caliper, match, dist):
+def nearest_sorted(t_score, t_lo, t_hi, c_score, c_run, ratio, caliper, match, dist, c_row,
+                   t_row, data_ties):
     """With replacement, no cap: each treated unit takes its ``ratio`` most preferred
     controls within the caliper (independent, so parallel over treated units)."""
     ident = _identity(c_score.size + 1)  # nothing is removed: the pointers stay identity
     for t in prange(t_score.size):
         _nearest_one(t, t_score, t_lo, t_hi, c_score, c_run, ident, ratio, caliper, match,
-                     dist)
+                     dist, c_row, t_row, data_ties)
 
 
 @njit(cache=True)
-def nearest_sorted_serial(t_score, t_lo, t_hi, c_score, c_run, ratio, caliper, match, dist):
+def nearest_sorted_serial(t_score, t_lo, t_hi, c_score, c_run, ratio, caliper, match, dist,
+                          c_row, t_row, data_ties):
     """:func:`nearest_sorted` in one thread (small inputs: no thread start-up cost)."""
     ident = np.arange(c_score.size + 1)
     for t in range(t_score.size):
         _nearest_one(t, t_score, t_lo, t_hi, c_score, c_run, ident, ratio, caliper, match,
-                     dist)
+                     dist, c_row, t_row, data_ties)
 
 
 @njit(cache=True, inline="always")

@@ -256,7 +256,9 @@ def _nearest(work: pl.DataFrame, spec: MatchSpec, treated: np.ndarray, keep: np.
     t_idx = np.flatnonzero(treated & keep)
     c_idx = np.flatnonzero(~treated & keep)
     ids = work[spec.id]
-    t_rank = ids.gather(t_idx).rank("ordinal").to_numpy().astype(np.int64)
+    data_ties = spec.ties == "data"
+    t_rank = np.arange(t_idx.size, dtype=np.int64) if data_ties else \
+        ids.gather(t_idx).rank("ordinal").to_numpy().astype(np.int64)
     order_score = None if ps is None else ps[t_idx]
     if order_score is None and spec.order in ("largest", "smallest"):
         raise SpecError("order: 'largest'/'smallest' need a propensity score; use "
@@ -264,7 +266,8 @@ def _nearest(work: pl.DataFrame, spec: MatchSpec, treated: np.ndarray, keep: np.
     order = matching_order(spec.order, order_score, t_rank, spec.seed)
     res = nearest(dist[t_idx], dist[c_idx], t_rank, ids.gather(c_idx), strata[t_idx],
                   strata[c_idx], order, ratio=spec.ratio, replace=spec.replace,
-                  reuse_max=spec.reuse_max, caliper=np.inf if caliper is None else caliper)
+                  reuse_max=spec.reuse_max, caliper=np.inf if caliper is None else caliper,
+                  rows=(t_idx, c_idx) if data_ties else None)
     got = res.match >= 0
     k_t = got.sum(axis=1)
     ti, rnd = np.nonzero(got)

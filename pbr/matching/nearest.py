@@ -7,9 +7,13 @@ Rules (docs/methodology/matching.md, "Nearest neighbour"):
 
 * order: ``largest`` / ``smallest`` score first (ties: smaller id first), ``data`` (row
   order) or ``random`` (``numpy.random.default_rng(seed).permutation``);
-* preference among controls: nearest; at equal distance the higher score; at equal
-  score the smaller id (MatchIt breaks the last tie by data order, which makes results
-  depend on how the file is sorted: MatchIt issue #180);
+* preference among controls (``ties="id"``, the default): nearest; at equal distance
+  the higher score; at equal score the smaller id, so results do not depend on how the
+  file is sorted (MatchIt issue #180);
+* ``ties="data"``: MatchIt 4.5's rule on data order (:mod:`pbr._kernels.matching`): the
+  nearest free control below or above the treated unit's place in the (score, row)
+  order, the lower at equal distance; treated units with equal scores choose in row
+  order; Mahalanobis ties go to the earlier row;
 * without replacement (or with a reuse cap) ``ratio`` rounds in the matching order; a
   treated unit with no control within the caliper in a round gets no more (MatchIt);
 * caliper: ``|distance| <= caliper``; no pair ever exceeds it.
@@ -70,19 +74,28 @@ def _strata_bounds(c_strata_sorted: np.ndarray, t_strata: np.ndarray
 
 def nearest(t_dist: np.ndarray, c_dist: np.ndarray, t_rank: np.ndarray, c_ids: pl.Series,
             t_strata: np.ndarray, c_strata: np.ndarray, order: np.ndarray, *, ratio: int,
-            replace: bool, reuse_max: int | None, caliper: float) -> NearestResult:
+            replace: bool, reuse_max: int | None, caliper: float,
+            rows: tuple[np.ndarray, np.ndarray] | None = None) -> NearestResult:
     """Match treated to controls; ``*_dist`` is a score (1-D) or whitened covariates (2-D).
 
     ``t_rank`` are the treated units' id ranks and ``c_ids`` the controls' ids (the final
-    tie-break); ``*_strata`` integer codes within which pairs must lie.
+    tie-break); ``*_strata`` integer codes within which pairs must lie.  ``rows``
+    (treated rows, control rows: increasing data positions) selects MatchIt's tie rule
+    (``ties="data"``): controls are then sorted by row, not id, at equal score.
     """
     n_t = t_rank.size
     score_mode = t_dist.ndim == 1
+    data_ties = rows is not None
+    t_row = np.ascontiguousarray(rows[0], np.int64) if rows is not None \
+        else np.zeros(0, np.int64)
+    tie_key: Any = rows[1] if rows is not None else c_ids
     keys: dict[str, Any] = {"s": c_strata} if c_strata.size and c_strata.max() > 0 else {}
-    keys |= {"d": c_dist, "id": c_ids} if score_mode else {"id": c_ids}
+    keys |= {"d": c_dist, "id": tie_key} if score_mode else {"id": tie_key}
     perm = pl.DataFrame(keys).select(pl.arg_sort_by(list(keys))).to_series().to_numpy()
     perm = perm.astype(np.int64)
     cs = np.ascontiguousarray(c_strata[perm])
+    c_row = np.ascontiguousarray(rows[1][perm], np.int64) if rows is not None \
+        else np.zeros(0, np.int64)
     lo, hi = _strata_bounds(cs, t_strata)
     match = np.full((n_t, ratio), -1, np.int64)
     dist = np.full((n_t, ratio), np.nan)
@@ -99,10 +112,11 @@ def nearest(t_dist: np.ndarray, c_dist: np.ndarray, t_rank: np.ndarray, c_ids: p
         run = np.maximum.accumulate(np.where(start, np.arange(n_c), 0)).astype(np.int64)
         if sequential:
             kern.greedy_sorted(order, tscore, lo, hi, score, run, np.int64(cap), ratio,
-                               float(caliper), match, dist, seq)
+                               float(caliper), match, dist, seq, c_row, t_row, data_ties)
         else:
             fn = kern.nearest_sorted if n_t >= PARALLEL_MIN else kern.nearest_sorted_serial
-            fn(tscore, lo, hi, score, run, ratio, float(caliper), match, dist)
+            fn(tscore, lo, hi, score, run, ratio, float(caliper), match, dist, c_row, t_row,
+               data_ties)
     else:
         zc = np.ascontiguousarray(c_dist[perm], dtype=np.float64)
         zt = np.ascontiguousarray(t_dist, dtype=np.float64)

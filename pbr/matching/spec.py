@@ -26,6 +26,7 @@ Method = Literal["nearest", "exact", "cem"]
 Order = Literal["largest", "smallest", "data", "random"]
 Discard = Literal["none", "both", "control", "treated"]
 Missing = Literal["error", "drop", "indicator"]
+Ties = Literal["id", "data"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "distance": ("propensity", "logit", "mahalanobis"),
@@ -34,6 +35,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "discard": ("none", "both", "control", "treated"),
     "missing": ("error", "drop", "indicator"),
     "caliper_scale": ("sd", "absolute"),
+    "ties": ("id", "data"),
 }
 
 
@@ -93,6 +95,13 @@ class MatchSpec:
     order
         Order in which treated units choose: ``"largest"`` / ``"smallest"`` score first,
         ``"data"`` (row order) or ``"random"`` (needs ``seed``).
+    ties
+        Among controls at exactly equal distance: ``"id"`` (default; the higher score,
+        then the smaller id, so the result does not depend on the row order) or
+        ``"data"`` (MatchIt 4.5's rule on row order, to reproduce its matches: the
+        nearest control below or above the treated unit's place in the (score, row)
+        order, the lower at equal distance; treated units with equal scores choose in
+        row order).
     discard
         Common support: drop units whose propensity score lies outside the other group's
         range (``"both"``, ``"control"``, ``"treated"``; MatchIt's ``discard``).
@@ -135,6 +144,7 @@ class MatchSpec:
     caliper_scale: Literal["sd", "absolute"] = field(
         default="sd", metadata=_meta("sd", "MatchIt std.caliper=TRUE"))
     order: Order = field(default="largest", metadata=_meta("largest", "MatchIt m.order"))
+    ties: Ties = field(default="id", metadata=_meta("id", "pbr rule; 'data': MatchIt 4.5.1"))
     discard: Discard = field(default="none", metadata=_meta("none", "MatchIt discard"))
     missing: Missing = field(default="error", metadata=_meta("error", "pbr policy"))
     index_date: str = field(default="index_date", metadata=_meta("index_date", "pbr schema"))

@@ -7,44 +7,52 @@ contract sets ``significance_z`` the thresholds:
 
 * baselines (fixed or case-mix adjusted, rate measures): ``E -+ z*sqrt(E(1-E)/n)``
   around the (adjusted) baseline ``E`` (methodology s.2.4, the usual normal-approximation
-  form; the CRC's level is not public [R]).  This is the form of
-  :func:`pbr.risk.compare_to_baseline`; tests/test_contract_run.py checks that the two
-  agree.  Where the normal approximation is not valid (``n·E < 5`` or ``n·(1-E) < 5``,
-  :func:`pbr.stats.normal_approximation_problem`; Brown, Cai and DasGupta 2001) the
-  thresholds are the exact binomial ones (:func:`pbr.stats.binomial_thresholds`), as in
-  :func:`pbr.risk.compare_to_baseline`; a baseline of 0% or 100% leaves nothing to test
-  against and a significance trigger on it is refused (:func:`significance_thresholds`);
+  form; the CRC's level is not public [R]), the case-mix adjusted ``E`` from
+  :func:`pbr.compare.thresholds.adjust_baseline`.  The thresholds are
+  :func:`pbr.compare.thresholds.baseline_thresholds`, the one function that
+  :func:`pbr.compare.adjusted.compare_to_baseline` calls too, here in exact decimals and
+  per cent (:func:`significance_thresholds`).  Where the normal approximation is not
+  valid (``n·E < 5`` or ``n·(1-E) < 5``, :func:`pbr.stats.normal_approximation_problem`;
+  Brown, Cai and DasGupta 2001) the thresholds are the exact binomial ones
+  (:func:`pbr.stats.binomial_thresholds`); a baseline of 0% or 100% leaves nothing to
+  test against and a significance trigger on it is refused;
 * comparison groups: from :func:`pbr.compare`'s interval of the difference
   (:func:`group_thresholds`); a group :func:`pbr.compare` does not assess (no variation:
   no interval) gets no thresholds, and a significance trigger on it is refused.
 
-Values are carried as Decimals rounded half-even to :data:`PLACES` places.
+Values are carried as Decimals rounded half-even to :data:`PLACES` places.  The
+arithmetic lives in :mod:`pbr.compare.thresholds` (``significance_thresholds``,
+``significance_interval``, ``group_thresholds`` and ``PLACES`` are re-imported here, so
+``from pbr.contract.compare import significance_interval`` still works); this module
+keeps the cohort counts, the outcomes' assembly and the contract's refusals.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
-from statistics import NormalDist
 from typing import Any
 
 import polars as pl
 
-from pbr.compare import compare as compare_groups
+from pbr.compare.thresholds import GROUP_MEASURES as _GROUP_MEASURES
+from pbr.compare.thresholds import (
+    PLACES,
+    adjust_baseline,
+    group_thresholds,
+    significance_interval,
+    significance_thresholds,
+)
 from pbr.contract.checks import check_labels, check_ratio
 from pbr.contract.comparator import Comparator
 from pbr.contract.outcome import Outcome, as_decimal
 from pbr.contract.pay import CONTEXT
 from pbr.contract.spec import Contract
-from pbr.errors import ContractError, SpecError
-from pbr.stats import binomial_thresholds, normal_approximation_problem
+from pbr.errors import ContractError
 
 __all__ = ["PLACES", "check_cohort_column", "cohort_counts", "group_thresholds", "outcomes",
            "significance_interval", "significance_thresholds"]
 
-#: decimal places of measured values, comparators and thresholds
-PLACES = 6
 _Q = Decimal(1).scaleb(-PLACES)
 _RATES = ("binary_rate", "serious_rate")
 
@@ -75,192 +83,6 @@ def cohort_counts(frame: pl.DataFrame, by: str, weight: str | None = None) -> pl
     return frame.group_by(by, maintain_order=True).agg(aggs).sort(by)
 
 
-def _level(z: Decimal) -> float:
-    """The two-sided confidence level of ``z``: ``1 - 2*Phi(-z)`` (no cancellation)."""
-    return 1.0 - 2.0 * NormalDist().cdf(-float(z))
-
-
-def significance_thresholds(value: Decimal, n: int, z: Decimal, *, where: str = "comparator"
-                            ) -> tuple[Decimal, Decimal, str]:
-    """Thresholds around a rate ``value`` in percent for a cohort of ``n``, and how.
-
-    Where the normal approximation is valid for the baseline on the cohort (``n·p`` and
-    ``n·(1-p)`` both at least 5, ``p = value / 100``;
-    :func:`pbr.stats.normal_approximation_problem`), the thresholds are
-    ``p -+ z*sqrt(p(1-p)/n)`` (methodology s.2.4: the CRC thresholds' form [R]; the
-    level is not public).  Elsewhere they are the exact binomial thresholds at the
-    two-sided level ``2*Phi(z) - 1`` (:func:`pbr.stats.binomial_thresholds`): ``lower``
-    is ``k/n`` (in percent) for the smallest count ``k`` with ``P(X <= k | n, p)`` above
-    the tail ``Phi(-z)``, so a cohort rate strictly below it is a significant reduction,
-    and likewise ``upper`` above.  Both are computed as the cohort's own rate is
-    (``100·k/n`` rounded half-even to :data:`PLACES` places), so a cohort of exactly
-    ``k`` reoffenders equals the threshold, never falls below it by rounding.
-
-    ``where`` names the baseline in error messages (e.g.
-    ``"comparator.values.binary_rate (cohort '2019Q1')"``).
-
-    Returns
-    -------
-    tuple
-        ``(lower, upper, how)``: ``how`` names the method, and for the exact one why.
-
-    Raises
-    ------
-    ContractError
-        A rate outside 0 to 100 or ``n < 1``; a baseline of 0% or 100% where the exact
-        method is needed (nothing to test against: the normal form would have zero
-        width, and every cohort above 0% would be a "significant" increase); a ``z``
-        whose level is below 50% or rounds to 100% in floating point.
-
-    Examples
-    --------
-    >>> significance_thresholds(Decimal("47.5"), 108000, Decimal("1.96"))[:2]
-    (Decimal('47.202168'), Decimal('47.797832'))
-
-    10 offenders at a 30% baseline: ``n·p = 3`` expected reoffenders, so the thresholds
-    are exact: no count is a significant reduction (``P(X = 0) = 0.028 > 0.025``), and
-    7 of 10 or more a significant increase.
-
-    >>> lo, hi, how = significance_thresholds(Decimal("30"), 10, Decimal("1.959964"))
-    >>> lo, hi, how.split(" (")[0]
-    (Decimal('0.000000'), Decimal('60.000000'), 'exact binomial thresholds at level 0.9500')
-    """
-    if not 0 <= value <= 100 or isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ContractError(f"{where}: thresholds need a rate in percent (0 to 100) and a "
-                            f"cohort of at least 1, got {value} and n = {n}")
-    level = _level(z)
-    if level < 0.5:
-        raise ContractError(f"comparator.significance_z: {z} gives a confidence level of "
-                            f"{level:.1%}, below 50%; give the multiplier z, e.g. 1.96 for a "
-                            "two-sided 95% level")
-    with localcontext(CONTEXT):
-        p = value / 100
-        problem = normal_approximation_problem(float(p), n)
-        if problem is None:
-            half = (z * (p * (1 - p) / n).sqrt() * 100).quantize(_Q, ROUND_HALF_EVEN)
-            return value - half, value + half, (f"normal approximation: {value} -+ {z} x "
-                                                f"sqrt(p(1-p)/{n:,}) = -+{half}")
-        if not 0 < value < 100:
-            raise ContractError(
-                f"{where}: a baseline of {value}% leaves nothing to test a cohort of "
-                f"{n:,} against (nobody or everybody reoffending: no sampling variation), "
-                "so significance thresholds would have zero width and any cohort on the "
-                "other side of it would read as significant. Fix: check the baseline value "
-                "(rates are in percent, e.g. 28.0), or use trigger = \"absolute\" or "
-                "\"relative\" for this measure")
-        if level >= 1.0:
-            raise ContractError(f"comparator.significance_z: {z} gives a confidence level that "
-                                "rounds to 100% in floating point, so the exact thresholds "
-                                f"for a cohort of {n:,} cannot be computed; give a z of at "
-                                "most 8 (e.g. 1.96 for a two-sided 95% level)")
-        try:
-            lo, hi = binomial_thresholds(float(p), n, level=level, alternative="two-sided")
-        except SpecError as exc:   # not reached after the checks above; named if it is
-            raise ContractError(f"{where}: exact thresholds for a baseline of {value}% "
-                                f"and a cohort of {n:,}: {exc}") from None
-        assert lo is not None and hi is not None   # two-sided gives both
-        k_lo, k_hi = round(lo * n), round(hi * n)
-        lower = (Decimal(k_lo) * 100 / n).quantize(_Q, ROUND_HALF_EVEN)
-        upper = (Decimal(k_hi) * 100 / n).quantize(_Q, ROUND_HALF_EVEN)
-    reduction = ("no count a significant reduction" if k_lo == 0 else
-                 f"fewer than {k_lo:,} reoffenders of {n:,} a significant reduction")
-    return lower, upper, (f"exact binomial thresholds at level {level:.4f} (normal "
-                          f"approximation not valid: {problem}; Brown, Cai and DasGupta "
-                          f"2001): {reduction}, more than {k_hi:,} of {n:,} a significant "
-                          "increase")
-
-
-def significance_interval(value: Decimal, n: int, z: Decimal) -> tuple[Decimal, Decimal]:
-    """Thresholds around a rate ``value`` in percent: :func:`significance_thresholds`.
-
-    ``p -+ z*sqrt(p(1-p)/n)`` where the normal approximation is valid (methodology
-    s.2.4: the CRC thresholds' form [R]; the level is not public), the exact binomial
-    thresholds at the level of ``z`` where it is not (fewer than 5 expected reoffenders
-    or non-reoffenders); never a zero-width interval.
-
-    Examples
-    --------
-    >>> significance_interval(Decimal("47.5"), 108000, Decimal("1.96"))
-    (Decimal('47.202168'), Decimal('47.797832'))
-    >>> significance_interval(Decimal("90"), 3, Decimal("1.96"))
-    (Decimal('33.333333'), Decimal('100.000000'))
-    """
-    lower, upper, _ = significance_thresholds(value, n, z)
-    return lower, upper
-
-
-#: contract measure -> (pbr.compare measure, scale to the contract's unit)
-_GROUP_MEASURES = {"binary_rate": ("binary", 100), "serious_rate": ("serious", 100),
-                   "per_offender": ("frequency", 1), "per_100": ("frequency", 100),
-                   "per_reoffender": ("per_reoffender", 1)}
-
-
-def group_thresholds(treated: pl.DataFrame, controls: pl.DataFrame, by: str, measure: str,
-                     weight: str | None, z: Decimal
-                     ) -> dict[str, tuple[Decimal | None, Decimal | None, str]]:
-    """Thresholds for a comparison group, from :func:`pbr.compare`'s interval.
-
-    :func:`pbr.compare` gives the interval ``[lo, hi]`` of the difference (cohort minus
-    weighted comparison group; normal approximation for rates, Welch for means,
-    methodology 3.4 and 5.2; the exact or score method for a small group, as each row's
-    ``method`` says) at the two-sided level of ``z``.  The thresholds are ``actual - hi``
-    and ``actual - lo``: the actual value lies below the lower threshold exactly when the
-    whole interval lies below zero (a significant reduction).
-
-    Each cohort is compared on its own.  A cohort :func:`pbr.compare` does not assess
-    (``significant`` null: no interval, e.g. no variation in a frequency), cannot compare
-    (nobody who reoffended, for ``per_reoffender``), or whose comparison group is empty
-    gets ``(None, None, "not assessed: <reason>")``: no thresholds, never a zero-width or
-    NaN interval.
-    """
-    if measure not in _GROUP_MEASURES:
-        return {}
-    name, scale = _GROUP_MEASURES[measure]
-    level = _level(z)
-    if not 0.5 <= level < 1.0:
-        raise ContractError(f"comparator.significance_z: {z} gives a confidence level of "
-                            f"{level:.4%}, which pbr.compare cannot use; give a z from 0.6745 "
-                            "(50%) to 8, e.g. 1.96 for a two-sided 95% level")
-    out: dict[str, tuple[Decimal | None, Decimal | None, str]] = {}
-    labels = treated[by].unique().sort().to_list()
-    for label in labels:
-        mine = treated.filter(pl.col(by) == label)
-        theirs = controls.filter(pl.col(by) == label)
-        who = [("the cohort", mine), ("the comparison group", theirs if weight is None
-                                      else theirs.filter(pl.col(weight) > 0))]
-        empty = next((w for w, f in who if (f.filter(pl.col("reoffended")) if
-                                            measure == "per_reoffender" else f).height == 0),
-                     None)
-        if empty is not None:
-            out[str(label)] = (None, None, f"not assessed: nobody in {empty}"
-                               + (" reoffended" if measure == "per_reoffender" else
-                                  " (with a weight above 0)"))
-            continue
-        try:
-            res = compare_groups(mine, theirs, measure=name, weights=weight, by=by,
-                                 level=level)
-        except SpecError as exc:   # a group pbr.compare cannot compare: said, not guessed
-            out[str(label)] = (None, None, f"not assessed: {exc}")
-            continue
-        row = res.frame.row(0, named=True)
-        lo_f, hi_f = row["lower"], row["upper"]
-        if row["significant"] is None or lo_f is None or hi_f is None \
-                or math.isnan(lo_f) or math.isnan(hi_f) or not hi_f > lo_f:
-            reason = row["conclusion"] or "not assessed: no interval"
-            if not reason.startswith("not assessed"):
-                reason = f"not assessed: {row['note'] or 'the interval has zero width'}"
-            out[str(label)] = (None, None, f"{row['method']} interval of the difference: "
-                               f"{reason}")
-            continue
-        lo, hi = (_d(lo_f) * scale, _d(hi_f) * scale)
-        how = f"{row['method']} interval of the difference at level {level:.4f}"
-        if row["note"]:
-            how += f" ({row['note']})"
-        out[str(label)] = (lo.quantize(_Q, ROUND_HALF_EVEN), hi.quantize(_Q, ROUND_HALF_EVEN),
-                           how)
-    return out
-
-
 def _value(measure: str, row: dict[str, Any]) -> Decimal:
     n, reo = _d(row["n"]), _d(row["reoffenders"])
     num = {"binary_rate": reo * 100, "serious_rate": _d(row["serious"]) * 100,
@@ -281,12 +103,9 @@ def _baseline(comp: Comparator, cohort: str, measure: str, risk: Decimal | None
     if comp.kind != "casemix" or measure != "binary_rate" or risk is None:
         return value, f"fixed baseline {value}"
     assert comp.baseline_risk is not None
-    if comp.adjustment == "additive":
-        adj = value + risk - comp.baseline_risk
-        how = f"{value} + ({risk} - {comp.baseline_risk})"
-    else:
-        adj = value * risk / comp.baseline_risk
-        how = f"{value} x {risk} / {comp.baseline_risk}"
+    adj = adjust_baseline(value, risk, comp.baseline_risk, comp.adjustment)
+    how = (f"{value} + ({risk} - {comp.baseline_risk})" if comp.adjustment == "additive"
+           else f"{value} x {risk} / {comp.baseline_risk}")
     if not 0 <= adj <= 100:
         raise ContractError(f"comparator: the case-mix adjusted baseline of cohort {cohort!r} is "
                             f"{how} = {adj}, outside 0 to 100; check that "

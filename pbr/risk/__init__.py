@@ -2,9 +2,13 @@
 
 OGRS3 (:mod:`pbr.risk.ogrs3`): one- and two-year proven-reoffending probabilities from
 static factors (Howard et al. 2009).  Baselines and case-mix adjustment
-(:mod:`pbr.risk.baseline`, :mod:`pbr.risk.casemix`, :mod:`pbr.risk.adjust`): the measure
-on a historic cohort, a model of the baseline's behaviour (or a supplied OGRS score), and
-the current cohort compared with the baseline in additive or ratio form.
+(:mod:`pbr.risk.baseline`, :mod:`pbr.risk.casemix`): the measure on a historic cohort and
+a model of the baseline's behaviour (or a supplied OGRS score).
+
+``compare_to_baseline`` and ``AdjustedComparison`` (the current cohort compared with the
+baseline in additive or ratio form) moved to :mod:`pbr.compare.adjusted`; they are
+re-exported here.  ``pbr.compare(result, baseline, model=...)`` is the general entry
+point.
 
 Examples
 --------
@@ -17,7 +21,7 @@ Examples
 
 from __future__ import annotations
 
-from pbr.risk.adjust import AdjustedComparison, compare_to_baseline
+from pbr.compare.adjusted import AdjustedComparison, compare_to_baseline
 from pbr.risk.baseline import Baseline, BaselineGroup
 from pbr.risk.casemix import CaseMixModel, casemix_score, fit_casemix
 from pbr.risk.ogrs3 import (

@@ -1,5 +1,11 @@
 """A current cohort against its baseline, adjusted for case mix, with CRC-style thresholds.
 
+Moved from ``pbr.risk.adjust`` (``pbr.risk.compare_to_baseline`` and
+``pbr.risk.AdjustedComparison`` still import from there); :func:`pbr.compare` with a
+:class:`~pbr.risk.baseline.Baseline` and ``model=`` is the general entry point.  Rates
+are proportions (0.42 for 42%), as in :class:`~pbr.risk.baseline.Baseline` and
+``MeasureResult.summary()``.
+
 For each group ``g`` (the baseline's ``by`` columns), with ``A`` the current cohort's
 actual rate, ``P`` its mean prediction under the baseline's behaviour (a
 :class:`~pbr.risk.casemix.CaseMixModel`), ``B`` the baseline rate and ``P_base`` the
@@ -7,23 +13,29 @@ baseline cohort's mean prediction:
 
 - ``adjusted_additive = A - P + P_base`` and ``adjusted_ratio = A x P_base / P``
   (methodology 1.6 [I]; with a model calibrated on the baseline, ``P_base = B``, these
-  are the published ``A - P + B`` and ``A x B / P``);
+  are the published ``A - P + B`` and ``A x B / P``;
+  :func:`pbr.compare.thresholds.adjust_rate`);
 - ``adjusted_baseline`` ``E = B + P - P_base`` (additive) or ``B x P / P_base`` (ratio):
-  the rate expected of the current cohort with the baseline's behaviour;
+  the rate expected of the current cohort with the baseline's behaviour
+  (:func:`pbr.compare.thresholds.adjust_baseline`, the formula a contract's case-mix
+  comparator uses too);
 - ``threshold_lower``, ``threshold_upper``: ``E -/+ z sqrt(E(1-E)/n)`` for the binary
-  rate (``E`` as a proportion), the CRC thresholds around the (adjusted) baseline scaled
-  to the cohort size (methodology 2.4: form [R], level not published [V2]); and
-  ``E -/+ z s / sqrt(n)`` for a frequency, ``s`` the baseline's standard deviation of the
-  counts (normal approximation for a mean [I]; no published source);
+  rate, the CRC thresholds around the (adjusted) baseline scaled to the cohort size
+  (methodology 2.4: form [R], level not published [V2];
+  :func:`pbr.compare.thresholds.baseline_thresholds`, the one function a contract's
+  thresholds come from too); and ``E -/+ z s / sqrt(n)`` for a frequency, ``s`` the
+  baseline's standard deviation of the counts (normal approximation for a mean [I]; no
+  published source);
 - ``significant``: ``A`` outside the thresholds.
 
 Small groups (docs/methodology/inference.md, "What pbr refuses and why"):
 
 - where the normal approximation behind the binary thresholds is not valid, ``n·E < 5``
   or ``n·(1-E) < 5`` (:func:`pbr.stats.normal_approximation_problem`; Brown, Cai and
-  DasGupta 2001), the thresholds are the exact binomial ones instead: a reduction is
-  significant when ``P(X <= x | n, E) <= alpha`` in that tail (``alpha / 2`` two-sided),
-  ``x`` the cohort's reoffenders; the row's ``method`` says which was used;
+  DasGupta 2001), the thresholds are the exact binomial ones instead (in
+  :func:`~pbr.compare.thresholds.baseline_thresholds`): a reduction is significant when
+  ``P(X <= x | n, E) <= (1 - level) / 2`` two-sided (``1 - level`` one-sided), ``x`` the
+  cohort's reoffenders; the row's ``method`` says which was used;
 - a frequency threshold needs a positive standard deviation and, from the current
   cohort, at least two offenders; without, the group is not assessed;
 - a group below the comparison spec's ``min_n`` (the Justice Data Lab's 60) keeps its
@@ -53,15 +65,14 @@ import numpy as np
 import polars as pl
 
 from pbr.compare.spec import ComparisonSpec
+from pbr.compare.thresholds import adjust_baseline, adjust_rate, baseline_thresholds
 from pbr.errors import SchemaError, SmallSampleWarning, SpecError
 from pbr.measures import _frame_fingerprint
 from pbr.risk.baseline import Baseline
 from pbr.risk.casemix import MODEL_MEASURES, CaseMixModel, outcome_frame
-from pbr.stats.proportions import binomial_thresholds, normal_approximation_problem
 
 __all__ = ["AdjustedComparison", "compare_to_baseline"]
 
-_SCALE = {"binary_rate": 100.0, "per_offender": 1.0, "per_reoffender": 1.0}
 _SD = {"per_offender": "per_offender_sd", "per_reoffender": "per_reoffender_sd"}
 COLUMNS = ("n", "dropped", "actual", "predicted", "predicted_baseline", "baseline",
            "adjusted_additive", "adjusted_ratio", "adjusted_baseline", "change",
@@ -85,8 +96,8 @@ class AdjustedComparison:
         ``threshold_upper``, ``significant`` and ``direction`` (``reduction``,
         ``increase``, ``none`` or ``below min_n``), ``method`` (``normal`` or ``exact
         binomial`` thresholds, or ``none``) and ``conclusion`` (``significant``, ``not
-        significant``, ``no test`` or ``not assessed: <reason>``).  Binary rates in per
-        cent.
+        significant``, ``no test`` or ``not assessed: <reason>``).  Binary rates (and
+        their predictions and thresholds) are proportions, 0.42 for 42%.
     measure
         ``binary_rate``, ``per_offender`` or ``per_reoffender``.
     comparison
@@ -108,35 +119,36 @@ class AdjustedComparison:
     Examples
     --------
     A cohort of 1,000 reoffends at 40% against a 42% baseline, but its supplied risk
-    score predicts 45% (the score taken as calibrated on the baseline, so P_base = 42):
-    the adjusted rate is 40 - 45 + 42 = 37%, 5 points below the baseline; the adjusted
-    baseline is 42 + 45 - 42 = 45% and its lower threshold
-    45 - 1.96 sqrt(0.45 x 0.55 / 1000) x 100 = 41.917%, so 40% is a significant
+    score predicts 45% (the score taken as calibrated on the baseline, so P_base = 0.42):
+    the adjusted rate is 0.40 - 0.45 + 0.42 = 0.37, 5 points below the baseline; the
+    adjusted baseline is 0.42 + 0.45 - 0.42 = 0.45 and its lower threshold
+    0.45 - 1.959964 sqrt(0.45 x 0.55 / 1000) = 0.419166, so 0.40 is a significant
     reduction.  Against the fixed baseline the change is only -2 points, inside
-    42 -/+ 3.059.
+    0.42 -/+ 0.030591 (0.389409 to 0.450591).
 
     >>> import polars as pl
-    >>> from pbr.risk.adjust import compare_to_baseline
+    >>> from pbr.compare.adjusted import compare_to_baseline
     >>> from pbr.risk.baseline import Baseline
     >>> from pbr.risk.casemix import casemix_score
     >>> cur = pl.DataFrame({"reoffended": [True] * 400 + [False] * 600,
     ...                     "reoffences": [1] * 400 + [0] * 600,
     ...                     "ogrs": [0.6, 0.3] * 500})
-    >>> base = Baseline.from_values({"binary_rate": 42.0}, spec="crc_pbr_2015", label="2011")
+    >>> base = Baseline.from_values({"binary_rate": 0.42}, spec="crc_pbr_2015", label="2011")
     >>> res = compare_to_baseline(cur, base, casemix_score("ogrs"))
     >>> print(res.explain())  # doctest: +ELLIPSIS
-    group all: binary_rate, additive form, level 0.05 two-sided (z = 1.9600)
+    group all: binary_rate, additive form, level 0.95 two-sided (z = 1.9600)
       n = 1,000
-      actual A = 40.0000%
-      predicted P = mean prediction on the current cohort = 45.0000
-      baseline B = 42.0000; P_base = 42.0000 (baseline (calibrated model))
-      additive: A - P + P_base = 37.0000 (methodology 1.6)
-      ratio:    A x P_base / P = 37.3333 (methodology 1.6)
-      adjusted baseline E = 45.0000; change -5.0000
-      thresholds E -/+ z sqrt(E(1-E)/n) ...: [41.917, 48.083] -> reduction (significant)
+      actual A = 0.400000
+      predicted P = mean prediction on the current cohort = 0.450000
+      baseline B = 0.420000; P_base = 0.420000 (baseline (calibrated model))
+      additive: A - P + P_base = 0.370000 (methodology 1.6)
+      ratio:    A x P_base / P = 0.373333 (methodology 1.6)
+      adjusted baseline E = 0.450000; change -0.050000
+      thresholds E -/+ z sqrt(E(1-E)/n) ...: [0.419166, 0.480834] -> reduction (significant)
     >>> fixed = compare_to_baseline(cur, base)
-    >>> fixed.frame.select("change", "threshold_lower", "direction").rows()  # doctest: +ELLIPSIS
-    [(-2.0, 38.94..., 'none')]
+    >>> r = fixed.frame.row(0, named=True)
+    >>> round(r["change"], 6), round(r["threshold_lower"], 6), r["direction"]
+    (-0.02, 0.389409, 'none')
     """
 
     frame: pl.DataFrame
@@ -181,36 +193,40 @@ class AdjustedComparison:
                             f"{self.frame.select(keys).rows() if keys else [()]}")
         r = rows[0]
         c = self.comparison
-        unit = "%" if self.measure == "binary_rate" else " per person"
+        binary = self.measure == "binary_rate"
+        unit = "" if binary else " per person"   # the binary rate is a proportion
+        d = 6 if binary else 4
         name = ", ".join(f"{k}={v}" for k, v in zip(keys, wanted, strict=True)) or "all"
         lines = [f"group {name}: {self.measure}, {c.form} form, level {c.level:g} "
                  f"{c.sides} (z = {c.z:.4f})",
                  f"  n = {r['n']:,}" + (f" ({r['dropped']:,} dropped for missing covariates)"
                                         if r["dropped"] else ""),
-                 f"  actual A = {r['actual']:.4f}{unit}"]
+                 f"  actual A = {r['actual']:.{d}f}{unit}"]
         if self.model is None:
-            lines.append(f"  fixed baseline B = {r['baseline']:.4f}{unit} (no case-mix model)")
+            lines.append(f"  fixed baseline B = {r['baseline']:.{d}f}{unit} "
+                         "(no case-mix model)")
         else:
             lines += [
-                f"  predicted P = mean prediction on the current cohort = {r['predicted']:.4f}",
-                f"  baseline B = {r['baseline']:.4f}; P_base = {r['predicted_baseline']:.4f} "
-                f"({self.predicted_baseline_source})",
-                f"  additive: A - P + P_base = {r['adjusted_additive']:.4f} (methodology 1.6)",
-                f"  ratio:    A x P_base / P = {r['adjusted_ratio']:.4f} (methodology 1.6)",
+                "  predicted P = mean prediction on the current cohort = "
+                f"{r['predicted']:.{d}f}",
+                f"  baseline B = {r['baseline']:.{d}f}; P_base = "
+                f"{r['predicted_baseline']:.{d}f} ({self.predicted_baseline_source})",
+                f"  additive: A - P + P_base = {r['adjusted_additive']:.{d}f} (methodology 1.6)",
+                f"  ratio:    A x P_base / P = {r['adjusted_ratio']:.{d}f} (methodology 1.6)",
             ]
-        lines.append(f"  adjusted baseline E = {r['adjusted_baseline']:.4f}; change "
-                     f"{r['change']:+.4f}")
+        lines.append(f"  adjusted baseline E = {r['adjusted_baseline']:.{d}f}; change "
+                     f"{r['change']:+.{d}f}")
         if r["threshold_lower"] is None and r["threshold_upper"] is None:
             lines.append(f"  no thresholds (test {c.test!r})")
         else:
-            if self.measure == "binary_rate":
+            if binary:
                 how = "E -/+ z sqrt(E(1-E)/n) (CRC form, methodology 2.4 [R])"
             else:
                 how = (f"E -/+ z s/sqrt(n), s from the {self.frequency_sd} cohort "
                        "(normal approximation [I])")
             lo, hi = r["threshold_lower"], r["threshold_upper"]
-            lines.append(f"  thresholds {how}: [{_f(lo)}, {_f(hi)}] -> {r['direction']}"
-                         + (" (significant)" if r["significant"] else ""))
+            lines.append(f"  thresholds {how}: [{_f(lo, f'.{d}f')}, {_f(hi, f'.{d}f')}] -> "
+                         f"{r['direction']}" + (" (significant)" if r["significant"] else ""))
         return "\n".join(lines)
 
     @cached_property
@@ -230,15 +246,18 @@ class AdjustedComparison:
         keys = list(self.keys)
         lines = [f"Comparison with baseline {self.baseline.label!r}: {self.measure}, "
                  f"{'fixed baseline' if self.model is None else c.form + ' case-mix adjustment'}"
-                 f", level {c.level:g} {c.sides}"]
+                 f", level {c.level:g} {c.sides}"
+                 + (" (rates as proportions)" if self.measure == "binary_rate" else "")]
         head = [*keys, "n", "actual", "predicted", "baseline", "adj_baseline", "change",
                 "lower", "upper", "verdict"]
         lines.append("  " + " ".join(f"{h:>12}" for h in head))
+        fmt = ".4f" if self.measure == "binary_rate" else ".3f"   # proportions: 4 places
         for r in self.frame.iter_rows(named=True):
             cells = [str(r[k]) for k in keys] + [
-                f"{r['n']:,}", _f(r["actual"]), _f(r["predicted"]), _f(r["baseline"]),
-                _f(r["adjusted_baseline"]), _f(r["change"], "+.3f"), _f(r["threshold_lower"]),
-                _f(r["threshold_upper"]), r["direction"]]
+                f"{r['n']:,}", _f(r["actual"], fmt), _f(r["predicted"], fmt),
+                _f(r["baseline"], fmt), _f(r["adjusted_baseline"], fmt),
+                _f(r["change"], "+" + fmt), _f(r["threshold_lower"], fmt),
+                _f(r["threshold_upper"], fmt), r["direction"]]
             lines.append("  " + " ".join(f"{cell:>12}" for cell in cells))
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -286,7 +305,8 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
     measure
         ``binary_rate``, ``per_offender`` or ``per_reoffender``; default the model's.
     comparison
-        Form, level, sides and test; default an additive, two-sided 5% baseline interval.
+        Form, level, sides and test; default an additive, two-sided baseline interval at
+        the 0.95 confidence level.
     form
         Overrides ``comparison.form``.
     baseline_cohort
@@ -301,16 +321,17 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
 
     Examples
     --------
-    A fixed baseline (CRC NPS, methodology 9.8): 34.2% against 37.5% is -3.3 points.
+    A fixed baseline (CRC NPS, methodology 9.8): 34.2% against 37.5% is -3.3 points
+    (rates are proportions).
 
     >>> import polars as pl
     >>> cur = pl.DataFrame({"reoffended": [True] * 342 + [False] * 658,
     ...                     "reoffences": [1] * 342 + [0] * 658})
-    >>> base = Baseline.from_values({"binary_rate": 37.5}, spec="crc_pbr_2015",
+    >>> base = Baseline.from_values({"binary_rate": 0.375}, spec="crc_pbr_2015",
     ...                             label="Oct-Dec 2015")
     >>> res = compare_to_baseline(cur, base)
     >>> round(res.frame["change"][0], 6), res.frame["direction"][0]
-    (-3.3, 'reduction')
+    (-0.033, 'reduction')
     """
     measure = measure or (model.measure if model is not None else "binary_rate")
     if model is not None and model.measure != measure:
@@ -348,16 +369,15 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
     if missing:
         raise SchemaError(f"column(s) {missing} (the groups compared) are not in the current "
                           f"cohort; columns: {', '.join(frame.columns)}")
-    scale = _SCALE[measure]
     y = frame["reoffended" if measure == "binary_rate" else "reoffences"].cast(
-        pl.Float64).to_numpy() * scale
-    pred = (model.predict(frame) * scale if model is not None else np.zeros(frame.height))
+        pl.Float64).to_numpy()
+    pred = (model.predict(frame) if model is not None else np.zeros(frame.height))
     table = _group_table(frame, keys, y, pred)
     sources: set[str] = set() if model is not None else {"none (fixed baseline)"}
     p0_table = None
     if model is not None and baseline_cohort is not None:
         bframe, _ = outcome_frame(baseline_cohort, measure)
-        bpred = model.predict(bframe) * scale
+        bpred = model.predict(bframe)
         missing = [k for k in bkeys if k not in bframe.columns]
         if missing:
             raise SchemaError(f"column(s) {missing} are not in the baseline cohort")
@@ -394,7 +414,7 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
             raise SpecError(f"frequency_sd: the baseline has no {_SD[measure]} for group "
                             f"{key!r} (published values rarely do); give it in the baseline "
                             "values or pass frequency_sd='current'")
-        _check_units(b, r["actual"], measure, key, baseline.label)
+        _check_units(b, measure, key, baseline.label)
         rows.append({**dict(zip(keys, key, strict=True)),
                      **_one_group(r["n"], r["dropped"], r["actual"], p, p0, b, sd, measure,
                                   comparison)})
@@ -434,18 +454,12 @@ def _small_sample_notes(out: pl.DataFrame, keys: list[str]) -> list[str]:
     return notes
 
 
-def _check_units(b: float, actual: float, measure: str, key: Any, label: str) -> None:
-    """Refuse a binary baseline that reads as a proportion where a percentage is meant."""
-    if measure != "binary_rate":
-        return
-    if not 0.0 < b < 100.0:
+def _check_units(b: float, measure: str, key: Any, label: str) -> None:
+    """Refuse a binary baseline of 0 or 1: nothing to test against."""
+    if measure == "binary_rate" and not 0.0 < b < 1.0:
         raise SpecError(f"baseline {label!r}: binary_rate {b:g} for group {key!r} leaves "
                         "nothing to test against (a baseline where nobody or everyone "
-                        "reoffended); check the value")
-    if b < 1.0 and actual > 10.0 * b:
-        raise SpecError(f"baseline {label!r}: binary_rate {b:g} for group {key!r} looks like "
-                        f"a proportion, but Baseline rates are per cent and the cohort's "
-                        f"rate is {actual:.1f}%; give {100 * b:g} for {100 * b:g}%")
+                        "reoffended); check the value (a proportion, 0.42 for 42%)")
 
 
 def _check_spec(spec: Any, baseline: Baseline) -> list[str]:
@@ -467,37 +481,33 @@ def _one_group(n: int, dropped: int, actual: float, p: float | None, p0: float |
         add = ratio = actual
         expected = b
     else:
-        add = actual - p + p0
-        ratio = actual * p0 / p if p > 0 else math.nan
-        expected = b + p - p0 if c.form == "additive" else (b * p / p0 if p0 > 0 else math.nan)
+        add = adjust_rate(actual, p, p0, "additive")
+        ratio = adjust_rate(actual, p, p0, "ratio")
+        expected = (adjust_baseline(b, p, p0, c.form) if c.form == "additive" or p0 > 0
+                    else math.nan)
     adjusted = add if c.form == "additive" else ratio
     lower = upper = None
     direction, method, reason = "none", "none", None
     significant: bool | None = False
     if c.test == "baseline_interval" and n > 0 and not math.isnan(expected):
         if measure == "binary_rate":
-            e = expected / 100.0
-            if not 0.0 < e < 1.0:
-                reason = (f"the adjusted baseline E = {expected:.4g}% is outside (0, 100), so "
+            if not 0.0 < expected < 1.0:
+                reason = (f"the adjusted baseline E = {expected:.4g} is outside (0, 1), so "
                           "there is nothing to test against")
-            elif normal_approximation_problem(e, n) is None:
-                half = 100.0 * c.z * math.sqrt(e * (1.0 - e) / n)
-                lower, upper, method = expected - half, expected + half, "normal"
             else:
-                lo, hi = binomial_thresholds(e, n, level=1.0 - c.level, alternative=c.sides)
-                lower = None if lo is None else 100.0 * lo
-                upper = None if hi is None else 100.0 * hi
-                method = "exact binomial"
+                t = baseline_thresholds(expected, n, level=c.level, alternative=c.sides,
+                                        z=c.z)
+                lower, upper, method = t.lower, t.upper, t.method
         elif sd is None or not sd > 0 or math.isnan(sd):
             reason = (f"the standard deviation of the counts is {sd!r}, so the threshold "
                       "E -/+ z s/sqrt(n) would have zero width")
         else:
             half = c.z * float(sd) / math.sqrt(n)
             lower, upper, method = expected - half, expected + half, "normal"
-        if c.sides == "less":
-            upper = None
-        elif c.sides == "greater":
-            lower = None
+            if c.sides == "less":
+                upper = None
+            elif c.sides == "greater":
+                lower = None
         tol = 1e-9   # an exact threshold is a count over n: no rounding may cross it
         if lower is not None and actual < lower - tol:
             direction = "reduction"

@@ -126,7 +126,7 @@ def _weights(weights: Any) -> tuple[Any, Any, Any, Any]:
                         "control_post weights), each an array or None for unit weights; "
                         f"got {type(weights).__name__}"
                         + (f" of length {len(weights)}" if hasattr(weights, "__len__") else ""))
-    return tuple(weights)  # type: ignore[return-value]
+    return (weights[0], weights[1], weights[2], weights[3])
 
 
 def _weight_array(w: Any, n: int, name: str) -> np.ndarray:
@@ -348,9 +348,9 @@ def diff_in_diff(treated_pre: Any, treated_post: Any, control_pre: Any, control_
 
     if paired:
         comps = []
-        for a, b in ((tp, tq), (cp, cq)):
-            d = b.infl / scale(b) - a.infl / scale(a)
-            comps.append((factor(a.n) * float(np.dot(d, d)), a.n_eff - 1.0))
+        for pre, post in ((tp, tq), (cp, cq)):
+            d = post.infl / scale(post) - pre.infl / scale(pre)
+            comps.append((factor(pre.n) * float(np.dot(d, d)), pre.n_eff - 1.0))
     else:
         comps = [(factor(c.n) * float(np.dot(c.infl, c.infl)) / scale(c) ** 2, c.n_eff - 1.0)
                  for c in cells]

@@ -119,7 +119,7 @@ def test_by_group_with_holm_and_bh(measured) -> None:
 
 def test_baseline_object_mapping_and_adjusted_baseline(measured) -> None:
     _, t, _ = measured
-    b = Baseline.from_values({"binary_rate": 43.0, "n": 900}, spec="moj_national_2017")
+    b = Baseline.from_values({"binary_rate": 0.43, "n": 900}, spec="moj_national_2017")
     res = pbr.compare(t, b, variance="both")
     p1 = t["reoffended"].mean()
     iv = diff_proportions(p1, t.height, 0.43, 900, variance="both")
@@ -150,7 +150,7 @@ def test_str_is_deterministic_and_provenance_records_inputs(measured) -> None:
     res_all, _, _ = measured
     res = pbr.compare(res_all, 0.4, by="provider")
     assert str(res) == str(pbr.compare(res_all, 0.4, by="provider"))
-    assert str(res).startswith("Comparison: binary measure, cohort vs baseline")
+    assert str(res).startswith("Comparison: binary_rate measure, cohort vs baseline")
     assert "cohort_sha256" in res.provenance["cohort"]
     assert res.to_pandas().shape[0] == res.frame.height
     assert res.summary().columns[:2] == ["provider", "n"]
@@ -228,7 +228,7 @@ def test_severity_is_welch_on_the_severity_column() -> None:
 def test_per_group_baseline_object(measured) -> None:
     _, t, _ = measured
     providers = sorted(t["provider"].unique().to_list())
-    b = Baseline.from_values([{"provider": p, "binary_rate": 40.0 + i, "n": 500 + i,
+    b = Baseline.from_values([{"provider": p, "binary_rate": 0.40 + i / 100, "n": 500 + i,
                                "per_offender": 1.0 + i / 10}
                               for i, p in enumerate(providers)],
                              by="provider", spec="moj_national_2017", label="2011")

@@ -22,16 +22,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pbr.compare.registry import MeasureInfo
 from pbr.errors import SpecError
 
-__all__ = ["MEASURES", "Comparator", "check_baseline", "expected_values", "fingerprint",
-           "from_pandas", "measure_values", "plain_provenance", "resolve_comparator",
-           "resolve_weights", "scheme_rules"]
-
-#: measure name -> (column of MeasureResult.frame, kind)
-MEASURES = {"binary": ("reoffended", "rate"), "serious": ("serious", "rate"),
-            "frequency": ("reoffences", "mean"), "per_reoffender": ("reoffences", "mean"),
-            "severity": ("severity", "mean")}
+__all__ = ["Comparator", "check_baseline", "expected_values", "fingerprint", "from_pandas",
+           "is_casemix_model", "is_match_result", "measure_values", "plain_provenance",
+           "resolve_comparator", "resolve_spec", "resolve_weights", "scheme_rules"]
 
 
 @dataclass(frozen=True)
@@ -165,16 +161,37 @@ def plain_provenance(obj: Any) -> Any:
     return dict(prov) if isinstance(prov, Mapping) else str(obj)
 
 
-def measure_values(frame: pl.DataFrame, measure: str, who: str = "cohort"
+def is_match_result(obj: Any) -> bool:
+    """A :class:`pbr.MatchResult` (duck-typed: pairs, a spec naming the treatment, weights)."""
+    return (isinstance(getattr(obj, "pairs", None), pl.DataFrame)
+            and isinstance(getattr(obj, "frame", None), pl.DataFrame)
+            and isinstance(getattr(getattr(obj, "spec", None), "treatment", None), str)
+            and "weight" in obj.frame.columns)
+
+
+def is_casemix_model(obj: Any) -> bool:
+    """A fitted :class:`pbr.risk.CaseMixModel` (duck-typed: predict, family, measure)."""
+    return callable(getattr(obj, "predict", None)) and isinstance(
+        getattr(obj, "family", None), str) and isinstance(getattr(obj, "measure", None), str)
+
+
+def measure_values(frame: pl.DataFrame, info: MeasureInfo, who: str = "cohort"
                    ) -> tuple[pl.DataFrame, str]:
-    """The measure's column, checked: present, not missing, 0/1 for rates, >= 0 for means."""
-    column, kind = MEASURES[measure]
+    """The measure's column, checked: present, not missing, 0/1 for rates, >= 0 for means.
+
+    Measures aggregated over reoffenders (``per_reoffender``, ``mean_days_to_first``)
+    keep the reoffenders' rows only.
+    """
+    measure, column, kind = info.name, info.column, info.kind
+    if info.aggregation == "mean over reoffenders" and "reoffended" in frame.columns:
+        frame = frame.filter(pl.col("reoffended"))
     if column not in frame.columns:
         raise SpecError(f"measure {measure!r} needs column {column!r}, not in the {who}'s "
                         f"frame (columns: {', '.join(frame.columns)})")
     if frame[column].null_count() == frame.height and frame.height:
         raise SpecError(f"measure {measure!r}: column {column!r} is empty (severity needs a "
-                        "spec with severity_weights, serious a serious_codes list)")
+                        "spec with severity_weights, serious a serious_codes list, custody "
+                        "days the custody spells)")
     if frame[column].null_count():
         row = int(frame[column].is_null().arg_max() or 0)
         raise SpecError(f"column {column!r} of the {who}'s frame is missing at row {row} "
@@ -189,8 +206,6 @@ def measure_values(frame: pl.DataFrame, measure: str, who: str = "cohort"
         odd = values.filter(values.is_nan() | (values < 0))[0]
         raise SpecError(f"column {column!r} of the {who}'s frame holds {odd!r}: counts and "
                         "severity per offender must be >= 0")
-    if measure == "per_reoffender":
-        frame = frame.filter(pl.col("reoffended"))
     return frame, column
 
 
@@ -235,18 +250,10 @@ def expected_values(g: pl.DataFrame, column: str, kind: str) -> np.ndarray:
     return values.to_numpy()
 
 
-def scheme_rules(spec: Any, level: float | None, alternative: str | None, min_n: int | None
-           ) -> tuple[float, str, int, str]:
-    """Level, sidedness and minimum n from the arguments and the scheme's spec.
-
-    A value given both ways must agree: a scheme's rule is never silently overridden.
-    """
-    if min_n is not None and (isinstance(min_n, bool) or not isinstance(min_n, int)
-                              or min_n < 0):
-        raise SpecError(f"min_n: a whole number of offenders >= 0, got {min_n!r}")
+def resolve_spec(spec: Any) -> Any:
+    """A :class:`~pbr.compare.ComparisonSpec` from a spec, a Scheme or a scheme name."""
     if spec is None:
-        return (0.95 if level is None else level, alternative or "two-sided", min_n or 0,
-                f"min_n={min_n}")
+        return None
     from pbr.compare.spec import ComparisonSpec
     if isinstance(spec, str):
         from pbr.schemes import scheme
@@ -255,10 +262,25 @@ def scheme_rules(spec: Any, level: float | None, alternative: str | None, min_n:
     if not isinstance(cs, ComparisonSpec):
         raise SpecError(f"spec: expected a ComparisonSpec, a Scheme or a scheme name, got "
                         f"{type(spec).__name__}")
-    if cs.kind == "none" or cs.test == "none":
-        raise SpecError(f"spec: the {cs.name} spec has no comparison test (kind {cs.kind!r}, "
-                        f"test {cs.test!r}), so it cannot judge a comparison; pass min_n= and "
-                        "level= instead, or a scheme that tests (e.g. 'justice_data_lab')")
+    if cs.kind == "none":
+        raise SpecError(f"spec: the {cs.name} spec has no comparator (kind 'none'), so it "
+                        "cannot judge a comparison; pass min_n= and level= instead, or a "
+                        "scheme that compares (e.g. 'justice_data_lab')")
+    return cs
+
+
+def scheme_rules(cs: Any, level: float | None, alternative: str | None, min_n: int | None
+                 ) -> tuple[float, str, int, str]:
+    """Level, sidedness and minimum n from the arguments and the scheme's spec ``cs``.
+
+    A value given both ways must agree: a scheme's rule is never silently overridden.
+    """
+    if min_n is not None and (isinstance(min_n, bool) or not isinstance(min_n, int)
+                              or min_n < 0):
+        raise SpecError(f"min_n: a whole number of offenders >= 0, got {min_n!r}")
+    if cs is None:
+        return (0.95 if level is None else level, alternative or "two-sided", min_n or 0,
+                f"min_n={min_n}")
     conf = cs.level
     if level is not None and not math.isclose(level, conf):
         raise SpecError(f"level: {level!r} contradicts the {cs.name} spec's confidence level "

@@ -16,11 +16,10 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["ComparisonResult"]
+from pbr.compare.registry import MEASURES
+from pbr.errors import SpecError
 
-_NOUN = {"binary": "reoffended", "serious": "committed a serious reoffence",
-         "frequency": "reoffences", "per_reoffender": "reoffences",
-         "severity": "severity points"}
+__all__ = ["ComparisonResult"]
 
 
 def _per100(x: float) -> str:
@@ -82,6 +81,7 @@ class ComparisonResult:
     correction: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict, compare=False)
     notes: tuple[str, ...] = ()
+    form: str = "additive"
 
     # ------------------------------------------------------------------ conversions
     def to_frame(self) -> pl.DataFrame:
@@ -99,6 +99,96 @@ class ComparisonResult:
                 "significant", "conclusion"]
         return self.frame.select([c for c in cols if c in self.frame.columns])
 
+    # ------------------------------------------------------------------ to payment
+    def outcomes(self, *, cohort: str | None = None, unit: str | None = None,
+                 contract: Any = None) -> tuple[Any, ...]:
+        """The comparison as contract outcomes, for :func:`pbr.pay`.
+
+        One :class:`~pbr.contract.outcome.Outcome` per group: the cohort label is the
+        group's value of the one ``by`` column (or ``cohort=`` when not grouped), ``actual``
+        the cohort's value, ``comparator`` the comparator's (the adjusted baseline; for a
+        difference in differences the counterfactual ``before + the comparison group's
+        change``), exact decimals rounded half-even to 6 places.  Significance
+        thresholds come from the interval of the difference ``[lo, hi]``: ``lower =
+        actual - hi`` and ``upper = actual - lo`` (for a ratio, ``actual / hi`` and
+        ``actual / lo``), so the cohort is a significant reduction exactly when ``actual <
+        lower``; a group not assessed or not tested gets none.
+
+        Parameters
+        ----------
+        cohort
+            The cohort label of an ungrouped comparison.
+        unit
+            ``"percent"`` (rates x 100, the contract TOML's default unit) or
+            ``"proportion"``; default the contract's ``rate_unit``, else ``"percent"``.
+        contract
+            A :class:`~pbr.contract.Contract`: each cohort's period start and contract
+            year are taken from it, and its rate unit.
+
+        Examples
+        --------
+        >>> import polars as pl, pbr
+        >>> cohort = pl.DataFrame({"offender_id": range(1000),
+        ...                        "reoffended": [True] * 400 + [False] * 600})
+        >>> res = pbr.compare(cohort, 0.45, variance="null")
+        >>> (o,) = res.outcomes(cohort="2015Q1")
+        >>> o.actual, o.comparator, o.lower, o.upper
+        (Decimal('40.000000'), Decimal('45.000000'), Decimal('41.916559'), Decimal('48.083441'))
+        """
+        from decimal import ROUND_HALF_EVEN, Decimal
+
+        from pbr.contract.outcome import Outcome, as_decimal
+
+        if len(self.by) > 1:
+            raise SpecError(f"outcomes: a contract cohort is one label; this comparison is "
+                            f"grouped by {', '.join(self.by)}; compare by one column")
+        if not self.by and not cohort:
+            raise SpecError("cohort: name the cohort of an ungrouped comparison, e.g. "
+                            "outcomes(cohort='2015Q1')")
+        unit = unit or getattr(contract, "rate_unit", None) or "percent"
+        if unit not in ("percent", "proportion"):
+            raise SpecError(f"unit: 'percent' or 'proportion', got {unit!r}")
+        info = MEASURES[self.measure]
+        scale = Decimal(100) if info.is_rate and unit == "percent" else Decimal(1)
+        q = Decimal(1).scaleb(-6)
+
+        def dec(name: str, x: float) -> Decimal:
+            return (as_decimal(name, x) * scale).quantize(q, ROUND_HALF_EVEN)
+
+        out = []
+        for r in self.frame.iter_rows(named=True):
+            label = str(r[self.by[0]]) if self.by else str(cohort)
+            actual = dec("cohort_value", r["cohort_value"])
+            comparator = dec("comparator_value", r["comparator_value"])
+            lower = upper = None
+            lo, hi = r["lower"], r["upper"]
+            how = f"{r['method']} interval at level {self.level:g}"
+            if r["significant"] is not None and lo is not None and hi is not None and \
+                    math.isfinite(lo) and math.isfinite(hi):
+                if self._ratio:
+                    if lo > 0 and actual > 0:
+                        lower = (actual / as_decimal("upper", hi)).quantize(q, ROUND_HALF_EVEN)
+                        upper = (actual / as_decimal("lower", lo)).quantize(q, ROUND_HALF_EVEN)
+                else:
+                    lower = actual - dec("upper", hi)
+                    upper = actual - dec("lower", lo)
+            period = contract.period(label) if contract is not None else None
+            reo = r["n"] if info.aggregation == "mean over reoffenders" else None
+            n = int(r.get("offenders") or r["n"])
+            counts = [("offenders", f"{n:,}")]
+            if reo is not None:
+                counts.append(("reoffenders", f"{int(reo):,}"))
+            source = (f"{self.comparator} ({self.method}); "
+                      + (f"thresholds from the {how}" if lower is not None else
+                         f"no thresholds: {r['conclusion']}"))
+            out.append(Outcome(label, self.measure, actual, comparator, n,
+                               base_n=int(reo) if reo is not None else n,
+                               lower=lower, upper=upper,
+                               start=getattr(period, "start", None),
+                               year=getattr(period, "year", None), counts=tuple(counts),
+                               source=source))
+        return tuple(out)
+
     # ------------------------------------------------------------------ lookup
     def _row(self, group: Any = None) -> dict[str, Any]:
         if not self.by:
@@ -115,7 +205,12 @@ class ComparisonResult:
 
     @property
     def _ratio(self) -> bool:
-        return self.method in ("poisson", "negbin")
+        return self.method in ("poisson", "negbin") or (
+            self.method == "difference in differences" and self.form == "ratio")
+
+    @property
+    def _rate(self) -> bool:
+        return MEASURES[self.measure].is_rate
 
     # ------------------------------------------------------------------ text
     def jdl_text(self, group: Any = None) -> str:
@@ -127,10 +222,11 @@ class ComparisonResult:
         and the reason no conclusion is drawn, never an effect.
         """
         r = self._row(group)
-        rate = self.measure in ("binary", "serious")
-        unit = "percentage points" if rate else f"{_NOUN[self.measure]} per 100 people"
-        noun = _NOUN[self.measure]
-        who = "reoffenders" if self.measure == "per_reoffender" else "people"
+        rate = self._rate
+        noun = MEASURES[self.measure].noun
+        unit = "percentage points" if rate else f"{noun} per 100 people"
+        who = "reoffenders" if MEASURES[self.measure].aggregation == \
+            "mean over reoffenders" else "people"
         first = (f"For every 100 typical {who} in the cohort, {_per100(r['cohort_value'])} "
                  f"{noun}, compared with {_per100(r['comparator_value'])} for every 100 "
                  f"typical {who} in the {self.comparator}.") if rate else (
@@ -197,7 +293,7 @@ class ComparisonResult:
         keys = list(self.by)
         cols = [*keys, "n", "cohort", "comparator", "ratio" if ratio else "difference",
                 "lower", "upper", "p", "sig"]
-        scale = 100.0 if self.measure in ("binary", "serious") else 1.0
+        scale = 100.0 if self._rate else 1.0
         body = []
         for r in self.frame.iter_rows(named=True):
             f = 1.0 if ratio else scale

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
@@ -32,6 +32,9 @@ from pbr.cohort_rule import CohortRule
 from pbr.compare.spec import ComparisonSpec
 from pbr.errors import SpecError
 from pbr.spec import MeasureSpec
+
+if TYPE_CHECKING:
+    from pbr.scheme_run import SchemeRun
 
 __all__ = ["EVIDENCE_TAGS", "Scheme", "available_schemes", "scheme", "scheme_evidence",
            "scheme_toml"]
@@ -124,6 +127,86 @@ class Scheme:
         """Read a scheme from TOML text or a ``.toml`` file."""
         data = read_toml(source)
         return cls.from_dict(data)
+
+    def run(self, cohort: Any = None, events: Any = None, *, disposals: Any = None,
+            period: str | None = None, custody: Any = None, baseline: Any = None,
+            model: Any = None, comparison: Any = None, before: Any = None,
+            comparator_before: Any = None, by: str | list[str] | None = None,
+            as_of: Any = None, engine: str = "numba", **options: Any) -> SchemeRun:
+        """Run the scheme end to end: cohort -> measure -> compare each of its measures.
+
+        The cohort is measured with :attr:`measure`; each of ``comparison.measures`` is
+        compared with :func:`pbr.compare` (``spec=`` :attr:`comparison`: its test,
+        confidence level, sides, minimum n and form) against the comparator the
+        comparison kind needs (:mod:`pbr.scheme_run`).  A comparator the kind needs and
+        is missing, or one it does not use, raises SpecError naming the argument.
+
+        Parameters
+        ----------
+        cohort
+            The cohort: a :class:`pbr.Cohort`, a frame with ``offender_id`` and
+            ``index_date``, a :class:`pbr.CohortBuild` or a :class:`pbr.MeasureResult`
+            measured with :attr:`measure`.  Leave out with ``disposals=`` or a
+            :class:`pbr.MatchResult` comparison (whose ``cohort()`` is measured).
+        events
+            The proven-offence extract every cohort given here is measured on.
+        disposals, period
+            Disposal records built into the cohort with :attr:`cohort`
+            (:func:`pbr.build_cohort`); ``period`` picks one cohort period.
+        custody
+            Custody spells (needed for ``custody_days_per_offender``, Rikers).
+        baseline
+            ``fixed_baseline`` and ``adjusted_baseline``: a :class:`pbr.Baseline`, a
+            value (a proportion for rates), ``(value, n)``, or ``{measure: value}``.
+        model
+            ``adjusted_baseline``: a :class:`pbr.CaseMixModel`, ``{measure: model}`` or
+            the name of a cohort column of predicted probabilities (the binary rate).
+            The baseline moves by the cohort's mean prediction against the baseline's
+            (``form``: additive or ratio); a measure without a model is compared with
+            the baseline unadjusted, and a note says so.
+        comparison
+            ``matched_comparison``: the comparison group's cohort or MeasureResult, or a
+            :class:`pbr.MatchResult`; ``difference_in_differences``: the comparison
+            group's after-period cohort or MeasureResult.
+        before, comparator_before
+            ``difference_in_differences``: the cohort's and the comparison group's
+            before-period cohorts or MeasureResults.
+        by
+            Column(s) to compare within (providers, areas).
+        as_of
+            The date the data were extracted (:attr:`MeasureSpec.as_of
+            <pbr.spec.MeasureSpec.as_of>`, rule A3): set on the measure spec of this run
+            (``run.scheme``); default the spec's.
+        engine
+            Measure engine, ``"numba"`` or ``"polars"``.
+        **options
+            Passed to :func:`pbr.compare`: ``method``, ``variance``, ``weights``,
+            ``cohort_weights``, ``correction``, ``clusters``, ``n_resamples``, ``seed``.
+
+        Returns
+        -------
+        SchemeRun
+            ``result``, ``comparisons`` (measure -> ComparisonResult), ``summary()``,
+            ``outcomes()`` for :func:`pbr.pay`, ``explain()``, ``notes``, ``provenance``.
+
+        Examples
+        --------
+        >>> import pbr
+        >>> data = pbr.synth.generate(400, seed=4)
+        >>> run = scheme("doncaster_pbr").run(data.cohort, data.events, baseline=0.5)
+        >>> row = run.summary().row(0, named=True)
+        >>> round(row["cohort_value"] - row["comparator_value"], 4) == round(row["estimate"], 4)
+        True
+        >>> row["significant"] is None   # Doncaster: no significance test, no conclusion
+        True
+        """
+        from pbr.scheme_run import run_scheme
+        return run_scheme(self, cohort, events, disposals=disposals, period=period,
+                          custody=custody, baseline=baseline, model=model,
+                          comparison=comparison, before=before,
+                          comparator_before=comparator_before, by=by, as_of=as_of,
+                          engine=engine,
+                          **options)
 
     def __str__(self) -> str:
         parts = [f"Scheme {self.name!r}: {self.title}", f"  source: {self.source}", "",

@@ -39,7 +39,7 @@ LAYERS = {
     "pbr.synth": 2, "pbr.risk": 2, "pbr.matching": 2, "pbr.cohort_rule": 2,
     "pbr.cohort": 2, "pbr.cohort_periods": 2, "pbr.cohort_result": 2, "pbr.disposals": 2,
     "pbr.synth_disposals": 2,
-    "pbr.schemes": 2,
+    "pbr.schemes": 2, "pbr.scheme_run": 2,
     "pbr.stats": 2, "pbr.compare": 2,
     "pbr.contract": 2, "pbr.privacy": 2,
     "pbr.io": 3, "pbr.report": 3, "pbr.audit": 3,

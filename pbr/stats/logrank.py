@@ -46,6 +46,10 @@ class LogRankResult:
     by_stratum
         Stratified tests only: ``stratum``, ``group``, ``n``, ``observed``, ``expected``
         per stratum and group (R's ``obs`` and ``exp`` matrices); None otherwise.
+    note
+        Why the test carries no information (a zero variance, where R's ``survdiff``
+        stops with a singular matrix; pbr's generalised inverse gives chi-square 0);
+        None otherwise.
     """
 
     frame: pl.DataFrame
@@ -54,6 +58,7 @@ class LogRankResult:
     p_value: float
     variance: np.ndarray
     by_stratum: pl.DataFrame | None = None
+    note: str | None = None
 
     def __str__(self) -> str:
         lines = [f"{'group':>12} {'n':>10} {'observed':>10} {'expected':>10}"]
@@ -64,6 +69,8 @@ class LogRankResult:
                   f" (stratified: {self.by_stratum['stratum'].n_unique()} strata)")
         lines.append(f"log-rank chi-square = {self.chisq:.4f} on {self.df} df, "
                      f"p = {self.p_value:.4g}{strata}")
+        if self.note:
+            lines.append(f"note: {self.note}")
         return "\n".join(lines)
 
 
@@ -179,20 +186,23 @@ def logrank_test(time: Any, event: Any, group: Any, *, weights: Any = None,
                 "n": np.bincount(gi[kk], weights=w[kk], minlength=k),
                 "observed": o, "expected": x}))
         by_stratum = pl.concat(parts)
-        if not np.any(np.diag(var) > 0):
-            raise SpecError("strata: no stratum holds two groups at an event time, so the "
-                            "stratified test has no information (R's survdiff stops: "
-                            "singular variance); use fewer, wider strata or no strata")
     keep = np.flatnonzero(expected > 0)            # R: groups with E = 0 are left out
     df = keep.size - 1
+    note = None
     if df < 1:
         chisq = 0.0
     else:
         use = keep[1:]
         diff = (observed - expected)[use]
         chisq = float(diff @ np.linalg.pinv(var[np.ix_(use, use)]) @ diff)  # V⁻
+        if not np.any(np.diag(var)[keep] > 0):
+            note = ("no information: at no event time were two groups at risk with a "
+                    "survivor" + (" within a stratum" if strata is not None else "")
+                    + ", so the variance is zero and chi-square is 0 (R's survdiff stops "
+                    "here: singular variance)"
+                    + ("; use fewer, wider strata" if strata is not None else ""))
     sizes = np.bincount(gi, weights=w, minlength=k)
     frame = pl.DataFrame({"group": levels, "n": sizes, "observed": observed,
                           "expected": expected})
     p = float(_st.chi2.sf(chisq, df)) if df > 0 else 1.0
-    return LogRankResult(frame, chisq, max(df, 0), p, var, by_stratum)
+    return LogRankResult(frame, chisq, max(df, 0), p, var, by_stratum, note)

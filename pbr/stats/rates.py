@@ -197,7 +197,7 @@ def negbin_fit(y: Any, X: Any, *, offset: Any = None, se: str = "fixed_theta",
                         f"{X.shape} and {off.shape}")
     if np.any(y < 0) or np.any(y != np.floor(y)) or not np.all(np.isfinite(off)):
         raise SpecError("y: whole counts >= 0, and a finite offset (log exposure > 0)")
-    b = _poisson_newton(y, X, off, tol, max_iter)
+    b = _poisson_newton(y, X, off, tol, 100)
     mu = np.exp(X @ b + off)
     excess = float(np.sum((y - mu) ** 2 - y))
     if not excess > 0:

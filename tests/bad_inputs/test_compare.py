@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import pbr
 from pbr.compare.spec import ComparisonSpec
 from pbr.errors import DataQualityWarning, SmallSampleWarning, SpecError
-from pbr.risk.adjust import compare_to_baseline
+from pbr.compare.adjusted import compare_to_baseline
 from pbr.risk.baseline import Baseline
 from pbr.stats import diff_proportions
 from pbr.stats.proportions import binomial_thresholds, normal_approximation_problem, wilson
@@ -115,20 +115,35 @@ ERRORS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
      lambda: pbr.compare(C72, 0.43, min_n=60.5), SpecError, r"min_n: .*60\.5"),
     ("level contradicts the scheme",
      lambda: pbr.compare(C72, GROUP, spec="justice_data_lab", level=0.9), SpecError,
-     r"level: 0\.9 contradicts the justice_data_lab spec's significance level 0\.05"),
+     r"level: 0\.9 contradicts the justice_data_lab spec's confidence level 0\.95"),
     ("min_n below the scheme's",
      lambda: pbr.compare(C72, GROUP, spec="justice_data_lab", min_n=10), SpecError,
      r"min_n: 10 contradicts the justice_data_lab spec's min_n 60"),
     ("sides contradict the scheme",
      lambda: pbr.compare(C72, GROUP, spec="justice_data_lab", alternative="less"),
      SpecError, r"alternative: 'less' contradicts .* sides 'two-sided'"),
-    ("scheme without a test",
+    ("scheme without a comparator",
      lambda: pbr.compare(C72, 0.43, spec="moj_national_2017"), SpecError,
-     r"spec: the moj_national_2017 spec has no comparison test"),
-    ("ComparisonSpec level given as a confidence level",
-     lambda: ComparisonSpec(kind="matched_comparison", test="welch_t", level=0.95), SpecError,
-     r"level: a significance level \(alpha\).*0\.95 looks like a confidence level.*"
-     r"level=0\.05"),
+     r"spec: the moj_national_2017 spec has no comparator \(kind 'none'\)"),
+    ("comparator of another kind than the scheme's",
+     lambda: pbr.compare(C72, 0.43, spec="justice_data_lab"), SpecError,
+     r"comparator: the justice_data_lab spec compares with a comparison group .*got a "
+     r"baseline"),
+    ("measure the scheme does not compare",
+     lambda: pbr.compare(C72, GROUP, spec="justice_data_lab", measure="severity"), SpecError,
+     r"measure: the justice_data_lab spec compares binary_rate, per_offender, "
+     r"mean_days_to_first, not severity_per_offender"),
+    ("method contradicting the scheme's test",
+     lambda: pbr.compare(C72, GROUP, spec="justice_data_lab", method="exact"), SpecError,
+     r"method: 'exact' contradicts the justice_data_lab spec's test "
+     r"'difference_in_proportions' \(method 'normal'\)"),
+    ("difference in differences with one before-period result",
+     lambda: pbr.compare(C72, GROUP, before=C72), SpecError,
+     r"before, comparator_before: a difference in differences needs both"),
+    ("ComparisonSpec level given as a significance level",
+     lambda: ComparisonSpec(kind="matched_comparison", test="welch_t", level=0.05), SpecError,
+     r"level: a confidence level in \[0\.5, 1\).*0\.05 looks like a significance level.*"
+     r"level=0\.95"),
     ("binomial_thresholds on a degenerate baseline",
      lambda: binomial_thresholds(0.0, 20), SpecError, r"p0: .*strictly between 0 and 1"),
     ("unknown scheme name",
@@ -142,10 +157,10 @@ ERRORS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("adjusted baseline column in per cent",
      lambda: pbr.compare(C72.with_columns(expected=pl.lit(43.0)), "expected"), SpecError,
      r"column 'expected' holds 43.*proportions.*per cent"),
-    ("Baseline object with a proportion for a percentage",
-     lambda: pbr.compare(GROUP, Baseline.from_values({"binary_rate": 0.42},
+    ("Baseline object with a percentage for a proportion",
+     lambda: pbr.compare(GROUP, Baseline.from_values({"binary_rate": 42.0},
                                                      spec="crc_pbr_2015", label="2011")),
-     SpecError, r"Baseline holds rates in per cent, so give 42 for 42%"),
+     SpecError, r"binary_rate: 42 is above 1; rates are proportions: give 0\.42 for 42%"),
     ("diff_proportions: rate in per cent",
      lambda: diff_proportions(31, 72, 0.43), SpecError,
      r"rate of the cohort must be a proportion.*31"),
@@ -264,10 +279,10 @@ WARNS: list[tuple[str, Callable[[], Any], str, Callable[[Any], None]]] = [
     ("n = 2", lambda: pbr.compare(_cohort(1, 2), 0.43),
      r"n = 2 with rate 0\.5 gives n·p = 1", _two),
     ("n = 20 under the JDL's 60 (scheme name)",
-     lambda: pbr.compare(_cohort(20, 20), 0.43, spec="justice_data_lab"),
+     lambda: pbr.compare(_cohort(20, 20), GROUP, spec="justice_data_lab"),
      r"20 people, below the minimum of 60 \(justice_data_lab rule\)", _below_min_n),
     ("n = 20 under the JDL's 60 (ComparisonSpec)",
-     lambda: pbr.compare(_cohort(20, 20), 0.43, spec=JDL),
+     lambda: pbr.compare(_cohort(20, 20), GROUP, spec=JDL),
      r"below the minimum of 60", _below_min_n),
     ("n = 20 under min_n=60", lambda: pbr.compare(_cohort(5, 20), 0.43, min_n=60),
      r"below the minimum of 60 \(min_n=60\)", _below_explicit_min_n),
@@ -386,11 +401,11 @@ def test_null_variance_rule_uses_the_baseline_rate() -> None:
 
 def test_min_n_is_inclusive_and_reaches_the_sentence() -> None:
     """A group of exactly min_n is assessed; one fewer is not, and its sentence says why."""
-    sixty = pbr.compare(_cohort(10, 60), 0.43, spec="justice_data_lab")
+    sixty = pbr.compare(_cohort(10, 60), GROUP, spec="justice_data_lab")
     assert _row(sixty)["significant"] is True and _row(sixty)["conclusion"] == "significant"
     assert "This is statistically significant" in sixty.jdl_text()
     with pytest.warns(SmallSampleWarning):
-        fifty_nine = pbr.compare(_cohort(10, 59), 0.43, spec="justice_data_lab")
+        fifty_nine = pbr.compare(_cohort(10, 59), GROUP, spec="justice_data_lab")
     assert _row(fifty_nine)["significant"] is None
     assert fifty_nine.jdl_text().endswith(
         "No conclusion is drawn about the effect: 59 people, below the minimum of 60 "

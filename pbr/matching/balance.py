@@ -4,15 +4,18 @@ Per covariate (categorical covariates one row per level) and for the propensity 
 (docs/methodology/matching.md, "Balance"; MatchIt 4.5 ``summary.matchit``):
 
 * means: weighted means of each group (before matching all weights are 1);
+* every unit counts, discarded ones too: the table before matching is that of all the
+  units given to :func:`pbr.match` (MatchIt's "Summary of Balance for All Data"), and
+  after matching discarded units weigh 0 like other unmatched units;
 * standardised mean difference (ATT): ``(mean treated - mean control) / SD``, where the
-  SD is that of the treated group *before* matching, in both tables (MatchIt's
-  ``s.d.denom = "treated"``; Stuart 2010): ``sqrt(p (1 - p))`` for a 0/1 variable,
-  else the sample SD (n - 1);
+  SD is that of all treated units *before* matching and before any ``discard=``, in both
+  tables (MatchIt's ``s.d.denom = "treated"``; Stuart 2010): ``sqrt(p (1 - p))`` for a
+  0/1 variable, else the sample SD (n - 1);
 * variance ratio (treated / control; weighted reliability variance) for non-binary
   covariates only;
 * eCDF mean and max: the mean and the largest absolute difference between the groups'
-  weighted empirical CDFs over the distinct values of the covariate (for a 0/1 variable
-  both are the absolute difference in proportions);
+  weighted empirical CDFs over the distinct values of the covariate among all units
+  (for a 0/1 variable both are the absolute difference in proportions);
 * after matching, the standardised pair distance: the mean absolute within-pair
   difference divided by the same SD;
 * thresholds on |SMD|: below 0.05 "good", up to 0.10 "acceptable", else "poor" (the
@@ -37,7 +40,8 @@ __all__ = ["ACCEPTABLE", "GOOD", "BalanceResult", "balance"]
 
 GOOD = 0.05
 ACCEPTABLE = 0.10
-DENOMINATOR = "SD of the treated group before matching (MatchIt s.d.denom='treated')"
+DENOMINATOR = ("SD of the treated group before matching, discarded units included "
+               "(MatchIt s.d.denom='treated')")
 
 
 def _wmean(x: np.ndarray, w: np.ndarray) -> float:
@@ -177,16 +181,15 @@ def balance(result: MatchResult, covariates: list[str] | None = None) -> Balance
     """
     spec = result.spec
     cols = tuple(covariates) if covariates is not None else result.balance_columns
-    frame = result.frame.filter(~pl.col("discarded"))
+    frame = result.frame  # every unit, discarded ones too (MatchIt's summary())
     names, x, binary = design_matrix(frame, cols, all_levels=True)
     if "ps" in frame.columns:
         names, binary = [*names, "ps"], [*binary, False]
         x = np.column_stack([x, frame["ps"].to_numpy()])
     t = frame[spec.treatment].cast(pl.Boolean).to_numpy()
-    w_after = frame["weight"].to_numpy()
+    w_after = frame["weight"].to_numpy()  # 0 for unmatched and discarded units
     w_before = np.ones(frame.height)
-    kept = np.cumsum(~result.frame["discarded"].to_numpy()) - 1  # row -> row of ``frame``
-    pt, pc = (kept[r] for r in result.pair_rows())  # pairs never hold discarded units
+    pt, pc = result.pair_rows()
     rows = []
     for j, name in enumerate(names):
         xj = x[:, j]

@@ -237,7 +237,8 @@ class MatchResult:
                           f"{'with' if s.replace else 'without'} replacement",
                "exact": "exact matching", "cem": "coarsened exact matching"}[s.method]
         lines = [f"Matched comparison ({s.name}): {how} on the {s.distance} distance, "
-                 f"order {s.order}"]
+                 f"order {s.order}" + (", ties data (MatchIt's rule on row order)"
+                                       if s.ties == "data" else "")]
         if self.caliper is not None:
             lines.append(f"  caliper {self.caliper:.6g} ({s.caliper} {s.caliper_scale})")
         if s.exact:

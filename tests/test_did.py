@@ -1,10 +1,12 @@
 """pbr.stats.diff_in_diff: a hand-worked case, statsmodels OLS of ``y ~ treated * post``
 (HC2 for means, HC0 for rates), Welch's t on per-person changes (paired), the Wilson
-square-and-add interval for small rate cells, every refusal, and the methodology page's
+square-and-add interval for small rate cells, R's lm / glm / t.test / prop.test
+(committed output, tests/fixtures/r_did), every refusal, and the methodology page's
 python blocks (docs/methodology/difference-in-differences.md)."""
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import re
@@ -25,6 +27,7 @@ from pbr.stats import diff_in_diff, diff_means, diff_proportions, group_mean
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "methodology" / "difference-in-differences.md"
+R_DID = ROOT / "tests" / "fixtures" / "r_did"
 
 # hand-worked: bed days of 3 people per cell
 TP, TQ, CP, CQ = [8, 12, 10], [4, 8, 6], [6, 8, 10], [5, 7, 9]
@@ -277,6 +280,71 @@ def test_no_interval_without_variation_or_with_an_empty_ratio_cell() -> None:
         pr = diff_in_diff(np.r_[np.ones(3), np.zeros(17)], np.zeros(20), np.ones(20) * 0,
                           np.r_[np.ones(10), np.zeros(10)], kind="rate", paired=True)
     assert math.isnan(pr.lower) and not pr.excludes_null
+
+
+def _r_cells(design: str, column: str) -> tuple[list[np.ndarray], tuple[np.ndarray, ...]]:
+    with (R_DID / "did_data.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    ys, ws = [], []
+    for group, period in (("treated", "pre"), ("treated", "post"), ("control", "pre"),
+                          ("control", "post")):
+        sel = sorted((r for r in rows if (r["design"], r["group"], r["period"])
+                      == (design, group, period)), key=lambda r: int(r["id"]))
+        ys.append(np.array([float(r[column]) for r in sel]))
+        ws.append(np.array([float(r["w"]) for r in sel]))
+    return ys, tuple(ws)
+
+
+def _r_reference() -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    with (R_DID / "did_reference.csv").open(newline="") as fh:
+        for r in csv.DictReader(fh):
+            out.setdefault(r["case"], {})[r["quantity"]] = float(r["value"])
+    return out
+
+
+def test_equals_r() -> None:
+    """R 4.2.2 lm / glm sandwich variances, t.test and prop.test (tests/fixtures/r_did)."""
+    ref = _r_reference()
+    days, w = _r_cells("independent", "days")
+    reo, _ = _r_cells("independent", "reoffended")
+    pdays, _ = _r_cells("paired", "days")
+    preo, _ = _r_cells("paired", "reoffended")
+    small, _ = _r_cells("small", "reoffended")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        got = {
+            "mean_additive": (diff_in_diff(*days), "se_hc2"),
+            "mean_additive_weighted": (diff_in_diff(*days, weights=w), "se_cell_hc1"),
+            "rate_additive": (diff_in_diff(*reo, kind="rate"), "se_hc0"),
+            "rate_additive_weighted": (diff_in_diff(*reo, kind="rate", weights=w), "se_hc0"),
+            "mean_ratio": (diff_in_diff(*days, form="ratio"), "se_log_hc2"),
+            "mean_ratio_weighted": (diff_in_diff(*days, form="ratio", weights=w),
+                                    "se_log_cell_hc1"),
+            "rate_ratio": (diff_in_diff(*reo, kind="rate", form="ratio"), "se_log_hc0"),
+            "rate_ratio_weighted": (diff_in_diff(*reo, kind="rate", form="ratio",
+                                                 weights=w), "se_log_hc0"),
+            "paired_mean": (diff_in_diff(*pdays, paired=True), ""),
+            "paired_mean_less90": (diff_in_diff(*pdays, paired=True, level=0.9,
+                                                alternative="less"), ""),
+            "paired_rate": (diff_in_diff(*preo, kind="rate", paired=True), "se_hc0"),
+            "small_additive": (diff_in_diff(*small, kind="rate"), ""),
+            "small_ratio": (diff_in_diff(*small, kind="rate", form="ratio"), ""),
+        }
+    assert set(got) == set(ref)
+    worst = 0.0
+    for case, (iv, se_name) in got.items():
+        for quantity, value in ref[case].items():
+            if quantity in ("se_hc0", "se_hc1", "df") and quantity != se_name:
+                continue                                   # contrasts, not pbr's variance
+            field = "se" if quantity == se_name else quantity
+            mine = iv.to_dict()[field]
+            assert mine == pytest.approx(value, rel=1e-9, abs=1e-12), (case, quantity)
+            worst = max(worst, abs(mine - value))
+    assert worst < 1e-11
+    # only HC2 is sqrt(sum s_g^2 / n_g): HC0 and HC1 differ from pbr's standard error
+    for other in ("se_hc0", "se_hc1"):
+        assert abs(got["mean_additive"][0].se - ref["mean_additive"][other]) > 1e-3
 
 
 GOOD = ([1.0, 2.0], [2.0, 3.0], [1.0, 4.0], [0.0, 5.0])

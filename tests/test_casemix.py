@@ -20,11 +20,11 @@ from scipy.special import expit, logit
 from scipy.stats import binom
 
 import pbr
-import pbr.risk.adjust
 import pbr.risk.casemix
+from pbr.compare import adjusted
+from pbr.compare.adjusted import AdjustedComparison, compare_to_baseline
 from pbr.compare.spec import FORMS, ComparisonSpec
 from pbr.errors import SchemaError, SpecError
-from pbr.risk.adjust import compare_to_baseline
 from pbr.risk.baseline import Baseline
 from pbr.risk.casemix import casemix_score, fit_casemix
 
@@ -33,7 +33,13 @@ Z95 = 1.959963984540054
 
 def test_doctests() -> None:
     assert doctest.testmod(pbr.risk.casemix).failed == 0
-    assert doctest.testmod(pbr.risk.adjust).failed == 0
+    assert doctest.testmod(adjusted).failed == 0
+
+
+def test_old_names_still_import() -> None:
+    # moved to pbr.compare.adjusted; pbr.risk re-exports them
+    assert pbr.risk.compare_to_baseline is compare_to_baseline
+    assert pbr.risk.AdjustedComparison is AdjustedComparison
 
 
 def _cohort(reoffended: list[bool], reoffences: list[int], **extra: list[object]
@@ -48,69 +54,70 @@ def _binary(n: int, k: int, score: float, **extra: list[object]) -> pl.DataFrame
 
 # --------------------------------------------------------------------- hand-worked
 def test_additive_and_ratio_forms_by_hand() -> None:
-    # 200 offenders, 90 reoffend (45%); every score 0.40 (P = 40%); baseline 50% with a
-    # mean baseline prediction of 44% (P_base).
+    # 200 offenders, 90 reoffend (0.45); every score 0.40 (P = 0.40); baseline 0.50 with
+    # a mean baseline prediction of 0.44 (P_base).  Rates are proportions.
     cur = _binary(200, 90, 0.40)
-    base = Baseline.from_values({"binary_rate": 50.0, "predicted_rate": 44.0},
+    base = Baseline.from_values({"binary_rate": 0.50, "predicted_rate": 0.44},
                                 spec="crc_pbr_2015", label="2011")
     res = compare_to_baseline(cur, base, casemix_score("score"))
     r = res.frame.row(0, named=True)
     assert res.predicted_baseline_source == "baseline.predicted_rate"
     assert (r["n"], r["actual"], r["predicted"], r["predicted_baseline"], r["baseline"]) == \
-        pytest.approx((200, 45.0, 40.0, 44.0, 50.0))
-    assert r["adjusted_additive"] == pytest.approx(45 - 40 + 44)  # 49
-    assert r["adjusted_ratio"] == pytest.approx(45 * 44 / 40)  # 49.5
-    assert r["adjusted_baseline"] == pytest.approx(50 + 40 - 44)  # 46
-    assert r["change"] == pytest.approx(-1.0)
+        pytest.approx((200, 0.45, 0.40, 0.44, 0.50))
+    assert r["adjusted_additive"] == pytest.approx(0.45 - 0.40 + 0.44)  # 0.49
+    assert r["adjusted_ratio"] == pytest.approx(0.45 * 0.44 / 0.40)  # 0.495
+    assert r["adjusted_baseline"] == pytest.approx(0.50 + 0.40 - 0.44)  # 0.46
+    assert r["change"] == pytest.approx(-0.01)
     assert r["relative_change"] == pytest.approx(-0.02)
-    half = 100 * Z95 * math.sqrt(0.46 * 0.54 / 200)
-    assert half == pytest.approx(6.9073, abs=5e-5)
-    assert (r["threshold_lower"], r["threshold_upper"]) == pytest.approx((46 - half, 46 + half))
+    half = Z95 * math.sqrt(0.46 * 0.54 / 200)
+    assert half == pytest.approx(0.069073, abs=5e-7)
+    assert (r["threshold_lower"], r["threshold_upper"]) == pytest.approx(
+        (0.46 - half, 0.46 + half))
     assert (r["significant"], r["direction"]) == (False, "none")
 
     ratio = compare_to_baseline(cur, base, casemix_score("score"), form="ratio")
     r = ratio.frame.row(0, named=True)
-    e = 50 * 40 / 44
+    e = 0.50 * 0.40 / 0.44
     assert r["adjusted_baseline"] == pytest.approx(e)
-    assert r["change"] == pytest.approx(49.5 - 50)
-    half = 100 * Z95 * math.sqrt(e / 100 * (1 - e / 100) / 200)
+    assert r["change"] == pytest.approx(0.495 - 0.50)
+    half = Z95 * math.sqrt(e * (1 - e) / 200)
     assert (r["threshold_lower"], r["threshold_upper"]) == pytest.approx((e - half, e + half))
 
 
 def test_calibrated_form_is_actual_minus_predicted_plus_baseline() -> None:
     # no stored baseline prediction: P_base = B, so additive = A - P + B (methodology 1.6)
     cur = _binary(200, 90, 0.40)
-    base = Baseline.from_values({"binary_rate": 50.0}, spec="crc_pbr_2015", label="2011")
+    base = Baseline.from_values({"binary_rate": 0.50}, spec="crc_pbr_2015", label="2011")
     r = compare_to_baseline(cur, base, casemix_score("score")).frame.row(0, named=True)
-    assert r["adjusted_additive"] == pytest.approx(45 - 40 + 50)
-    assert r["adjusted_ratio"] == pytest.approx(45 * 50 / 40)
-    assert r["change"] == pytest.approx(5.0)
-    # E = 40%: half-width 1.96 sqrt(.4 x .6 / 200) = 6.7895 points; 45 is inside
-    assert r["threshold_upper"] == pytest.approx(40 + 100 * Z95 * math.sqrt(.24 / 200))
+    assert r["adjusted_additive"] == pytest.approx(0.45 - 0.40 + 0.50)
+    assert r["adjusted_ratio"] == pytest.approx(0.45 * 0.50 / 0.40)
+    assert r["change"] == pytest.approx(0.05)
+    # E = 0.40: half-width 1.96 sqrt(.4 x .6 / 200) = 0.067895; 0.45 is inside
+    assert r["threshold_upper"] == pytest.approx(0.40 + Z95 * math.sqrt(.24 / 200))
     assert r["direction"] == "none"
 
 
 def test_crc_threshold_worked_example() -> None:
-    # p_base 47.5%, n = 1,000: 47.5 -/+ 1.96 sqrt(.475 x .525 / 1000) = [44.405, 50.595]
-    base = Baseline.from_values({"binary_rate": 47.5}, spec="crc_pbr_2015", label="2011")
+    # p_base 0.475, n = 1,000: 0.475 -/+ 1.96 sqrt(.475 x .525 / 1000) = [0.44405, 0.50595]
+    base = Baseline.from_values({"binary_rate": 0.475}, spec="crc_pbr_2015", label="2011")
     for k, verdict in ((444, "reduction"), (445, "none"), (505, "none"), (506, "increase")):
         r = compare_to_baseline(_binary(1000, k, 0.0), base).frame.row(0, named=True)
-        assert (round(r["threshold_lower"], 3), round(r["threshold_upper"], 3)) == \
-            (44.405, 50.595)
+        assert (round(r["threshold_lower"], 5), round(r["threshold_upper"], 5)) == \
+            (0.44405, 0.50595)
         assert r["direction"] == verdict
         assert r["significant"] is (verdict != "none")
 
 
 def test_one_sided_thresholds() -> None:
-    base = Baseline.from_values({"binary_rate": 47.5}, spec="crc_pbr_2015", label="2011")
+    base = Baseline.from_values({"binary_rate": 0.475}, spec="crc_pbr_2015", label="2011")
     spec = ComparisonSpec(kind="fixed_baseline", baseline="2011", test="baseline_interval",
                           sides="less")
     r = compare_to_baseline(_binary(1000, 450, 0.0), base, comparison=spec
                             ).frame.row(0, named=True)
-    half = 100 * 1.6448536269514722 * math.sqrt(.475 * .525 / 1000)
-    assert r["threshold_lower"] == pytest.approx(47.5 - half)  # 44.902
+    half = 1.6448536269514722 * math.sqrt(.475 * .525 / 1000)
+    assert r["threshold_lower"] == pytest.approx(0.475 - half)  # 0.44902
     assert r["threshold_upper"] is None
-    assert r["direction"] == "none"  # 45.0 > 44.902
+    assert r["direction"] == "none"  # 0.450 > 0.44902
     r = compare_to_baseline(_binary(1000, 448, 0.0), base, comparison=spec
                             ).frame.row(0, named=True)
     assert r["direction"] == "reduction"
@@ -146,8 +153,8 @@ def test_crc_published_figures_methodology_9_8() -> None:
     spec = "crc_pbr_2015"
     # CRC-NPS-1912: 34.2% is "-3.3 pp vs Oct-Dec 2015", so that baseline is 37.5%
     res = compare_to_baseline(_binary(1000, 342, 0.0),
-                              Baseline.from_values({"binary_rate": 37.5}, spec=spec, label="b"))
-    assert res.frame["change"][0] == pytest.approx(-3.3)
+                              Baseline.from_values({"binary_rate": 0.375}, spec=spec, label="b"))
+    assert res.frame["change"][0] == pytest.approx(-0.033)
     # CRC-NPS-2003: frequency 3.93 "-0.9%": a baseline of about 3.966
     cur = _cohort([True] * 100, [4] * 93 + [3] * 7)  # 393 / 100 = 3.93
     base = Baseline.from_values({"per_reoffender": 3.966, "per_reoffender_sd": 2.0},
@@ -156,8 +163,8 @@ def test_crc_published_figures_methodology_9_8() -> None:
     assert round(100 * r["relative_change"], 1) == -0.9
     # CRC-1516: 45.4% vs 47.5% (binary improved) and 4.7 vs 4.2 per reoffender (+11.9%)
     r = compare_to_baseline(_binary(1000, 454, 0.0), Baseline.from_values(
-        {"binary_rate": 47.5}, spec=spec, label="b")).frame.row(0, named=True)
-    assert r["change"] == pytest.approx(-2.1)
+        {"binary_rate": 0.475}, spec=spec, label="b")).frame.row(0, named=True)
+    assert r["change"] == pytest.approx(-0.021)
     cur = _cohort([True] * 10, [5] * 7 + [4] * 3)  # 47 / 10 = 4.7
     r = compare_to_baseline(cur, Baseline.from_values(
         {"per_reoffender": 4.2, "per_reoffender_sd": 3.0}, spec=spec, label="b"),
@@ -239,10 +246,10 @@ def test_missing_covariates_raise_unless_dropped() -> None:
     assert (model.n, model.n_dropped) == (7, 1)
     pred = model.predict(frame)
     assert np.isnan(pred[2]) and not np.isnan(np.delete(pred, 2)).any()
-    base = Baseline.from_values({"binary_rate": 50.0}, spec="crc_pbr_2015", label="b")
+    base = Baseline.from_values({"binary_rate": 0.50}, spec="crc_pbr_2015", label="b")
     res = compare_to_baseline(frame, base, model)
     assert res.frame["n"][0] == 7 and res.frame["dropped"][0] == 1
-    assert res.frame["actual"][0] == pytest.approx(100 * 3 / 7)
+    assert res.frame["actual"][0] == pytest.approx(3 / 7)
     assert any("missing covariates" in n for n in res.notes)
     with pytest.raises(SchemaError, match="column 'y' is missing"):
         fit_casemix(frame, ["y"])
@@ -280,14 +287,14 @@ def test_spec_mismatch_and_kind_checks() -> None:
     with pytest.raises(SpecError, match="not a baseline comparison"):
         compare_to_baseline(res, base, comparison=ComparisonSpec(kind="matched_comparison"))
     with pytest.raises(SchemaError, match="not in the current cohort"):
-        compare_to_baseline(res, Baseline.from_values([{"region": "x", "binary_rate": 1.0}],
+        compare_to_baseline(res, Baseline.from_values([{"region": "x", "binary_rate": 0.3}],
                                                       by="region", spec=res.spec, label="b"))
 
 
 def test_result_is_frozen_printable_and_explains() -> None:
     cur = _binary(200, 90, 0.40, area=["N"] * 100 + ["S"] * 100)
-    base = Baseline.from_values([{"area": "N", "binary_rate": 50.0, "predicted_rate": 44.0},
-                                 {"area": "S", "binary_rate": 30.0, "predicted_rate": 35.0}],
+    base = Baseline.from_values([{"area": "N", "binary_rate": 0.50, "predicted_rate": 0.44},
+                                 {"area": "S", "binary_rate": 0.30, "predicted_rate": 0.35}],
                                 by="area", spec="crc_pbr_2015", label="2011")
     res = compare_to_baseline(cur, base, casemix_score("score"))
     assert res.frame["area"].to_list() == ["N", "S"]
@@ -295,7 +302,9 @@ def test_result_is_frozen_printable_and_explains() -> None:
         res.measure = "x"  # type: ignore[misc]
     assert str(res) == str(compare_to_baseline(cur, base, casemix_score("score")))
     text = res.explain("N")
-    assert "A - P + P_base = 94.0000" in text  # N: 90 of 100 reoffend; 90 - 40 + 44
+    assert "A - P + P_base = 0.940000" in text  # N: 90 of 100 reoffend; .90 - .40 + .44
+    assert "level 0.95 two-sided (z = 1.9600)" in text   # a confidence level
+    assert "(rates as proportions)" in str(res)
     assert "baseline.predicted_rate" in text
     with pytest.raises(SpecError, match="no group"):
         res.explain("W")
@@ -356,8 +365,8 @@ def test_a_known_effect_is_recovered() -> None:
     model = fit_casemix(base_frame, ["x", "cat"])
     r = compare_to_baseline(cur_frame, base, model, baseline_cohort=base_frame
                             ).frame.row(0, named=True)
-    truth = 100 * (expit(logit(p0) + effect).mean() - p0.mean())
-    assert truth < -5
+    truth = expit(logit(p0) + effect).mean() - p0.mean()
+    assert truth < -0.05
     assert abs(r["change"] - truth) < 3 * _se(base_frame, cur_frame, "binary_rate")
     assert r["direction"] == "reduction"
     # counts, ratio form: a log-linear model recovers the rate ratio exp(effect)
@@ -430,17 +439,16 @@ def _values(frame: pl.DataFrame) -> dict[str, float]:
 def _se(base: pl.DataFrame, cur: pl.DataFrame, measure: str) -> float:
     """Standard error of a difference of two independent means (both cohorts' noise)."""
     col = "reoffended" if measure == "binary_rate" else "reoffences"
-    scale = 100.0 if measure == "binary_rate" else 1.0
     var = sum(float(f[col].cast(pl.Float64).var() or 0.0) / f.height for f in (base, cur))
-    return scale * math.sqrt(var)
+    return math.sqrt(var)   # proportions for the binary rate
 
 
 def test_doncaster_and_peterborough_figures_methodology_9_3_9_4() -> None:
     # DN-C1 / DN-C2: cohort rate minus the 2009 baseline, -5.7 and -3.3 points (a fixed
     # baseline, no significance test: the 5-point target is the contract's rule)
     spec = pbr.scheme("doncaster_pbr").comparison
-    base = Baseline.from_values({"binary_rate": 58.0}, spec="doncaster_pbr", label="2009")
-    for k, change in ((523, -5.7), (547, -3.3)):
+    base = Baseline.from_values({"binary_rate": 0.58}, spec="doncaster_pbr", label="2009")
+    for k, change in ((523, -0.057), (547, -0.033)):
         r = compare_to_baseline(_binary(1000, k, 0.0), base, comparison=spec
                                 ).frame.row(0, named=True)
         assert r["change"] == pytest.approx(change)
@@ -464,24 +472,24 @@ def test_forms_are_consistent(n: int, k: int, p: float, p0: float, b: float,
     the verdict follows the thresholds."""
     k = min(k, n)
     cur = _binary(n, k, p)
-    base = Baseline.from_values({"binary_rate": 100 * b, "predicted_rate": 100 * p0},
+    base = Baseline.from_values({"binary_rate": b, "predicted_rate": p0},
                                 spec="crc_pbr_2015", label="b")
     r = compare_to_baseline(cur, base, casemix_score("score"), form=form  # type: ignore[arg-type]
                             ).frame.row(0, named=True)
-    a = 100 * k / n
+    a = k / n
     assert r["adjusted_additive"] - r["baseline"] == pytest.approx(
-        a - (100 * b + 100 * p - 100 * p0), abs=1e-9)
+        a - (b + p - p0), abs=1e-11)
     assert r["adjusted_ratio"] / r["baseline"] == pytest.approx(
-        a / (100 * b * p / p0), rel=1e-9, abs=1e-12)
+        a / (b * p / p0), rel=1e-9, abs=1e-12)
     assert r["adjusted_baseline"] == pytest.approx(
-        100 * (b + p - p0) if form == "additive" else 100 * b * p / p0)
-    if not 0 < r["adjusted_baseline"] < 100:   # nothing to test against: not assessed
+        b + p - p0 if form == "additive" else b * p / p0)
+    if not 0 < r["adjusted_baseline"] < 1:   # nothing to test against: not assessed
         assert r["significant"] is None and r["conclusion"].startswith("not assessed")
         assert r["threshold_lower"] is None and r["threshold_upper"] is None
         return
     lo, hi = r["threshold_lower"], r["threshold_upper"]
     if r["method"] == "exact binomial":   # n·E or n·(1-E) < 5: the exact binomial test
-        e = r["adjusted_baseline"] / 100
+        e = r["adjusted_baseline"]
         assert r["direction"] == ("reduction" if binom.cdf(k, n, e) <= 0.025 else "increase"
                                   if binom.sf(k - 1, n, e) <= 0.025 else "none")
         return
@@ -493,20 +501,21 @@ def test_per_cohort_period_against_the_annual_baseline() -> None:
     # two areas x two quarters; each quarter is compared with its area's baseline
     quarters = ["Q1"] * 50 + ["Q2"] * 50
     cur = _binary(200, 90, 0.40, area=["N"] * 100 + ["S"] * 100, quarter=quarters * 2)
-    base = Baseline.from_values([{"area": "N", "binary_rate": 50.0, "predicted_rate": 44.0},
-                                 {"area": "S", "binary_rate": 30.0, "predicted_rate": 35.0}],
+    base = Baseline.from_values([{"area": "N", "binary_rate": 0.50, "predicted_rate": 0.44},
+                                 {"area": "S", "binary_rate": 0.30, "predicted_rate": 0.35}],
                                 by="area", spec="crc_pbr_2015", label="2011")
     res = compare_to_baseline(cur, base, casemix_score("score"), per="quarter")
     assert res.keys == ("area", "quarter")
     assert res.frame.select("area", "quarter").rows() == [("N", "Q1"), ("N", "Q2"),
                                                          ("S", "Q1"), ("S", "Q2")]
     assert res.frame["n"].to_list() == [50, 50, 50, 50]
-    assert res.frame["baseline"].to_list() == [50.0, 50.0, 30.0, 30.0]
+    assert res.frame["baseline"].to_list() == [0.50, 0.50, 0.30, 0.30]
     # N, Q1: 50 of 50 reoffend; S, Q1: none of 50 (first 90 rows reoffend)
-    assert res.frame["actual"].to_list() == pytest.approx([100.0, 80.0, 0.0, 0.0])
-    r = res.frame.row(2, named=True)  # S, Q1: E = 30 + 40 - 35 = 35, n = 50
-    half = 100 * Z95 * math.sqrt(0.35 * 0.65 / 50)
-    assert (r["threshold_lower"], r["threshold_upper"]) == pytest.approx((35 - half, 35 + half))
+    assert res.frame["actual"].to_list() == pytest.approx([1.0, 0.8, 0.0, 0.0])
+    r = res.frame.row(2, named=True)  # S, Q1: E = .30 + .40 - .35 = .35, n = 50
+    half = Z95 * math.sqrt(0.35 * 0.65 / 50)
+    assert (r["threshold_lower"], r["threshold_upper"]) == pytest.approx(
+        (0.35 - half, 0.35 + half))
     assert "group area=S, quarter=Q1" in res.explain(("S", "Q1"))
     with pytest.raises(SpecError, match="per"):
         compare_to_baseline(cur, base, casemix_score("score"), per="area")

@@ -1,6 +1,6 @@
 """run_contract: measure -> compare -> pay on synthetic data, checked against the other
 steps' own public functions (MeasureResult.summary, pbr.risk.compare_to_baseline,
-pbr.compare)."""
+pbr.compare, pbr.compare.thresholds)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 import pbr
+from pbr.compare.thresholds import adjust_baseline, baseline_thresholds
 from pbr.contract import Contract, run_contract
 from pbr.contract.spec import demo_contract_text
 from pbr.errors import ContractError
@@ -58,28 +59,37 @@ def test_outcomes_match_the_measure_summary() -> None:
         b = got[(row["cohort_period"], "binary_rate")]
         f = got[(row["cohort_period"], "per_reoffender")]
         assert b.n == row["n"] and f.base_n == row["reoffenders"]
-        assert float(b.actual) == pytest.approx(row["binary_rate"], abs=1e-6)
+        # the summary's rate is a proportion, the contract's outcome per cent
+        assert float(b.actual) == pytest.approx(100 * row["binary_rate"], abs=1e-6)
         assert float(f.actual) == pytest.approx(row["per_reoffender"], abs=1e-6)
         assert b.lower is not None and b.upper is not None
         assert f.lower is None   # thresholds are for rates only
 
 
 def test_casemix_thresholds_agree_with_compare_to_baseline() -> None:
+    """Regression: the contract's thresholds (exact decimals, per cent) and
+    compare_to_baseline's (floats, proportions) both come from the one
+    pbr.compare.thresholds.baseline_thresholds, around the one adjust_baseline."""
     c = _contract('kind = "casemix"\nvalues = {binary_rate = 30.0, per_reoffender = 3.0}\n'
                   'risk_column = "true_risk"\nbaseline_risk = 29.0\nsignificance_z = 1.959964')
     run = run_contract(c, DATA.cohort, DATA.events)
-    base = Baseline.from_values(
-        [{"cohort_period": q, "binary_rate": 30.0, "predicted_rate": 29.0}
+    base = Baseline.from_values(   # proportions; the contract TOML stays in per cent
+        [{"cohort_period": q, "binary_rate": 0.30, "predicted_rate": 0.29}
          for q in ("2019Q1", "2019Q2", "2019Q3", "2019Q4")],
         by="cohort_period", spec="crc_pbr_2015")
     theirs = compare_to_baseline(run.result, base, casemix_score("true_risk")).frame
     mine = [o for o in run.outcomes if o.measure == "binary_rate"]
     assert len(mine) == theirs.height == 4
     for o, row in zip(mine, theirs.sort("cohort_period").iter_rows(named=True), strict=True):
-        assert float(o.comparator) == pytest.approx(row["adjusted_baseline"], abs=2e-6)
-        assert float(o.lower) == pytest.approx(row["threshold_lower"], abs=1e-4)
-        assert float(o.upper) == pytest.approx(row["threshold_upper"], abs=1e-4)
+        assert float(o.comparator) / 100 == pytest.approx(row["adjusted_baseline"], abs=2e-8)
+        assert float(o.lower) / 100 == pytest.approx(row["threshold_lower"], abs=3e-8)
+        assert float(o.upper) / 100 == pytest.approx(row["threshold_upper"], abs=3e-8)
         assert bool(o.significant_reduction or o.significant_increase) == row["significant"]
+        t = baseline_thresholds(row["adjusted_baseline"], row["n"], z=1.959964)
+        assert (t.lower, t.upper) == pytest.approx(
+            (row["threshold_lower"], row["threshold_upper"]), abs=1e-6)
+        risk = Decimal(repr(100 * row["predicted"])).quantize(Decimal("0.000001"))
+        assert o.comparator == adjust_baseline(Decimal("30.0"), risk, Decimal("29.0"))
 
 
 def test_matched_thresholds_come_from_pbr_compare() -> None:

@@ -16,6 +16,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable
+from decimal import Decimal, localcontext
 from typing import Any
 
 import numpy as np
@@ -25,9 +26,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pbr
-from pbr.compare.spec import ComparisonSpec
-from pbr.errors import DataQualityWarning, SmallSampleWarning, SpecError
 from pbr.compare.adjusted import compare_to_baseline
+from pbr.compare.spec import ComparisonSpec
+from pbr.compare.thresholds import adjust_baseline, adjust_rate, baseline_thresholds
+from pbr.errors import DataQualityWarning, SmallSampleWarning, SpecError
 from pbr.risk.baseline import Baseline
 from pbr.stats import diff_proportions
 from pbr.stats.proportions import binomial_thresholds, normal_approximation_problem, wilson
@@ -167,14 +169,49 @@ ERRORS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("diff_proportions: normal refused on 0 of 20",
      lambda: diff_proportions(0.0, 20, 0.43, small_sample="error"), SpecError,
      r"normal approximation is not valid \(the cohort: n = 20 with rate 0.*method='exact'"),
-    ("compare_to_baseline: baseline as a proportion",
+    ("compare_to_baseline: baseline in per cent (rates are proportions)",
      lambda: compare_to_baseline(GROUP, Baseline.from_values(
-         {"binary_rate": 0.42}, spec="crc_pbr_2015", label="2011")), SpecError,
-     r"binary_rate 0\.42 .* looks like a proportion.*give 42 for 42%"),
+         {"binary_rate": 42.0}, spec="crc_pbr_2015", label="2011")), SpecError,
+     r"binary_rate: 42 is above 1; rates are proportions: give 0\.42 for 42%"),
     ("compare_to_baseline: baseline rate 0",
      lambda: compare_to_baseline(GROUP, Baseline.from_values(
          {"binary_rate": 0.0}, spec="crc_pbr_2015", label="2011")), SpecError,
-     r"binary_rate 0 .* nobody or everyone reoffended"),
+     r"binary_rate 0 .* nobody or everyone reoffended.*a proportion, 0\.42 for 42%"),
+    ("compare_to_baseline: level given as alpha in the comparison",
+     lambda: compare_to_baseline(GROUP, Baseline.from_values(
+         {"binary_rate": 0.42}, spec="crc_pbr_2015", label="2011"),
+         comparison=CRC.replace(level=0.05)), SpecError,
+     r"level: a confidence level in \[0\.5, 1\).*level=0\.95"),
+    ("adjust_baseline: unknown form",
+     lambda: adjust_baseline(0.3, 0.33, 0.29, "multiplicative"), SpecError,
+     r"form: 'additive' or 'ratio', got 'multiplicative'"),
+    ("adjust_baseline: ratio with a baseline prediction of 0",
+     lambda: adjust_baseline(0.3, 0.33, 0.0, "ratio"), SpecError,
+     r"predicted_baseline: the ratio form divides .*got 0\.0; use form='additive'"),
+    ("adjust_baseline: Decimals and floats mixed",
+     lambda: adjust_baseline(Decimal("30"), 0.33, 0.29), SpecError,
+     r"base, predicted, predicted_baseline: give all Decimals .* or all floats"),
+    ("adjust_rate: ratio with a Decimal prediction of 0",
+     lambda: adjust_rate(Decimal("30"), Decimal("0"), Decimal("29"), "ratio"), SpecError,
+     r"predicted: the ratio form divides by the cohort's mean prediction, got "
+     r"Decimal\('0'\)"),
+    ("baseline_thresholds: a baseline in per cent",
+     lambda: baseline_thresholds(47.5, 1000), SpecError,
+     r"p: the baseline as a proportion from 0 to 1 \(0\.475 for 47\.5%\), got 47\.5"),
+    ("baseline_thresholds: an empty cohort",
+     lambda: baseline_thresholds(0.3, 0), SpecError, r"n: .*at least 1.*got 0"),
+    ("baseline_thresholds: n as a float",
+     lambda: baseline_thresholds(0.3, 10.0), SpecError,  # type: ignore[arg-type]
+     r"n: .*a whole number.*got 10\.0"),
+    ("baseline_thresholds: level as alpha",
+     lambda: baseline_thresholds(0.3, 100, level=0.05), SpecError,
+     r"level: a confidence level in \[0\.5, 1\), e\.g\. 0\.95; got 0\.05"),
+    ("baseline_thresholds: unknown sides",
+     lambda: baseline_thresholds(0.3, 100, alternative="lower"), SpecError,
+     r"alternative: one of two-sided, less, greater, got 'lower'"),
+    ("baseline_thresholds: baseline 1 on a small cohort",
+     lambda: baseline_thresholds(1.0, 3), SpecError,
+     r"p: a baseline of 1\.0 leaves nothing to test a cohort of 3 against"),
 ]
 
 
@@ -265,7 +302,7 @@ def _baseline_below_min_n(res: Any) -> None:
 def _baseline_exact(res: Any) -> None:
     r = res.frame.row(0, named=True)   # 7 of 10 against 30%: P(X >= 7) = 0.0106 < 0.025
     assert r["method"] == "exact binomial" and r["direction"] == "increase"
-    assert r["threshold_upper"] == pytest.approx(60.0) and r["threshold_lower"] == 0.0
+    assert r["threshold_upper"] == pytest.approx(0.6) and r["threshold_lower"] == 0.0
 
 
 JDL = ComparisonSpec(kind="matched_comparison", test="difference_in_proportions",
@@ -316,11 +353,11 @@ WARNS: list[tuple[str, Callable[[], Any], str, Callable[[Any], None]]] = [
      r"provider=A: 20 people, below the minimum of 60", _holm_skips_group_not_assessed),
     ("compare_to_baseline, n = 20 under min_n 60",
      lambda: compare_to_baseline(_cohort(5, 20), Baseline.from_values(
-         {"binary_rate": 43.0}, spec="crc_pbr_2015", label="2011"), comparison=CRC),
+         {"binary_rate": 0.43}, spec="crc_pbr_2015", label="2011"), comparison=CRC),
      r"20 people, below the minimum of 60 \(jdl_like rule\)", _baseline_below_min_n),
     ("compare_to_baseline, 10 people at a 30% baseline",
      lambda: compare_to_baseline(_cohort(7, 10), Baseline.from_values(
-         {"binary_rate": 30.0}, spec="crc_pbr_2015", label="2011")),
+         {"binary_rate": 0.30}, spec="crc_pbr_2015", label="2011")),
      r"exact binomial thresholds for group\(s\) all", _baseline_exact),
 ]
 
@@ -425,7 +462,7 @@ def test_exact_baseline_thresholds_by_hand() -> None:
     assert tail(7) == pytest.approx(0.010592, abs=1e-6)
     assert tail(6) == pytest.approx(0.047349, abs=1e-6)
     assert pytest.approx(0.028248, abs=1e-6) == 0.7 ** 10
-    base = Baseline.from_values({"binary_rate": 30.0}, spec="crc_pbr_2015", label="2011")
+    base = Baseline.from_values({"binary_rate": 0.30}, spec="crc_pbr_2015", label="2011")
     for k, direction in ((7, "increase"), (6, "none"), (0, "none")):
         with pytest.warns(SmallSampleWarning):
             r = compare_to_baseline(_cohort(k, 10), base).frame.row(0, named=True)
@@ -433,7 +470,21 @@ def test_exact_baseline_thresholds_by_hand() -> None:
     # a big enough group keeps the normal (CRC) thresholds
     r = compare_to_baseline(_cohort(30, 100), base).frame.row(0, named=True)
     assert r["method"] == "normal" and r["threshold_lower"] == pytest.approx(
-        30 - 100 * Z * math.sqrt(0.3 * 0.7 / 100))
+        0.3 - Z * math.sqrt(0.3 * 0.7 / 100))
+    # the one threshold function, for floats (proportions) and a contract's Decimals
+    t = baseline_thresholds(0.3, 10)
+    assert (t.method, t.lower, t.upper, t.count_lower, t.count_upper) == (
+        "exact binomial", 0.0, 0.6, 0, 6)
+    with localcontext() as ctx:
+        ctx.prec = 34
+        d = baseline_thresholds(Decimal("0.3"), 10, z=Decimal("1.959964"))
+    assert (d.lower, d.upper) == (Decimal(0), Decimal("0.6"))
+    # one-sided, the whole 5% in one tail: P(X >= 6) = 0.0473 <= 0.05, so 6 of 10 is now
+    # a significant increase
+    one = baseline_thresholds(0.3, 10, alternative="greater")
+    assert one.lower is None and one.upper == 0.5
+    n = baseline_thresholds(0.3, 100, alternative="less")
+    assert n.upper is None and n.lower == pytest.approx(0.3 - 1.6448536 * math.sqrt(.0021))
 
 
 @pytest.mark.filterwarnings("ignore::pbr.errors.SmallSampleWarning")

@@ -23,6 +23,8 @@ import polars as pl
 import pytest
 
 import pbr
+from pbr.compare import thresholds
+from pbr.compare.thresholds import baseline_thresholds, level_of_z
 from pbr.contract import Contract, pay, run_contract
 from pbr.contract.compare import (
     group_thresholds,
@@ -186,6 +188,18 @@ def test_exact_thresholds_by_hand(case: tuple[str, str, int, tuple[Decimal, Deci
     p = float(value) / 100
     assert pbr.stats.binomial_thresholds(p, n, level=0.95) == pytest.approx(
         (float(lower) / 100, float(upper) / 100), abs=1e-6)
+    # the analysis side (floats, proportions) calls the same function and agrees
+    t = baseline_thresholds(p, n, level=level_of_z(Z), z=float(Z))
+    assert t.method == "exact binomial"
+    assert (t.lower, t.upper) == pytest.approx((float(lower) / 100, float(upper) / 100),
+                                               abs=5e-9)
+
+
+def test_contract_names_are_the_compare_thresholds() -> None:
+    # moved to pbr.compare.thresholds; pbr.contract.compare re-imports them
+    assert significance_thresholds is thresholds.significance_thresholds
+    assert significance_interval is thresholds.significance_interval
+    assert group_thresholds is thresholds.group_thresholds
 
 
 def test_normal_form_kept_where_valid() -> None:

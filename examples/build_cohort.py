@@ -57,7 +57,7 @@ def main(n: int = 8_000, seed: int = 12) -> dict[str, int]:
         result = pbr.measure(cohort, events, pbr.scheme("moj_national_2017").measure
                              .replace(as_of=EXTRACT_END))
         rate = result.summary()["binary_rate"][0]
-        print(f"{label}: {cohort.n:,} offenders, proven reoffending {rate:.1f}%")
+        print(f"{label}: {cohort.n:,} offenders, proven reoffending {rate:.1%}")
         sizes[label] = cohort.n
     print()
 

@@ -110,14 +110,23 @@ def test_as_of_excludes_incomplete_windows_and_interim_keeps_them(data_dir, tmp_
 
 
 def test_summary_out_csv_and_json(data_dir, tmp_path):
-    ok(measure(data_dir, tmp_path / "m.csv", "--by", "provider", "--by", "sex",
-               "--summary-out", tmp_path / "s.csv"))
+    res = ok(measure(data_dir, tmp_path / "m.csv", "--by", "provider", "--by", "sex",
+                     "--summary-out", tmp_path / "s.csv"))
     summary = pl.read_csv(tmp_path / "s.csv")
     assert summary.columns[:3] == ["provider", "sex", "n"]
     assert summary["n"].sum() == N
+    # the file holds proportions; the printed table shows per cent, labelled (%)
+    rate = summary["reoffenders"] / summary["n"]
+    assert summary["binary_rate"].to_list() == pytest.approx(rate.to_list(), rel=1e-11)
+    assert "binary_rate (%)" in res.stdout and "serious_rate (%)" in res.stdout
+    first = f"{100 * summary['binary_rate'][0]:,.3f}"
+    assert first in next(line for line in res.stdout.splitlines()
+                         if line.startswith("binary_rate (%)"))
     ok(measure(data_dir, tmp_path / "m.csv", "--summary-out", tmp_path / "s.json"))
     doc = json.loads((tmp_path / "s.json").read_text())
     assert doc["overall"]["n"] == N and doc["by"] == []
+    overall = doc["overall"]
+    assert overall["binary_rate"] == pytest.approx(overall["reoffenders"] / N, rel=1e-11)
 
 
 def test_missing_column_is_one_line_exit_2(data_dir, tmp_path):

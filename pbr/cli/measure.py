@@ -46,8 +46,14 @@ DEFAULT_PRESET = "moj_national_2017"
 DEMO_SEED = 2024
 
 
+#: summary columns that are proportions: printed in per cent, labelled "(%)" (the files
+#: ``--summary-out`` writes keep the proportions)
+_PERCENT = ("binary_rate", "serious_rate")
+
+
 def _summary_text(result: pbr.MeasureResult, by: Sequence[str]) -> str:
-    """The summary as text: one line per measure, one column per group."""
+    """The summary as text: one line per measure, one column per group; the rates (held
+    as proportions) shown in per cent, their lines labelled ``(%)``."""
     table = result.summary(by=list(by)) if by else result.summary()
     keys = list(by)
     title = f"Summary by {', '.join(keys)}" if keys else "Summary"
@@ -56,9 +62,11 @@ def _summary_text(result: pbr.MeasureResult, by: Sequence[str]) -> str:
     heads = ([" / ".join(cell(v) for v in row) for row in table.select(keys).iter_rows()]
              if keys else ["all"])
     measures = [c for c in table.columns if c not in keys]
-    rows = [[m, *(cell(v) for v in table[m].to_list())] for m in measures]
+    rows = [[f"{m} (%)", *(cell(None if v is None else 100.0 * v) for v in table[m].to_list())]
+            if m in _PERCENT else [m, *(cell(v) for v in table[m].to_list())]
+            for m in measures]
     width = max(len(c) for c in [*heads, *(x for r in rows for x in r[1:])]) + 2
-    label = max(len(m) for m in measures) + 2
+    label = max(len(r[0]) for r in rows) + 2
     lines = [f"{title} ({result.spec.name})",
              " " * label + "".join(f"{h:>{width}}" for h in heads)]
     lines += [f"{r[0]:<{label}}" + "".join(f"{c:>{width}}" for c in r[1:]) for r in rows]

@@ -15,7 +15,7 @@ per_reoffender     ``reoffences`` of           the same count models, fitted on 
 :func:`casemix_score` instead takes a supplied prediction column, such as an OGRS3 or
 OGRS4/G3 probability.  Either way the result is a frozen :class:`CaseMixModel` whose
 ``predict(frame)`` gives each current offender's expected outcome under the baseline's
-behaviour; :func:`~pbr.risk.adjust.compare_to_baseline` turns those into adjusted rates.
+behaviour; :func:`~pbr.compare.adjusted.compare_to_baseline` turns those into adjusted rates.
 
 Sources: methodology section 1.6 (actual vs predicted rates from a logistic model of
 age, gender, criminal history and index offence fitted on a baseline year [V2];

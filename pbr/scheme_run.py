@@ -186,7 +186,8 @@ class SchemeRun:
                       _table(self.summary())]
         for name, c in self.comparisons.items():
             lines += ["", f"[{name}]", str(c)]
-        lines += [f"note: {n}" for n in self.notes]
+        shown = tuple(f"{m}: " for m in self.comparisons)   # printed with each comparison
+        lines += [f"note: {n}" for n in self.notes if not n.startswith(shown)]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -320,6 +321,10 @@ def _describe(arg: str, x: Any) -> str:
         return f"column {x!r}"
     if hasattr(x, "frame") and hasattr(x, "spec"):
         return f"MeasureResult ({x.frame.height:,} offenders)"
+    if isinstance(x, pl.DataFrame):
+        return f"cohort frame ({x.height:,} rows)"
+    if hasattr(x, "n") and hasattr(x, "data"):        # a pbr.Cohort
+        return f"Cohort ({x.n:,} offenders)"
     return type(x).__name__ if not isinstance(x, int | float | tuple) else repr(x)
 
 
@@ -400,9 +405,12 @@ def run_scheme(s: Scheme, cohort: Any = None, events: Any = None, *, disposals: 
         comparisons[m] = compare(result, target, **kw)
     if cs.kind == "none":
         notes.append(f"the {s.name} scheme has no comparator (kind 'none'): the measures only")
+    origins: dict[str, list[str]] = {}   # a note of several groups (the same events) once
     for origin, extra in [("cohort", result.notes), *((k, v.notes) for k, v in inputs.items()),
                           *((m, c.notes) for m, c in comparisons.items())]:
-        notes += [f"{origin}: {n}" for n in extra]
+        for n in extra:
+            origins.setdefault(n, []).append(origin)
+    notes += [f"{', '.join(dict.fromkeys(o))}: {n}" for n, o in origins.items()]
     toml = s.to_toml()
     described = {k: _describe(k, v) for k, v in given.items() if v is not None}
     prov: dict[str, Any] = {

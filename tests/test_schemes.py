@@ -25,7 +25,7 @@ def test_comparison_spec_doctests() -> None:
 def test_comparison_spec_round_trips_and_hashes() -> None:
     spec = ComparisonSpec(kind="adjusted_baseline", case_mix="ogrs4_g3", baseline="2011",
                           test="baseline_interval", measures=["binary_rate", "per_reoffender"],
-                          level=0.1, sides="less", name="x")
+                          level=0.9, sides="less", name="x")
     assert ComparisonSpec.from_toml(spec.to_toml()) == spec
     assert hash(spec) == hash(ComparisonSpec.from_toml(spec.to_toml()))
     assert spec.measures == ("binary_rate", "per_reoffender")
@@ -34,10 +34,10 @@ def test_comparison_spec_round_trips_and_hashes() -> None:
 
 
 @pytest.mark.parametrize(("level", "sides", "z"), [
-    (0.05, "two-sided", 1.959963984540054),
-    (0.05, "less", 1.6448536269514722),
-    (0.1, "two-sided", 1.6448536269514722),
-    (0.01, "greater", 2.3263478740408408),
+    (0.95, "two-sided", 1.959963984540054),
+    (0.95, "less", 1.6448536269514722),
+    (0.9, "two-sided", 1.6448536269514722),
+    (0.99, "greater", 2.3263478740408408),
 ])
 def test_z_is_the_normal_quantile(level: float, sides: str, z: float) -> None:
     assert ComparisonSpec(level=level, sides=sides).z == pytest.approx(z, abs=1e-12)  # type: ignore[arg-type]
@@ -51,7 +51,8 @@ def test_z_is_the_normal_quantile(level: float, sides: str, z: float) -> None:
     ({"test": "welch_t"}, "test"),
     ({"kind": "matched_comparison", "test": "baseline_interval"}, "test"),
     ({"level": 0.0}, "level"),
-    ({"level": 0.7}, "level"),
+    ({"level": 0.05}, "level"),
+    ({"level": 1.0}, "level"),
     ({"level": True}, "level"),
     ({"measures": []}, "measures"),
     ({"measures": "binary_rate"}, "measures"),
@@ -75,7 +76,7 @@ def test_unknown_toml_key_is_named() -> None:
 def test_str_lists_every_field_with_its_source() -> None:
     text = str(ComparisonSpec())
     for name in ("kind", "measures", "form", "case_mix", "test", "level", "sides",
-                 "trend_adjustment", "min_n"):
+                 "min_n"):
         assert f"  {name} " in text
     assert "z = 1.9600" in text
     assert pbr.ComparisonSpec is ComparisonSpec
@@ -167,7 +168,7 @@ def test_published_settings() -> None:
     assert pb.measure.counting_unit == "court_event" and pb.comparison.form == "ratio"
     rk = pbr.scheme("rikers_able")
     assert str(rk.measure.waiting_period) == "0 days" and rk.cohort.age_group == "16-18"
-    assert rk.comparison.trend_adjustment == "difference_in_differences"
+    assert rk.comparison.kind == "difference_in_differences"
     assert pbr.scheme("justice_data_lab").comparison.min_n == 60
     assert pbr.scheme("moj_national_2011").cohort.period == "rolling 12 months"
 
@@ -229,7 +230,8 @@ def test_cli_lists_and_shows_schemes() -> None:
     assert "adjusted_baseline" in res.output
     res = runner.invoke(app, ["schemes", "rikers_able"])
     assert res.exit_code == 0 and "difference_in_differences" in res.output
-    assert "# [V] external trend removed with 19-year-olds" in res.output
+    assert "# [V] change in the 16-18-year-olds against the change in 19-year-olds" \
+        in res.output
     toml = "# Rikers" + res.output.split("\n\n# Rikers", 1)[1]
     assert Scheme.from_toml(toml) == pbr.scheme("rikers_able")
     assert runner.invoke(app, ["schemes", "nope"]).exit_code == 2

@@ -87,6 +87,50 @@ def _check(frame: pl.DataFrame, spec: MatchSpec) -> np.ndarray:
     return treated
 
 
+def _reference_rows(frame: pl.DataFrame, spec: MatchSpec, treated: np.ndarray, score: Any
+                    ) -> tuple[pl.DataFrame, np.ndarray, Any, Exclusions, np.ndarray]:
+    """The date columns a pseudo index rule needs, checked; comparison units without a
+    reference date refused or left out (``missing_reference``).  Returns the frame,
+    treatment, score and the ledger, and the input row of each row kept."""
+    kept = np.arange(frame.height, dtype=np.int64)
+    if spec.pseudo_index == "own":
+        return frame, treated, score, Exclusions(), kept
+    need = [spec.index_date] + ([spec.reference_date] if spec.reference_date else [])
+    for c in need:
+        role = "index_date" if c == spec.index_date else "reference_date"
+        if c not in frame.columns:
+            raise SchemaError(f"column {c!r} ({role}) is not in the data; "
+                              f"pseudo_index={spec.pseudo_index!r} needs it")
+        if not frame[c].dtype.is_temporal():
+            raise SchemaError(f"column {c!r} ({role}): expected dates, got "
+                              f"{frame[c].dtype}; parse it first (e.g. "
+                              "pl.col(...).str.to_date())")
+    if spec.reference_date is None:
+        return frame, treated, score, Exclusions(), kept
+    lacking = ~treated & frame[spec.reference_date].is_null().to_numpy()
+    if not lacking.any():
+        return frame, treated, score, Exclusions(), kept
+    ids = frame[spec.id].filter(pl.Series(lacking)).head(3).to_list()
+    if spec.missing_reference == "error":
+        raise SchemaError(f"column {spec.reference_date!r} (reference_date): "
+                          f"{int(lacking.sum()):,} comparison unit(s) have no reference date "
+                          f"(e.g. ids {ids}), so no pseudo index date can be drawn; fill it "
+                          "or pass missing_reference='exclude' to leave them out")
+    if lacking.sum() == (~treated).sum():
+        raise SchemaError(f"column {spec.reference_date!r} (reference_date): no comparison "
+                          "unit has a reference date; fill the column or choose another "
+                          "pseudo_index rule")
+    rows = np.flatnonzero(lacking).astype(np.int64)
+    ledger = Exclusions((Exclusion(
+        "data", "missing_reference_date",
+        f"comparison unit without a reference date ({spec.reference_date} missing; "
+        "pseudo_index='offset', missing_reference='exclude')", rows),))
+    if score is not None and not isinstance(score, str):
+        score = np.delete(np.asarray(score, dtype=np.float64), rows)
+    keep = ~lacking
+    return frame.filter(pl.Series(keep)), treated[keep], score, ledger, kept[keep]
+
+
 def _score(frame: pl.DataFrame, score: Any, spec: MatchSpec, treated: np.ndarray,
            covariates: tuple[str, ...], notes: list[str]
            ) -> tuple[np.ndarray | None, np.ndarray | None, PropensityModel | None]:
@@ -179,12 +223,12 @@ def match(data: Any, treatment: str = "treated", covariates: Sequence[str] | Non
         spec = spec.replace_fields(covariates=_formula_columns(spec.formula, frame.columns))
     treated = _check(frame, spec)
     notes: list[str] = []
+    frame, treated, score, exclusions, kept = _reference_rows(frame, spec, treated, score)
     work, model_covs, dropped = handle_missing(frame, spec.covariates, spec.missing)
-    exclusions = Exclusions()
     if dropped.size:
-        exclusions = Exclusions((Exclusion("data", "missing_covariate",
-                                           "missing covariate value (missing='drop')",
-                                           dropped.astype(np.int64)),))
+        exclusions += Exclusions((Exclusion("data", "missing_covariate",
+                                            "missing covariate value (missing='drop')",
+                                            kept[dropped].astype(np.int64)),))
         treated = np.delete(treated, dropped)
         if score is not None and not isinstance(score, str):
             score = np.delete(np.asarray(score, dtype=np.float64), dropped)

@@ -115,17 +115,138 @@ class MatchResult:
 
     def cohort(self) -> pl.DataFrame:
         """Matched units as a cohort for :func:`pbr.measure`: ``offender_id``,
-        ``index_date`` (each unit's own qualifying event date: comparison offenders keep
-        theirs as a pseudo index date, so outcomes are measured over the same kind of
-        window), ``treated``, ``weight`` and ``subclass``."""
-        if self.spec.index_date not in self.frame.columns:
-            raise SchemaError(f"column {self.spec.index_date!r} (index_date) is not in the "
-                              "matched data; pass index_date='<column>' to pbr.match")
+        ``index_date`` (a treated unit's own; a comparison unit's pseudo index date by
+        ``spec.pseudo_index``, see :meth:`pseudo_index_dates`), ``treated``, ``weight``
+        (MatchIt's, unchanged) and ``subclass``; one row per matched unit."""
+        dates = self._pseudo[0]
         return self.matched_frame.select(
             pl.col(self.spec.id).alias("offender_id"),
-            pl.col(self.spec.index_date).alias("index_date"),
             pl.col(self.spec.treatment).cast(pl.Boolean).alias("treated"),
-            "weight", "subclass")
+            "weight", "subclass").insert_column(1, dates["index_date"])
+
+    def pseudo_index_dates(self) -> pl.DataFrame:
+        """The index date each matched unit's outcomes are measured from, and why.
+
+        One row per matched unit (weight > 0, the order of ``frame``): the id column,
+        ``treated``, ``index_date`` and ``source``.  Treated units keep their own
+        ``index_date``; a comparison unit's pseudo index date follows
+        ``spec.pseudo_index`` (docs/methodology/matching.md, "Pseudo index dates"):
+
+        * ``"own"``: its own ``index_date`` (its own qualifying event);
+        * ``"matched"``: the index date of the treated unit it was matched to; a control
+          matched to several treated units (with replacement) takes the earliest, and
+          keeps its one row and its MatchIt weight;
+        * ``"offset"``: its ``reference_date`` plus ``offset_days`` (None: the lower
+          median of the matched treated units' ``index_date - reference_date``).
+
+        A date the rule needs but lacks is refused (SchemaError naming the units), never
+        left empty.
+
+        Examples
+        --------
+        Treated unit 1 (index date 1 March) is matched to control 3; control 4, matched
+        to treated unit 2 (1 May), was released on 10 April.  Treated units started 20 and
+        30 days after their release: the lower median offset is 20 days.
+
+        >>> import datetime as dt, polars as pl, pbr
+        >>> df = pl.DataFrame({"id": [1, 2, 3, 4], "t": [1, 1, 0, 0],
+        ...     "s": [0.8, 0.4, 0.75, 0.45],
+        ...     "index_date": [dt.date(2021, 3, 1), dt.date(2021, 5, 1), None, None],
+        ...     "release": [dt.date(2021, 2, 9), dt.date(2021, 4, 1),
+        ...                 dt.date(2021, 1, 5), dt.date(2021, 4, 10)]})
+        >>> m = pbr.match(df, "t", score="s", id="id", pseudo_index="matched")
+        >>> m.pseudo_index_dates().filter(~pl.col("treated")).rows()
+        [(3, False, datetime.date(2021, 3, 1), 'index date of matched treated unit 1'), \
+(4, False, datetime.date(2021, 5, 1), 'index date of matched treated unit 2')]
+        >>> m = pbr.match(df, "t", score="s", id="id", pseudo_index="offset",
+        ...               reference_date="release")
+        >>> m.pseudo_index_dates()["index_date"].to_list()[2:]
+        [datetime.date(2021, 1, 25), datetime.date(2021, 4, 30)]
+        >>> print(m.provenance["pseudo_index"])
+        offset: release + 20 days (lower median of index_date - release, 2 matched treated)
+        """
+        return self._pseudo[0]
+
+    @cached_property
+    def _pseudo(self) -> tuple[pl.DataFrame, str]:
+        s = self.spec
+        if s.index_date not in self.frame.columns:
+            raise SchemaError(f"column {s.index_date!r} (index_date) is not in the "
+                              "matched data; pass index_date='<column>' to pbr.match")
+        m = self.matched_frame
+        t = m[s.treatment].cast(pl.Boolean)
+        own = m[s.index_date]
+        source = pl.Series("source", ["own index date"] * m.height, pl.String)
+        rule, dates = self._pseudo_rule(m, t.to_numpy())
+        if dates is None:
+            dates, src = own, source
+        else:
+            both = pl.DataFrame({"t": t, "own": own, "d": dates[0], "a": source,
+                                 "b": dates[1]})
+            dates = both.select(pl.when("t").then("own").otherwise("d"))[:, 0]
+            src = both.select(pl.when("t").then("a").otherwise("b"))[:, 0]
+        missing = dates.is_null()
+        if missing.any():
+            who = m[s.id].filter(missing).head(3).to_list()
+            raise SchemaError(f"column {s.index_date!r} (index_date): {int(missing.sum()):,} "
+                              f"matched unit(s) have no index date (e.g. ids {who}) under "
+                              f"pseudo_index={s.pseudo_index!r}; fill it, drop these units "
+                              "before matching, or choose another pseudo_index rule")
+        out = pl.DataFrame({s.id: m[s.id], "treated": t,
+                            "index_date": dates.alias("index_date"), "source": src})
+        return out, rule
+
+    def _pseudo_rule(self, m: pl.DataFrame, t: np.ndarray
+                     ) -> tuple[str, tuple[pl.Series, pl.Series] | None]:
+        """The rule as recorded and, unless "own", each matched unit's pseudo date and
+        its source (treated rows are replaced by their own date by the caller)."""
+        s = self.spec
+        if s.pseudo_index == "own":
+            return f"own: each comparison unit's own {s.index_date}", None
+        if s.pseudo_index == "matched":
+            own = self.frame.select(pl.col(s.id).alias("treated_id"),
+                                    pl.col(s.index_date).alias("_date"))
+            per = self.pairs.select("treated_id", "control_id").join(
+                own, on="treated_id", how="left")
+            lacking = per.filter(pl.col("_date").is_null())
+            if lacking.height:
+                raise SchemaError(
+                    f"column {s.index_date!r} (index_date): matched treated unit(s) "
+                    f"{lacking['treated_id'].unique().sort().head(3).to_list()} have no "
+                    "index date, so their controls get no pseudo index date; fill it")
+            first = per.sort(["_date", "treated_id"]).group_by(
+                "control_id", maintain_order=True).agg(
+                pl.col("_date").first(), pl.col("treated_id").first().alias("_from"),
+                pl.len().alias("_n"))
+            got = m.select(pl.col(s.id).alias("control_id")).join(
+                first, on="control_id", how="left", maintain_order="left")
+            src = got.select(pl.format("index date of matched treated unit {}",
+                                       pl.col("_from").cast(pl.String))
+                             + pl.when(pl.col("_n") > 1).then(
+                                 pl.format(" (earliest of {})", pl.col("_n"))).otherwise(
+                                 pl.lit("")))[:, 0]
+            return (f"matched: each comparison unit takes the {s.index_date} of the treated "
+                    "unit it was matched to (with replacement: the earliest)",
+                    (got["_date"], src))
+        ref = s.reference_date
+        assert ref is not None
+        offset = s.offset_days
+        if offset is None:
+            tm = m.filter(pl.Series(t)).select(
+                (pl.col(s.index_date) - pl.col(ref)).dt.total_days().alias("d")
+            )["d"].drop_nulls().sort()
+            if tm.len() == 0:
+                raise SchemaError(f"offset_days: no matched treated unit has both "
+                                  f"{s.index_date!r} and {ref!r}, so their median offset "
+                                  "is undefined; give offset_days")
+            offset = int(tm[(tm.len() - 1) // 2])
+            how = f"lower median of {s.index_date} - {ref}, {tm.len():,} matched treated"
+        else:
+            how = "offset_days"
+        dates = m.select((pl.col(ref) + pl.duration(days=offset)).alias("index_date"))[:, 0]
+        src = m.select(pl.format(f"{ref} {{}} + {offset} days",
+                                 pl.col(ref).cast(pl.String)))[:, 0]
+        return f"offset: {ref} + {offset} days ({how})", (dates, src)
 
     # ------------------------------------------------------------------ summaries
     def sample_sizes(self) -> pl.DataFrame:
@@ -214,13 +335,19 @@ class MatchResult:
                          "  unmatched: not the nearest available control of any treated unit")
         if self.caliper is not None:
             lines.append(f"  caliper {self.caliper:.6g} on the {s.distance} distance")
+        if r["weight"] > 0 and s.index_date in self.frame.columns:
+            got = self.pseudo_index_dates().filter(pl.col(s.id) == unit_id).row(0, named=True)
+            kind = "index date" if r[s.treatment] else "pseudo index date"
+            lines.append(f"  {kind} {got['index_date']}: {got['source']} (rule "
+                         f"{self.pseudo_index_rule()})")
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ provenance
     @cached_property
     def provenance(self) -> dict[str, Any]:
-        """Version, spec (TOML), seed and the input fingerprint (SHA-256 of the units
-        considered, after the missing-value rule, in input order)."""
+        """Version, spec (TOML), seed, the input fingerprint (SHA-256 of the units
+        considered, after the missing-value rule, in input order) and the pseudo index
+        date rule (:meth:`pseudo_index_rule`)."""
         from pbr._version import __version__
         from pbr.measures import _frame_fingerprint
 
@@ -229,7 +356,15 @@ class MatchResult:
                 "spec_sha256": hashlib.sha256(text.encode()).hexdigest(),
                 "seed": self.spec.seed,
                 "input_sha256": _frame_fingerprint(self.frame.select(self.input_columns)),
-                "score": "user" if self.model is None else f"logit: {self.model.formula}"}
+                "score": "user" if self.model is None else f"logit: {self.model.formula}",
+                "pseudo_index": self.pseudo_index_rule()}
+
+    def pseudo_index_rule(self) -> str:
+        """How the comparison units' pseudo index dates are drawn, as recorded in
+        :attr:`provenance` (the offset in days when it is the treated units' median)."""
+        if self.spec.pseudo_index == "own":
+            return f"own: each comparison unit's own {self.spec.index_date}"
+        return self._pseudo[1]
 
     def __str__(self) -> str:
         s = self.spec

@@ -27,6 +27,8 @@ Order = Literal["largest", "smallest", "data", "random"]
 Discard = Literal["none", "both", "control", "treated"]
 Missing = Literal["error", "drop", "indicator"]
 Ties = Literal["id", "data"]
+PseudoIndex = Literal["own", "matched", "offset"]
+MissingReference = Literal["error", "exclude"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "distance": ("propensity", "logit", "mahalanobis"),
@@ -36,6 +38,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "missing": ("error", "drop", "indicator"),
     "caliper_scale": ("sd", "absolute"),
     "ties": ("id", "data"),
+    "pseudo_index": ("own", "matched", "offset"),
+    "missing_reference": ("error", "exclude"),
 }
 
 
@@ -110,8 +114,25 @@ class MatchSpec:
         (complete cases) or ``"indicator"`` (fill with the mean and add a missingness
         indicator per column; Rosenbaum and Rubin 1984, appendix).
     index_date
-        Column holding each unit's own qualifying event date; comparison offenders keep
-        theirs as a pseudo index date for measuring outcomes.
+        Column holding each unit's own qualifying event date (the treated units' index
+        dates; see ``pseudo_index`` for the comparison units').
+    pseudo_index
+        How a matched comparison unit gets the index date its outcomes are measured
+        from (docs/methodology/matching.md, "Pseudo index dates"): ``"own"`` (default:
+        its own ``index_date``), ``"matched"`` (the index date of the treated unit it
+        was matched to; with replacement, the earliest of them) or ``"offset"`` (its
+        ``reference_date`` plus ``offset_days``).
+    reference_date
+        With ``pseudo_index="offset"``: the column holding each unit's reference event
+        (e.g. release or sentence start).
+    offset_days
+        With ``pseudo_index="offset"``: days from the reference event to the pseudo
+        index date; None (default) takes the matched treated units' median offset
+        (``index_date - reference_date``, the lower median: an offset one of them has).
+    missing_reference
+        With ``pseudo_index="offset"``, a comparison unit without a reference date:
+        ``"error"`` (default, names the count and ids) or ``"exclude"`` (left out before
+        matching and recorded in ``exclusions``).
     seed
         Seed of the random matching order.
     name
@@ -148,6 +169,12 @@ class MatchSpec:
     discard: Discard = field(default="none", metadata=_meta("none", "MatchIt discard"))
     missing: Missing = field(default="error", metadata=_meta("error", "pbr policy"))
     index_date: str = field(default="index_date", metadata=_meta("index_date", "pbr schema"))
+    pseudo_index: PseudoIndex = field(default="own", metadata=_meta("own", "pbr rule"))
+    reference_date: str | None = field(default=None, metadata=_meta("none", "user choice"))
+    offset_days: int | None = field(default=None, metadata=_meta(
+        "none (treated median)", "pbr rule"))
+    missing_reference: MissingReference = field(default="error",
+                                                metadata=_meta("error", "pbr policy"))
     seed: int | None = field(default=None, metadata=_meta("none", "pbr: seeded randomness"))
     name: str = field(default="custom", metadata=_meta("custom", "-"))
 
@@ -198,8 +225,32 @@ class MatchSpec:
                                          or self.replace or self.exact):
             raise SpecError(f"method: caliper, ratio, replace and exact apply to "
                             f"method='nearest', not {self.method!r}")
+        self._check_pseudo_index()
         if self.treatment in self.covariates or self.id in self.covariates:
             raise SpecError("covariates: must not include the treatment or id column")
+
+    def _check_pseudo_index(self) -> None:
+        if self.pseudo_index == "offset":
+            if not isinstance(self.reference_date, str) or not self.reference_date:
+                raise SpecError("reference_date: pseudo_index='offset' needs the column of "
+                                "the reference event, e.g. reference_date='release_date'")
+            if self.offset_days is not None and (isinstance(self.offset_days, bool) or
+                                                 not isinstance(self.offset_days, int)):
+                raise SpecError(f"offset_days: expected a whole number of days (or none "
+                                f"for the treated units' median), got {self.offset_days!r}")
+        else:
+            for name in ("reference_date", "offset_days"):
+                if getattr(self, name) is not None:
+                    raise SpecError(f"{name}: only applies with pseudo_index='offset', not "
+                                    f"{self.pseudo_index!r}; drop it or set "
+                                    "pseudo_index='offset'")
+            if self.missing_reference != "error":
+                raise SpecError("missing_reference: only applies with "
+                                "pseudo_index='offset'")
+        if self.pseudo_index == "matched" and self.method != "nearest":
+            raise SpecError(f"pseudo_index: 'matched' needs pairs (method='nearest'); "
+                            f"method={self.method!r} forms strata with no treated unit per "
+                            "control: use 'own' or 'offset'")
 
     def replace_fields(self, **changes: Any) -> MatchSpec:
         """A copy with some fields changed (validated again).

@@ -83,6 +83,7 @@ _TEST_METHOD = {
     "bootstrap": {"rate": ("bootstrap", None), "mean": ("bootstrap", None)},
     "none": {"rate": ("normal", None), "mean": ("welch", None)},
 }
+_DID_LABEL = "counterfactual (the cohort before, moved by the comparison group's change)"
 #: a scheme's comparator kind -> the comparator it needs
 _KIND_NEEDS = {"fixed_baseline": ("baseline", "a baseline value or pbr.risk.Baseline"),
                "adjusted_baseline": ("adjusted", "a case-mix model (pbr.risk.CaseMixModel), a "
@@ -564,7 +565,16 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
             if clusters:
                 c0 = h[clusters].to_numpy()
         elif comp.kind == "adjusted":
-            expected = expected_values(g, str(comp.column), kind) * info.scale
+            if comp.column == "_expected":   # made here: only the group's mean is a rate
+                expected = g["_expected"].to_numpy() * info.scale
+                mean = float(np.average(expected, weights=w1))
+                if kind == "rate" and not 0.0 <= mean <= 1.0:
+                    raise SpecError(f"comparator: the adjusted baseline of group {key!r} is "
+                                    f"{mean:.4g}, outside [0, 1] ({form} form); use "
+                                    "form='additive', or check the baseline's value and "
+                                    "predicted_rate (proportions)")
+            else:
+                expected = expected_values(g, str(comp.column), kind) * info.scale
             base = (float(np.average(expected, weights=w1)), None)
             comp_value = base[0]
         else:
@@ -608,6 +618,7 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
     out = pl.DataFrame(rows, infer_schema_length=None).with_columns(
         pl.col("note").cast(pl.String), pl.col("_reason").cast(pl.String))
     assessed = pl.col("_reason").is_null()
+    label = comp.describe if not did else _DID_LABEL
     if correction:
         p = out["p_value"].cast(pl.Float64).fill_null(np.nan).to_numpy().copy()
         p[out["_reason"].is_not_null().to_numpy()] = np.nan   # not in the family
@@ -621,8 +632,7 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
         conclusion=pl.when(~assessed).then(pl.col("_reason"))
         .when(pl.col("significant")).then(pl.lit("significant"))
         .otherwise(pl.lit("not significant")),
-        measure=pl.lit(measure), comparator=pl.lit(comp.describe if not did else
-                                                  "comparison group's trend"),
+        measure=pl.lit(measure), comparator=pl.lit(label),
         level=pl.lit(level), alternative=pl.lit(alternative)).drop("_reason")
     used = "difference in differences" if did else method
     prov = {"pbr_version": __version__, "measure": measure, "method": used,
@@ -670,6 +680,6 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
             notes.append(text)
     notes += _small_sample_notes(out.filter(~pl.col("conclusion").str.starts_with("no test"))
                                  if not tested else out, keys)
-    return ComparisonResult(out, tuple(keys), measure, used, comp.describe if not did else
-                            "comparison group's trend", level, alternative, correction,
+    return ComparisonResult(out, tuple(keys), measure, used, label, level, alternative,
+                            correction,
                             prov, tuple(notes), form=form)

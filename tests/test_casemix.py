@@ -219,6 +219,21 @@ def test_model_with_group_covariate_is_calibrated_per_group() -> None:
         assert cmp.frame["change"].to_list() == pytest.approx([0.0] * 4, abs=1e-6)
 
 
+def test_predictions_are_in_the_summary_units() -> None:
+    """A logit's predictions are probabilities: their group means are proportions, equal
+    to MeasureResult.summary()'s and Baseline's binary_rate (no factor of 100)."""
+    data = pbr.synth.generate(2_000, seed=8)
+    res = pbr.measure(data.cohort, data.events, "crc_pbr_2015")
+    model = fit_casemix(res, ["age", "provider"])
+    means = res.frame.with_columns(p=pl.Series(model.predict(res))).group_by(
+        "provider").agg(pl.col("p").mean()).sort("provider")["p"].to_list()
+    summary = res.summary(by="provider")["binary_rate"].to_list()
+    assert means == pytest.approx(summary, rel=1e-7) and max(summary) < 1
+    base = Baseline.from_result(res, by="provider", predicted="true_risk")
+    assert base.to_frame()["binary_rate"].to_list() == pytest.approx(summary, rel=1e-15)
+    assert 0 < base.to_frame()["predicted_rate"].max() < 1
+
+
 def test_fits_are_deterministic_and_printable() -> None:
     data = pbr.synth.generate(2_000, seed=5)
     res = pbr.measure(data.cohort, data.events, "crc_pbr_2015")

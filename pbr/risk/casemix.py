@@ -15,7 +15,9 @@ per_reoffender     ``reoffences`` of           the same count models, fitted on 
 :func:`casemix_score` instead takes a supplied prediction column, such as an OGRS3 or
 OGRS4/G3 probability.  Either way the result is a frozen :class:`CaseMixModel` whose
 ``predict(frame)`` gives each current offender's expected outcome under the baseline's
-behaviour; :func:`~pbr.compare.adjusted.compare_to_baseline` turns those into adjusted rates.
+behaviour (for ``binary_rate`` a probability, so its group means are proportions, the
+unit of ``MeasureResult.summary()`` and :class:`~pbr.risk.baseline.Baseline`);
+:func:`~pbr.compare.adjusted.compare_to_baseline` turns those into adjusted rates.
 
 Sources: methodology section 1.6 (actual vs predicted rates from a logistic model of
 age, gender, criminal history and index offence fitted on a baseline year [V2];

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pbr.compare.registry import MEASURES as REGISTRY
 from pbr.errors import ContractError
 
 __all__ = ["MAX_ABS", "MAX_N", "MEASURES", "RATES", "Outcome", "as_decimal"]
 
-#: measure -> (scale, denominator, unit): the measure is "per ``scale`` of the
-#: denominator", so ``(comparator - actual) * base_n / scale`` counts what was avoided.
+#: measure -> (scale, denominator, unit) for the registry's measures a contract pays on
+#: (:data:`pbr.compare.MEASURES`): the measure is "per ``scale`` of the denominator", so
+#: ``(comparator - actual) * base_n / scale`` counts what was avoided.
 MEASURES: dict[str, tuple[int, str, str]] = {
     "binary_rate": (100, "offenders", "reoffenders"),
     "per_offender": (1, "offenders", "reoffences"),
@@ -33,8 +35,9 @@ MEASURES: dict[str, tuple[int, str, str]] = {
     "serious_rate": (100, "offenders", "serious reoffenders"),
 }
 
-#: measures that are rates in percent (0-100): ``rate_unit = "percent"``
-RATES = ("binary_rate", "serious_rate")
+#: measures that are rates (proportions in pbr's API; percent, 0-100, in a contract with
+#: ``rate_unit = "percent"``): the rates of the measure registry
+RATES = tuple(m for m in MEASURES if REGISTRY[m].is_rate)
 
 #: the largest magnitude pbr reads as a number (a thousand million million): beyond it a
 #: value is a typo, and Decimal arithmetic at 34 digits could no longer hold its pennies

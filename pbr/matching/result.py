@@ -364,7 +364,10 @@ class MatchResult:
         :attr:`provenance` (the offset in days when it is the treated units' median)."""
         if self.spec.pseudo_index == "own":
             return f"own: each comparison unit's own {self.spec.index_date}"
-        return self._pseudo[1]
+        try:
+            return self._pseudo[1]
+        except SchemaError as exc:  # provenance is kept even when no date can be drawn
+            return f"{self.spec.pseudo_index}: not drawn ({exc})"
 
     def __str__(self) -> str:
         s = self.spec

@@ -186,9 +186,13 @@ class SchemeRun:
                       _table(self.summary())]
         for name, c in self.comparisons.items():
             lines += ["", f"[{name}]", str(c)]
-        shown = tuple(f"{m}: " for m in self.comparisons)   # printed with each comparison
-        lines += [f"note: {n}" for n in self.notes if not n.startswith(shown)]
+        lines += [f"note: {n}" for n in self.notes if not self._of_comparisons(n)]
         return "\n".join(lines)
+
+    def _of_comparisons(self, note: str) -> bool:
+        """A note of comparisons only (``explain`` prints it with each comparison)."""
+        head = note.split(": ", 1)[0].split(", ")
+        return ": " in note and set(head) <= set(self.comparisons)
 
     def __str__(self) -> str:
         cs = self.scheme.comparison

@@ -14,7 +14,9 @@ module              owns
 ``pay``             :func:`pay`: rules -> limits -> on account -> rounding
 ``statement``       :class:`PaymentStatement` and :class:`Line` (reconciled on construction)
 ``compare``         per-offender measures -> per-cohort outcomes against the comparator
-``run``             :func:`run_contract`: measure -> compare -> pay
+``resolve``         the comparator a run uses: the contract's table and what the run gives
+``record``          :class:`ComparatorUsed`: its kind, form, document and SHA-256
+``run``             :func:`run_contract`: measure_step -> compare_step -> pay_step
 ==================  ===============================================================
 
 Every rule and its source: docs/methodology/payments.md.
@@ -27,10 +29,19 @@ from pbr.contract.components import Component
 from pbr.contract.ledger import LedgerEntry, PaymentLedger
 from pbr.contract.outcome import Outcome
 from pbr.contract.pay import pay
-from pbr.contract.run import ContractRun, run_contract
+from pbr.contract.record import ComparatorUsed
+from pbr.contract.run import (
+    ContractComparison,
+    ContractRun,
+    compare_step,
+    measure_step,
+    pay_step,
+    run_contract,
+)
 from pbr.contract.spec import CohortPeriod, Contract, Rounding, Variation
 from pbr.contract.statement import Line, PaymentStatement
 
-__all__ = ["CohortPeriod", "Comparator", "Component", "Contract", "ContractRun", "LedgerEntry",
-           "Line", "Outcome", "PaymentLedger", "PaymentStatement", "Rounding", "Variation", "pay",
-           "run_contract"]
+__all__ = ["CohortPeriod", "Comparator", "ComparatorUsed", "Component", "Contract",
+           "ContractComparison", "ContractRun", "LedgerEntry", "Line", "Outcome",
+           "PaymentLedger", "PaymentStatement", "Rounding", "Variation", "compare_step",
+           "measure_step", "pay", "pay_step", "run_contract"]

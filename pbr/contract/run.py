@@ -1,19 +1,23 @@
-"""``run_contract``: the one orchestrator, a plain composition of the public steps.
+"""``run_contract``: the one orchestrator, a plain chain of three public steps.
 
-measure (:func:`pbr.measure` with the contract's measure spec) -> compare
-(:func:`pbr.contract.compare.outcomes`: per-cohort outcomes against the comparator) ->
-pay (:func:`pbr.contract.pay.pay`).  Each step can be called on its own; this function
-only wires them, checks that the follow-up windows have closed by the data extract
-date (:func:`open_windows`), and records the provenance and the measure's notes.
+:func:`measure_step` (:func:`pbr.measure` with the contract's measure spec, after
+checking that the follow-up windows have closed by the data extract date,
+:func:`open_windows`) -> :func:`compare_step` (the comparator the contract names or the
+run gives, :func:`pbr.contract.resolve.resolve_comparator`, then
+:func:`pbr.contract.compare.outcomes`: per-cohort outcomes) -> :func:`pay_step`
+(:func:`pbr.contract.pay.pay` with the provenance and the notes of the steps before).
+Run one by one, the steps give the statement :func:`run_contract` gives, byte for byte;
+:class:`ContractRun` keeps each step's output.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -23,27 +27,73 @@ from pbr.contract import compare
 from pbr.contract.ledger import PaymentLedger
 from pbr.contract.outcome import Outcome
 from pbr.contract.pay import pay
+from pbr.contract.record import ComparatorUsed, classify_comparator
+from pbr.contract.resolve import resolve_comparator
 from pbr.contract.spec import Contract
 from pbr.contract.statement import PaymentStatement
 from pbr.data import Cohort, Events
 from pbr.errors import CompletenessWarning, ContractError, PbrWarning, SpecError
 from pbr.measures import MeasureResult, measure
 from pbr.period import date_to_day, day_to_date
+from pbr.risk.casemix import CaseMixModel
 from pbr.spec import MeasureSpec, as_date
 
 T = TypeVar("T")
 
-__all__ = ["ContractRun", "open_windows", "run_contract"]
+__all__ = ["ContractComparison", "ContractRun", "compare_step", "measure_step",
+           "open_windows", "pay_step", "run_contract"]
+
+
+@dataclass(frozen=True)
+class ContractComparison:
+    """The compare step's output: the outcomes and what they were compared with.
+
+    Attributes
+    ----------
+    contract
+        The contract compared under (as given, not the run's merged comparator).
+    measured
+        The measure step's :class:`~pbr.MeasureResult`.
+    comparator
+        :class:`~pbr.contract.resolve.ComparatorUsed`: the kind, where its data came
+        from, its SHA-256 (and the match weights'), the comparator applied and the
+        :class:`~pbr.MatchResult` used, if any.
+    outcomes
+        One :class:`~pbr.Outcome` per cohort and measure the components pay on.
+    notes
+        The measure's notes, the comparator's and the comparison's warnings: the
+        statement's notes.
+    provenance
+        The measure's provenance with the contract's TOML and SHA-256 and the
+        comparator's SHA-256: the statement's provenance.
+    """
+
+    contract: Contract
+    measured: MeasureResult
+    comparator: ComparatorUsed
+    outcomes: tuple[Outcome, ...]
+    notes: tuple[str, ...] = ()
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __str__(self) -> str:
+        return "\n".join([f"Comparison under contract {self.contract.name!r}: "
+                          f"{self.comparator}", *(f"  {o}" for o in self.outcomes)])
 
 
 @dataclass(frozen=True)
 class ContractRun:
-    """The three results of a contract run: measures, outcomes, statement."""
+    """Each step's output: the measures, the comparison (outcomes), the statement."""
 
     contract: Contract
     result: MeasureResult
     outcomes: tuple[Outcome, ...]
     statement: PaymentStatement
+    comparison: ContractComparison | None = None
+
+    @property
+    def comparator(self) -> ComparatorUsed | None:
+        """What the cohort was compared with (:class:`~pbr.contract.resolve.ComparatorUsed`)."""
+        return None if self.comparison is None else self.comparison.comparator
 
     def __str__(self) -> str:
         return f"{self.result}\n\n{self.statement}"
@@ -172,11 +222,162 @@ def _passing_on(fn: Callable[..., T], *args: Any, **kwargs: Any
     return value, caught
 
 
+def measure_step(contract: Contract, cohort: Any, events: Any, *, custody: Any = None,
+                 engine: str = "numba", as_of: _dt.date | str | None = None
+                 ) -> MeasureResult:
+    """The first step: the cohort measured with the contract's measure spec.
+
+    Checks the cohort column's labels against the contract and that every follow-up
+    window has closed by the data extract date ``as_of`` (unless the contract allows
+    provisional lines: then the open cohorts are measured on the windows so far), then
+    calls :func:`pbr.measure`.  The notes of the extract-date check are added to the
+    result's notes; the measure's warnings are passed on.  Arguments as for
+    :func:`run_contract`.
+
+    Examples
+    --------
+    >>> import pbr
+    >>> from pbr.contract import Contract
+    >>> from pbr.contract.spec import demo_contract_text
+    >>> c = Contract.from_toml(demo_contract_text())
+    >>> data = pbr.synth.generate(300, seed=1)
+    >>> measured = measure_step(c, data.cohort, data.events)
+    >>> measured.spec.as_of is None, measured.frame.height
+    (True, 300)
+    """
+    if not isinstance(contract, Contract):
+        raise ContractError(f"contract: expected a Contract (pbr.io.read_contract(path)), got "
+                            f"{type(contract).__name__}")
+    when = None if as_of is None else _as_of(as_of)
+    cohort = Cohort.from_frame(cohort)
+    events = Events.from_frame(events)
+    spec, notes = _extract_end(contract, contract.measure_spec, cohort, events, when)
+    result, caught = _passing_on(measure, cohort, events, spec, custody=custody,
+                                 engine=engine)
+    incomplete = [str(w.message) for w in caught if issubclass(w.category, CompletenessWarning)]
+    if incomplete and not spec.interim:
+        raise ContractError("the measure found follow-up windows that may not have closed: "
+                            f"{incomplete[0]}. A contract pays only on closed windows: pass "
+                            "as_of= the data extract date (pbr pay --as-of), or set "
+                            "provisional = true under [contract] to pay provisional lines")
+    said = any("as_of not given" in n for n in result.notes)
+    kept = tuple(dict.fromkeys([
+        *result.notes, *(n for n in notes if not (said and n.startswith("as_of not given")))]))
+    return result if kept == result.notes else dataclasses.replace(result, notes=kept)
+
+
+def compare_step(contract: Contract, measured: MeasureResult, comparator: Any = None, *,
+                 model: CaseMixModel | None = None) -> ContractComparison:
+    """The second step: per-cohort outcomes against the contract's comparator.
+
+    Parameters
+    ----------
+    contract
+        The :class:`~pbr.contract.Contract`.
+    measured
+        The :func:`measure_step` result (a :class:`~pbr.MeasureResult` of the cohort).
+    comparator, model
+        None (the default): the contract's ``[comparator]`` table, with a
+        ``[comparator.match]`` spec matched on the cohort file's columns.  Else, where
+        the table says ``supplied_at_run = true`` or there is none: a
+        :class:`~pbr.risk.Baseline` (its proportions in the contract's per cent,
+        exactly; grouped by nothing or by the cohort column; ``predicted_rate`` gives a
+        case-mix kind's baseline risk), a fitted :class:`~pbr.risk.CaseMixModel` (each
+        offender's predicted risk; also as ``model=`` beside a Baseline), a
+        :class:`~pbr.MatchResult` (the treated are the cohort, the matched controls the
+        comparison group, weighted; the cohort given covers both) or a
+        :class:`~pbr.matching.MatchSpec` (:func:`pbr.match` on the cohort file's
+        columns).  See :func:`pbr.contract.resolve.resolve_comparator`.
+
+    Returns
+    -------
+    ContractComparison
+
+    Raises
+    ------
+    ContractError
+        A comparator that contradicts the contract's kind or gives what the contract's
+        table fixes (naming both and the fix), a piece of the comparator given nowhere,
+        and what :func:`pbr.contract.compare.outcomes` refuses.
+
+    Examples
+    --------
+    >>> import pbr
+    >>> from pbr.contract import Contract
+    >>> from pbr.contract.spec import demo_contract_text
+    >>> c = Contract.from_toml(demo_contract_text())
+    >>> data = pbr.synth.generate(300, seed=1)
+    >>> compared = compare_step(c, measure_step(c, data.cohort, data.events))
+    >>> compared.comparator.kind, len(compared.outcomes)
+    ('baseline', 8)
+    """
+    if not isinstance(contract, Contract):
+        raise ContractError(f"contract: expected a Contract (pbr.io.read_contract(path)), got "
+                            f"{type(contract).__name__}")
+    if not isinstance(measured, MeasureResult):
+        raise ContractError(f"measured: expected the measure step's MeasureResult "
+                            f"(measure_step(contract, cohort, events)), got "
+                            f"{type(measured).__name__}")
+    needed = tuple(dict.fromkeys(c.measure for c in contract.components
+                                 if c.measure is not None)) or ("binary_rate",)
+    unit = "conviction events" if measured.spec.counting_unit == "court_event" else None
+    (used_contract, frame, used), resolved = _passing_on(
+        resolve_comparator, contract, measured.frame, comparator, model=model, needed=needed)
+    outcomes, compared = _passing_on(compare.outcomes, used_contract, frame, list(needed),
+                                     unit_name=unit)
+    # the comparison's warnings (a small group, an exact method) are kept in the record
+    warned = [str(w.message) for w in (*resolved, *compared)
+              if issubclass(w.category, PbrWarning)]
+    text = contract.to_toml()
+    provenance = {**measured.provenance, "contract": text,
+                  "contract_sha256": hashlib.sha256(text.encode()).hexdigest(),
+                  "comparator": f"{used.kind} ({used.form})",
+                  "comparator_sha256": used.sha256}
+    if used.weights_sha256 is not None:
+        provenance["comparator_weights_sha256"] = used.weights_sha256
+    notes = tuple(dict.fromkeys([*measured.notes, *used.notes, *warned]))
+    return ContractComparison(contract, measured, used, outcomes, notes, provenance)
+
+
+def pay_step(contract: Contract, compared: ContractComparison, *,
+             prior: PaymentLedger | PaymentStatement | Iterable[PaymentStatement] | None
+             = None) -> PaymentStatement:
+    """The third step: :func:`pbr.contract.pay.pay` on the comparison's outcomes, with its
+    provenance and notes (``pbr.pay(contract, compared)`` does the same).
+
+    Examples
+    --------
+    >>> import pbr
+    >>> from pbr.contract import Contract
+    >>> from pbr.contract.spec import demo_contract_text
+    >>> c = Contract.from_toml(demo_contract_text())
+    >>> data = pbr.synth.generate(300, seed=1)
+    >>> compared = compare_step(c, measure_step(c, data.cohort, data.events))
+    >>> str(pay_step(c, compared)) == str(run_contract(c, data.cohort, data.events).statement)
+    True
+    """
+    if not isinstance(compared, ContractComparison):
+        raise ContractError(f"compared: expected the compare step's ContractComparison "
+                            f"(compare_step(contract, measured)), got "
+                            f"{type(compared).__name__}; to pay given outcomes use "
+                            "pbr.pay(contract, outcomes)")
+    if compared.contract != contract:
+        raise ContractError(f"contract: {contract.name!r} is not the contract the comparison "
+                            f"was made under ({compared.contract.name!r}); pay with "
+                            "compared.contract, or compare again under this one")
+    return pay(contract, compared.outcomes, provenance=compared.provenance, prior=prior,
+               notes=compared.notes)
+
+
 def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any = None,
                  engine: str = "numba", as_of: _dt.date | str | None = None,
                  prior: PaymentLedger | PaymentStatement | Iterable[PaymentStatement] | None
-                 = None) -> ContractRun:
+                 = None, comparator: Any = None, model: CaseMixModel | None = None
+                 ) -> ContractRun:
     """Measure a cohort, compare it with the contract's comparator, and pay.
+
+    The chain :func:`measure_step` -> :func:`compare_step` -> :func:`pay_step`; run one
+    by one they give the same statement.
 
     Parameters
     ----------
@@ -184,7 +385,8 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
         The :class:`~pbr.contract.spec.Contract`.
     cohort, events, custody
         As for :func:`pbr.measure`; the cohort carries ``contract.cohort_column`` (and
-        for a matched comparator the group and weight columns).
+        for a matched comparator the group and weight columns, or the treated and the
+        matched controls of ``comparator=``).
     engine
         Measure engine, ``"numba"`` or ``"polars"``.
     as_of
@@ -200,6 +402,10 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
         Earlier statements or a :class:`~pbr.contract.ledger.PaymentLedger`: what was
         already paid, so that caps, floors and payments on account hold across runs
         (see :func:`~pbr.contract.pay.pay`).
+    comparator, model
+        The comparator's data given with the run (a Baseline, a fitted CaseMixModel, a
+        MatchResult or a MatchSpec), where the contract's ``[comparator]`` says
+        ``supplied_at_run = true`` or there is none: see :func:`compare_step`.
 
     Returns
     -------
@@ -227,36 +433,15 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
     >>> run = run_contract(c, data.cohort, data.events)
     >>> run.statement.total == sum(line.amount for line in run.statement.lines)
     True
+    >>> run.comparator.kind, run.comparator.form
+    ('baseline', 'contract')
     """
     if not isinstance(contract, Contract):
         raise ContractError(f"contract: expected a Contract (pbr.io.read_contract(path)), got "
                             f"{type(contract).__name__}")
-    when = None if as_of is None else _as_of(as_of)
-    cohort = Cohort.from_frame(cohort)
-    events = Events.from_frame(events)
-    spec, notes = _extract_end(contract, contract.measure_spec, cohort, events, when)
-    result, caught = _passing_on(measure, cohort, events, spec, custody=custody,
-                                 engine=engine)
-    incomplete = [str(w.message) for w in caught if issubclass(w.category, CompletenessWarning)]
-    if incomplete and not spec.interim:
-        raise ContractError("the measure found follow-up windows that may not have closed: "
-                            f"{incomplete[0]}. A contract pays only on closed windows: pass "
-                            "as_of= the data extract date (pbr pay --as-of), or set "
-                            "provisional = true under [contract] to pay provisional lines")
-    needed = list(dict.fromkeys(c.measure for c in contract.components
-                                if c.measure is not None)) or ["binary_rate"]
-    unit = "conviction events" if spec.counting_unit == "court_event" else None
-    outcomes, compared = _passing_on(compare.outcomes, contract, result.frame, needed,
-                                     unit_name=unit)
-    # the comparison's warnings (a small group, an exact method) are kept in the record
-    compared_notes = [str(w.message) for w in compared if issubclass(w.category, PbrWarning)]
-    text = contract.to_toml()
-    provenance = {**result.provenance, "contract": text,
-                  "contract_sha256": hashlib.sha256(text.encode()).hexdigest()}
-    said = any("as_of not given" in n for n in result.notes)
-    kept = list(dict.fromkeys([
-        *result.notes, *(n for n in notes if not (said and n.startswith("as_of not given"))),
-        *compared_notes]))
-    return ContractRun(contract, result, outcomes, pay(contract, outcomes,
-                                                       provenance=provenance, prior=prior,
-                                                       notes=kept))
+    classify_comparator(comparator, model)   # a wrong object is refused before anything is measured
+    measured = measure_step(contract, cohort, events, custody=custody, engine=engine,
+                            as_of=as_of)
+    compared = compare_step(contract, measured, comparator, model=model)
+    return ContractRun(contract, measured, compared.outcomes,
+                       pay_step(contract, compared, prior=prior), compared)

@@ -271,6 +271,8 @@ class Contract:
                 continue
             if f.name == "values":
                 value = dict(value)
+            elif f.name == "match":
+                value = value.to_dict()
             elif f.name == "cohort_values":
                 f_name, value = "cohorts", {c: dict(v) for c, v in value}
                 comp[f_name] = value
@@ -314,8 +316,12 @@ class Contract:
         lines.append(f"  measure      {self.measure_preset}"
                      + (f" with {dict(self.measure_overrides)}" if self.measure_overrides else ""))
         if self.comparator is not None:
-            lines.append(f"  comparator   {self.comparator.kind} "
-                         f"{dict(self.comparator.values)}")
+            comp = self.comparator
+            lines.append(f"  comparator   {comp.kind} {dict(comp.values)}"
+                         + (f"; match {comp.match.name!r} on {', '.join(comp.match.covariates)}"
+                            if comp.match is not None else "")
+                         + ("; supplied at run: " + ", ".join(comp.missing())
+                            if comp.supplied_at_run else ""))
         for c in self.components:
             lines.append(f"  component    {c.name}: {c.kind}"
                          + (f" on {c.measure}" if c.measure else "")

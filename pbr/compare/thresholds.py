@@ -32,7 +32,10 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+import numpy as np
+from numpy.typing import NDArray
 
 from pbr.errors import ContractError, SpecError
 from pbr.stats.interval import ALTERNATIVES, z_value
@@ -67,8 +70,17 @@ def _same_type(**values: Any) -> None:
                         + ", ".join(f"{k}={v!r}" for k, v in values.items()))
 
 
-def adjust_baseline(base: Number, predicted: Number, predicted_baseline: Number,
-                    form: str = "additive") -> Number:
+@overload
+def adjust_baseline(base: Decimal, predicted: Decimal, predicted_baseline: Decimal,
+                    form: str = ...) -> Decimal: ...
+@overload
+def adjust_baseline(base: float, predicted: float, predicted_baseline: float,
+                    form: str = ...) -> float: ...
+@overload
+def adjust_baseline(base: float, predicted: NDArray[np.float64], predicted_baseline: float,
+                    form: str = ...) -> NDArray[np.float64]: ...
+def adjust_baseline(base: Any, predicted: Any, predicted_baseline: Any,
+                    form: str = "additive") -> Any:
     """The case-mix adjusted baseline ``E``: the rate expected of the current cohort.
 
     ``E = B + P - P_base`` (``form="additive"``) or ``E = B x P / P_base`` (``"ratio"``),
@@ -76,7 +88,9 @@ def adjust_baseline(base: Number, predicted: Number, predicted_baseline: Number,
     (``predicted``) and ``P_base`` the baseline cohort's (``predicted_baseline``), all in
     one unit (proportions in an analysis, per cent in a contract).  Methodology 1.6 [I]
     (docs/methodology/baselines.md).  Floats or Decimals (all the same); the result has
-    their type.
+    their type.  ``predicted`` may also be a float array of each offender's prediction:
+    the result is then each offender's expected value, whose mean is ``E`` (both forms
+    are linear in ``P``).
 
     Raises
     ------
@@ -93,6 +107,9 @@ def adjust_baseline(base: Number, predicted: Number, predicted_baseline: Number,
     >>> from decimal import Decimal
     >>> adjust_baseline(Decimal("30.0"), Decimal("31.5"), Decimal("29.0"))
     Decimal('32.5')
+    >>> import numpy as np
+    >>> adjust_baseline(0.30, np.array([0.2, 0.4]), 0.25, "ratio").round(6).tolist()
+    [0.24, 0.48]
     """
     _form(form)
     _same_type(base=base, predicted=predicted, predicted_baseline=predicted_baseline)

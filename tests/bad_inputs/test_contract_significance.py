@@ -13,6 +13,7 @@ here writes a file.
 
 from __future__ import annotations
 
+import doctest
 import math
 import warnings
 from collections.abc import Callable
@@ -193,6 +194,11 @@ def test_exact_thresholds_by_hand(case: tuple[str, str, int, tuple[Decimal, Deci
     assert t.method == "exact binomial"
     assert (t.lower, t.upper) == pytest.approx((float(lower) / 100, float(upper) / 100),
                                                abs=5e-9)
+
+
+def test_thresholds_doctests() -> None:
+    result = doctest.testmod(thresholds)
+    assert result.failed == 0 and result.attempted >= 20
 
 
 def test_contract_names_are_the_compare_thresholds() -> None:

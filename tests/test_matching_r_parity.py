@@ -112,6 +112,17 @@ def test_ties_data_on_exact_ties_by_hand() -> None:
     assert one([0, 1, 0], [0.1, 0.5, 0.55]) == [(20, 30)]
 
 
+def test_ties_data_mahalanobis_takes_the_earlier_row() -> None:
+    """MatchIt's Mahalanobis path takes the first of the nearest in row order
+    (``which_min``); pbr's id rule the smaller id."""
+    df = pl.DataFrame({"id": [5, 3, 9, 7], "t": [0, 0, 1, 1], "x": [1.0, -1.0, 0.0, 4.0]})
+    kw: dict[str, Any] = {"id": "id", "distance": "mahalanobis", "order": "data"}
+    data = pbr.match(df, "t", ["x"], ties="data", **kw)
+    assert data.pairs.select("treated_id", "control_id").rows() == [(9, 5), (7, 3)]
+    by_id = pbr.match(df, "t", ["x"], **kw)
+    assert by_id.pairs.select("treated_id", "control_id").rows() == [(9, 3), (7, 5)]
+
+
 def test_ties_argument_is_checked_and_recorded() -> None:
     with pytest.raises(SpecError, match=r"ties: must be one of 'id', 'data', got 'row'"):
         pbr.MatchSpec(ties="row")  # type: ignore[arg-type]

@@ -23,7 +23,10 @@ kind                           arguments of :meth:`~pbr.Scheme.run`
 
 A comparator the kind needs and is not given, or one it does not use, raises
 :class:`~pbr.errors.SpecError` naming the argument and the fix: a scheme's comparison
-is never silently replaced by another.  The result, :class:`SchemeRun`, holds the
+is never silently replaced by another.  Every measure a scheme names is a registry name
+(:data:`pbr.compare.MEASURES`), and :func:`pbr.compare` compares each of them: a measure
+it cannot compare on the data given (e.g. ``per_reoffender`` when nobody reoffended)
+raises its error rather than being left out of the run.  The result, :class:`SchemeRun`, holds the
 measure results, one :class:`~pbr.compare.ComparisonResult` per measure, the notes and
 the provenance (scheme, the SHA-256 of its TOML, pbr version), and passes
 :meth:`SchemeRun.outcomes` through to each comparison for :func:`pbr.pay`.
@@ -244,6 +247,9 @@ def _measured(s: Scheme, who: str, x: Any, events: Any, custody: Any,
     """A group's MeasureResult under the scheme's measure spec."""
     from pbr.cohort_result import CohortBuild
     from pbr.measures import MeasureResult, measure
+    if _is_match(x):
+        raise SpecError(f"{who}: a pbr.MatchResult is the comparator of a matched comparison "
+                        "(comparison=) only; give this group's cohort or MeasureResult")
     if isinstance(x, MeasureResult):
         if x.spec != s.measure:
             raise SpecError(

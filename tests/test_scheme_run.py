@@ -84,6 +84,22 @@ def test_crc_case_mix_adjustment_moves_the_baseline() -> None:
     assert run.scheme.measure.as_of == AS_OF
 
 
+def test_crc_with_a_fitted_case_mix_model() -> None:
+    """A logit fitted on the baseline cohort: its mean prediction there is the baseline
+    rate, so the adjusted baseline is the model's mean prediction for the cohort."""
+    s = pbr.scheme("crc_pbr_2015")
+    base_data = _data(400, 1)
+    base_res = pbr.measure(base_data.cohort, base_data.events, s.measure)
+    baseline = pbr.Baseline.from_result(base_res, label="synthetic 2011")
+    model = pbr.fit_casemix(base_res, ["age", "prior_sanctions"])
+    data = _data(600, 2)
+    run = s.run(data.cohort, data.events, baseline=baseline, model=model, as_of=AS_OF)
+    row = run.comparison("binary_rate").frame.row(0, named=True)
+    assert row["comparator_value"] == pytest.approx(float(np.mean(model.predict(run.result))),
+                                                    abs=1e-9)
+    assert run.provenance["comparator"]["model"].startswith("CaseMixModel (binary_rate, logit")
+
+
 def test_crc_refuses_missing_or_foreign_comparators() -> None:
     s = pbr.scheme("crc_pbr_2015")
     data = _data(300, 3)
@@ -282,6 +298,9 @@ def test_rikers_refusals() -> None:
     with pytest.raises(SpecError, match=r"^comparison: a pbr.MatchResult"):
         s.run(events=data.events, custody=data.custody, comparison=match, before=g["before"],
               comparator_before=g["comparator_before"])
+    with pytest.raises(SpecError, match=r"^before: a pbr.MatchResult is the comparator"):
+        s.run(g["cohort"], data.events, custody=data.custody, comparison=g["comparison"],
+              before=match, comparator_before=g["comparator_before"])
 
 
 # ----------------------------------------------------------------- inputs and results
@@ -300,7 +319,7 @@ def test_a_measure_result_of_another_spec_is_refused() -> None:
 
 def test_run_from_disposals_with_the_scheme_cohort_rule() -> None:
     from pbr.synth_disposals import generate_disposals
-    start, end = dt.date(2018, 1, 1), dt.date(2020, 12, 30)
+    start, end = dt.date(2018, 1, 1), dt.date(2021, 12, 30)
     disposals = generate_disposals(600, seed=3, start=start, days=(end - start).days)
     rng = np.random.default_rng(3)
     proven = disposals.filter(pl.col("disposal_type").is_in(["court_order", "custody"]))
@@ -312,13 +331,25 @@ def test_run_from_disposals_with_the_scheme_cohort_rule() -> None:
         pl.lit("HO00000").alias("offence_code"), pl.lit("other").alias("offence_category"))
     s = pbr.scheme("doncaster_pbr")
     s = s.replace(cohort=s.cohort.replace(start=dt.date(2018, 6, 1), n_periods=1))
-    run = s.run(events=events, disposals=disposals, baseline=0.5, as_of=end, by="provider")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pbr.PbrWarning)   # every window closes by as_of
+        run = s.run(events=events, disposals=disposals, baseline=0.5, as_of=end,
+                    by="provider")
     build = pbr.build_cohort(disposals, s.cohort)
     assert run.result.frame.height == build.frame.height > 0
     assert run.provenance["cohort_source"] == "disposals"
     assert run.summary()["provider"].to_list() == sorted(build.frame["provider"].unique())
     with pytest.raises(SpecError, match=r"^cohort: give either"):
         s.run(build.cohort, events, disposals=disposals, baseline=0.5)
+    # two yearly cohorts: period= picks one, by its label
+    two = s.replace(cohort=s.cohort.replace(n_periods=2))
+    built = pbr.build_cohort(disposals, two.cohort)
+    label = built.periods[1]
+    second = two.run(events=events, disposals=disposals, period=label, baseline=0.5, as_of=end)
+    assert second.result.frame.height == built.for_period(label).n
+    assert second.provenance["cohort_build"]["period"] == label
+    with pytest.raises(SpecError, match=r"^period: "):
+        two.run(build.cohort, events, period=label, baseline=0.5)
 
 
 def test_run_result_prints_explains_and_records() -> None:

@@ -44,11 +44,19 @@ from pbr.io._atomic import atomic_files
 
 
 class Measure(StrEnum):
+    """The measures of the registry (pbr.compare.MEASURES) and their short aliases."""
+
     binary = "binary"
     serious = "serious"
     frequency = "frequency"
     per_reoffender = "per_reoffender"
     severity = "severity"
+    binary_rate = "binary_rate"
+    serious_rate = "serious_rate"
+    per_offender = "per_offender"
+    per_100 = "per_100"
+    severity_per_offender = "severity_per_offender"
+    mean_days_to_first = "mean_days_to_first"
 
 
 class Alternative(StrEnum):
@@ -111,17 +119,31 @@ def _flag_column(s: pl.Series) -> pl.Series:
 
 #: pbr.compare's scheme arguments as its messages write them -> ``pbr compare``'s flags
 _FLAGS = {"min_n": "--min-n", "level": "--level", "alternative": "--alternative",
-          "spec": "--scheme"}
+          "spec": "--scheme", "method": "--method", "measure": "--measure"}
 _SCHEME_TERMS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^(min_n|level|alternative|spec): "), "{}: "),
-    (re.compile(r"\bleave (min_n|level|alternative) out"), "leave {} out"),
+    (re.compile(r"^(min_n|level|alternative|spec|method|measure): "), "{}: "),
+    (re.compile(r"\bleave (min_n|level|alternative|method) out"), "leave {} out"),
     (re.compile(r"\blevel=(?=\d)"), "{} "),
 )
 _SCHEME_WORDS = (("pass min_n= and level= instead", "pass --min-n and --level instead"),
                  ("(e.g. 'justice_data_lab')", "(e.g. --scheme justice_data_lab)"),
                  (" spec's min_n ", " scheme's minimum n of "), (" spec's ", " scheme's "),
                  ("or change the spec", "or choose another --scheme"),
-                 ("unknown scheme ", "--scheme: unknown scheme "))
+                 ("unknown scheme ", "--scheme: unknown scheme "),
+                 ("comparator: the ", "--scheme: the "),
+                 ("a comparison group (MeasureResult or frame) or a pbr.MatchResult",
+                  "a comparison group (--treated or --comparison)"),
+                 ("a baseline value or pbr.risk.Baseline", "a baseline (--baseline)"),
+                 ("a case-mix model (pbr.risk.CaseMixModel), a Baseline with model=, or a "
+                  "column of expected values", "expected values (--adjusted)"),
+                 ("a comparison group with before= and comparator_before=",
+                  "before and after periods of a cohort and a comparison group (a "
+                  "difference in differences: use pbr.compare(..., before=, "
+                  "comparator_before=) in Python)"),
+                 ("got a baseline;", "got --baseline;"),
+                 ("got a comparison group;", "got a comparison group;"),
+                 ("pass that, or a spec of another kind", "pass that, or choose another "
+                  "--scheme"), (" spec compares ", " scheme compares "))
 
 
 def scheme_message(text: str) -> str:

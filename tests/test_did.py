@@ -213,6 +213,55 @@ def test_paired_rate_is_the_wald_of_the_changes() -> None:
     assert iv.se == pytest.approx(se, rel=1e-12)
 
 
+def test_clusters_equal_statsmodels_cr1() -> None:
+    cells = _cells(3)
+    rng = np.random.default_rng(9)
+    labels = [rng.integers(0, 25, y.size) for y in cells]     # sets spanning the cells
+    frame = _frame(cells)
+    groups = np.concatenate(labels)
+    fit = smf.ols("y ~ treated * post", data=frame).fit(cov_type="cluster",
+                                                        cov_kwds={"groups": groups})
+    iv = diff_in_diff(*cells, clusters=tuple(labels))
+    assert iv.estimate == pytest.approx(fit.params["treated:post"], abs=1e-10)
+    assert iv.se == pytest.approx(fit.bse["treated:post"], abs=1e-10)
+    g = np.unique(groups).size
+    q = stats.t.isf(0.025, g - 1)                              # t with G - 1 df
+    assert (iv.lower, iv.upper) == pytest.approx(
+        (iv.estimate - q * iv.se, iv.estimate + q * iv.se), rel=1e-12)
+    assert iv.method == "difference in differences, clustered (CR1), additive, t"
+    # weighted, rates, ratio form: WLS / the same sandwich on the log scale
+    ws = [rng.uniform(0.2, 3.0, y.size) for y in cells]
+    fw = smf.wls("y ~ treated * post", data=frame, weights=np.concatenate(ws)).fit(
+        cov_type="cluster", cov_kwds={"groups": groups})
+    ivw = diff_in_diff(*cells, clusters=tuple(labels), weights=tuple(ws))
+    assert ivw.se == pytest.approx(fw.bse["treated:post"], abs=1e-10)
+    bins = _binary(6)
+    lb = [rng.integers(0, 40, y.size).astype(str) for y in bins]   # text labels
+    fb = smf.ols("y ~ treated * post", data=_frame(bins)).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(np.concatenate(lb))[0]})
+    ivb = diff_in_diff(*bins, kind="rate", clusters=tuple(lb))
+    assert ivb.se == pytest.approx(fb.bse["treated:post"], abs=1e-12)
+    # every person in a cluster of their own: CR1 is then HC1 of the whole model
+    own = np.arange(sum(y.size for y in cells))
+    parts = tuple(np.split(own, np.cumsum([y.size for y in cells])[:-1]))
+    hc1 = smf.ols("y ~ treated * post", data=frame).fit(cov_type="HC1")
+    assert diff_in_diff(*cells, clusters=parts).se == pytest.approx(
+        hc1.bse["treated:post"], abs=1e-10)
+
+
+def test_clusters_that_cannot_give_an_interval() -> None:
+    cells = _cells()
+    with pytest.warns(SmallSampleWarning, match="1 cluster"):
+        one = diff_in_diff(*cells, clusters=tuple(np.zeros(y.size, int) for y in cells))
+    assert math.isnan(one.lower) and not one.excludes_null
+    small = [np.r_[np.ones(3), np.zeros(17)], np.r_[np.ones(10), np.zeros(15)],
+             np.r_[np.ones(60), np.zeros(90)], np.r_[np.ones(55), np.zeros(85)]]
+    with pytest.warns(SmallSampleWarning, match="independent people"):
+        iv = diff_in_diff(*small, kind="rate",
+                          clusters=tuple(np.arange(y.size) % 7 for y in small))
+    assert math.isnan(iv.upper)
+
+
 def test_small_rate_cells_use_the_wilson_square_and_add() -> None:
     # 3 of 20 reoffended before: n·p = 3 < 5, so no Wald interval
     cells = [np.r_[np.ones(3), np.zeros(17)], np.r_[np.ones(1), np.zeros(24)],
@@ -276,7 +325,7 @@ def test_no_interval_without_variation_or_with_an_empty_ratio_cell() -> None:
         zero = diff_in_diff([1.0, 3.0], [0.0, 0.0], [2.0, 1.0], [2.0, 3.0], form="ratio")
     assert zero.estimate == 0.0 and math.isnan(zero.upper)
     # paired rates with a small cell: no independent-cells interval to switch to
-    with pytest.warns(SmallSampleWarning, match="independent cells"):
+    with pytest.warns(SmallSampleWarning, match="independent people"):
         pr = diff_in_diff(np.r_[np.ones(3), np.zeros(17)], np.zeros(20), np.ones(20) * 0,
                           np.r_[np.ones(10), np.zeros(10)], kind="rate", paired=True)
     assert math.isnan(pr.lower) and not pr.excludes_null
@@ -285,7 +334,8 @@ def test_no_interval_without_variation_or_with_an_empty_ratio_cell() -> None:
 def _r_cells(design: str, column: str) -> tuple[list[np.ndarray], tuple[np.ndarray, ...]]:
     with (R_DID / "did_data.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))
-    ys, ws = [], []
+    ys: list[np.ndarray] = []
+    ws = []
     for group, period in (("treated", "pre"), ("treated", "post"), ("control", "pre"),
                           ("control", "post")):
         sel = sorted((r for r in rows if (r["design"], r["group"], r["period"])
@@ -311,6 +361,7 @@ def test_equals_r() -> None:
     pdays, _ = _r_cells("paired", "days")
     preo, _ = _r_cells("paired", "reoffended")
     small, _ = _r_cells("small", "reoffended")
+    sets = tuple(_r_cells("independent", "set")[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
         got = {
@@ -330,6 +381,11 @@ def test_equals_r() -> None:
             "paired_rate": (diff_in_diff(*preo, kind="rate", paired=True), "se_hc0"),
             "small_additive": (diff_in_diff(*small, kind="rate"), ""),
             "small_ratio": (diff_in_diff(*small, kind="rate", form="ratio"), ""),
+            "cluster_mean": (diff_in_diff(*days, clusters=sets), "se_cr1"),
+            "cluster_mean_weighted": (diff_in_diff(*days, clusters=sets, weights=w),
+                                      "se_cr1"),
+            "cluster_rate_ratio": (diff_in_diff(*reo, kind="rate", form="ratio",
+                                                clusters=sets), "se_log_cr1"),
         }
     assert set(got) == set(ref)
     worst = 0.0
@@ -377,6 +433,20 @@ GOOD = ([1.0, 2.0], [2.0, 3.0], [1.0, 4.0], [0.0, 5.0])
      "paired=True: treated_pre has 3 people and treated_post 2"),
     (GOOD, {"paired": True, "weights": (None, None, [1.0, 2.0], [2.0, 1.0])},
      r"paired=True: weights\[2\] \(control_pre\) and weights\[3\] \(control_post\) differ"),
+    (GOOD, {"clusters": np.ones(2)}, "clusters: a tuple of four"),
+    (GOOD, {"clusters": (None, [1, 2], [1, 2], [1, 2])},
+     r"clusters\[0\] \(treated_pre\): is None"),
+    (GOOD, {"clusters": ([1, 2], [1], [1, 2], [1, 2])},
+     r"clusters\[1\] \(treated_post\): 1 labels for 2 people"),
+    (GOOD, {"clusters": ([1, 2], [1, 2], [1.0, math.nan], [1, 2])},
+     r"clusters\[2\] \(control_pre\): label nan at position 1 is missing"),
+    (GOOD, {"clusters": ([1, 2], [1, 2], [1, 2], np.array(["a", None], dtype=object))},
+     r"clusters\[3\] \(control_post\): label None at position 1"),
+    (GOOD, {"clusters": ([1, 2], [1, 2], [1, 2], ["a", "b"])},
+     "clusters: some cells have numeric labels and others text"),
+    (GOOD, {"clusters": (*(np.array([1, 2], dtype=object),) * 3,
+                         np.array([1, "b"], dtype=object))}, "clusters: labels of mixed types"),
+    (GOOD, {"paired": True, "clusters": ([1, 2],) * 4}, "clusters: not with paired=True"),
     (([-3.0, 1.0], *GOOD[1:]), {"form": "ratio"},
      "form='ratio': the mean of treated_pre is -1;.* use form='additive'"),
 ])

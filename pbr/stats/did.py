@@ -41,6 +41,14 @@ rates; a person's weight must be the same before and after.  The Wilson square-a
 interval assumes independent cells, so a paired rate DiD failing the small-sample rule
 is not assessed (NaN limits and a note).
 
+``clusters=``: a label per person in each cell (a person id where people appear in
+several cells, a matched set, a wing or an area; equal labels in different cells are one
+cluster).  The variance is then the cluster-robust CR1 sandwich of ``y ~ treated * post``
+(Liang and Zeger 1986; ``sandwich::vcovCL``'s default adjustment
+``G/(G-1) · (N-1)/(N-4)``, as :func:`pbr.estimate_effect` uses for matched pairs), with
+``G - 1`` t degrees of freedom for means (Cameron and Miller 2015) and a normal interval
+for rates; a rate DiD failing the small-sample rule is then not assessed.
+
 No interval is formed (NaN limits and p-value, a ``note`` and a
 :class:`~pbr.errors.SmallSampleWarning`) where the standard error is zero or undefined
 (a cell of one person for ``kind="mean"``, every value the same) or, in the ratio form,
@@ -83,6 +91,7 @@ class _Cell:
     mean: float
     n: int
     n_eff: float           # Kish (Σw)² / Σw²
+    labels: np.ndarray | None = None   # cluster of each person (clusters=)
 
     @property
     def infl(self) -> np.ndarray:
@@ -151,12 +160,42 @@ def _weight_array(w: Any, n: int, name: str) -> np.ndarray:
     return arr
 
 
-def _cell(y: np.ndarray, w: np.ndarray, name: str) -> _Cell:
+def _cell(y: np.ndarray, w: np.ndarray, name: str, labels: np.ndarray | None = None
+          ) -> _Cell:
     keep = w > 0
     y, w = y[keep], w[keep]
     sw = float(w.sum())
     return _Cell(name, y, w, float(np.dot(w, y) / sw), int(y.size),
-                 sw * sw / float(np.dot(w, w)))
+                 sw * sw / float(np.dot(w, w)), None if labels is None else labels[keep])
+
+
+def _cluster_labels(clusters: Any, sizes: Sequence[int]) -> list[np.ndarray]:
+    if isinstance(clusters, np.ndarray) or not isinstance(clusters, Sequence) \
+            or isinstance(clusters, str) or len(clusters) != 4:
+        raise SpecError("clusters: a tuple of four (treated_pre, treated_post, "
+                        "control_pre, control_post cluster labels), each an array with "
+                        "one label per person, e.g. a person id or a matched set id; got "
+                        f"{type(clusters).__name__}")
+    out = []
+    for i, (c, n, name) in enumerate(zip(clusters, sizes, _CELLS, strict=True)):
+        where = f"clusters[{i}] ({name})"
+        if c is None:
+            raise SpecError(f"{where}: is None; give a label for every person (their own "
+                            "id where they share a cluster with nobody)")
+        arr = np.asarray(c)
+        if arr.shape != (n,):
+            raise SpecError(f"{where}: {arr.size} labels for {n} people; give one label "
+                            "per value, in the same order")
+        missing = [j for j, x in enumerate(arr.tolist()) if x is None or x != x]
+        if missing:
+            raise SpecError(f"{where}: label {arr.tolist()[missing[0]]!r} at position "
+                            f"{missing[0]} is missing; every person needs a cluster label")
+        out.append(arr)
+    if len({a.dtype.kind in "biuf" for a in out}) > 1:
+        raise SpecError("clusters: some cells have numeric labels and others text; equal "
+                        "labels must be the same value in every cell, so use one type "
+                        "(all integers or all strings)")
+    return out
 
 
 def _not_assessed(estimate: float, why: str, level: float, alternative: str, method: str,
@@ -223,7 +262,8 @@ def _mover_interval(cells: Sequence[_Cell], sizes: Sequence[float], theta: float
 def diff_in_diff(treated_pre: Any, treated_post: Any, control_pre: Any, control_post: Any,
                  *, kind: str = "mean", form: str = "additive",
                  weights: Sequence[Any] | None = None, paired: bool = False,
-                 level: float = 0.95, alternative: str = "two-sided",
+                 clusters: Sequence[Any] | None = None, level: float = 0.95,
+                 alternative: str = "two-sided",
                  small_sample: str = "switch") -> Interval:
     """Difference in differences of four groups' means or rates, with its interval.
 
@@ -248,6 +288,14 @@ def diff_in_diff(treated_pre: Any, treated_post: Any, control_pre: Any, control_
         The same people before and after: ``treated_pre[i]`` and ``treated_post[i]`` are
         one person (so are the control arrays); the variance is that of each person's
         change.  Weights must then be equal before and after.
+    clusters
+        ``(labels_treated_pre, labels_treated_post, labels_control_pre,
+        labels_control_post)``: a cluster label per person (a person id where people
+        appear in several cells, a matched set, a wing or an area).  Equal labels in any
+        cells are one cluster: the cluster-robust (CR1) variance, as
+        ``sandwich::vcovCL`` of ``y ~ treated * post``, with ``G - 1`` t degrees of
+        freedom for means (``G`` clusters).  Not with ``paired=True`` (the pairing is
+        then ``clusters`` with the person's id).
     level, alternative
         Confidence level (e.g. 0.95) and sidedness: ``"less"`` asks whether the
         programme group's change is below the comparison group's (an upper bound only;
@@ -268,7 +316,8 @@ def diff_in_diff(treated_pre: Any, treated_post: Any, control_pre: Any, control_
     SpecError
         An empty or non-finite array, a rate value other than 0 or 1, weights that are
         negative, not finite, all zero or of the wrong length, a ratio of negative means,
-        paired arrays of different lengths, an unknown option.
+        paired arrays of different lengths, cluster labels missing or of the wrong length,
+        ``clusters`` with ``paired=True``, an unknown option.
 
     Examples
     --------
@@ -308,13 +357,24 @@ def diff_in_diff(treated_pre: Any, treated_post: Any, control_pre: Any, control_
                 raise SpecError(f"paired=True: weights[{a}] ({_CELLS[a]}) and weights[{b}] "
                                 f"({_CELLS[b]}) differ; a person has one weight, so pass "
                                 "the same array for both periods")
-    cells = [_cell(y, w, name) for y, w, name in zip(ys, ws, _CELLS, strict=True)]
+    labels: list[np.ndarray] | list[None] = [None] * 4
+    if clusters is not None:
+        if paired:
+            raise SpecError("clusters: not with paired=True; paired=True already treats "
+                            "each person's before and after values as one cluster (pass "
+                            "one of the two)")
+        labels = _cluster_labels(clusters, [y.size for y in ys])
+    cells = [_cell(y, w, name, lab)
+             for y, w, name, lab in zip(ys, ws, _CELLS, labels, strict=True)]
     tp, tq, cp, cq = cells
     weighted = weights is not None and any(w is not None for w in weights)
+    clustered = clusters is not None
     ratio = form == "ratio"
     null = 1.0 if ratio else 0.0
-    how = ("welch t" if kind == "mean" else "normal") + (" (weighted)" if weighted else "")
-    method = (f"difference in differences, {'paired, ' if paired else ''}{form}, {how}"
+    how = ("t" if clustered else "welch t") if kind == "mean" else "normal"
+    how += " (weighted)" if weighted else ""
+    design = "paired, " if paired else "clustered (CR1), " if clustered else ""
+    method = (f"difference in differences, {design}{form}, {how}"
               + (", log scale" if ratio else ""))
 
     if ratio:
@@ -346,7 +406,23 @@ def diff_in_diff(treated_pre: Any, treated_post: Any, control_pre: Any, control_
             return 1.0
         return n / (n - 1.0) if n > 1 else math.nan
 
-    if paired:
+    n_clusters = 0
+    if clustered:
+        # each person's term in the estimate, summed within clusters (CR1: G/(G-1) and
+        # (N-1)/(N-4), the 4 coefficients of y ~ treated * post; sandwich::vcovCL)
+        phi = np.concatenate([_SIGN[c.name] * c.infl / scale(c) for c in cells])
+        try:
+            _, gi = np.unique(np.concatenate([c.labels for c in cells]),
+                              return_inverse=True)
+        except TypeError:
+            raise SpecError("clusters: labels of mixed types that cannot be compared; use "
+                            "one type (all integers or all strings)") from None
+        n_clusters, n_obs = int(gi.max()) + 1, int(phi.size)
+        u = np.bincount(gi, weights=phi, minlength=n_clusters)
+        adj = (n_clusters / (n_clusters - 1.0) * (n_obs - 1.0) / (n_obs - 4.0)
+               if n_clusters > 1 and n_obs > 4 else math.nan)
+        comps = [(adj * float(np.dot(u, u)), n_clusters - 1.0)]
+    elif paired:
         comps = []
         for pre, post in ((tp, tq), (cp, cq)):
             d = post.infl / scale(post) - pre.infl / scale(pre)
@@ -373,11 +449,11 @@ def diff_in_diff(treated_pre: Any, treated_post: Any, control_pre: Any, control_
             if small_sample == "error":
                 raise SpecError(f"kind='rate': the {reason}; use small_sample='switch' for "
                                 "the Wilson square-and-add interval, or larger groups")
-            if paired:
+            if paired or clustered:
                 return _not_assessed(
                     estimate, f"{reason}, and the Wilson square-and-add interval needs "
-                    "independent cells (paired=False)", level, alternative, method, null,
-                    se)
+                    "independent people (paired=False, clusters=None)", level,
+                    alternative, method, null, se)
             lo, hi, stat = _mover_interval(cells, sizes, theta, ratio, level, alternative)
             name = (f"difference in differences, {form}, wilson square-and-add"
                     + (" (weighted)" if weighted else "") + (", log scale" if ratio else ""))
@@ -390,15 +466,18 @@ def diff_in_diff(treated_pre: Any, treated_post: Any, control_pre: Any, control_
                             note=note)
 
     if not se > 0:
-        why = ("a cell has a single person, so no variance" if math.isnan(se) else
-               "the standard error is zero (no variation in the data)")
+        if clustered and math.isnan(se):
+            why = f"{n_clusters} cluster(s): a cluster-robust variance needs at least 2"
+        else:
+            why = ("a cell has a single person, so no variance" if math.isnan(se) else
+                   "the standard error is zero (no variation in the data)")
         return _not_assessed(estimate, why, level, alternative, method, null,
                              None if math.isnan(se) else se)
     tail = (1.0 - level) / 2.0 if alternative == "two-sided" else 1.0 - level
     stat = theta / se
     if kind == "mean":
         den = sum(v * v / max(df, 1e-12) for v, df in comps)
-        df = var * var / den if den > 0 else math.inf
+        df = var * var / den if den > 0 else math.inf   # clustered: G - 1
         q = float(_st.t.isf(tail, df))
         if alternative == "two-sided":
             p = float(2.0 * _st.t.sf(abs(stat), df))

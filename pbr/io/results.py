@@ -96,6 +96,10 @@ def write_summary(result: MeasureResult, path: str | Path, *,
                   by: str | Sequence[str] | None = None) -> Path:
     """Write a result's summary as CSV (the summary table) or JSON (the full record).
 
+    The values are those of :meth:`~pbr.MeasureResult.summary`: ``binary_rate`` and
+    ``serious_rate`` are proportions (0.2667, not 26.67), ``per_100`` reoffences per 100
+    offenders; only printed text shows per cent.
+
     Parameters
     ----------
     result
@@ -118,8 +122,9 @@ def write_summary(result: MeasureResult, path: str | Path, *,
     >>> data = pbr.synth.generate(200, seed=1)
     >>> res = pbr.measure(data.cohort, data.events)
     >>> p = write_summary(res, pathlib.Path(tempfile.mkdtemp()) / "summary.json")
-    >>> json.loads(p.read_text())["overall"]["n"]
-    200
+    >>> doc = json.loads(p.read_text())
+    >>> doc["overall"]["n"], 0 <= doc["overall"]["binary_rate"] <= 1
+    (200, True)
     """
     path = Path(path)
     suffix = path.suffix.lower()

@@ -163,10 +163,15 @@ class SchemeRun:
         """The summary table as a pandas DataFrame."""
         return self.summary().to_pandas()
 
-    def outcomes(self, *, cohort: str | None = None, unit: str = "percent",
+    def outcomes(self, *, cohort: str | None = None, unit: str | None = None,
                  contract: Any = None) -> tuple[Any, ...]:
         """Every comparison's :meth:`~pbr.compare.ComparisonResult.outcomes`, for
-        :func:`pbr.pay`, in measure order."""
+        :func:`pbr.pay`, in measure order.
+
+        ``cohort`` labels an ungrouped run; ``unit`` is ``"percent"`` or ``"proportion"``
+        for rates (default the contract's ``rate_unit``, else per cent); ``contract``
+        gives each cohort's period start and contract year.
+        """
         if not self.comparisons:
             raise SpecError(f"outcomes: the {self.scheme.name} scheme has no comparator "
                             f"(kind 'none'), so there is nothing to pay on")

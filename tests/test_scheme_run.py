@@ -135,6 +135,12 @@ def test_doncaster_fixed_baseline_without_a_test_draws_no_conclusion() -> None:
     trow = tested.summary().row(0, named=True)
     assert trow["significant"] is True and trow["conclusion"] == "significant"
     assert trow["estimate"] == pytest.approx(row["estimate"], abs=1e-12)
+    (o,) = run.outcomes(cohort="2019")   # rates in per cent, the contracts' unit
+    assert (o.cohort, o.measure) == ("2019", "binary_rate")
+    assert float(o.actual) == pytest.approx(100 * row["cohort_value"], abs=1e-6)
+    assert float(o.comparator) == pytest.approx(50.0) and o.lower is None   # no test
+    (p,) = run.outcomes(cohort="2019", unit="proportion")
+    assert float(p.actual) == pytest.approx(row["cohort_value"], abs=1e-6)
     with pytest.raises(SpecError, match=r"^baseline: the doncaster_pbr scheme .*needs baseline="):
         s.run(data.cohort, data.events)
     with pytest.raises(SpecError, match=r"^model: .*'fixed_baseline'.*does not use model="):

@@ -30,7 +30,7 @@ from pbr.stats import (
 R = Path(__file__).parent / "fixtures" / "r_parity_stats"
 REL = 1e-6
 BASELINE_RATE = 1.1
-NB_CASES = ["small", "overdispersed", "many_zeros", "mild", "baseline"]
+NB_CASES = ["small", "overdispersed", "many_zeros", "mild", "baseline", "flat"]
 
 
 def _num(frame: pl.DataFrame, col: str) -> np.ndarray:
@@ -60,7 +60,7 @@ def _case(counts: pl.DataFrame, case: str) -> dict[str, np.ndarray]:
 
 
 def _rate_ratio(c: dict[str, np.ndarray], case: str, **kw) -> object:
-    exposed = case in ("overdispersed", "mild", "baseline")
+    exposed = case in ("overdispersed", "mild", "baseline", "flat")
     if case == "baseline":
         return rate_ratio(c["y1"], BASELINE_RATE, exposure1=c["e1"], method="negbin", **kw)
     return rate_ratio(c["y1"], c["y0"], exposure1=c["e1"] if exposed else None,
@@ -147,6 +147,36 @@ def test_negbin_without_overdispersion_is_the_poisson_fit() -> None:
     assert "theta inf" in iv.method and "no overdispersion" in iv.note
     fit = negbin_fit(np.r_[y1, y0], np.column_stack([np.ones(17), np.r_[np.ones(8), np.zeros(9)]]))
     assert math.isinf(fit.theta) and fit.alpha == 0.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=3, max_size=30),
+       st.lists(st.integers(0, 12), min_size=3, max_size=30))
+def test_negbin_two_groups_without_exposure_is_the_ratio_of_means(a, b) -> None:
+    """With a group indicator and no offset the NB2 score for b is zero exactly where each
+    group's fitted mean is its sample mean, whatever theta is; and the joint standard
+    error equals the fixed-theta one."""
+    y1, y0 = np.array(a, float), np.array(b, float)
+    if y1.sum() == 0 or y0.sum() == 0:
+        return
+    iv = rate_ratio(y1, y0, method="negbin")
+    assert iv.estimate == pytest.approx(y1.mean() / y0.mean(), rel=1e-8)
+    joint = rate_ratio(y1, y0, method="negbin", se="joint")
+    assert joint.se == pytest.approx(iv.se, rel=1e-6)
+    if "theta inf" in iv.method:                 # the Poisson boundary
+        assert iv.se == pytest.approx(math.sqrt(1 / y1.sum() + 1 / y0.sum()), rel=1e-8)
+
+
+def test_negbin_fit_inputs_are_checked() -> None:
+    y = np.array([0, 1, 3, 0, 2, 4])
+    with pytest.raises(SpecError, match="X: a finite design matrix of full column rank"):
+        negbin_fit(y, np.ones((6, 2)))
+    with pytest.raises(SpecError, match="y: all counts are 0"):
+        negbin_fit(np.zeros(6), np.ones((6, 1)))
+    with pytest.raises(SpecError, match="y: whole counts"):
+        negbin_fit(np.r_[y[:5], 0.5], np.ones((6, 1)))
+    with pytest.raises(SpecError, match=r"y, X and offset: one row each"):
+        negbin_fit(y, np.ones((5, 1)))
 
 
 def test_negbin_options_are_validated() -> None:

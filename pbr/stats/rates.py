@@ -1,7 +1,8 @@
 """Rate ratios of reoffences per offender: Poisson and negative binomial regression.
 
 The ratio ``mean(y1) / mean(y0)`` is ``exp(b)`` in the log-linear model
-``log E[y] = a + b·cohort + log(exposure)`` (statsmodels GLM / discrete models).  The
+``log E[y] = a + b·cohort + log(exposure)`` (statsmodels' GLM, and pbr's own Newton fit
+for the negative binomial likelihood; docs/methodology/inference.md).  The
 Peterborough SIB judged a relative reduction in reconviction events against a matched
 group (methodology 3.3-3.4, where the test is [R]; the model-based ratio is one of the
 estimators the note suggests [I]).
@@ -95,27 +96,59 @@ class NegBinFit:
         return 1.0 / self.theta
 
 
-def _nb_loglik(y: np.ndarray, eta: np.ndarray, theta: float) -> float:
+_EXACT_SUMS_MAX = 100_000
+
+
+def _tail_counts(y: np.ndarray) -> np.ndarray | None:
+    """``n_k = #{i: y_i > k}``, k = 0 .. max(y) - 1, or None for very large counts.
+
+    For whole ``y``: ``lgamma(y+θ) - lgamma(θ) = Σ_{k<y} log(θ+k)``,
+    ``ψ(y+θ) - ψ(θ) = Σ_{k<y} 1/(θ+k)`` and ``ψ'(y+θ) - ψ'(θ) = -Σ_{k<y} 1/(θ+k)²``;
+    summed over offenders these are sums over ``k`` weighted by ``n_k``, without the
+    cancellation of the gamma-function differences when ``θ`` is large (the likelihood
+    is then flat in ``θ`` and its derivatives are small differences of large terms).
+    """
+    top = int(y.max())
+    if top > _EXACT_SUMS_MAX:
+        return None
+    return np.cumsum(np.bincount(y.astype(np.int64), minlength=top + 1)[::-1])[::-1][1:] \
+        .astype(np.float64)
+
+
+def _gamma_terms(y: np.ndarray, tail: np.ndarray | None, theta: float
+                 ) -> tuple[float, float, float]:
+    """``Σ_i`` of ``lgamma(y+θ) - lgamma(θ)``, ``ψ(y+θ) - ψ(θ)``, ``ψ'(y+θ) - ψ'(θ)``."""
+    if tail is None:
+        return (float(np.sum(special.gammaln(y + theta) - special.gammaln(theta))),
+                float(np.sum(special.digamma(y + theta) - special.digamma(theta))),
+                float(np.sum(special.polygamma(1, y + theta) - special.polygamma(1, theta))))
+    inv = 1.0 / (theta + np.arange(tail.size))
+    return (float(np.dot(tail, np.log(theta + np.arange(tail.size)))),
+            float(np.dot(tail, inv)), -float(np.dot(tail, inv * inv)))
+
+
+def _nb_loglik(y: np.ndarray, eta: np.ndarray, theta: float,
+               tail: np.ndarray | None = None) -> float:
     if math.isinf(theta):
         return float(np.sum(y * eta - np.exp(eta) - special.gammaln(y + 1)))
     mu = np.exp(eta)
-    return float(np.sum(special.gammaln(y + theta) - special.gammaln(theta)
-                        - special.gammaln(y + 1) - theta * np.log1p(mu / theta)
-                        + y * (eta - np.log(theta + mu))))
+    lg = _gamma_terms(y, tail, theta)[0] if tail is not None else \
+        float(np.sum(special.gammaln(y + theta) - special.gammaln(theta)))
+    return lg + float(np.sum(-special.gammaln(y + 1) - theta * np.log1p(mu / theta)
+                             + y * (eta - np.log(theta + mu))))
 
 
-def _nb_derivatives(y: np.ndarray, X: np.ndarray, eta: np.ndarray, theta: float
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _nb_derivatives(y: np.ndarray, X: np.ndarray, eta: np.ndarray, theta: float,
+                    tail: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Gradient and observed Hessian of the log-likelihood in ``(b, theta)``."""
     mu = np.exp(eta)
     tm = theta + mu
+    _, dig, trig = _gamma_terms(y, tail, theta)
     g_b = X.T @ (theta * (y - mu) / tm)
-    g_t = float(np.sum(special.digamma(y + theta) - special.digamma(theta)
-                       - np.log1p(mu / theta) + (mu - y) / tm))
+    g_t = dig + float(np.sum((mu - y) / tm - np.log1p(mu / theta)))
     h_bb = -(X.T * (theta * mu * (theta + y) / tm ** 2)) @ X
     h_bt = X.T @ ((y - mu) * mu / tm ** 2)
-    h_tt = float(np.sum(special.polygamma(1, y + theta) - special.polygamma(1, theta)
-                        + 1 / theta - 2 / tm + (y + theta) / tm ** 2))
+    h_tt = trig + float(np.sum(1 / theta - 2 / tm + (y + theta) / tm ** 2))
     p = X.shape[1]
     hess = np.empty((p + 1, p + 1))
     hess[:p, :p], hess[:p, p], hess[p, :p], hess[p, p] = h_bb, h_bt, h_bt, h_tt
@@ -145,7 +178,9 @@ def negbin_fit(y: Any, X: Any, *, offset: Any = None, se: str = "fixed_theta",
     - (y+θ) log(θ+μ)`` with ``log μ = X b + offset`` (Lawless 1987; Venables and Ripley
     2002, 7.4) is maximised jointly in ``(b, log θ)`` by Newton's method with the
     observed information and step halving, from the Poisson fit and the moment estimate
-    of ``θ``, until a step changes no parameter by more than ``tol`` and the
+    of ``θ``, until the Newton step changes no parameter by more than ``tol`` (or,
+    where the likelihood is flat in ``θ``, the Newton decrement, twice the
+    log-likelihood still to gain, is below ``tol²``) and the last step changed the
     log-likelihood by no more than ``tol`` relative.  It is R's ``MASS::glm.nb`` fitted
     to convergence (``glm.nb`` alternates IRLS for ``b`` and Newton for ``θ`` until its
     deviance criterion, 1e-8, is met).  When the Poisson fit shows no overdispersion
@@ -197,6 +232,14 @@ def negbin_fit(y: Any, X: Any, *, offset: Any = None, se: str = "fixed_theta",
                         f"{X.shape} and {off.shape}")
     if np.any(y < 0) or np.any(y != np.floor(y)) or not np.all(np.isfinite(off)):
         raise SpecError("y: whole counts >= 0, and a finite offset (log exposure > 0)")
+    if not np.all(np.isfinite(X)) or y.size <= X.shape[1] \
+            or np.linalg.matrix_rank(X) < X.shape[1]:
+        raise SpecError(f"X: a finite design matrix of full column rank with more rows than "
+                        f"columns is needed, got shape {X.shape}; drop repeated or constant "
+                        f"columns (the intercept is the only constant one)")
+    if not float(y.sum()) > 0:
+        raise SpecError("y: all counts are 0, so the rate (and its log) is not estimable; "
+                        "there is nothing to fit")
     b = _poisson_newton(y, X, off, tol, 100)
     mu = np.exp(X @ b + off)
     excess = float(np.sum((y - mu) ** 2 - y))
@@ -208,11 +251,12 @@ def negbin_fit(y: Any, X: Any, *, offset: Any = None, se: str = "fixed_theta",
         return NegBinFit(b, np.sqrt(np.diag(cov)), cov, math.inf, math.nan,
                          _nb_loglik(y, X @ b + off, math.inf), 0, se, note)
     p = X.shape[1]
+    tail = _tail_counts(y)
     par = np.r_[b, math.log(float(np.sum(mu * mu)) / excess)]   # (b, log θ)
-    ll = _nb_loglik(y, X @ b + off, math.exp(par[p]))
+    ll = _nb_loglik(y, X @ b + off, math.exp(par[p]), tail)
     for it in range(1, max_iter + 1):
         theta = math.exp(par[p])
-        g, h = _nb_derivatives(y, X, X @ par[:p] + off, theta)
+        g, h = _nb_derivatives(y, X, X @ par[:p] + off, theta, tail)
         jac = np.r_[np.ones(p), theta]                  # d(b, θ)/d(b, log θ)
         g_l = g * jac
         h_l = h * np.outer(jac, jac)
@@ -221,14 +265,21 @@ def negbin_fit(y: Any, X: Any, *, offset: Any = None, se: str = "fixed_theta",
             np.linalg.cholesky(-h_l)
             step = np.linalg.solve(-h_l, g_l)
             newton = True
-        except np.linalg.LinAlgError:                   # not concave here: scoring steps
+        except np.linalg.LinAlgError:
+            # not concave here (far from the maximum, where θ is large): a scoring step
+            # for b, and for log θ a Newton step where that direction is concave, else a
+            # unit step uphill; the halving below keeps only what raises the likelihood
             mu = np.exp(X @ par[:p] + off)
+            up = math.copysign(1.0, g_l[p])
             step = np.r_[np.linalg.solve((X.T * (mu / (1 + mu / theta))) @ X, g_l[:p]),
-                         g_l[p] / max(-h_l[p, p], abs(g_l[p]), 1.0)]
+                         g_l[p] / -h_l[p, p] if h_l[p, p] < 0 else up]
             newton = False
-        if newton and np.max(np.abs(step)) < tol:     # quadratic convergence: done
+        # converged: the Newton step moves no parameter by tol, or the Newton decrement
+        # g'(-H)⁻¹g (twice the log-likelihood still to gain) is below tol² (a likelihood
+        # flat in θ: θ is then known to ~ tol / sqrt(-H) on the log scale)
+        if newton and (np.max(np.abs(step)) < tol or float(g_l @ step) < tol * tol):
             par = par + step
-            ll_new = _nb_loglik(y, X @ par[:p] + off, math.exp(par[p]))
+            ll_new = _nb_loglik(y, X @ par[:p] + off, math.exp(par[p]), tail)
             if abs(ll_new - ll) <= tol * (1 + abs(ll)):
                 ll = ll_new
                 break
@@ -238,7 +289,7 @@ def negbin_fit(y: Any, X: Any, *, offset: Any = None, se: str = "fixed_theta",
             step *= _MAX_STEP_LOG_THETA / abs(step[p])
         for _ in range(60):                            # step halving
             new = par + step
-            ll_new = _nb_loglik(y, X @ new[:p] + off, math.exp(new[p]))
+            ll_new = _nb_loglik(y, X @ new[:p] + off, math.exp(new[p]), tail)
             if ll_new >= ll - tol * (1 + abs(ll)) * 1e-3:
                 break
             step = step / 2
@@ -254,7 +305,7 @@ def negbin_fit(y: Any, X: Any, *, offset: Any = None, se: str = "fixed_theta",
                         f"log-likelihood {ll:.10g}); raise max_iter, or use "
                         f"method='poisson' with robust=True")
     b, theta = par[:p], math.exp(par[p])
-    g, h = _nb_derivatives(y, X, X @ b + off, theta)
+    g, h = _nb_derivatives(y, X, X @ b + off, theta, tail)
     mu = np.exp(X @ b + off)
     if se == "fixed_theta":
         cov = np.linalg.inv((X.T * (mu / (1 + mu / theta))) @ X)

@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["FORMS", "PLACES", "BaselineThresholds", "adjust_baseline", "adjust_rate",
-           "baseline_thresholds", "group_thresholds", "level_of_z", "significance_interval",
+           "baseline_thresholds", "group_thresholds", "interval_thresholds", "level_of_z",
+           "significance_interval",
            "significance_thresholds"]
 
 #: decimal places of a contract's measured values, comparators and thresholds
@@ -277,6 +278,43 @@ def baseline_thresholds(p: Number, n: int, *, level: float = 0.95,
 
     return BaselineThresholds(share(k_lo), share(k_hi), "exact binomial", None, k_lo, k_hi,
                               problem, float(level), alternative, z)
+
+
+def interval_thresholds(actual: Number, lo: Number, hi: Number, form: str = "additive"
+                        ) -> tuple[Number, Number]:
+    """Thresholds on the cohort's own value from the interval ``[lo, hi]`` of its effect.
+
+    For a difference (``form="additive"``, cohort minus comparator) ``(actual - hi,
+    actual - lo)``; for a ratio (cohort / comparator) ``(actual / hi, actual / lo)``.  The
+    cohort's value lies below the lower threshold exactly when the whole interval lies
+    below no effect (0, or 1 for a ratio): a significant reduction; above the upper one
+    exactly when it lies above.  This is how a comparison group's interval becomes a
+    contract outcome's ``lower`` and ``upper`` (:func:`group_thresholds`).
+
+    Raises
+    ------
+    SpecError
+        An unknown ``form``; ``lo > hi``; a ratio interval not above 0; a mix of
+        Decimals and floats.
+
+    Examples
+    --------
+    >>> interval_thresholds(Decimal("25.0"), Decimal("-29.1"), Decimal("-10.9"))
+    (Decimal('35.9'), Decimal('54.1'))
+    >>> interval_thresholds(1.5, 0.75, 1.25, "ratio")
+    (1.2, 2.0)
+    """
+    _form(form)
+    _same_type(actual=actual, lo=lo, hi=hi)
+    if not lo <= hi:
+        raise SpecError(f"lo, hi: the interval's lower end {lo!r} is above its upper end "
+                        f"{hi!r}; give [lo, hi] of the difference (cohort minus comparator)")
+    if form == "additive":
+        return actual - hi, actual - lo
+    if not lo > 0:
+        raise SpecError(f"lo: a ratio interval must lie above 0, got [{lo!r}, {hi!r}]; use "
+                        "form='additive' for a difference")
+    return actual / hi, actual / lo
 
 
 # ------------------------------------------------------------------ contracts (Decimal)

@@ -40,6 +40,7 @@ from pbr.compare.thresholds import (
     PLACES,
     adjust_baseline,
     group_thresholds,
+    interval_thresholds,
     significance_interval,
     significance_thresholds,
 )
@@ -280,7 +281,7 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
                         _refuse_untested(contract, cohort, measure, how)
                         source += f"; no thresholds: {how}"
                     else:
-                        lower, upper = actual - hi, actual - lo
+                        lower, upper = interval_thresholds(actual, lo, hi)
                         source += (f"; {how}: [{lo}, {hi}] -> thresholds actual - hi, "
                                    "actual - lo")
                 elif ctrl is None and comp.significance_z is not None and measure in _RATES \

@@ -28,7 +28,12 @@ from hypothesis import strategies as st
 import pbr
 from pbr.compare.adjusted import compare_to_baseline
 from pbr.compare.spec import ComparisonSpec
-from pbr.compare.thresholds import adjust_baseline, adjust_rate, baseline_thresholds
+from pbr.compare.thresholds import (
+    adjust_baseline,
+    adjust_rate,
+    baseline_thresholds,
+    interval_thresholds,
+)
 from pbr.errors import DataQualityWarning, SmallSampleWarning, SpecError
 from pbr.risk.baseline import Baseline
 from pbr.stats import diff_proportions
@@ -209,6 +214,12 @@ ERRORS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("baseline_thresholds: unknown sides",
      lambda: baseline_thresholds(0.3, 100, alternative="lower"), SpecError,
      r"alternative: one of two-sided, less, greater, got 'lower'"),
+    ("interval_thresholds: interval ends swapped",
+     lambda: interval_thresholds(0.25, -0.1, -0.3), SpecError,
+     r"lo, hi: the interval's lower end -0\.1 is above its upper end -0\.3"),
+    ("interval_thresholds: a ratio interval through 0",
+     lambda: interval_thresholds(1.2, 0.0, 1.5, "ratio"), SpecError,
+     r"lo: a ratio interval must lie above 0, got \[0\.0, 1\.5\]"),
     ("baseline_thresholds: baseline 1 on a small cohort",
      lambda: baseline_thresholds(1.0, 3), SpecError,
      r"p: a baseline of 1\.0 leaves nothing to test a cohort of 3 against"),

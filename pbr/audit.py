@@ -39,7 +39,8 @@ from pbr._version import __version__
 from pbr.contract.ledger import PaymentLedger
 from pbr.contract.outcome import Outcome
 from pbr.contract.pay import pay as pay_statement
-from pbr.contract.run import ContractRun, run_contract
+from pbr.contract.record import comparator_document, read_comparator_document
+from pbr.contract.run import ContractComparison, ContractRun, pay_step, run_contract
 from pbr.contract.spec import Contract
 from pbr.contract.statement import PaymentStatement
 from pbr.errors import AuditError, ContractError, PbrError, PbrWarning, SchemaError
@@ -158,17 +159,55 @@ def _read(table: str, path: Path, roles: Mapping[str, str], options: Mapping[str
                   **{k: v for k, v in options.items() if k in takes})
 
 
+def _comparator_file(path: Path) -> tuple[Any, Any]:
+    """The objects of a comparator document file (``inputs/comparator.json``)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"comparator file {str(path)!r} cannot be read as UTF-8 text: "
+                          f"{exc}") from None
+    return read_comparator_document(text)
+
+
+#: what ``comparator=`` takes: the objects run_contract takes, or a comparator document file
+Given = Any
+
+
+def _given(comparator: Given, model: Any, out: Path, files: dict[str, Path],
+           digests: dict[str, str], copies: dict[str, Any]) -> tuple[Any, Any]:
+    """A comparator given with the run, recorded as the input ``comparator``: a document
+    file is hashed before it is read; objects are written to ``out/inputs/comparator.json``
+    and the run uses them as read back from it (as :func:`verify` will)."""
+    if comparator is None and model is None:
+        return None, None
+    if isinstance(comparator, str | Path):
+        if model is not None:
+            raise ContractError("model=: give the case-mix model inside the comparator file, "
+                                "or give both as objects")
+        files["comparator"] = Path(comparator)
+        digests.update(_hashes({"comparator": files["comparator"]}))
+        return _comparator_file(files["comparator"])
+    _, text = comparator_document(comparator, model=model)
+    files["comparator"] = out / INPUT_COPIES / "comparator.json"
+    digests["comparator"] = hashlib.sha256(text.encode()).hexdigest()
+    copies["comparator.json"] = lambda p: p.write_text(text, encoding="utf-8")
+    return read_comparator_document(text)
+
+
 def _run(files: Mapping[str, Path], engine: str, roles: Mapping[str, str],
-         options: Mapping[str, Any], as_of: str | None, prior: PaymentLedger | None
-         ) -> tuple[Contract, ContractRun]:
+         options: Mapping[str, Any], as_of: str | None, prior: PaymentLedger | None,
+         given: tuple[Any, Any] | None = None) -> tuple[Contract, ContractRun]:
     _check_options(options)
     c = read_contract(files["contract"])
     custody = files.get("custody")
+    if given is None:
+        given = (_comparator_file(files["comparator"]) if "comparator" in files
+                 else (None, None))
     runs = run_contract(
         c, _read("cohort", files["cohort"], roles, options),
         _read("events", files["events"], roles, options),
         custody=None if custody is None else _read("custody", custody, roles, options),
-        engine=engine, as_of=as_of, prior=prior)
+        engine=engine, as_of=as_of, prior=prior, comparator=given[0], model=given[1])
     return c, runs
 
 
@@ -270,7 +309,8 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
               out: str | Path, *, custody: str | Path | None = None, engine: str = "numba",
               seed: int | None = None, roles: Mapping[str, str] | None = None,
               read_options: Mapping[str, Any] | None = None,
-              as_of: _dt.date | str | None = None, paid: Paid = None
+              as_of: _dt.date | str | None = None, paid: Paid = None,
+              comparator: Given = None, model: Any = None
               ) -> tuple[ContractRun, Manifest]:
     """Run a contract on files, write the statement and ``manifest.json`` into ``out``.
 
@@ -308,6 +348,15 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
         component, amount, kind``), or a :class:`~pbr.contract.ledger.PaymentLedger` or
         earlier statements (written to ``out/inputs/paid.csv``); recorded as the input
         ``paid`` with its hash.
+    comparator, model
+        A comparator given with the run, where the contract's ``[comparator]`` says
+        ``supplied_at_run = true`` or there is none (:func:`pbr.contract.compare_step`):
+        a :class:`~pbr.risk.Baseline`, a fitted :class:`~pbr.risk.CaseMixModel`, a
+        :class:`~pbr.MatchResult` or a :class:`~pbr.matching.MatchSpec`, written to
+        ``out/inputs/comparator.json`` (:func:`pbr.contract.record.comparator_document`)
+        and run as read back from it; or such a file.  Recorded as the input
+        ``comparator``; the manifest's ``comparator`` records what the run compared
+        with (kind, form, SHA-256, and the match weights' SHA-256).
 
     Returns
     -------
@@ -331,8 +380,10 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
     digests = _hashes(files)
     copies: dict[str, Any] = {}
     prior = _paid(paid, out, files, digests, copies)
-    c, runs = _run(files, engine, roles, options, when, prior)
+    given = _given(comparator, model, out, files, digests, copies)
+    c, runs = _run(files, engine, roles, options, when, prior, given)
     prov = runs.statement.provenance
+    used = runs.comparator
 
     def make(outputs: tuple[tuple[str, str, str], ...]) -> Manifest:
         return Manifest(
@@ -347,7 +398,8 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
             roles=tuple(sorted(roles.items())), kind="run",
             environment=tuple(sorted(environment())),
             notes=_notes(runs.result.notes, runs.statement.notes), options=options_text,
-            as_of=when)
+            as_of=when, comparator=() if used is None else tuple(
+                (k, v) for k, v in used.record().items() if v is not None))
 
     return runs, _publish(out, runs.statement, c, engine, make, files, copies)
 
@@ -444,9 +496,10 @@ def pay_outcomes(contract: Contract | str | Path,
     return statement, _publish(out, statement, c, "none", make, files, copies)
 
 
-def pay(contract: Contract, outcomes: Iterable[Outcome], *, out: str | Path | None = None,
-        prior: Paid = None, provenance: Mapping[str, Any] | None = None,
-        notes: Iterable[str] = ()) -> PaymentStatement:
+def pay(contract: Contract, outcomes: Iterable[Outcome] | ContractComparison, *,
+        out: str | Path | None = None, prior: Paid = None,
+        provenance: Mapping[str, Any] | None = None, notes: Iterable[str] = ()
+        ) -> PaymentStatement:
     """Apply a contract's payment components to per-cohort outcomes (``pbr.pay``).
 
     Without ``out`` this is :func:`pbr.contract.pay.pay`, the pure payment engine.  With
@@ -454,10 +507,16 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *, out: str | Path | No
     or nothing, exactly as :func:`pay_outcomes` does, so ``pbr verify OUT`` can recompute
     it from the copies of the contract and outcomes written to ``OUT/inputs/``.
 
+    Given the compare step's :class:`~pbr.contract.ContractComparison`
+    (:func:`pbr.contract.compare_step`), this is the last step of the chain
+    (:func:`pbr.contract.pay_step`): its outcomes paid with its provenance and notes,
+    the statement :func:`~pbr.contract.run_contract` gives, byte for byte.
+
     Parameters
     ----------
     contract, outcomes
-        The :class:`~pbr.Contract` and its per-cohort :class:`~pbr.Outcome` objects.
+        The :class:`~pbr.Contract` and its per-cohort :class:`~pbr.Outcome` objects, or
+        the compare step's :class:`~pbr.contract.ContractComparison`.
     out
         Optional output directory for the statement files and ``manifest.json``.
     prior
@@ -497,7 +556,26 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *, out: str | Path | No
     ...     ok = pbr.verify(Path(tmp) / "statement").ok
     >>> s.total, ok
     (Decimal('5000.00'), True)
+
+    The chain one step at a time gives the statement ``run_contract`` gives:
+
+    >>> data = pbr.synth.generate(300, seed=1)
+    >>> measured = pbr.contract.measure_step(c, data.cohort, data.events)
+    >>> compared = pbr.contract.compare_step(c, measured)
+    >>> str(pbr.pay(c, compared)) == str(pbr.run_contract(c, data.cohort, data.events).statement)
+    True
     """
+    if isinstance(outcomes, ContractComparison):
+        if out is not None or provenance is not None or tuple(notes):
+            raise ContractError("out=, provenance=, notes=: not accepted with a "
+                                "ContractComparison, whose provenance and notes come from "
+                                "the measured run (which pbr verify replays from files "
+                                "only); write the files with pbr.audit.pay_files (pbr pay), "
+                                "or pay compared.outcomes")
+        if isinstance(prior, str | Path):
+            raise ContractError("prior: a ledger file is read only with out=; read it with "
+                                "pbr.io.read_ledger(path)")
+        return pay_step(contract, outcomes, prior=prior)
     if out is None:
         if isinstance(prior, str | Path):
             raise ContractError("prior: a ledger file is read only with out=; read it with "
@@ -541,6 +619,25 @@ def _environment(m: Manifest, checked: list[str], diffs: list[str], notes: list[
                          "the recomputed outputs show whether it changed the statement)")
     if same:
         checked.append(f"environment: same {', '.join(same)}")
+
+
+def _compare_comparator(m: Manifest, runs: ContractRun, checked: list[str],
+                        diffs: list[str]) -> None:
+    """The recorded comparator against the recomputed one: kind, form, document SHA-256
+    and the match weights' SHA-256 (a match that now pairs differently)."""
+    used = runs.comparator
+    now = {} if used is None else {k: v for k, v in used.record().items() if v is not None}
+    was = dict(m.comparator)
+    if now == was:
+        checked.append(f"comparator {was['kind']} ({was['form']})")
+        return
+    for key in ("kind", "form", "sha256", "weights_sha256"):
+        a, b = was.get(key), now.get(key)
+        if a != b:
+            shown = [x[:16] + "..." if x and key.endswith("sha256") else x for x in (a, b)]
+            diffs.append(f"comparator {key}: recorded {shown[0]}, recomputed {shown[1]}"
+                         + (" (the comparison group the match builds changed)"
+                            if key == "weights_sha256" else ""))
 
 
 def verify(manifest: str | Path, *, inputs: str | Path | None = None) -> VerificationResult:
@@ -587,7 +684,7 @@ def verify(manifest: str | Path, *, inputs: str | Path | None = None) -> Verific
     ...     _ = (d / "out" / "statement.csv").write_text("edited by hand")
     ...     edited = verify(d / "out" / "manifest.json")
     >>> clean.ok, clean.differences, clean.notes, len(clean.checked)
-    (True, (), (), 11)
+    (True, (), (), 12)
     >>> print(edited)  # doctest: +ELLIPSIS
     verification of ...manifest.json FAILED: 1 difference(s)
       differs: output statement_csv statement.csv: the file on disk was changed after the run
@@ -645,6 +742,8 @@ def verify(manifest: str | Path, *, inputs: str | Path | None = None) -> Verific
                                _prior(files))
                 statement = runs.statement
                 now_notes = _notes(runs.result.notes, runs.statement.notes)
+                if m.manifest_version >= 3 and m.comparator:
+                    _compare_comparator(m, runs, checked, diffs)
             written = dict(zip((n for n, _ in OUTPUTS), _render(
                 statement, c, m.engine, [Path(tmp) / name for _, name in OUTPUTS]),
                 strict=True))

@@ -27,18 +27,22 @@ __all__ = ["ENVIRONMENT_PACKAGES", "MANIFEST_FORMAT", "MANIFEST_NAME", "MANIFEST
 MANIFEST_NAME = "manifest.json"
 #: the ``format`` key of every manifest pbr writes (a foreign JSON file is refused)
 MANIFEST_FORMAT = "pbr-manifest"
-#: 1: pbr 0.1.0 before issue 15 (no format, environment, notes, kind); 2: this layout
-MANIFEST_VERSION = 2
+#: 1: pbr 0.1.0 before issue 15 (no format, environment, notes, kind); 2: issue 15's layout;
+#: 3: adds ``comparator`` (what the cohort was compared with) and the input role
+#: ``comparator`` (a comparator given with the run).  Every older version is still read.
+MANIFEST_VERSION = 3
 #: the libraries whose versions a manifest records (besides Python, pbr and the platform)
 ENVIRONMENT_PACKAGES = ("numpy", "polars", "numba", "scipy", "statsmodels", "pyarrow",
                         "xlsxwriter")
 _KINDS = ("run", "outcomes")
 #: the input roles a manifest may record, and those each kind needs
-_INPUT_ROLES = ("contract", "cohort", "events", "custody", "outcomes", "paid")
+_INPUT_ROLES = ("contract", "cohort", "events", "custody", "outcomes", "paid", "comparator")
 _NEEDED = {"run": ("contract", "cohort", "events"), "outcomes": ("contract", "outcomes")}
 _REQUIRED = ("pbr_version", "engine", "contract_sha256", "contract", "spec", "inputs",
              "outputs", "total", "currency")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+#: the fields of the ``comparator`` record (version 3)
+_COMPARATOR_KEYS = ("kind", "form", "sha256", "weights_sha256")
 
 
 def environment() -> tuple[tuple[str, str], ...]:
@@ -109,9 +113,9 @@ class Manifest:
     inputs
         ``(role, path, sha256)`` of every input file: ``contract``, ``cohort``,
         ``events``, ``custody`` (measured runs) or ``outcomes`` (paid from published
-        outcomes), and ``paid`` (the ledger of payments already made, if any).
-        Matching weights and risk scores are columns of the cohort file and baselines
-        are fields of the contract, so these hashes cover them.
+        outcomes), ``paid`` (the ledger of payments already made, if any) and
+        ``comparator`` (a comparator given with the run: its document,
+        ``inputs/comparator.json``).
     outputs
         ``(name, path, sha256)`` of ``statement.csv``, ``statement.json``,
         ``statement.xlsx``.
@@ -130,8 +134,17 @@ class Manifest:
         ``(name, version)`` of Python, pbr, :data:`ENVIRONMENT_PACKAGES` and the platform.
     notes
         The statement's notes (every warning kept in the record).
+    comparator
+        What a measured run compared the cohort with (version 3; empty for published
+        outcomes and older manifests): ``kind`` (baseline, casemix, matched), ``form``
+        (``contract``: the contract's ``[comparator]`` table; or the objects given with
+        the run: ``baseline``, ``casemix_model``, ``baseline+casemix_model``,
+        ``match_result``, ``match_spec``), ``sha256`` of its canonical document and, for a
+        matched group, ``weights_sha256`` of the matched units' groups and weights
+        (:class:`pbr.contract.ComparatorUsed`).
     manifest_version
-        1 for manifests written before the format was versioned, else 2.
+        1 for manifests written before the format was versioned, 2 before the
+        comparator was recorded, else 3.
 
     Examples
     --------
@@ -172,6 +185,7 @@ class Manifest:
     options: tuple[tuple[str, str], ...] = ()
     manifest_version: int = MANIFEST_VERSION
     as_of: str | None = None
+    comparator: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (keys sorted when written)."""
@@ -188,6 +202,8 @@ class Manifest:
             "options": {k: json.loads(v) for k, v in self.options},
             "environment": dict(self.environment), "notes": list(self.notes),
             "as_of": self.as_of,
+            "comparator": ({k: dict(self.comparator).get(k) for k in _COMPARATOR_KEYS}
+                           if self.comparator else None),
         }
 
     def to_json(self) -> str:
@@ -264,6 +280,7 @@ class Manifest:
         as_of = d.get("as_of")
         if as_of is not None and not isinstance(as_of, str):
             raise _bad(source, f"'as_of' must be an ISO date or null, got {as_of!r}")
+        comparator = _comparator(source, d.get("comparator"))
         return cls(d["pbr_version"], d["engine"], seed, d["contract_sha256"],
                    d["contract"], d["spec"], inputs,
                    _files(source, "outputs", d["outputs"], "name"),
@@ -272,16 +289,38 @@ class Manifest:
                    _pairs(source, "environment", d.get("environment", {})), tuple(notes),
                    tuple(sorted((k, json.dumps(v)) for k, v in
                                 _options(source, d.get("options", {})).items())),
-                   version, as_of)
+                   version, as_of, comparator)
 
     def __str__(self) -> str:
         lines = [f"Manifest (pbr {self.pbr_version}, engine {self.engine}, seed {self.seed})",
                  f"  contract sha256 {self.contract_sha256}"]
         lines += [f"  input  {r:<9} {h[:16]}  {p}" for r, p, h in self.inputs]
         lines += [f"  output {n:<9} {h[:16]}  {p}" for n, p, h in self.outputs]
+        if self.comparator:
+            c = dict(self.comparator)
+            lines.append(f"  comparator {c['kind']} ({c['form']}) {c['sha256'][:16]}"
+                         + (f", weights {c['weights_sha256'][:16]}"
+                            if "weights_sha256" in c else ""))
         lines.append(f"  total  {self.currency} {self.total}")
         lines += [f"  note   {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def _comparator(source: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """The ``comparator`` record: null (none recorded) or kind, form and SHA-256s."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or set(value) - set(_COMPARATOR_KEYS) or not all(
+            isinstance(value.get(k), str) for k in ("kind", "form", "sha256")):
+        raise _bad(source, f"'comparator' must be null or an object with text fields "
+                   f"{', '.join(_COMPARATOR_KEYS[:3])} (and weights_sha256), got "
+                   f"{value!r}"[:300])
+    for key in ("sha256", "weights_sha256"):
+        digest = value.get(key)
+        if digest is not None and not (isinstance(digest, str) and _HEX64.fullmatch(digest)):
+            raise _bad(source, f"comparator.{key} is not a SHA-256 (64 hex digits): "
+                       f"{digest!r}")
+    return tuple((k, value[k]) for k in _COMPARATOR_KEYS if value.get(k) is not None)
 
 
 def _options(source: str, value: Any) -> dict[str, Any]:

@@ -137,7 +137,7 @@ API: list[tuple[str, Callable[[Path], Callable[[], Any]], type[PbrError], str]] 
     ("manifest-newer-version",
      lambda d: then(edit_manifest(d, lambda m: m.update(manifest_version=99)),
                     lambda: audit.verify(d / "prev")),
-     AuditError, r"manifest version 99, written by a newer pbr.*reads versions 1 to 2"),
+     AuditError, r"manifest version 99, written by a newer pbr.*reads versions 1 to 3"),
     ("manifest-bad-hash",
      lambda d: then(edit_manifest(d, lambda m: m["inputs"][0].update(sha256="abc")),
                     lambda: audit.verify(d / "prev")),
@@ -146,7 +146,8 @@ API: list[tuple[str, Callable[[Path], Callable[[], Any]], type[PbrError], str]] 
      lambda d: then(edit_manifest(d, lambda m: m["inputs"].pop(1)),
                     lambda: audit.verify(d / "prev")),
      AuditError, r"its inputs \(contract, events\) must be contract, cohort, events \(and "
-                 r"optionally custody, outcomes, paid\), each once, for a 'run' manifest"),
+                 r"optionally custody, outcomes, paid, comparator\), each once, for a 'run' "
+                 r"manifest"),
     ("manifest-bad-kind",
      lambda d: then(edit_manifest(d, lambda m: m.update(kind="forecast")),
                     lambda: audit.verify(d / "prev")),

@@ -45,6 +45,7 @@ from pbr.compare._inputs import (
 )
 from pbr.compare.registry import MEASURES, MeasureInfo, measure_info
 from pbr.compare.result import ComparisonResult
+from pbr.compare.thresholds import adjust_baseline
 from pbr.errors import DataQualityWarning, SmallSampleWarning, SpecError
 from pbr.stats.bootstrap import bootstrap_interval
 from pbr.stats.did import diff_in_diff
@@ -163,7 +164,8 @@ def _one(measure: str, method: str, y1: np.ndarray, w1: np.ndarray | None,
 def _reason(iv: Interval, n: int, min_n: int, rule: str, measure: str) -> str | None:
     """Why no conclusion is drawn for a group, or None when it is assessed."""
     if n < min_n:
-        who = "reoffender" if measure == "per_reoffender" else "person"
+        who = "reoffender" if MEASURES[measure].aggregation == "mean over reoffenders" \
+            else "person"
         plural = who if n == 1 else ("reoffenders" if who == "reoffender" else "people")
         return f"not assessed: {n:,} {plural}, below the minimum of {min_n:,} ({rule})"
     if not iv.assessable:
@@ -258,12 +260,7 @@ def _casemix_expected(g: pl.DataFrame, model: Any, baseline: Any, key: Any, form
     p_base = grp.predicted_rate if info.name == "binary_rate" and \
         grp.predicted_rate is not None else b
     parts = {"baseline": float(b), "predicted_baseline": float(p_base)}
-    if form == "ratio":
-        if not p_base > 0:
-            raise SpecError(f"form: the ratio adjustment divides by the baseline's mean "
-                            f"prediction, which is {p_base!r}; use form='additive'")
-        return b * pred / p_base, parts
-    return b + pred - p_base, parts
+    return adjust_baseline(float(b), pred, float(p_base), form), parts
 
 
 def compare(result: Any, comparator: Any, *, measure: str = "binary",
@@ -660,7 +657,8 @@ def compare(result: Any, comparator: Any, *, measure: str = "binary",
         warnings.warn(text, DataQualityWarning, stacklevel=2)
         notes.append(text)
     if comp.kind == "group" and method != "bootstrap" and clusters is None and \
-            comp.weights is not None and not did:
+            comp.weights is not None and not did and not bool(np.all(comp.weights ==
+                                                                    comp.weights[0])):
         notes.append("weighted comparison group: sandwich variance of the weighted mean "
                      "(matched sets are not resampled; use method='bootstrap' with "
                      "clusters= for that)")

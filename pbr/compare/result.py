@@ -137,6 +137,7 @@ class ComparisonResult:
         """
         from decimal import ROUND_HALF_EVEN, Decimal
 
+        from pbr.compare.thresholds import interval_thresholds
         from pbr.contract.outcome import Outcome, as_decimal
 
         if len(self.by) > 1:
@@ -165,13 +166,12 @@ class ComparisonResult:
             how = f"{r['method']} interval at level {self.level:g}"
             if r["significant"] is not None and lo is not None and hi is not None and \
                     math.isfinite(lo) and math.isfinite(hi):
-                if self._ratio:
-                    if lo > 0 and actual > 0:
-                        lower = (actual / as_decimal("upper", hi)).quantize(q, ROUND_HALF_EVEN)
-                        upper = (actual / as_decimal("lower", lo)).quantize(q, ROUND_HALF_EVEN)
-                else:
-                    lower = actual - dec("upper", hi)
-                    upper = actual - dec("lower", lo)
+                if not self._ratio:
+                    lower, upper = interval_thresholds(actual, dec("lower", lo),
+                                                       dec("upper", hi))
+                elif lo > 0 and actual > 0:
+                    lower, upper = (x.quantize(q, ROUND_HALF_EVEN) for x in interval_thresholds(
+                        actual, as_decimal("lower", lo), as_decimal("upper", hi), "ratio"))
             period = contract.period(label) if contract is not None else None
             reo = r["n"] if info.aggregation == "mean over reoffenders" else None
             n = int(r.get("offenders") or r["n"])
@@ -223,17 +223,26 @@ class ComparisonResult:
         """
         r = self._row(group)
         rate = self._rate
-        noun = MEASURES[self.measure].noun
-        unit = "percentage points" if rate else f"{noun} per 100 people"
-        who = "reoffenders" if MEASURES[self.measure].aggregation == \
-            "mean over reoffenders" else "people"
-        first = (f"For every 100 typical {who} in the cohort, {_per100(r['cohort_value'])} "
-                 f"{noun}, compared with {_per100(r['comparator_value'])} for every 100 "
-                 f"typical {who} in the {self.comparator}.") if rate else (
-                 f"For every 100 typical {who} in the cohort, there were "
-                 f"{100 * r['cohort_value']:.0f} {noun}, compared with "
-                 f"{100 * r['comparator_value']:.0f} for every 100 typical {who} in the "
-                 f"{self.comparator}.")
+        info = MEASURES[self.measure]
+        noun = info.noun
+        who = "reoffenders" if info.aggregation == "mean over reoffenders" else "people"
+        # the text's scale: per 100 people, except measures already per 100 or in days
+        per = 1.0 if info.unit in ("per 100 offenders", "days") else 100.0
+        unit = ("percentage points" if rate else "days" if info.unit == "days"
+                else f"{noun} per 100 people")
+        if rate:
+            first = (f"For every 100 typical {who} in the cohort, "
+                     f"{_per100(r['cohort_value'])} {noun}, compared with "
+                     f"{_per100(r['comparator_value'])} for every 100 typical {who} in the "
+                     f"{self.comparator}.")
+        elif info.unit == "days":
+            first = (f"The {who} in the cohort averaged {r['cohort_value']:.0f} {noun}, "
+                     f"compared with {r['comparator_value']:.0f} in the {self.comparator}.")
+        else:
+            first = (f"For every 100 typical {who} in the cohort, there were "
+                     f"{per * r['cohort_value']:.0f} {noun}, compared with "
+                     f"{per * r['comparator_value']:.0f} for every 100 typical {who} in the "
+                     f"{self.comparator}.")
         conf = f"{self.level:.0%} confidence"
         if r.get("significant", False) is None:
             reason = str(r.get("conclusion") or "not assessed")
@@ -245,7 +254,8 @@ class ComparisonResult:
             a, b = 100 * (1 - hi), 100 * (1 - lo)     # per cent fewer
             unit = "per cent"
         else:
-            a, b = -100 * hi, -100 * lo               # fewer, per 100
+            f = 100.0 if rate else per
+            a, b = -f * hi, -f * lo                   # fewer, per 100 (or days)
         desc = _describe(a, b, unit)
         excludes = not (r["lower"] <= r["null"] <= r["upper"])
         if r["significant"]:

@@ -15,9 +15,7 @@ from pbr.audit import Manifest, VerificationResult, pay, verify
 from pbr.cohort import build_cohort
 from pbr.cohort_result import CohortBuild
 from pbr.cohort_rule import CohortRule
-from pbr.compare import compare
-from pbr.compare import ComparisonResult
-from pbr.compare import ComparisonSpec
+from pbr.compare import ComparisonResult, ComparisonSpec, compare
 from pbr.contract import (
     Component,
     Contract,
@@ -67,6 +65,7 @@ from pbr.risk import (
     compare_to_baseline,
     fit_casemix,
 )
+from pbr.scheme_run import SchemeRun
 from pbr.schemes import Scheme, available_schemes, scheme
 from pbr.spec import MeasureSpec, available_presets, preset
 from pbr.stats import (
@@ -118,6 +117,7 @@ __all__ = [
     "ReconciliationError",
     "SchemaError",
     "Scheme",
+    "SchemeRun",
     "SeverityError",
     "SmallSampleWarning",
     "SpecError",

@@ -13,7 +13,7 @@ PUBLIC = {
     "Component", "Contract", "ContractError", "Manifest", "Outcome", "PaymentStatement",
     "ReconciliationError", "VerificationResult", "pay", "run_contract", "verify",
     "AdjustedComparison", "Baseline", "CaseMixModel", "casemix_score", "compare_to_baseline",
-    "fit_casemix", "Scheme", "scheme", "available_schemes",
+    "fit_casemix", "Scheme", "SchemeRun", "scheme", "available_schemes",
     "compare", "stats", "ComparisonResult", "kaplan_meier", "logrank_test",
     "mean_cumulative_function", "power_table", "time_to_first",
     "Cohort", "CohortRule", "ComparisonSpec", "Custody", "EngineError", "Events", "Exclusion",

@@ -413,10 +413,13 @@ def resolve_comparator(contract: Contract, frame: pl.DataFrame, comparator: Any 
             notes += [f"match: {n}" for n in used_match.notes]
         fields.update(group_column=GROUP, weight_column=WEIGHT)
         weights = weights_sha256(used_match)
-    effective = toml if not given and spec is None else Comparator(**fields)
-    assert effective is not None
-    compared = contract if effective == toml else dataclasses.replace(
-        contract, comparator=effective)
+    try:
+        effective = toml if not given and spec is None else Comparator(**fields)
+        assert effective is not None
+        compared = contract if effective == toml else dataclasses.replace(
+            contract, comparator=effective)
+    except ContractError as exc:   # the run's data under the contract's rules
+        raise ContractError(f"{what or '[comparator.match]'}: {exc}") from None
     used = ComparatorUsed(kind, form, document, hashlib.sha256(document.encode()).hexdigest(),
                           weights, effective, used_match, tuple(notes))
     return compared, frame, used

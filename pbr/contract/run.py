@@ -309,7 +309,7 @@ def compare_step(contract: Contract, measured: MeasureResult, comparator: Any = 
     >>> data = pbr.synth.generate(300, seed=1)
     >>> compared = compare_step(c, measure_step(c, data.cohort, data.events))
     >>> compared.comparator.kind, len(compared.outcomes)
-    ('baseline', 8)
+    ('casemix', 8)
     """
     if not isinstance(contract, Contract):
         raise ContractError(f"contract: expected a Contract (pbr.io.read_contract(path)), got "

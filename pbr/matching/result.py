@@ -177,12 +177,12 @@ class MatchResult:
         t = m[s.treatment].cast(pl.Boolean)
         own = m[s.index_date]
         source = pl.Series("source", ["own index date"] * m.height, pl.String)
-        rule, dates = self._pseudo_rule(m, t.to_numpy())
-        if dates is None:
+        rule, drawn = self._pseudo_rule(m, t.to_numpy())
+        if drawn is None:
             dates, src = own, source
         else:
-            both = pl.DataFrame({"t": t, "own": own, "d": dates[0], "a": source,
-                                 "b": dates[1]})
+            both = pl.DataFrame({"t": t, "own": own, "d": drawn[0], "a": source,
+                                 "b": drawn[1]})
             dates = both.select(pl.when("t").then("own").otherwise("d"))[:, 0]
             src = both.select(pl.when("t").then("a").otherwise("b"))[:, 0]
         missing = dates.is_null()

@@ -179,7 +179,8 @@ def _baseline(b: Baseline, contract: Contract, frame: pl.DataFrame, needed: tupl
     if kind == "casemix":
         risks = {g.predicted_rate for g in groups.values()}
         if None not in risks and len(risks) > 1:
-            raise ContractError(f"{where}: its groups' predicted_rate differ ({sorted(risks)}),"
+            raise ContractError(f"{where}: its groups' predicted_rate differ "
+                                f"({sorted(r for r in risks if r is not None)}),"
                                 " but a contract's case-mix adjustment has one baseline mean "
                                 "predicted risk; give an overall Baseline, or fix "
                                 "[comparator] baseline_risk and leave predicted_rate out")
@@ -187,7 +188,7 @@ def _baseline(b: Baseline, contract: Contract, frame: pl.DataFrame, needed: tupl
             raise ContractError(f"{where}: predicted_rate is given for some cohorts only; give "
                                 "it for every group, or none")
         if risks != {None}:
-            fields["baseline_risk"] = _percent(risks.pop())   # type: ignore[arg-type]
+            fields["baseline_risk"] = _percent(next(r for r in risks if r is not None))
     return fields
 
 

@@ -139,7 +139,8 @@ def bench(n_treated: int, n_pool: int, repeats: int, naive_max: int, naive_full:
         m = np.full((t_score.size, 1), -1, np.int64)
         return int(kern.greedy_sorted(order, t_score, lo, hi, cs, run, np.int64(1), 1,
                                       caliper, m, np.empty((t_score.size, 1)),
-                                      np.zeros(t_score.size, np.int64)))
+                                      np.zeros(t_score.size, np.int64),
+                                      np.zeros(0, np.int64), np.zeros(0, np.int64), False))
 
     timed("kernel only (sorted arrays)", kernel)
     limit = t_score.size if t_score.size <= naive_full else min(naive_max, t_score.size)

@@ -59,6 +59,18 @@ def _lower_bound(x, lo, hi, v):
 
 
 @njit(cache=True, inline="always")
+def _upper_bound(x, lo, hi, v):
+    """First position in ``x[lo:hi]`` (sorted) with ``x[pos] > v``; ``hi`` if none."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if x[mid] <= v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, inline="always")
 def _right(nxt, i, hi):
     """Next free position at or after ``i`` (below ``hi``), else -1."""
     if i >= hi:
@@ -113,9 +125,7 @@ def _pick_data(score, rows, nxt, prv, lo, hi, s, srow, caliper, own, n_own):
     treated unit's place (``s``, ``srow``) in the (score, row) order; the lower at equal
     distance.  Returns (position, distance) or (-1, inf)."""
     p = _lower_bound(score, lo, hi, s)
-    q = p
-    while q < hi and score[q] == s:  # the run of equal scores
-        q += 1
+    q = _upper_bound(score, p, hi, s)  # [p, q): the run of scores equal to s
     p = _lower_bound(rows, p, q, srow)  # rows ascend within a run of equal scores
     r = _right(nxt, p, hi)
     while r >= 0 and _owned(own, n_own, r):

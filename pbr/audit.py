@@ -12,10 +12,12 @@ written beside the target and moved in only when every one is complete, so a fai
 leaves earlier outputs byte-identical.
 
 The manifest holds the SHA-256 of each input file (hashed before it is read) and of
-the contract text, the measure spec, the engine, the column roles and read options, the
-seed, the environment (Python, pbr and the libraries that compute, the platform), the
-statement's notes (warnings kept in the record), the total and the SHA-256 of each
-output.  :func:`verify` re-hashes every input first; only when all match does it
+the contract text, the measure spec, the comparator the run used (kind, form, SHA-256 of
+its document and of a match's weights; a comparator given with the run is written to
+``inputs/comparator.json`` and recorded as an input), the engine, the column roles and
+read options, the seed, the environment (Python, pbr and the libraries that compute,
+the platform), the statement's notes (warnings kept in the record), the total and the
+SHA-256 of each output.  :func:`verify` re-hashes every input first; only when all match does it
 recompute the statement into a temporary directory and compare.  Same inputs give
 byte-identical outputs, so a clean verification means the statement is reproduced
 exactly.  The manifest format and the exit codes are documented in

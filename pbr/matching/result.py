@@ -336,10 +336,14 @@ class MatchResult:
         if self.caliper is not None:
             lines.append(f"  caliper {self.caliper:.6g} on the {s.distance} distance")
         if r["weight"] > 0 and s.index_date in self.frame.columns:
-            got = self.pseudo_index_dates().filter(pl.col(s.id) == unit_id).row(0, named=True)
             kind = "index date" if r[s.treatment] else "pseudo index date"
-            lines.append(f"  {kind} {got['index_date']}: {got['source']} (rule "
-                         f"{self.pseudo_index_rule()})")
+            try:
+                got = self.pseudo_index_dates().filter(pl.col(s.id) == unit_id).row(
+                    0, named=True)
+                lines.append(f"  {kind} {got['index_date']}: {got['source']} (rule "
+                             f"{self.pseudo_index_rule()})")
+            except SchemaError as exc:
+                lines.append(f"  {kind}: not drawn ({exc})")
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ provenance

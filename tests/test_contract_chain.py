@@ -156,10 +156,30 @@ def test_a_match_result_is_the_same_as_its_weights_as_columns(matched: Any) -> N
     left_out = DATA.cohort.height - cohort.height
     assert any(f"{left_out:,} offender(s) of the cohort given are left out" in n
                for n in run.statement.notes)
-    # the cohort of the matched units alone (match.cohort() with the label) gives the same
+    # the cohort of the matched units alone (match.cohort() with the label) gives the
+    # outcomes of its own weight column
     own = matched.cohort().join(DATA.cohort.select("offender_id", "cohort_period"),
                                 on="offender_id")
-    assert key(quiet(run_contract, MATCHED, own, DATA.events, comparator=matched)) == key(run)
+    by_weight = contract('[comparator]\nkind = "matched"\ngroup_column = "treated"\n'
+                         'weight_column = "weight"\nsignificance_z = 1.96')
+    alone = quiet(run_contract, MATCHED, own, DATA.events, comparator=matched)
+    assert key(alone) == key(quiet(run_contract, by_weight, own, DATA.events))
+    assert not any("left out" in n for n in alone.statement.notes)
+
+
+def test_a_match_is_measured_from_its_pseudo_index_dates() -> None:
+    m = quiet(pbr.match, DATA.cohort, "treated", COVARIATES, exact=["cohort_period"],
+              pseudo_index="matched")
+    moved = m.cohort().join(DATA.cohort.select("offender_id", "cohort_period"),
+                            on="offender_id")
+    run = quiet(run_contract, MATCHED, moved, DATA.events, comparator=m)
+    assert run.comparator.match is m and len(run.outcomes) == 4
+    # the cohort file's own dates are not the dates the match gives its controls
+    _refused(MATCHED, r"matched unit\(s\) were measured from another index date than the "
+             r"match gives them \(pseudo_index = 'matched'.*Fix: measure on match\.cohort\(\)",
+             comparator=m)
+    _refused(MATCHED, r"comparator=MatchSpec: pseudo_index = 'matched' measures the "
+             r"comparison units from other dates.*run pbr\.match first", comparator=m.spec)
 
 
 def test_a_match_spec_runs_inside_the_run(matched: Any) -> None:

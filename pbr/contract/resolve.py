@@ -222,6 +222,14 @@ def _risk(model: CaseMixModel, contract: Contract, frame: pl.DataFrame) -> pl.Da
 def _run(spec: MatchSpec, frame: pl.DataFrame, where: str) -> MatchResult:
     """``pbr.match`` on the cohort file's columns (the measured frame without the
     measure's outputs), in cohort order."""
+    if spec.pseudo_index != "own":
+        raise ContractError(f"{where}: pseudo_index = {spec.pseudo_index!r} measures the "
+                            "comparison units from other dates than the cohort file's own "
+                            "index_date, but a match run inside the run comes after the "
+                            "measure step. Fix: run pbr.match first and give its "
+                            "MatchResult as comparator= with match.cohort() (its pseudo "
+                            "index dates, the cohort column joined) as the cohort, or use "
+                            "pseudo_index = \"own\"")
     data = frame.drop([c for c in MEASURE_COLUMNS if c in frame.columns])
     try:
         return run_match(data, spec=spec)
@@ -271,6 +279,7 @@ def _matched(m: MatchResult, contract: Contract, frame: pl.DataFrame, where: str
                      f"cohort given are left out of the comparison, not in the matched group "
                      f"({t:,} treated and {c:,} comparison units unmatched or discarded, "
                      f"{out.height - t - c:,} not in the match)")
+    _same_dates(m, kept, where)
     _same_cohort(m, kept, by, where)
     labels = kept.group_by(by).agg(pl.col(GROUP).any().alias("t"),
                                    (~pl.col(GROUP)).any().alias("c")).sort(by)
@@ -280,6 +289,28 @@ def _matched(m: MatchResult, contract: Contract, frame: pl.DataFrame, where: str
                             "no matched control, so there is nothing to compare them with; "
                             "check the match (caliper, exact strata)")
     return kept, notes
+
+
+def _same_dates(m: MatchResult, kept: pl.DataFrame, where: str) -> None:
+    """Each matched unit was measured from the index date the match gives it (its own,
+    or a comparison unit's pseudo index date, ``MatchSpec.pseudo_index``)."""
+    try:
+        dates = m.pseudo_index_dates()
+    except PbrError:   # the match does not know its units' dates: nothing to hold them to
+        return
+    rule = dates.select(pl.col(m.spec.id).alias("offender_id"),
+                        pl.col("index_date").cast(pl.Date).alias("_rule"), "source")
+    got = kept.select("offender_id", pl.col("index_date").cast(pl.Date)).join(
+        rule, on="offender_id")
+    bad = got.filter(pl.col("index_date") != pl.col("_rule"))
+    if bad.height:
+        r = bad.row(0, named=True)
+        raise ContractError(
+            f"{where}: {bad.height:,} matched unit(s) were measured from another index date "
+            f"than the match gives them (pseudo_index = {m.spec.pseudo_index!r}; e.g. "
+            f"offender_id {r['offender_id']!r}: the cohort's {r['index_date']}, the match's "
+            f"{r['_rule']} from its {r['source']}). Fix: measure on match.cohort() (with the "
+            "cohort column joined) as the cohort")
 
 
 def _same_cohort(m: MatchResult, kept: pl.DataFrame, by: str, where: str) -> None:

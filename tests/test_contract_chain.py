@@ -275,6 +275,18 @@ def test_a_comparator_given_nowhere_or_wrongly_is_refused(history: Any, matched:
              r"matched comparison group", comparator=matched, model=model)
     _refused(CASEMIX, r"comparator=, model=: two case-mix models", comparator=model,
              model=model)
+    open_casemix = contract('[comparator]\nkind = "casemix"\nsupplied_at_run = true')
+    _refused(open_casemix, r"comparator: comparator=Baseline 'B' with a CaseMixModel "
+             r"\(binary_rate, logit\) does not give the baseline's mean predicted risk\. "
+             r"Fix: give a Baseline with predicted_rate",
+             comparator=Baseline.from_values({"binary_rate": 0.3}, spec="moj_national_2017",
+                                             label="B"), model=model)
+    by_cohort = Baseline.from_values(
+        [{"cohort_period": q, "binary_rate": 0.3, "predicted_rate": r}
+         for q, r in (("2019Q1", 0.3), ("2019Q2", 0.31), ("2019Q3", 0.3), ("2019Q4", 0.3))],
+        by="cohort_period", spec="moj_national_2017", label="Q")
+    _refused(open_casemix, r"comparator=Baseline 'Q': its groups' predicted_rate differ "
+             r"\(\[0\.3, 0\.31\]\)", comparator=by_cohort, model=model)
     frequency = fit_casemix(history, COVARIATES, measure="per_offender")
     _refused(CASEMIX, r"model \(CaseMixModel per_offender, poisson\): the contract's "
              r"case-mix adjustment moves the binary rate's baseline", comparator=frequency)

@@ -372,6 +372,32 @@ def resolve_comparator(contract: Contract, frame: pl.DataFrame, comparator: Any 
         An object that contradicts the table's kind or gives what the table fixes, a
         piece given nowhere, a baseline measured under other rules, a match whose pairs
         cross cohorts or whose units are not in the cohort given.
+
+    Examples
+    --------
+    A Baseline's proportion becomes the contract's per cent exactly:
+
+    >>> from pbr.contract import Contract
+    >>> c = Contract.from_toml('''
+    ... [contract]
+    ... name = "t"
+    ... [comparator]
+    ... supplied_at_run = true
+    ... significance_z = 1.96
+    ... [[component]]
+    ... name = "b"
+    ... kind = "linear"
+    ... measure = "binary_rate"
+    ... basis = "points"
+    ... price = 1
+    ... ''')
+    >>> b = Baseline.from_values({"binary_rate": 0.285}, spec="moj_national_2017")
+    >>> used_contract, _, used = resolve_comparator(
+    ...     c, pl.DataFrame({"cohort_period": ["Q1"]}), b, needed=("binary_rate",))
+    >>> used_contract.comparator.values, used_contract.comparator.significance_z
+    ((('binary_rate', Decimal('28.500')),), Decimal('1.96'))
+    >>> used.form
+    'baseline'
     """
     comparator, model = classify_comparator(comparator, model)
     toml = contract.comparator

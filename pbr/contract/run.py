@@ -66,6 +66,19 @@ class ContractComparison:
     provenance
         The measure's provenance with the contract's TOML and SHA-256 and the
         comparator's SHA-256: the statement's provenance.
+
+    Examples
+    --------
+    >>> import pbr
+    >>> from pbr.contract import Contract
+    >>> from pbr.contract.spec import demo_contract_text
+    >>> c = Contract.from_toml(demo_contract_text())
+    >>> data = pbr.synth.generate(300, seed=1)
+    >>> compared = compare_step(c, measure_step(c, data.cohort, data.events))
+    >>> [o.cohort for o in compared.outcomes][:2], compared.comparator.form
+    (['2019Q1', '2019Q1'], 'contract')
+    >>> compared.provenance["comparator_sha256"] == compared.comparator.sha256
+    True
     """
 
     contract: Contract

@@ -16,6 +16,7 @@ module              owns
 ``compare``         per-offender measures -> per-cohort outcomes against the comparator
 ``resolve``         the comparator a run uses: the contract's table and what the run gives
 ``record``          :class:`ComparatorUsed`: its kind, form, document and SHA-256
+``matched``         a matched group in a run: the match, the cohort cut to matched units
 ``run``             :func:`run_contract`: measure_step -> compare_step -> pay_step
 ==================  ===============================================================
 

@@ -10,6 +10,7 @@ changed one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from decimal import Decimal
@@ -101,7 +102,7 @@ def test_a_baseline_is_the_same_comparator_as_its_values_in_percent() -> None:
                      'significance_z = 1.96')
     assert key(run) == key(quiet(run_contract, fixed, DATA.cohort, DATA.events))
     assert run.comparator.kind == "baseline" and run.comparator.form == "baseline"
-    assert run.comparator.sha256 == audit.hashlib.sha256(
+    assert run.comparator.sha256 == hashlib.sha256(
         run.comparator.document.encode()).hexdigest()
     # no [comparator] table at all: the Baseline is the whole comparator
     bare = quiet(run_contract, contract(""), DATA.cohort, DATA.events, comparator=b)

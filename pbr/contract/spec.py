@@ -320,7 +320,7 @@ class Contract:
             lines.append(f"  comparator   {comp.kind} {dict(comp.values)}"
                          + (f"; match {comp.match.name!r} on {', '.join(comp.match.covariates)}"
                             if comp.match is not None else "")
-                         + ("; supplied at run: " + ", ".join(comp.missing())
+                         + ("; supplied at run: " + ", ".join(_SHOWN[m] for m in comp.missing())
                             if comp.supplied_at_run else ""))
         for c in self.components:
             lines.append(f"  component    {c.name}: {c.kind}"
@@ -335,6 +335,9 @@ class Contract:
         return "\n".join(lines)
 
 
+#: the comparator's pieces as ``str(contract)`` names them
+_SHOWN = {"values": "baseline values", "baseline_risk": "baseline risk",
+          "risk_column": "risk per offender", "group_column": "comparison group"}
 #: contract-level limits: caps (maximum) and floors (minimum) of outcome payments
 LIMITS = ("cohort_cap", "cohort_floor", "year_cap", "year_floor", "total_cap", "total_floor")
 

@@ -76,7 +76,7 @@ def _weighted_n(y: np.ndarray, w: np.ndarray | None) -> float:
 
 
 #: a scheme's test -> (method, variance) for rate and for mean measures
-_TEST_METHOD = {
+_TEST_METHOD: dict[str, dict[str, tuple[str, str | None]]] = {
     "baseline_interval": {"rate": ("normal", "null"), "mean": ("welch", None)},
     "difference_in_proportions": {"rate": ("normal", None), "mean": ("welch", None)},
     "welch_t": {"rate": ("normal", None), "mean": ("welch", None)},

@@ -412,13 +412,13 @@ def rate_ratio(y1: np.ndarray, y0: np.ndarray | float, *, w1: np.ndarray | None 
         est = 0.0 if "the cohort" in empty and len(empty) == 1 else math.nan
         if empty == ["the comparator"]:
             est = math.inf
-        note = (f"no rate ratio interval: {' and '.join(empty)} had no reoffences, so the "
-                "log ratio is unbounded")
-        warnings.warn(note, SmallSampleWarning, stacklevel=2)
+        why = (f"no rate ratio interval: {' and '.join(empty)} had no reoffences, so the "
+               "log ratio is unbounded")
+        warnings.warn(why, SmallSampleWarning, stacklevel=2)
         return Interval(est, math.nan, math.nan, level, alternative, method, None, math.nan,
-                        math.nan, 1.0, note=note)
+                        math.nan, 1.0, note=why)
     cov = "HC0" if robust else "nonrobust"
-    note = None
+    note: str | None = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if method == "poisson":

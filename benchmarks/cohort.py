@@ -13,7 +13,7 @@ import statistics
 import time
 
 import pbr
-from pbr.synth_disposals import generate_disposals
+from pbr.cohort.synth import generate_disposals
 
 RULES = {
     "quarters (MoJ 2017)": pbr.CohortRule(),

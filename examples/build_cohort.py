@@ -1,6 +1,6 @@
 """Build cohorts from disposal records under two schemes' rules, then measure them.
 
-Synthetic disposals (``pbr.synth_disposals.generate_disposals``) go through
+Synthetic disposals (``pbr.cohort.synth.generate_disposals``) go through
 ``pbr.build_cohort`` with the MoJ 3-month rule and with Peterborough's first-1,000
 rule; the same records, read as proven offences, are the events each cohort is
 measured against.  The disposals run four years from 2018, so every 2018 cohort's
@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 import pbr
-from pbr.synth_disposals import generate_disposals
+from pbr.cohort.synth import generate_disposals
 
 START = dt.date(2018, 1, 1)
 

@@ -12,9 +12,7 @@ __version__ = "0.1.0"
 from pbr import io, risk, stats, synth
 from pbr._scratch import release_memory
 from pbr.audit import Manifest, VerificationResult, pay, verify
-from pbr.cohort import build_cohort
-from pbr.cohort_result import CohortBuild
-from pbr.cohort_rule import CohortRule
+from pbr.cohort import CohortBuild, CohortRule, Disposals, build_cohort
 from pbr.compare import ComparisonResult, ComparisonSpec, compare
 from pbr.contract import (
     Component,
@@ -25,7 +23,6 @@ from pbr.contract import (
     run_contract,
 )
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
-from pbr.disposals import Disposals
 from pbr.errors import (
     AuditError,
     CompletenessWarning,

@@ -1,6 +1,6 @@
 """Reading specs from TOML, in one place: text or a ``.toml`` path, one table, known keys.
 
-Every spec (:class:`~pbr.spec.MeasureSpec`, :class:`~pbr.cohort_rule.CohortRule`,
+Every spec (:class:`~pbr.spec.MeasureSpec`, :class:`~pbr.cohort.rule.CohortRule`,
 :class:`~pbr.compare.ComparisonSpec`, :class:`~pbr.matching.spec.MatchSpec`,
 schemes and baselines) reads its TOML through these helpers, so every one accepts the
 same inputs and reports a bad file or an unknown key the same way.

@@ -26,7 +26,7 @@ disposals  release_date        custodial types: date of release (the index date)
 disposals  date_of_birth, age  either, for the age at the index date
 disposals  sentence_length_days  sentence length in days, for sentence-length filters
 disposals  disposal_category   optional index disposal category
-disposals  deported, ...       optional exclusion flags (see pbr.disposals)
+disposals  deported, ...       optional exclusion flags (see pbr.cohort.disposals)
 =========  ==================  ==========================================================
 """
 

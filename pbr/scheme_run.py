@@ -1,7 +1,7 @@
 """Run a scheme end to end: cohort -> measure -> compare, against the comparator it names.
 
 :meth:`pbr.Scheme.run` builds the cohort (from disposals with the scheme's
-:class:`~pbr.cohort_rule.CohortRule`, or takes one given), measures it with the scheme's
+:class:`~pbr.cohort.rule.CohortRule`, or takes one given), measures it with the scheme's
 :class:`~pbr.spec.MeasureSpec` and compares each measure its
 :class:`~pbr.compare.ComparisonSpec` names with :func:`pbr.compare` (``spec=`` the
 scheme's comparison: its test, confidence level, sides, minimum n and form), against the
@@ -250,7 +250,7 @@ def _is_match(x: Any) -> bool:
 def _measured(s: Scheme, who: str, x: Any, events: Any, custody: Any,
               engine: str) -> MeasureResult:
     """A group's MeasureResult under the scheme's measure spec."""
-    from pbr.cohort_result import CohortBuild
+    from pbr.cohort.result import CohortBuild
     from pbr.measures import MeasureResult, measure
     if _is_match(x):
         raise SpecError(f"{who}: a pbr.MatchResult is the comparator of a matched comparison "

@@ -1,7 +1,7 @@
 """Scheme presets: a cohort rule, a measure spec and a comparison spec, named.
 
 ``pbr.scheme("crc_pbr_2015")`` returns a frozen :class:`Scheme` bundling the
-:class:`~pbr.cohort_rule.CohortRule` (who enters, when), the
+:class:`~pbr.cohort.rule.CohortRule` (who enters, when), the
 :class:`~pbr.spec.MeasureSpec` (what counts as reoffending) and the
 :class:`~pbr.compare.ComparisonSpec` (against what, with which test) of a
 published payment-by-results scheme or statistic.  The presets are TOML files in
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import tomli_w
 
 from pbr._toml import read_toml
-from pbr.cohort_rule import CohortRule
+from pbr.cohort.rule import CohortRule
 from pbr.compare.spec import ComparisonSpec
 from pbr.errors import SpecError
 from pbr.spec import MeasureSpec

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import pbr
 from pbr import io
 from pbr.cli import app
-from pbr.synth_disposals import generate_disposals
+from pbr.cohort.synth import generate_disposals
 
 
 def run(*args: str | Path) -> Any:

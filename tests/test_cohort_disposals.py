@@ -12,8 +12,8 @@ import pytest
 
 import pbr
 from pbr import CohortRule, Disposals, SchemaError, build_cohort
+from pbr.cohort.synth import generate_disposals
 from pbr.schema import DISPOSALS
-from pbr.synth_disposals import generate_disposals
 
 D = dt.date.fromisoformat
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pbr import CohortRule, MeasureSpec, Period, SpecError
-from pbr.cohort_rule import age_bounds, sentence_bound
+from pbr.cohort.rule import age_bounds, sentence_bound
 
 
 def test_defaults_are_the_moj_rules() -> None:
@@ -121,16 +121,16 @@ def test_age_and_sentence_helpers() -> None:
 def test_doctests_of_the_cohort_modules() -> None:
     import doctest
 
-    import pbr.cohort
-    import pbr.cohort_periods
-    import pbr.cohort_result
-    import pbr.cohort_rule
-    import pbr.disposals
+    import pbr.cohort.build
+    import pbr.cohort.disposals
+    import pbr.cohort.periods
+    import pbr.cohort.result
+    import pbr.cohort.rule
+    import pbr.cohort.synth
     import pbr.io.tables
-    import pbr.synth_disposals
 
-    for module in (pbr.cohort, pbr.cohort_periods, pbr.cohort_result, pbr.cohort_rule,
-                   pbr.disposals, pbr.synth_disposals):
+    for module in (pbr.cohort.build, pbr.cohort.periods, pbr.cohort.result, pbr.cohort.rule,
+                   pbr.cohort.disposals, pbr.cohort.synth):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
     runner = doctest.DocTestRunner()

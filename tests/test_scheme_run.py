@@ -324,7 +324,7 @@ def test_a_measure_result_of_another_spec_is_refused() -> None:
 
 
 def test_run_from_disposals_with_the_scheme_cohort_rule() -> None:
-    from pbr.synth_disposals import generate_disposals
+    from pbr.cohort.synth import generate_disposals
     start, end = dt.date(2018, 1, 1), dt.date(2021, 12, 30)
     disposals = generate_disposals(600, seed=3, start=start, days=(end - start).days)
     rng = np.random.default_rng(3)

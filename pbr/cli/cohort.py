@@ -25,10 +25,10 @@ from pbr.cli._options import (
     flag_terms,
     reading,
 )
-from pbr.cohort_rule import CohortRule
+from pbr.cohort.rule import CohortRule
+from pbr.cohort.synth import generate_disposals
 from pbr.errors import SpecError
 from pbr.io._atomic import atomic_files
-from pbr.synth_disposals import generate_disposals
 
 
 def _rule(rule_file: Path | None, preset: str | None, start: str | None,

@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 import polars as pl
 
+from pbr.cohort.disposals import Disposals
 from pbr.data import Cohort, Custody, Events
-from pbr.disposals import Disposals
 from pbr.errors import SchemaError
 from pbr.io._atomic import atomic_files
 from pbr.io._csv import check_columns, read_csv

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pbr.cohort_rule import CohortRule
+from pbr.cohort.rule import CohortRule
 from pbr.period import Period, date_to_day, day_to_date
 
 __all__ = ["CalendarPeriods", "calendar_periods", "consecutive_cohorts", "first_n_labels"]

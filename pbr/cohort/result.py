@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pbr.cohort_rule import CohortRule
+from pbr.cohort.rule import CohortRule
 from pbr.data import Cohort, Exclusions
 from pbr.errors import ReconciliationError, SpecError
 
 if TYPE_CHECKING:
-    from pbr.disposals import Disposals
+    from pbr.cohort.disposals import Disposals
 
 __all__ = ["REASONS", "CohortBuild"]
 
@@ -68,7 +68,7 @@ class CohortBuild:
         ``sentence_length_days``, ``disposal_category`` and the carried columns when
         present, and ``disposal_row`` (the index disposal's input row).
     rule
-        The :class:`~pbr.cohort_rule.CohortRule` applied.
+        The :class:`~pbr.cohort.rule.CohortRule` applied.
     exclusions
         The ledger: invalid rows and rows not used, each with its rule and reason.
     n_input, n_used
@@ -80,7 +80,7 @@ class CohortBuild:
     Examples
     --------
     >>> import pbr
-    >>> from pbr.synth_disposals import generate_disposals
+    >>> from pbr.cohort.synth import generate_disposals
     >>> built = pbr.build_cohort(generate_disposals(200, seed=1), pbr.CohortRule())
     >>> built.n_input == built.n_used + len(built.exclusions)
     True

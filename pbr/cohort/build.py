@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from pbr.cohort_periods import calendar_periods, consecutive_cohorts, first_n_labels
-from pbr.cohort_result import REASONS, CohortBuild
-from pbr.cohort_rule import EXCLUSIONS, CohortRule, sentence_bound
+from pbr.cohort.disposals import FLAGS, Disposals
+from pbr.cohort.periods import calendar_periods, consecutive_cohorts, first_n_labels
+from pbr.cohort.result import REASONS, CohortBuild
+from pbr.cohort.rule import EXCLUSIONS, CohortRule, sentence_bound
 from pbr.data import Exclusion, Exclusions
-from pbr.disposals import FLAGS, Disposals
 from pbr.errors import SchemaError, SpecError
 from pbr.period import date_to_day
 from pbr.schemes import scheme
@@ -234,10 +234,10 @@ def build_cohort(disposals: Any, rule: CohortRule | str | None = None, *,
     Parameters
     ----------
     disposals
-        :class:`~pbr.disposals.Disposals`, or a polars/pandas frame with the disposal
-        roles (:mod:`pbr.disposals`).
+        :class:`~pbr.cohort.disposals.Disposals`, or a polars/pandas frame with the disposal
+        roles (:mod:`pbr.cohort.disposals`).
     rule
-        The :class:`~pbr.cohort_rule.CohortRule`, or a scheme preset's name (its
+        The :class:`~pbr.cohort.rule.CohortRule`, or a scheme preset's name (its
         ``[cohort]`` table, :func:`pbr.scheme`); default the MoJ 3-month cohorts.
     on_invalid, **roles
         Passed to :meth:`Disposals.from_frame` when ``disposals`` is a frame.

@@ -1,7 +1,7 @@
 """The plain polars reference engine: the same outputs as the kernel, and reasons.
 
-This is the "twin" of :mod:`pbr._kernels.reoffending`: it applies the rules of a
-:class:`~pbr.spec.MeasureSpec` with ordinary joins and filters on the validated
+This is the "twin" of the Numba rule set (:mod:`pbr._kernels.rules`): it applies the
+rules of a :class:`~pbr.spec.MeasureSpec` with ordinary joins and filters on the validated
 tables, so that it can be read against docs/methodology/measures.md rule by rule.
 It also labels every event of an offender with the reason it does or does not count,
 which powers ``MeasureResult.explain``.
@@ -10,14 +10,17 @@ which powers ``MeasureResult.explain``.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from pbr._kernels import rules
 from pbr.period import Period
 from pbr.spec import MeasureSpec
 
-__all__ = ["event_reasons", "measure_reference", "windows"]
+__all__ = ["TWINS", "Twin", "event_reasons", "measure_reference", "windows"]
 
 COUNTED = "counted"
 SAME_COURT_EVENT = "qualifies; same court event as an earlier counted offence"
@@ -126,51 +129,86 @@ def event_reasons(cohort: pl.DataFrame, events: pl.DataFrame, spec: MeasureSpec)
     return j
 
 
+@dataclass(frozen=True)
+class Twin:
+    """The polars statement of one rule output (:mod:`pbr._kernels.rules`).
+
+    Attributes
+    ----------
+    agg
+        ``agg(spec, order)``: the aggregation over one offender's qualifying events
+        (the frame of :func:`event_reasons`, filtered to ``qualifies``; ``order`` is
+        the kernel's event order, for order-dependent float sums).
+    finish
+        ``finish(column, spec)``: applied to the aggregated column after offenders
+        without qualifying events took the output's null value (``None``: nothing).
+    """
+
+    agg: Callable[[MeasureSpec, list[str]], pl.Expr]
+    finish: Callable[[pl.Series, MeasureSpec], pl.Series] | None = None
+
+
+def _severity(spec: MeasureSpec, order: list[str]) -> pl.Expr:
+    # exact decimal sums when the weights allow (MeasureSpec.severity_scale), else
+    # left-to-right in the kernel's event order, so the float sums are identical
+    scale = spec.severity_scale
+    if scale:
+        return (pl.col("weight") * scale).round().cast(pl.Int64).sum()
+    return pl.col("weight").sort_by(order).cum_sum().last()
+
+
+def _severity_finish(col: pl.Series, spec: MeasureSpec) -> pl.Series:
+    # the division by the scale is done in numpy: polars divides by a scalar through
+    # its reciprocal, which is not the correctly rounded quotient
+    scale = spec.severity_scale
+    if not scale:
+        return col
+    return pl.Series(col.name, col.to_numpy().astype(np.int64) / scale)
+
+
+#: the polars twin of each rule output, by the output table's names
+TWINS: dict[str, Twin] = {
+    "reoffences": Twin(lambda spec, order: pl.col("counted").sum().cast(pl.Int64)),
+    "severity": Twin(_severity, _severity_finish),
+    "serious": Twin(lambda spec, order: pl.col("serious").any()),
+    "days_to_first": Twin(lambda spec, order: (pl.col("offence_date") - pl.col("index_date"))
+                          .dt.total_days().min().cast(pl.Int64)),
+    "unmapped": Twin(lambda spec, order: (~pl.col("mapped")).sum().cast(pl.Int64)),
+}
+
+
 def measure_reference(cohort: pl.DataFrame, events: pl.DataFrame,
                       spec: MeasureSpec) -> pl.DataFrame:
-    """Per-offender measures in cohort order.
+    """Per-offender measures in cohort order: ``offender_id`` and every output of the
+    active rule set's table (:func:`pbr._kernels.rules.active`), each rule output from
+    its :data:`TWINS` entry.
 
-    Columns: ``reoffences`` (Int64), ``severity`` (Float64), ``serious`` (bool),
+    Default columns: ``reoffences`` (Int64), ``severity`` (Float64), ``serious`` (bool),
     ``days_to_first`` (Int64, -1 if none), ``status`` (Int8), ``unmapped`` (Int64),
-    ``window_end`` (Date: the last disposal day that counts).
+    ``window_end`` (Date: the last disposal day that counts).  An offender without a
+    qualifying event, or not measurable, has each output's null value.
     """
+    outputs = rules.active().rule_outputs
+    missing = [o.name for o in outputs if o.name not in TWINS]
+    if missing:
+        raise KeyError(f"no polars twin for the rule outputs {missing} (pbr._reference.TWINS)")
     j = event_reasons(cohort, events, spec).filter(pl.col("qualifies"))
     order = ["offence_date", "disposal_date",
              *(["court_event_id"] if "court_event_id" in j.columns else []), "row"]
-    scale = spec.severity_scale
-    # exact decimal sums when the weights allow (MeasureSpec.severity_scale), else
-    # left-to-right in the kernel's event order, so the float sums are identical
-    # (the division by the scale is done in numpy: polars divides by a scalar through
-    # its reciprocal, which is not the correctly rounded quotient)
-    severity = ((pl.col("weight") * scale).round().cast(pl.Int64).sum()
-                if scale else pl.col("weight").sort_by(order).cum_sum().last())
     agg = j.group_by("offender_id").agg(
-        reoffences=pl.col("counted").sum().cast(pl.Int64),
-        severity=severity,
-        serious=pl.col("serious").any(),
-        first_day=pl.col("offence_date").min(),
-        unmapped=(~pl.col("mapped")).sum().cast(pl.Int64),
-    )
+        **{o.name: TWINS[o.name].agg(spec, order) for o in outputs})
     w = windows(cohort, spec).select("offender_id", "status", window_end="dlast")
     out = (cohort.select("offender_id", "index_date")
            .join(w, on="offender_id", how="left", maintain_order="left")
            .join(agg, on="offender_id", how="left", maintain_order="left"))
-    if scale:
-        out = out.with_columns(severity=pl.Series(
-            out["severity"].fill_null(0).to_numpy().astype(np.int64) / scale))
     measurable = pl.col("status") != 1
-    return out.select(
-        "offender_id",
-        reoffences=pl.when(measurable).then(pl.col("reoffences").fill_null(0)).otherwise(0),
-        severity=pl.when(measurable).then(pl.col("severity").fill_null(0.0)).otherwise(0.0),
-        serious=pl.when(measurable).then(pl.col("serious").fill_null(False)).otherwise(False),
-        days_to_first=pl.when(measurable & pl.col("first_day").is_not_null())
-        .then((pl.col("first_day") - pl.col("index_date")).dt.total_days()).otherwise(-1)
-        .cast(pl.Int64),
-        status=pl.col("status"),
-        unmapped=pl.when(measurable).then(pl.col("unmapped").fill_null(0)).otherwise(0),
-        window_end=pl.col("window_end"),
-    )
+    out = out.with_columns(**{o.name: pl.when(measurable).then(pl.col(o.name))
+                              .fill_null(o.null) for o in outputs})
+    for o in outputs:
+        finish = TWINS[o.name].finish
+        if finish is not None:
+            out = out.with_columns(finish(out[o.name], spec))
+    return out.select("offender_id", *(o.name for o in rules.active().outputs))
 
 
 def custody_days(cohort: pl.DataFrame, custody: pl.DataFrame, spec: MeasureSpec

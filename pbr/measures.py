@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from pbr import _measure_checks, _reference, _scratch
-from pbr._kernels import ROWS_PER_CHUNK, dynamic
+from pbr._kernels import ROWS_PER_CHUNK, dynamic, rules
 from pbr._kernels import reoffending as kern
 from pbr._kernels.calendar import MONTH_START
 from pbr.data import (
@@ -360,12 +360,6 @@ def _window_tables(idx: np.ndarray, spec: MeasureSpec, span: tuple[int, int] | N
     return base, t_lo, t_hi, t_dlast, t_status
 
 
-#: the kernels' per-offender outputs and their types (``Histories.measure_arrays``)
-OUTPUT_DTYPES: dict[str, type] = {
-    "reoffences": np.int32, "severity": np.float64, "serious": np.bool_,
-    "days_to_first": np.int32, "status": np.int8, "unmapped": np.int32,
-    "window_end": np.int32,
-}
 #: the outputs the one-pass path writes in the result frame's own types (Int64, Float64)
 _FRAME_DTYPES: dict[str, type] = {
     "reoffences": np.int64, "severity": np.float64, "days_to_first": np.int64,
@@ -386,9 +380,9 @@ def _empty_outputs(n: int, *, frame: bool = False) -> dict[str, np.ndarray]:
     (:func:`pbr._scratch.lend_many`), which returns to the pool when the frame is gone,
     so that the buffer of the call's event records, given back before, holds them."""
     if not frame:  # the caller's arrays, in memory lent from the pool
-        return {k: _scratch.lend(n, dtype) for k, dtype in OUTPUT_DTYPES.items()}
+        return {k: _scratch.lend(n, dtype) for k, dtype in rules.active().dtypes().items()}
     return _scratch.lend_many(n, {k: _FRAME_DTYPES.get(k, dtype)
-                                  for k, dtype in OUTPUT_DTYPES.items()})
+                                  for k, dtype in rules.active().dtypes().items()})
 
 
 def _custody_days(idx: np.ndarray, grouped: Any, base: int, t_lo: np.ndarray,
@@ -405,7 +399,8 @@ def _custody_days(idx: np.ndarray, grouped: Any, base: int, t_lo: np.ndarray,
 
 def _check_out(out: dict[str, np.ndarray], n: int, custody: bool) -> dict[str, np.ndarray]:
     """``out`` (arrays a previous ``measure_arrays`` call returned) checked for reuse."""
-    want: dict[str, np.dtype[Any]] = {k: np.dtype(d) for k, d in OUTPUT_DTYPES.items()}
+    want: dict[str, np.dtype[Any]] = {k: np.dtype(d)
+                                      for k, d in rules.active().dtypes().items()}
     if custody:
         want["custody_days"] = np.dtype(np.int64)
     for key, dtype in want.items():
@@ -439,8 +434,7 @@ def kernel_arrays(h: Any, spec: MeasureSpec, out: dict[str, np.ndarray] | None =
             idx, h.offsets, order, chunk_offsets, h.offence_day, h.disposal_day, attr,
             h.court_event, h.events.has_court_event, np.int64(base), t_lo, t_hi, t_dlast,
             t_status, spec.counting_unit == "court_event", a_flags, a_weight, a_weight_int,
-            np.float64(ct["scale"]), out["reoffences"], out["severity"], out["serious"],
-            out["days_to_first"], out["status"], out["unmapped"], out["window_end"])
+            np.float64(ct["scale"]), out)
     return out
 
 
@@ -518,7 +512,7 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any,
     # 16-byte records unless the codes or the window are too wide to pack
     wide = ct["weight_int"].size >= 0xFFFF or st.hi_disp - st.lo >= 0xFFFF
     c_part_off, c_slot, crec = st.partition_cohort(
-        slot_to_row=False, width=onepass.C_WIDTH, scratch=scratch)
+        slot_to_row=False, width=onepass.record_width(), scratch=scratch)
     e_part_off, rec = _scatter_pieces(st, ct, with_court, wide, scratch)
     st.release_events()
     base, h_hi, h_hd = st.horizon_tables()
@@ -539,9 +533,7 @@ def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any,
     out = _empty_outputs(n, frame=True)
     with dynamic(ROWS_PER_CHUNK):
         onepass.finish(c_slot, crec, np.float64(ct["scale"]), st.c_idx, np.int32(base),
-                       t_dlast, t_status, out["reoffences"], out["severity"],
-                       out["serious"], out["days_to_first"], out["unmapped"],
-                       out["status"], out["window_end"])
+                       t_dlast, t_status, out)
     del c_slot, crec
     if st.custody is not None:
         out["custody_days"] = _custody_days(st.c_idx, _group_custody(st.cohort, st.custody),
@@ -576,15 +568,8 @@ def _align_ids(cohort: Cohort, events: Events) -> tuple[Cohort, Events]:
 def _reference_arrays(cohort: Cohort, events: Events, spec: MeasureSpec
                       ) -> dict[str, np.ndarray]:
     ref = _reference.measure_reference(cohort.frame, events.frame, spec)
-    return {
-        "reoffences": ref["reoffences"].to_numpy().astype(np.int32),
-        "severity": ref["severity"].to_numpy().astype(np.float64),
-        "serious": ref["serious"].to_numpy().astype(np.bool_),
-        "days_to_first": ref["days_to_first"].to_numpy().astype(np.int32),
-        "status": ref["status"].to_numpy().astype(np.int8),
-        "unmapped": ref["unmapped"].to_numpy().astype(np.int32),
-        "window_end": ref["window_end"].to_physical().to_numpy().astype(np.int32),
-    }
+    return {k: ref[k].to_physical().to_numpy().astype(dtype)
+            for k, dtype in rules.active().dtypes().items()}
 
 
 def _nullable(first: np.ndarray) -> pl.Series:

@@ -37,8 +37,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from pbr._kernels import rules
 from pbr._kernels.grouping import _hash, build_slot_table, lookup_slot, total
-from pbr._kernels.prefetch import prefetch
+from pbr._kernels.rules import finalise, fold, init, qualifies
 
 NOT_OK = np.uint32(0xFFFFFFFF)
 #: events whose hash lookups :func:`probe_measure` does together
@@ -124,36 +125,77 @@ def piece_scatter(cur, ids, off, disp, typ, code, cat, court, lo, hi_off, hi_dis
             rec[d, width - 1] = np.uint64(court[i])
 
 
-# The cohort record of the one-pass measure (4 int64 words per partition slot, written
-# by grouping.partition_cohort with width=4): the offender's accumulators live beside
-# its id and index day, so that an event reads and updates one 32-byte record
+# The cohort record of the one-pass measure (``2 + width`` int64 words per partition slot,
+# written by grouping.partition_cohort): the offender's accumulator (the rule set's words,
+# float64, :mod:`pbr._kernels.rules`) lives beside its id and index day, so that an event
+# reads and updates one record
 C_ID = 0  # the offender id
-C_IDX = 1  # index day in bits 0-31; 2 * unmapped + serious in bits 32-63
-C_SEV = 2  # sum of integer weights
-C_COUNT = 3  # reoffences in the counting unit in bits 0-31; 1 + days to first (0: none) above
-C_WIDTH = 4
+C_IDX = 1  # index day in bits 0-31
+C_ACC = 2  # the first accumulator word
+#: words per cohort record under the default rule set (:func:`record_width`)
+C_WIDTH = C_ACC + rules.DEFAULT.width
 LOW = np.int64(0xFFFFFFFF)
-SERIOUS = np.int64(1) << 32  # in word C_IDX
-UNMAPPED_ONE = np.int64(2) << 32  # in word C_IDX: one more unmapped qualifying offence
+
+
+def record_width() -> int:
+    """Words per cohort record under the active rule set (the ``width`` to give
+    :func:`pbr._kernels.grouping.partition_cohort`)."""
+    return C_ACC + rules.active().width
+
+
+def _code_tables(weight_int: np.ndarray, code_mapped: np.ndarray, code_serious: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rule set's per-attribute tables for offence codes: every code counts (an
+    event that fails the filters carries ``NOT_OK`` instead of its code)."""
+    flags = (rules.A_COUNTS + code_serious * rules.A_SERIOUS
+             + ~code_mapped * rules.A_UNMAPPED).astype(np.uint8)
+    return flags, weight_int.astype(np.float64), weight_int
+
+
+def _accumulators(crec: np.ndarray) -> np.ndarray:
+    """The cohort records' words as float64 (the accumulators are read through it)."""
+    if crec.shape[1] < record_width():
+        raise ValueError(f"cohort records of {crec.shape[1]} words; the rule set "
+                         f"{rules.active().name!r} needs {record_width()}")
+    return crec.view(np.float64)
+
+
+def probe_measure(c_part_off: np.ndarray, crec: np.ndarray, base: np.int32, h_hi: np.ndarray,
+                  h_hd: np.ndarray, t_lo: np.ndarray, t_hi: np.ndarray, t_dlast: np.ndarray,
+                  t_status: np.ndarray, e_part_off: np.ndarray, rec: np.ndarray, wide: bool,
+                  court_unit: bool, with_court: bool, weight_int: np.ndarray,
+                  code_mapped: np.ndarray, code_serious: np.ndarray
+                  ) -> tuple[int, int, int, bool]:
+    """Join each partition's events to its offenders and fold them into the measures of
+    the active rule set (:func:`_probe_measure`).
+
+    Returns the numbers of events not in the cohort, outside the horizon and kept, and
+    whether any cohort id occurs twice."""
+    rs = rules.active()
+    kernel = rules.specialise(_probe_measure, rs)
+    return kernel(c_part_off, crec, _accumulators(crec), base, h_hi, h_hd, t_lo, t_hi,
+                  t_dlast, t_status, e_part_off, rec, wide, court_unit, with_court,
+                  _code_tables(weight_int, code_mapped, code_serious))
 
 
 @njit(cache=True, parallel=True)
-def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
-                  t_status, e_part_off, rec, wide, court_unit, with_court, weight_int,
-                  code_mapped, code_serious):
+def _probe_measure(c_part_off, crec, cacc, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
+                   t_status, e_part_off, rec, wide, court_unit, with_court, tables):
     """Join each partition's events to its offenders and fold them into the measures.
 
     Per event: not in the cohort; outside the offender's horizon (offence days
     ``[idx, h_hi]``, disposal days up to ``h_hd``, per index day from ``base``, as in
-    :func:`pbr._kernels.grouping.probe`); or kept, and then counted when it qualifies
-    under the spec's window tables (``t_lo``, ``t_hi``, ``t_dlast``, ``t_status``) and
-    its attribute word is not ``NOT_OK``.  ``rec`` holds the events as
-    :func:`piece_scatter` packs them; ``crec`` the cohort records (see ``C_*``), whose
-    accumulator words are updated in place.
+    :func:`pbr._kernels.grouping.probe`); or kept, and then folded into its offender's
+    accumulator when it qualifies under the spec's window tables (``t_lo``, ``t_hi``,
+    ``t_dlast``, ``t_status``) and its attribute word is not ``NOT_OK``.  ``rec`` holds
+    the events as :func:`piece_scatter` packs them; ``crec`` the cohort records (see
+    ``C_*``) and ``cacc`` the same memory as float64, whose accumulator words (from
+    ``C_ACC``) are set to the empty accumulator and then updated in place.  Severity is
+    always the exact integer sum here (the one-call path needs
+    ``MeasureSpec.severity_scale``).
 
     Returns the numbers of events not in the cohort, outside the horizon and kept, and
-    whether any cohort id occurs twice.  Counts and flags are 32-bit fields: an
-    offender would need more than 2**30 events to overflow them.
+    whether any cohort id occurs twice.
     """
     P = c_part_off.size - 1
     cw = rec.shape[1] - 1  # the court word, when with_court
@@ -161,12 +203,15 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
     outside = np.empty(P, np.int64)
     kept = np.empty(P, np.int64)
     dup = np.empty(P, np.bool_)
+    acc = cacc[:, C_ACC:]
     for p in prange(P):
         c0 = c_part_off[p]
         nc = c_part_off[p + 1] - c0
         e0 = e_part_off[p]
         ne = e_part_off[p + 1] - e0
         tab, tshift, tmask, dup[p] = build_slot_table(crec, c0, nc)
+        for li in range(nc):
+            init(acc, c0 + li)
         head = np.full(nc if court_unit else 0, -1, np.int32)
         nxt = np.empty(ne if court_unit else 0, np.int32)
         n_not_in = 0
@@ -201,65 +246,54 @@ def probe_measure(c_part_off, crec, base, h_hi, h_hd, t_lo, t_hi, t_dlast,
             n_kept += 1
             if a == NOT_OK or t_status[t] == ST_NOT_MEASURABLE:
                 continue
-            if o < t_lo[t] or o > t_hi[t] or d > t_dlast[t]:
+            if not qualifies(o, d, t_lo[t], t_hi[t], t_dlast[t], a, tables):
                 continue
-            w3 = crec[j, C_COUNT]
-            f = np.int64(o - idx + 1)
-            if (w3 >> 32) == 0 or f < (w3 >> 32):
-                w3 = (w3 & LOW) | (f << 32)
-            crec[j, C_SEV] += weight_int[a]
-            if code_serious[a]:
-                crec[j, C_IDX] |= SERIOUS
-            if not code_mapped[a]:
-                crec[j, C_IDX] += UNMAPPED_ONE
+            new_unit = True
             if court_unit:
                 q = head[li]
-                seen = False
                 while q >= 0:
                     if with_court:
-                        seen = rec[e0 + q, cw] == rec[ue, cw]
+                        same = rec[e0 + q, cw] == rec[ue, cw]
                     else:
-                        seen = _unpack(rec, e0 + q, wide)[1] == d
-                    if seen:
+                        same = _unpack(rec, e0 + q, wide)[1] == d
+                    if same:
+                        new_unit = False
                         break
                     q = nxt[q]
-                if not seen:
-                    w3 += 1
+                if new_unit:
                     nxt[e - e0] = head[li]
                     head[li] = np.int32(e - e0)
-            else:
-                w3 += 1
-            crec[j, C_COUNT] = w3
+            fold(acc, j, o, d, idx, a, tables, 1.0, new_unit)
         not_in[p] = n_not_in
         outside[p] = n_outside
         kept[p] = n_kept
     return total(not_in), total(outside), total(kept), total(dup) > 0
 
 
-#: rows ahead whose cohort record :func:`finish` prefetches (16, 32 and 64 measured alike)
-FINISH_AHEAD = 16
+def finish(slot: np.ndarray, crec: np.ndarray, scale: np.float64, index_day: np.ndarray,
+           base: np.int32, t_dlast: np.ndarray, t_status: np.ndarray,
+           out: dict[str, np.ndarray]) -> None:
+    """The outputs of the active rule set in cohort order, into the arrays of ``out``
+    (output name -> array, as the rule set's output table names them; see
+    :func:`_finish`)."""
+    rs = rules.active()
+    outs = tuple(out[o.name] for o in rs.rule_outputs)
+    kernel = rules.specialise(_finish, rs)
+    kernel(slot, _accumulators(crec), scale, index_day, base, t_dlast, t_status, outs,
+           out["status"], out["window_end"])
 
 
 @njit(cache=True, parallel=True)
-def finish(slot, crec, scale, index_day, base, t_dlast, t_status, out_count, out_severity,
-           out_serious, out_first, out_unmapped, out_status, out_window_end):
-    """The outputs in cohort order: cohort row ``r`` reads its record ``crec[slot[r]]``
-    (one random read per offender, prefetched ``FINISH_AHEAD`` rows ahead; sequential
-    writes), its status and last counting disposal day from the window tables; severity
-    is ``sum(weight_int) / scale``."""
+def _finish(slot, cacc, scale, index_day, base, t_dlast, t_status, outs, out_status,
+            out_window_end):
+    """The outputs in cohort order: cohort row ``r`` finalises the accumulator of its
+    record ``slot[r]`` (one random read per offender; sequential writes), and reads its
+    status and last counting disposal day from the window tables."""
     n = slot.size
+    acc = cacc[:, C_ACC:]
     for sr in prange(n):
         r = np.uint64(sr)  # unsigned indices: no wrap-around handling per access
-        if sr + FINISH_AHEAD < n:
-            prefetch(crec, (slot[r + np.uint64(FINISH_AHEAD)], 0))
-        j = np.uint64(slot[r])
-        w3 = crec[j, C_COUNT]
-        out_count[r] = w3 & LOW
-        out_severity[r] = crec[j, C_SEV] / scale if scale > 0 else 0.0
-        flags = crec[j, C_IDX] >> 32
-        out_serious[r] = (flags & 1) != 0
-        out_unmapped[r] = flags >> 1
-        out_first[r] = (w3 >> 32) - 1
+        finalise(acc, np.uint64(slot[r]), scale, outs, r)
         t = np.uint64(index_day[r] - base)
         out_status[r] = t_status[t]
         out_window_end[r] = t_dlast[t]

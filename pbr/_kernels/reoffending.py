@@ -24,7 +24,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from pbr._kernels import rules
 from pbr._kernels.calendar import NULL_DAY, add_period
+from pbr._kernels.rules import finalise, fold, init, qualifies
+
+#: the attribute flag bits of the rule set's tables (the callers build them)
+A_COUNTS = rules.A_COUNTS
+A_SERIOUS = rules.A_SERIOUS
+A_UNMAPPED = rules.A_UNMAPPED
+
+#: accumulator words of the rule set the kernels are compiled for
+N_WORDS = rules.DEFAULT.width
 
 ST_OK = 0
 ST_NOT_MEASURABLE = 1
@@ -77,20 +87,6 @@ def window_table(base, n_days, fu_months, fu_days, w_months, w_days, include_ind
         t_dlast[t] = dlast
         t_status[t] = status
     return t_lo, t_hi, t_dlast, t_status
-
-
-#: bits of the per-attribute flags (:func:`measure_grouped`)
-A_COUNTS = 1  # its type, code and category pass the spec's filters (P1, F1)
-A_SERIOUS = 2  # its code is on the serious list (M4)
-A_UNMAPPED = 4  # its code has no severity weight (S1)
-
-
-@njit(cache=True, inline="always")
-def _counts(k, lo, hi, dlast, off, disp, attr, a_flags):
-    o = off[k]
-    if o < lo or o > hi or disp[k] > dlast:
-        return False
-    return (a_flags[attr[k]] & A_COUNTS) != 0
 
 
 #: cohort rows per chunk of :func:`measure_grouped`'s parallel loop (its two passes
@@ -148,70 +144,77 @@ def order_by_count(offsets, chunk_offsets, order):
             start[g] += 1
 
 
+def measure_grouped(index_day: np.ndarray, offsets: np.ndarray, order: np.ndarray,
+                    chunk_offsets: np.ndarray, off: np.ndarray, disp: np.ndarray,
+                    attr: np.ndarray, court: np.ndarray, has_court: bool, base: np.int64,
+                    t_lo: np.ndarray, t_hi: np.ndarray, t_dlast: np.ndarray,
+                    t_status: np.ndarray, court_unit: bool, a_flags: np.ndarray,
+                    a_weight: np.ndarray, a_weight_int: np.ndarray, scale: np.float64,
+                    out: dict[str, np.ndarray]) -> None:
+    """Per-offender measures under the active rule set (:func:`pbr._kernels.rules.active`)
+    into the arrays of ``out`` (output name -> array, as the rule set's output table
+    names them), in cohort order: call it with ``dynamic(1)``
+    (:class:`pbr._kernels.dynamic`).  See :func:`_measure_grouped`."""
+    rs = rules.active()
+    outs = tuple(out[o.name] for o in rs.rule_outputs)
+    kernel = rules.specialise(_measure_grouped, rs, (_offender,))
+    kernel(index_day, offsets, order, chunk_offsets, off, disp, attr, court, has_court, base,
+           t_lo, t_hi, t_dlast, t_status, court_unit, (a_flags, a_weight, a_weight_int),
+           scale, outs, out["status"], out["window_end"])
+
+
 @njit(cache=True, parallel=True)
-def measure_grouped(index_day, offsets, order, chunk_offsets, off, disp, attr, court,
-                    has_court, base, t_lo, t_hi, t_dlast, t_status, court_unit, a_flags,
-                    a_weight, a_weight_int, scale, out_count, out_severity, out_serious,
-                    out_first, out_status, out_unmapped, out_window_end):
+def _measure_grouped(index_day, offsets, order, chunk_offsets, off, disp, attr, court,
+                     has_court, base, t_lo, t_hi, t_dlast, t_status, court_unit, tables,
+                     scale, outs, out_status, out_window_end):
     """Per-offender measures (outputs in cohort order), in chunks of :data:`CHUNK_ROWS`
-    cohort rows: call it with ``dynamic(1)`` (:class:`pbr._kernels.dynamic`).
+    cohort rows.
 
     Each chunk is two passes.  The first writes every row's status and window end and
-    the measures of an offender without events; the second measures the rows with
-    events (:func:`_offender`) in the order of ``order`` (:func:`order_by_count`:
-    ``Histories.measure_order``), fewest events first.  Taken in row order, the number
-    of events changes from one offender to the next at random, and the branch that ends
-    each offender's loop was mispredicted about once per offender: a loop over random
-    counts took 10 ns per offender, over the same counts sorted 2 ns (docs/
-    performance.md).
+    the outputs of an empty accumulator (an offender without events); the second
+    measures the rows with events (:func:`_offender`) in the order of ``order``
+    (:func:`order_by_count`: ``Histories.measure_order``), fewest events first.  Taken
+    in row order, the number of events changes from one offender to the next at random,
+    and the branch that ends each offender's loop was mispredicted about once per
+    offender (a loop over random counts took about five times as long as over the same
+    counts sorted).
 
     ``attr`` is each event's attribute id (:attr:`pbr.prepare.Histories.attributes`);
-    the spec's filters, serious list and weights come as one small table per attribute:
-    ``a_flags`` (``A_COUNTS | A_SERIOUS | A_UNMAPPED`` bits), ``a_weight`` and
-    ``a_weight_int``.
-
-    Severity: with ``scale > 0`` the integer weights ``a_weight_int`` (weights times
-    ``scale``) are added and the total divided by ``scale`` once, an exact decimal sum
-    that does not depend on the event order; with ``scale == 0`` the float weights are
-    added in event order.
+    ``tables`` the rule set's per-attribute tables (:mod:`pbr._kernels.rules`); ``outs``
+    the arrays of the rule outputs.
     """
     n = index_day.size
     for c in prange((n + CHUNK_ROWS - 1) // CHUNK_ROWS):
         r0 = c * CHUNK_ROWS
         r1 = min(n, r0 + CHUNK_ROWS)
+        acc = np.empty((1, N_WORDS), np.float64)  # the accumulator of the row in hand
+        init(acc, 0)
         for sr in range(r0, r1):
             # unsigned indices: Numba then adds no wrap-around handling for negative
-            # ones to each array access (7-12% of this kernel at 5M offenders)
+            # ones to each array access
             r = np.uint64(sr)
             t = np.uint64(index_day[r] - base)
             out_status[r] = t_status[t]
             out_window_end[r] = t_dlast[t]
-            out_count[r] = 0
-            out_severity[r] = 0.0
-            out_serious[r] = False
-            out_first[r] = -1
-            out_unmapped[r] = 0
+            finalise(acc, 0, scale, outs, r)
         # the counting unit chooses the loop once, not once per event
         j0 = np.uint64(chunk_offsets[c])
         j1 = np.uint64(chunk_offsets[c + 1])
         if court_unit:
             for j in range(j0, j1):
                 _offender(np.uint64(order[j]), index_day, offsets, base, t_lo, t_hi,
-                          t_dlast, t_status, off, disp, attr, court, has_court, True, a_flags,
-                          a_weight, a_weight_int, scale, out_count, out_severity, out_serious,
-                          out_first, out_unmapped)
+                          t_dlast, t_status, off, disp, attr, court, has_court, True, tables,
+                          scale, acc, outs)
         else:
             for j in range(j0, j1):
                 _offender(np.uint64(order[j]), index_day, offsets, base, t_lo, t_hi,
-                          t_dlast, t_status, off, disp, attr, court, has_court, False,
-                          a_flags, a_weight, a_weight_int, scale, out_count, out_severity,
-                          out_serious, out_first, out_unmapped)
+                          t_dlast, t_status, off, disp, attr, court, has_court, False, tables,
+                          scale, acc, outs)
 
 
 @njit(cache=True, inline="always")
 def _offender(r, index_day, offsets, base, t_lo, t_hi, t_dlast, t_status, off, disp, attr,
-              court, has_court, court_unit, a_flags, a_weight, a_weight_int, scale, out_count,
-              out_severity, out_serious, out_first, out_unmapped):
+              court, has_court, court_unit, tables, scale, acc, outs):
     """Cohort row ``r``'s measures from its events (sorted by offence day) in its window
     ``[lo, hi]`` with disposals up to ``dlast``; a row not measurable keeps the first
     pass's values."""
@@ -224,47 +227,24 @@ def _offender(r, index_day, offsets, base, t_lo, t_hi, t_dlast, t_status, off, d
     dlast = t_dlast[t]
     a = np.uint64(offsets[r])
     b = np.uint64(offsets[r + np.uint64(1)])
-    count = 0
-    severity = 0.0
-    sev_int = 0
-    flags = 0
-    first = -1
-    unmapped = 0
+    init(acc, 0)
     for k in range(a, b):
         o = off[k]
         if o > hi:
             break  # events are sorted by offence day
-        if o < lo or disp[k] > dlast:
-            continue
         c = np.uint64(attr[k])
-        f = a_flags[c]
-        if (f & A_COUNTS) == 0:
+        if not qualifies(o, disp[k], lo, hi, dlast, c, tables):
             continue
-        if first < 0:
-            first = o - idx
-        if scale > 0:
-            sev_int += a_weight_int[c]
-        else:
-            severity += a_weight[c]
-        flags |= f
-        if f & A_UNMAPPED:
-            unmapped += 1
+        new_unit = True
         if court_unit:
-            dup = False
             for q in range(a, k):
                 same = court[q] == court[k] if has_court else disp[q] == disp[k]
-                if same and _counts(q, lo, hi, dlast, off, disp, attr, a_flags):
-                    dup = True
+                if same and qualifies(off[q], disp[q], lo, hi, dlast, np.uint64(attr[q]),
+                                      tables):
+                    new_unit = False
                     break
-            if not dup:
-                count += 1
-        else:
-            count += 1
-    out_count[r] = count
-    out_severity[r] = sev_int / scale if scale > 0 else severity
-    out_serious[r] = (flags & A_SERIOUS) != 0
-    out_first[r] = first
-    out_unmapped[r] = unmapped
+        fold(acc, 0, o, disp[k], idx, c, tables, scale, new_unit)
+    finalise(acc, 0, scale, outs, r)
 
 
 @njit(cache=True, parallel=True)

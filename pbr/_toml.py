@@ -1,22 +1,28 @@
-"""Reading specs from TOML, in one place: text or a ``.toml`` path, one table, known keys.
+"""Specs as TOML, in one place: text or a ``.toml`` path, one table, known keys.
 
 Every spec (:class:`~pbr.spec.MeasureSpec`, :class:`~pbr.cohort.rule.CohortRule`,
 :class:`~pbr.compare.ComparisonSpec`, :class:`~pbr.matching.spec.MatchSpec`,
-schemes and baselines) reads its TOML through these helpers, so every one accepts the
-same inputs and reports a bad file or an unknown key the same way.
+:class:`~pbr.schemes.Scheme` and :class:`~pbr.risk.Baseline`) reads and writes its TOML
+through :class:`TomlDocument` (a document of several tables) or :class:`TomlTable` (one
+dataclass as one table), so every one accepts the same inputs, writes its fields the
+same way and reports a bad file or an unknown key the same way.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
+
+import tomli_w
 
 from pbr.errors import SpecError
+from pbr.period import Period
 
-__all__ = ["build", "looks_like_path", "read_toml", "table"]
+__all__ = ["TomlDocument", "TomlTable", "build", "looks_like_path", "plain", "read_toml",
+           "table"]
 
 T = TypeVar("T")
 
@@ -93,3 +99,121 @@ def build(cls: Callable[..., T], data: Mapping[str, Any], what: str = "") -> T:
         raise SpecError(f"unknown {label}field(s) {', '.join(unknown)}; known fields: "
                         f"{', '.join(sorted(known))}")
     return cls(**dict(data))
+
+
+def plain(value: Any) -> Any:
+    """A field's value as TOML writes it: a :class:`~pbr.period.Period` as its text, a
+    tuple as a list (item by item); anything else (text, numbers, booleans, dates) as is.
+
+    Examples
+    --------
+    >>> plain((Period(12, "months"), "conviction"))
+    ['12 months', 'conviction']
+    """
+    if isinstance(value, Period):
+        return str(value)
+    if isinstance(value, tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+class TomlDocument:
+    """A spec written as a whole TOML document: :meth:`to_toml` and :meth:`from_toml`.
+
+    A subclass gives :meth:`_document` (its plain TOML values, table by table) and
+    :meth:`_from_document` (the spec from parsed TOML); reading text or a path, and the
+    errors of a bad file, are the same for every spec.
+    """
+
+    __slots__ = ()
+
+    def _document(self) -> dict[str, Any]:
+        raise NotImplementedError(type(self).__name__)
+
+    @classmethod
+    def _from_document(cls, doc: Mapping[str, Any]) -> Self:
+        raise NotImplementedError(cls.__name__)
+
+    def to_toml(self) -> str:
+        """The spec as TOML text (reads back equal with :meth:`from_toml`)."""
+        return tomli_w.dumps(self._document())
+
+    @classmethod
+    def from_toml(cls, source: str | Path) -> Self:
+        """Read the spec from TOML text or a ``.toml`` file (:func:`looks_like_path`)."""
+        return cls._from_document(read_toml(source))
+
+
+class TomlTable(TomlDocument):
+    """A frozen dataclass spec written as one TOML table, field by field.
+
+    The subclass names its table: ``class MatchSpec(TomlTable, table="match")``.
+    :meth:`to_dict` writes every field that is not None through :func:`plain`; a field
+    named in ``pairs`` (a tuple of ``(key, value)`` pairs) becomes a table of its own.
+    :meth:`from_dict` is :func:`build`, naming the unknown keys with ``label`` (the table
+    name unless given); :meth:`from_toml` reads the ``[table]`` table or bare keys
+    (``strict``: a document with other tables but not this one is refused).
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Demo(TomlTable, table="demo", pairs=("weights",)):
+    ...     follow_up: Period = Period(12, "months")
+    ...     codes: tuple[str, ...] = ("a", "b")
+    ...     weights: tuple[tuple[str, float], ...] = (("a", 1.5),)
+    ...     cap: int | None = None
+    >>> print(Demo().to_toml(), end="")
+    [demo]
+    follow_up = "12 months"
+    codes = [
+        "a",
+        "b",
+    ]
+    <BLANKLINE>
+    [demo.weights]
+    a = 1.5
+    >>> Demo.from_toml("[demo]\\ncap = 3").cap
+    3
+    >>> Demo.from_dict({"cpa": 3})
+    Traceback (most recent call last):
+    pbr.errors.SpecError: unknown demo field(s) cpa; known fields: cap, codes, follow_up, weights
+    """
+
+    __slots__ = ()
+    _table: ClassVar[str]
+    _label: ClassVar[str]
+    _strict: ClassVar[bool]
+    _pairs: ClassVar[frozenset[str]]
+
+    def __init_subclass__(cls, *, table: str, label: str | None = None, strict: bool = False,
+                          pairs: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._table = table
+        cls._label = table if label is None else label
+        cls._strict = strict
+        cls._pairs = frozenset(pairs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain TOML-able values: periods as text, tuples as lists, None fields left out."""
+        out: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if f.name in self._pairs:
+                value = {key: plain(item) for key, item in value}
+            out[f.name] = plain(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Build from plain values; unknown keys raise SpecError naming them."""
+        return build(cls, data, cls._label)
+
+    def _document(self) -> dict[str, Any]:
+        return {self._table: self.to_dict()}
+
+    @classmethod
+    def _from_document(cls, doc: Mapping[str, Any]) -> Self:
+        return cls.from_dict(table(doc, cls._table, strict=cls._strict))

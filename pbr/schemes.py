@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import tomli_w
-
-from pbr._toml import read_toml
+from pbr._toml import TomlDocument
 from pbr.cohort.rule import CohortRule
 from pbr.compare.spec import ComparisonSpec
 from pbr.errors import SpecError
@@ -48,7 +46,7 @@ _LINE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*?)\s*#\s
 
 
 @dataclass(frozen=True)
-class Scheme:
+class Scheme(TomlDocument):
     """A named scheme: cohort rule, measure spec and comparison spec.
 
     Attributes
@@ -99,7 +97,7 @@ class Scheme:
                 "comparison": self.comparison.to_dict()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Scheme:
+    def from_dict(cls, data: Mapping[str, Any]) -> Scheme:
         """Build from the four tables; a missing or unknown table raises SpecError."""
         unknown = sorted(set(data) - set(_TABLES))
         if unknown:
@@ -118,15 +116,12 @@ class Scheme:
                    measure=MeasureSpec.from_dict(data["measure"]),
                    comparison=ComparisonSpec.from_dict(data["comparison"]))
 
-    def to_toml(self) -> str:
-        """The scheme as TOML text (``[scheme]``, ``[cohort]``, ``[measure]``, ``[comparison]``)."""
-        return tomli_w.dumps(self.to_dict())
+    def _document(self) -> dict[str, Any]:
+        return self.to_dict()
 
     @classmethod
-    def from_toml(cls, source: str | Path) -> Scheme:
-        """Read a scheme from TOML text or a ``.toml`` file."""
-        data = read_toml(source)
-        return cls.from_dict(data)
+    def _from_document(cls, doc: Mapping[str, Any]) -> Scheme:
+        return cls.from_dict(doc)
 
     def run(self, cohort: Any = None, events: Any = None, *, disposals: Any = None,
             period: str | None = None, custody: Any = None, baseline: Any = None,

@@ -17,12 +17,9 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
-import tomli_w
-
-from pbr._toml import build, read_toml, table
+from pbr._toml import TomlTable
 from pbr.errors import SpecError
 from pbr.period import Period
 from pbr.schema import normalise_term
@@ -51,7 +48,7 @@ def _tuple_of_str(name: str, value: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class MeasureSpec:
+class MeasureSpec(TomlTable, table="measure", label="", pairs=("severity_weights",)):
     """The rules of a proven-reoffending measure.
 
     Every field has the MoJ national-statistics default (MoJ, *Guide to Proven
@@ -250,36 +247,6 @@ class MeasureSpec:
         Period('6 months')
         """
         return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain TOML-able values (periods as text, weights as a table)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None:
-                continue
-            if isinstance(value, Period):
-                value = str(value)
-            elif f.name == "severity_weights":
-                value = dict(value)
-            elif isinstance(value, tuple):
-                value = list(value)
-            out[f.name] = value
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> MeasureSpec:
-        """Build from plain values; unknown keys raise SpecError naming them."""
-        return build(cls, data)
-
-    def to_toml(self) -> str:
-        """The specification as TOML text (``[measure]`` table)."""
-        return tomli_w.dumps({"measure": self.to_dict()})
-
-    @classmethod
-    def from_toml(cls, source: str | Path) -> MeasureSpec:
-        """Read a spec from TOML text or a ``.toml`` file (a ``[measure]`` table or bare keys)."""
-        return cls.from_dict(table(read_toml(source), "measure"))
 
     def __str__(self) -> str:
         lines = [f"MeasureSpec {self.name!r}"]

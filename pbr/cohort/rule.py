@@ -18,12 +18,9 @@ import datetime as _dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any, Literal
 
-import tomli_w
-
-from pbr._toml import build, read_toml, table
+from pbr._toml import TomlTable
 from pbr.errors import SpecError
 from pbr.period import Period
 from pbr.spec import as_date
@@ -110,7 +107,7 @@ def sentence_bound(text: str) -> tuple[str, Period]:
 
 
 @dataclass(frozen=True)
-class CohortRule:
+class CohortRule(TomlTable, table="cohort", strict=True, pairs=("where",)):
     """The rules that turn disposal records into a cohort of index events.
 
     Defaults are the MoJ proven-reoffending rules since the October 2017 publication
@@ -334,37 +331,6 @@ class CohortRule:
         (10, 17)
         """
         return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain TOML-able values (periods as text; None fields left out)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None:
-                continue
-            if isinstance(value, Period):
-                value = str(value)
-            elif f.name == "where":
-                value = {column: list(allowed) for column, allowed in value}
-            elif isinstance(value, tuple):
-                value = list(value)
-            out[f.name] = value
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CohortRule:
-        """Build from plain values; unknown keys raise SpecError naming them."""
-        return build(cls, data, "cohort")
-
-    def to_toml(self) -> str:
-        """The rule as TOML text (a ``[cohort]`` table)."""
-        return tomli_w.dumps({"cohort": self.to_dict()})
-
-    @classmethod
-    def from_toml(cls, source: str | Path) -> CohortRule:
-        """Read a rule from TOML text or a ``.toml`` file: its ``[cohort]`` table (other
-        tables, such as ``[measure]``, are ignored) or bare keys."""
-        return cls.from_dict(table(read_toml(source), "cohort", strict=True))
 
     def __str__(self) -> str:
         lines = [f"CohortRule {self.name!r}"]

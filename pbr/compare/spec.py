@@ -20,15 +20,12 @@ the Justice Data Lab), difference-in-differences.md (Rikers ABLE) and docs/schem
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any, Literal
 
-import tomli_w
 from scipy.stats import norm
 
-from pbr._toml import build, read_toml, table
+from pbr._toml import TomlTable
 from pbr.compare.registry import MEASURES, measure_info
 from pbr.errors import SpecError
 
@@ -64,7 +61,7 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True)
-class ComparisonSpec:
+class ComparisonSpec(TomlTable, table="comparison"):
     """The counterfactual and the test a scheme judges its outcome by.
 
     Parameters
@@ -229,29 +226,6 @@ class ComparisonSpec:
         0.9
         """
         return dataclasses.replace(self, **changes)
-
-    # ------------------------------------------------------------------ TOML
-    def to_dict(self) -> dict[str, Any]:
-        """Plain TOML-able values."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ComparisonSpec:
-        """Build from plain values; unknown keys raise SpecError naming them."""
-        return build(cls, data, "comparison")
-
-    def to_toml(self) -> str:
-        """The spec as TOML text (a ``[comparison]`` table)."""
-        return tomli_w.dumps({"comparison": self.to_dict()})
-
-    @classmethod
-    def from_toml(cls, source: str | Path) -> ComparisonSpec:
-        """Read from TOML text or a ``.toml`` file (a ``[comparison]`` table or bare keys)."""
-        return cls.from_dict(table(read_toml(source), "comparison"))
 
     def __str__(self) -> str:
         lines = [f"ComparisonSpec {self.name!r}"]

@@ -9,14 +9,10 @@ Sources: docs/methodology/matching.md.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any, Literal
 
-import tomli_w
-
-from pbr._toml import build, read_toml, table
+from pbr._toml import TomlTable
 from pbr.errors import SpecError
 
 __all__ = ["MatchSpec"]
@@ -60,7 +56,7 @@ def _names(name: str, value: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class MatchSpec:
+class MatchSpec(TomlTable, table="match"):
     """The settings of a matched comparison group (greedy nearest neighbour by default).
 
     Defaults follow R's MatchIt 4.5 (Ho, Imai, King and Stuart 2011) so that results can
@@ -261,25 +257,6 @@ class MatchSpec:
         3
         """
         return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain TOML-able values (None fields left out)."""
-        return {f.name: list(v) if isinstance(v, tuple) else v
-                for f in fields(self) if (v := getattr(self, f.name)) is not None}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> MatchSpec:
-        """Build from plain values; unknown keys raise SpecError naming them."""
-        return build(cls, data, "match")
-
-    def to_toml(self) -> str:
-        """The specification as TOML text (``[match]`` table)."""
-        return tomli_w.dumps({"match": self.to_dict()})
-
-    @classmethod
-    def from_toml(cls, source: str | Path) -> MatchSpec:
-        """Read a spec from TOML text or a ``.toml`` file."""
-        return cls.from_dict(table(read_toml(source), "match"))
 
     def __str__(self) -> str:
         lines = [f"MatchSpec {self.name!r}"]

@@ -26,13 +26,11 @@ import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
-import tomli_w
 
-from pbr._toml import read_toml
+from pbr._toml import TomlDocument
 from pbr.errors import SchemaError, SpecError
 from pbr.spec import MeasureSpec, preset
 
@@ -141,7 +139,7 @@ class BaselineGroup:
 
 
 @dataclass(frozen=True)
-class Baseline:
+class Baseline(TomlDocument):
     """The measure on a historic cohort, per group, with the spec that produced it.
 
     Attributes
@@ -343,7 +341,7 @@ class Baseline:
                 "baseline_sha256": hashlib.sha256(self.to_toml().encode()).hexdigest()}
 
     # ------------------------------------------------------------------ TOML
-    def to_toml(self) -> str:
+    def _document(self) -> dict[str, Any]:
         """``[baseline]`` (label, source, by), ``[measure]`` and one ``[[group]]`` per group."""
         groups = []
         for g in self.groups:
@@ -351,19 +349,17 @@ class Baseline:
             row.update({name: getattr(g, name) for name in VALUES
                         if getattr(g, name) is not None})
             groups.append(row)
-        doc = {"baseline": {"label": self.label, "source": self.source, "by": list(self.by)},
-               "measure": self.spec.to_dict(), "group": groups}
-        return tomli_w.dumps(doc)
+        return {"baseline": {"label": self.label, "source": self.source, "by": list(self.by)},
+                "measure": self.spec.to_dict(), "group": groups}
 
     @classmethod
-    def from_toml(cls, source: str | Path) -> Baseline:
-        """Read a baseline written by :meth:`to_toml` (text or a ``.toml`` file).
+    def _from_document(cls, doc: Mapping[str, Any]) -> Baseline:
+        """A baseline from the tables :meth:`_document` writes.
 
         Its ``binary_rate`` and ``predicted_rate`` are proportions, as :meth:`to_toml`
         writes them; a value above 1 is refused (SpecError naming the group, the field
         and the value), never rescaled.
         """
-        doc = read_toml(source)
         for table in ("baseline", "measure", "group"):
             if table not in doc:
                 raise SpecError(f"baseline TOML: missing the [{table}] table")

@@ -6,7 +6,7 @@ source, N and seed, holding ``cohort.parquet``, ``events.parquet`` and ``weights
 from these files, so they all see the same bytes.
 
 The ``simple`` generator follows the performance anchors' ``gen.py``
-(reference/performance-anchors.md, "Data"): random non-dense int64 ids, a Gamma(0.45)
+(docs/performance.md, "Protocol"): random non-dense int64 ids, a Gamma(0.45)
 rate per offender (negative-binomial counts, ~6 events per cohort offender, heavy tail),
 history over the 5 years before the index offence, post-index events with a decreasing
 hazard (exponential, scale 400 days, cut at 3 years), ~1% of them on the index date,

@@ -37,7 +37,7 @@ Before anything is printed, every implementation's per-offender output (offender
 reoffended, reoffences, days_to_first exactly; severity to rtol 1e-9), in compute and
 end-to-end mode, is asserted equal to pbr's default engine.
 
-Protocol as in reference/performance-anchors.md.  Data: ``pbr.synth.generate`` (or the
+Protocol as in docs/performance.md.  Data: ``pbr.synth.generate`` (or the
 ``simple`` numpy generator in benchmarks/_data.py), cached as Parquet under --data-dir.
 """
 

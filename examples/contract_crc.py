@@ -1,4 +1,4 @@
-"""Transforming Rehabilitation CRC: binary and frequency payments (methodology 2, 9.8).
+"""Transforming Rehabilitation CRC: binary and frequency payments ([MoJ-CRC-Final]).
 
 Published figures [V2] (Get the Data / Russell Webster, 2018): the all-CRC cohorts of
 Oct 2015-Sep 2016 (about 108,000 offenders) reoffended at 45.4% against a 2011 baseline

@@ -1,4 +1,4 @@
-"""Peterborough SIB: the 10% cohort trigger and the 7.5% pooled trigger (methodology 9.3).
+"""Peterborough SIB: the 10% cohort trigger and the 7.5% pooled trigger ([Disley-2011]).
 
 Cohort 1 (published): 142 reconviction events per 100 against 155 per 100 in the matched
 comparison group, a reduction of 8.4%, below the 10% trigger: nothing is paid early.

@@ -1,4 +1,4 @@
-"""Rikers Island ABLE: the tiered schedule on recidivism bed days (methodology 8.1, 9.7).
+"""Rikers Island ABLE: the tiered schedule on recidivism bed days ([SVA-Rikers], docs/sources.md).
 
 The schedule pays nothing below an 8.5% reduction in jail days after release, and steps
 up from there: at 10% the City repays the $9.6m loan (the investor's break-even, RK-2),
@@ -51,7 +51,7 @@ def main() -> dict[str, Decimal]:
     assert paid["10%"] == LOAN  # RK-2: break-even
     assert paid["14%"] == tiers[Decimal(13)]  # steps, not interpolation
     assert paid["20%"] == tiers[Decimal(20)]  # RK-3
-    # end to end on synthetic data, as the evaluation was designed (methodology 8.1 [V]):
+    # end to end on synthetic data, as the evaluation was designed ([MDRC-Rikers-2013] [V]):
     # the change in the programme group's jail days after release between a year before
     # and the programme year, against the change in a comparison group over the same
     # years (the 19-year-olds, who were not eligible): a difference in differences, which

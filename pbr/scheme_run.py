@@ -10,15 +10,16 @@ comparator its kind needs (docs/methodology/comparison.md, "Comparators"):
 =============================  ========================================================
 kind                           arguments of :meth:`~pbr.Scheme.run`
 =============================  ========================================================
-``fixed_baseline``             ``baseline=`` (Doncaster 2009; methodology s.4)
+``fixed_baseline``             ``baseline=`` (Doncaster 2009; [MoJ-Doncaster-2015])
 ``adjusted_baseline``          ``baseline=`` and ``model=`` (CRC 2011 with OGRS4/G3;
-                               s.2.3-2.4)
+                               [MoJ-CRC-Final])
 ``matched_comparison``         ``comparison=``: the comparison group's cohort or
                                measure, or a :class:`~pbr.MatchResult` (Peterborough,
-                               the Justice Data Lab; s.3, s.5)
+                               the Justice Data Lab; [Cave-2012], [OSR-JDL-2025])
 ``difference_in_differences``  ``comparison=``, ``before=`` and ``comparator_before=``
-                               (Rikers ABLE against 19-year-olds; s.8.1)
-``none``                       none: the measures only (MoJ headline statistics; s.1)
+                               (Rikers ABLE against 19-year-olds; [MDRC-Rikers-2013])
+``none``                       none: the measures only (MoJ headline statistics;
+                               [MoJ-PRS-Bulletins])
 =============================  ========================================================
 
 A comparator the kind needs and is not given, or one it does not use, raises

@@ -11,9 +11,8 @@ published payment-by-results scheme or statistic.  The presets are TOML files in
 unverified, i.e. an assumption, [I] inferred) and its source in a trailing comment, and
 docs/schemes/<name>.md lists them.  A scheme round-trips through TOML exactly.
 
-Sources: the research note ``reference/methodology.md`` sections 1 (MoJ national
-statistics), 2 (CRC), 3 (Peterborough), 4 (Doncaster), 5 (Justice Data Lab), 8.1
-(Rikers ABLE) and 10 (the parameters every scheme sets).
+Sources: each preset's ``source`` and trailing comments cite keys (``[MoJ-Guide-2019]``,
+...) listed with the full reference in docs/sources.md.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["EVIDENCE_TAGS", "Scheme", "available_schemes", "scheme", "scheme_evidence",
            "scheme_toml"]
 
-#: The evidence legend of the methodology note.
+#: The evidence legend (docs/sources.md, "Evidence tags").
 EVIDENCE_TAGS = ("[V]", "[V2]", "[R]", "[I]")
 _TABLES = ("scheme", "cohort", "measure", "comparison")
 _HEAD = ("name", "title", "source")

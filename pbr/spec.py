@@ -138,7 +138,7 @@ class MeasureSpec(TomlTable, table="measure", label="", pairs=("severity_weights
                        "offence categories that never count"))
     severity_weights: tuple[tuple[str, float], ...] | None = field(
         default=None,
-        metadata=_meta("none", "ONS CSS / Cambridge CHI / Francis et al. (methodology s.7)",
+        metadata=_meta("none", "[ONS-CSS-2016], [Sherman-CHI-2016], [Francis-2005]",
                        "offence code -> severity weight"))
     unmapped_severity: Unmapped = field(
         default="error",

@@ -27,7 +27,7 @@ PUBLIC = {
     "ProvisionalWarning", "SmallSampleWarning",
 }
 
-# layer of each module (DESIGN.md): 0 foundations, 1 kernels, 2 computation, 3 io/report,
+# layer of each module (ARCHITECTURE.md): 0 foundations, 1 kernels, 2 computation, 3 io/report,
 # 4 cli and the package root.  A module may import only from its own layer or below.
 LAYERS = {
     "pbr.errors": 0, "pbr._version": 0, "pbr._toml": 0, "pbr._numba_cache": 0,

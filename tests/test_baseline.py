@@ -74,13 +74,13 @@ def test_round_trip_keeps_key_types(tmp_path: object) -> None:
 
 def test_from_values_derives_rates_from_counts() -> None:
     g = BaselineGroup((), n=700_000, reoffenders=180_000, reoffences=510_000)
-    # methodology 9.2 PR-2009: ~26% and 2.79-2.83 reoffences per reoffender
+    # PR-2009 [PRS-Press-2011]: ~26% and 2.79-2.83 reoffences per reoffender
     assert g.binary_rate == pytest.approx(180_000 / 700_000)
     # compared with the published 26.3% as 100 x the proportion (rounded inputs)
     assert abs(100 * g.binary_rate - 26.3) < 1.0
     assert g.per_reoffender == pytest.approx(510_000 / 180_000)
     assert g.per_offender == pytest.approx(510_000 / 700_000)
-    # methodology 9.2 PR-2010: 497,969 offences by 173,274 reoffenders = 2.874
+    # PR-2010 [PRS-Press-2011]: 497,969 offences by 173,274 reoffenders = 2.874
     assert round(BaselineGroup((), reoffenders=173_274, reoffences=497_969).per_reoffender,
                  3) == 2.874
 

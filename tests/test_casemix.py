@@ -3,7 +3,7 @@
 Hand-worked arithmetic for both forms and the thresholds; closed-form maximum-likelihood
 checks of the fits; the key property on synthetic data where the truth is known (same
 behaviour, different case mix: adjusted change ~0 while the unadjusted change is large;
-a known effect is recovered); and the published CRC figures of methodology 9.8.
+a known effect is recovered); and the published CRC figures ([MoJ-CRC-Final], docs/sources.md).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def test_additive_and_ratio_forms_by_hand() -> None:
 
 
 def test_calibrated_form_is_actual_minus_predicted_plus_baseline() -> None:
-    # no stored baseline prediction: P_base = B, so additive = A - P + B (methodology 1.6)
+    # no stored baseline prediction: P_base = B, so additive = A - P + B ([MoJ-Definitions-2011])
     cur = _binary(200, 90, 0.40)
     base = Baseline.from_values({"binary_rate": 0.50}, spec="crc_pbr_2015", label="2011")
     r = compare_to_baseline(cur, base, casemix_score("score")).frame.row(0, named=True)

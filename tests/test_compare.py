@@ -1,5 +1,5 @@
 """pbr.compare: each comparator form against the stats functions it must equal, weights,
-groups with multiple-comparison correction, and the JDL text (methodology 5.2, 9.5)."""
+groups with multiple-comparison correction, and the JDL text ([JDL-Reports], docs/sources.md)."""
 
 from __future__ import annotations
 

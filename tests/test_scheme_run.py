@@ -45,7 +45,7 @@ def test_every_preset_kind_has_a_rule() -> None:
 
 # ----------------------------------------------------------------- CRC: adjusted baseline
 def test_crc_case_mix_adjustment_moves_the_baseline() -> None:
-    """CRC 2015 (methodology s.2.3-2.4): the binary rate is compared with the 2011
+    """CRC 2015 ([MoJ-CRC-Final]): the binary rate is compared with the 2011
     baseline moved by the cohort's mean OGRS prediction against the baseline's (additive),
     the frequency with the baseline as it is; a fixed baseline gives another answer."""
     s = pbr.scheme("crc_pbr_2015")
@@ -121,7 +121,7 @@ def test_crc_refuses_missing_or_foreign_comparators() -> None:
 
 # ----------------------------------------------------------------- Doncaster: no test
 def test_doncaster_fixed_baseline_without_a_test_draws_no_conclusion() -> None:
-    """Doncaster (methodology s.4): the 2009 baseline, payment on a 5-point target and no
+    """Doncaster ([MoJ-Doncaster-2015]): the 2009 baseline, payment on a 5-point target and no
     significance test; the same comparison with the CRC interval test concludes."""
     data = _data(400, 4)
     s = pbr.scheme("doncaster_pbr")
@@ -220,7 +220,7 @@ def test_moj_national_has_no_comparator(name: str) -> None:
 
 # ----------------------------------------------------------------- Peterborough: rate ratio
 def test_peterborough_rate_ratio_test() -> None:
-    """Peterborough (methodology s.3): reconviction events per 100 against a PSM group,
+    """Peterborough ([Disley-2011], [Cave-2012]): reconviction events per 100 against a PSM group,
     judged as a % reduction: the rate-ratio (negative binomial) test; Welch's t on the
     same groups gives a difference instead."""
     data = _data(500, 9)
@@ -258,7 +258,7 @@ def _rikers_groups() -> dict[str, pl.DataFrame]:
 
 
 def test_rikers_difference_in_differences_removes_the_trend() -> None:
-    """Rikers ABLE (methodology s.8.1): the change in the 16-18-year-olds' bed days against
+    """Rikers ABLE ([MDRC-Rikers-2013]): the change in the 16-18-year-olds' bed days against
     the change in 19-year-olds over the same years; the plain matched comparison of the
     after periods gives another estimate."""
     data = _data(1200, 10)

@@ -1,5 +1,5 @@
 """Binary rates: every interval against an independent computation (closed form,
-statsmodels, scipy) and the published Justice Data Lab figures (methodology 9.5)."""
+statsmodels, scipy) and the published Justice Data Lab figures ([JDL-Reports], docs/sources.md)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_normal_null_pooled_is_the_two_sample_z_test() -> None:
 
 
 def test_null_variance_against_a_baseline_is_the_crc_threshold_form() -> None:
-    """p_base ± z sqrt(p_base(1-p_base)/n) (methodology 2.4)."""
+    """p_base ± z sqrt(p_base(1-p_base)/n) ([MoJ-PbR-Baselines-2011])."""
     iv = diff_proportions(0.45, 400, 0.475, variance="null")
     half = Z * math.sqrt(0.475 * 0.525 / 400)
     assert iv.upper - iv.estimate == pytest.approx(half, rel=1e-12)

@@ -1,7 +1,7 @@
 """Build the offender-grouped (CSR) event layout with a radix-partitioned hash join.
 
 Why: joining each event to its offender's index date is the whole cost of a
-reoffending measure (reference/performance-anchors.md).  A global hash table of 5M
+reoffending measure (docs/performance.md).  A global hash table of 5M
 offenders misses the cache on every probe; partitioning both sides by the top bits of
 a multiplicative hash first makes every partition's table fit in L1/L2.  Only the
 join keys (id, offence day, disposal day) are scattered into partition order; the

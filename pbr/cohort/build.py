@@ -1,7 +1,7 @@
 """Build a cohort of index events from disposal records: :func:`build_cohort`.
 
 The rules (K1-K10, docs/methodology/cohorts.md; MoJ, *Guide to Proven Reoffending
-Statistics*, 2019, via methodology s.1.2-1.3) are applied in this order, and every
+Statistics*, 2019, [MoJ-Guide-2019], [MoJ-PRS-Bulletins]) are applied in this order, and every
 disposal row ends with exactly one outcome: used as an index event, or the first rule
 that left it out.
 

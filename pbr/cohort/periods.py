@@ -2,7 +2,7 @@
 years) and consecutive-N cohorts, as int32 day numbers.
 
 Rules K3 and K5 of docs/methodology/cohorts.md (MoJ, *Guide to Proven Reoffending
-Statistics*, 2019; methodology s.1.2 for the MoJ calendars, s.3.2 for Peterborough's
+Statistics*, 2019; [MoJ-PRS-Bulletins] for the MoJ calendars, [Disley-2011] for Peterborough's
 1,000 consecutive releases).  A period is the half-open interval ``[start, end)``.
 """
 

@@ -111,7 +111,7 @@ class CohortRule(TomlTable, table="cohort", strict=True, pairs=("where",)):
     """The rules that turn disposal records into a cohort of index events.
 
     Defaults are the MoJ proven-reoffending rules since the October 2017 publication
-    (MoJ, *Guide to Proven Reoffending Statistics*, 2019; methodology s.1.2) unless
+    (MoJ, *Guide to Proven Reoffending Statistics*, 2019; [MoJ-Guide-2019]) unless
     noted; ``print(rule)`` lists each rule with its source and docs/methodology/cohorts.md
     has the detail.
 
@@ -190,18 +190,19 @@ class CohortRule(TomlTable, table="cohort", strict=True, pairs=("where",)):
     index_types: tuple[str, ...] = field(
         default=("caution", "court_order", "custody"),
         metadata=_meta("custody, court_order, caution",
-                       "MoJ bulletins: released, convicted non-custodial, cautioned (s.1.2) [V]",
+                       "released, convicted non-custodial, cautioned [MoJ-PRS-Bulletins] [V]",
                        "disposal types that can be an index event (K1)"))
     custodial_types: tuple[str, ...] = field(
         default=("custody",),
-        metadata=_meta("custody", "MoJ bulletins: immediate custody enters on release (s.1.2) [V]",
+        metadata=_meta("custody", "custody enters on release [MoJ-PRS-Bulletins] [V]",
                        "types that enter on their release date (K2)"))
     disposal_categories: tuple[str, ...] = field(
-        default=(), metadata=_meta("(all)", "user choice; CRC: orders and licences (s.2.4) [R]",
+        default=(), metadata=_meta("(all)",
+                                   "user choice; CRC orders, licences [MoJ-PbR-Baselines-2011] [R]",
                                    "index disposal categories allowed (K7)"))
     period: str = field(
         default="quarter",
-        metadata=_meta("quarter", "MoJ 3-month cohorts since Oct 2017 (s.1.2) [V]",
+        metadata=_meta("quarter", "MoJ 3-month cohorts since Oct 2017 [MoJ-PRS-Bulletins] [V]",
                        "cohort period kind (K3)"))
     start: _dt.date | None = field(
         default=None, metadata=_meta("(from data)", "user choice; from the data [I]",
@@ -211,50 +212,52 @@ class CohortRule(TomlTable, table="cohort", strict=True, pairs=("where",)):
                                      "number of periods"))
     rolling_step: Period = field(
         default=Period(3, "months"),
-        metadata=_meta("3 months", "MoJ 2011-17: a new 12-month cohort each quarter (s.1.2) [V]",
+        metadata=_meta("3 months", "MoJ 2011-17: one each quarter [MoJ-PRS-Bulletins] [V]",
                        "step between rolling windows"))
     cohort_size: int = field(
         default=1000,
-        metadata=_meta("1000", "Peterborough SIB: 1,000 consecutive releases (s.3.2) [V]",
+        metadata=_meta("1000", "Peterborough SIB: 1,000 consecutive releases [Disley-2011] [V]",
                        "people per first_n cohort"))
     same_day_precedence: tuple[str, ...] = field(
         default=("custody", "court_order", "caution"),
         metadata=_meta("custody > court_order > caution",
-                       "MoJ Guide 2019 s.2.1, not read (s.1.2) [R]",
+                       "MoJ Guide 2019 section 2.1, not read [MoJ-Guide-2019] [R]",
                        "winner among same-day events (K4)"))
     multiple_periods: bool = field(
         default=True,
-        metadata=_meta("True", "MoJ: up to four quarterly cohorts a year (s.1.2) [R]",
+        metadata=_meta("True", "MoJ: up to four quarterly cohorts a year [MoJ-PRS-Bulletins] [R]",
                        "a person may enter several periods (K5)"))
     tie_break: TieBreak = field(
         default="row", metadata=_meta("row", "pbr rule: input order [I]",
                                       "same-day, same-type ties (K4)"))
     age_group: str = field(
         default="all",
-        metadata=_meta("all", "MoJ: adults 18+, juveniles 10-17 at index date (s.1.2) [V]",
+        metadata=_meta("all", "adults 18+, juveniles 10-17 at index [MoJ-PRS-Bulletins] [V]",
                        "age group at the index date (K6)"))
     feb29_birthday: Feb29 = field(
         default="mar1", metadata=_meta("mar1", "assumption [R]; 'feb28' the alternative",
                                        "29 Feb birthday in a non-leap year (K6)"))
     sentence_length: str | None = field(
-        default=None, metadata=_meta("(none)", "Peterborough: < 12 months (s.3.2) [V]",
+        default=None, metadata=_meta("(none)", "Peterborough: < 12 months [Disley-2011] [V]",
                                      "sentence-length filter (K7)"))
     exclusions: tuple[str, ...] = field(
-        default=(), metadata=_meta("(none)", "MoJ removes none (s.1.8) [R]; Doncaster (s.4) [V2]",
+        default=(), metadata=_meta("(none)", "MoJ removes none [MoJ-Guide-2019] [R]; "
+                                   "Doncaster [Webster-Doncaster-2015] [V2]",
                                    "optional exclusions with reasons (K8)"))
     died_within: Period = field(
         default=Period(12, "months"),
-        metadata=_meta("12 months", "MoJ follow-up year (s.1.3) [V]",
+        metadata=_meta("12 months", "MoJ follow-up year [MoJ-PRS-Bulletins] [V]",
                        "window of the died exclusion"))
     carry: tuple[str, ...] = field(
         default=("area", "provider", "region"),
-        metadata=_meta("area, provider, region", "CRC: results by CPA (s.2.4) [V]; from index [I]",
+        metadata=_meta("area, provider, region",
+                       "CRC by area [MoJ-PbR-Baselines-2011] [V]; from index [I]",
                        "columns copied from the index disposal (K9)"))
     where: tuple[tuple[str, tuple[str, ...]], ...] = field(
         default=(), metadata=_meta("(none)", "user choice; Peterborough: male prisoners "
-                                   "(s.3.2) [V]", "attribute filters (K10)"))
+                                   "[Disley-2011] [V]", "attribute filters (K10)"))
     min_custody_stay: Period | None = field(
-        default=None, metadata=_meta("(none)", "Rikers ABLE: stays above 4 days (s.8.1) [V2]",
+        default=None, metadata=_meta("(none)", "Rikers: stays above 4 days [MDRC-Rikers-2013] [V2]",
                                      "shortest custodial stay that enters (K2)"))
     name: str = field(default="custom", metadata=_meta("custom", "-", "label for reports"))
 

@@ -12,7 +12,7 @@ actual rate, ``P`` its mean prediction under the baseline's behaviour (a
 baseline cohort's mean prediction:
 
 - ``adjusted_additive = A - P + P_base`` and ``adjusted_ratio = A x P_base / P``
-  (methodology 1.6 [I]; with a model calibrated on the baseline, ``P_base = B``, these
+  ([MoJ-Definitions-2011] [I]; with a model calibrated on the baseline, ``P_base = B``, these
   are the published ``A - P + B`` and ``A x B / P``;
   :func:`pbr.compare.thresholds.adjust_rate`);
 - ``adjusted_baseline`` ``E = B + P - P_base`` (additive) or ``B x P / P_base`` (ratio):
@@ -21,7 +21,7 @@ baseline cohort's mean prediction:
   comparator uses too);
 - ``threshold_lower``, ``threshold_upper``: ``E -/+ z sqrt(E(1-E)/n)`` for the binary
   rate, the CRC thresholds around the (adjusted) baseline scaled to the cohort size
-  (methodology 2.4: form [R], level not published [V2];
+  ([MoJ-PbR-Baselines-2011]: form [R], level not published [V2];
   :func:`pbr.compare.thresholds.baseline_thresholds`, the one function a contract's
   thresholds come from too); and ``E -/+ z s / sqrt(n)`` for a frequency, ``s`` the
   baseline's standard deviation of the counts (normal approximation for a mean [I]; no
@@ -141,8 +141,8 @@ class AdjustedComparison:
       actual A = 0.400000
       predicted P = mean prediction on the current cohort = 0.450000
       baseline B = 0.420000; P_base = 0.420000 (baseline (calibrated model))
-      additive: A - P + P_base = 0.370000 (methodology 1.6)
-      ratio:    A x P_base / P = 0.373333 (methodology 1.6)
+      additive: A - P + P_base = 0.370000 ([MoJ-Definitions-2011])
+      ratio:    A x P_base / P = 0.373333 ([MoJ-Definitions-2011])
       adjusted baseline E = 0.450000; change -0.050000
       thresholds E -/+ z sqrt(E(1-E)/n) ...: [0.419166, 0.480834] -> reduction (significant)
     >>> fixed = compare_to_baseline(cur, base)
@@ -211,8 +211,10 @@ class AdjustedComparison:
                 f"{r['predicted']:.{d}f}",
                 f"  baseline B = {r['baseline']:.{d}f}; P_base = "
                 f"{r['predicted_baseline']:.{d}f} ({self.predicted_baseline_source})",
-                f"  additive: A - P + P_base = {r['adjusted_additive']:.{d}f} (methodology 1.6)",
-                f"  ratio:    A x P_base / P = {r['adjusted_ratio']:.{d}f} (methodology 1.6)",
+                f"  additive: A - P + P_base = {r['adjusted_additive']:.{d}f}"
+                " ([MoJ-Definitions-2011])",
+                f"  ratio:    A x P_base / P = {r['adjusted_ratio']:.{d}f}"
+                " ([MoJ-Definitions-2011])",
             ]
         lines.append(f"  adjusted baseline E = {r['adjusted_baseline']:.{d}f}; change "
                      f"{r['change']:+.{d}f}")
@@ -220,7 +222,7 @@ class AdjustedComparison:
             lines.append(f"  no thresholds (test {c.test!r})")
         else:
             if binary:
-                how = "E -/+ z sqrt(E(1-E)/n) (CRC form, methodology 2.4 [R])"
+                how = "E -/+ z sqrt(E(1-E)/n) (CRC form [MoJ-PbR-Baselines-2011] [R])"
             else:
                 how = (f"E -/+ z s/sqrt(n), s from the {self.frequency_sd} cohort "
                        "(normal approximation [I])")
@@ -321,7 +323,7 @@ def compare_to_baseline(current: Any, baseline: Baseline, model: CaseMixModel | 
 
     Examples
     --------
-    A fixed baseline (CRC NPS, methodology 9.8): 34.2% against 37.5% is -3.3 points
+    A fixed baseline (CRC NPS, [MoJ-CRC-Final]): 34.2% against 37.5% is -3.3 points
     (rates are proportions).
 
     >>> import polars as pl

@@ -5,13 +5,13 @@ The comparator is one of (docs/methodology/inference.md, "Comparators"):
 * a **fixed baseline**: a number (the rate as a proportion, e.g. ``0.43``, or a mean per
   offender), a ``(value, n)`` pair when the baseline was itself measured on ``n``
   offenders, a mapping from group to either, or a baseline object with ``rate`` /
-  ``value`` (and optionally ``n``) attributes (CRC 2011 baselines, methodology 2.4);
+  ``value`` (and optionally ``n``) attributes (CRC 2011 baselines, [MoJ-PbR-Baselines-2011]);
 * an **adjusted baseline**: the name of a column of the cohort's frame holding each
   offender's expected value (e.g. a predicted probability); the comparator is its mean
-  over the group, treated as known (methodology 1.6 and 2.4);
+  over the group, treated as known ([MoJ-Definitions-2011], [MoJ-PbR-Baselines-2011]);
 * a **comparison group**: another :class:`~pbr.measures.MeasureResult` (or a frame with the
   measure column), optionally weighted (matching weights; JDL and Peterborough,
-  methodology 3 and 5).
+  [Cave-2012], [MoJ-JDL-2013]).
 
 Estimates are cohort minus comparator (or cohort over comparator for rate ratios), so a
 reduction is negative (below 1).

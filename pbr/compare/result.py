@@ -3,7 +3,7 @@
 The Justice Data Lab writes its findings "for every 100 typical people": how many of 100
 people like the cohort reoffended, how many of 100 like the comparison group, and the
 interval for the difference in percentage points ("a reduction of between 1 and 23
-percentage points"; methodology 5.2 and 9.5).  :meth:`ComparisonResult.jdl_text` writes
+percentage points"; [JDL-Reports]).  :meth:`ComparisonResult.jdl_text` writes
 that sentence for any comparison; rates are stored as proportions in :attr:`frame` and
 shown per 100 in text.
 """

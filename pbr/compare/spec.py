@@ -120,26 +120,27 @@ class ComparisonSpec(TomlTable, table="comparison"):
 
     kind: Kind = field(
         default="none",
-        metadata=_meta("none", "MoJ headline statistics have no comparator [V] (s.1)",
+        metadata=_meta("none", "MoJ headline statistics have no comparator [V] [MoJ-PRS-Bulletins]",
                        "the counterfactual"))
     measures: tuple[str, ...] = field(
         default=("binary_rate",),
-        metadata=_meta("binary_rate", "the MoJ headline measure [V] (s.1.5)",
+        metadata=_meta("binary_rate", "the MoJ headline measure [V] [MoJ-PRS-Bulletins]",
                        "cohort measures compared"))
     form: Form = field(
         default="additive",
-        metadata=_meta("additive", "both forms in s.1.6 [I]; per-scheme form not verified [R]",
+        metadata=_meta("additive", "both forms [MoJ-Definitions-2011] [I]; per scheme [R]",
                        "how a case-mix prediction moves the baseline"))
     case_mix: CaseMix = field(
         default="none",
-        metadata=_meta("none", "CRC: OGRS4/G3 [V] (s.2.3)", "predictor of an adjusted baseline"))
+        metadata=_meta("none", "CRC: OGRS4/G3 [V] [MoJ-CRC-Final]",
+                       "predictor of an adjusted baseline"))
     baseline: str = field(
         default="",
         metadata=_meta("(none)", "CRC 2011 per CPA [V]; Doncaster 2009 [V]",
                        "label of the baseline cohort"))
     test: Test = field(
         default="none",
-        metadata=_meta("none", "CRC: significance vs the 2011 baseline [V], formula [R] (s.2.4)",
+        metadata=_meta("none", "CRC vs 2011 baseline [V], formula [R] [MoJ-PbR-Baselines-2011]",
                        "statistical test"))
     level: float = field(
         default=0.95,
@@ -151,7 +152,7 @@ class ComparisonSpec(TomlTable, table="comparison"):
                        "alternative hypothesis"))
     min_n: int = field(
         default=0,
-        metadata=_meta("0", "JDL minimum 60 [R] (s.5.2)", "smallest cohort reported on"))
+        metadata=_meta("0", "JDL minimum 60 [R] [MoJ-JDL-2013]", "smallest cohort reported on"))
     name: str = field(default="custom", metadata=_meta("custom", "-", "label for reports"))
 
     def __post_init__(self) -> None:

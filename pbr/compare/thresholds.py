@@ -6,11 +6,11 @@ One function for each rule, called by both sides:
 * :func:`adjust_baseline`: the rate expected of the current cohort with the baseline's
   behaviour, ``E = B + P - P_base`` (additive) or ``E = B x P / P_base`` (ratio), ``B``
   the baseline rate, ``P`` the current cohort's mean prediction and ``P_base`` the
-  baseline cohort's (methodology 1.6 [I]; with a model calibrated on the baseline,
+  baseline cohort's ([MoJ-Definitions-2011] [I]; with a model calibrated on the baseline,
   ``P_base = B``, the published ``E = P``).  :func:`adjust_rate` is its counterpart on
   the cohort's side: ``A - P + P_base`` and ``A x P_base / P``.
 * :func:`baseline_thresholds`: the CRC thresholds around a (case-mix adjusted) baseline
-  proportion ``E`` for a cohort of ``n``, ``E -/+ z sqrt(E(1-E)/n)`` (methodology 2.4:
+  proportion ``E`` for a cohort of ``n``, ``E -/+ z sqrt(E(1-E)/n)`` ([MoJ-PbR-Baselines-2011]:
   the form [R]; the CRC's level is not published [V2]), switching to the exact binomial
   thresholds where the normal approximation is not valid (``n·E < 5`` or
   ``n·(1-E) < 5``; :func:`pbr.stats.normal_approximation_problem`; Brown, Cai and
@@ -127,7 +127,7 @@ def adjust_rate(actual: Number, predicted: Number, predicted_baseline: Number,
                 form: str = "additive") -> Number:
     """The cohort's case-mix adjusted rate: ``A - P + P_base`` or ``A x P_base / P``.
 
-    The cohort's side of :func:`adjust_baseline` (methodology 1.6 [I]): ``A - P + P_base``
+    The cohort's side of :func:`adjust_baseline` ([MoJ-Definitions-2011] [I]): ``A - P + P_base``
     minus the baseline ``B`` equals ``A - E``.  A ratio with ``P`` of 0 gives NaN (floats)
     or raises SpecError (Decimals).
 
@@ -189,7 +189,7 @@ def baseline_thresholds(p: Number, n: int, *, level: float = 0.95,
 
     Where the normal approximation is valid for ``p`` on ``n``
     (:func:`pbr.stats.normal_approximation_problem`: ``n·p`` and ``n·(1-p)`` both at
-    least 5), ``p -/+ z sqrt(p(1-p)/n)`` (methodology 2.4: the form [R]; the CRC level is
+    least 5), ``p -/+ z sqrt(p(1-p)/n)`` ([MoJ-PbR-Baselines-2011]: the form [R]; the CRC level is
     not published [V2]).  Elsewhere the exact binomial thresholds
     (:func:`pbr.stats.binomial_thresholds`; Brown, Cai and DasGupta 2001,
     *Statistical Science* 16(2):101-133): ``k/n`` for the smallest count ``k`` with
@@ -346,7 +346,7 @@ def significance_thresholds(value: Decimal, n: int, z: Decimal, *, where: str = 
     in exact decimals, two-sided at the level of ``z``).  Where the normal approximation
     is valid for the baseline on the cohort (``n·p`` and ``n·(1-p)`` both at least 5;
     :func:`pbr.stats.normal_approximation_problem`), the thresholds are
-    ``p -+ z*sqrt(p(1-p)/n)`` (methodology s.2.4: the CRC thresholds' form [R]; the
+    ``p -+ z*sqrt(p(1-p)/n)`` ([MoJ-PbR-Baselines-2011]: the CRC thresholds' form [R]; the
     level is not public).  Elsewhere they are the exact binomial thresholds at the
     two-sided level ``2*Phi(z) - 1`` (:func:`pbr.stats.binomial_thresholds`): ``lower``
     is ``k/n`` (in percent) for the smallest count ``k`` with ``P(X <= k | n, p)`` above
@@ -433,8 +433,9 @@ def significance_thresholds(value: Decimal, n: int, z: Decimal, *, where: str = 
 def significance_interval(value: Decimal, n: int, z: Decimal) -> tuple[Decimal, Decimal]:
     """Thresholds around a rate ``value`` in percent: :func:`significance_thresholds`.
 
-    ``p -+ z*sqrt(p(1-p)/n)`` where the normal approximation is valid (methodology
-    s.2.4: the CRC thresholds' form [R]; the level is not public), the exact binomial
+    ``p -+ z*sqrt(p(1-p)/n)`` where the normal approximation is valid
+    ([MoJ-PbR-Baselines-2011]: the CRC thresholds' form [R]; the level is not public), the
+    exact binomial
     thresholds at the level of ``z`` where it is not (fewer than 5 expected reoffenders
     or non-reoffenders); never a zero-width interval.
 
@@ -462,7 +463,7 @@ def group_thresholds(treated: pl.DataFrame, controls: pl.DataFrame, by: str, mea
 
     :func:`pbr.compare` gives the interval ``[lo, hi]`` of the difference (cohort minus
     weighted comparison group; normal approximation for rates, Welch for means,
-    methodology 3.4 and 5.2; the exact or score method for a small group, as each row's
+    [Cave-2012] and [MoJ-JDL-2013]; the exact or score method for a small group, as each row's
     ``method`` says) at the two-sided level of ``z``.  The thresholds are ``actual - hi``
     and ``actual - lo``: the actual value lies below the lower threshold exactly when the
     whole interval lies below zero (a significant reduction).  ``lo`` and ``hi`` are in

@@ -7,7 +7,7 @@ thresholds.  With ``supplied_at_run = true`` the comparator's data come with the
 (:func:`pbr.contract.compare_step`'s ``comparator=``: a Baseline, a CaseMixModel, a
 MatchResult or a MatchSpec; :mod:`pbr.contract.resolve`).  Sources:
 docs/methodology/payments.md, "Comparators" and "The chain: measure -> compare -> pay"
-(methodology s.2.3-2.4, 3.2, 4, 10).
+([MoJ-CRC-Final], [MoJ-PbR-Baselines-2011], [Cave-2012], [MoJ-Doncaster-2015]).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _values(name: str, data: Any) -> tuple[tuple[str, Decimal], ...]:
 
 @dataclass(frozen=True)
 class Comparator:
-    """What the cohort is compared with (methodology s.10 "Comparison").
+    """What the cohort is compared with: a historical baseline, adjusted or not, or a group.
 
     ``kind="baseline"``: fixed values per measure (``values``, with per-cohort
     ``cohort_values``); ``"casemix"``: the binary baseline moved by the difference
@@ -85,7 +85,7 @@ class Comparator:
     ``weight_column`` if given, or the comparison group :func:`pbr.match` builds from the
     cohort file with the ``match`` spec (``[comparator.match]``, the fields of
     :class:`~pbr.matching.MatchSpec`).  ``significance_z`` adds the thresholds
-    ``p +- z*sqrt(p(1-p)/n)`` around a rate comparator (CRC, methodology s.2.4 [R]).
+    ``p +- z*sqrt(p(1-p)/n)`` around a rate comparator (CRC, [MoJ-PbR-Baselines-2011] [R]).
 
     ``supplied_at_run = true`` says that the kind's data (baseline values, the baseline's
     mean predicted risk, the per-offender risk, the comparison group) that the table

@@ -6,7 +6,7 @@ deliberately small: exact counts per cohort, the comparator's value, and where t
 contract sets ``significance_z`` the thresholds:
 
 * baselines (fixed or case-mix adjusted, rate measures): ``E -+ z*sqrt(E(1-E)/n)``
-  around the (adjusted) baseline ``E`` (methodology s.2.4, the usual normal-approximation
+  around the (adjusted) baseline ``E`` ([MoJ-PbR-Baselines-2011], the usual normal-approximation
   form; the CRC's level is not public [R]), the case-mix adjusted ``E`` from
   :func:`pbr.compare.thresholds.adjust_baseline`.  The thresholds are
   :func:`pbr.compare.thresholds.baseline_thresholds`, the one function that

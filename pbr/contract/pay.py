@@ -95,7 +95,7 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *,
 
     Examples
     --------
-    Peterborough cohort 1 (methodology 9.3, PB-C1): 142 vs 155 events per 100 is an
+    Peterborough cohort 1 ([MoJ-PbR-News-2014]): 142 vs 155 events per 100 is an
     8.4% reduction, below the 10% trigger, so nothing is paid early.
 
     >>> from pbr.contract import CohortPeriod, Component, Contract, Outcome

@@ -8,9 +8,10 @@ unit price, the amount (exact, before rounding) and the steps in words that
 
 Sources (docs/methodology/payments.md): fee for service and volume bands, binary and
 frequency payments, hurdle, clawback: MoJ Straw Man 2013 and Justice Committee HC 1004
-(methodology s.2.2) [V]; significance thresholds: MoJ F15.03/F15.05 (s.2.4) [V]/[R];
-Peterborough triggers 10% / 7.5% pooled (s.3.2) [V]; Doncaster 5 points and 10% of
-contract value (s.4) [V]/[V2]; Rikers tiered schedule (s.8.1) [V2].
+([MoJ-StrawMan-2013]) [V]; significance thresholds: MoJ F15.03/F15.05
+([MoJ-PbR-Baselines-2011]) [V]/[R]; Peterborough triggers 10% / 7.5% pooled ([Disley-2011])
+[V]; Doncaster 5 points and 10% of contract value ([MoJ-Doncaster-2015]) [V]/[V2]; Rikers
+tiered schedule ([SVA-Rikers]) [V2].
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def pooled_reduction(outcomes: Sequence[Outcome]) -> Decimal:
     """The n-weighted mean relative reduction over cohorts (Peterborough's pooled test).
 
     ``sum(n_i * r_i) / sum(n_i)`` with ``r_i = (comparator_i - actual_i) / comparator_i``
-    (methodology s.3.2: "final cohort = weighted mean of cohorts 1 and 2" [V]; the weights
+    ([Disley-2011]: "final cohort = weighted mean of cohorts 1 and 2" [V]; the weights
     are the cohort sizes [I]).
 
     Examples
@@ -227,7 +228,7 @@ def fee(c: Component, cohort: str, volume: int) -> list[Draft]:
 
     A volume above ``band_high`` is paid at ``band_price`` per offender above it, one
     below ``band_low`` clawed back at ``band_price`` per offender below it (methodology
-    s.2.2, year-end reconciliation [V]).
+    [MoJ-StrawMan-2013], year-end reconciliation [V]).
 
     Examples
     --------

@@ -19,7 +19,7 @@ Per covariate (categorical covariates one row per level) and for the propensity 
 * after matching, the standardised pair distance: the mean absolute within-pair
   difference divided by the same SD;
 * thresholds on |SMD|: below 0.05 "good", up to 0.10 "acceptable", else "poor" (the
-  bands Justice Data Lab reports use; methodology.md section 5.2, [R]).
+  bands Justice Data Lab reports use; docs/sources.md [MoJ-JDL-2013], [R]).
 """
 
 from __future__ import annotations

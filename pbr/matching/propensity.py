@@ -4,7 +4,7 @@ Fitted by Newton-Raphson on the log-likelihood: the maximum-likelihood fit that
 statsmodels' ``Logit(...).fit(method="newton")`` and R's ``glm(family = binomial)`` give
 (MatchIt's ``distance = "glm"``; both are oracles in the tests).  Penalised fits
 (sklearn's default L2, as psmpy uses) give different scores and are not offered
-(reference: software-anchors.md section 2.2).
+(the common defaults of psmpy, DoWhy and causalml).
 
 Design matrix from a column list: numeric columns as they are, booleans as 0/1, text /
 categorical columns as one indicator per level except the first level in sorted order

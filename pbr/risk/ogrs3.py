@@ -422,7 +422,7 @@ def ogrs3(frame: Any, *, sex: str = "sex", birth_date: str = "birth_date",
         The column with the date of the first sanction, or (set ``first_sanction_age``,
         which then wins) the age at first sanction in whole years.
     offence_category : str
-        Names as in :data:`OFFENCE_CATEGORIES` (methodology 6.2).
+        Names as in :data:`OFFENCE_CATEGORIES` ([NOMS-RSR-2018]).
     risk_start, assessment_date : str
         The date the age-at-risk is taken on, per ``age_basis``.
     status : str or None

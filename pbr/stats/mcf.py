@@ -10,7 +10,7 @@ variance is the robust one of Lawless and Nadeau (1995, *Technometrics* 37:158-1
 jackknife, clustered by offender); checked to 1e-6 on the CGD trial data
 (tests/fixtures/r_survival).  Limits: ``"log"`` ``MCF·exp(±z·se/MCF)`` (default) or
 ``"plain"`` ``MCF ± z·se``.  At the end of a complete follow-up with no earlier
-censoring, ``MCF`` equals reoffences per offender (methodology 1.5, the frequency
+censoring, ``MCF`` equals reoffences per offender ([MoJ-PRS-Bulletins], the frequency
 measure; 3.3, Peterborough's events per 100).
 """
 

@@ -11,7 +11,7 @@ offender in a group, or every offender with the same count, e.g. nobody reoffend
 t interval would have zero width or none: the result then has NaN limits and p-value and
 a ``note`` saying why, and :func:`pbr.compare` draws no conclusion from it (pbr rule,
 docs/methodology/inference.md, "What pbr refuses and why").  Source: docs/methodology/inference.md,
-"Frequency and severity"; methodology 3.4 and 5.2 (JDL: unequal-variance two-sample
+"Frequency and severity"; [Cave-2012] and [MoJ-JDL-2013] (JDL: unequal-variance two-sample
 test [R]).
 """
 

@@ -2,8 +2,8 @@
 
 Normal approximations (docs/methodology/inference.md, "Power"), for a cohort of ``n``
 against either a **fixed baseline** (``ratio=None``: the CRC and Doncaster baselines,
-methodology 2.4 and 4) or a **comparison group** of ``ratio · n`` offenders (JDL,
-Peterborough; methodology 3 and 5):
+[MoJ-PbR-Baselines-2011], [MoJ-Doncaster-2015]) or a **comparison group** of
+``ratio · n`` offenders (JDL, Peterborough; [MoJ-JDL-2013], [Cave-2012]):
 
 * binary, fixed baseline ``p0``:
   ``n = (z_a·sqrt(p0 q0) + z_b·sqrt(p1 q1))² / (p1 - p0)²`` (one-sample score test);

@@ -7,9 +7,9 @@ reduction in reoffending is negative.  Methods (docs/methodology/inference.md):
 ``normal``
     Wald interval ``d ± z·se`` with one of three variance forms:
     ``"cohort"`` ``p1(1-p1)/n1`` (comparator known; reproduces the Justice Data Lab's
-    Blue Sky interval, methodology 9.5), ``"both"`` ``p1(1-p1)/n1 + p0(1-p0)/n0``
+    Blue Sky interval, [JDL-Reports]), ``"both"`` ``p1(1-p1)/n1 + p0(1-p0)/n0``
     (unpooled two-sample; Newcombe 1998 method 1), ``"null"`` the variance under the
-    null: ``p0(1-p0)/n1`` for a fixed baseline (the CRC threshold form, methodology 2.4)
+    null: ``p0(1-p0)/n1`` for a fixed baseline (the CRC threshold form, [MoJ-PbR-Baselines-2011])
     or the pooled ``p(1-p)(1/n1 + 1/n0)`` for two groups.
 ``newcombe``
     Wilson score interval (Wilson 1927) for a fixed baseline; Newcombe's hybrid score
@@ -230,7 +230,7 @@ def diff_proportions(p1: float, n1: float, p0: float, n0: float | None = None, *
     Notes
     -----
     The Justice Data Lab's Blue Sky report (treatment 72 people at 31%, comparison 43%,
-    "between 1 and 23 percentage points"; methodology 9.5) is reproduced by
+    "between 1 and 23 percentage points"; [JDL-Reports]) is reproduced by
     ``variance="cohort"``: (1.3, 22.7) points.  Sources: Newcombe (1998) *Stat Med*
     17:873-890; Wilson (1927) *JASA* 22:209-212; Clopper and Pearson (1934)
     *Biometrika* 26:404-413; Fisher's exact test as in :func:`scipy.stats.fisher_exact`.

@@ -19,7 +19,7 @@ Quantiles and medians follow R's ``quantile.survfit``: the first time the curve 
 is checked against R 4.2 / survival 3.5 on the Rossi recidivism data to 1e-6
 (tests/fixtures/r_survival).  For reoffending, an offender who is not reconvicted is
 censored at the end of the follow-up window, or at ``as_of`` for an interim measure
-(:func:`time_to_first`; MoJ time to first reoffence, methodology 1.5 and 5.2).
+(:func:`time_to_first`; MoJ time to first reoffence, [MoJ-PRS-Bulletins], [JDL-Reports]).
 """
 
 from __future__ import annotations

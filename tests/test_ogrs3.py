@@ -1,9 +1,19 @@
-"""OGRS3 (pbr.risk.ogrs3) against the test vectors of methodology section 9.1."""
+"""OGRS3 (pbr.risk.ogrs3) against the published test vectors of tests/fixtures/ogrs3.
+
+The vectors (inputs and expected output of the two MoJ implementations,
+rsr-calculator and HMPPS's risk-actuarial service; docs/sources.md [NOMS-RSR-2018],
+[HMPPS-ARNS-OGRS3], formula [Howard-OGRS3-2009]) are committed as
+``tests/fixtures/ogrs3/vectors.csv`` with their provenance in the folder's README.
+"""
 
 from __future__ import annotations
 
+import csv
 import math
+import re
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -22,15 +32,67 @@ from pbr.risk import (
     ogrs3_terms,
 )
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ogrs3"
+
+
+def _vectors() -> dict[str, dict[str, str]]:
+    with (FIXTURES / "vectors.csv").open(newline="", encoding="utf-8") as f:
+        return {row["id"]: row for row in csv.DictReader(f)}
+
+
+VECTORS = _vectors()
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _kwargs(row: dict[str, str]) -> dict[str, Any]:
+    """The keyword arguments of :func:`ogrs3_terms` for one vector."""
+    out: dict[str, Any] = {"sex": row["sex"], "offence_category": row["offence_category"],
+                           "previous_sanctions": int(row["previous_sanctions"]),
+                           "coefficients": row["coefficients"], "variant": row["variant"]}
+    for name in ("age", "age_at_conviction", "age_at_first_sanction"):
+        if row[name]:
+            out[name] = int(row[name])
+    for name in ("birth_date", "conviction_date", "first_sanction_date", "risk_start"):
+        if row[name]:
+            out[name] = _day(row[name])
+    return out
+
+
+def test_fixture_is_complete_and_documented() -> None:
+    assert list(VECTORS) == ["J1", "J2", "J3", "J4", "J5", "J6", "T0", "T1", "T2", "T3",
+                             "K1", "K2"]
+    readme = (FIXTURES / "README.md").read_text(encoding="utf-8")
+    sources = (FIXTURES.parents[2] / "docs" / "sources.md").read_text(encoding="utf-8")
+    for row in VECTORS.values():
+        assert f"[{row['source']}]" in readme and f"**[{row['source']}]**" in sources
+        assert row["offence_category"] in OFFENCE_CATEGORIES
+    assert "Howard" in readme and "Research\n  Summary 7/09" in readme
+
+
+@pytest.mark.parametrize("case", list(VECTORS))
+def test_published_vector(case: str) -> None:
+    row = VECTORS[case]
+    t = ogrs3_terms(**_kwargs(row))
+    if row["decimals"]:
+        d = int(row["decimals"])
+        assert (round(t.p_1yr, d), round(t.p_2yr, d)) == (float(row["p_1yr"]),
+                                                          float(row["p_2yr"]))
+        if row["eta"]:
+            assert round(t.eta, d) == float(row["eta"])
+    else:
+        assert (t.p_1yr, t.p_2yr) == pytest.approx(
+            (float(row["p_1yr"]), float(row["p_2yr"])), abs=1e-12, rel=0)
+    if row["band"]:
+        assert ogrs3_band(t.p_2yr) == row["band"]
+
+
 # --------------------------------------------------------------- rsr-calculator (J, T)
 # J1-J5: male, violence, ages 20 at risk, conviction and first sanction.
-J_CASES = [
-    (0, 0.12161553504714574, 0.22130521140511314),
-    (1, 0.3158120100020924, 0.48651769565917),
-    (2, 0.43393890261473633, 0.6114342480551298),
-    (3, 0.5235145926731711, 0.6928061177628605),
-    (4, 0.5922581047904115, 0.7488430658491833),
-]
+J_CASES = [(int(VECTORS[c]["previous_sanctions"]), float(VECTORS[c]["p_1yr"]),
+            float(VECTORS[c]["p_2yr"])) for c in ("J1", "J2", "J3", "J4", "J5")]
 
 
 @pytest.mark.parametrize(("previous", "p1", "p2"), J_CASES)
@@ -57,16 +119,13 @@ def test_j6_terms() -> None:
 
 # T0-T3: rsr-calculator test data; ages at the assessment date 2013-03-31.
 T_CASES = [
-    ("taking_vehicle", 25, date(1989, 4, 22), date(2013, 2, 20), date(2001, 9, 10),
-     0.8117432421743183, 0.8984865665141756),
-    ("burglary_domestic", 1, date(1982, 8, 25), date(2012, 8, 15), date(2007, 11, 27),
-     0.11723581441581604, 0.21421089930055945),
-    ("sexual_child", 1, date(1987, 6, 8), date(2010, 6, 18), date(2006, 7, 28),
-     0.0840104334717582, 0.15843475438264157),
-    ("burglary_domestic", 12, date(1978, 5, 25), date(2010, 1, 5), date(2000, 5, 3),
-     0.46922446754762887, 0.644714376187492),
+    (VECTORS[c]["offence_category"], int(VECTORS[c]["previous_sanctions"]),
+     _day(VECTORS[c]["birth_date"]), _day(VECTORS[c]["conviction_date"]),
+     _day(VECTORS[c]["first_sanction_date"]), float(VECTORS[c]["p_1yr"]),
+     float(VECTORS[c]["p_2yr"]))
+    for c in ("T0", "T1", "T2", "T3")
 ]
-ASSESSED = date(2013, 3, 31)
+ASSESSED = _day(VECTORS["T0"]["risk_start"])
 
 
 @pytest.mark.parametrize(("category", "previous", "dob", "conv", "first", "p1", "p2"),
@@ -107,14 +166,15 @@ def test_pandas_input_gives_the_same() -> None:
 
 
 # --------------------------------------------------------------------- HMPPS (K1, K2)
+_K = [VECTORS["K1"], VECTORS["K2"]]
 K_FRAME = pl.DataFrame({
-    "sex": ["male", "male"],
-    "birth_date": [date(1965, 12, 7), date(1991, 7, 17)],
-    "conviction_date": [date(2025, 5, 13), date(2021, 8, 5)],
-    "risk_start_date": [date(2026, 12, 6), date(2021, 12, 12)],
-    "first_age": [47, 21],
-    "previous_sanctions": [1, 1],
-    "offence_category": ["soliciting", "fraud"],  # weights 0.7606 and 0.1599
+    "sex": [r["sex"] for r in _K],
+    "birth_date": [_day(r["birth_date"]) for r in _K],
+    "conviction_date": [_day(r["conviction_date"]) for r in _K],
+    "risk_start_date": [_day(r["risk_start"]) for r in _K],
+    "first_age": [int(r["age_at_first_sanction"]) for r in _K],
+    "previous_sanctions": [int(r["previous_sanctions"]) for r in _K],
+    "offence_category": [r["offence_category"] for r in _K],  # weights 0.7606 and 0.1599
 })
 
 
@@ -122,10 +182,10 @@ def test_k1_k2_four_dp_hmpps() -> None:
     out = ogrs3(K_FRAME, first_sanction_age="first_age", coefficients="4dp",
                 variant="hmpps", keep_terms=True)
     assert out["ogrs3_age"].to_list() == [60, 30]
-    assert out["ogrs3_eta"].round(5).to_list() == [-3.80169, -3.51968]
-    assert out["ogrs3_1yr"].round(5).to_list() == [0.08324, 0.10744]
-    assert out["ogrs3_2yr"].round(5).to_list() == [0.15710, 0.19814]
-    assert out["ogrs3_band"].to_list() == ["low", "low"]
+    assert out["ogrs3_eta"].round(5).to_list() == [float(r["eta"]) for r in _K]
+    assert out["ogrs3_1yr"].round(5).to_list() == [float(r["p_1yr"]) for r in _K]
+    assert out["ogrs3_2yr"].round(5).to_list() == [float(r["p_2yr"]) for r in _K]
+    assert out["ogrs3_band"].to_list() == [r["band"] for r in _K]
     # displayed as whole per cent: 8% / 16% and 11% / 20%
     assert (out["ogrs3_1yr"] * 100).round(0).to_list() == [8, 11]
     assert (out["ogrs3_2yr"] * 100).round(0).to_list() == [16, 20]
@@ -136,7 +196,7 @@ def test_k1_k2_same_in_every_variant(variant: str) -> None:
     # No disputed term (male adults, repeat, soliciting/fraud) enters K1 or K2.
     out = ogrs3(K_FRAME, first_sanction_age="first_age", coefficients="4dp",
                 variant=variant)  # type: ignore[arg-type]
-    assert out["ogrs3_2yr"].round(5).to_list() == [0.15710, 0.19814]
+    assert out["ogrs3_2yr"].round(5).to_list() == [float(r["p_2yr"]) for r in _K]
 
 
 def test_k1_scalar_with_dates() -> None:
@@ -336,3 +396,22 @@ def test_vectorised_equals_scalar(rows: list[dict[str, object]], variant: str,
         assert p1 == pytest.approx(s1, abs=1e-13, rel=0)
         assert p2 == pytest.approx(s2, abs=1e-13, rel=0)
         assert band == ogrs3_band(s2)
+
+
+# ------------------------------------------------------------------- the docs page
+_FENCE = re.compile(r"^```(python|text)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
+
+
+def test_docs_page_example_prints_its_output(capsys: pytest.CaptureFixture[str]) -> None:
+    page = (FIXTURES.parents[2] / "docs" / "methodology" / "ogrs3.md").read_text(
+        encoding="utf-8")
+    blocks = _FENCE.findall(page)
+    assert [kind for kind, _ in blocks] == ["python", "text"]
+    exec(compile(blocks[0][1], "ogrs3.md", "exec"), {})
+    assert capsys.readouterr().out == blocks[1][1]
+    k1 = VECTORS["K1"]
+    assert blocks[1][1].split() == [f"{float(k1['p_1yr']):.5f}", f"{float(k1['p_2yr']):.5f}",
+                                    k1["band"]]
+    index = (FIXTURES.parents[2] / "docs" / "methodology" / "index.md").read_text(
+        encoding="utf-8")
+    assert "(ogrs3.md)" in index and "Planned" not in index

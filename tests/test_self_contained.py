@@ -18,7 +18,8 @@ SUFFIXES = {".md", ".py", ".toml", ".txt", ".cfg", ".R", ".csv"}
 
 #: A source key: a capitalised word and one or more hyphenated parts, in square
 #: brackets, not a markdown link's text.
-KEY = re.compile(r"\[([A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]{2,})+)\](?!\()")
+_NAME = r"[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]{2,})+"
+KEY = re.compile(r"\[(" + _NAME + r")\](?!\()")
 
 #: Citations of files or sections outside the repository.
 OUTSIDE = {
@@ -26,7 +27,8 @@ OUTSIDE = {
     "the research note": re.compile(r"research note", re.IGNORECASE),
     "the shared folder": re.compile(r"\.\./shared|/work/shared"),
     "the methodology note by name": re.compile(r"(?<![\w/])methodology\.md"),
-    "a section of the methodology note": re.compile(r"methodology (s\.)?\d"),
+    "a section of the methodology note": re.compile(
+        r"methodology,? (s\.|sections? )?\d", re.IGNORECASE),
     "a section number (s.N)": re.compile(r"\(s\.\d|\bs\.\d+\.\d+"),
     "the design brief": re.compile(r"\bDESIGN\.md"),
     "the performance or software anchors": re.compile(r"anchors\.md"),
@@ -44,7 +46,7 @@ def _files() -> list[Path]:
 
 def _defined() -> set[str]:
     text = SOURCES.read_text(encoding="utf-8")
-    return set(re.findall(r"^\*\*\[([^\]]+)\]\*\*", text, re.MULTILINE))
+    return set(re.findall(r"^\*\*\[(" + _NAME + r")\]\*\*", text, re.MULTILINE))
 
 
 def test_patterns_catch_what_they_should() -> None:
@@ -55,6 +57,8 @@ def test_patterns_catch_what_they_should() -> None:
         "methodology.md 1.8 item 2": "the methodology note by name",
         "(methodology 9.5)": "a section of the methodology note",
         "methodology s.2.4": "a section of the methodology note",
+        "the project methodology, section 6": "a section of the methodology note",
+        "vectors of methodology section 9.1": "a section of the methodology note",
         "follow-up (s.1.3)": "a section number (s.N)",
         "thresholds (F15.05; s.2.4)": "a section number (s.N)",
         "layers (DESIGN.md)": "the design brief",
@@ -98,7 +102,7 @@ def test_every_cited_key_is_in_sources() -> None:
 
 def test_every_source_entry_is_complete_and_cited() -> None:
     text = SOURCES.read_text(encoding="utf-8")
-    entries = re.split(r"^(?=\*\*\[)", text, flags=re.MULTILINE)[1:]
+    entries = re.split(r"^(?=\*\*\[" + _NAME + r"\]\*\*)", text, flags=re.MULTILINE)[1:]
     cited: set[str] = set()
     for path in _files():
         if path != SOURCES:
@@ -106,7 +110,7 @@ def test_every_source_entry_is_complete_and_cited() -> None:
     for entry in entries:
         key = re.match(r"\*\*\[([^\]]+)\]\*\*", entry)
         assert key, entry[:80]
-        body = entry.split("\n## ")[0]
+        body = " ".join(entry.split("\n## ")[0].split())
         # a year and what pbr takes from the source (or why it is cited)
         assert re.search(r"\b(19|20)\d\d\b", body), key[1]
         assert "pbr takes from" in body or "Cited for" in body or "Read through" in body \

@@ -7,8 +7,8 @@ scheme file can hold ``[cohort]``, ``[measure]`` and ``[comparison]`` tables sid
 
 Every rule is documented, with its source and whether the source was verified, in
 docs/methodology/cohorts.md (rule identifiers K1-K10 below refer to that page; the
-primary source is the MoJ *Guide to Proven Reoffending Statistics*, 2019, summarised in
-methodology sections 1.2, 1.3 and 1.8).
+primary source is the MoJ *Guide to Proven Reoffending Statistics*, 2019,
+[MoJ-Guide-2019], with the bulletins, [MoJ-PRS-Bulletins]; docs/sources.md).
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def adjust_baseline(base: Any, predicted: Any, predicted_baseline: Any,
     ``E = B + P - P_base`` (``form="additive"``) or ``E = B x P / P_base`` (``"ratio"``),
     with ``B`` the baseline rate (``base``), ``P`` the current cohort's mean prediction
     (``predicted``) and ``P_base`` the baseline cohort's (``predicted_baseline``), all in
-    one unit (proportions in an analysis, per cent in a contract).  Methodology 1.6 [I]
+    one unit (proportions in an analysis, per cent in a contract).  [MoJ-Definitions-2011] [I]
     (docs/methodology/baselines.md).  Floats or Decimals (all the same); the result has
     their type.  ``predicted`` may also be a float array of each offender's prediction:
     the result is then each offender's expected value, whose mean is ``E`` (both forms

@@ -3,8 +3,8 @@
 A component is one way money moves: a fee for service, a linear outcome payment, a
 tiered schedule, or the share of contract value at risk.  Its fields are validated on
 construction; a bad value raises :class:`~pbr.errors.ContractError` naming the field and
-the fix.  Sources of each rule: docs/methodology/payments.md (methodology sections 2-4,
-8 and 10).
+the fix.  Sources of each rule: docs/methodology/payments.md (the keys of docs/sources.md
+it cites).
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ it round-trips through TOML (``[baseline]``, ``[measure]`` and one ``[[group]]``
 per group).
 
 Sources (docs/methodology/baselines.md): the CRC 2011 baselines per contract package
-area (MoJ, *Methodology for the PbR re-offending baselines*, F15.03; methodology
-sections 2.3-2.4 [V]); Doncaster's 2009 baseline (methodology section 4 [V]); the
-measure definitions (binary rate, reoffences per offender and per reoffender: section
-1.5 [V]).
+area (MoJ, *Methodology for the PbR re-offending baselines*, F15.03; [MoJ-PbR-Baselines-2011],
+[MoJ-CRC-Final] [V]); Doncaster's 2009 baseline ([MoJ-Doncaster-2015] [V]); the
+measure definitions (binary rate, reoffences per offender and per reoffender:
+[MoJ-PRS-Bulletins] [V]).
 """
 
 from __future__ import annotations

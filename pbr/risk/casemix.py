@@ -19,11 +19,11 @@ behaviour (for ``binary_rate`` a probability, so its group means are proportions
 unit of ``MeasureResult.summary()`` and :class:`~pbr.risk.baseline.Baseline`);
 :func:`~pbr.compare.adjusted.compare_to_baseline` turns those into adjusted rates.
 
-Sources: methodology section 1.6 (actual vs predicted rates from a logistic model of
-age, gender, criminal history and index offence fitted on a baseline year [V2];
-generic form [I]); section 2.3 (CRC binary rate adjusted with OGRS4/G3 [V]; the count
-model for frequency is pbr's analogue [I]); section 6.3 (OGRS4/G accepted as a supplied
-score).  All fits use Newton's method or IRLS from fixed starting values, so the same
+Sources (docs/sources.md): [MoJ-Definitions-2011] (actual vs predicted rates from a
+logistic model of age, gender, criminal history and index offence fitted on a baseline year [V2];
+generic form [I]); [MoJ-CRC-Final] (CRC binary rate adjusted with OGRS4/G3 [V]; the count
+model for frequency is pbr's analogue [I]); [NOMS-RSR-2018] (OGRS4/G accepted as a
+supplied score).  All fits use Newton's method or IRLS from fixed starting values, so the same
 data give the same coefficients.
 """
 
@@ -399,7 +399,7 @@ def casemix_score(column: str, *, measure: str = "binary_rate",
 
     For the binary rate the column holds probabilities in [0, 1] (``pbr.risk.ogrs3``'s
     one-year probability, or an OGRS4/G3 score supplied with the data; the CRC binary
-    adjustment used OGRS4/G3, methodology section 2.3 [V]); for a frequency it holds
+    adjustment used OGRS4/G3, [MoJ-CRC-Final] [V]); for a frequency it holds
     expected counts.
 
     Examples

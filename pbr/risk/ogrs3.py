@@ -13,7 +13,8 @@ Sources: Howard, Francis, Soothill, Humphreys (2009) *OGRS 3: the revised Offend
 Reconviction Scale*, MoJ Research Summary 7/09; full-precision coefficients from
 ``noms-digital-studio/rsr-calculator`` (``lib/data/coefficients.json``, May 2017); the live
 HMPPS service ``hmpps-arns-risk-actuarial-api`` (``OGRS3TransformationHelper.kt``).  See
-the project methodology, section 6.
+docs/methodology/ogrs3.md and docs/sources.md ([Howard-OGRS3-2009], [NOMS-RSR-2018],
+[HMPPS-ARNS-OGRS3]).
 
 The two MoJ implementations disagree in four places; :data:`VARIANTS` chooses between
 them (see :func:`ogrs3` for the default and why):

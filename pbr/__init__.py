@@ -7,7 +7,9 @@ The one straight pass: load -> validate (:class:`Cohort`, :class:`Events`) -> pr
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from pbr._version import __version__, check_distribution
+
+check_distribution()
 
 from pbr import io, risk, stats, synth
 from pbr._scratch import release_memory

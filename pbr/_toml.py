@@ -13,6 +13,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
+from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -21,8 +22,8 @@ import tomli_w
 from pbr.errors import SpecError
 from pbr.period import Period
 
-__all__ = ["TomlDocument", "TomlTable", "build", "looks_like_path", "plain", "read_toml",
-           "table"]
+__all__ = ["TomlDocument", "TomlTable", "build", "bundled", "bundled_text", "looks_like_path",
+           "plain", "read_toml", "table"]
 
 T = TypeVar("T")
 
@@ -99,6 +100,38 @@ def build(cls: Callable[..., T], data: Mapping[str, Any], what: str = "") -> T:
         raise SpecError(f"unknown {label}field(s) {', '.join(unknown)}; known fields: "
                         f"{', '.join(sorted(known))}")
     return cls(**dict(data))
+
+
+def _presets(folder: str) -> Any:
+    root = resources.files("pbr") / "presets"
+    return root / folder if folder else root
+
+
+def bundled(folder: str = "") -> list[str]:
+    """Names of the bundled preset files in ``pbr/presets/<folder>`` (without ``.toml``).
+
+    Examples
+    --------
+    >>> bundled("schemes")[:2]
+    ['crc_pbr_2015', 'doncaster_pbr']
+    """
+    return sorted(p.name[:-5] for p in _presets(folder).iterdir() if p.name.endswith(".toml"))
+
+
+def bundled_text(name: str, folder: str = "", what: str = "preset") -> str:
+    """The text of a bundled preset file; an unknown name is a :class:`SpecError`
+    listing the names there are (``what`` names the kind: "preset", "scheme").
+
+    Examples
+    --------
+    >>> bundled_text("nonesuch", "schemes", "scheme")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    pbr.errors.SpecError: unknown scheme 'nonesuch'; available: crc_pbr_2015, ...
+    """
+    names = bundled(folder)
+    if name not in names:
+        raise SpecError(f"unknown {what} {name!r}; available: {', '.join(names)}")
+    return str((_presets(folder) / f"{name}.toml").read_text())
 
 
 def plain(value: Any) -> Any:

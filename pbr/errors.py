@@ -6,11 +6,13 @@ The tree::
 
     PbrError (Exception)
     ├── SchemaError        an input table lacks a column, has the wrong type, or bad rows
-    ├── SpecError          an invalid MeasureSpec field or combination
-    │   └── ContractError  an invalid contract field (names the field and the fix)
-    ├── PeriodError        a period string that cannot be parsed
+    ├── SpecError          an invalid spec field or combination (measure, cohort rule,
+    │   │                  comparison, match, scheme, baseline)
+    │   ├── ContractError  an invalid contract field (names the field and the fix)
+    │   └── PeriodError    a period (``"12 months"``) that cannot be parsed, or date
+    │                      arithmetic past the supported day range
     ├── SeverityError      an offence code with no severity weight under unmapped="error"
-    ├── EngineError        an engine name that does not exist, or engines that disagree
+    ├── EngineError        an engine name that does not exist
     ├── ReconciliationError  payment statement lines that do not add up to its totals
     └── AuditError         a manifest that cannot be read (truncated, foreign, another
                            format), or an output pbr will not write as asked
@@ -66,7 +68,9 @@ class SpecError(PbrError, ValueError):
 
 
 class PeriodError(SpecError):
-    """A period such as ``"12 months"`` could not be parsed."""
+    """A period such as ``"12 months"`` could not be parsed, or a date moved by a period
+    left the supported day range; a :class:`SpecError`, so ``except SpecError`` catches
+    it with every other bad spec field."""
 
 
 class SeverityError(PbrError, ValueError):
@@ -74,7 +78,7 @@ class SeverityError(PbrError, ValueError):
 
 
 class EngineError(PbrError, ValueError):
-    """An unknown engine was requested."""
+    """An unknown engine was requested (``engine=`` is ``"numba"`` or ``"polars"``)."""
 
 
 class ContractError(SpecError):

@@ -21,10 +21,9 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from pbr._toml import TomlDocument
+from pbr._toml import TomlDocument, bundled, bundled_text
 from pbr.cohort.rule import CohortRule
 from pbr.compare.spec import ComparisonSpec
 from pbr.errors import SpecError
@@ -208,10 +207,6 @@ class Scheme(TomlDocument):
         return "\n".join(parts)
 
 
-def _scheme_dir() -> Any:
-    return resources.files("pbr") / "presets" / "schemes"
-
-
 def available_schemes() -> list[str]:
     """Names of the bundled scheme presets.
 
@@ -220,7 +215,7 @@ def available_schemes() -> list[str]:
     >>> available_schemes()[:3]
     ['crc_pbr_2015', 'doncaster_pbr', 'justice_data_lab']
     """
-    return sorted(p.name[:-5] for p in _scheme_dir().iterdir() if p.name.endswith(".toml"))
+    return bundled("schemes")
 
 
 def scheme_toml(name: str) -> str:
@@ -231,9 +226,7 @@ def scheme_toml(name: str) -> str:
     >>> "# [V] 3-month cohorts" in scheme_toml("moj_national_2017")
     True
     """
-    if name not in available_schemes():
-        raise SpecError(f"unknown scheme {name!r}; available: {', '.join(available_schemes())}")
-    return str((_scheme_dir() / f"{name}.toml").read_text())
+    return bundled_text(name, "schemes", "scheme")
 
 
 def scheme(name: str) -> Scheme:

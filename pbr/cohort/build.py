@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pbr._toml import bundled_text
 from pbr.cohort.disposals import FLAGS, Disposals
 from pbr.cohort.periods import calendar_periods, consecutive_cohorts, first_n_labels
 from pbr.cohort.result import REASONS, CohortBuild
@@ -35,7 +36,6 @@ from pbr.cohort.rule import EXCLUSIONS, CohortRule, sentence_bound
 from pbr.data import Exclusion, Exclusions
 from pbr.errors import SchemaError, SpecError
 from pbr.period import date_to_day
-from pbr.schemes import scheme
 
 __all__ = ["build_cohort"]
 
@@ -46,8 +46,8 @@ _DAY = pl.col("index_date").cast(pl.Int32)
 def _rule(rule: CohortRule | str | None) -> CohortRule:
     if rule is None:
         return CohortRule()
-    if isinstance(rule, str):
-        return scheme(rule).cohort
+    if isinstance(rule, str):  # a scheme preset's [cohort] table (pbr.scheme(rule).cohort)
+        return CohortRule.from_toml(bundled_text(rule, "schemes", "scheme"))
     if not isinstance(rule, CohortRule):
         raise SpecError(f"rule: expected a CohortRule or a scheme name, got "
                         f"{type(rule).__name__}; build one with pbr.CohortRule(...) or "

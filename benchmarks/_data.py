@@ -5,15 +5,14 @@ source, N and seed, holding ``cohort.parquet``, ``events.parquet`` and ``weights
 (offence_code -> weight).  Every implementation, in compute and end-to-end mode, starts
 from these files, so they all see the same bytes.
 
-The ``simple`` generator follows the performance anchors' ``gen.py``
-(docs/performance.md, "Protocol"): random non-dense int64 ids, a Gamma(0.45)
-rate per offender (negative-binomial counts, ~6 events per cohort offender, heavy tail),
-history over the 5 years before the index offence, post-index events with a decreasing
-hazard (exponential, scale 400 days, cut at 3 years), ~1% of them on the index date,
-30% quick disposals (0-28 days) and 70% lognormal lags (median 90 days, cap 548), 5% of
-rows from offenders outside the cohort, rows in offence-date order.  Index dates span
-2019-2020 (not the anchors' 2018-2019) so that 29 February 2020 is an index date and
-the month-end clamp of the calendar windows is exercised.
+The ``simple`` generator (docs/performance.md, "Protocol"): random non-dense int64 ids,
+a Gamma(0.45) rate per offender (negative-binomial counts, ~6 events per cohort
+offender, heavy tail), history over the 5 years before the index offence, post-index
+events with a decreasing hazard (exponential, scale 400 days, cut at 3 years), ~1% of
+them on the index date, 30% quick disposals (0-28 days) and 70% lognormal lags (median
+90 days, cap 548), 5% of rows from offenders outside the cohort, rows in offence-date
+order. Index dates span 2019-2020 so that 29 February 2020 is an index date and the
+month-end clamp of the calendar windows is exercised.
 """
 
 from __future__ import annotations
@@ -75,7 +74,7 @@ def _categorical(labels: Sequence[str], idx: np.ndarray) -> pl.Series:
 
 def generate_simple(n_offenders: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame,
                                                           dict[str, float]]:
-    """Fast numpy generator (anchors' gen.py design); returns cohort, events, weights."""
+    """Fast numpy generator (docs/performance.md, "Protocol"); returns cohort, events, weights."""
     rng = np.random.default_rng(seed)
     n = int(n_offenders)
     n_out = max(1, round(n * 0.05 / 0.95))  # offenders outside the cohort: ~5% of rows
@@ -155,7 +154,7 @@ def generate_synth(n_offenders: int, seed: int) -> tuple[pl.DataFrame, pl.DataFr
     """pbr's own synthetic data (``pbr.synth.generate``) in the benchmark schema.
 
     Only the measure's columns are kept, and event rows are put in offence-date order
-    (a date-ordered extract, as in the anchors), so that every engine does a real join.
+    (a date-ordered extract), so that every engine does a real join.
     """
     from pbr import synth
 
@@ -173,7 +172,7 @@ def generate_synth(n_offenders: int, seed: int) -> tuple[pl.DataFrame, pl.DataFr
         pl.col("offender_id").cast(pl.Int64),
         pl.col("offence_date", "disposal_date").cast(pl.Date),
         *[pl.col(c).cast(pl.String).cast(pl.Categorical) for c in cat_cols])
-    # like a date-ordered extract (the anchors' protocol), not grouped by offender
+    # like a date-ordered extract (docs/performance.md, "Protocol"), not grouped by offender
     events = events.sort("offence_date", maintain_order=True)
     if "offence_category" not in events.columns:
         events = events.with_columns(pl.lit("none").cast(pl.Categorical)

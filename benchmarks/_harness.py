@@ -1,6 +1,6 @@
 """Measurement tools: peak-RSS probes, timed runs, the memory-bandwidth floor, machine info.
 
-Memory follows the performance anchors' protocol: the peak resident set (``VmHWM``) is
+Memory follows docs/performance.md's protocol: the peak resident set (``VmHWM``) is
 reset through ``/proc/self/clear_refs`` before each run, and a run's "extra" memory is
 its peak minus the resident set just before it.
 """
@@ -118,7 +118,7 @@ def _int_views(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
 def floor_time(arrays: Sequence[np.ndarray], repeats: int = 21) -> dict[str, Any]:
     """Time to read every array once, and the bytes read.
 
-    Two readers: a numba ``prange`` sum on all threads (the anchors' floor) and numpy's
+    Two readers: a numba ``prange`` sum on all threads (the raw floor) and numpy's
     one-thread ``sum``.  Each is the fastest of ``repeats`` passes, since a floor is the
     best the machine does; ``seconds`` is the faster of the two.  On a busy machine a
     parallel pass waits for a scheduler slice at every barrier, which can make the

@@ -82,7 +82,7 @@ BASELINES = ("polars", "duckdb")
 
 
 def default_repeats(n: int) -> int:
-    """7 runs at <= 100k, 5 at <= 1M, 3 above (the anchors' protocol)."""
+    """7 runs at <= 100k, 5 at <= 1M, 3 above (docs/performance.md, "Protocol")."""
     return 7 if n <= 100_000 else 5 if n <= 1_000_000 else 3
 
 

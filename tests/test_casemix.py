@@ -149,7 +149,7 @@ def test_frequency_threshold_by_hand() -> None:
 
 
 # --------------------------------------------------------------------- published figures
-def test_crc_published_figures_methodology_9_8() -> None:
+def test_crc_published_figures() -> None:
     spec = "crc_pbr_2015"
     # CRC-NPS-1912: 34.2% is "-3.3 pp vs Oct-Dec 2015", so that baseline is 37.5%
     res = compare_to_baseline(_binary(1000, 342, 0.0),
@@ -458,7 +458,7 @@ def _se(base: pl.DataFrame, cur: pl.DataFrame, measure: str) -> float:
     return math.sqrt(var)   # proportions for the binary rate
 
 
-def test_doncaster_and_peterborough_figures_methodology_9_3_9_4() -> None:
+def test_doncaster_and_peterborough_figures() -> None:
     # DN-C1 / DN-C2: cohort rate minus the 2009 baseline, -5.7 and -3.3 points (a fixed
     # baseline, no significance test: the 5-point target is the contract's rule)
     spec = pbr.scheme("doncaster_pbr").comparison

@@ -31,7 +31,8 @@ OUTSIDE = {
         r"methodology,? (s\.|sections? )?\d", re.IGNORECASE),
     "a section number (s.N)": re.compile(r"\(s\.\d|\bs\.\d+\.\d+"),
     "the design brief": re.compile(r"\bDESIGN\.md"),
-    "the performance or software anchors": re.compile(r"anchors\.md"),
+    "the performance or software anchors": re.compile(
+        r"anchors\.md|performance anchors|software anchors", re.IGNORECASE),
 }
 
 

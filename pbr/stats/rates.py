@@ -4,8 +4,8 @@ The ratio ``mean(y1) / mean(y0)`` is ``exp(b)`` in the log-linear model
 ``log E[y] = a + b·cohort + log(exposure)`` (statsmodels' GLM, and pbr's own Newton fit
 for the negative binomial likelihood; docs/methodology/inference.md).  The
 Peterborough SIB judged a relative reduction in reconviction events against a matched
-group ([MoJ-PbR-News-2014], [Cave-2012], where the test is [R]; the model-based ratio is one of the
-estimators the note suggests [I]).
+group ([MoJ-PbR-News-2014], [Cave-2012], where the test is [R]; the model-based ratio
+is one natural estimator [I]).
 
 * ``poisson``: GLM Poisson; model-based standard errors unweighted (then
   ``se(log ratio) = sqrt(1/x1 + 1/x0)``), robust (HC0 sandwich, weights as variance

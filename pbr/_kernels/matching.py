@@ -2,7 +2,8 @@
 
 Controls arrive sorted by (stratum, score, id) with per-stratum offsets, so the nearest
 controls of a treated unit are found by a binary search and a walk outwards (Austin
-2011's greedy nearest-neighbour matching; docs/performance.md).
+2011's greedy nearest-neighbour matching; timings in docs/methodology/matching.md,
+"Performance").
 
 Preference order of the controls of one treated unit with score ``s`` (the tie rules,
 docs/methodology/matching.md, "Ties"):

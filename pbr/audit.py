@@ -61,6 +61,7 @@ from pbr.io.manifest import (
 from pbr.io.results import read_ledger, read_outcomes, write_outcomes
 from pbr.io.tables import read_cohort, read_custody, read_events
 from pbr.report.statement import write_statement_csv, write_statement_json, write_statement_xlsx
+from pbr.spec import parse_date
 
 __all__ = ["ENVIRONMENT_PACKAGES", "INPUT_COPIES", "MANIFEST_FORMAT", "MANIFEST_NAME",
            "MANIFEST_VERSION", "ROLES", "Manifest", "VerificationResult", "environment",
@@ -231,7 +232,7 @@ def _iso(as_of: Any) -> str | None:
         return as_of.isoformat()
     if isinstance(as_of, str):
         try:
-            return _dt.date.fromisoformat(as_of.strip()).isoformat()
+            return parse_date(as_of.strip()).isoformat()
         except ValueError:
             pass
     raise ContractError(f"as_of: the data extract date as YYYY-MM-DD (as_of=\"2021-06-30\", "

@@ -262,19 +262,40 @@ class MeasureSpec(TomlTable, table="measure", label="", pairs=("severity_weights
         return "\n".join(lines)
 
 
-def as_date(name: str, value: Any) -> _dt.date:
-    """A date field of a spec: a ``date``, a ``datetime`` (its date) or ISO text;
-    anything else is a :class:`~pbr.errors.SpecError` naming the field."""
+def parse_date(value: Any, *, datetimes: bool = True) -> _dt.date:
+    """The one reading of a date given as a value: a ``date``; a ``datetime`` as its date
+    (unless ``datetimes=False``); ISO text (``2024-03-31``).  Every date field and
+    option (specs, cohort rules, contracts, ``as_of``, the command line's dates) reads
+    through it, each caller naming its field in its own error.
+
+    Raises
+    ------
+    ValueError
+        Anything else, as :meth:`datetime.date.fromisoformat` does for text.
+
+    Examples
+    --------
+    >>> parse_date("2024-03-31"), parse_date(_dt.datetime(2024, 3, 31, 12))
+    (datetime.date(2024, 3, 31), datetime.date(2024, 3, 31))
+    """
     if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
+        if datetimes:
+            return value.date()
+    elif isinstance(value, _dt.date):
         return value
-    if isinstance(value, str):
-        try:
-            return _dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise SpecError(f"{name}: expected a date such as 2024-03-31, got {value!r}")
+    elif isinstance(value, str):
+        return _dt.date.fromisoformat(value)
+    raise ValueError(f"not a date: {value!r}")
+
+
+def as_date(name: str, value: Any) -> _dt.date:
+    """A date field of a spec: a ``date``, a ``datetime`` (its date) or ISO text
+    (:func:`parse_date`); anything else is a :class:`~pbr.errors.SpecError` naming the
+    field."""
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise SpecError(f"{name}: expected a date such as 2024-03-31, got {value!r}") from None
 
 
 def _weights(value: Any) -> tuple[tuple[str, float], ...]:

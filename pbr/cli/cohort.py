@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,6 +28,7 @@ from pbr.cohort.rule import CohortRule
 from pbr.cohort.synth import generate_disposals
 from pbr.errors import SpecError
 from pbr.io._atomic import atomic_files
+from pbr.spec import parse_date
 
 
 def _rule(rule_file: Path | None, preset: str | None, start: str | None,
@@ -50,7 +50,7 @@ def _rule(rule_file: Path | None, preset: str | None, start: str | None,
     changes: dict[str, Any] = {}
     if start is not None:
         try:
-            changes["start"] = _dt.date.fromisoformat(start.strip()).isoformat()
+            changes["start"] = parse_date(start.strip()).isoformat()
         except ValueError:
             raise SpecError(f"--start {start}: not a date. Fix: give it as YYYY-MM-DD, e.g. "
                             "--start 2018-01-01") from None
@@ -167,7 +167,7 @@ def synth_disposals(
     with reported_errors(), flag_terms():
         check_output(out, "--out", tuple(io.WRITE_FORMATS))
         try:
-            first = _dt.date.fromisoformat(start)
+            first = parse_date(start)
         except ValueError:
             raise typer.BadParameter(f"expected YYYY-MM-DD, got {start!r}",
                                      param_hint="--start") from None

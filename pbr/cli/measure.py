@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -41,6 +40,7 @@ from pbr.cli._options import (
 from pbr.contract.spec import demo_contract_text
 from pbr.errors import SchemaError, SpecError
 from pbr.io._atomic import atomic_files
+from pbr.spec import parse_date
 
 DEFAULT_PRESET = "moj_national_2017"
 DEMO_SEED = 2024
@@ -91,7 +91,7 @@ def _spec(spec_file: Path | None, preset: str | None, as_of: str | None,
     changes: dict[str, Any] = {}
     if as_of is not None:
         try:
-            changes["as_of"] = _dt.date.fromisoformat(as_of.strip())
+            changes["as_of"] = parse_date(as_of.strip())
         except ValueError:
             raise SpecError(f"--as-of {as_of}: not a date. Fix: give the data extract date "
                             "as YYYY-MM-DD, e.g. --as-of 2024-03-31") from None

@@ -25,7 +25,7 @@ from pbr.contract.comparator import Comparator
 from pbr.contract.components import Component
 from pbr.contract.outcome import as_decimal
 from pbr.errors import ContractError, SpecError
-from pbr.spec import MeasureSpec, preset
+from pbr.spec import MeasureSpec, parse_date, preset
 
 __all__ = ["SCHEMA_VERSION", "CohortPeriod", "Contract", "Rounding", "Variation",
            "demo_contract_text", "read_contract_text"]
@@ -35,14 +35,10 @@ ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
 
 def _date(name: str, value: Any) -> _dt.date:
-    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return _dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ContractError(f"{name}: expected a date such as 2017-08-01, got {value!r}")
+    try:  # a contract's dates are days: a datetime is refused
+        return parse_date(value, datetimes=False)
+    except ValueError:
+        raise ContractError(f"{name}: expected a date such as 2017-08-01, got {value!r}") from None
 
 
 @dataclass(frozen=True)

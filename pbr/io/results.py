@@ -24,6 +24,7 @@ from pbr.contract.outcome import Outcome
 from pbr.errors import ContractError, SchemaError
 from pbr.io._atomic import atomic_files
 from pbr.measures import MeasureResult
+from pbr.spec import parse_date
 
 __all__ = ["OUTCOME_COLUMNS", "atomic_files", "read_ledger", "read_outcomes",
            "summary_document", "write_outcomes", "write_summary"]
@@ -174,7 +175,7 @@ def _outcome(path: Path, i: int, row: Mapping[str, str | None]) -> Outcome:
             kw[k] = int(text)
     if "start" in kw:
         try:
-            kw["start"] = _dt.date.fromisoformat(str(kw["start"]))
+            kw["start"] = parse_date(str(kw["start"]))
         except ValueError:
             raise SchemaError(f"{where}: column 'start' must be an ISO date (YYYY-MM-DD), "
                               f"got {kw['start']!r}") from None

@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from pbr import _scratch
+from pbr._frames import from_pandas
 from pbr.errors import SchemaError
 from pbr.schema import COHORT, CUSTODY, EVENTS, TableSchema, normalise_term
 
@@ -123,16 +124,11 @@ class Exclusions:
 
 def as_frame(data: Any, table: str) -> pl.DataFrame:
     """A polars DataFrame from a polars or pandas frame (or a dict of columns)."""
+    data = from_pandas(data)
     if isinstance(data, pl.DataFrame):
         return data
     if isinstance(data, pl.LazyFrame):
         return data.collect()
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover
-        pd = None
-    if pd is not None and isinstance(data, pd.DataFrame):
-        return pl.from_pandas(data)
     if isinstance(data, Mapping):
         return pl.DataFrame(dict(data))
     raise SchemaError(

@@ -31,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from pbr._frames import to_polars
 from pbr.errors import SchemaError, SpecError
 
 __all__ = ["pseudonymise"]
@@ -100,7 +101,7 @@ def pseudonymise(frame: Any, key: bytes | str, *,
     secret = _key_bytes(key)
     cols = [columns] if isinstance(columns, str) else list(columns)
     is_pandas = not isinstance(frame, pl.DataFrame)
-    df = pl.from_pandas(frame) if is_pandas else frame
+    df = to_polars(frame) if is_pandas else frame
     if not isinstance(df, pl.DataFrame):  # pragma: no cover - defensive
         raise SchemaError("pseudonymise: give a polars or pandas DataFrame")
     for col in cols:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pbr._frames import from_pandas, to_polars
 from pbr.compare.registry import MeasureInfo
 from pbr.errors import SpecError
 
@@ -66,7 +67,7 @@ def resolve_weights(weights: Any, frame: pl.DataFrame, who: str) -> np.ndarray |
             hasattr(weights, "to_dict") and not isinstance(weights, pl.Series | np.ndarray)):
         table = weights if isinstance(weights, pl.DataFrame) else (
             pl.DataFrame({"offender_id": list(weights), "weight": list(weights.values())})
-            if isinstance(weights, Mapping) else pl.from_pandas(weights))
+            if isinstance(weights, Mapping) else to_polars(weights))
         col = "weight" if "weight" in table.columns else "weights"
         if "offender_id" not in table.columns or col not in table.columns:
             raise SpecError("weights: a table of weights needs columns offender_id and weight")
@@ -207,13 +208,6 @@ def measure_values(frame: pl.DataFrame, info: MeasureInfo, who: str = "cohort"
         raise SpecError(f"column {column!r} of the {who}'s frame holds {odd!r}: counts and "
                         "severity per offender must be >= 0")
     return frame, column
-
-
-def from_pandas(obj: Any) -> Any:
-    """A pandas DataFrame as polars (pandas is accepted at the public boundary)."""
-    if type(obj).__module__.startswith("pandas") and hasattr(obj, "columns"):
-        return pl.from_pandas(obj)
-    return obj
 
 
 def check_baseline(base: tuple[float, float | None], kind: str, key: Any) -> None:

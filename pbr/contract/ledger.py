@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from pbr._frames import to_polars
 from pbr.contract.outcome import as_decimal
 from pbr.contract.statement import PaymentStatement
 from pbr.errors import ContractError
@@ -113,7 +114,7 @@ class PaymentLedger:
         """A ledger from a polars or pandas frame with :data:`LEDGER_COLUMNS` (and
         optionally ``provisional``); other columns (a ``statement.csv``'s ``line``,
         ``rule``, ...) are not read."""
-        df = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame)
+        df = to_polars(frame)
         missing = [c for c in LEDGER_COLUMNS if c not in df.columns]
         if missing:
             raise ContractError(f"{source}: the ledger lacks column(s) {missing}; a ledger "

@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from pbr._frames import to_polars
 from pbr.errors import SchemaError, SpecError
 from pbr.matching.result import MatchResult
 
@@ -157,7 +158,7 @@ def _outcome_values(result: MatchResult, outcomes: Any, outcome: str) -> tuple[n
         frame = result.frame.select(sid, outcome)
     else:
         src = outcomes.frame if hasattr(outcomes, "frame") else outcomes
-        src = src if isinstance(src, pl.DataFrame) else pl.from_pandas(src)
+        src = to_polars(src)
         key = sid if sid in src.columns else "offender_id"
         if key not in src.columns or outcome not in src.columns:
             raise SchemaError(f"outcomes: need columns {key!r} and {outcome!r}; got "

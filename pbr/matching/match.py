@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pbr._frames import is_pandas, to_polars
 from pbr.data import Exclusion, Exclusions
 from pbr.errors import PbrWarning, SchemaError, SpecError
 from pbr.matching.nearest import matching_order, nearest, whiten
@@ -42,7 +43,7 @@ def _frame(data: Any) -> pl.DataFrame:
     if hasattr(data, "to_frame") and hasattr(data, "frame"):  # a pbr result or table
         return pl.DataFrame(data.frame)
     try:
-        return pl.from_pandas(data) if hasattr(data, "iloc") else pl.DataFrame(data)
+        return to_polars(data) if is_pandas(data) else pl.DataFrame(data)
     except Exception as exc:
         raise SchemaError(f"data: expected a polars or pandas frame, got {type(data)}: "
                           f"{exc}") from None

@@ -39,6 +39,7 @@ import polars as pl
 import statsmodels.api as sm
 from scipy.special import expit
 
+from pbr._frames import to_polars
 from pbr.errors import SchemaError, SpecError
 from pbr.spec import MeasureSpec
 
@@ -62,7 +63,7 @@ def outcome_frame(data: Any, measure: str) -> tuple[pl.DataFrame, MeasureSpec | 
     frame = getattr(data, "frame", data)
     if not isinstance(frame, pl.DataFrame):
         try:
-            frame = pl.from_pandas(frame)
+            frame = to_polars(frame)
         except (TypeError, ValueError, ImportError):
             raise SchemaError(f"expected a MeasureResult or a data frame, got "
                               f"{type(data).__name__}") from None

@@ -2,6 +2,7 @@
 
     python benchmarks/ab.py --base REV [--head REV] [--n 1000000] [--rounds 3]
         [--reps 7] [--target {measure,prepare,kernel}] [--data-dir bench_data]
+        [--base-env KEY=VALUE ...] [--head-env KEY=VALUE ...]
 
 On a shared or virtual machine the speed of the same code drifts by up to 1.5x within
 minutes (docs/performance.md), so two benchmark runs minutes apart cannot show a 5%
@@ -16,12 +17,17 @@ process per side runs first (Numba compiles a fresh worktree's kernels there).  
 the same cached data set (benchmarks/_data.py; generated once if missing).  Targets:
 ``measure`` (``pbr.measure``, one call), ``prepare`` (``pbr.prepare``) and ``kernel``
 (``Histories.measure_arrays`` on a prepared layout).
+
+``--base-env`` / ``--head-env`` set environment variables in one side's processes
+only: ``--base HEAD --head HEAD --head-env PBR_NUMBA_THREADS=1`` times a setting
+rather than a change of code.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -76,6 +82,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--target", choices=("measure", "prepare", "kernel"), default="measure")
     p.add_argument("--seed", type=int, default=20240601)
     p.add_argument("--data-dir", type=Path, default=ROOT / "bench_data")
+    p.add_argument("--base-env", nargs="*", metavar="KEY=VALUE",
+                   help="environment variables of the base side's processes")
+    p.add_argument("--head-env", nargs="*", metavar="KEY=VALUE",
+                   help="environment variables of the head side's processes")
     return p.parse_args(argv)
 
 
@@ -85,9 +95,22 @@ def _worktree(rev: str, where: Path) -> Path:
     return where
 
 
-def _child(tree: Path, data: Path, target: str, reps: int) -> list[float]:
+def _env(pairs: list[str] | None) -> dict[str, str]:
+    """``KEY=VALUE`` strings as a dict."""
+    env = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"expected KEY=VALUE, got {pair!r}")
+        env[key] = value
+    return env
+
+
+def _child(tree: Path, data: Path, target: str, reps: int,
+           env: dict[str, str] | None = None) -> list[float]:
     proc = subprocess.run([sys.executable, "-c", _CHILD, str(tree), str(data), target,
-                           str(reps)], capture_output=True, text=True, cwd=tree)
+                           str(reps)], capture_output=True, text=True, cwd=tree,
+                          env={**os.environ, **(env or {})})
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("AB ")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"timing {tree} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -95,19 +118,21 @@ def _child(tree: Path, data: Path, target: str, reps: int) -> list[float]:
     return times
 
 
-def compare(base: Path, head: Path, data: Path, target: str, rounds: int, reps: int
+def compare(base: Path, head: Path, data: Path, target: str, rounds: int, reps: int,
+            base_env: dict[str, str] | None = None, head_env: dict[str, str] | None = None
             ) -> dict[str, Any]:
     """Alternate ``rounds`` processes of each tree; per-side medians and the median of
-    the per-round ratios of medians (head / base)."""
+    the per-round ratios of medians (head / base).  ``base_env`` / ``head_env``: extra
+    environment variables of each side's processes."""
     sides: dict[str, list[float]] = {"base": [], "head": []}
     ratios = []
     # one untimed process per side first: in a fresh worktree the first process compiles
     # the kernels, and the compiler's garbage then slows its later calls too
-    for tree in (base, head):
-        _child(tree, data, target, 1)
+    for tree, env in ((base, base_env), (head, head_env)):
+        _child(tree, data, target, 1, env)
     for r in range(rounds):
-        b = statistics.median(_child(base, data, target, reps))
-        h = statistics.median(_child(head, data, target, reps))
+        b = statistics.median(_child(base, data, target, reps, base_env))
+        h = statistics.median(_child(head, data, target, reps, head_env))
         sides["base"].append(b)
         sides["head"].append(h)
         ratios.append(h / b)
@@ -128,13 +153,14 @@ def main(argv: list[str] | None = None) -> int:
         base = _worktree(args.base, Path(tmp) / "base")
         head = ROOT if args.head is None else _worktree(args.head, Path(tmp) / "head")
         try:
-            res = compare(base, head, data, args.target, args.rounds, args.reps)
+            res = compare(base, head, data, args.target, args.rounds, args.reps,
+                          _env(args.base_env), _env(args.head_env))
         finally:
             for tree in (base, head):
                 if tree != ROOT:
                     subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
                                     str(tree)], capture_output=True)
-    head_name = args.head or "working tree"
+    head_name = (args.head or "working tree") + "".join(f" {e}" for e in args.head_env or [])
     print(f"{args.target}, N={args.n:,}: base {args.base} {res['base_ms']} ms; "
           f"{head_name} {res['head_ms']} ms; head/base median {res['ratio_median']:.3f}")
     return 0

@@ -1,18 +1,19 @@
-"""Reused memory for the kernels' large temporary arrays (layer 0).
+"""Reused memory for the one-call measure's large arrays (layer 0).
 
-A measure call at 1M offenders writes about 90 MB of temporaries (the partitioned
-cohort and event records, the slot of every cohort row) that are dead when the call
-returns.  Memory fresh from the operating system costs far more to touch the first
-time than memory already mapped: on the project's virtual machine (Firecracker, with a
-balloon device that hands freed pages back to the host) writing 44 MB into a fresh
-array took 47-72 ms, and into one written before 1-4 ms (docs/performance.md).  Polars
-(jemalloc) and DuckDB (its buffer manager) keep freed memory for reuse; numpy's
-allocator returns large arrays to the system at once.  So pbr keeps its large
-temporaries here between calls, up to a limit.
+A one-call ``pbr.measure`` at 1M offenders writes tens of MB of temporaries (the
+partitioned cohort and event records, the slot of every cohort row) that are dead when
+the call returns.  Memory fresh from the operating system costs far more to touch the
+first time than memory already mapped, most of all on a virtual machine whose freed
+pages go back to the host; numpy's allocator returns large arrays to the system at
+once.  So pbr keeps these buffers here between calls, up to a limit.  This was
+measured to matter (``benchmarks/ab.py``, docs/performance.md) and is used only where
+it did: the one-call measure's temporaries and its result columns, and the exact
+duplicate-row search of :mod:`pbr.data`.
 
-Temporaries come from an :class:`Arena` and go back when it closes.  Arrays handed to
-the caller (the columns of a result frame) come from :func:`lend`: their buffer goes
-back only when the last array using it has been garbage collected (a finalizer on the
+Temporaries come from an :class:`Arena` and go back when it closes.  The one-call
+measure's result columns come from :func:`lend_many`: process-wide state behind arrays
+the caller holds (the columns of the result frame), whose buffer goes back to the pool
+only when the last array using it has been garbage collected (a finalizer on the
 arrays' base object).  No kernel reads such an array before writing it (the contents
 of a reused buffer are whatever the last user left: ``np.empty`` semantics).
 
@@ -196,6 +197,13 @@ def lend_many(n: int, dtypes: dict[str, Any]) -> dict[str, np.ndarray]:
         return {k: np.empty(n, d) for k, d in types.items()}
     block = lend(total, np.uint8)
     return {k: block[starts[k]:starts[k] + n * d.itemsize].view(d) for k, d in types.items()}
+
+
+def empty(arena: Arena | None, shape: int | tuple[int, ...], dtype: Any) -> np.ndarray:
+    """``arena.empty(shape, dtype)``, or ``np.empty`` without an arena."""
+    if arena is None:
+        return np.empty(shape, dtype)
+    return arena.empty(shape, dtype)
 
 
 class Arena:

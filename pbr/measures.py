@@ -29,9 +29,12 @@ import numpy as np
 import polars as pl
 
 from pbr import _measure_checks, _reference, _scratch
-from pbr._kernels import ROWS_PER_CHUNK, dynamic, rules
+from pbr._engine import grouped, onepass
+from pbr._engine.layout import Layout
+from pbr._engine.tables import resolve_spec
 from pbr._kernels import reoffending as kern
-from pbr._kernels.calendar import MONTH_START
+from pbr._kernels import rules
+from pbr._version import __version__
 from pbr.data import (
     ROW,
     Cohort,
@@ -41,33 +44,15 @@ from pbr.data import (
     Exclusions,
     align_custody,
     check_id_types,
-    each_piece,
 )
 from pbr.errors import EngineError, SeverityError, SpecError
-from pbr.period import NULL_DAY, date_to_day
-from pbr.spec import MeasureSpec, preset
+from pbr.spec import MeasureSpec
 
 __all__ = ["ENGINES", "MeasureResult", "measure"]
 
 ENGINES = ("numba", "polars")
 MEASURE_COLUMNS = ("reoffended", "reoffences", "severity", "serious", "days_to_first",
                    "custody_days", "window_complete")
-
-
-def _version() -> str:
-    from pbr._version import __version__
-
-    return __version__
-
-
-def _spec(spec: MeasureSpec | str | None) -> MeasureSpec:
-    if spec is None:
-        return MeasureSpec()
-    if isinstance(spec, str):
-        return preset(spec)
-    if not isinstance(spec, MeasureSpec):
-        raise SpecError(f"spec: expected a MeasureSpec or a preset name, got {spec!r}")
-    return spec
 
 
 def _frame_fingerprint(df: pl.DataFrame) -> str:
@@ -246,7 +231,7 @@ class MeasureResult:
     def provenance(self) -> dict[str, Any]:
         """Version, engine, spec (TOML) and input fingerprints (SHA-256)."""
         prov: dict[str, Any] = {
-            "pbr_version": _version(),
+            "pbr_version": __version__,
             "engine": self.engine,
             "spec": self.spec.to_toml(),
             "spec_sha256": hashlib.sha256(self.spec.to_toml().encode()).hexdigest(),
@@ -293,262 +278,6 @@ class MeasureResult:
 
 
 # ---------------------------------------------------------------------------- engines
-def _lookup(names: pl.Series, values: Any, dtype: Any) -> np.ndarray:
-    """Per category code: membership in a set (bool) or a mapped value (dict)."""
-    # a few dozen names as a rule: plain Python beats a polars expression's overhead
-    if isinstance(values, dict):
-        default = values.pop(None, 0.0)
-        return np.array([values.get(n, default) for n in names.to_list()], np.float64
-                        ).astype(dtype)
-    members = set(values)
-    return np.array([n in members for n in names.to_list()], np.bool_).astype(dtype)
-
-
-def _allowed(names: pl.Series, include: tuple[str, ...], exclude: tuple[str, ...]
-             ) -> np.ndarray:
-    """Rule F1 per category code: in ``include`` (when given) and not in ``exclude``."""
-    ok = np.ones(names.len(), np.bool_)
-    if include:
-        ok &= _lookup(names, include, np.bool_)
-    if exclude:
-        ok &= ~_lookup(names, exclude, np.bool_)
-    return ok
-
-
-def _integer_weights(spec: MeasureSpec, weight: np.ndarray) -> tuple[int, np.ndarray]:
-    """(scale, weights times scale as int64) for exact decimal severity sums; scale 0
-    when the weights are not exact decimals (see ``MeasureSpec.severity_scale``)."""
-    scale = spec.severity_scale or 0
-    if not scale:
-        return 0, np.zeros(weight.size, np.int64)
-    return scale, np.round(weight * scale).astype(np.int64)
-
-
-def _code_tables(d: dict[str, pl.Series], spec: MeasureSpec) -> dict[str, Any]:
-    """Per category code lookups for the kernels: filters (P1, F1), weights (S1),
-    mapped and serious flags, and the exact-severity scale and integer weights."""
-    type_ok = _lookup(d["disposal_type"], spec.proof_types, np.bool_)
-    codes = d["offence_code"]
-    code_ok = _allowed(codes, spec.include_codes, spec.exclude_codes)
-    has_cat = "offence_category" in d
-    cat_ok = (_allowed(d["offence_category"], spec.include_categories, spec.exclude_categories)
-              if has_cat else np.ones(1, np.bool_))
-    table = spec.weights or {}
-    default = spec.unmapped_weight if spec.unmapped_severity == "default" else 0.0
-    weight = _lookup(codes, {**table, None: default}, np.float64)
-    scale, weight_int = _integer_weights(spec, weight)
-    return {"type_ok": type_ok, "code_ok": code_ok, "cat_ok": cat_ok, "has_cat": has_cat,
-            "weight": weight, "mapped": _lookup(codes, tuple(table), np.bool_),
-            "serious": _lookup(codes, spec.serious_codes, np.bool_), "scale": scale,
-            "weight_int": weight_int}
-
-
-def _window_tables(idx: np.ndarray, spec: MeasureSpec, span: tuple[int, int] | None = None
-                   ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(base, t_lo, t_hi, t_dlast, t_status): the spec's window per index day from
-    ``base`` (:func:`pbr._kernels.reoffending.window_table`); ``span`` is the first and
-    last index day when already known."""
-    as_of = NULL_DAY if spec.as_of is None else date_to_day(spec.as_of)
-    if span is None:
-        span = (int(idx.min()), int(idx.max())) if idx.size else (0, -1)
-    base = span[0]
-    n_days = max(span[1] - base + 1, 1)
-    t_lo, t_hi, t_dlast, t_status = kern.window_table(
-        np.int64(base), n_days, spec.follow_up.months, spec.follow_up.days,
-        spec.waiting_period.months, spec.waiting_period.days, spec.include_index_day,
-        np.int32(as_of), spec.interim, MONTH_START)
-    return base, t_lo, t_hi, t_dlast, t_status
-
-
-#: the outputs the one-pass path writes in the result frame's own types (Int64, Float64)
-_FRAME_DTYPES: dict[str, type] = {
-    "reoffences": np.int64, "severity": np.float64, "days_to_first": np.int64,
-}
-
-
-def _empty_outputs(n: int, *, frame: bool = False) -> dict[str, np.ndarray]:
-    """The kernels' per-offender output arrays, uninitialised: both kernels
-    (``measure_grouped``, ``onepass.finish``) write every element.
-
-    ``Histories.measure_arrays``: every array is the caller's, lent from the pool on
-    its own (:func:`pbr._scratch.lend`): its memory returns there when the caller drops
-    it, so a loop of calls does not touch fresh memory each time.
-
-    ``frame`` (the one-pass path, whose arrays only feed the result frame):
-    ``reoffences`` and ``days_to_first`` are int64, the frame's own type, so that the
-    frame takes them and ``severity`` without a copy; all seven are one lent buffer
-    (:func:`pbr._scratch.lend_many`), which returns to the pool when the frame is gone,
-    so that the buffer of the call's event records, given back before, holds them."""
-    if not frame:  # the caller's arrays, in memory lent from the pool
-        return {k: _scratch.lend(n, dtype) for k, dtype in rules.active().dtypes().items()}
-    return _scratch.lend_many(n, {k: _FRAME_DTYPES.get(k, dtype)
-                                  for k, dtype in rules.active().dtypes().items()})
-
-
-def _custody_days(idx: np.ndarray, grouped: Any, base: int, t_lo: np.ndarray,
-                  t_hi: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    c_off, c_start, c_end = grouped
-    if out is None:
-        out = np.zeros(idx.size, np.int64)
-    else:
-        out[:] = 0
-    with dynamic(ROWS_PER_CHUNK):
-        kern.custody_grouped(idx, c_off, c_start, c_end, np.int64(base), t_lo, t_hi, out)
-    return out
-
-
-def _check_out(out: dict[str, np.ndarray], n: int, custody: bool) -> dict[str, np.ndarray]:
-    """``out`` (arrays a previous ``measure_arrays`` call returned) checked for reuse."""
-    want: dict[str, np.dtype[Any]] = {k: np.dtype(d)
-                                      for k, d in rules.active().dtypes().items()}
-    if custody:
-        want["custody_days"] = np.dtype(np.int64)
-    for key, dtype in want.items():
-        a = out.get(key) if isinstance(out, dict) else None
-        if not (isinstance(a, np.ndarray) and a.dtype == dtype and a.shape == (n,)
-                and a.flags.c_contiguous and a.flags.writeable):
-            raise ValueError(
-                f"out[{key!r}] must be a writeable contiguous {dtype} array of {n:,} "
-                f"elements (got {None if a is None else f'{a.dtype} {a.shape}'}). Fix: pass "
-                "the dict a previous measure_arrays call on these histories returned")
-    return {k: out[k] for k in want}
-
-
-def kernel_arrays(h: Any, spec: MeasureSpec, out: dict[str, np.ndarray] | None = None
-                  ) -> dict[str, np.ndarray]:
-    """Run the measure kernel on prepared histories; raw arrays in cohort order (written
-    into ``out``'s arrays when given)."""
-    ct = _code_tables(h.dictionaries, spec)
-    custody = "custody" in h.extra
-    out = _empty_outputs(h.cohort.n) if out is None else _check_out(out, h.cohort.n, custody)
-    idx = h.index_day
-    base, t_lo, t_hi, t_dlast, t_status = _window_tables(idx, spec, h.index_span)
-    if custody:
-        out["custody_days"] = _custody_days(idx, h.extra["custody"], base, t_lo, t_hi,
-                                            out.get("custody_days"))
-    attr, table = h.attributes
-    a_flags, a_weight, a_weight_int = _attribute_tables(ct, table)
-    order, chunk_offsets = h.measure_order
-    with dynamic():  # a loop over chunks of kern.CHUNK_ROWS cohort rows
-        kern.measure_grouped(
-            idx, h.offsets, order, chunk_offsets, h.offence_day, h.disposal_day, attr,
-            h.court_event, h.events.has_court_event, np.int64(base), t_lo, t_hi, t_dlast,
-            t_status, spec.counting_unit == "court_event", a_flags, a_weight, a_weight_int,
-            np.float64(ct["scale"]), out)
-    return out
-
-
-def _attribute_tables(ct: dict[str, Any], table: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The spec's code tables per attribute (type, code, category) of the histories:
-    flags (``A_COUNTS`` when P1 and F1 pass, ``A_SERIOUS``, ``A_UNMAPPED``), float and
-    integer weights."""
-    typ, code, cat = table[:, 0], table[:, 1], table[:, 2]
-    counts = ct["type_ok"][typ] & ct["code_ok"][code]
-    if ct["has_cat"]:
-        counts &= ct["cat_ok"][cat]
-    flags = (counts * kern.A_COUNTS + ct["serious"][code] * kern.A_SERIOUS
-             + ~ct["mapped"][code] * kern.A_UNMAPPED).astype(np.uint8)
-    return flags, ct["weight"][code], ct["weight_int"][code]
-
-
-def _scatter_pieces(st: Any, ct: dict[str, Any], with_court: bool, wide: bool,
-                    scratch: _scratch.Arena) -> tuple[np.ndarray, np.ndarray]:
-    """Histogram and scatter the events piece by piece (zero-copy views of the frame's
-    chunks), on as many threads as Numba uses.  Every piece writes its own histogram
-    row and its own ranges of the records, so the records are in input order within
-    each partition whatever the threads do."""
-    import numba
-
-    from pbr._kernels import onepass
-    from pbr._kernels.grouping import chunk_starts
-
-    pieces = st.pieces
-    threads = max(1, numba.get_num_threads())
-    hist = np.zeros((len(pieces), 1 << st.pbits), np.int64)
-    window = (np.int32(st.lo), np.int32(st.hi_off), np.int32(st.hi_disp), st.pbits)
-    order_bad = np.zeros(len(pieces), np.bool_)
-
-    def histogram(k: int) -> None:
-        ids, off, disp = pieces[k][:3]
-        order_bad[k] = onepass.piece_histogram(ids, off, disp, *window, hist[k])
-
-    each_piece(histogram, len(pieces), threads)
-    st.check_deferred(bool(order_bad.any()))
-    start, part_off, total = chunk_starts(hist)
-    width = 2 + (1 if wide else 0) + (1 if with_court else 0)
-    rec = scratch.empty((total, width), np.uint64)
-
-    def scatter(k: int) -> None:
-        ids, off, disp, typ, code, cat, court = pieces[k]
-        onepass.piece_scatter(start[k].copy(), ids, off, disp, typ, code, cat, court,
-                              *window, st.has_cat, with_court, wide, ct["type_ok"],
-                              ct["code_ok"], ct["cat_ok"], rec)
-
-    each_piece(scatter, len(pieces), threads)
-    return part_off, rec
-
-
-def onepass_arrays(cohort: Any, events: Any, spec: MeasureSpec, custody: Any,
-                   scratch: _scratch.Arena) -> tuple[Cohort, Events, Custody | None,
-                                                     dict[str, np.ndarray], dict[str, int]]:
-    """One spec, once: the hash join fused with the measure (:mod:`pbr._kernels.onepass`).
-
-    Validates like :func:`~pbr.prepare.prepare` with ``horizon=spec`` and returns the
-    same values and event ledger as ``kernel_arrays(prepare(...), spec)``, without
-    building the grouped layout.  Needs exact severity sums (``spec.severity_scale``).
-    The temporaries (records, slots, the cohort's id and index-day arrays) come from
-    ``scratch`` and are valid until it closes; the outputs are one lent buffer, in
-    the event records' memory when it is large enough (see :func:`_empty_outputs`).
-    """
-    from pbr._kernels import onepass
-    from pbr.prepare import _group_custody, _Stage
-
-    st = _Stage(cohort, events, custody, spec, positions=False, pieces=True, scratch=scratch)
-    n = st.cohort.n
-    ct = _code_tables(st.dictionaries, spec)
-    court_unit = spec.counting_unit == "court_event"
-    with_court = court_unit and st.has_court
-    # 16-byte records unless the codes or the window are too wide to pack
-    wide = ct["weight_int"].size >= 0xFFFF or st.hi_disp - st.lo >= 0xFFFF
-    c_part_off, c_slot, crec = st.partition_cohort(
-        slot_to_row=False, width=onepass.record_width(), scratch=scratch)
-    e_part_off, rec = _scatter_pieces(st, ct, with_court, wide, scratch)
-    st.release_events()
-    base, h_hi, h_hd = st.horizon_tables()
-    _, t_lo, t_hi, t_dlast, t_status = _window_tables(st.c_idx, spec,
-                                                      (st.idx_min, st.idx_max))
-    with dynamic():
-        not_in, outside, kept, dup = onepass.probe_measure(
-            c_part_off, crec, np.int32(base), h_hi, h_hd, t_lo, t_hi, t_dlast, t_status,
-            e_part_off, rec, wide, court_unit, with_court, ct["weight_int"],
-            ct["mapped"], ct["serious"])
-    if dup:
-        st.raise_duplicate()
-    n_buffered = int(rec.shape[0])
-    # the event records are dead: the outputs may take their memory (in a fresh
-    # process, memory new to it is the slowest part of the call on some machines)
-    scratch.give_back(rec)
-    del rec
-    out = _empty_outputs(n, frame=True)
-    with dynamic(ROWS_PER_CHUNK):
-        onepass.finish(c_slot, crec, np.float64(ct["scale"]), st.c_idx, np.int32(base),
-                       t_dlast, t_status, out)
-    del c_slot, crec
-    if st.custody is not None:
-        out["custody_days"] = _custody_days(st.c_idx, _group_custody(st.cohort, st.custody),
-                                            base, t_lo, t_hi)
-    counts = {
-        "input": st.events.n_input,
-        "invalid": len(st.events.exclusions),
-        "outside_all_windows": st.events.n - n_buffered,
-        "not_in_cohort": int(not_in),
-        "outside_offender_window": int(outside),
-        "kept": int(kept),
-    }
-    return st.cohort, st.events, st.custody, out, counts
-
-
 def _align_ids(cohort: Cohort, events: Events) -> tuple[Cohort, Events]:
     """The tables with one id type for the polars twin's joins: when one of them is
     empty (a header-only file reads its ids as text) its ids take the other's type;
@@ -637,15 +366,15 @@ def _assemble(cohort: Cohort, events: Events, custody: Custody | None, spec: Mea
                          coverage, cohort, events, custody)
 
 
-def measure_histories(h: Any, spec: MeasureSpec | str | None, *, engine: str = "numba"
+def measure_histories(h: Layout, spec: MeasureSpec | str | None, *, engine: str = "numba"
                       ) -> MeasureResult:
-    """Measure a spec on prepared :class:`~pbr.prepare.Histories` (see ``Histories.measure``)."""
-    spec = _spec(spec)
+    """Measure a spec on a grouped layout (``Histories.measure``)."""
+    spec = resolve_spec(spec)
     if engine not in ENGINES:
         raise EngineError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "numba":
-        h._check_horizon(spec)
-        arrays = kernel_arrays(h, spec)
+        h.check_horizon(spec)
+        arrays = grouped.kernel_arrays(h, spec)
     else:
         arrays = _reference_arrays(*_align_ids(h.cohort, h.events), spec)
     return _assemble(h.cohort, h.events, h.custody, spec, engine, arrays, dict(h.event_counts))
@@ -667,8 +396,14 @@ def measure(cohort: Any, events: Any, spec: MeasureSpec | str | None = None, *,
     custody
         Optional custody spells; adds ``custody_days``.
     engine
-        ``"numba"`` (default; prepares the grouped layout and runs the kernel) or
-        ``"polars"`` (the reference implementation).
+        ``"numba"`` (default) or ``"polars"`` (the reference implementation, the
+        kernels' twin).  With ``"numba"`` the join of events to offenders is fused with
+        the measure in one pass (:mod:`pbr._kernels.onepass`), without building the
+        grouped layout of :func:`~pbr.prepare.prepare`; only a spec whose severity
+        weights are not exact decimals (``MeasureSpec.severity_scale`` is None) takes
+        the grouped path (prepare, then the kernel), which sums the float weights in
+        event order.  Both give the same results; to measure several specs on the same
+        data, :func:`~pbr.prepare.prepare` once and call ``Histories.measure``.
 
     Returns
     -------
@@ -683,18 +418,17 @@ def measure(cohort: Any, events: Any, spec: MeasureSpec | str | None = None, *,
     >>> fast.frame.equals(slow.frame)
     True
     """
-    from pbr.prepare import prepare
-
-    spec = _spec(spec)
+    spec = resolve_spec(spec)
     if engine not in ENGINES:
         raise EngineError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "numba" and spec.severity_scale is not None:
         # one spec once: the join fused with the measure (its hash join finds duplicates)
         with _scratch.Arena() as scratch:
-            c, e, cu, arrays, counts = onepass_arrays(cohort, events, spec, custody, scratch)
+            c, e, cu, arrays, counts = onepass.onepass_arrays(cohort, events, spec, custody,
+                                                              scratch)
             return _assemble(c, e, cu, spec, engine, arrays, counts)
-    if engine == "numba":  # prepare validates (its hash join finds duplicate ids)
-        return measure_histories(prepare(cohort, events, spec, custody=custody), spec)
+    if engine == "numba":  # the grouped path validates (its hash join finds duplicate ids)
+        return measure_histories(grouped.group(cohort, events, spec, custody, Layout), spec)
     cohort = Cohort.from_frame(cohort)
     events = Events.from_frame(events)
     check_id_types(cohort.data, events.data)

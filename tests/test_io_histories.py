@@ -39,7 +39,7 @@ def test_index_span_is_the_first_and_last_index_day(tmp_path: Path) -> None:
     want = (int(h.index_day.min()), int(h.index_day.max()))
     assert h.index_span == want and want[0] < want[1]
     loaded = load_histories(save_histories(h, tmp_path / "h"))
-    assert "index_span" not in loaded.__dict__
+    assert loaded.derived.index_span is None
     assert loaded.index_span == want
     empty = pbr.prepare(data.cohort.head(0), data.events)
     assert empty.index_span == (0, -1)
@@ -54,8 +54,8 @@ def _triples(h: Any) -> np.ndarray:
 
 def test_attribute_ids_name_each_events_type_code_and_category(
         monkeypatch: pytest.MonkeyPatch) -> None:
+    from pbr._engine.layout import attribute_ids
     from pbr._kernels import grouping
-    from pbr.prepare import attribute_ids
 
     data = pbr.synth.generate(1500, seed=21)
     h = pbr.prepare(data.cohort, data.events)
@@ -82,10 +82,10 @@ def test_histories_saved_without_attribute_ids_still_load(tmp_path: Path) -> Non
     h = pbr.prepare(data.cohort, data.events, spec)
     path = save_histories(h, tmp_path / "h")
     loaded = load_histories(path)
-    assert "attributes" in loaded.__dict__
+    assert loaded.derived.attributes is not None
     assert np.array_equal(loaded.attributes[0], h.attributes[0])
     (path / "attribute.npy").unlink()
     (path / "attribute_table.npy").unlink()
     older = load_histories(path)
-    assert "attributes" not in older.__dict__
+    assert older.derived.attributes is None
     assert older.measure(spec).frame.equals(h.measure(spec).frame)

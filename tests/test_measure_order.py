@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import pbr
+from pbr._engine.layout import measure_order
 from pbr._kernels.reoffending import CHUNK_ROWS, COUNT_GROUPS
 from pbr.io import load_histories, save_histories
-from pbr.prepare import measure_order
 
 
 def _check_order(offsets: np.ndarray, order: np.ndarray, chunk_offsets: np.ndarray) -> None:
@@ -89,7 +89,7 @@ def test_saved_order_is_loaded_and_found_again_when_missing_or_stale(
     want = h.measure_arrays(spec)
     path = save_histories(h, tmp_path / "h")
     loaded = load_histories(path)
-    assert "measure_order" in loaded.__dict__
+    assert loaded.derived.measure_order is not None
     for a, b in zip(loaded.measure_order, h.measure_order, strict=True):
         assert np.array_equal(a, b)
     # saved for another chunk size (another pbr version): found again, not used
@@ -98,11 +98,11 @@ def test_saved_order_is_loaded_and_found_again_when_missing_or_stale(
         meta.replace(f'"measure_order_chunk_rows": {CHUNK_ROWS}',
                      f'"measure_order_chunk_rows": {CHUNK_ROWS // 2}'))
     stale = load_histories(path)
-    assert "measure_order" not in stale.__dict__
+    assert stale.derived.measure_order is None
     # saved before the order existed
     (path / "measure_order.npy").unlink()
     older = load_histories(path)
-    assert "measure_order" not in older.__dict__
+    assert older.derived.measure_order is None
     for other in (stale, older):
         got = other.measure_arrays(spec)
         assert all(np.array_equal(got[k], want[k]) for k in want)

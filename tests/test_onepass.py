@@ -20,20 +20,21 @@ from hypothesis import given
 from test_properties import histories, specs
 
 import pbr
-from pbr import _scratch, measures
+from pbr import _scratch
+from pbr._engine import onepass
+from pbr._engine.grouped import kernel_arrays
 from pbr.errors import SchemaError
-from pbr.measures import kernel_arrays
 
 WEIGHTS = {"A": 1.5, "B": 0.25, "C": 7.0}
 
 
 def onepass_arrays(cohort: Any, events: Any, spec: pbr.MeasureSpec, custody: Any = None
                    ) -> tuple[Any, ...]:
-    """measures.onepass_arrays with a scratch arena of its own; the arrays copied out
+    """The engine's onepass_arrays with a scratch arena of its own; the arrays copied out
     before the arena closes (some are scratch memory, valid only until then)."""
     with _scratch.Arena() as scratch:
-        c, e, cu, arrays, counts = measures.onepass_arrays(cohort, events, spec, custody,
-                                                           scratch)
+        c, e, cu, arrays, counts = onepass.onepass_arrays(cohort, events, spec, custody,
+                                                          scratch)
         return c, e, cu, {k: v.copy() for k, v in arrays.items()}, counts
 
 
@@ -245,20 +246,16 @@ def test_the_schedule_never_changes_a_result(monkeypatch: pytest.MonkeyPatch,
                                              per_chunk: int) -> None:
     # every parallel loop, scheduled in fixed blocks (0) or in chunks of any size, gives
     # the same arrays in both paths
-    import importlib
-
-    from pbr import measures
+    from pbr._engine import grouped, layout, stage
     from pbr._kernels import dynamic
-
-    prepare_module = importlib.import_module("pbr.prepare")  # pbr.prepare is the function
 
     data = pbr.synth.generate(3_000, seed=17)
     spec = pbr.preset("peterborough_sib")
     ref = onepass_arrays(data.cohort, data.events, spec)[3]
     ref_k = kernel_arrays(pbr.prepare(data.cohort, data.events, horizon=spec), spec)
     forced = lambda per_chunk_ignored=1: dynamic(per_chunk)  # noqa: E731
-    monkeypatch.setattr(measures, "dynamic", forced)
-    monkeypatch.setattr(prepare_module, "dynamic", forced)
+    for module in (onepass, grouped, layout, stage):
+        monkeypatch.setattr(module, "dynamic", forced)
     out = onepass_arrays(data.cohort, data.events, spec)[3]
     out_k = kernel_arrays(pbr.prepare(data.cohort, data.events, horizon=spec), spec)
     for name in ref:

@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pbr._engine.layout import ORDER_CHUNK_ROWS, Derived, group_custody
 from pbr._version import __version__
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
 from pbr.errors import SchemaError
 from pbr.period import Period
-from pbr.prepare import ORDER_CHUNK_ROWS, Histories, _group_custody
+from pbr.prepare import Histories
 
 __all__ = ["load_histories", "save_histories"]
 
@@ -113,28 +114,29 @@ def load_histories(directory: str | Path, *, mmap: bool = True) -> Histories:
         custody = Custody(pl.read_ipc(src / "custody.arrow"), Exclusions(),
                           meta["custody"]["n_input"], meta["custody"]["columns"])
     dictionaries = {k: pl.Series(v, dtype=pl.String) for k, v in meta["dictionaries"].items()}
-    h = Histories(cohort, events, Period.parse(meta["follow_up"]),
-                  Period.parse(meta["waiting_period"]), arrays["index_day"],
-                  arrays["offsets"], arrays["offence_day"], arrays["disposal_day"],
-                  arrays["disposal_type"], arrays["offence_code"],
-                  arrays["offence_category"], arrays["court_event"], arrays["position"],
-                  dictionaries, dict(meta["event_counts"]), custody,
-                  {} if custody is None else {"custody": _group_custody(cohort, custody)})
+    derived = Derived()
+    mode: Any = "r" if mmap else None
     if (src / "attribute.npy").exists():  # saved since the attribute ids exist; without
-        h.__dict__["attributes"] = (  # them Histories.attributes finds them on first use
-            np.load(src / "attribute.npy", mmap_mode="r" if mmap else None, allow_pickle=False),
+        derived.attributes = (  # them Histories.attributes finds them on first use
+            np.load(src / "attribute.npy", mmap_mode=mode, allow_pickle=False),
             np.load(src / "attribute_table.npy", allow_pickle=False))
     # the kernel's visiting order, when saved for this version's chunk size (else
     # Histories.measure_order finds it on first use)
     if ((src / "measure_order.npy").exists()
             and meta.get("measure_order_chunk_rows") == ORDER_CHUNK_ROWS):
-        order = np.load(src / "measure_order.npy", mmap_mode="r" if mmap else None,
-                        allow_pickle=False)
+        order = np.load(src / "measure_order.npy", mmap_mode=mode, allow_pickle=False)
         chunks = np.load(src / "measure_order_chunks.npy", allow_pickle=False)
-        n_chunks = -(-h.n_offenders // ORDER_CHUNK_ROWS)
+        n_chunks = -(-arrays["index_day"].size // ORDER_CHUNK_ROWS)
         if chunks.shape != (n_chunks + 1,) or chunks[0] != 0 or chunks[-1] != order.size:
             raise SchemaError(f"{src}: measure_order.npy does not fit the saved layout "
                               "(written for other histories?); delete measure_order.npy "
                               "and measure_order_chunks.npy to rebuild it on first use")
-        h.__dict__["measure_order"] = (order, chunks)
-    return h
+        derived.measure_order = (order, chunks)
+    return Histories(cohort, events, Period.parse(meta["follow_up"]),
+                     Period.parse(meta["waiting_period"]), arrays["index_day"],
+                     arrays["offsets"], arrays["offence_day"], arrays["disposal_day"],
+                     arrays["disposal_type"], arrays["offence_code"],
+                     arrays["offence_category"], arrays["court_event"], arrays["position"],
+                     dictionaries, dict(meta["event_counts"]), custody,
+                     {} if custody is None else {"custody": group_custody(cohort, custody)},
+                     derived)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -33,7 +33,9 @@ from scipy import stats
 
 from pbr._frames import to_polars
 from pbr.errors import SchemaError, SpecError
-from pbr.matching.result import MatchResult
+
+if TYPE_CHECKING:  # types only: MatchResult.effect imports this module
+    from pbr.matching.result import MatchResult
 
 __all__ = ["EffectResult", "estimate_effect"]
 

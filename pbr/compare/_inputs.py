@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from pbr._frames import from_pandas, to_polars
+from pbr._toml import bundled_text
 from pbr.compare.registry import MeasureInfo
 from pbr.errors import SpecError
 
@@ -249,9 +250,8 @@ def resolve_spec(spec: Any) -> Any:
     if spec is None:
         return None
     from pbr.compare.spec import ComparisonSpec
-    if isinstance(spec, str):
-        from pbr.schemes import scheme
-        spec = scheme(spec)
+    if isinstance(spec, str):  # a scheme preset's [comparison] table (pbr.scheme(spec))
+        spec = ComparisonSpec.from_toml(bundled_text(spec, "schemes", "scheme"))
     cs = getattr(spec, "comparison", spec)
     if not isinstance(cs, ComparisonSpec):
         raise SpecError(f"spec: expected a ComparisonSpec, a Scheme or a scheme name, got "

@@ -213,11 +213,12 @@ def use(rules: RuleSet) -> Iterator[RuleSet]:
     rule set of every thread."""
     if not isinstance(rules, RuleSet):
         raise TypeError(f"rules: expected a RuleSet, got {rules!r}")
+    depth = len(_active)
     _active.append(rules)
     try:
         yield rules
     finally:
-        _active.remove(rules)
+        del _active[depth:]
 
 
 _RULE_NAMES = ("init", "qualifies", "fold", "finalise")

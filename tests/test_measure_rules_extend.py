@@ -98,7 +98,7 @@ def test_empty_accumulator_finalises_to_the_table_nulls(rule_set: rules.RuleSet)
         init(acc, 0)
         finalise(acc, 0, 1.0, outs, 0)
 
-    outs = tuple(np.full(1, 99, o.dtype) for o in rule_set.rule_outputs)
+    outs: tuple[np.ndarray, ...] = tuple(np.full(1, 99, o.dtype) for o in rule_set.rule_outputs)
     empty(outs)
     assert [a[0] for a in outs] == [o.null for o in rule_set.rule_outputs]
 

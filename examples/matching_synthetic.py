@@ -4,7 +4,7 @@ The synthetic treatment lowers the offending rate by a known factor, exp(true_ef
 but the riskier offenders were treated more often, so the naive comparison points the
 wrong way.  Matching on the covariates, then measuring each comparison offender from
 their own index date, recovers the effect.  Writes a Love plot when matplotlib is
-installed (``pip install pbr[plot]``).
+installed (``pip install "pbr-reoffending[plot]"``).
 
 Run: ``python examples/matching_synthetic.py [love_plot.png]``
 """

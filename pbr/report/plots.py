@@ -1,4 +1,4 @@
-"""Plots of pbr results (matplotlib, imported lazily: ``pip install pbr[plot]``)."""
+"""Plots of pbr results (matplotlib, imported lazily: ``pip install "pbr-reoffending[plot]"``)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ def love_plot(balance: BalanceResult, *, absolute: bool = True, ax: Any = None,
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("love_plot needs matplotlib: pip install 'pbr[plot]'") from exc
+        raise ImportError("love_plot needs matplotlib: "
+                          "pip install 'pbr-reoffending[plot]'") from exc
     frame = balance.frame
     names = frame["covariate"].to_list()
     before = frame["smd_before"].to_numpy()

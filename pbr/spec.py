@@ -16,10 +16,9 @@ import datetime as _dt
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from importlib import resources
 from typing import Any, Literal
 
-from pbr._toml import TomlTable
+from pbr._toml import TomlTable, bundled, bundled_text
 from pbr.errors import SpecError
 from pbr.period import Period
 from pbr.schema import normalise_term
@@ -324,8 +323,7 @@ def available_presets() -> list[str]:
     >>> "moj_national_2017" in available_presets()
     True
     """
-    root = resources.files("pbr") / "presets"
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+    return bundled()
 
 
 def preset(name: str, **overrides: Any) -> MeasureSpec:
@@ -336,9 +334,6 @@ def preset(name: str, **overrides: Any) -> MeasureSpec:
     >>> preset("peterborough_sib").counting_unit
     'court_event'
     """
-    if name not in available_presets():
-        raise SpecError(f"unknown preset {name!r}; available: {', '.join(available_presets())}")
-    text = (resources.files("pbr") / "presets" / f"{name}.toml").read_text()
-    data = tomllib.loads(text)["measure"]
+    data = tomllib.loads(bundled_text(name))["measure"]
     data.update(overrides)
     return MeasureSpec.from_dict(data)

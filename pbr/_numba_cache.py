@@ -33,6 +33,17 @@ class KernelCacheLocator(caching.UserWideCacheLocator):
             return None
         return super().from_function(py_func, py_file)  # type: ignore[no-untyped-call]
 
+    def get_source_stamp(self) -> Any:
+        """The modification time and size of every kernel file, not the kernel's own
+        file only: a kernel inlines functions of its sibling modules (the counting rules
+        of ``rules.py`` above all), so an edit to any of them must recompile it."""
+        stamps = []
+        for name in sorted(os.listdir(_KERNELS)):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(_KERNELS, name))
+                stamps.append((name, st.st_mtime, st.st_size))
+        return tuple(stamps)
+
 
 def install() -> bool:
     """Put :class:`KernelCacheLocator` after ``NUMBA_CACHE_DIR``'s locator (idempotent).

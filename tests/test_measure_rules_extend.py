@@ -6,7 +6,8 @@ walk-through adds one: a rule set extending :data:`pbr._kernels.rules.DEFAULT` (
 accumulator word, ``init``/``fold``/``finalise`` that call the default ones first, one
 more row of the output table) and its polars twin in :data:`pbr._reference.TWINS`.  No
 engine file changes: the grouped kernel (``Histories.measure_arrays``), the one-call
-path and the polars twin all return the new output, and agree on random histories.
+path and the polars twin all return the new output, ``pbr.measure``'s frame carries it,
+and the engines agree on random histories.
 """
 
 from __future__ import annotations
@@ -128,6 +129,12 @@ def test_toy_measure_engines_agree(weekend: rules.RuleSet,
     for name, got in arrays.items():
         for k, v in arrays["polars"].items():
             np.testing.assert_array_equal(got[k], v, err_msg=f"{name}: {k}")
+    # the public result frames carry the new output, the same on both engines
+    ev = pbr.Events.from_frame(events, on_invalid="exclude")
+    fast = pbr.measure(cohort, ev, spec).frame
+    slow = pbr.measure(cohort, ev, spec, engine="polars").frame
+    assert "weekend_offences" in fast.columns
+    assert fast.equals(slow), (fast, slow)
     # the default outputs are the default rule set's, untouched by the new word
     with rules.use(rules.DEFAULT):
         default = _engines(cohort, events, spec)["grouped"]

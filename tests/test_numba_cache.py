@@ -15,8 +15,8 @@ from pbr._numba_cache import KernelCacheLocator
 KERNELS = Path(pbr.__file__).parent / "_kernels"
 
 
-@pytest.mark.parametrize("fn", [grouping.partition_cohort, reoffending.measure_grouped,
-                                onepass.probe_measure, onepass.piece_scatter,
+@pytest.mark.parametrize("fn", [grouping.partition_cohort, reoffending._measure_grouped,
+                                onepass._probe_measure, onepass.piece_scatter,
                                 matching._lower_bound, resampling.gather_sums])
 def test_kernel_caches_go_to_the_user_cache_not_the_package(fn: object) -> None:
     cache = fn._cache  # type: ignore[attr-defined]

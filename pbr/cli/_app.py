@@ -135,7 +135,7 @@ def kernels_cached(kernels: Iterable[Any] | None = None) -> bool:
             from pbr._kernels import codes, dedupe, onepass
 
             # the one-call measure's kernels and those of the events' validation
-            kernels = [onepass.probe_measure, onepass.finish, dedupe.repeated,
+            kernels = [onepass._probe_measure, onepass._finish, dedupe.repeated,
                        codes.count_codes]
         kernel: Any
         for kernel in kernels:

@@ -3,15 +3,15 @@
 ``pbr.measure(cohort, events, spec)`` evaluates one spec once.  For that it does not
 need the offender-grouped layout of :mod:`pbr._kernels.grouping` (which pays for a
 per-column copy of every kept event into cohort order, then a sort): the measure is a
-set of per-offender reductions (count, exact severity sum, any serious, first day,
-unmapped count), so each event can be folded into its offender's accumulators the
-moment the join finds the offender.
+set of order-independent per-offender reductions (the rule set of
+:mod:`pbr._kernels.rules`), so each event can be folded into its offender's accumulator
+the moment the join finds the offender.
 
 Steps (each piece and partition writes only its own ranges, and every output is an
 order-independent reduction, so the result does not depend on the thread count):
 
 1. :func:`pbr._kernels.grouping.partition_cohort` (one (id, index day) record per
-   slot, and each cohort row's slot), and
+   slot, with room for the accumulator, and each cohort row's slot), and
    :func:`piece_histogram` over the event columns' pieces (zero-copy views of the
    frame's chunks, run on several threads): events inside the global window per hash
    partition, as for ``prepare``;
@@ -23,13 +23,17 @@ order-independent reduction, so the result does not depend on the thread count):
 3. :func:`probe_measure` builds each partition's hash table (cache-sized), finds each
    event's offender, classifies the event exactly as ``prepare`` does for the event
    ledger (not in the cohort / outside the offender's horizon / kept) and folds every
-   qualifying event (rules W1-W3, A1-A2 of :mod:`pbr._kernels.reoffending`) into the
-   partition's accumulators, which are written to cohort order at the end.
+   qualifying event (``rules.qualifies``, ``rules.fold``) into its offender's
+   accumulator in the cohort record;
+4. :func:`finish` finalises the accumulators into the outputs, in cohort order.
 
 Counting unit C1 (court events): distinct court keys per offender are kept on a short
 per-offender chain of the partition's counted events.  Severity is an exact integer
 sum (weights times ``MeasureSpec.severity_scale``), so it does not depend on the order
 in which events arrive; every output equals the grouped kernel's.
+
+The Python entry points (:func:`probe_measure`, :func:`finish`) pick the kernels
+compiled for the active rule set (:func:`pbr._kernels.rules.specialise`).
 """
 
 from __future__ import annotations

@@ -15,6 +15,11 @@ qualifies when (docs/methodology/measures.md):
 Counting unit C1: every qualifying offence, or distinct court events (court_event_id,
 else the disposal day) among qualifying offences.
 
+The windows are computed here; what qualifies and what an event adds to its offender's
+measures are the rule set's (:mod:`pbr._kernels.rules`), which this kernel and the
+one-call path (:mod:`pbr._kernels.onepass`) share.  :func:`measure_grouped` picks the
+kernel compiled for the active rule set.
+
 Status codes: 0 complete window, 1 not measurable (window not complete by as_of),
 2 interim (measured on data up to as_of).
 """

@@ -311,6 +311,8 @@ def _normalise_disposal_types(df: pl.DataFrame, mapping: Mapping[str, str] | Non
 #: rows per piece of the hash pass (a piece's hashes stay in cache while every column
 #: is folded in)
 HASH_PIECE_ROWS = 1 << 17
+#: rows read to guess whether a column holds the rows in its order
+ORDER_SAMPLE = 4096
 _INTEGER_PHYSICAL = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32,
                      pl.UInt64)
 
@@ -334,13 +336,19 @@ class _Columns:
         self.n = frame.height
         self.arrays: list[list[np.ndarray]] = []
         self.starts: list[np.ndarray] = []
-        self.exact = True
+        #: per column: whether its key values are the values (else hashes of them)
+        self.exact_columns: list[bool] = []
         for c in frame.columns:
             keys, exact = _hash_keys(frame[c])
-            self.exact &= exact
+            self.exact_columns.append(exact)
             arrays = [chunk.to_numpy() for chunk in keys.get_chunks()]
             self.arrays.append(arrays)
             self.starts.append(np.cumsum([0] + [a.size for a in arrays]))
+
+    @property
+    def exact(self) -> bool:
+        """Whether every column's key values are its values."""
+        return all(self.exact_columns)
 
     def piece(self, a: int, b: int) -> tuple[np.ndarray, ...]:
         """Rows ``a`` to ``b`` of every column (within one chunk of each)."""
@@ -351,18 +359,61 @@ class _Columns:
             out.append(arrays[c][a - o:b - o])
         return tuple(out)
 
-    def gather(self, rows: np.ndarray) -> pl.DataFrame:
-        """The key values of ``rows`` (sorted positions), one column each."""
-        out = {}
-        for j, (arrays, starts) in enumerate(zip(self.arrays, self.starts, strict=True)):
+    def gather_arrays(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The key values of ``rows`` (sorted positions), one array a column."""
+        out = []
+        for arrays, starts in zip(self.arrays, self.starts, strict=True):
             cut = np.searchsorted(rows, starts)
             values = np.empty(rows.size, arrays[0].dtype if arrays else np.int64)
             for c, chunk in enumerate(arrays):
                 lo, hi = int(cut[c]), int(cut[c + 1])
                 if hi > lo:
                     values[lo:hi] = chunk[rows[lo:hi] - starts[c]]
-            out[str(j)] = values
-        return pl.DataFrame(out)
+            out.append(values)
+        return tuple(out)
+
+    def gather(self, rows: np.ndarray) -> pl.DataFrame:
+        """The key values of ``rows`` (sorted positions), one column each."""
+        return pl.DataFrame({str(j): v for j, v in enumerate(self.gather_arrays(rows))})
+
+    def piece_starts(self) -> np.ndarray:
+        """Where each piece of at most :data:`HASH_PIECE_ROWS` rows starts, and ``n``
+        last: pieces never straddle a chunk of any column, so each piece reads
+        zero-copy views."""
+        bounds = {0, self.n}
+        for starts in self.starts:
+            bounds.update(starts.tolist())
+        edges = sorted(bounds)
+        cuts = [a for lo, hi in itertools.pairwise(edges)
+                for a in range(lo, hi, HASH_PIECE_ROWS)] + [self.n]
+        return np.asarray(cuts, np.int64)
+
+    def ordered_column(self) -> tuple[int, int] | None:
+        """A column that may hold the rows in its order, and a column to filter its
+        runs with (:func:`_repeated_in_runs`); None when none looks ordered.
+
+        Only the first :data:`ORDER_SAMPLE` rows are read: of the columns of key values
+        (a column of hashes says nothing by its order) that never decrease or never
+        increase there, the one with the most runs of equal values; the filter is the
+        other column with the most distinct values there.  The search checks the order
+        of every row and falls back to the radix search where it does not hold."""
+        from pbr._kernels import dedupe
+
+        m = min(self.n, ORDER_SAMPLE)
+        if m < 2:
+            return None
+        sample = self.piece(0, min(m, int(self.starts[0][1]) if self.starts else m))
+        best, best_runs = None, 0
+        for j, values in enumerate(sample):
+            if self.exact_columns[j]:
+                up, down, runs = dedupe.order(values)
+                if (up or down) and runs > best_runs:
+                    best, best_runs = j, runs
+        if best is None:
+            return None
+        distinct = [np.unique(v).size if j != best else -1 for j, v in enumerate(sample)]
+        sub = int(np.argmax(distinct)) if len(sample) > 1 else best
+        return best, sub
 
 
 def each_piece(fn: Any, n: int, threads: int | None = None) -> None:
@@ -401,21 +452,114 @@ def each_piece(fn: Any, n: int, threads: int | None = None) -> None:
 
 def _repeated_hash_rows(cols: _Columns) -> np.ndarray:
     """Positions of the rows whose hash (of every column) is shared with another row:
-    every row that equals another is among them (:mod:`pbr._kernels.dedupe`)."""
+    every row that equals another is among them (:mod:`pbr._kernels.dedupe`).  Rows in
+    the order of one column are searched run by run of its values
+    (:func:`_repeated_in_runs`), others by the radix search."""
+    ordered = cols.ordered_column()
+    if ordered is not None:
+        rows = _repeated_in_runs(cols, *ordered)
+        if rows is not None:
+            return rows
+    return _repeated_radix(cols)
+
+
+def _repeated_in_runs(cols: _Columns, key: int, sub: int) -> np.ndarray | None:
+    """:func:`_repeated_hash_rows` for rows in the order of column ``key`` (its values
+    never decrease, or never increase): equal rows are equal in ``key`` and so in one
+    run of its values, which each piece searches on its own
+    (:func:`pbr._kernels.dedupe.run_repeats`, filtered by column ``sub``); a run that
+    goes on from one piece into the next is searched once the pieces are done, from a
+    copy of its rows.  None when the rows are not in that order after all, or a run is
+    longer than :data:`pbr._kernels.dedupe.MAX_RUN` rows."""
+    from pbr._kernels import dedupe
+
+    piece_start = cols.piece_starts()
+    n_pieces = piece_start.size - 1
+    # per piece: never decreases, never increases, runs short enough, where its first
+    # run ends and its last begins, rows found
+    state = np.zeros((n_pieces, 6), np.int64)
+    found: list[np.ndarray] = [np.zeros(0, np.int64)] * n_pieces
+    local = threading.local()
+
+    def scratch() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                           np.ndarray]:
+        """This thread's buffers of the search (see run_repeats) and its output."""
+        bufs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                    np.ndarray] | None = getattr(local, "bufs", None)
+        if bufs is None:
+            r = dedupe.MAX_RUN
+            bufs = local.bufs = (
+                np.empty(dedupe.filter_slots(r), np.int32), np.empty(r, np.bool_),
+                np.empty(r, np.int64), np.empty(r, np.uint64), np.empty(2 * r, np.int32),
+                np.empty(HASH_PIECE_ROWS, np.int64))
+        return bufs
+
+    arrays, starts = cols.arrays[key], cols.starts[key]
+
+    def at(row: int) -> Any:  # the key value of a row
+        c = int(np.searchsorted(starts, row, side="right")) - 1
+        return arrays[c][row - int(starts[c])]
+
+    # the key values on each side of every boundary between pieces
+    inner = piece_start[1:-1].tolist()
+    last, first = [at(a - 1) for a in inner], [at(a) for a in inner]
+    # whether no run goes on across each piece's start, and across its end
+    split = [bool(x == y) for x, y in zip(last, first, strict=True)]
+    head_done = [True, *(not s for s in split)]
+    tail_done = [*(not s for s in split), True]
+
+    def search(p: int) -> None:
+        a, b = int(piece_start[p]), int(piece_start[p + 1])
+        piece = cols.piece(a, b)
+        slots, flag, cand, ch, table, out = scratch()
+        if out.size < b - a:
+            out = np.empty(b - a, np.int64)
+        res = dedupe.run_repeats(piece, piece[key], piece[sub], head_done[p], tail_done[p],
+                                 slots, flag, cand, ch, table, out)
+        state[p] = res
+        found[p] = out[:res[5]] + a
+
+    each_piece(search, n_pieces)
+    if not state[:, 2].all():
+        return None
+    # in order: within every piece, and across every boundary, the same way
+    up = bool(state[:, 0].all()) and all(x <= y for x, y in zip(last, first, strict=True))
+    down = bool(state[:, 1].all()) and all(x >= y for x, y in zip(last, first, strict=True))
+    if not (up or down):
+        return None
+    # the rows left: a piece's first run where it goes on from the piece before, its
+    # last where it goes on into the next; searched together (runs stay apart: the
+    # order puts unequal key values between any two of them)
+    left = []
+    for p in range(n_pieces):
+        a, b = int(piece_start[p]), int(piece_start[p + 1])
+        if not head_done[p]:
+            left.append(np.arange(a, a + int(state[p, 3])))
+        if not tail_done[p]:
+            left.append(np.arange(a + int(state[p, 4]), b))
+    if left:
+        rows = np.unique(np.concatenate(left))
+        part = cols.gather_arrays(rows)
+        slots, flag, cand, ch, table, _ = scratch()
+        out = np.empty(rows.size, np.int64)
+        res = dedupe.run_repeats(part, part[key], part[sub], True, True, slots, flag, cand,
+                                 ch, table, out)
+        if not res[2]:
+            return None
+        found.append(rows[out[:res[5]]])
+    return np.sort(np.concatenate(found))
+
+
+def _repeated_radix(cols: _Columns) -> np.ndarray:
+    """:func:`_repeated_hash_rows` for rows in any order: the hashes are scattered by
+    their top bits, and each bucket searched in a table of its own."""
     from pbr._kernels import dedupe, dynamic
 
     n = cols.n
     if n >= dedupe.MAX_ROWS:  # pragma: no cover - beyond the packed row numbers
         raise SchemaError(f"events: {n:,} rows; duplicate rows are found in tables of "
                           "fewer than 2^32 rows. Fix: pass duplicates='keep'")
-    # pieces never straddle a chunk of any column: each piece reads zero-copy views
-    bounds = {0, n}
-    for starts in cols.starts:
-        bounds.update(starts.tolist())
-    edges = sorted(bounds)
-    cuts = [a for lo, hi in itertools.pairwise(edges)
-            for a in range(lo, hi, HASH_PIECE_ROWS)] + [n]
-    piece_start = np.asarray(cuts, np.int64)
+    piece_start = cols.piece_starts()
     bits = dedupe.radix_bits(n)
     hist = np.zeros((piece_start.size - 1, 1 << bits), np.int64)
     # the temporaries (9 bytes a row) in reused memory: memory fresh from the system

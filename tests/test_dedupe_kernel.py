@@ -138,3 +138,89 @@ def test_events_read_before_their_duplicates_are_left_out() -> None:
     assert ev._with_duplicates() is None and ev.n == 2
     fresh = pbr.Events.from_frame(raw)
     assert fresh.frame.equals(ev.frame)  # made on first use, through frame too
+
+
+def ordered_frame(n: int, seed: int, *, descending: bool = False) -> pl.DataFrame:
+    """Rows in the order of ``day`` (runs of equal days), many exact repeats; ``note``
+    has nulls (hashed: never the key)."""
+    rng = np.random.default_rng(seed)
+    day = np.sort(rng.integers(0, max(2, n // 40), n))
+    if descending:
+        day = day[::-1].copy()
+    return pl.DataFrame({
+        "offender_id": rng.integers(0, max(2, n // 8), n),
+        "day": day.astype(np.int32),
+        "code": pl.Series(rng.choice(["A", "B"], n)).cast(pl.Categorical),
+        "note": [None if v == "z" else str(v) for v in rng.choice(["x", "y", "z"], n)],
+    })
+
+
+def run_search(df: pl.DataFrame) -> np.ndarray | None:
+    """The run search's candidates, or None where it declines."""
+    cols = data._Columns(df)
+    ordered = cols.ordered_column()
+    return None if ordered is None else data._repeated_in_runs(cols, *ordered)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("piece_rows", [64, 1 << 17])
+def test_rows_in_key_order_are_searched_run_by_run(descending: bool, piece_rows: int,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows ordered by one column: the run search is taken and finds every repeat, also
+    where runs go on across pieces and chunks (small pieces: most runs do)."""
+    monkeypatch.setattr(data, "HASH_PIECE_ROWS", piece_rows)
+    df = ordered_frame(6000, 11, descending=descending)
+    chunked = pl.concat([df.slice(0, 1000), df.slice(1000, 3001), df.slice(4001)],
+                        rechunk=False)
+    expected = brute(df)
+    for table in (df, chunked):
+        found = run_search(table)
+        assert found is not None and np.isin(expected, found).all()
+        assert np.array_equal(data._duplicate_rows(table), expected)
+    assert data._Columns(df).ordered_column() == (1, 0)  # key: day; filter: the ids
+
+
+def test_order_broken_after_the_sample_falls_back() -> None:
+    """Ordered in the rows sampled, not after: the radix search answers."""
+    df = ordered_frame(3 * data.ORDER_SAMPLE, 12)
+    broken = pl.concat([df.slice(data.ORDER_SAMPLE), df.slice(0, data.ORDER_SAMPLE)])
+    assert data._Columns(broken).ordered_column() is not None
+    assert run_search(broken) is None
+    assert np.array_equal(data._duplicate_rows(broken), brute(broken))
+
+
+def test_pieces_ordered_each_way_fall_back() -> None:
+    """Each chunk in order but the two in opposite orders: the repeats across them are
+    not in one run, so the run search declines."""
+    up = pl.DataFrame({"day": [1, 2, 3, 4, 5], "v": [7, 7, 7, 7, 7]})
+    table = pl.concat([up, up.reverse()], rechunk=False)
+    assert run_search(table) is None
+    assert np.array_equal(data._duplicate_rows(table), brute(table))
+
+
+def test_a_run_longer_than_the_longest_taken_falls_back() -> None:
+    n = dedupe.MAX_RUN + 10
+    df = pl.DataFrame({"day": np.zeros(n, np.int32), "v": np.arange(n) % 1000})
+    assert run_search(df) is None
+    assert np.array_equal(data._duplicate_rows(df), brute(df))
+
+
+def test_run_repeats_on_hand_made_runs() -> None:
+    """Three runs of ``key``; rows repeating within a run are found (those repeating
+    across runs cannot be equal), and the first and last run are left to the caller
+    unless they are complete."""
+    key = np.array([1, 1, 2, 2, 2, 3, 3], np.int64)
+    sub = np.array([5, 5, 5, 6, 5, 5, 5], np.int64)
+    other = np.array([0, 0, 1, 0, 1, 0, 1], np.int64)
+    r = dedupe.MAX_RUN
+    bufs = (np.empty(2 * dedupe.FILTER_SLOTS * r, np.int32), np.empty(r, np.bool_),
+            np.empty(r, np.int64), np.empty(r, np.uint64), np.empty(2 * r, np.int32))
+    out = np.empty(key.size, np.int64)
+    up, down, short, head_end, tail_start, k = dedupe.run_repeats(
+        (key, sub, other), key, sub, True, True, *bufs, out)
+    assert (up, down, short, head_end, tail_start) == (True, False, True, 2, 5)
+    assert out[:k].tolist() == [0, 1, 2, 4]
+    *_, k = dedupe.run_repeats((key, sub, other), key, sub, False, False, *bufs, out)
+    assert out[:k].tolist() == [2, 4]  # the middle run only
+    assert dedupe.order(np.array([3, 2, 2, 1])) == (False, True, 3)
+    assert dedupe.order(np.array([1, 3, 2]))[:2] == (False, False)

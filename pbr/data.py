@@ -530,15 +530,18 @@ def _repeated_in_runs(cols: _Columns, key: int, sub: int) -> np.ndarray | None:
     # the rows left: a piece's first run where it goes on from the piece before, its
     # last where it goes on into the next; searched together (runs stay apart: the
     # order puts unequal key values between any two of them)
-    left = []
+    left: list[list[int]] = []  # [start, end) of the rows left, in order, disjoint
     for p in range(n_pieces):
         a, b = int(piece_start[p]), int(piece_start[p + 1])
-        if not head_done[p]:
-            left.append(np.arange(a, a + int(state[p, 3])))
-        if not tail_done[p]:
-            left.append(np.arange(a + int(state[p, 4]), b))
+        spans = ([[a, a + int(state[p, 3])]] if not head_done[p] else []) \
+            + ([[a + int(state[p, 4]), b]] if not tail_done[p] else [])
+        for lo, hi in spans:
+            if left and lo <= left[-1][1]:  # a piece of one run: its head is its tail
+                left[-1][1] = max(left[-1][1], hi)
+            else:
+                left.append([lo, hi])
     if left:
-        rows = np.unique(np.concatenate(left))
+        rows = np.concatenate([np.arange(lo, hi) for lo, hi in left])
         part = cols.gather_arrays(rows)
         slots, flag, cand, ch, table, _ = scratch()
         out = np.empty(rows.size, np.int64)

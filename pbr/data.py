@@ -489,7 +489,7 @@ def _repeated_in_runs(cols: _Columns, key: int, sub: int) -> np.ndarray | None:
         if bufs is None:
             r = dedupe.MAX_RUN
             bufs = local.bufs = (
-                np.empty(dedupe.filter_slots(r), np.int32), np.empty(r, np.bool_),
+                np.zeros(dedupe.filter_slots(r) + 1, np.uint32), np.empty(r, np.bool_),
                 np.empty(r, np.int64), np.empty(r, np.uint64), np.empty(2 * r, np.int32),
                 np.empty(HASH_PIECE_ROWS, np.int64))
         return bufs

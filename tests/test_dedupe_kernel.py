@@ -205,6 +205,18 @@ def test_a_run_longer_than_the_longest_taken_falls_back() -> None:
     assert np.array_equal(data._duplicate_rows(df), brute(df))
 
 
+def test_many_runs_wrap_the_filters_run_count() -> None:
+    """More runs than the filter's run count holds (it wraps: the slots are cleared)."""
+    runs = 100_000
+    day = np.repeat(np.arange(runs), 2)
+    v = np.where(np.arange(2 * runs) % 7 == 0, 1, np.arange(2 * runs) % 2)
+    df = pl.DataFrame({"v": v, "day": day})
+    found = run_search(df)
+    expected = brute(df)
+    assert found is not None and expected.size and np.isin(expected, found).all()
+    assert np.array_equal(data._duplicate_rows(df), expected)
+
+
 def test_run_repeats_on_hand_made_runs() -> None:
     """Three runs of ``key``; rows repeating within a run are found (those repeating
     across runs cannot be equal), and the first and last run are left to the caller
@@ -213,7 +225,7 @@ def test_run_repeats_on_hand_made_runs() -> None:
     sub = np.array([5, 5, 5, 6, 5, 5, 5], np.int64)
     other = np.array([0, 0, 1, 0, 1, 0, 1], np.int64)
     r = dedupe.MAX_RUN
-    bufs = (np.empty(2 * dedupe.FILTER_SLOTS * r, np.int32), np.empty(r, np.bool_),
+    bufs = (np.zeros(dedupe.filter_slots(r) + 1, np.uint32), np.empty(r, np.bool_),
             np.empty(r, np.int64), np.empty(r, np.uint64), np.empty(2 * r, np.int32))
     out = np.empty(key.size, np.int64)
     up, down, short, head_end, tail_start, k = dedupe.run_repeats(

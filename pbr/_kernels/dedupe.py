@@ -148,7 +148,7 @@ def repeated(packed: np.ndarray, seg_start: np.ndarray, hist: np.ndarray,
 # ------------------------------------------------------------------ rows in key order
 #: the longest run of equal key values the run search takes (its filter stays in the
 #: L2 cache); a longer run sends the whole table to the radix search
-MAX_RUN = 1 << 16
+MAX_RUN = (1 << 16) - 1
 #: filter slots per row of a run (a row is a candidate when another row of its run
 #: takes its slot: about one row in 2 * FILTER_SLOTS by chance)
 FILTER_SLOTS = 8
@@ -159,7 +159,8 @@ PAIRWISE = 8
 @njit(cache=True, nogil=True)
 def filter_slots(rows: int) -> int:  # pragma: no cover - compiled
     """The filter slots of a run of ``rows`` rows: a power of two, at least 16 and at
-    least :data:`FILTER_SLOTS` a row."""
+    least :data:`FILTER_SLOTS` a row (the buffer holds one word more: the count of
+    runs, see :func:`_search_run`)."""
     size = 16
     while size < FILTER_SLOTS * rows:
         size *= 2
@@ -239,24 +240,32 @@ def _search_run(cols: tuple, sub: np.ndarray, i: int, j: int,  # type: ignore[ty
     returns the new count.
 
     A filter first: each row takes the slot that its ``sub`` value hashes to, among
-    about :data:`FILTER_SLOTS` slots a row (``slots``), and a row that finds the slot
-    taken is flagged with the row there (``flag``): so is every row that shares its
-    ``sub`` value with another.  Only flagged rows (into ``cand``) are hashed in full
-    and compared, pairwise or in ``table``."""
+    about :data:`FILTER_SLOTS` slots a row, and a row that finds the slot taken is
+    flagged with the row there (``flag``): so is every row that shares its ``sub``
+    value with another.  Only flagged rows (into ``cand``) are hashed in full and
+    compared, pairwise or in ``table``.  ``slots[0]`` counts the runs searched with
+    ``slots`` (zeros at first), and a slot holds that count above the row of the run
+    (plus one) that took it, so that no slot is cleared between runs."""
     m = j - i
     size = filter_slots(m)
     lg = 4
     while (1 << lg) < size:
         lg += 1
     shift = np.uint64(64 - lg)  # the top lg bits of a hash pick the slot
-    slots[:size] = 0  # row + 1; 0: free
+    run = (slots[0] + 1) & 0xFFFF
+    if run == 0:  # the count wraps: every slot cleared (once in 65,535 runs)
+        slots[:] = 0
+        run = 1
+    slots[0] = run
+    table_slots = slots[1:size + 1]
+    taken = np.uint32(run << 16)
     flag[:m] = False
     for p in range(m):
         s = np.int64((np.uint64(np.int64(sub[i + p])) * _K) >> shift)
-        t = slots[s]
-        slots[s] = p + 1
-        if t:
-            flag[t - 1] = True
+        t = table_slots[s]
+        table_slots[s] = taken | np.uint32(p + 1)
+        if t >> 16 == run:  # taken by row (t & 0xFFFF) - 1 of this run
+            flag[(t & 0xFFFF) - 1] = True
             flag[p] = True
     c = 0
     for p in range(m):

@@ -2,7 +2,7 @@
 
     python benchmarks/ab.py --base REV [--head REV] [--n 1000000] [--rounds 3]
         [--reps 7] [--target {measure,prepare,kernel}] [--data-dir bench_data]
-        [--base-env KEY=VALUE ...] [--head-env KEY=VALUE ...]
+        [--hold N] [--base-env KEY=VALUE ...] [--head-env KEY=VALUE ...]
 
 On a shared or virtual machine the speed of the same code drifts by up to 1.5x within
 minutes (docs/performance.md), so two benchmark runs minutes apart cannot show a 5%
@@ -18,6 +18,8 @@ the same cached data set (benchmarks/_data.py; generated once if missing).  Targ
 ``measure`` (``pbr.measure``, one call), ``prepare`` (``pbr.prepare``) and ``kernel``
 (``Histories.measure_arrays`` on a prepared layout).
 
+``--hold N`` keeps the last N results alive while the next calls are timed (as a
+user's results would be): memory they hold cannot be reused by the next call.
 ``--base-env`` / ``--head-env`` set environment variables in one side's processes
 only: ``--base HEAD --head HEAD --head-env PBR_NUMBA_THREADS=1`` times a setting
 rather than a change of code.
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _CHILD = r"""
 import gc, json, sys, time
 tree, data, target, reps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+hold = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 sys.path.insert(0, tree)
 import polars as pl
 import pbr
@@ -61,13 +64,14 @@ else:
     h = pbr.prepare(cohort, events, horizon=spec)
     fn = lambda: h.measure_arrays(spec)
 fn()
-times = []
+times, held = [], []
 for _ in range(reps):
     gc.collect()
     t0 = time.perf_counter()
     out = fn()
     times.append(time.perf_counter() - t0)
-    del out
+    held.append(out)  # the last `hold` results stay alive, as a user's would
+    del out, held[:max(0, len(held) - hold)]
 print("AB " + json.dumps(times))
 """
 
@@ -82,6 +86,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--target", choices=("measure", "prepare", "kernel"), default="measure")
     p.add_argument("--seed", type=int, default=20240601)
     p.add_argument("--data-dir", type=Path, default=ROOT / "bench_data")
+    p.add_argument("--hold", type=int, default=0,
+                   help="results kept alive while timing the next calls (default 0)")
     p.add_argument("--base-env", nargs="*", metavar="KEY=VALUE",
                    help="environment variables of the base side's processes")
     p.add_argument("--head-env", nargs="*", metavar="KEY=VALUE",
@@ -107,9 +113,9 @@ def _env(pairs: list[str] | None) -> dict[str, str]:
 
 
 def _child(tree: Path, data: Path, target: str, reps: int,
-           env: dict[str, str] | None = None) -> list[float]:
+           env: dict[str, str] | None = None, hold: int = 0) -> list[float]:
     proc = subprocess.run([sys.executable, "-c", _CHILD, str(tree), str(data), target,
-                           str(reps)], capture_output=True, text=True, cwd=tree,
+                           str(reps), str(hold)], capture_output=True, text=True, cwd=tree,
                           env={**os.environ, **(env or {})})
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("AB ")]
     if proc.returncode != 0 or not lines:
@@ -119,11 +125,11 @@ def _child(tree: Path, data: Path, target: str, reps: int,
 
 
 def compare(base: Path, head: Path, data: Path, target: str, rounds: int, reps: int,
-            base_env: dict[str, str] | None = None, head_env: dict[str, str] | None = None
-            ) -> dict[str, Any]:
+            base_env: dict[str, str] | None = None, head_env: dict[str, str] | None = None,
+            hold: int = 0) -> dict[str, Any]:
     """Alternate ``rounds`` processes of each tree; per-side medians and the median of
     the per-round ratios of medians (head / base).  ``base_env`` / ``head_env``: extra
-    environment variables of each side's processes."""
+    environment variables of each side's processes; ``hold``: results kept alive."""
     sides: dict[str, list[float]] = {"base": [], "head": []}
     ratios = []
     # one untimed process per side first: in a fresh worktree the first process compiles
@@ -131,8 +137,8 @@ def compare(base: Path, head: Path, data: Path, target: str, rounds: int, reps: 
     for tree, env in ((base, base_env), (head, head_env)):
         _child(tree, data, target, 1, env)
     for r in range(rounds):
-        b = statistics.median(_child(base, data, target, reps, base_env))
-        h = statistics.median(_child(head, data, target, reps, head_env))
+        b = statistics.median(_child(base, data, target, reps, base_env, hold))
+        h = statistics.median(_child(head, data, target, reps, head_env, hold))
         sides["base"].append(b)
         sides["head"].append(h)
         ratios.append(h / b)
@@ -154,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         head = ROOT if args.head is None else _worktree(args.head, Path(tmp) / "head")
         try:
             res = compare(base, head, data, args.target, args.rounds, args.reps,
-                          _env(args.base_env), _env(args.head_env))
+                          _env(args.base_env), _env(args.head_env), args.hold)
         finally:
             for tree in (base, head):
                 if tree != ROOT:

@@ -30,7 +30,9 @@ ORDER_CHUNK_ROWS = reoffending.CHUNK_ROWS
 @dataclass
 class Derived:
     """Values derived from a layout, found on first use or given when known (by
-    ``prepare``, or read from saved histories).  ``None``: not found yet."""
+    ``prepare``, or read from saved histories).  ``None``: not found yet.
+    ``dataclasses.replace`` on a layout shares this cache: pass ``derived=Derived()``
+    when replacing any of its arrays."""
 
     attributes: tuple[np.ndarray, np.ndarray] | None = None
     measure_order: tuple[np.ndarray, np.ndarray] | None = None

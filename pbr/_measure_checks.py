@@ -126,43 +126,60 @@ def _categories(events: Events, spec: MeasureSpec) -> list[Note]:
             f"({', '.join(spec.exclude_categories + spec.include_categories)}) could not be "
             "applied; pass offence_category= to Events.from_frame", IncompleteDataWarning))
     elif spec.exclude_categories or spec.include_categories:
-        notes += _filter_names(events.categories, "offence_category", spec.include_categories,
+        notes += _filter_names(events, "offence_category", spec.include_categories,
                                spec.exclude_categories, "categories", every=True)
     if spec.include_codes or spec.exclude_codes:
-        notes += _filter_names(events.codes, "offence_code", spec.include_codes,
+        notes += _filter_names(events, "offence_code", spec.include_codes,
                                spec.exclude_codes, "codes", every=False)
     return notes
 
 
-def _filter_names(present: frozenset[str], column: str, include: tuple[str, ...],
+def _filter_names(events: Events, column: str, include: tuple[str, ...],
                   exclude: tuple[str, ...], kind: str, *, every: bool) -> list[Note]:
     """Warnings for the names of one filter list that the events never hold.
 
     An include list none of whose entries occurs is one warning (nothing can count);
     an entry that the data spell in another case or spacing is one warning each; and
     with ``every`` (categories: short lists) so is any other absent include entry.  An
-    absent exclude entry spelt no other way leaves nothing out: the right answer."""
+    absent exclude entry spelt no other way leaves nothing out: the right answer.
+
+    Only the entries and their other spellings (among the values the column's type
+    may hold) are looked for in the rows (:meth:`~pbr.data.Events.holds`); every value
+    the rows hold is read only for a warning that lists them."""
+    def every_value() -> frozenset[str]:
+        return events.categories if column == "offence_category" else events.codes
+
+    spellings = events.spellings(column)
+    keys = {normalise_term(v) for v in include + exclude}
     folded: dict[str, list[str]] = {}
-    for c in present:
-        folded.setdefault(normalise_term(c), []).append(c)
-    listed = f"{kind} present: {', '.join(repr(c) for c in sorted(present)[:20])}"
+    for c in (every_value() if spellings is None else spellings):
+        if normalise_term(c) in keys:
+            folded.setdefault(normalise_term(c), []).append(c)
+    present = events.holds(column, {*include, *exclude, *(c for f in folded.values()
+                                                             for c in f)})
+
+    def listed() -> str:
+        shown = ", ".join(repr(c) for c in sorted(every_value())[:20])
+        return f"{kind} present: {shown}"
+
     fix = "Fix: spell them as the data do in MeasureSpec({}=...)"
     notes: list[Note] = []
     if include and not any(c in present for c in include):
         shown = ", ".join(repr(c) for c in include[:20])
         notes.append(Note(
-            f"include_{kind} [{shown}] names no {column} that the events hold ({listed}): "
-            f"no event can count. {fix.format(f'include_{kind}')}", DataQualityWarning))
+            f"include_{kind} [{shown}] names no {column} that the events hold ({listed()}):"
+            f" no event can count. {fix.format(f'include_{kind}')}", DataQualityWarning))
         include = ()
     for name, names in ((f"include_{kind}", include), (f"exclude_{kind}", exclude)):
         for value in names:
             if value in present:
                 continue
-            variants = sorted(folded.get(normalise_term(value), []))
+            variants = sorted(c for c in folded.get(normalise_term(value), [])
+                              if c in present)
             if variants:
                 like = f"the events spell it {', '.join(map(repr, variants))}"
             elif every and name.startswith("include"):
-                like = listed
+                like = listed()
             else:
                 continue
             effect = ("those events are not left out" if name.startswith("exclude")

@@ -1033,6 +1033,43 @@ class Events(_Table):
         sorted by value: the vocabulary a spec's ``proof_types`` is checked against."""
         return _disposal_types(_value_counts(self.data["disposal_type"]))
 
+    def spellings(self, column: str) -> list[str] | None:
+        """Every value that ``column`` (``offence_category`` or ``offence_code``) may
+        hold: the categories of its type, a superset of the values the rows hold (a
+        categorical type's categories may be shared with other columns); None when the
+        column has nulls or is not categorical."""
+        s = self._values[column]
+        if not isinstance(s.dtype, pl.Categorical | pl.Enum) or s.null_count():
+            return None
+        if isinstance(s.dtype, pl.Categorical):
+            names: list[str] = s.dtype.categories.to_series().to_list()
+            return names
+        return list(s.dtype.categories)
+
+    def holds(self, column: str, values: Collection[str]) -> frozenset[str]:
+        """Those of ``values`` that some kept row holds in ``column`` (``offence_category``
+        or ``offence_code``).  A categorical column without nulls is read code by code
+        until every one of them is found (the rows with duplicates read as well: a
+        duplicate repeats a kept row); any other is read in full."""
+        from pbr._kernels import codes
+
+        names = self.spellings(column)
+        if names is None:
+            present = self.categories if column == "offence_category" else self.codes
+            return frozenset(v for v in values if v in present)
+        code = {v: k for k, v in enumerate(names)}
+        wanted = np.zeros(max(len(names), 1), np.bool_)
+        for v in values:
+            if v in code:
+                wanted[code[v]] = True
+        asked = wanted.copy()
+        left = int(wanted.sum())
+        for chunk in self._values[column].to_physical().get_chunks():
+            if not left:
+                break
+            left = codes.find_codes(chunk.to_numpy(), wanted, left)
+        return frozenset(names[k] for k in np.flatnonzero(asked & ~wanted))
+
     @cached_property
     def categories(self) -> frozenset[str]:
         """The ``offence_category`` values of the kept rows (empty without the column)."""

@@ -236,3 +236,31 @@ def test_run_repeats_on_hand_made_runs() -> None:
     assert out[:k].tolist() == [2, 4]  # the middle run only
     assert dedupe.order(np.array([3, 2, 2, 1])) == (False, True, 3)
     assert dedupe.order(np.array([1, 3, 2]))[:2] == (False, False)
+
+
+def test_find_codes_stops_once_every_code_is_found() -> None:
+    wanted = np.zeros(5, np.bool_)
+    wanted[[1, 3]] = True
+    assert codes.find_codes(np.array([3, 0, 3, 4], np.uint32), wanted, 2) == 1
+    assert wanted.tolist() == [False, True, False, False, False]
+    assert codes.find_codes(np.array([0, 1, 3], np.uint8), wanted, 1) == 0
+
+
+def test_holds_equals_the_values_of_the_rows() -> None:
+    """Events.holds: the asked values that the rows hold, whatever the column's type
+    may hold besides (categories no row holds: the rows with them were sliced off)."""
+    d = dt.date(2020, 3, 1)
+    raw = pl.DataFrame({"offender_id": [1, 2, 3, 4, 4], "offence_date": [d] * 5,
+                        "disposal_date": [d] * 5, "disposal_type": ["conviction"] * 5,
+                        "offence_code": pl.Series(["Z", "A", "b", "B", "B"],
+                                                  dtype=pl.Categorical),
+                        "offence_category": ["x", None, "y", "x", "x"]}).slice(1)
+    ev = pbr.Events.from_frame(raw)
+    assert ev.exclusions.count(rule="duplicate_event") == 1
+    spellings = ev.spellings("offence_code")
+    assert spellings is not None and "Z" in set(spellings)  # the type may hold it
+    assert ev.codes == frozenset({"A", "b", "B"})
+    asked = {"A", "B", "Z", "Q", "a"}
+    assert ev.holds("offence_code", asked) == frozenset({"A", "B"})
+    assert ev.holds("offence_category", {"x", "", "z"}) == frozenset({"x", ""})
+    assert ev.holds("offence_code", set()) == frozenset()

@@ -1,5 +1,6 @@
-"""Rows per categorical code: the vocabulary, category and code checks of a measure
-(:mod:`pbr._measure_checks`) read the events' codes once, without a group-by."""
+"""Rows per categorical code, and whether given codes occur: the vocabulary, category
+and code checks of a measure (:mod:`pbr._measure_checks`) read the events' codes
+without a group-by."""
 
 from __future__ import annotations
 
@@ -37,3 +38,17 @@ def count_codes(codes: np.ndarray, counts: np.ndarray) -> None:  # pragma: no co
         i += 1
     for c in range(m):
         counts[c] += lanes[c] + lanes[m + c] + lanes[2 * m + c] + lanes[3 * m + c]
+
+
+@njit(cache=True, nogil=True)
+def find_codes(codes: np.ndarray, wanted: np.ndarray, left: int) -> int:  # pragma: no cover
+    """Clear ``wanted[code]`` for each wanted code that ``codes`` holds (``left`` of them
+    still wanted), stopping once none is left; returns how many are still wanted."""
+    for i in range(codes.size):
+        c = np.int64(codes[i])
+        if wanted[c]:
+            wanted[c] = False
+            left -= 1
+            if left == 0:
+                break
+    return left

@@ -372,10 +372,6 @@ class _Columns:
             out.append(values)
         return tuple(out)
 
-    def gather(self, rows: np.ndarray) -> pl.DataFrame:
-        """The key values of ``rows`` (sorted positions), one column each."""
-        return pl.DataFrame({str(j): v for j, v in enumerate(self.gather_arrays(rows))})
-
     def piece_starts(self) -> np.ndarray:
         """Where each piece of at most :data:`HASH_PIECE_ROWS` rows starts, and ``n``
         last: pieces never straddle a chunk of any column, so each piece reads
@@ -489,7 +485,7 @@ def _repeated_in_runs(cols: _Columns, key: int, sub: int) -> np.ndarray | None:
         if bufs is None:
             r = dedupe.MAX_RUN
             bufs = local.bufs = (
-                np.zeros(dedupe.filter_slots(r) + 1, np.uint32), np.empty(r, np.bool_),
+                np.zeros(dedupe.filter_slots(r) + 1, np.uint32), np.zeros(r, np.bool_),
                 np.empty(r, np.int64), np.empty(r, np.uint64), np.empty(2 * r, np.int32),
                 np.empty(HASH_PIECE_ROWS, np.int64))
         return bufs
@@ -665,9 +661,27 @@ def _duplicate_rows(df: pl.DataFrame) -> np.ndarray:
         return np.zeros(0, np.int64)
     # exact comparison among the candidates (a hash collision is not a duplicate): of
     # the key values when they are the values (integers, days, codes), else of the rows
-    sub = keys.gather(cand) if keys.exact else frame[cand]
-    later = sub.select(~pl.struct(sub.columns).is_first_distinct()).to_series().to_numpy()
+    if keys.exact:
+        later = _later_repeats(keys.gather_arrays(cand))
+    else:
+        sub = frame[cand]
+        later = sub.select(~pl.struct(sub.columns).is_first_distinct()).to_series().to_numpy()
     return np.asarray(cand[later], dtype=np.int64)
+
+
+def _later_repeats(values: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Whether each row (one array a column, rows in order) equals an earlier row in
+    every column: the rows sorted by every column, then by position, each row equal
+    to the one before it."""
+    n = values[0].size
+    order = np.lexsort((np.arange(n), *reversed(values)))
+    same = np.ones(max(n - 1, 0), np.bool_)
+    for v in values:
+        s = v[order]
+        same &= s[1:] == s[:-1]
+    later = np.zeros(n, np.bool_)
+    later[order[1:][same]] = True
+    return later
 
 
 def _duplicate_entry(df: pl.DataFrame, dup: np.ndarray, table: str) -> Exclusion:

@@ -235,17 +235,18 @@ def _row_hash(cols: tuple, p: int) -> np.uint64:  # type: ignore[type-arg]  # pr
 def _search_run(cols: tuple, sub: np.ndarray, i: int, j: int,  # type: ignore[type-arg]
                 slots: np.ndarray, flag: np.ndarray, cand: np.ndarray, ch: np.ndarray,
                 table: np.ndarray, out: np.ndarray, count: int) -> int:  # pragma: no cover
-    """Rows ``i`` to ``j`` (one run): append to ``out`` (from ``count``, in row order)
+    """Rows ``i`` to ``j`` (one run): append to ``out`` (from ``count``, in no order)
     every row whose hash of every column is shared with another row of the run;
     returns the new count.
 
     A filter first: each row takes the slot that its ``sub`` value hashes to, among
-    about :data:`FILTER_SLOTS` slots a row, and a row that finds the slot taken is
-    flagged with the row there (``flag``): so is every row that shares its ``sub``
-    value with another.  Only flagged rows (into ``cand``) are hashed in full and
-    compared, pairwise or in ``table``.  ``slots[0]`` counts the runs searched with
-    ``slots`` (zeros at first), and a slot holds that count above the row of the run
-    (plus one) that took it, so that no slot is cleared between runs."""
+    about :data:`FILTER_SLOTS` slots a row, and a row that finds the slot taken is a
+    candidate, with the row there (``flag`` marks them; all False on entry and on
+    return): so is every row that shares its ``sub`` value with another.  Only the
+    candidates (``cand``) are hashed in full and compared, pairwise or in ``table``.
+    ``slots[0]`` counts the runs searched with ``slots`` (zeros at first), and a slot
+    holds that count above the row of the run (plus one) that took it, so that no
+    slot is cleared between runs."""
     m = j - i
     size = filter_slots(m)
     lg = 4
@@ -259,21 +260,24 @@ def _search_run(cols: tuple, sub: np.ndarray, i: int, j: int,  # type: ignore[ty
     slots[0] = run
     table_slots = slots[1:size + 1]
     taken = np.uint32(run << 16)
-    flag[:m] = False
+    c = 0
     for p in range(m):
         s = np.int64((np.uint64(np.int64(sub[i + p])) * _K) >> shift)
         t = table_slots[s]
         table_slots[s] = taken | np.uint32(p + 1)
-        if t >> 16 == run:  # taken by row (t & 0xFFFF) - 1 of this run
-            flag[(t & 0xFFFF) - 1] = True
+        if t >> 16 == run:  # taken by row q of this run: both are candidates
+            q = np.int64(t & 0xFFFF) - 1
+            if not flag[q]:
+                flag[q] = True
+                cand[c] = i + q
+                c += 1
             flag[p] = True
-    c = 0
-    for p in range(m):
-        if flag[p]:
             cand[c] = i + p
-            ch[c] = _row_hash(cols, i + p)
-            flag[c] = False  # from here on: whether candidate c repeats
             c += 1
+    for a in range(c):
+        flag[cand[a] - i] = False
+        ch[a] = _row_hash(cols, cand[a])
+    # from here on flag[a]: whether candidate a repeats another
     if c < 2:
         return count
     if c <= PAIRWISE:
@@ -305,6 +309,7 @@ def _search_run(cols: tuple, sub: np.ndarray, i: int, j: int,  # type: ignore[ty
         if flag[a]:
             out[count] = cand[a]
             count += 1
+            flag[a] = False
     return count
 
 
@@ -315,7 +320,8 @@ def run_repeats(cols: tuple, key: np.ndarray, sub: np.ndarray,  # type: ignore[t
                 out: np.ndarray) -> tuple[bool, bool, bool, int, int, int]:  # pragma: no cover
     """One piece of rows (``cols``) in the order of ``key`` (one of them): the rows
     whose hash of every column is shared with another row of their run of equal
-    ``key`` values (:func:`_search_run`, filtered by ``sub``), into ``out``.  Equal rows
+    ``key`` values (:func:`_search_run`, filtered by ``sub``), into ``out`` (in no
+    order; ``flag`` all False on entry, and so on return).  Equal rows
     are equal in ``key``: where ``key`` never decreases (or never increases) they are
     in one run, and every row that repeats another is among those found.
 

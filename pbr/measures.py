@@ -345,6 +345,9 @@ def _assemble(cohort: Cohort, events: Events, custody: Custody | None, spec: Mea
         else pl.Series(dtype=pl.Boolean).extend_constant(None, len(reoff)),
         "days_to_first": _nullable(first),
     }
+    # outputs a rule set adds to the default table (pbr._kernels.rules), as they are
+    cols.update({o.name: pl.Series(arrays[o.name]) for o in rules.active().outputs
+                 if o not in rules.DEFAULT.outputs})
     frame = cohort.data.drop(ROW, strict=False)
     if custody is not None:
         cols["custody_days"] = pl.Series(arrays["custody_days"]) if "custody_days" in arrays \

@@ -388,17 +388,21 @@ class _Columns:
         """A column that may hold the rows in its order, and a column to filter its
         runs with (:func:`_repeated_in_runs`); None when none looks ordered.
 
-        Only the first :data:`ORDER_SAMPLE` rows are read: of the columns of key values
+        Only :data:`ORDER_SAMPLE` rows are read: of the columns of key values
         (a column of hashes says nothing by its order) that never decrease or never
         increase there, the one with the most runs of equal values; the filter is the
         other column with the most distinct values there.  The search checks the order
         of every row and falls back to the radix search where it does not hold."""
         from pbr._kernels import dedupe
 
-        m = min(self.n, ORDER_SAMPLE)
-        if m < 2:
+        # the first rows of the first piece (within one chunk of every column) of two
+        # rows or more
+        starts = self.piece_starts()
+        wide = np.flatnonzero(np.diff(starts) >= 2)
+        if not wide.size:
             return None
-        sample = self.piece(0, min(m, int(self.starts[0][1]) if self.starts else m))
+        a = int(starts[wide[0]])
+        sample = self.piece(a, min(int(starts[wide[0] + 1]), a + ORDER_SAMPLE))
         best, best_runs = None, 0
         for j, values in enumerate(sample):
             if self.exact_columns[j]:

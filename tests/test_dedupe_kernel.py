@@ -181,8 +181,9 @@ def test_rows_in_key_order_are_searched_run_by_run(descending: bool, piece_rows:
     df = ordered_frame(6000, 11, descending=descending)
     chunked = pl.concat([df.slice(0, 1000), df.slice(1000, 3001), df.slice(4001)],
                         rechunk=False)
+    tiny_first = pl.concat([df.slice(0, 1), df.slice(1)], rechunk=False)  # sampled after it
     expected = brute(df)
-    for table in (df, chunked):
+    for table in (df, chunked, tiny_first):
         found = run_search(table)
         assert found is not None and np.isin(expected, found).all()
         assert np.array_equal(data._duplicate_rows(table), expected)

@@ -790,14 +790,8 @@ class _Table:
         without rows); found once per table and columns."""
         cache: dict[str, tuple[Any, Any]] = self.__dict__.setdefault("_spans", {})
         todo = [c for c in dict.fromkeys(columns) if c not in cache]
-        values = self._values
-        days = [c for c in todo if values.schema[c] == pl.Date and values.height
-                and not values[c].null_count()]
-        for c in days:  # a date column without nulls: its day numbers, chunk by chunk
-            cache[c] = _day_span(values[c])
-        todo = [c for c in todo if c not in days]
         if todo:  # each column's minimum and maximum, found once (one polars pass)
-            row = values.select(
+            row = self._values.select(
                 *(pl.col(c).min().alias(f"lo{i}") for i, c in enumerate(todo)),
                 *(pl.col(c).max().alias(f"hi{i}") for i, c in enumerate(todo))).row(0)
             for i, c in enumerate(todo):
@@ -806,23 +800,6 @@ class _Table:
         his = [cache[c][1] for c in columns if cache[c][1] is not None]
         lo, hi = (min(los), max(his)) if los and his else (None, None)
         return (lo, hi) if isinstance(lo, _dt.date) and isinstance(hi, _dt.date) else None
-
-
-def _day_span(s: pl.Series) -> tuple[_dt.date, _dt.date]:
-    """The earliest and the latest date of a date column with rows and no nulls: the
-    least and greatest day number of each chunk (on every thread), then of those."""
-    from pbr._kernels import codes
-
-    chunks = [c.to_numpy() for c in s.to_physical().get_chunks() if c.len()]
-    spans = np.zeros((len(chunks), 2), np.int64)
-
-    def span(k: int) -> None:
-        spans[k] = codes.min_max(chunks[k])
-
-    each_piece(span, len(chunks))
-    epoch = _dt.date(1970, 1, 1)
-    return (epoch + _dt.timedelta(days=int(spans[:, 0].min())),
-            epoch + _dt.timedelta(days=int(spans[:, 1].max())))
 
 
 @dataclass(frozen=True)

@@ -275,20 +275,3 @@ def test_holds_equals_the_values_of_the_rows() -> None:
     assert ev.holds("offence_code", asked) == frozenset({"A", "B"})
     assert ev.holds("offence_category", {"x", "", "z"}) == frozenset({"x", ""})
     assert ev.holds("offence_code", set()) == frozenset()
-
-
-def test_date_spans_equal_polars_min_and_max() -> None:
-    """A date column without nulls is spanned chunk by chunk (codes.min_max); one with
-    nulls by polars; both give polars' answer."""
-    days = [dt.date(2001, 5, 3), dt.date(1899, 12, 31), dt.date(2020, 1, 1),
-            dt.date(1969, 12, 31), dt.date(2100, 12, 31)]
-    s = pl.Series("index_date", days)
-    chunked = pl.concat([s.slice(0, 2), s.slice(2, 0), s.slice(2)], rechunk=False)
-    assert data._day_span(chunked) == (dt.date(1899, 12, 31), dt.date(2100, 12, 31))
-    assert tuple(map(int, codes.min_max(np.array([4, -2, 9], np.int32)))) == (-2, 9)
-    cohort = pbr.Cohort.from_frame(pl.DataFrame({"offender_id": [1, 2, 3, 4, 5],
-                                                 "index_date": chunked}))
-    assert cohort.date_span("index_date") == (min(days), max(days))
-    with_nulls = pl.DataFrame({"d": [None, dt.date(2020, 2, 2)]}, schema={"d": pl.Date})
-    table = data._Table(with_nulls)
-    assert table.date_span("d") == (dt.date(2020, 2, 2), dt.date(2020, 2, 2))

@@ -1,6 +1,6 @@
-"""Rows per categorical code, whether given codes occur, and the span of day numbers:
-the vocabulary, category, code and date checks of a measure
-(:mod:`pbr._measure_checks`) read the events' columns without a group-by."""
+"""Rows per categorical code, and whether given codes occur: the vocabulary, category
+and code checks of a measure (:mod:`pbr._measure_checks`) read the events' codes
+without a group-by."""
 
 from __future__ import annotations
 
@@ -54,14 +54,3 @@ def find_codes(codes: np.ndarray, wanted: np.ndarray, left: int) -> int:  # prag
             if left == 0:
                 break
     return left
-
-
-@njit(cache=True, nogil=True)
-def min_max(values: np.ndarray) -> tuple[np.int64, np.int64]:  # pragma: no cover
-    """The least and the greatest of ``values`` (integers, at least one), in one pass."""
-    lo = hi = np.int64(values[0])
-    for i in range(1, values.size):
-        v = np.int64(values[i])
-        lo = min(lo, v)
-        hi = max(hi, v)
-    return lo, hi

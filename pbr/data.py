@@ -365,10 +365,29 @@ class _Columns:
         for arrays, starts in zip(self.arrays, self.starts, strict=True):
             cut = np.searchsorted(rows, starts)
             values = np.empty(rows.size, arrays[0].dtype if arrays else np.int64)
-            for c, chunk in enumerate(arrays):
+            for c in np.flatnonzero(cut[1:] > cut[:-1]).tolist():  # chunks with rows
                 lo, hi = int(cut[c]), int(cut[c + 1])
-                if hi > lo:
-                    values[lo:hi] = chunk[rows[lo:hi] - starts[c]]
+                values[lo:hi] = arrays[c][rows[lo:hi] - starts[c]]
+            out.append(values)
+        return tuple(out)
+
+    def gather_spans(self, spans: list[list[int]]) -> tuple[np.ndarray, ...]:
+        """The key values of the rows of ``spans`` (``[start, end)``, in order,
+        disjoint), one array a column: a copy of each span, chunk by chunk."""
+        size = sum(hi - lo for lo, hi in spans)
+        out = []
+        for arrays, starts in zip(self.arrays, self.starts, strict=True):
+            values = np.empty(size, arrays[0].dtype if arrays else np.int64)
+            at = 0
+            for lo, hi in spans:
+                c = int(np.searchsorted(starts, lo, side="right")) - 1
+                while lo < hi:  # the span's part in chunk c
+                    o = int(starts[c])
+                    end = min(hi, o + arrays[c].size)
+                    values[at:at + end - lo] = arrays[c][lo - o:end - o]
+                    at += end - lo
+                    lo = end
+                    c += 1
             out.append(values)
         return tuple(out)
 
@@ -542,7 +561,7 @@ def _repeated_in_runs(cols: _Columns, key: int, sub: int) -> np.ndarray | None:
                 left.append([lo, hi])
     if left:
         rows = np.concatenate([np.arange(lo, hi) for lo, hi in left])
-        part = cols.gather_arrays(rows)
+        part = cols.gather_spans(left)
         slots, flag, cand, ch, table, _ = scratch()
         out = np.empty(rows.size, np.int64)
         res = dedupe.run_repeats(part, part[key], part[sub], True, True, slots, flag, cand,

@@ -275,3 +275,15 @@ def test_holds_equals_the_values_of_the_rows() -> None:
     assert ev.holds("offence_code", asked) == frozenset({"A", "B"})
     assert ev.holds("offence_category", {"x", "", "z"}) == frozenset({"x", ""})
     assert ev.holds("offence_code", set()) == frozenset()
+
+
+def test_gather_spans_and_arrays_across_chunks() -> None:
+    s = pl.Series("v", np.arange(20, dtype=np.int64))
+    chunked = pl.concat([s.slice(0, 5), s.slice(5, 0), s.slice(5, 7), s.slice(12)],
+                        rechunk=False)
+    cols = data._Columns(chunked.to_frame())
+    spans = [[3, 6], [11, 13], [19, 20]]
+    (got,) = cols.gather_spans(spans)
+    assert got.tolist() == [3, 4, 5, 11, 12, 19]
+    (picked,) = cols.gather_arrays(np.array([0, 4, 5, 12, 19]))
+    assert picked.tolist() == [0, 4, 5, 12, 19]

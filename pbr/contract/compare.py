@@ -35,11 +35,11 @@ from typing import Any
 
 import polars as pl
 
-from pbr.compare.thresholds import GROUP_MEASURES as _GROUP_MEASURES
+from pbr.compare.groups import GROUP_MEASURES as _GROUP_MEASURES
+from pbr.compare.groups import group_thresholds
 from pbr.compare.thresholds import (
     PLACES,
     adjust_baseline,
-    group_thresholds,
     interval_thresholds,
     significance_interval,
     significance_thresholds,

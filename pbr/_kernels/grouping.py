@@ -416,7 +416,7 @@ def sort_groups(offsets, off, disp, typ, code, cat, court, pos, has_cat, has_cou
 
 
 #: largest dense (type, code, category) key space numbered with a lookup table; beyond
-#: it :func:`pbr.prepare.attribute_ids` numbers the keys with ``np.unique``
+#: it :func:`pbr._engine.layout.attribute_ids` numbers the keys with ``np.unique``
 MAX_DENSE_ATTRIBUTES = 1 << 22
 
 

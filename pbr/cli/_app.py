@@ -134,8 +134,9 @@ def kernels_cached(kernels: Iterable[Any] | None = None) -> bool:
         if kernels is None:
             from pbr._kernels import codes, dedupe, onepass
 
-            # the one-call measure's kernels and those of the events' validation
-            kernels = [onepass._probe_measure, onepass._finish, dedupe.repeated,
+            # the one-call measure's kernels and those every events validation runs (the
+            # duplicate search's order test: the search itself depends on the rows' order)
+            kernels = [onepass._probe_measure, onepass._finish, dedupe.order,
                        codes.count_codes]
         kernel: Any
         for kernel in kernels:

@@ -10,6 +10,7 @@ same way and reports a bad file or an unknown key the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
@@ -148,6 +149,29 @@ def plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return [plain(item) for item in value]
     return value
+
+
+class Replaceable:
+    """A frozen dataclass spec copied with some fields changed: :meth:`replace`.
+
+    Shared by the specs whose fields include no ``replace`` (``MatchSpec`` has one, the
+    with-replacement flag, and keeps ``replace_fields``).
+    """
+
+    __slots__ = ()
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with some fields changed, validated again (``__post_init__`` runs).
+
+        Examples
+        --------
+        >>> import pbr
+        >>> pbr.MeasureSpec().replace(follow_up="6 months").follow_up
+        Period('6 months')
+        >>> pbr.ComparisonSpec().replace(level=0.9).level
+        0.9
+        """
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
 class TomlDocument:

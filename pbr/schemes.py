@@ -17,13 +17,12 @@ Sources: each preset's ``source`` and trailing comments cite keys (``[MoJ-Guide-
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pbr._toml import TomlDocument, bundled, bundled_text
+from pbr._toml import Replaceable, TomlDocument, bundled, bundled_text
 from pbr.cohort.rule import CohortRule
 from pbr.compare.spec import ComparisonSpec
 from pbr.errors import SpecError
@@ -44,7 +43,7 @@ _LINE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*?)\s*#\s
 
 
 @dataclass(frozen=True)
-class Scheme(TomlDocument):
+class Scheme(Replaceable, TomlDocument):
     """A named scheme: cohort rule, measure spec and comparison spec.
 
     Attributes
@@ -83,10 +82,6 @@ class Scheme(TomlDocument):
             if not isinstance(getattr(self, attr), cls):
                 raise SpecError(f"scheme {attr}: expected a {cls.__name__}, "
                                 f"got {type(getattr(self, attr)).__name__}")
-
-    def replace(self, **changes: Any) -> Scheme:
-        """A copy with some parts changed, e.g. ``measure=s.measure.replace(...)``."""
-        return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         """The four tables as plain TOML-able values."""

@@ -11,14 +11,13 @@ the field documentation refer to that page.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from pbr._toml import TomlTable, bundled, bundled_text
+from pbr._toml import Replaceable, TomlTable, bundled, bundled_text
 from pbr.errors import SpecError
 from pbr.period import Period
 from pbr.schema import normalise_term
@@ -47,7 +46,7 @@ def _tuple_of_str(name: str, value: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class MeasureSpec(TomlTable, table="measure", label="", pairs=("severity_weights",)):
+class MeasureSpec(Replaceable, TomlTable, table="measure", label="", pairs=("severity_weights",)):
     """The rules of a proven-reoffending measure.
 
     Every field has the MoJ national-statistics default (MoJ, *Guide to Proven
@@ -236,16 +235,6 @@ class MeasureSpec(TomlTable, table="measure", label="", pairs=("severity_weights
                    for v in values):
                 return scale
         return None
-
-    def replace(self, **changes: Any) -> MeasureSpec:
-        """A copy with some fields changed (validated again).
-
-        Examples
-        --------
-        >>> MeasureSpec().replace(follow_up="6 months").follow_up
-        Period('6 months')
-        """
-        return dataclasses.replace(self, **changes)
 
     def __str__(self) -> str:
         lines = [f"MeasureSpec {self.name!r}"]

@@ -13,14 +13,13 @@ primary source is the MoJ *Guide to Proven Reoffending Statistics*, 2019,
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from pbr._toml import TomlTable
+from pbr._toml import Replaceable, TomlTable
 from pbr.errors import SpecError
 from pbr.period import Period
 from pbr.spec import as_date
@@ -107,7 +106,7 @@ def sentence_bound(text: str) -> tuple[str, Period]:
 
 
 @dataclass(frozen=True)
-class CohortRule(TomlTable, table="cohort", strict=True, pairs=("where",)):
+class CohortRule(Replaceable, TomlTable, table="cohort", strict=True, pairs=("where",)):
     """The rules that turn disposal records into a cohort of index events.
 
     Defaults are the MoJ proven-reoffending rules since the October 2017 publication
@@ -324,16 +323,6 @@ class CohortRule(TomlTable, table="cohort", strict=True, pairs=("where",)):
     def ages(self) -> tuple[int | None, int | None]:
         """(lowest, highest) age allowed, inclusive; None = unbounded."""
         return age_bounds(self.age_group)
-
-    def replace(self, **changes: Any) -> CohortRule:
-        """A copy with some fields changed (validated again).
-
-        Examples
-        --------
-        >>> CohortRule().replace(age_group="juvenile").ages
-        (10, 17)
-        """
-        return dataclasses.replace(self, **changes)
 
     def __str__(self) -> str:
         lines = [f"CohortRule {self.name!r}"]

@@ -19,13 +19,12 @@ the Justice Data Lab), difference-in-differences.md (Rikers ABLE) and docs/schem
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from scipy.stats import norm
 
-from pbr._toml import TomlTable
+from pbr._toml import Replaceable, TomlTable
 from pbr.compare.registry import MEASURES, measure_info
 from pbr.errors import SpecError
 
@@ -61,7 +60,7 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True)
-class ComparisonSpec(TomlTable, table="comparison"):
+class ComparisonSpec(Replaceable, TomlTable, table="comparison"):
     """The counterfactual and the test a scheme judges its outcome by.
 
     Parameters
@@ -217,16 +216,6 @@ class ComparisonSpec(TomlTable, table="comparison"):
         """
         q = 1.0 - (1.0 - self.level) / 2.0 if self.sides == "two-sided" else self.level
         return float(norm.ppf(q))
-
-    def replace(self, **changes: Any) -> ComparisonSpec:
-        """A copy with some fields changed (validated again).
-
-        Examples
-        --------
-        >>> ComparisonSpec().replace(level=0.9).level
-        0.9
-        """
-        return dataclasses.replace(self, **changes)
 
     def __str__(self) -> str:
         lines = [f"ComparisonSpec {self.name!r}"]

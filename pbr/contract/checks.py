@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
 from pbr.contract.comparator import proportion_suspected
@@ -47,6 +47,31 @@ def _needs_cohorts(c: Contract, what: str) -> ContractError:
                          "...] so that every cohort's start date and contract year are known")
 
 
+def _check_limits_on_the_grid(lim: dict[str, Decimal], places: int) -> None:
+    """A floor and a cap with no payable amount between them once the contract rounds.
+
+    Payments are rounded to ``places`` decimals and limits keep them payable: a floor is
+    met by rounding up, a cap by rounding down (docs/methodology/payments.md, limits).
+    A floor of 0.01 and a cap of 0.04 under rounding to whole pounds leave no whole
+    amount between them (the floor needs 1, the cap allows 0), so one of the two would
+    be broken; pbr rule: refused, like a floor above its cap.
+    """
+    q = Decimal(1).scaleb(-places)
+    pairs = [*_PAIRS, ("year_cap", "cohort_floor"), ("total_cap", "cohort_floor"),
+             ("total_cap", "year_floor")]
+    for cap, floor in pairs:
+        if cap not in lim or floor not in lim or lim[floor] > lim[cap]:
+            continue   # a missing one, or refused above with its own message
+        low, high = lim[floor].quantize(q, ROUND_CEILING), lim[cap].quantize(q, ROUND_FLOOR)
+        if low > high:
+            raise ContractError(
+                f"limits.{floor} ({lim[floor]}) exceeds limits.{cap} ({lim[cap]}) once "
+                f"payments are rounded to {places} decimal place(s) (rounding.places): the "
+                f"floor rounds up to {low}, the cap down to {high}, so no payable amount lies "
+                "within both; give the limits in the contract's rounding unit, or round to "
+                "more places")
+
+
 def check_contract(c: Contract) -> None:
     """Contradictions and missing tables across a contract's fields (ContractError)."""
     if c.rate_unit not in RATE_UNITS:
@@ -74,6 +99,7 @@ def check_contract(c: Contract) -> None:
                                 f"({lim[cap]}): a {floor.split('_')[0]} paid its floor already "
                                 f"breaks the {cap.split('_')[0]} cap; lower the floor or raise "
                                 "the cap")
+    _check_limits_on_the_grid(lim, c.rounding.places)
     listed = _listed(c)
     years = [k for k in ("year_cap", "year_floor") if k in lim]
     if years:

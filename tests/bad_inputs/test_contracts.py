@@ -90,6 +90,13 @@ TOML_CASES: list[tuple[str, str, str]] = [
      r"component 'binary'\.floor: 20\.00 exceeds component 'binary'\.cap \(10\.00\)"),
     ("year_cap_below_floor", toml(extra="[limits]\nyear_cap = 100.00\nyear_floor = 200.00\n"),
      r"limits\.year_floor \(200\.00\) exceeds limits\.year_cap \(100\.00\).*lower the floor"),
+    ("floor_and_cap_with_no_payable_amount_between_them",
+     toml(extra="[limits]\ntotal_cap = 0.04\ntotal_floor = 0.01\n[rounding]\nplaces = 0\n"),
+     r"limits\.total_floor \(0\.01\) exceeds limits\.total_cap \(0\.04\) once payments are "
+     r"rounded to 0 decimal place\(s\).*floor rounds up to 1, the cap down to 0"),
+    ("cohort_floor_over_year_cap_at_the_rounding",
+     toml(extra="[limits]\nyear_cap = 10.40\ncohort_floor = 10.30\n[rounding]\nplaces = 0\n"),
+     r"limits\.cohort_floor \(10\.30\) exceeds limits\.year_cap \(10\.40\) once payments"),
     ("negative_total_cap", toml(extra="[limits]\ntotal_cap = -1.00\n"),
      r"limits\.total_cap: -1\.00 is negative.*negative floor, e\.g\. total_floor"),
     ("cohort_floor_above_total_cap",

@@ -13,6 +13,7 @@ check_distribution()
 
 from pbr import io, risk, stats, synth
 from pbr._scratch import release_memory
+from pbr.attribution import Attribution, ProviderSpells, attribute
 from pbr.audit import Manifest, VerificationResult, pay, verify
 from pbr.cohort import CohortBuild, CohortRule, Disposals, build_cohort
 from pbr.compare import ComparisonResult, ComparisonSpec, compare
@@ -77,6 +78,7 @@ from pbr.stats import (
 
 __all__ = [
     "AdjustedComparison",
+    "Attribution",
     "AuditError",
     "BalanceResult",
     "Baseline",
@@ -112,6 +114,7 @@ __all__ = [
     "PbrWarning",
     "Period",
     "PeriodError",
+    "ProviderSpells",
     "ProvisionalWarning",
     "ReconciliationError",
     "SchemaError",
@@ -122,6 +125,7 @@ __all__ = [
     "SpecError",
     "VerificationResult",
     "__version__",
+    "attribute",
     "available_presets",
     "available_schemes",
     "build_cohort",

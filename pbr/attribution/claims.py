@@ -1,0 +1,149 @@
+"""Several providers paid from one statement, and one outcome claimed by two contracts.
+
+:func:`split_statement` splits each line of a :class:`~pbr.PaymentStatement` between
+providers by an :class:`~pbr.attribution.Attribution` of the line's cohort, to the
+contract's rounding quantum, so that each provider's parts add up to the line exactly
+and the lines still add up to the statement's total (docs/methodology/local.md, A5).
+
+:func:`double_claims` reports offenders whose outcome two contracts claim for
+overlapping follow-up windows (A6): the double-payment check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from pbr.attribution.core import Attribution, _windows
+from pbr.data import as_frame
+from pbr.errors import SchemaError, SpecError
+from pbr.period import Period
+
+__all__ = ["double_claims", "split_statement"]
+
+
+def split_statement(statement: Any, attribution: Attribution, *, cohorts: Any,
+                    cohort_column: str = "cohort_period",
+                    weights: Any = None, weight_column: str | None = None) -> pl.DataFrame:
+    """Split every line of a payment statement between providers.
+
+    Parameters
+    ----------
+    statement
+        A :class:`~pbr.PaymentStatement`.
+    attribution
+        Shares of each cohort member (:func:`~pbr.attribution.attribute`).
+    cohorts
+        A frame (or MeasureResult) with ``offender_id`` and ``cohort_column``: which
+        cohort label of the statement each member belongs to. A line whose cohort is not a
+        label there (a contract-level line such as a fee or an adjustment on the total) is
+        split over every member.
+    weights, weight_column
+        Optional per-member weights (e.g. reoffences avoided); default 1 each.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``line``, ``cohort``, ``component``, ``provider``, ``amount`` (Decimal as text),
+        ``exact`` (the unrounded fraction): the parts of each line add up to its amount.
+    """
+    frame = as_frame(getattr(cohorts, "frame", cohorts), "cohorts")
+    for c in ("offender_id", cohort_column):
+        if c not in frame.columns:
+            raise SchemaError(f"split_statement: no column {c!r} in cohorts; columns present: "
+                              f"{', '.join(frame.columns[:20])}. Fix: pass cohort_column=")
+    labels = frame.select("offender_id", pl.col(cohort_column).cast(pl.String).alias("__c"))
+    known = set(labels["__c"].unique().to_list())
+    quantum = statement.rounding.quantum
+    rows: list[dict[str, Any]] = []
+    for line in statement.lines:
+        if line.amount == 0:
+            continue
+        members = (labels.filter(pl.col("__c") == line.cohort)["offender_id"]
+                   if line.cohort in known else labels["offender_id"])
+        sub = Attribution(attribution.rule,
+                          attribution.frame.filter(pl.col("offender_id").is_in(
+                              members.implode())),
+                          attribution.windows, attribution.window, attribution.spells,
+                          attribution.notes)
+        if sub.frame.height == 0:
+            raise SpecError(f"split_statement: line {line.line} ({line.cohort}) has no "
+                            "attributed cohort member; attribute that cohort first")
+        sign = Decimal(1) if line.amount > 0 else Decimal(-1)
+        parts = sub.allocate_amount(abs(line.amount), weights=weights, column=weight_column,
+                                    quantum=str(quantum))
+        for prov, exact, amount in parts.iter_rows():
+            rows.append({"line": line.line, "cohort": line.cohort,
+                         "component": line.component, "provider": prov,
+                         "amount": str(sign * Decimal(amount)),
+                         "exact": ("-" if sign < 0 else "") + exact})
+    out = pl.DataFrame(rows, schema={"line": pl.String, "cohort": pl.String,
+                                     "component": pl.String, "provider": pl.String,
+                                     "amount": pl.String, "exact": pl.String})
+    total = sum((Decimal(a) for a in out["amount"].to_list()), Decimal(0))
+    if total != statement.total:
+        raise SpecError(f"split_statement: the parts add up to {total}, not the statement's "
+                        f"total {statement.total} (a bug in pbr: please report it)")
+    return out
+
+
+def double_claims(claims: Mapping[str, Any], *,
+                  follow_up: str | Period | None = None) -> pl.DataFrame:
+    """Offenders whose outcome two contracts claim over overlapping windows.
+
+    Parameters
+    ----------
+    claims
+        ``{contract name: MeasureResult or frame}``; each brings ``offender_id`` and
+        ``index_date`` and its follow-up window (a MeasureResult's spec, or
+        ``follow_up=`` for frames).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per offender and pair of contracts with overlapping windows:
+        ``offender_id``, ``contract_a``, ``window_a``, ``contract_b``, ``window_b``,
+        ``overlap_days``. Empty when no outcome is claimed twice.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> a = pl.DataFrame({"offender_id": [1, 2], "index_date": [dt.date(2020, 1, 1)] * 2})
+    >>> b = pl.DataFrame({"offender_id": [2], "index_date": [dt.date(2020, 6, 1)]})
+    >>> double_claims({"A": a, "B": b}, follow_up="12 months").select(
+    ...     "offender_id", "overlap_days").rows()
+    [(2, 214)]
+    """
+    if len(claims) < 2:
+        raise SpecError("double_claims: give at least two contracts' cohorts")
+    wins = []
+    for name, claim in claims.items():
+        w, _ = _windows(claim, follow_up, None)
+        wins.append(w.select("offender_id", pl.lit(name).alias("contract"), "w_start", "w_end"))
+    types = {w.schema["offender_id"] for w in wins}
+    if len(types) > 1:
+        raise SchemaError(f"double_claims: offender_id types differ between contracts "
+                          f"({', '.join(sorted(map(str, types)))}); cast them to one type")
+    allw = pl.concat(wins)
+    pairs = (allw.join(allw, on="offender_id", suffix="_b")
+             .filter(pl.col("contract") < pl.col("contract_b"))
+             .with_columns(
+                 (pl.min_horizontal("w_end", "w_end_b") - pl.max_horizontal("w_start",
+                                                                             "w_start_b"))
+                 .dt.total_days().alias("d"))
+             .filter(pl.col("d") >= 0))
+    fmt = "%Y-%m-%d"
+    return (pairs.select(
+        "offender_id", pl.col("contract").alias("contract_a"),
+        pl.concat_str(pl.col("w_start").dt.strftime(fmt), pl.lit(" to "),
+                      pl.col("w_end").dt.strftime(fmt)).alias("window_a"),
+        pl.col("contract_b"),
+        pl.concat_str(pl.col("w_start_b").dt.strftime(fmt), pl.lit(" to "),
+                      pl.col("w_end_b").dt.strftime(fmt)).alias("window_b"),
+        (pl.col("d") + 1).alias("overlap_days"))
+        .sort("offender_id", "contract_a", "contract_b"))
+
+

@@ -13,6 +13,7 @@ check_distribution()
 
 from pbr import io, risk, stats, synth
 from pbr._scratch import release_memory
+from pbr.areas import AreaHierarchy, RecordedCrime, crime_change
 from pbr.attribution import Attribution, ProviderSpells, attribute
 from pbr.audit import Manifest, VerificationResult, pay, verify
 from pbr.cohort import CohortBuild, CohortRule, Disposals, build_cohort
@@ -78,6 +79,7 @@ from pbr.stats import (
 
 __all__ = [
     "AdjustedComparison",
+    "AreaHierarchy",
     "Attribution",
     "AuditError",
     "BalanceResult",
@@ -117,6 +119,7 @@ __all__ = [
     "ProviderSpells",
     "ProvisionalWarning",
     "ReconciliationError",
+    "RecordedCrime",
     "SchemaError",
     "Scheme",
     "SchemeRun",
@@ -132,6 +135,7 @@ __all__ = [
     "casemix_score",
     "compare",
     "compare_to_baseline",
+    "crime_change",
     "e_value",
     "estimate_effect",
     "fit_casemix",

@@ -27,6 +27,7 @@ PUBLIC = {
     "AuditError", "CompletenessWarning", "DataQualityWarning", "PaymentLedger",
     "ProvisionalWarning", "SmallSampleWarning",
     "Attribution", "ProviderSpells", "attribute",
+    "AreaHierarchy", "RecordedCrime", "crime_change",
 }
 
 # layer of each module (ARCHITECTURE.md): 0 foundations, 1 kernels, 2 computation, 3 io/report,
@@ -42,7 +43,7 @@ LAYERS = {
     "pbr.synth": 2, "pbr.risk": 2, "pbr.matching": 2, "pbr.cohort": 2,
     "pbr.schemes": 2, "pbr.scheme_run": 2,
     "pbr.stats": 2, "pbr.compare": 2,
-    "pbr.contract": 2, "pbr.privacy": 2, "pbr.attribution": 2,
+    "pbr.contract": 2, "pbr.privacy": 2, "pbr.attribution": 2, "pbr.areas": 2,
     "pbr.io": 3, "pbr.report": 3, "pbr.audit": 3,
     "pbr.cli": 4, "pbr": 4,
 }

@@ -24,7 +24,8 @@ from pbr.contract.checks import check_contract
 from pbr.contract.comparator import Comparator
 from pbr.contract.components import Component
 from pbr.contract.outcome import as_decimal
-from pbr.errors import ContractError, SpecError
+from pbr.errors import ContractError, PeriodError, SpecError
+from pbr.period import Period
 from pbr.spec import MeasureSpec, parse_date, preset
 
 __all__ = ["SCHEMA_VERSION", "CohortPeriod", "Contract", "Rounding", "Variation",
@@ -115,8 +116,12 @@ class Contract:
     rate at or below 1 is refused as a proportion written by mistake.  ``provisional``
     (``[contract] provisional = true``) allows :func:`~pbr.contract.run.run_contract` to
     pay on follow-up windows that have not closed by the data extract date; the lines
-    are then marked provisional.  Contradictory or incomplete terms raise
-    :class:`~pbr.errors.ContractError` naming every field involved
+    are then marked provisional.  ``reporting_lag`` (``[contract] reporting_lag = "3
+    months"``) is the time from the end of a cohort's waiting period to its payment, and
+    ``period_length`` (``[cohorts] length = "3 months"``) each cohort period's length
+    (otherwise the gap between listed starts): both optional, read by
+    :mod:`pbr.simulate.cashflow` for when payments fall due.  Contradictory or
+    incomplete terms raise :class:`~pbr.errors.ContractError` naming every field involved
     (:mod:`pbr.contract.checks`).
 
     Examples
@@ -161,9 +166,23 @@ class Contract:
     source: str = ""
     rate_unit: str = "percent"
     provisional: bool = False
+    reporting_lag: Period | None = None
+    period_length: Period | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        for name, key in (("reporting_lag", "contract.reporting_lag"),
+                          ("period_length", "cohorts.length")):
+            value = getattr(self, name)
+            if value is not None:  # timing of payments (pbr.simulate.cashflow)
+                try:
+                    set_(self, name, Period.parse(value))
+                except (PeriodError, TypeError, AttributeError):
+                    raise ContractError(f"{key}: a period such as '3 months' or '90 days', "
+                                        f"got {value!r}") from None
+                if name == "period_length" and getattr(self, name).n == 0:
+                    raise ContractError("cohorts.length: a cohort period is longer than zero, "
+                                        "e.g. '3 months'")
         if not isinstance(self.name, str) or not self.name:
             raise ContractError("contract.name: give the contract a name")
         if not (isinstance(self.currency, str) and len(self.currency) == 3
@@ -252,7 +271,11 @@ class Contract:
         head["rate_unit"] = self.rate_unit
         if self.provisional:
             head["provisional"] = True
+        if self.reporting_lag is not None:
+            head["reporting_lag"] = str(self.reporting_lag)
         cohorts: dict[str, Any] = {"column": self.cohort_column}
+        if self.period_length is not None:
+            cohorts["length"] = str(self.period_length)
         if self.periods:
             cohorts["period"] = [{k: v for k, v in (("name", p.name), ("start", p.start),
                                                     ("year", p.year)) if v is not None}
@@ -374,14 +397,14 @@ def _from_dict(cls: type[Contract], data: dict[str, Any]) -> Contract:
     _keys("(top level)", data, _TABLES)
     head = _keys("contract", data.get("contract", {}),
                  {"schema", "name", "version", "currency", "parties", "source", "rate_unit",
-                  "provisional"})
+                  "provisional", "reporting_lag"})
     schema = head.get("schema", SCHEMA_VERSION)
     if schema != SCHEMA_VERSION:
         raise ContractError(f"contract.schema: this pbr reads schema {SCHEMA_VERSION}, "
                             f"got {schema!r}")
     if "name" not in head:
         raise ContractError("contract.name: missing; add name = \"...\" under [contract]")
-    cohorts = _keys("cohorts", data.get("cohorts", {}), {"column", "period"})
+    cohorts = _keys("cohorts", data.get("cohorts", {}), {"column", "period", "length"})
     periods = tuple(CohortPeriod(**_keys("cohorts.period", p, {"name", "start", "year"}))
                     for p in cohorts.get("period", []))
     measure = _keys("measure", data.get("measure", {}), {"preset", "overrides"})
@@ -402,6 +425,7 @@ def _from_dict(cls: type[Contract], data: dict[str, Any]) -> Contract:
         parties=head.get("parties", {}), version=str(head.get("version", "1")),
         source=head.get("source", ""), rate_unit=head.get("rate_unit", "percent"),
         provisional=head.get("provisional", False),
+        reporting_lag=head.get("reporting_lag"), period_length=cohorts.get("length"),
         cohort_column=cohorts.get("column", "cohort_period"), periods=periods,
         measure_preset=measure.get("preset", "moj_national_2017"),
         measure_overrides=measure.get("overrides", {}),

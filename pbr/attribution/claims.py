@@ -17,12 +17,13 @@ from typing import Any
 
 import polars as pl
 
+from pbr.attribution._money import allocate
 from pbr.attribution.core import Attribution, _windows
 from pbr.data import as_frame
 from pbr.errors import SchemaError, SpecError
 from pbr.period import Period
 
-__all__ = ["double_claims", "split_statement"]
+__all__ = ["double_claims", "split_by_shares", "split_statement"]
 
 
 def split_statement(statement: Any, attribution: Attribution, *, cohorts: Any,
@@ -50,6 +51,16 @@ def split_statement(statement: Any, attribution: Attribution, *, cohorts: Any,
         ``line``, ``cohort``, ``component``, ``provider``, ``amount`` (Decimal as text),
         ``exact`` (the unrounded fraction): the parts of each line add up to its amount.
     """
+    return split_by_shares(statement, attribution.frame, cohorts=cohorts,
+                           cohort_column=cohort_column, weights=weights,
+                           weight_column=weight_column, rule=attribution.rule)
+
+
+def split_by_shares(statement: Any, shares: pl.DataFrame, *, cohorts: Any,
+                    cohort_column: str = "cohort_period", weights: Any = None,
+                    weight_column: str | None = None, rule: str = "shares") -> pl.DataFrame:
+    """:func:`split_statement` on any shares table: ``offender_id``, ``provider`` (the
+    party a part goes to: a provider, or an area), ``share_num`` and ``share_den``."""
     frame = as_frame(getattr(cohorts, "frame", cohorts), "cohorts")
     for c in ("offender_id", cohort_column):
         if c not in frame.columns:
@@ -58,35 +69,31 @@ def split_statement(statement: Any, attribution: Attribution, *, cohorts: Any,
     labels = frame.select("offender_id", pl.col(cohort_column).cast(pl.String).alias("__c"))
     known = set(labels["__c"].unique().to_list())
     quantum = statement.rounding.quantum
+    base = shares.select("offender_id", "provider", "share_num", "share_den")
     rows: list[dict[str, Any]] = []
     for line in statement.lines:
         if line.amount == 0:
             continue
         members = (labels.filter(pl.col("__c") == line.cohort)["offender_id"]
                    if line.cohort in known else labels["offender_id"])
-        sub = Attribution(attribution.rule,
-                          attribution.frame.filter(pl.col("offender_id").is_in(
-                              members.implode())),
-                          attribution.windows, attribution.window, attribution.spells,
-                          attribution.notes)
-        if sub.frame.height == 0:
+        sub = base.filter(pl.col("offender_id").is_in(members.implode()))
+        if sub.height == 0:
             raise SpecError(f"split_statement: line {line.line} ({line.cohort}) has no "
                             "attributed cohort member; attribute that cohort first")
         sign = Decimal(1) if line.amount > 0 else Decimal(-1)
-        parts = sub.allocate_amount(abs(line.amount), weights=weights, column=weight_column,
-                                    quantum=str(quantum))
-        for prov, exact, amount in parts.iter_rows():
+        parts = allocate(sub, abs(line.amount), quantum, weights, weight_column)
+        for prov, exact, amount in parts:
             rows.append({"line": line.line, "cohort": line.cohort,
                          "component": line.component, "provider": prov,
-                         "amount": str(sign * Decimal(amount)),
-                         "exact": ("-" if sign < 0 else "") + exact})
+                         "amount": str(sign * amount),
+                         "exact": ("-" if sign < 0 else "") + str(exact)})
     out = pl.DataFrame(rows, schema={"line": pl.String, "cohort": pl.String,
                                      "component": pl.String, "provider": pl.String,
                                      "amount": pl.String, "exact": pl.String})
     total = sum((Decimal(a) for a in out["amount"].to_list()), Decimal(0))
     if total != statement.total:
-        raise SpecError(f"split_statement: the parts add up to {total}, not the statement's "
-                        f"total {statement.total} (a bug in pbr: please report it)")
+        raise SpecError(f"split_statement ({rule}): the parts add up to {total}, not the "
+                        f"statement's total {statement.total} (a bug in pbr: please report it)")
     return out
 
 

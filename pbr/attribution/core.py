@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from pbr.attribution._money import allocate
 from pbr.attribution.shapley import Value, lookup, shapley_values
 from pbr.attribution.spells import ProviderSpells
 from pbr.data import as_frame
@@ -215,45 +216,17 @@ class Attribution:
         except InvalidOperation as exc:
             raise SpecError(f"allocate_amount: {amount!r} or quantum {quantum!r} is not a "
                             "decimal amount") from exc
-        if not total.is_finite() or q <= 0:
-            raise SpecError(f"allocate_amount: amount {amount!r} must be finite and quantum "
-                            f"{quantum!r} positive")
-        if (total / q) != (total / q).to_integral_value():
-            raise SpecError(f"allocate_amount: {total} is not a whole number of {q}; round the "
-                            "amount to the contract's rounding first")
-        w: dict[Any, Fraction] = {}
-        if weights is not None or column is not None:
-            if weights is None or column is None:
-                raise SpecError("allocate_amount: give both weights= (a frame) and column=")
-            wf = as_frame(getattr(weights, "frame", weights), "weights")
-            w = {k: Fraction(str(x)) for k, x in wf.select("offender_id", column).iter_rows()
-                 if x is not None}
-        parts: dict[str, Fraction] = {}
-        wsum = Fraction(0)
-        seen: set[Any] = set()
-        for oid, prov, n, d in self.frame.select("offender_id", "provider", "share_num",
-                                                 "share_den").iter_rows():
-            weight = w.get(oid, Fraction(1)) if w else Fraction(1)
-            if w and oid not in w:
-                raise SchemaError(f"allocate_amount: offender {oid!r} has no {column!r} weight")
-            parts[prov] = parts.get(prov, Fraction(0)) + Fraction(n, d) * weight
-            if oid not in seen:
-                seen.add(oid)
-                wsum += weight
-        if wsum == 0:
-            raise SpecError("allocate_amount: the weights sum to 0; nothing to split by")
-        units = int(total / q)
-        exact = {p: Fraction(units) * x / wsum for p, x in parts.items()}
-        floor = {p: math.floor(x) for p, x in exact.items()}
-        left = units - sum(floor.values())
-        order = sorted(exact, key=lambda p: (-(exact[p] - floor[p]), p))
-        for p in order[:left]:
-            floor[p] += 1
-        names = sorted(exact)
-        amounts = [str((Decimal(floor[p]) * q).quantize(q)) for p in names]
-        return pl.DataFrame({"provider": names,
-                             "exact": [str(exact[p] * Fraction(str(q))) for p in names],
-                             "amount": amounts})
+        if not total.is_finite() or q <= 0 or total < 0:
+            raise SpecError(f"allocate_amount: amount {amount!r} must be finite and >= 0, and "
+                            f"quantum {quantum!r} positive")
+        shares = self.frame.select("offender_id", "provider", "share_num", "share_den")
+        try:
+            parts = allocate(shares, total, q, weights, column)
+        except SpecError as exc:
+            raise SpecError(str(exc).replace("split:", "allocate_amount:")) from None
+        return pl.DataFrame({"provider": [p for p, _, _ in parts],
+                             "exact": [str(e) for _, e, _ in parts],
+                             "amount": [str(a) for _, _, a in parts]})
 
     def explain(self, offender_id: Any) -> str:
         """Why each provider holds its share of one offender, in words."""

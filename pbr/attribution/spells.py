@@ -45,12 +45,13 @@ _ROW = "__row"
 def _dates(df: pl.DataFrame, col: str, source: str) -> tuple[pl.DataFrame, pl.Series]:
     """Cast ``col`` to Date; return the frame and a mask of strings that are not dates."""
     dtype = df.schema[col]
+    none = pl.Series(np.zeros(df.height, dtype=bool))
     if dtype == pl.Date:
-        return df, pl.Series(np.zeros(df.height, dtype=bool))
+        return df, none
     if isinstance(dtype, pl.Datetime):
-        return df.with_columns(pl.col(col).dt.date()), pl.Series(np.zeros(df.height, dtype=bool))
+        return df.with_columns(pl.col(col).dt.date()), none
     if dtype == pl.Null:
-        return df.with_columns(pl.col(col).cast(pl.Date)), pl.Series(np.zeros(df.height, dtype=bool))
+        return df.with_columns(pl.col(col).cast(pl.Date)), none
     if dtype == pl.String or isinstance(dtype, pl.Categorical):
         raw = df[col].cast(pl.String).str.strip_chars()
         parsed = raw.str.to_date("%Y-%m-%d", strict=False)

@@ -68,6 +68,7 @@ from pbr.risk import (
 )
 from pbr.scheme_run import SchemeRun
 from pbr.schemes import Scheme, available_schemes, scheme
+from pbr.simulate import SimulationResult, simulate
 from pbr.spec import MeasureSpec, available_presets, preset
 from pbr.stats import (
     kaplan_meier,
@@ -123,6 +124,7 @@ __all__ = [
     "SchemaError",
     "Scheme",
     "SchemeRun",
+    "SimulationResult",
     "SeverityError",
     "SmallSampleWarning",
     "SpecError",
@@ -155,6 +157,7 @@ __all__ = [
     "rosenbaum_bounds",
     "run_contract",
     "scheme",
+    "simulate",
     "stats",
     "synth",
     "time_to_first",

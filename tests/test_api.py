@@ -28,6 +28,7 @@ PUBLIC = {
     "ProvisionalWarning", "SmallSampleWarning",
     "Attribution", "ProviderSpells", "attribute",
     "AreaHierarchy", "RecordedCrime", "crime_change",
+    "SimulationResult", "simulate",
 }
 
 # layer of each module (ARCHITECTURE.md): 0 foundations, 1 kernels, 2 computation, 3 io/report,
@@ -44,6 +45,7 @@ LAYERS = {
     "pbr.schemes": 2, "pbr.scheme_run": 2,
     "pbr.stats": 2, "pbr.compare": 2,
     "pbr.contract": 2, "pbr.privacy": 2, "pbr.attribution": 2, "pbr.areas": 2,
+    "pbr.simulate": 2,
     "pbr.io": 3, "pbr.report": 3, "pbr.audit": 3,
     "pbr.cli": 4, "pbr": 4,
 }

@@ -11,6 +11,13 @@ measure is declared once.  Names are the columns of ``MeasureResult.summary()``;
 Units: rates are **proportions** (0.28, not 28) in every API and result
 (docs/methodology/comparison.md, "Units"); per cent appears only in printed text and,
 where a contract states ``rate_unit = "percent"``, in contract TOML.
+
+Direction: the reoffending measures are lower-is-better; the intermediate outcomes a
+rate card also pays for (``employment_rate``, ``accommodation_rate``, ``treatment_rate``:
+the per-participant 0/1 columns ``employed``, ``housed``, ``treated``, e.g. from
+:meth:`pbr.outcomes.OutcomeAssessment.participant_frame`) are higher-is-better, so that
+a comparison against a comparator and a contract's payment on improvement read the
+direction from here (docs/methodology/outcomes.md).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from typing import Literal
 
 from pbr.errors import SpecError
 
-__all__ = ["MEASURES", "MeasureInfo", "measure_info"]
+__all__ = ["MEASURES", "MeasureInfo", "better", "measure_info"]
 
 Direction = Literal["lower_is_better", "higher_is_better"]
 
@@ -39,7 +46,12 @@ class MeasureInfo:
         ``"proportion"``, ``"per offender"``, ``"per reoffender"``, ``"per 100 offenders"``
         or ``"days"``.
     direction
-        ``"lower_is_better"`` for every reoffending measure (a reduction is the aim).
+        ``"lower_is_better"`` for every reoffending measure (a reduction is the aim);
+        ``"higher_is_better"`` for the intermediate outcomes (employment, accommodation,
+        treatment completed) and the days to the first reoffence (an increase is the aim).
+        A contract's rules pay on the *improvement* in this direction
+        (:attr:`pbr.contract.Outcome.improvement`), and :func:`better` says which of two
+        values is the better one.
     column
         The per-offender column of ``MeasureResult.frame`` it aggregates.
     aggregation
@@ -54,6 +66,10 @@ class MeasureInfo:
         How text names what is counted ("reoffended", "reoffences").
     aliases
         Other names :func:`pbr.compare` accepts for it.
+    table
+        Where the per-person column comes from: ``"measure"`` (``MeasureResult.frame``)
+        or ``"outcomes"`` (the participant frame of an outcome assessment,
+        :meth:`pbr.outcomes.OutcomeAssessment.participant_frame`).
     """
 
     name: str
@@ -66,11 +82,30 @@ class MeasureInfo:
     counts: bool
     noun: str
     aliases: tuple[str, ...] = ()
+    table: Literal["measure", "outcomes"] = "measure"
 
     @property
     def is_rate(self) -> bool:
         """A proportion (shown per cent in text)."""
         return self.kind == "rate"
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether an increase is the aim (employment rate) rather than a reduction."""
+        return self.direction == "higher_is_better"
+
+    def improvement(self, actual: float, comparator: float) -> float:
+        """The change in the better direction: ``comparator - actual`` for
+        lower-is-better measures, ``actual - comparator`` for higher-is-better ones.
+
+        Examples
+        --------
+        >>> MEASURES["binary_rate"].improvement(0.40, 0.45) > 0
+        True
+        >>> round(MEASURES["employment_rate"].improvement(0.30, 0.25), 2)
+        0.05
+        """
+        return actual - comparator if self.higher_is_better else comparator - actual
 
     @property
     def scale(self) -> float:
@@ -102,11 +137,31 @@ _ALL = (
     MeasureInfo("mean_days_to_first", "days to the first reoffence (reoffenders)", "days",
                 "higher_is_better", "days_to_first", "mean over reoffenders", "mean", False,
                 "days to the first reoffence"),
+    MeasureInfo("employment_rate", "proportion of participants in sustained employment",
+                "proportion", "higher_is_better", "employed", "mean", "rate", False,
+                "were in sustained employment", ("employment",), "outcomes"),
+    MeasureInfo("accommodation_rate", "proportion of participants in sustained "
+                "accommodation", "proportion", "higher_is_better", "housed", "mean", "rate",
+                False, "were in sustained accommodation", ("accommodation",), "outcomes"),
+    MeasureInfo("treatment_rate", "proportion of participants who completed treatment",
+                "proportion", "higher_is_better", "treated", "mean", "rate", False,
+                "completed treatment", ("treatment",), "outcomes"),
 )
 
 #: canonical name -> :class:`MeasureInfo`
 MEASURES: dict[str, MeasureInfo] = {m.name: m for m in _ALL}
 _BY_ALIAS = {a: m for m in _ALL for a in m.aliases}
+
+
+def better(name: str, a: float, b: float) -> bool:
+    """Whether value ``a`` of measure ``name`` is strictly better than ``b``.
+
+    Examples
+    --------
+    >>> better("binary_rate", 0.40, 0.45), better("employment_rate", 0.40, 0.45)
+    (True, False)
+    """
+    return measure_info(name).improvement(a, b) > 0
 
 
 def measure_info(name: str, *, argument: str = "measure") -> MeasureInfo:

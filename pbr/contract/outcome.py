@@ -4,7 +4,11 @@ An :class:`Outcome` is one measure for one cohort, set against its comparator: t
 cohort's actual value, the comparator's value (a fixed or case-mix adjusted baseline,
 or a matched comparison group), the counts behind them, and where the rule needs one
 the interval (significance thresholds) around the comparator.  Every reoffending
-measure is *lower is better*, so a reduction is ``comparator - actual``.
+measure is *lower is better*, so a reduction is ``comparator - actual``; the
+intermediate outcomes (``employment_rate``, ``accommodation_rate``, ``treatment_rate``)
+are *higher is better* (the direction of :data:`pbr.compare.MEASURES`), so their
+improvement is ``actual - comparator``.  The rules pay on :attr:`Outcome.reduction`,
+which is the improvement in the measure's direction.
 
 The payment rules (:mod:`pbr.contract.rules`) are pure functions of outcomes; how the
 outcomes were computed (:func:`pbr.contract.run.run_contract`, or published figures
@@ -33,6 +37,9 @@ MEASURES: dict[str, tuple[int, str, str]] = {
     "per_reoffender": (1, "reoffenders", "reoffences"),
     "custody_days_per_offender": (1, "offenders", "bed days"),
     "serious_rate": (100, "offenders", "serious reoffenders"),
+    "employment_rate": (100, "participants", "participants employed"),
+    "accommodation_rate": (100, "participants", "participants housed"),
+    "treatment_rate": (100, "participants", "participants completing treatment"),
 }
 
 #: measures that are rates (proportions in pbr's API; percent, 0-100, in a contract with
@@ -160,8 +167,8 @@ class Outcome:
             value = as_decimal(f"{where}.{name}", value)
             set_(self, name, value)
             if value < 0 and name in ("actual", "comparator"):
-                raise ContractError(f"{where}.{name}: {value} is negative; a reoffending "
-                                    "measure is a count or a rate, never below 0")
+                raise ContractError(f"{where}.{name}: {value} is negative; a measure is "
+                                    "a count or a rate, never below 0")
             if self.measure in RATES and value > 100 and name in ("actual", "comparator"):
                 raise ContractError(f"{where}.{name}: {value} is over 100; rates are in "
                                     "percent (0 to 100), e.g. 28.5 for 28.5%")
@@ -193,34 +200,68 @@ class Outcome:
         return self.unit_name or MEASURES[self.measure][2]
 
     @property
+    def higher_is_better(self) -> bool:
+        """Whether the measure's aim is an increase (employment) rather than a reduction."""
+        return REGISTRY[self.measure].higher_is_better
+
+    @property
+    def change_word(self) -> str:
+        """``"reduction"`` (lower is better) or ``"increase"`` (higher is better)."""
+        return "increase" if self.higher_is_better else "reduction"
+
+    @property
     def difference(self) -> Decimal:
         """``actual - comparator`` (negative is an improvement)."""
         return self.actual - self.comparator
 
     @property
     def reduction(self) -> Decimal:
-        """``comparator - actual`` in the measure's unit (points for rates)."""
+        """The improvement in the measure's unit (points for rates): ``comparator -
+        actual`` for lower-is-better measures, ``actual - comparator`` for
+        higher-is-better ones (:attr:`improvement`)."""
+        if self.higher_is_better:
+            return self.actual - self.comparator
         return self.comparator - self.actual
 
     @property
+    def improvement(self) -> Decimal:
+        """The same as :attr:`reduction`, named for higher-is-better measures.
+
+        Examples
+        --------
+        >>> Outcome("2020", "employment_rate", actual=30, comparator=25, n=100).improvement
+        Decimal('5')
+        """
+        return self.reduction
+
+    @property
     def relative_reduction(self) -> Decimal:
-        """``(comparator - actual) / comparator`` as a fraction (0 when the comparator is 0)."""
+        """The improvement over the comparator, ``reduction / comparator``, as a fraction
+        (0 when the comparator is 0)."""
         if self.comparator == 0:
             return Decimal(0)
         return self.reduction / self.comparator
 
     @property
     def avoided(self) -> Decimal:
-        """Units avoided: ``(comparator - actual) * base_n / scale``."""
+        """Units avoided: ``(comparator - actual) * base_n / scale`` (for a
+        higher-is-better measure, the additional units: ``(actual - comparator) * base_n /
+        scale``)."""
         assert self.base_n is not None
         return self.reduction * self.base_n / self.scale
 
     @property
     def significant_reduction(self) -> bool | None:
-        """Actual below the lower threshold (None without an interval)."""
+        """A significant improvement: actual below the lower threshold (above the upper
+        one for a higher-is-better measure); None without an interval."""
+        if self.higher_is_better:
+            return None if self.upper is None else self.actual > self.upper
         return None if self.lower is None else self.actual < self.lower
 
     @property
     def significant_increase(self) -> bool | None:
-        """Actual above the upper threshold (None without an interval)."""
+        """A significant worsening: actual above the upper threshold (below the lower one
+        for a higher-is-better measure); None without an interval."""
+        if self.higher_is_better:
+            return None if self.lower is None else self.actual < self.lower
         return None if self.upper is None else self.actual > self.upper

@@ -96,25 +96,26 @@ def trigger(c: Component, o: Outcome, pooled: Decimal | None = None) -> Trigger:
     """
     rel, red = o.relative_reduction, o.reduction
     if c.trigger == "none":
-        return Trigger(red > 0, red < 0, f"no trigger: reduction {red} ({_pct(rel)})")
+        return Trigger(red > 0, red < 0, f"no trigger: {o.change_word} {red} ({_pct(rel)})")
     if c.trigger == "absolute":
         assert c.threshold is not None
         met = red >= c.threshold
-        return Trigger(met, red < 0, f"absolute trigger: reduction {red} points "
+        return Trigger(met, red < 0, f"absolute trigger: {o.change_word} {red} points "
                        f"{'>=' if met else '<'} {c.threshold} -> {'met' if met else 'not met'}")
     if c.trigger == "significant":
         if o.lower is None or o.upper is None:
             return Trigger(False, False, "significance trigger: no interval around the "
                            "comparator -> not met")
         low, high = bool(o.significant_reduction), bool(o.significant_increase)
-        state = ("significant reduction" if low else "significant increase" if high
+        worse = "decrease" if o.higher_is_better else "increase"
+        state = (f"significant {o.change_word}" if low else f"significant {worse}" if high
                  else "within the interval")
         return Trigger(low, high, f"significance trigger: actual {o.actual} vs interval "
                        f"[{o.lower}, {o.upper}] -> {state} -> {'met' if low else 'not met'}")
     assert c.threshold is not None
     threshold = c.threshold / HUNDRED
     met = rel >= threshold
-    words = (f"relative trigger: reduction {_pct(rel)} {'>=' if met else '<'} "
+    words = (f"relative trigger: {o.change_word} {_pct(rel)} {'>=' if met else '<'} "
              f"{c.threshold}% -> {'met' if met else 'not met'}")
     if not met and c.pooled_threshold is not None:
         if pooled is None:
@@ -130,11 +131,15 @@ def trigger(c: Component, o: Outcome, pooled: Decimal | None = None) -> Trigger:
 
 def _units(c: Component, o: Outcome) -> tuple[Decimal, str, str]:
     if c.basis == "points":
-        return o.reduction, "points", f"{o.reduction} points of reduction"
+        return o.reduction, "points", f"{o.reduction} points of {o.change_word}"
     if c.basis == "points_per_offender":
         u = o.reduction * o.n
         return u, "point-offenders", f"{o.reduction} points x {o.n:,} offenders = {u}"
     u = o.avoided
+    if o.higher_is_better:
+        return u, f"additional {o.unit}", (f"({o.actual} - {o.comparator}) x {o.base_n:,} "
+                                           f"participants / {o.scale} = {u} additional "
+                                           f"{o.unit}")
     base = "reoffenders" if o.measure == "per_reoffender" else "offenders"
     return u, f"{o.unit} avoided", (f"({o.comparator} - {o.actual}) x {o.base_n:,} {base}"
                                     f" / {o.scale} = {u} {o.unit} avoided")
@@ -163,7 +168,8 @@ def linear(c: Component, o: Outcome, t: Trigger) -> Draft:
         amount = ZERO
         steps.append("trigger not met: nothing paid" if not t.increase else
                      "increase, no clawback in this contract: nothing paid")
-    one = unit.replace("s avoided", " avoided") if unit.endswith("avoided") else unit[:-1]
+    one = (unit.replace("s avoided", " avoided") if unit.endswith("avoided")
+           else "additional outcome" if unit.startswith("additional ") else unit[:-1])
     rule = f"linear {c.price} per {one}"
     return _bounded(c, Draft(o.cohort, c.name, rule, amount, units, unit, c.price, o, t.met,
                              tuple(steps)))

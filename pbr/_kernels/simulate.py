@@ -22,8 +22,7 @@ order, so neither the number of threads nor of workers changes a result.
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 from numba import njit
 
 __all__ = ["draw_cells"]
@@ -58,7 +57,7 @@ def draw_cells(first, later, n_rep, size, p, m, theta, cell, reoffenders, reoffe
             mg = m[g]
             if mg > 0.0:
                 tg = theta[g]
-                if math.isinf(tg):
+                if np.isinf(tg):
                     extra = later.poisson(hit * mg)
                 else:
                     extra = later.negative_binomial(hit * tg, tg / (tg + mg))

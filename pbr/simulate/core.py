@@ -66,8 +66,8 @@ def _listed(value: Any, kind: type, name: str) -> list[Any]:
 
 
 def simulate(contract: Contract | Mapping[str, Contract], population: Population, *,
-             effect: Effect | Sequence[Effect] = Effect(),
-             behaviour: Behaviour | Sequence[Behaviour] = Behaviour(),
+             effect: Effect | Sequence[Effect] | None = None,
+             behaviour: Behaviour | Sequence[Behaviour] | None = None,
              n_sims: int = 10_000, seed: int = 0, casemix: bool = True,
              baseline: str | None = None, client: Any = None,
              threads: int | None = None) -> SimulationResult:
@@ -124,8 +124,9 @@ def simulate(contract: Contract | Mapping[str, Contract], population: Population
     if not isinstance(population, Population):
         raise SpecError(f"population: expected a pbr.simulate.Population, got "
                         f"{type(population).__name__}")
-    effects = _listed(effect, Effect, "effect")
-    behaviours = _listed(behaviour, Behaviour, "behaviour")
+    effects = _listed(Effect.none() if effect is None else effect, Effect, "effect")
+    behaviours = _listed(Behaviour.none() if behaviour is None else behaviour, Behaviour,
+                         "behaviour")
     if isinstance(n_sims, bool) or not isinstance(n_sims, int) or not 1 <= n_sims <= MAX_SIMS:
         raise SpecError(f"n_sims: replicates, an integer from 1 to {MAX_SIMS:,}, got {n_sims!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

@@ -105,11 +105,8 @@ def _round_div(w: np.ndarray, b: int, mode: str) -> np.ndarray:
     mag = np.abs(w)
     q, r = np.divmod(mag, b)
     twice = 2 * r
-    if mode == "half_up":
-        up = twice >= b
-    else:
-        up = (twice > b) | ((twice == b) & (q % 2 == 1))
-    return sign * (q + up)
+    up = (twice >= b) if mode == "half_up" else (twice > b) | ((twice == b) & (q % 2 == 1))
+    return np.asarray(sign * (q + up))
 
 
 @dataclass(frozen=True, eq=False)
@@ -415,7 +412,7 @@ class CompiledContract:
                 idx = [i for i in self.area_index[area] if self.cells.cohort[i] == k]
                 if not idx:
                     break
-                members.append(idx[0])
+                members.append(int(idx[0]))
             else:
                 a_int = self._all_actual(m, members)
                 cvs = self.cmp.value_int[m][members]

@@ -159,9 +159,10 @@ class Population:
 
     def __str__(self) -> str:
         f = self.frame
+        p, mu = float(f["p"].to_numpy().mean()), float(f["mu"].to_numpy().mean())
         return (f"Population: {f.height:,} offenders in {len(self.areas)} area(s) x "
-                f"{len(self.cohorts)} cohort(s); mean p {f['p'].mean():.4f}, mean reoffences "
-                f"{f['mu'].mean():.4f} per offender ({self.frequency}); {self.source}")
+                f"{len(self.cohorts)} cohort(s); mean p {p:.4f}, mean reoffences {mu:.4f} "
+                f"per offender ({self.frequency}); {self.source}")
 
     # ------------------------------------------------------------------ builders
     @classmethod
@@ -237,7 +238,6 @@ class Population:
         q = np.clip(q, 1e-9, 1 - 1e-9)
         shift = np.random.default_rng(np.random.SeedSequence(seed)).normal(
             0.0, area_sd, len(area_names)) if area_sd > 0 else np.zeros(len(area_names))
-        m = per_reoffender - 1.0
         cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
         next_id = 1
         for ai, a in enumerate(area_names):

@@ -206,7 +206,7 @@ class SimulationResult:
                 if any(b.kind == "none" for b in self.behaviours):
                     base = float(self._area_totals(d, e.label, "none")[0].mean())
                 for b in self.behaviours:
-                    tot, out, areas = self._area_totals(d, e.label, b.label)
+                    tot, out, _ = self._area_totals(d, e.label, b.label)
                     avoided = self._avoided(e.label, b.label)
                     mean = float(tot.mean())
                     rows.append({
@@ -345,8 +345,8 @@ class SimulationResult:
             "rounding), equal to pbr.pay to the penny; res.statement(...) gives pbr.pay's "
             "statement of any replicate",
         ]
-        for (e, b), n in p["groups"].items():
-            lines.append(f"  groups drawn for {e}: {n:,}")
+        for key, n in p["groups"].items():
+            lines.append(f"  groups drawn for {key}: {n:,}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 

@@ -13,7 +13,7 @@ check_distribution()
 
 from pbr import io, risk, stats, synth
 from pbr._scratch import release_memory
-from pbr.areas import AreaHierarchy, RecordedCrime, crime_change
+from pbr.areas import AreaHierarchy, RecordedCrime, area_report, crime_change
 from pbr.attribution import Attribution, ProviderSpells, attribute
 from pbr.audit import Manifest, VerificationResult, pay, verify
 from pbr.cohort import CohortBuild, CohortRule, Disposals, build_cohort
@@ -130,6 +130,7 @@ __all__ = [
     "SpecError",
     "VerificationResult",
     "__version__",
+    "area_report",
     "attribute",
     "available_presets",
     "available_schemes",

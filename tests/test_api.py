@@ -27,7 +27,7 @@ PUBLIC = {
     "AuditError", "CompletenessWarning", "DataQualityWarning", "PaymentLedger",
     "ProvisionalWarning", "SmallSampleWarning",
     "Attribution", "ProviderSpells", "attribute",
-    "AreaHierarchy", "RecordedCrime", "crime_change",
+    "AreaHierarchy", "RecordedCrime", "area_report", "crime_change",
     "SimulationResult", "simulate",
 }
 
@@ -35,7 +35,7 @@ PUBLIC = {
 # 4 cli and the package root.  A module may import only from its own layer or below.
 LAYERS = {
     "pbr.errors": 0, "pbr._version": 0, "pbr._toml": 0, "pbr._numba_cache": 0,
-    "pbr._scratch": 0, "pbr._frames": 0,
+    "pbr._scratch": 0, "pbr._frames": 0, "pbr._memo": 0,
     "pbr.period": 0, "pbr.schema": 0,
     "pbr._kernels": 1,
     "pbr.spec": 2, "pbr.data": 2, "pbr.prepare": 2, "pbr.measures": 2, "pbr._reference": 2,

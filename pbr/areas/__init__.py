@@ -8,6 +8,7 @@ module              owns
                     ``shares``), :func:`example_hierarchy` (synthetic)
 ``crime``           :class:`RecordedCrime`, :func:`crime_rates`, :func:`crime_change`,
                     :func:`funnel_limits`, exact Poisson intervals
+``report``          :func:`area_report`: one unit's oversight view
 ==================  ===============================================================
 
 Every rule and its source: docs/methodology/local.md.
@@ -25,6 +26,8 @@ from pbr.areas.crime import (
     rate_ratio_interval,
 )
 from pbr.areas.hierarchy import AreaHierarchy, example_hierarchy
+from pbr.areas.report import AreaReport, area_report
 
-__all__ = ["AreaHierarchy", "CrimeChange", "RecordedCrime", "crime_change", "crime_rates",
-           "example_hierarchy", "funnel_limits", "poisson_interval", "rate_ratio_interval"]
+__all__ = ["AreaHierarchy", "AreaReport", "CrimeChange", "RecordedCrime", "area_report",
+           "crime_change", "crime_rates", "example_hierarchy", "funnel_limits",
+           "poisson_interval", "rate_ratio_interval"]

@@ -1,0 +1,214 @@
+"""``pbr attribute``, ``pbr crime-change`` and ``pbr area-report``: local accountability
+(docs/methodology/local.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+import pbr
+from pbr import io
+from pbr.areas import AreaHierarchy, RecordedCrime, area_report, crime_change
+from pbr.attribution import RULES, attribute
+from pbr.cli._app import app, progress, reported_errors
+from pbr.cli._options import (
+    Encoding,
+    IdAsString,
+    Separator,
+    check_not_input,
+    check_output,
+    flag_terms,
+    reading,
+)
+from pbr.cli.measure import DEFAULT_PRESET, _spec
+from pbr.errors import SchemaError, SpecError
+from pbr.io._atomic import atomic_files
+
+
+def _levels(text: str) -> list[str]:
+    levels = [x.strip() for x in text.split(",") if x.strip()]
+    if not levels:
+        raise SpecError("--levels: give the hierarchy's level columns, lowest first, "
+                        "separated by commas (e.g. --levels area,pcc_area,region)")
+    return levels
+
+
+def _table(path: Path, separator: str | None, encoding: str) -> pl.DataFrame:
+    return io.read_table(path, separator=separator, encoding=encoding)
+
+
+@app.command("attribute")
+def attribute_command(
+    ctx: typer.Context,
+    cohort: Annotated[Path, typer.Option(help="Cohort file: offender_id, index_date.")],
+    spells: Annotated[Path, typer.Option(
+        help="Provider spells file: offender_id, provider, start, end (empty: open), role.")],
+    rule: Annotated[str, typer.Option(
+        help=f"Attribution rule: {', '.join(RULES)}.")] = "time_share",
+    follow_up: Annotated[str | None, typer.Option(
+        help="Follow-up window, e.g. '12 months' [default: the --preset's].")] = None,
+    preset: Annotated[str | None, typer.Option(
+        help=f"Measure preset whose window is used; default {DEFAULT_PRESET}.")] = None,
+    values: Annotated[Path | None, typer.Option(
+        help="--rule shapley: a file of coalition values: pathway (providers joined by |), "
+             "value.")] = None,
+    uncovered: Annotated[str, typer.Option(
+        help="time_share: window days under no provider go to 'unattributed' or are left "
+             "out ('normalise').")] = "unattributed",
+    explain: Annotated[list[str] | None, typer.Option(
+        help="Print why an offender's shares are what they are (repeat).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Write the shares, one row per offender and provider (.csv, .parquet, "
+             ".xlsx).")] = None,
+    separator: Separator = None,
+    encoding: Encoding = "utf-8",
+    id_as_string: IdAsString = False,
+) -> None:
+    """Attribute each cohort member to the providers that worked with them.
+
+    Example: pbr attribute --cohort cohort.csv --spells spells.csv --rule time_share
+    --out shares.csv
+    """
+    step = progress(ctx)
+    with reported_errors(), flag_terms():
+        check_output(out, "--out", tuple(io.WRITE_FORMATS))
+        check_not_input(out, "--out", {"--cohort": cohort, "--spells": spells})
+        if rule not in RULES:
+            raise SpecError(f"--rule: one of {', '.join(RULES)}, got {rule!r}")
+        if (rule == "shapley") != (values is not None):
+            raise SpecError("--values is read with --rule shapley, and --rule shapley needs "
+                            "--values (a file of pathway, value)")
+        read = reading(separator, encoding, None, id_as_string)
+        step(f"reading {cohort} and {spells}")
+        subjects = io.read_cohort(cohort, **read)
+        sp = pbr.ProviderSpells.from_frame(_table(spells, read["separator"], encoding))
+        value = None
+        if values is not None:
+            vt = _table(values, read["separator"], encoding)
+            if not {"pathway", "value"} <= set(vt.columns):
+                raise SchemaError(f"--values {values}: needs columns pathway and value; "
+                                  f"has {', '.join(vt.columns)}")
+            value = {frozenset(str(p).split("|")): float(v)
+                     for p, v in vt.select("pathway", "value").rows()}
+        window = follow_up or str(_spec(None, preset, None, False).follow_up)
+        step(f"attributing ({rule})")
+        a = attribute(subjects.data, sp, rule=rule, value=value,  # type: ignore[arg-type]
+                      uncovered=uncovered, follow_up=window)  # type: ignore[arg-type]
+        if out is not None:
+            with atomic_files(out) as (staged,):
+                io.write_table(a.frame, staged)
+    typer.echo(str(a))
+    for oid in explain or []:
+        key: object = int(oid) if a.frame.schema["offender_id"].is_integer() else oid
+        typer.echo(a.explain(key))
+    if out is not None:
+        typer.echo(f"wrote {out}")
+
+
+@app.command("crime-change")
+def crime_change_command(
+    crime: Annotated[Path, typer.Option(
+        help="Recorded crime file: area, period, count (and offence_group).")],
+    population: Annotated[Path, typer.Option(
+        help="Population file: area, population (and period).")],
+    baseline: Annotated[str, typer.Option(help="Baseline period, as in the period column.")],
+    current: Annotated[str, typer.Option(help="Current period.")],
+    hierarchy: Annotated[Path | None, typer.Option(
+        help="Area hierarchy file, one row per lowest unit (see --levels).")] = None,
+    levels: Annotated[str | None, typer.Option(
+        help="The hierarchy's level columns, lowest first, comma-separated.")] = None,
+    level: Annotated[str | None, typer.Option(
+        help="Roll the areas up to this level of --hierarchy.")] = None,
+    by_group: Annotated[bool, typer.Option("--by-group",
+                                           help="Keep offence groups apart.")] = False,
+    per: Annotated[float, typer.Option(help="Rates per this many people.")] = 1000.0,
+    out: Annotated[Path | None, typer.Option(help="Write the table.")] = None,
+    separator: Separator = None,
+    encoding: Encoding = "utf-8",
+) -> None:
+    """Change in recorded crime per area against a baseline period (exact Poisson).
+
+    Example: pbr crime-change --crime crime.csv --population pop.csv --baseline 2019
+    --current 2020
+    """
+    with reported_errors(), flag_terms():
+        check_output(out, "--out", tuple(io.WRITE_FORMATS))
+        check_not_input(out, "--out", {"--crime": crime, "--population": population,
+                                       "--hierarchy": hierarchy})
+        if (hierarchy is None) != (levels is None) or (level is not None and hierarchy is None):
+            raise SpecError("--hierarchy and --levels go together, and --level needs them")
+        h = None if hierarchy is None else AreaHierarchy.from_frame(
+            _table(hierarchy, separator, encoding), levels=_levels(levels or ""))
+        rc = RecordedCrime.from_frames(_table(crime, separator, encoding),
+                                       _table(population, separator, encoding))
+        ch = crime_change(rc, baseline=baseline, current=current, hierarchy=h, level=level,
+                          by_group=by_group, per=per)
+        if out is not None:
+            with atomic_files(out) as (staged,):
+                io.write_table(ch.frame, staged)
+    typer.echo(str(ch))
+    if out is not None:
+        typer.echo(f"wrote {out}")
+
+
+@app.command("area-report")
+def area_report_command(
+    ctx: typer.Context,
+    cohort: Annotated[Path, typer.Option(help="Cohort file with an area column.")],
+    events: Annotated[Path, typer.Option(help="Proven-offence events file.")],
+    hierarchy: Annotated[Path, typer.Option(help="Area hierarchy file.")],
+    levels: Annotated[str, typer.Option(
+        help="The hierarchy's level columns, lowest first, comma-separated.")],
+    level: Annotated[str, typer.Option(help="The level reported, e.g. pcc_area.")],
+    unit: Annotated[str, typer.Option(help="The unit reported, e.g. 'PCC North'.")],
+    area: Annotated[str, typer.Option(help="The cohort's area column.")] = "area",
+    baseline_rate: Annotated[float | None, typer.Option(
+        help="Compare the binary rate with this baseline (a proportion).")] = None,
+    crime: Annotated[Path | None, typer.Option(help="Recorded crime file.")] = None,
+    population: Annotated[Path | None, typer.Option(help="Population file.")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Crime baseline period.")] = None,
+    current: Annotated[str | None, typer.Option(help="Crime current period.")] = None,
+    preset: Annotated[str | None, typer.Option(
+        help=f"Named preset; default {DEFAULT_PRESET}.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Directory to write each section as CSV.")] = None,
+    separator: Separator = None,
+    encoding: Encoding = "utf-8",
+    id_as_string: IdAsString = False,
+) -> None:
+    """The oversight view of one PCC area or region: cohort, measures, comparison,
+    recorded crime.
+
+    Example: pbr area-report --cohort c.csv --events e.csv --hierarchy areas.csv --levels
+    area,pcc_area,region --level pcc_area --unit 'PCC North' --baseline-rate 0.3
+    """
+    step = progress(ctx)
+    with reported_errors(), flag_terms():
+        if (crime is None) != (population is None) or (crime is not None and (
+                baseline is None or current is None)):
+            raise SpecError("--crime needs --population, --baseline and --current")
+        if out is not None and out.exists() and not out.is_dir():
+            raise SchemaError(f"--out {out}: not a directory")
+        read = reading(separator, encoding, None, id_as_string)
+        h = AreaHierarchy.from_frame(_table(hierarchy, read["separator"], encoding),
+                                     levels=_levels(levels))
+        step(f"reading and measuring {cohort}")
+        result = pbr.measure(io.read_cohort(cohort, **read), io.read_events(events, **read),
+                             _spec(None, preset, None, False))
+        rc = None if crime is None or population is None else RecordedCrime.from_frames(
+            _table(crime, read["separator"], encoding),
+            _table(population, read["separator"], encoding))
+        rep = area_report(result, h, level=level, unit=unit, area=area,
+                          comparator=baseline_rate, crime=rc, baseline=baseline,
+                          current=current)
+        if out is not None:
+            names = list(rep.sections)
+            with atomic_files(*[out / f"{n}.csv" for n in names]) as staged:
+                for n, path in zip(names, staged, strict=True):
+                    io.write_table(rep.sections[n], path)
+    typer.echo(str(rep))
+    if out is not None:
+        typer.echo(f"wrote {len(rep.sections)} tables to {out}")

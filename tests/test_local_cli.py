@@ -1,0 +1,125 @@
+"""area_report and the local-accountability commands: pbr attribute, pbr crime-change,
+pbr area-report (outputs, and refusals in the command line's terms)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import pbr
+from pbr.areas import RecordedCrime, area_report, example_hierarchy
+from pbr.cli import app
+from pbr.contract.spec import demo_contract_text
+from pbr.errors import SpecError
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def data() -> pbr.synth.SyntheticData:
+    return pbr.synth.generate(1_500, seed=11)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory, data: pbr.synth.SyntheticData
+          ) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("local")
+    paths = {k: d / f"{k}.csv" for k in ("cohort", "events", "spells", "areas", "crime",
+                                          "population")}
+    data.cohort.write_csv(paths["cohort"])
+    data.events.write_csv(paths["events"])
+    ids, idx = data.cohort["offender_id"], data.cohort["index_date"]
+    pl.DataFrame({"offender_id": pl.concat([ids, ids]),
+                  "provider": ["prison"] * len(ids) + ["probation"] * len(ids),
+                  "start": pl.concat([idx - dt.timedelta(days=90), idx + dt.timedelta(days=1)]),
+                  "end": pl.concat([idx, pl.Series([None] * len(ids), dtype=pl.Date)])}
+                 ).write_csv(paths["spells"])
+    example_hierarchy().frame.write_csv(paths["areas"])
+    areas = example_hierarchy().units("area")
+    pl.DataFrame({"area": [a for a in areas for _ in (0, 1)],
+                  "period": ["2019", "2020"] * len(areas),
+                  "count": [100 + 7 * i for i in range(2 * len(areas))]}
+                 ).write_csv(paths["crime"])
+    pl.DataFrame({"area": list(areas), "population": [25_000] * len(areas)}
+                 ).write_csv(paths["population"])
+    return paths
+
+
+def test_area_report_sections_reconcile(data: pbr.synth.SyntheticData) -> None:
+    res = pbr.measure(data.cohort, data.events)
+    run = pbr.run_contract(pbr.Contract.from_toml(demo_contract_text()), data.cohort,
+                           data.events)
+    statement = getattr(run, "statement", run)
+    crime = RecordedCrime.from_frames(
+        {"area": ["P1-N", "P1-N", "P2-N", "P2-N", "P1-S", "P1-S"],
+         "period": ["a", "b"] * 3, "count": [10, 8, 12, 12, 3, 5]},
+        {"area": ["P1-N", "P2-N", "P1-S"], "population": [1000, 2000, 500]})
+    rep = area_report(res, example_hierarchy(), level="pcc_area", unit="PCC North",
+                      comparator=0.3, statement=statement, crime=crime, baseline="a",
+                      current="b")
+    assert set(rep.sections) == {"cohort", "measures", "comparison", "payments", "crime"}
+    members = rep.sections["cohort"]
+    assert members["area"].to_list() == ["P1-N", "P1-S", "P2-N"]
+    assert rep.sections["measures"]["n"][0] == members["n"].sum()
+    assert rep.sections["comparison"]["n"][0] == members["n"].sum()
+    # the whole statement split over all areas adds up to its total; the unit's share is
+    # what the report shows
+    other = area_report(res, example_hierarchy(), level="pcc_area", unit="PCC West",
+                        statement=statement)
+    rest = [area_report(res, example_hierarchy(), level="pcc_area", unit=u,
+                        statement=statement) for u in ("PCC East", "PCC South")]
+    total = sum(Decimal(x) for r in [rep, other, *rest]
+                for x in r.sections["payments"]["amount"].to_list())
+    assert total == statement.total
+    assert rep.sections["crime"]["area"].to_list() == ["P1-N", "P1-S", "P2-N"]
+    with pytest.raises(SpecError, match="no pcc_area unit 'PCC Nowhere'"):
+        area_report(res, example_hierarchy(), level="pcc_area", unit="PCC Nowhere")
+    with pytest.raises(SpecError, match="lowest level"):
+        area_report(res, example_hierarchy(), level="area", unit="P1-N")
+
+
+def test_cli_attribute(files: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "shares.csv"
+    r = runner.invoke(app, ["attribute", "--cohort", str(files["cohort"]), "--spells",
+                            str(files["spells"]), "--rule", "time_share", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "Attribution: rule time_share" in r.output and "probation" in r.output
+    shares = pl.read_csv(out)
+    assert shares.group_by("offender_id").agg(pl.col("share").sum())["share"].to_list() \
+        == pytest.approx([1.0] * 1_500)
+    # the index rule: prison's spell ends on the index date
+    r = runner.invoke(app, ["attribute", "--cohort", str(files["cohort"]), "--spells",
+                            str(files["spells"]), "--rule", "index"])
+    assert r.exit_code == 0 and "prison" in r.output and "probation" not in r.output
+    bad = runner.invoke(app, ["attribute", "--cohort", str(files["cohort"]), "--spells",
+                              str(files["spells"]), "--rule", "shapley"])
+    assert bad.exit_code == 2 and "--rule shapley needs --values" in bad.output
+
+
+def test_cli_crime_change_and_area_report(files: dict[str, Path], tmp_path: Path) -> None:
+    r = runner.invoke(app, ["crime-change", "--crime", str(files["crime"]), "--population",
+                            str(files["population"]), "--baseline", "2019", "--current", "2020",
+                            "--hierarchy", str(files["areas"]), "--levels",
+                            "area,pcc_area,package_area,region", "--level", "pcc_area"])
+    assert r.exit_code == 0, r.output
+    assert "PCC North" in r.output and "RR" in r.output
+    out = tmp_path / "report"
+    r = runner.invoke(app, ["area-report", "--cohort", str(files["cohort"]), "--events",
+                            str(files["events"]), "--hierarchy", str(files["areas"]),
+                            "--levels", "area,pcc_area,package_area,region", "--level",
+                            "pcc_area", "--unit", "PCC North", "--baseline-rate", "0.3",
+                            "--crime", str(files["crime"]), "--population",
+                            str(files["population"]), "--baseline", "2019", "--current",
+                            "2020", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["cohort.csv", "comparison.csv",
+                                                      "crime.csv", "measures.csv"]
+    bad = runner.invoke(app, ["crime-change", "--crime", str(files["crime"]), "--population",
+                              str(files["population"]), "--baseline", "2018", "--current",
+                              "2020"])
+    assert bad.exit_code == 2 and "period '2018' is not in the data" in bad.output

@@ -1,7 +1,9 @@
 """Payment components of a contract: one frozen, validated record per component.
 
 A component is one way money moves: a fee for service, a linear outcome payment, a
-tiered schedule, or the share of contract value at risk.  Its fields are validated on
+tiered schedule, the share of contract value at risk, or a rate card (a price per
+verified intermediate outcome per participant, with caps and exclusive outcomes,
+optionally restricted to a subgroup with a ring-fenced amount).  Its fields are validated on
 construction; a bad value raises :class:`~pbr.errors.ContractError` naming the field and
 the fix.  Sources of each rule: docs/methodology/payments.md (the keys of docs/sources.md
 it cites).
@@ -20,8 +22,10 @@ from pbr.errors import ContractError
 
 __all__ = ["BASES", "FIELDS", "KINDS", "TRIGGERS", "Component"]
 
-Kind = Literal["fee", "linear", "tiered", "at_risk"]
-KINDS = ("fee", "linear", "tiered", "at_risk")
+Kind = Literal["fee", "linear", "tiered", "at_risk", "rate_card"]
+KINDS = ("fee", "linear", "tiered", "at_risk", "rate_card")
+#: kinds that pay on a cohort measure (the others: fees, and rate cards on outcome events)
+MEASURED = ("linear", "tiered", "at_risk")
 TRIGGERS = ("none", "relative", "absolute", "significant")
 #: linear bases: what one unit is
 BASES = {
@@ -29,9 +33,11 @@ BASES = {
     "points_per_offender": "percentage point of reduction per offender in the cohort",
     "avoided": "reoffender, reoffence, conviction event or bed day avoided",
 }
-_MONEY = ("price", "cap", "floor", "value", "amount", "band_price")
+_MONEY = ("price", "cap", "floor", "value", "amount", "band_price", "participant_cap",
+          "ring_fenced")
 #: money fields that can never be negative (a floor may be: it limits a clawback)
-_NOT_NEGATIVE = ("price", "cap", "value", "amount", "band_price")
+_NOT_NEGATIVE = ("price", "cap", "value", "amount", "band_price", "participant_cap",
+                 "ring_fenced")
 _OUTCOME = ("measure", "trigger", "threshold", "pooled_threshold", "pooled_over", "hurdle",
             "cap", "floor")
 #: the fields each kind reads; any other field set away from its default would be ignored
@@ -40,6 +46,8 @@ FIELDS = {
     "linear": (*_OUTCOME, "basis", "price", "clawback"),
     "tiered": (*_OUTCOME, "tiers"),
     "at_risk": (*_OUTCOME, "value", "share"),
+    "rate_card": ("prices", "participant_cap", "outcome_caps", "exclusive", "cap", "subgroup",
+                  "ring_fenced"),
 }
 _ALWAYS = ("name", "kind", "active", "note")
 
@@ -57,7 +65,9 @@ class Component:
         volume band ``band_low``-``band_high`` reconciled at ``band_price`` per offender
         outside it), ``"linear"`` (``price`` per unit of ``basis``), ``"tiered"``
         (``tiers``: relative reduction in percent -> amount, highest tier reached), or
-        ``"at_risk"`` (``share`` of contract ``value`` returned when the trigger is missed).
+        ``"at_risk"`` (``share`` of contract ``value`` returned when the trigger is missed),
+        or ``"rate_card"`` (``prices`` per valid outcome claim of each participant, from
+        the outcome events; docs/methodology/outcomes.md).
     measure
         The measure the component acts on (a key of :data:`pbr.contract.outcome.MEASURES`);
         not used by fees.
@@ -77,7 +87,26 @@ class Component:
         Name of another component whose trigger must be met for the same cohort first
         (the CRC binary hurdle before frequency payments).
     cap, floor
-        Limits on this component's amount per cohort.
+        Limits on this component's amount per cohort; for a rate card, ``cap`` is the
+        programme cap: the most the component pays over all participants.
+    prices
+        Rate card: outcome type -> price per valid claim, e.g. ``{employment_13w =
+        1500.00, employment_26w = 1000.00}``.
+    participant_cap
+        Rate card: the most paid for any one participant.
+    outcome_caps
+        Rate card: outcome type -> the most claims of that type paid over the programme.
+    exclusive
+        Rate card: groups of outcome types that exclude each other: a participant is
+        paid for at most one outcome of each group (the first achieved).
+    subgroup
+        Rate card: attribute -> accepted values (``{sex = ["female"]}``): only
+        participants whose attributes match are paid by the component (issue 21's
+        women's-service component).
+    ring_fenced
+        Rate card: an amount reserved for the component (a subgroup's service): the
+        component pays at most this, and the contract's cohort, year and total caps
+        neither count nor cut its lines.
     active
         False switches the component off (used by contract variations).
     note
@@ -116,6 +145,12 @@ class Component:
     band_price: Decimal | None = None
     cap: Decimal | None = None
     floor: Decimal | None = None
+    prices: tuple[tuple[str, Decimal], ...] = ()
+    participant_cap: Decimal | None = None
+    outcome_caps: tuple[tuple[str, int], ...] = ()
+    exclusive: tuple[tuple[str, ...], ...] = ()
+    subgroup: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    ring_fenced: Decimal | None = None
     active: bool = True
     note: str = ""
 
@@ -130,6 +165,11 @@ class Component:
             raise ContractError("component.name: give each component a non-empty name")
         if self.kind not in KINDS:
             raise bad("kind", f"must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        for name in ("prices", "outcome_caps", "subgroup"):
+            if isinstance(getattr(self, name), dict):
+                set_(self, name, tuple(getattr(self, name).items()))
+        if self.kind == "rate_card":
+            _rate_card(self, bad)
         for name in (*_MONEY, "threshold", "pooled_threshold", "share"):
             value = getattr(self, name)
             if value is not None:
@@ -151,7 +191,7 @@ class Component:
                        "a cap is the most paid; to limit a clawback use a negative floor"
                        if name == "cap" else "give the amount as a positive number")
                 raise bad(name, f"must not be negative, got {value}; {fix}")
-        if self.kind != "fee" and self.measure not in MEASURES:
+        if self.kind in MEASURED and self.measure not in MEASURES:
             raise bad("measure", f"must be one of {', '.join(MEASURES)}, got {self.measure!r}")
         if self.trigger not in TRIGGERS:
             raise bad("trigger", f"must be one of {', '.join(TRIGGERS)}, got {self.trigger!r}")
@@ -238,8 +278,12 @@ class Component:
             value = getattr(self, f.name)
             if value == f.default and f.name not in ("name", "kind"):
                 continue
-            if f.name == "tiers":
+            if f.name == "tiers" or f.name == "exclusive":
                 value = [list(t) for t in value]
+            elif f.name in ("prices", "outcome_caps"):
+                value = dict(value)
+            elif f.name == "subgroup":
+                value = {k: list(v) for k, v in value}
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value
@@ -258,6 +302,82 @@ class Component:
                 raise ContractError(f"component {label!r}.{required}: missing; every "
                                     "[[component]] needs a name and a kind")
         return cls(**data)
+
+
+def _rate_card(c: Component, bad: Any) -> None:
+    """Validate and normalise a rate card's fields (outcome types as pbr compares them)."""
+    from pbr.schema import normalise_term
+
+    set_ = object.__setattr__
+    where = f"component {c.name!r}"
+    prices: list[tuple[str, Decimal]] = []
+    for item in c.prices:
+        try:
+            kind, price = item
+        except (TypeError, ValueError):
+            raise bad("prices", f"each price is outcome type = amount, got {item!r}") from None
+        if not isinstance(kind, str) or not kind.strip():
+            raise bad("prices", f"outcome type {kind!r}: give the outcome type as text")
+        value = as_decimal(f"{where}.prices.{kind}", price)
+        if value < 0:
+            raise bad("prices", f"{kind} = {value} is negative; a rate card pays a positive "
+                      "price per outcome")
+        prices.append((normalise_term(kind), value))
+    if not prices:
+        raise bad("prices", "a rate card needs a price per outcome type, e.g. prices = "
+                  "{employment_13w = 1500.00, accommodation_13w = 1000.00}")
+    names = [k for k, _ in prices]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise bad("prices", f"outcome types repeat: {twice}")
+    set_(c, "prices", tuple(prices))
+    caps: list[tuple[str, int]] = []
+    for cap_item in c.outcome_caps:
+        try:
+            kind, most = cap_item
+        except (TypeError, ValueError):
+            raise bad("outcome_caps", f"each cap is outcome type = number of claims, got "
+                      f"{cap_item!r}") from None
+        kind = normalise_term(str(kind))
+        if kind not in names:
+            raise bad("outcome_caps", f"{kind!r} has no price in {where}.prices "
+                      f"({', '.join(names)}); cap an outcome the rate card pays")
+        if isinstance(most, bool) or not isinstance(most, int) or most < 0:
+            raise bad("outcome_caps", f"{kind} = {most!r}: the most claims paid, a whole number "
+                      ">= 0")
+        caps.append((kind, most))
+    set_(c, "outcome_caps", tuple(caps))
+    groups: list[tuple[str, ...]] = []
+    for group in c.exclusive:
+        if isinstance(group, str) or not isinstance(group, list | tuple):
+            raise bad("exclusive", f"each group is a list of outcome types, e.g. exclusive = "
+                      f'[["employment_13w", "qualification"]], got {group!r}')
+        g = tuple(normalise_term(str(k)) for k in group)
+        if len(set(g)) < 2:
+            raise bad("exclusive", f"group {list(g)} names fewer than two outcome types; "
+                      "list the outcomes that exclude each other")
+        missing = [k for k in g if k not in names]
+        if missing:
+            raise bad("exclusive", f"{missing} have no price in {where}.prices "
+                      f"({', '.join(names)})")
+        groups.append(g)
+    set_(c, "exclusive", tuple(groups))
+    sub: list[tuple[str, tuple[str, ...]]] = []
+    for sub_item in c.subgroup:
+        try:
+            attr, values = sub_item
+        except (TypeError, ValueError):
+            raise bad("subgroup", f"each entry is attribute = [values], got {sub_item!r}"
+                      ) from None
+        vals: tuple[Any, ...] = (values,) if isinstance(values, str) else tuple(values)
+        if not vals or not all(isinstance(v, str) and v for v in vals):
+            raise bad("subgroup", f"{attr} = {values!r}: give the accepted values as text, e.g. "
+                      'subgroup = {sex = ["female"]}')
+        sub.append((str(attr), tuple(vals)))
+    set_(c, "subgroup", tuple(sub))
+    if c.ring_fenced is not None and c.cap is not None and c.cap > c.ring_fenced:
+        raise bad("cap", f"{c.cap} exceeds {where}.ring_fenced ({c.ring_fenced}): the "
+                  "ring-fenced amount is the most the component pays; drop the cap or lower it")
 
 
 def _tiers(where: str, value: Any) -> tuple[tuple[Decimal, Decimal], ...]:

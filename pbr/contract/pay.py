@@ -9,6 +9,8 @@ The engine composes the pure rules of :mod:`pbr.contract.rules` in a fixed order
 2. rounding per line (``rounding.point = "line"``);
 3. contract limits: per cohort, per year, over the contract (adjustment lines; caps
    round down and floors round up, so a cap is never exceeded);
+   rate cards (``events=``): one line per outcome claim (:mod:`pbr.contract.ratecard`),
+   counted in the contract's limits unless their component is ring-fenced;
 4. payments on account, deducted (unless an earlier statement, ``prior``, did);
 5. rounding of the total (``rounding.point = "total"``) as a line of its own.
 
@@ -23,6 +25,7 @@ results), so the result never depends on the caller's decimal context.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Iterable, Mapping
 from decimal import (
@@ -36,14 +39,16 @@ from decimal import (
 )
 from typing import Any
 
-from pbr.contract.checks import check_outcomes
+from pbr.contract.checks import check_labels, check_outcomes
 from pbr.contract.ledger import PaymentLedger
 from pbr.contract.outcome import Outcome
 from pbr.contract.prior import as_ledger, check_prior
+from pbr.contract.ratecard import NO_COHORT, rate_card_drafts
 from pbr.contract.rules import Draft, at_risk, fee, limit, linear, pooled_reduction, tiered, trigger
 from pbr.contract.spec import Contract, Variation
 from pbr.contract.statement import Line, PaymentStatement
 from pbr.errors import ContractError, ProvisionalWarning
+from pbr.outcomes import OutcomeAssessment
 
 __all__ = ["CONTEXT", "pay"]
 
@@ -53,10 +58,11 @@ ZERO = Decimal(0)
 _RULES = {"linear": linear, "tiered": tiered, "at_risk": at_risk}
 
 
-def pay(contract: Contract, outcomes: Iterable[Outcome], *,
+def pay(contract: Contract, outcomes: Iterable[Outcome] = (), *,
         provenance: Mapping[str, Any] | None = None,
         prior: PaymentLedger | PaymentStatement | Iterable[PaymentStatement] | None = None,
-        notes: Iterable[str] = ()) -> PaymentStatement:
+        notes: Iterable[str] = (),
+        events: OutcomeAssessment | None = None) -> PaymentStatement:
     """Apply a contract's payment components to per-cohort outcomes.
 
     Parameters
@@ -81,6 +87,11 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *,
         the cohorts pays.  A cohort already paid cannot be paid again.
     notes
         Remarks to keep in the statement's record (e.g. the measure's warnings).
+    events
+        The outcome claims checked against their evidence rules
+        (:func:`pbr.outcomes.assess`), for the contract's ``rate_card`` components: one
+        line per claim, paid or unpaid with the reason (:mod:`pbr.contract.ratecard`).
+        A contract of rate cards alone needs no ``outcomes``.
 
     Returns
     -------
@@ -109,7 +120,20 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *,
     Decimal('0.00')
     """
     outcomes = list(outcomes)
-    if not outcomes:
+    cards = [c.name for c in contract.components if c.kind == "rate_card"]
+    if cards and events is None:
+        raise ContractError(f"events: component(s) {cards} are rate cards, paid on outcome "
+                            "events; give events= (pbr.outcomes.assess of the outcome events "
+                            "and the participants; pbr pay --outcomes FILE)")
+    if events is not None and not isinstance(events, OutcomeAssessment):
+        raise ContractError(f"events: expected a pbr.outcomes.OutcomeAssessment (from "
+                            f"pbr.outcomes.assess), got {type(events).__name__}")
+    others = [c.name for c in contract.components if c.kind != "rate_card"]
+    if not outcomes and events is not None and others:
+        raise ContractError(f"outcomes: none given, but component(s) {others} are paid per "
+                            "cohort on the reoffending outcomes; give one Outcome per cohort "
+                            "and measure as well as the events")
+    if not outcomes and events is None:
         raise ContractError("outcomes: none given, so there is nothing to pay (a statement of "
                             "0.00 would look like a result); give one Outcome per cohort and "
                             "measure, or check that the cohort is not empty")
@@ -119,10 +143,25 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *,
     check_outcomes(contract, outcomes)
     ledger = as_ledger(prior)
     check_prior(contract, ledger, outcomes)
+    if events is not None and ledger.entries:
+        raise ContractError("prior: a statement with rate cards counts its participant, "
+                            "outcome and programme caps over the claims it is given; earlier "
+                            "statements cannot be carried in. Pay the programme's claims to "
+                            "date in one statement (without prior)")
     kept = [str(n) for n in notes]
     try:
         with localcontext(CONTEXT):
             drafts, years, applied = _drafts(contract, outcomes)
+            if events is not None:
+                carded, card_notes = rate_card_drafts(contract, events)
+                labels = {d.cohort for d in carded} - {NO_COHORT}
+                check_labels(contract, labels, "participants.cohort")
+                for label in labels:
+                    year = contract.period(label).year
+                    if year is not None:
+                        years[label] = year
+                drafts += carded
+                kept += card_notes
             r = contract.rounding
             if r.point == "line":
                 drafts = [_rounded(d, r.round(d.amount)) for d in drafts]
@@ -166,8 +205,11 @@ def pay(contract: Contract, outcomes: Iterable[Outcome], *,
                 "final statement once the windows close")
         warnings.warn(text, ProvisionalWarning, stacklevel=2)
         kept.append(text)
+    record = dict(provenance or {})
+    if events is not None:
+        record.setdefault("outcome_events", dict(events.provenance))
     return PaymentStatement(contract.name, contract.version, contract.currency, lines, total,
-                            contract.rounding, (*varied, *kept), dict(provenance or {}))
+                            contract.rounding, (*varied, *kept), record)
 
 
 def _provisional(drafts: list[Draft], cohorts: set[str], years: dict[str, str]) -> list[bool]:
@@ -218,6 +260,8 @@ def _drafts(contract: Contract, outcomes: list[Outcome]
         if year is not None:
             years[cohort] = year
         for comp, applied in contract.terms(start):
+            if comp.kind == "rate_card":     # paid per claim (ratecard.py), not per cohort
+                continue
             varied = tuple(f"as varied from {v.effective}" for v in applied)
             used.update(applied)
             if not comp.active:
@@ -255,14 +299,12 @@ def _drafts(contract: Contract, outcomes: list[Outcome]
 def _with(d: Draft, steps: tuple[str, ...]) -> Draft:
     if not steps:
         return d
-    return Draft(d.cohort, d.component, d.rule, d.amount, d.units, d.unit, d.unit_price,
-                 d.outcome, d.met, (*steps, *d.steps))
+    return dataclasses.replace(d, steps=(*steps, *d.steps))
 
 
 def _rounded(d: Draft, amount: Decimal) -> Draft:
     steps = d.steps if amount == d.amount else (*d.steps, f"{d.amount} rounded to {amount}")
-    return Draft(d.cohort, d.component, d.rule, amount, d.units, d.unit, d.unit_price,
-                 d.outcome, d.met, steps)
+    return dataclasses.replace(d, amount=amount, steps=steps)
 
 
 def _limits(contract: Contract, drafts: list[Draft], years: dict[str, str],
@@ -275,7 +317,7 @@ def _limits(contract: Contract, drafts: list[Draft], years: dict[str, str],
     """
     lim = dict(contract.limits)
     q = contract.rounding.quantum if contract.rounding.point == "line" else None
-    paid = [d for d in drafts if not d.rule.startswith(("fee", "volume"))]
+    paid = [d for d in drafts if not d.rule.startswith(("fee", "volume")) and not d.ring_fenced]
     fees = {c.name for c in contract.components if c.kind == "fee"}
     # earlier outcome payments (component lines other than fees) and their adjustments
     before = [e for e in ledger.entries
@@ -337,7 +379,8 @@ def _line(i: int, d: Draft, years: dict[str, str], provisional: bool = False) ->
     common: dict[str, Any] = dict(
         line=f"L{i}", cohort=d.cohort, component=d.component, rule=d.rule, amount=d.amount,
         kind=kind, year=years.get(d.cohort), units=d.units, unit=d.unit,
-        unit_price=d.unit_price, steps=d.steps, provisional=provisional)
+        unit_price=d.unit_price, steps=d.steps, provisional=provisional,
+        measure=d.measure, participant=d.participant, evidence=d.evidence)
     if o is not None:
         common.update(measure=o.measure, baseline=o.comparator, actual=o.actual,
                       difference=o.difference, lower=o.lower, upper=o.upper, n=o.n,

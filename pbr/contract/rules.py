@@ -16,6 +16,7 @@ tiered schedule ([SVA-Rikers]) [V2].
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,6 +45,12 @@ class Draft:
     outcome: Outcome | None = None
     met: bool | None = None
     steps: tuple[str, ...] = ()
+    #: rate cards: the outcome type (the line's measure), the participant and the evidence
+    measure: str | None = None
+    participant: str | None = None
+    evidence: str = ""
+    #: rate cards: lines of a ring-fenced component (outside the contract's limits)
+    ring_fenced: bool = False
 
 
 @dataclass(frozen=True)
@@ -274,8 +281,7 @@ def _bounded(c: Component, d: Draft) -> Draft:
         amount = c.floor
     if amount == d.amount:
         return d
-    return Draft(d.cohort, d.component, d.rule, amount, d.units, d.unit, d.unit_price,
-                 d.outcome, d.met, tuple(steps))
+    return dataclasses.replace(d, amount=amount, steps=tuple(steps))
 
 
 def limit(amounts: Sequence[Decimal], cap: Decimal | None, floor: Decimal | None

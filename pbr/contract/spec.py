@@ -345,7 +345,13 @@ class Contract:
             lines.append(f"  component    {c.name}: {c.kind}"
                          + (f" on {c.measure}" if c.measure else "")
                          + (f", trigger {c.trigger}" if c.trigger != "none" else "")
-                         + (f" {c.threshold}" if c.threshold is not None else ""))
+                         + (f" {c.threshold}" if c.threshold is not None else "")
+                         + ("; " + ", ".join(f"{k} {v}" for k, v in c.prices)
+                            if c.prices else "")
+                         + (" for " + ", ".join(f"{a} in {list(v)}" for a, v in c.subgroup)
+                            if c.subgroup else "")
+                         + (f"; ring-fenced {c.ring_fenced}" if c.ring_fenced is not None
+                            else ""))
         lines += [f"  limit        {k} {v}" for k, v in self.limits]
         lines += [f"  variation    from {v.effective}: {v.component} {dict(v.set)}"
                   for v in self.variations]

@@ -24,7 +24,7 @@ __all__ = ["LINE_COLUMNS", "Line", "PaymentStatement"]
 ZERO = Decimal(0)
 LINE_COLUMNS = ("line", "kind", "cohort", "year", "measure", "component", "rule", "baseline",
                 "actual", "difference", "lower", "upper", "n", "units", "unit", "unit_price",
-                "amount", "provisional")
+                "amount", "provisional", "participant", "evidence")
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,9 @@ class Line:
     ``"on_account"`` (a payment already made, deducted) or ``"rounding"``.
     ``provisional`` is True when the line rests on follow-up windows that had not closed
     by the data extract date (a contract with ``provisional = true``): an estimate, to be
-    replaced by the final statement, not a settled amount.
+    replaced by the final statement, not a settled amount.  A rate-card line (one outcome
+    claim) has the outcome type as ``measure``, the ``participant`` and the ``evidence``
+    (type, reference, verified or not).
     """
 
     line: str
@@ -59,6 +61,8 @@ class Line:
     source: str = ""
     steps: tuple[str, ...] = ()
     provisional: bool = False
+    participant: str | None = None
+    evidence: str = ""
 
     def row(self) -> dict[str, Any]:
         return {c: getattr(self, c) for c in LINE_COLUMNS}
@@ -183,7 +187,10 @@ class PaymentStatement:
         x = self.line(key)
         cur = self.currency
         out = [f"Line {x.line}: cohort {x.cohort}, component {x.component!r} ({x.rule})"]
-        if x.measure is not None:
+        if x.participant is not None:
+            out.append(f"  participant {x.participant}, outcome {x.measure}; evidence "
+                       f"{x.evidence}")
+        elif x.measure is not None:
             out.append(f"  measure {x.measure}" + (f"; comparator: {x.source}" if x.source
                                                    else ""))
         if x.counts:

@@ -29,7 +29,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from pbr.outcomes.assessment import ASSESSMENT_COLUMNS, OutcomeAssessment, assess
+from pbr.outcomes.assessment import ASSESSMENT_COLUMNS, RULES, OutcomeAssessment, assess
 from pbr.outcomes.definitions import EVIDENCE_TYPES, STANDARD, OutcomeDefinition, definitions
 from pbr.outcomes.tables import (
     EVENT_COLUMNS,
@@ -41,7 +41,7 @@ from pbr.outcomes.tables import (
 )
 
 __all__ = ["ASSESSMENT_COLUMNS", "EVENT_COLUMNS", "EVIDENCE_TYPES", "PARTICIPANT_COLUMNS",
-           "STANDARD", "OutcomeAssessment", "OutcomeDefinition", "OutcomeEvents",
+           "RULES", "STANDARD", "OutcomeAssessment", "OutcomeDefinition", "OutcomeEvents",
            "Participants", "assess", "definitions", "read_outcome_events",
            "read_participants", "template_path"]
 

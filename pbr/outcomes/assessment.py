@@ -39,7 +39,21 @@ from pbr.outcomes.definitions import OutcomeDefinition, definitions
 from pbr.outcomes.tables import OutcomeEvents, Participants
 from pbr.spec import parse_date
 
-__all__ = ["ASSESSMENT_COLUMNS", "OutcomeAssessment", "assess"]
+__all__ = ["ASSESSMENT_COLUMNS", "RULES", "OutcomeAssessment", "assess"]
+
+#: the rules a claim can fail, with their short names (docs/methodology/outcomes.md)
+RULES = {
+    "O1": "participant not enrolled",
+    "O2": "evidence not verified",
+    "O3": "no evidence reference",
+    "O4": "evidence type not accepted",
+    "O5": "achieved before the start",
+    "O6": "not sustained long enough",
+    "O7": "outside the validity window",
+    "O8": "after the data extract date",
+    "O9": "already claimed",
+    "O10": "prerequisite not achieved",
+}
 
 #: the columns of :attr:`OutcomeAssessment.frame`
 ASSESSMENT_COLUMNS = ("row", "participant_id", "cohort", "start_date", "outcome_type",

@@ -50,9 +50,10 @@ class Groups:
 
     size: np.ndarray
     p: np.ndarray
-    m: np.ndarray
-    theta: np.ndarray
-    cell: np.ndarray
+    start: np.ndarray               # families: groups start[f]:start[f + 1]
+    m: np.ndarray                   # per family
+    theta: np.ndarray               # per family
+    cell: np.ndarray                # per family
     expected_binary: np.ndarray     # per cell, under the effect
     expected_frequency: np.ndarray  # per cell, under the effect
 
@@ -98,14 +99,17 @@ def groups(lay: Layout, effect: Effect) -> Groups:
     p = np.clip(np.where(lay.on_p, lay.p * fp, lay.p), 0.0, 1.0)
     m = np.maximum(np.where(lay.on_f, lay.m * ff, lay.m), 0.0)
     frame = pl.DataFrame({"cell": lay.cell, "p": p, "m": m, "theta": lay.theta})
-    g = frame.group_by("cell", "p", "m", "theta", maintain_order=True).agg(
-        pl.len().alias("size")).sort("cell", "p", "m", "theta")
+    g = frame.group_by("cell", "m", "theta", "p", maintain_order=True).agg(
+        pl.len().alias("size")).sort("cell", "m", "theta", "p")
+    fam = g.select("cell", "m", "theta").with_row_index("row").group_by(
+        "cell", "m", "theta", maintain_order=True).agg(pl.col("row").first())
+    start = np.append(fam["row"].to_numpy().astype(np.int64), g.height)
     k = lay.cells.size
     eb = np.bincount(lay.cell, weights=p, minlength=k) / np.maximum(lay.cells.n, 1)
     ef = np.bincount(lay.cell, weights=p * (1.0 + m), minlength=k) / np.maximum(lay.cells.n, 1)
-    return Groups(g["size"].to_numpy().astype(np.int64), g["p"].to_numpy(),
-                  g["m"].to_numpy(), g["theta"].to_numpy(),
-                  g["cell"].to_numpy().astype(np.int64), eb, ef)
+    return Groups(g["size"].to_numpy().astype(np.int64), g["p"].to_numpy(), start,
+                  fam["m"].to_numpy(), fam["theta"].to_numpy(),
+                  fam["cell"].to_numpy().astype(np.int64), eb, ef)
 
 
 def shards(n_sims: int) -> list[tuple[int, int, int]]:
@@ -121,7 +125,7 @@ def draw_shard(g: Groups, n_cells: int, seed: int, shard: int, n_rep: int
     later = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(shard, 1))))
     reo = np.zeros((n_rep, n_cells), dtype=np.int64)
     reoff = np.zeros((n_rep, n_cells), dtype=np.int64)
-    draw_cells(first, later, n_rep, g.size, g.p, g.m, g.theta, g.cell, reo, reoff)
+    draw_cells(first, later, n_rep, g.size, g.p, g.start, g.m, g.theta, g.cell, reo, reoff)
     return reo, reoff
 
 

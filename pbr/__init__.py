@@ -11,7 +11,7 @@ from pbr._version import __version__, check_distribution
 
 check_distribution()
 
-from pbr import io, risk, stats, synth
+from pbr import io, outcomes, risk, stats, synth
 from pbr._scratch import release_memory
 from pbr.areas import AreaHierarchy, RecordedCrime, area_report, crime_change
 from pbr.attribution import Attribution, ProviderSpells, attribute
@@ -55,6 +55,7 @@ from pbr.matching import (
     rosenbaum_bounds,
 )
 from pbr.measures import MeasureResult, measure
+from pbr.outcomes import OutcomeAssessment, OutcomeEvents, Participants, read_outcome_events
 from pbr.period import Period
 from pbr.prepare import Histories, prepare
 from pbr.privacy import pseudonymise
@@ -111,6 +112,9 @@ __all__ = [
     "MeasureResult",
     "MeasureSpec",
     "Outcome",
+    "OutcomeAssessment",
+    "OutcomeEvents",
+    "Participants",
     "PaymentLedger",
     "PaymentStatement",
     "PbrError",
@@ -148,11 +152,13 @@ __all__ = [
     "match",
     "mean_cumulative_function",
     "measure",
+    "outcomes",
     "pay",
     "power_table",
     "prepare",
     "preset",
     "pseudonymise",
+    "read_outcome_events",
     "release_memory",
     "risk",
     "rosenbaum_bounds",

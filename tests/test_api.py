@@ -29,6 +29,7 @@ PUBLIC = {
     "Attribution", "ProviderSpells", "attribute",
     "AreaHierarchy", "RecordedCrime", "area_report", "crime_change",
     "SimulationResult", "simulate",
+    "OutcomeAssessment", "OutcomeEvents", "Participants", "outcomes", "read_outcome_events",
 }
 
 # layer of each module (ARCHITECTURE.md): 0 foundations, 1 kernels, 2 computation, 3 io/report,
@@ -45,7 +46,7 @@ LAYERS = {
     "pbr.schemes": 2, "pbr.scheme_run": 2,
     "pbr.stats": 2, "pbr.compare": 2,
     "pbr.contract": 2, "pbr.privacy": 2, "pbr.attribution": 2, "pbr.areas": 2,
-    "pbr.simulate": 2,
+    "pbr.simulate": 2, "pbr.outcomes": 2,
     "pbr.io": 3, "pbr.report": 3, "pbr.audit": 3,
     "pbr.cli": 4, "pbr": 4,
 }

@@ -31,9 +31,10 @@ from pbr.contract.record import ComparatorUsed, classify_comparator
 from pbr.contract.resolve import resolve_comparator
 from pbr.contract.spec import Contract
 from pbr.contract.statement import PaymentStatement
-from pbr.data import Cohort, Events
+from pbr.data import Cohort, Events, as_frame
 from pbr.errors import CompletenessWarning, ContractError, PbrWarning, SpecError
 from pbr.measures import MeasureResult, measure
+from pbr.outcomes import OutcomeAssessment, OutcomeEvents, Participants, assess
 from pbr.period import date_to_day, day_to_date
 from pbr.risk.casemix import CaseMixModel
 from pbr.spec import MeasureSpec, as_date
@@ -41,7 +42,7 @@ from pbr.spec import MeasureSpec, as_date
 T = TypeVar("T")
 
 __all__ = ["ContractComparison", "ContractRun", "compare_step", "measure_step",
-           "open_windows", "pay_step", "run_contract"]
+           "open_windows", "outcome_assessment", "pay_step", "run_contract"]
 
 
 @dataclass(frozen=True)
@@ -354,9 +355,10 @@ def compare_step(contract: Contract, measured: MeasureResult, comparator: Any = 
 
 def pay_step(contract: Contract, compared: ContractComparison, *,
              prior: PaymentLedger | PaymentStatement | Iterable[PaymentStatement] | None
-             = None) -> PaymentStatement:
+             = None, outcome_events: OutcomeAssessment | None = None) -> PaymentStatement:
     """The third step: :func:`pbr.contract.pay.pay` on the comparison's outcomes, with its
-    provenance and notes (``pbr.pay(contract, compared)`` does the same).
+    provenance and notes (``pbr.pay(contract, compared)`` does the same); the contract's
+    rate cards on ``outcome_events`` (:func:`outcome_assessment`).
 
     Examples
     --------
@@ -379,14 +381,56 @@ def pay_step(contract: Contract, compared: ContractComparison, *,
                             f"was made under ({compared.contract.name!r}); pay with "
                             "compared.contract, or compare again under this one")
     return pay(contract, compared.outcomes, provenance=compared.provenance, prior=prior,
-               notes=compared.notes)
+               notes=compared.notes, events=outcome_events)
+
+
+def outcome_assessment(contract: Contract, cohort: Any, outcome_events: Any,
+                       participants: Any = None, as_of: _dt.date | str | None = None
+                       ) -> OutcomeAssessment:
+    """The outcome claims of a contract run checked against their evidence rules.
+
+    ``outcome_events`` is an :class:`~pbr.outcomes.OutcomeAssessment` (used as it is),
+    :class:`~pbr.outcomes.OutcomeEvents`, or a frame of them.  The participants are
+    ``participants`` (a :class:`~pbr.outcomes.Participants` or a frame), or else the
+    contract's cohort: ``offender_id`` as the participant, ``index_date`` as the start,
+    the contract's cohort column as the cohort and the other columns as attributes.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from pbr.contract import Contract
+    >>> from pbr.contract.spec import demo_contract_text
+    >>> from pbr.outcomes import read_outcome_events, template_path
+    >>> cohort = pl.DataFrame({"offender_id": ["P0001", "P0002"], "index_date":
+    ...     [dt.date(2021, 3, 1)] * 2, "cohort_period": ["2019Q1"] * 2})
+    >>> a = outcome_assessment(Contract.from_toml(demo_contract_text()), cohort,
+    ...                        read_outcome_events(template_path()))
+    >>> a.frame["valid"].sum(), a.frame["rule"].drop_nulls().to_list()
+    (4, ['O2', 'O1'])
+    """
+    if isinstance(outcome_events, OutcomeAssessment):
+        return outcome_events
+    events = (outcome_events if isinstance(outcome_events, OutcomeEvents)
+              else OutcomeEvents.from_frame(outcome_events))
+    if participants is None:
+        frame = cohort.data if isinstance(cohort, Cohort) else as_frame(cohort, "cohort")
+        keep = [c for c in frame.columns if c != "row"]
+        people = Participants.from_frame(
+            frame.select(keep), participant_id="offender_id", start_date="index_date",
+            cohort=contract.cohort_column if contract.cohort_column in frame.columns else None,
+            source="the contract's cohort")
+    elif isinstance(participants, Participants):
+        people = participants
+    else:
+        people = Participants.from_frame(participants)
+    return assess(events, people, as_of=as_of)
 
 
 def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any = None,
                  engine: str = "numba", as_of: _dt.date | str | None = None,
                  prior: PaymentLedger | PaymentStatement | Iterable[PaymentStatement] | None
-                 = None, comparator: Any = None, model: CaseMixModel | None = None
-                 ) -> ContractRun:
+                 = None, comparator: Any = None, model: CaseMixModel | None = None,
+                 outcome_events: Any = None, participants: Any = None) -> ContractRun:
     """Measure a cohort, compare it with the contract's comparator, and pay.
 
     The chain :func:`measure_step` -> :func:`compare_step` -> :func:`pay_step`; run one
@@ -419,6 +463,10 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
         The comparator's data given with the run (a Baseline, a fitted CaseMixModel, a
         MatchResult or a MatchSpec), where the contract's ``[comparator]`` says
         ``supplied_at_run = true`` or there is none: see :func:`compare_step`.
+    outcome_events, participants
+        For ``rate_card`` components: the outcome events and the participants (default:
+        the cohort), see :func:`outcome_assessment`; claims after ``as_of`` are not
+        valid (rule O8).
 
     Returns
     -------
@@ -453,8 +501,16 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
         raise ContractError(f"contract: expected a Contract (pbr.io.read_contract(path)), got "
                             f"{type(contract).__name__}")
     classify_comparator(comparator, model)   # a wrong object is refused before anything is measured
+    if outcome_events is None and any(c.kind == "rate_card" for c in contract.components):
+        raise ContractError("outcome_events: the contract has rate_card components, paid on "
+                            "outcome events; give outcome_events= (pbr.outcomes."
+                            "read_outcome_events) and, unless the cohort is the "
+                            "participants, participants=")
     measured = measure_step(contract, cohort, events, custody=custody, engine=engine,
                             as_of=as_of)
     compared = compare_step(contract, measured, comparator, model=model)
+    claims = (None if outcome_events is None else
+              outcome_assessment(contract, cohort, outcome_events, participants, as_of))
     return ContractRun(contract, measured, compared.outcomes,
-                       pay_step(contract, compared, prior=prior), compared)
+                       pay_step(contract, compared, prior=prior, outcome_events=claims),
+                       compared)

@@ -15,7 +15,6 @@ import itertools
 import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -23,6 +22,7 @@ import polars as pl
 
 from pbr import _scratch
 from pbr._frames import from_pandas
+from pbr._memo import Memo, memoised
 from pbr.errors import SchemaError
 from pbr.schema import COHORT, CUSTODY, EVENTS, TableSchema, normalise_term
 
@@ -786,8 +786,11 @@ class _Table:
     exclusions: Exclusions = field(default_factory=Exclusions)
     n_input: int = 0
     columns: Mapping[str, str] = field(default_factory=dict)
+    #: values derived from the rows on first use (row numbers, date spans, value sets),
+    #: kept apart so that the table itself is never changed after construction
+    _memo: Memo = field(default_factory=Memo, init=False, repr=False, compare=False)
 
-    @cached_property
+    @memoised
     def frame(self) -> pl.DataFrame:
         """The kept rows with their input row number in the first column, ``row``."""
         d = self.data
@@ -807,14 +810,15 @@ class _Table:
     def date_span(self, *columns: str) -> tuple[_dt.date, _dt.date] | None:
         """The earliest and the latest date in ``columns`` of the kept rows (None
         without rows); found once per table and columns."""
-        cache: dict[str, tuple[Any, Any]] = self.__dict__.setdefault("_spans", {})
-        todo = [c for c in dict.fromkeys(columns) if c not in cache]
-        if todo:  # each column's minimum and maximum, found once (one polars pass)
-            row = self._values.select(
-                *(pl.col(c).min().alias(f"lo{i}") for i, c in enumerate(todo)),
-                *(pl.col(c).max().alias(f"hi{i}") for i, c in enumerate(todo))).row(0)
-            for i, c in enumerate(todo):
-                cache[c] = (row[i], row[len(todo) + i])
+        cache: dict[str, tuple[Any, Any]] = self._memo.get("spans", dict)
+        with self._memo.lock:
+            todo = [c for c in dict.fromkeys(columns) if c not in cache]
+            if todo:  # each column's minimum and maximum, found once (one polars pass)
+                row = self._values.select(
+                    *(pl.col(c).min().alias(f"lo{i}") for i, c in enumerate(todo)),
+                    *(pl.col(c).max().alias(f"hi{i}") for i, c in enumerate(todo))).row(0)
+                for i, c in enumerate(todo):
+                    cache[c] = (row[i], row[len(todo) + i])
         los = [cache[c][0] for c in columns if cache[c][0] is not None]
         his = [cache[c][1] for c in columns if cache[c][1] is not None]
         lo, hi = (min(los), max(his)) if los and his else (None, None)
@@ -899,18 +903,38 @@ class Events(_Table):
     (1, 1)
     """
 
+    def __init__(self, data: pl.DataFrame, exclusions: Exclusions | None = None,
+                 n_input: int = 0, columns: Mapping[str, str] | None = None, *,
+                 duplicate_rows: np.ndarray | None = None) -> None:
+        """The fields as for the other tables; with ``duplicate_rows`` (sorted positions
+        in ``data``, not empty), ``data`` is the validated frame still holding those
+        exact duplicate rows, and the kept rows are made from it on first use (see
+        :meth:`_with_duplicates`)."""
+        set_ = object.__setattr__  # construction of a frozen dataclass
+        set_(self, "_memo", Memo())
+        if duplicate_rows is not None and duplicate_rows.size:
+            self._memo.put("pending", (data, duplicate_rows))
+        else:
+            set_(self, "data", data)
+        set_(self, "exclusions", Exclusions() if exclusions is None else exclusions)
+        set_(self, "n_input", n_input)
+        set_(self, "columns", {} if columns is None else columns)
+
     def __getattr__(self, name: str) -> Any:
         """``data`` of events built with their exact duplicate rows still in the frame
-        (see :meth:`_with_duplicates`): the kept rows, made on first use."""
+        (see :meth:`_with_duplicates`): the kept rows, made on first use and kept in
+        the table's memo (the frame with duplicates is then let go)."""
         if name == "data":
-            pending = self.__dict__.get("_pending")
-            if pending is not None:
-                data = _without_rows(*pending)
-                self.__dict__["data"] = data
-                self.__dict__.pop("_pending", None)  # the frame with duplicates: freed
-                return data
-            if "data" in self.__dict__:  # made meanwhile by another thread
-                made: pl.DataFrame = self.__dict__["data"]
+            memo: Memo = self._memo
+            made: pl.DataFrame | None = memo.peek("data")
+            if made is not None:
+                return made
+            with memo.lock:  # once, even when several threads ask
+                made = memo.peek("data")
+                if made is None:
+                    made = _without_rows(*memo.peek("pending"))
+                    memo.put("data", made)
+                    memo.pop("pending")
                 return made
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
@@ -923,9 +947,7 @@ class Events(_Table):
         and skips those rows, and every other reader gets ``data`` on first use.  A
         duplicate repeats a kept row, so the frame has the kept rows' distinct values,
         minima, maxima and first row."""
-        if "data" in self.__dict__:
-            return None
-        pending: tuple[pl.DataFrame, np.ndarray] | None = self.__dict__.get("_pending")
+        pending: tuple[pl.DataFrame, np.ndarray] | None = self._memo.peek("pending")
         return pending
 
     @property
@@ -1052,19 +1074,13 @@ class Events(_Table):
             led = led + Exclusions((_duplicate_entry(frame, dup, "events"),))
             if tally is not None:
                 tally = tally.less(frame["disposal_type"], dup)
-            # the kept rows are made on first use (``data``; see _with_duplicates)
-            events = cls.__new__(cls)
-            for name, value in (("exclusions", led), ("n_input", n_input),
-                                ("columns", sources)):
-                object.__setattr__(events, name, value)
-            events.__dict__["_pending"] = (frame, dup)
-        else:
-            events = cls(frame, led, n_input, sources)
+        # with duplicates, the kept rows are made on first use (see _with_duplicates)
+        events = cls(frame, led, n_input, sources, duplicate_rows=dup)
         if tally is not None:  # the vocabulary check reads it: counted once, here
-            events.__dict__["disposal_types"] = _disposal_types(tally.values())
+            events._memo.put("disposal_types", _disposal_types(tally.values()))
         return events
 
-    @cached_property
+    @memoised
     def disposal_types(self) -> pl.DataFrame:
         """Rows per ``disposal_type`` value of the kept rows (``disposal_type``, ``rows``),
         sorted by value: the vocabulary a spec's ``proof_types`` is checked against."""
@@ -1107,19 +1123,19 @@ class Events(_Table):
             left = codes.find_codes(chunk.to_numpy(), wanted, left)
         return frozenset(names[k] for k in np.flatnonzero(asked & ~wanted))
 
-    @cached_property
+    @memoised
     def categories(self) -> frozenset[str]:
         """The ``offence_category`` values of the kept rows (empty without the column)."""
         if not self.has_category:
             return frozenset()
         return frozenset(_value_counts(self._values["offence_category"])["value"].to_list())
 
-    @cached_property
+    @memoised
     def codes(self) -> frozenset[str]:
         """The ``offence_code`` values of the kept rows."""
         return frozenset(_value_counts(self._values["offence_code"])["value"].to_list())
 
-    @cached_property
+    @property
     def last_disposal(self) -> _dt.date | None:
         """The last disposal date of the kept rows (None without rows): the extract's end
         when no ``as_of`` is given (rule A3)."""

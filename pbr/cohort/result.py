@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from pbr._memo import Memo, memoised
 from pbr.cohort.rule import CohortRule
 from pbr.data import Cohort, Exclusions
 from pbr.errors import ReconciliationError, SpecError
@@ -95,6 +95,7 @@ class CohortBuild:
     notes: tuple[str, ...] = ()
     _disposals: Disposals | None = field(default=None, repr=False, compare=False)
     _codes: pl.DataFrame | None = field(default=None, repr=False, compare=False)
+    _memo: Memo = field(default_factory=Memo, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.n_input != self.n_used + len(self.exclusions):
@@ -202,7 +203,7 @@ class CohortBuild:
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ provenance
-    @cached_property
+    @memoised
     def provenance(self) -> dict[str, Any]:
         """Version, rule (TOML) and input fingerprints (SHA-256)."""
         from pbr.measures import _frame_fingerprint

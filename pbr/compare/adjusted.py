@@ -58,12 +58,12 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
+from pbr._memo import Memo, memoised
 from pbr.compare.spec import ComparisonSpec
 from pbr.compare.thresholds import adjust_baseline, adjust_rate, baseline_thresholds
 from pbr.errors import SchemaError, SmallSampleWarning, SpecError
@@ -161,6 +161,7 @@ class AdjustedComparison:
     per: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     _fingerprint: str = field(default="", repr=False, compare=False)
+    _memo: Memo = field(default_factory=Memo, init=False, repr=False, compare=False)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -231,7 +232,7 @@ class AdjustedComparison:
                          f"{r['direction']}" + (" (significant)" if r["significant"] else ""))
         return "\n".join(lines)
 
-    @cached_property
+    @memoised
     def provenance(self) -> dict[str, Any]:
         """Version, comparison spec, baseline and model fingerprints, current-frame SHA-256."""
         from pbr._version import __version__

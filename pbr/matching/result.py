@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
+from pbr._memo import Memo, memoised
 from pbr.data import Exclusions
 from pbr.errors import SchemaError, SpecError
 from pbr.matching.propensity import PropensityModel
@@ -82,6 +82,7 @@ class MatchResult:
     notes: tuple[str, ...] = ()
     balance_columns: tuple[str, ...] = ()
     input_columns: tuple[str, ...] = ()
+    _memo: Memo = field(default_factory=Memo, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ views
     @property
@@ -167,7 +168,7 @@ class MatchResult:
         """
         return self._pseudo[0]
 
-    @cached_property
+    @memoised
     def _pseudo(self) -> tuple[pl.DataFrame, str]:
         s = self.spec
         if s.index_date not in self.frame.columns:
@@ -347,7 +348,7 @@ class MatchResult:
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ provenance
-    @cached_property
+    @memoised
     def provenance(self) -> dict[str, Any]:
         """Version, spec (TOML), seed, the input fingerprint (SHA-256 of the units
         considered, after the missing-value rule, in input order) and the pseudo index

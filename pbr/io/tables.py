@@ -32,6 +32,7 @@ from pbr.errors import SchemaError
 from pbr.io._atomic import atomic_files
 from pbr.io._csv import check_columns, read_csv
 from pbr.io._dates import check_date_format, parse_dates
+from pbr.io.db import database_label, is_database_uri, read_database
 from pbr.schema import COHORT, CUSTODY, DISPOSALS, EVENTS, TableSchema
 
 __all__ = [
@@ -146,6 +147,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
     >>> read_table(p, separator=";", text_columns=["offender_id"])["offender_id"].to_list()
     ['0045']
     """
+    if is_database_uri(path):  # a database table or query (pbr.io.db)
+        return read_database(str(path), columns=columns, text_columns=text_columns)[0]
     path = Path(path)
     fmt = _format(path, READ_FORMATS, "read")
     if not path.is_file():
@@ -217,18 +220,19 @@ def _read_roles(path: str | Path, schema: TableSchema, mapping: Mapping[str, str
     there (naming the file and the argument to pass), read the id as text when asked,
     type a table with no rows from the schema, parse the dates.  Returns the frame and
     the arguments for ``from_frame`` (the roles that were given or found)."""
-    path = Path(path)
+    uri = str(path) if is_database_uri(path) else None  # a database (pbr.io.db)
+    path = Path(path) if uri is None else database_label(uri)
     if on_invalid not in ("raise", "exclude"):
         raise SchemaError(f"on_invalid must be 'raise' or 'exclude', got {on_invalid!r}")
     if date_format is not None:
         check_date_format(date_format)
     id_col = mapping.get("offender_id") or "offender_id"
     text = [id_col] if id_as_string else []
-    if READ_FORMATS.get(path.suffix.lower()) == "csv":
+    if uri is None and READ_FORMATS.get(path.suffix.lower()) == "csv":
         # a CSV's dates and codes stay as written: "20200131" is not a number, nor "1.10"
         text += [mapping.get(r) or r for r in (*schema.dates, *schema.categorical)]
-    df = read_table(path, sheet=sheet, separator=separator, encoding=encoding,
-                    text_columns=text)
+    df = read_table(path if uri is None else uri, sheet=sheet, separator=separator,
+                    encoding=encoding, text_columns=text)
     found: dict[str, str] = {}
     for role in schema.roles:
         col = mapping.get(role)

@@ -35,7 +35,6 @@ from pbr._kernels import reoffending as kern
 from pbr._kernels import rules
 from pbr._memo import Memo, memoised
 from pbr._version import __version__
-from pbr._windows import before_arrays
 from pbr.data import (
     ROW,
     Cohort,
@@ -377,9 +376,8 @@ def measure_histories(h: Layout, spec: MeasureSpec | str | None, *, engine: str 
     spec = resolve_spec(spec)
     if engine not in ENGINES:
         raise EngineError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine == "numba" or spec.window == "before":
-        h.check_horizon(spec)
     if engine == "numba":
+        h.check_horizon(spec)
         arrays = grouped.kernel_arrays(h, spec)
     else:
         arrays = _reference_arrays(*_align_ids(h.cohort, h.events), spec)
@@ -427,10 +425,6 @@ def measure(cohort: Any, events: Any, spec: MeasureSpec | str | None = None, *,
     spec = resolve_spec(spec)
     if engine not in ENGINES:
         raise EngineError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine == "numba" and spec.window == "before":  # W4 on the kernels (pbr._windows)
-        c, e, cu = _validated(cohort, events, custody)
-        arrays, counts = before_arrays(c, e, cu, spec)
-        return _assemble(c, e, cu, spec, engine, arrays, counts)
     if engine == "numba" and spec.severity_scale is not None:
         # one spec once: the join fused with the measure (its hash join finds duplicates)
         with _scratch.Arena() as scratch:
@@ -439,20 +433,13 @@ def measure(cohort: Any, events: Any, spec: MeasureSpec | str | None = None, *,
             return _assemble(c, e, cu, spec, engine, arrays, counts)
     if engine == "numba":  # the grouped path validates (its hash join finds duplicate ids)
         return measure_histories(grouped.group(cohort, events, spec, custody, Layout), spec)
-    c, e, cu = _validated(cohort, events, custody)
-    arrays = _reference_arrays(*_align_ids(c, e), spec)
-    counts = {"input": e.n_input, "invalid": len(e.exclusions)}
-    return _assemble(c, e, cu, spec, engine, arrays, counts)
-
-
-def _validated(cohort: Any, events: Any, custody: Any
-               ) -> tuple[Cohort, Events, Custody | None]:
-    """The validated inputs of a measure (ids of one type; custody aligned)."""
-    c = Cohort.from_frame(cohort)
-    e = Events.from_frame(events)
-    check_id_types(c.data, e.data)
-    cu = None if custody is None else Custody.from_frame(custody)
-    if cu is not None:
-        check_id_types(c.data, cu.data, "custody")
-        cu = align_custody(c, cu)
-    return c, e, cu
+    cohort = Cohort.from_frame(cohort)
+    events = Events.from_frame(events)
+    check_id_types(cohort.data, events.data)
+    custody = None if custody is None else Custody.from_frame(custody)
+    if custody is not None:
+        check_id_types(cohort.data, custody.data, "custody")
+        custody = align_custody(cohort, custody)
+    arrays = _reference_arrays(*_align_ids(cohort, events), spec)
+    counts = {"input": events.n_input, "invalid": len(events.exclusions)}
+    return _assemble(cohort, events, custody, spec, engine, arrays, counts)

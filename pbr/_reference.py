@@ -34,16 +34,34 @@ def _shift(expr: pl.Expr, period: Period) -> pl.Expr:
     return expr
 
 
+def _back(expr: pl.Expr, period: Period) -> pl.Expr:
+    """``expr`` minus ``period``: whole months back first (clamped to the month's last
+    day), then days."""
+    if period.months:
+        expr = expr.dt.offset_by(f"-{period.months}mo")
+    if period.days:
+        expr = expr - pl.duration(days=period.days)
+    return expr
+
+
 def windows(cohort: pl.DataFrame, spec: MeasureSpec) -> pl.DataFrame:
     """Per offender: ``lo``/``hi`` (first/last offence day that can count), ``dlast``
     (last disposal day) and ``status`` (0 complete, 1 not measurable, 2 interim)."""
     one = pl.duration(days=1)
-    end = _shift(pl.col("index_date"), spec.follow_up)
-    wend = _shift(end, spec.waiting_period)
-    if spec.include_index_day:
-        lo, hi, dlast = pl.col("index_date"), end - one, wend - one
+    if spec.window == "before":  # W4: the same length of time before the index date
+        start = _back(pl.col("index_date"), spec.follow_up)
+        if spec.include_index_day:
+            lo, hi = start + one, pl.col("index_date")
+        else:
+            lo, hi = start, pl.col("index_date") - one
+        dlast = _shift(hi, spec.waiting_period)
     else:
-        lo, hi, dlast = pl.col("index_date") + one, end, wend
+        end = _shift(pl.col("index_date"), spec.follow_up)
+        wend = _shift(end, spec.waiting_period)
+        if spec.include_index_day:
+            lo, hi, dlast = pl.col("index_date"), end - one, wend - one
+        else:
+            lo, hi, dlast = pl.col("index_date") + one, end, wend
     out = cohort.select("offender_id", "index_date", lo.alias("lo"), hi.alias("hi"),
                         dlast.alias("dlast"))
     if spec.as_of is None:
@@ -171,8 +189,11 @@ TWINS: dict[str, Twin] = {
     "reoffences": Twin(lambda spec, order: pl.col("counted").sum().cast(pl.Int64)),
     "severity": Twin(_severity, _severity_finish),
     "serious": Twin(lambda spec, order: pl.col("serious").any()),
-    "days_to_first": Twin(lambda spec, order: (pl.col("offence_date") - pl.col("index_date"))
-                          .dt.total_days().min().cast(pl.Int64)),
+    "days_to_first": Twin(lambda spec, order: (
+        pl.col("offence_date") - pl.col("index_date") if spec.window == "after"
+        # W4: counted from the day before the window opens (1 = its first day)
+        else pl.col("offence_date") - pl.col("lo") + pl.duration(days=1))
+        .dt.total_days().min().cast(pl.Int64)),
     "unmapped": Twin(lambda spec, order: (~pl.col("mapped")).sum().cast(pl.Int64)),
 }
 

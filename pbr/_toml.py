@@ -205,7 +205,8 @@ class TomlTable(TomlDocument):
     """A frozen dataclass spec written as one TOML table, field by field.
 
     The subclass names its table: ``class MatchSpec(TomlTable, table="match")``.
-    :meth:`to_dict` writes every field that is not None through :func:`plain`; a field
+    :meth:`to_dict` writes every field that is not None through :func:`plain` (a field
+    whose metadata has ``omit_default`` only when it differs from its default); a field
     named in ``pairs`` (a tuple of ``(key, value)`` pairs) becomes a table of its own.
     :meth:`from_dict` is :func:`build`, naming the unknown keys with ``label`` (the table
     name unless given); :meth:`from_toml` reads the ``[table]`` table or bare keys
@@ -256,8 +257,8 @@ class TomlTable(TomlDocument):
         out: dict[str, Any] = {}
         for f in fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
-            if value is None:
-                continue
+            if value is None or ("omit_default" in f.metadata and value == f.default):
+                continue  # a field added later is written only when set (stable hashes)
             if f.name in self._pairs:
                 value = {key: plain(item) for key, item in value}
             out[f.name] = plain(value)

@@ -64,6 +64,13 @@ class MeasureSpec(Replaceable, TomlTable, table="measure", label="", pairs=("sev
         Whether an offence on the index date itself counts (W3). Default False: the
         window is ``(index, index + follow_up]``; with True it is
         ``[index, index + follow_up)``.  Both have the same length.
+    window
+        ``"after"`` (default) measures the follow-up window after the index date (W1);
+        ``"before"`` measures the same length of time before it (W4: an entry date's
+        "before" period, as in before-and-after studies of Integrated Offender
+        Management): ``[index - follow_up, index - 1 day]``, or
+        ``[index - follow_up + 1 day, index]`` with ``include_index_day``; offences
+        proven within the waiting period after the window's last day.
     proof_types
         Disposal types that prove an offence (P1). MoJ: conviction or caution; the PbR
         prison pilots: conviction only.  Compared in lower case with surrounding
@@ -115,6 +122,12 @@ class MeasureSpec(Replaceable, TomlTable, table="measure", label="", pairs=("sev
         default=False,
         metadata=_meta("False", "assumption, MoJ rule not verified [R]",
                        "whether an offence on the index date counts"))
+    window: str = field(
+        default="after",
+        metadata={**_meta("after", "pbr rule W4; IOM before-and-after measures "
+                          "[IOM-Strategy-2020]", "window after (or before) the index date"),
+                  "omit_default": "written only when 'before', so older specs keep "
+                                  "their bytes"})
     proof_types: tuple[str, ...] = field(
         default=("caution", "conviction"),
         metadata=_meta("conviction, caution", "MoJ bulletins [V]; pilots: conviction only [V]",
@@ -167,6 +180,9 @@ class MeasureSpec(Replaceable, TomlTable, table="measure", label="", pairs=("sev
                 raise SpecError(f"{name}: {exc}") from None
         if self.follow_up.n == 0:
             raise SpecError("follow_up: must be longer than zero, e.g. '12 months'")
+        if self.window not in ("after", "before"):
+            raise SpecError(f"window: 'after' (the follow-up window after the index date) or "
+                            f"'before' (the same length before it), got {self.window!r}")
         for name in ("include_index_day", "interim"):
             if not isinstance(getattr(self, name), bool):
                 raise SpecError(f"{name}: expected true or false, got {getattr(self, name)!r}")

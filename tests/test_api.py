@@ -39,7 +39,7 @@ LAYERS = {
     "pbr._scratch": 0, "pbr._frames": 0, "pbr._memo": 0,
     "pbr.period": 0, "pbr.schema": 0,
     "pbr._kernels": 1,
-    "pbr.spec": 2, "pbr.data": 2, "pbr.prepare": 2, "pbr.measures": 2, "pbr._reference": 2,
+    "pbr.spec": 2, "pbr.data": 2, "pbr._windows": 2, "pbr.prepare": 2, "pbr.measures": 2, "pbr._reference": 2,
     "pbr._engine": 2,
     "pbr._measure_checks": 2,
     "pbr.synth": 2, "pbr.risk": 2, "pbr.matching": 2, "pbr.cohort": 2,

@@ -136,6 +136,11 @@ class Layout:
 
     def check_horizon(self, spec: MeasureSpec) -> None:
         """Refuse a spec whose windows reach beyond the prepared horizon."""
+        if spec.window == "before":
+            raise SpecError(
+                "window='before': prepared histories hold each offender's events from the "
+                "index date on, so a window before it cannot be measured here; measure it "
+                "with pbr.measure(cohort, events, spec)")
         if not self.covers(spec):
             raise SpecError(
                 f"the spec's follow-up ({spec.follow_up}) and waiting period "

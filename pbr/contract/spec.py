@@ -98,7 +98,8 @@ class Variation:
         if isinstance(self.set, dict):
             object.__setattr__(self, "set", tuple(sorted(
                 (k, tuple(tuple(x) if isinstance(x, list) else x for x in v)
-                 if isinstance(v, list) else v) for k, v in self.set.items())))
+                 if isinstance(v, list) else tuple(sorted(v.items()))
+                 if isinstance(v, dict) else v) for k, v in self.set.items())))
         if not self.set:
             raise ContractError(f"variation {self.effective}.set: give the fields changed, "
                                 "e.g. set = {price = 0} or set = {active = false}")

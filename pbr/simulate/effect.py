@@ -48,7 +48,7 @@ class Effect:
 
     p: float = 0.0
     frequency: float = 0.0
-    by_band: tuple[tuple[int, float], ...] = ()
+    by_band: tuple[tuple[int, float], ...] | Mapping[int, float] = ()
     name: str | None = None
 
     def __post_init__(self) -> None:
@@ -79,6 +79,11 @@ class Effect:
         if self.name is not None and (not isinstance(self.name, str) or not self.name):
             raise SpecError(f"effect.name: a non-empty label, got {self.name!r}")
 
+    @property
+    def _bands(self) -> tuple[tuple[int, float], ...]:
+        assert isinstance(self.by_band, tuple)   # made a tuple on construction
+        return self.by_band
+
     @classmethod
     def none(cls) -> Effect:
         """The null case: no effect."""
@@ -97,17 +102,17 @@ class Effect:
         out = f"p {self.p * 100:g}%"
         out += f", frequency {self.frequency * 100:g}%"
         if self.by_band:
-            out += " by band " + ",".join(f"{k}:{v:g}" for k, v in self.by_band)
+            out += " by band " + ",".join(f"{k}:{v:g}" for k, v in self._bands)
         return out
 
     def factors(self, decile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per offender: the multipliers ``1 - e_p`` and ``1 - e_f`` (by risk decile)."""
         scale = np.ones(11)
-        for k, v in self.by_band:
+        for k, v in self._bands:
             scale[k] = v
         s = scale[decile.astype(np.int64)]
         return 1.0 - self.p * s, 1.0 - self.frequency * s
 
     def to_dict(self) -> dict[str, Any]:
         return {"p": self.p, "frequency": self.frequency,
-                "by_band": {str(k): v for k, v in self.by_band}, "label": self.label}
+                "by_band": {str(k): v for k, v in self._bands}, "label": self.label}

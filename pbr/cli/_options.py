@@ -23,6 +23,7 @@ from typing import Annotated, Any
 import typer
 
 from pbr.errors import PbrError, SchemaError, SpecError
+from pbr.io.db import is_database_uri, parse_database_uri
 from pbr.schema import DISPOSALS
 
 __all__ = [
@@ -51,8 +52,10 @@ __all__ = [
     "cli_message",
     "event_options",
     "flag_terms",
+    "input_path",
     "reading",
     "roles",
+    "shown",
 ]
 
 ROLES = "Column names (when the file's differ from pbr's role names)"
@@ -129,6 +132,20 @@ def event_options(disposal_type_map: list[str] | None, keep_duplicates: bool
         mapping[value.strip()] = target.strip()
     return {"disposal_type_map": mapping or None,
             "duplicates": "keep" if keep_duplicates else "exclude"}
+
+
+# --------------------------------------------------------------------------- inputs
+def input_path(value: str | Path | None) -> Path | None:
+    """An input option's file, or None for a database URI (:mod:`pbr.io.db`) or no
+    value: what :func:`check_not_input` compares outputs with."""
+    if value is None or is_database_uri(value):
+        return None
+    return Path(value)
+
+
+def shown(value: str | Path) -> str:
+    """An input option as the command prints it: a database URI without its password."""
+    return str(parse_database_uri(value).label) if is_database_uri(value) else str(value)
 
 
 # --------------------------------------------------------------------------- checks

@@ -35,7 +35,9 @@ from pbr.cli._options import (
     cli_message,
     event_options,
     flag_terms,
+    input_path,
     reading,
+    shown,
 )
 from pbr.contract.spec import demo_contract_text
 from pbr.errors import SchemaError, SpecError
@@ -113,15 +115,17 @@ def _out_dir(out: Path) -> None:
 @app.command()
 def measure(
     ctx: typer.Context,
-    cohort: Annotated[Path, typer.Option(
-        help="Cohort file (.csv, .parquet, .xlsx): offender_id, index_date, "
+    cohort: Annotated[str, typer.Option(
+        help="Cohort file (.csv, .parquet, .xlsx) or database URI "
+             "(duckdb:///project.duckdb?table=cohort): offender_id, index_date, "
              "grouping columns.")],
-    events: Annotated[Path, typer.Option(
-        help="Proven-offence events file (a header line and no rows: nobody reoffended).")],
+    events: Annotated[str, typer.Option(
+        help="Proven-offence events file or database URI (a header line and no rows: "
+             "nobody reoffended).")],
     out: Annotated[Path, typer.Option(
         help="Per-offender output: .csv, .parquet or .xlsx.")],
-    custody: Annotated[Path | None, typer.Option(
-        help="Custody spells file, for custody_days.")] = None,
+    custody: Annotated[str | None, typer.Option(
+        help="Custody spells file or database URI, for custody_days.")] = None,
     spec: Annotated[Path | None, typer.Option(
         "--spec", help="Measure spec TOML file.")] = None,
     preset: Annotated[str | None, typer.Option(
@@ -167,19 +171,19 @@ def measure(
     with reported_errors(), flag_terms():
         check_output(out, "--out", tuple(io.WRITE_FORMATS))
         check_output(summary_out, "--summary-out", (".csv", ".json"))
-        inputs = {"--cohort": cohort, "--events": events, "--custody": custody,
-                  "--spec": spec}
+        inputs = {"--cohort": input_path(cohort), "--events": input_path(events),
+                  "--custody": input_path(custody), "--spec": spec}
         check_not_input(out, "--out", inputs)
         check_not_input(summary_out, "--summary-out", inputs)
         measure_spec = _spec(spec, preset, as_of, interim)
         mode: Literal["raise", "exclude"] = (
             "exclude" if on_invalid is OnInvalid.exclude else "raise")
         read = reading(separator, encoding, date_format, id_as_string)
-        step(f"reading {cohort}")
+        step(f"reading {shown(cohort)}")
         cohort_table = io.read_cohort(cohort, offender_id=offender_id, index_date=index_date,
                                       on_invalid=mode, **read)
         check_columns(cohort_table.data.columns, keys, "--by")
-        step(f"reading {events}")
+        step(f"reading {shown(events)}")
         events_table = io.read_events(
             events, offender_id=offender_id, offence_date=offence_date,
             disposal_date=disposal_date, disposal_type=disposal_type,
@@ -188,7 +192,7 @@ def measure(
             **event_options(disposal_type_map, keep_duplicates))
         custody_table = None
         if custody is not None:
-            step(f"reading {custody}")
+            step(f"reading {shown(custody)}")
             custody_table = io.read_custody(custody, offender_id=offender_id,
                                             start_date=start_date, end_date=end_date,
                                             on_invalid=mode, **read)

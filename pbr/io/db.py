@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import polars as pl
@@ -69,7 +69,7 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199}$")
 RUN_COLUMNS = ("run_id", "manifest_sha256")
 
 
-def is_database_uri(value: object) -> bool:
+def is_database_uri(value: object) -> TypeGuard[str]:
     """Whether ``value`` is a database URI pbr reads (rather than a file path).
 
     Examples

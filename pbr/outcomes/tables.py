@@ -100,6 +100,8 @@ def _ids(frame: pl.DataFrame, table: str, bad: _Rows) -> pl.DataFrame:
 
 def _dates(frame: pl.DataFrame, table: str, name: str, bad: _Rows) -> pl.DataFrame:
     col = frame[name]
+    if col.dtype == pl.Null:   # nothing given at all: every row missing
+        col = col.cast(pl.String)
     if col.dtype == pl.Date:
         parsed = col
     elif isinstance(col.dtype, pl.Datetime):
@@ -126,6 +128,8 @@ def _dates(frame: pl.DataFrame, table: str, name: str, bad: _Rows) -> pl.DataFra
 
 def _flags(frame: pl.DataFrame, table: str, name: str, bad: _Rows) -> pl.DataFrame:
     col = frame[name]
+    if col.dtype == pl.Null:
+        col = col.cast(pl.String)
     if col.dtype == pl.Boolean:
         out = col
     elif col.dtype.is_integer():

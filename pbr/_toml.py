@@ -5,7 +5,9 @@ Every spec (:class:`~pbr.spec.MeasureSpec`, :class:`~pbr.cohort.rule.CohortRule`
 :class:`~pbr.schemes.Scheme` and :class:`~pbr.risk.Baseline`) reads and writes its TOML
 through :class:`TomlDocument` (a document of several tables) or :class:`TomlTable` (one
 dataclass as one table), so every one accepts the same inputs, writes its fields the
-same way and reports a bad file or an unknown key the same way.
+same way and reports a bad file or an unknown key the same way.  The four one-table
+specs also print the same way (:func:`describe`: each field with its value, its default
+and its source).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ import tomli_w
 from pbr.errors import SpecError
 from pbr.period import Period
 
-__all__ = ["TomlDocument", "TomlTable", "build", "bundled", "bundled_text", "looks_like_path",
-           "plain", "read_toml", "table"]
+__all__ = ["TomlDocument", "TomlTable", "build", "bundled", "bundled_text", "describe",
+           "listed", "looks_like_path", "plain", "read_toml", "table"]
 
 T = TypeVar("T")
 
@@ -149,6 +151,50 @@ def plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return [plain(item) for item in value]
     return value
+
+
+def listed(value: Any, *, sep: str = ", ", empty: str = "-") -> Any:
+    """A field's value as a spec's text shows it: a tuple joined with ``sep`` (``empty``
+    when it has no items); anything else as is.
+
+    Examples
+    --------
+    >>> listed(("conviction", "caution")), listed(()), listed(12)
+    ('conviction, caution', '-', 12)
+    """
+    return (sep.join(value) or empty) if isinstance(value, tuple) else value
+
+
+def describe(spec: Any, widths: tuple[int, int],
+             show: Callable[[str, Any], Any] | None = None) -> str:
+    """A dataclass spec as text, the ``__str__`` of every one-table spec: a first line
+    with its class and ``name``, then a line per other field with the field's name, its
+    value (``show(field, value)``; :func:`listed` unless given), its default and its
+    source (the field's ``default_note`` and ``source`` metadata), in columns ``widths``
+    wide (name, value).
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass, field
+    >>> @dataclass(frozen=True)
+    ... class Demo:
+    ...     name: str = "demo"
+    ...     codes: tuple[str, ...] = field(default=("a", "b"), metadata={
+    ...         "default_note": "a, b", "source": "[V]"})
+    >>> print(describe(Demo(), (8, 10)))
+    Demo 'demo'
+      codes    a, b       default a, b; [V]
+    """
+    name_width, value_width = widths
+    lines = [f"{type(spec).__name__} {spec.name!r}"]
+    for f in fields(spec):
+        if f.name == "name":
+            continue
+        value = getattr(spec, f.name)
+        shown = listed(value) if show is None else show(f.name, value)
+        lines.append(f"  {f.name:<{name_width}} {shown!s:<{value_width}} default "
+                     f"{f.metadata['default_note']}; {f.metadata['source']}")
+    return "\n".join(lines)
 
 
 class Replaceable:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime as _dt
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pbr._toml import Replaceable, TomlTable, bundled, bundled_text
+from pbr._toml import Replaceable, TomlTable, bundled, bundled_text, describe, listed
 from pbr.errors import SpecError
 from pbr.period import Period
 from pbr.schema import normalise_term
@@ -253,17 +253,9 @@ class MeasureSpec(Replaceable, TomlTable, table="measure", label="", pairs=("sev
         return None
 
     def __str__(self) -> str:
-        lines = [f"MeasureSpec {self.name!r}"]
-        for f in fields(self):
-            if f.name == "name":
-                continue
-            value = getattr(self, f.name)
-            shown = (", ".join(value) or "-") if isinstance(value, tuple) and f.name != \
-                "severity_weights" else (f"{len(value)} codes" if f.name == "severity_weights"
-                                         and value else value)
-            lines.append(f"  {f.name:<20} {shown!s:<24} default {f.metadata['default_note']}; "
-                         f"{f.metadata['source']}")
-        return "\n".join(lines)
+        return describe(self, (20, 24), lambda name, value: (
+            (f"{len(value)} codes" if value else value) if name == "severity_weights"
+            else listed(value)))
 
 
 def parse_date(value: Any, *, datetimes: bool = True) -> _dt.date:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pbr._toml import Replaceable, TomlTable
+from pbr._toml import Replaceable, TomlTable, describe, listed
 from pbr.errors import SpecError
 from pbr.period import Period
 from pbr.spec import as_date
@@ -325,21 +325,13 @@ class CohortRule(Replaceable, TomlTable, table="cohort", strict=True, pairs=("wh
         return age_bounds(self.age_group)
 
     def __str__(self) -> str:
-        lines = [f"CohortRule {self.name!r}"]
-        for f in fields(self):
-            if f.name == "name":
-                continue
-            value = getattr(self, f.name)
-            if f.name == "where":
-                shown = "; ".join(f"{c} in {', '.join(v)}" for c, v in value) or "-"
-            elif isinstance(value, tuple):
-                sep = " > " if f.name == "same_day_precedence" else ", "
-                shown = sep.join(value) or "-"
-            else:
-                shown = "-" if value is None else str(value)
-            lines.append(f"  {f.name:<20} {shown:<32} default {f.metadata['default_note']}; "
-                         f"{f.metadata['source']}")
-        return "\n".join(lines)
+        def show(name: str, value: Any) -> Any:
+            if name == "where":
+                return "; ".join(f"{c} in {', '.join(v)}" for c, v in value) or "-"
+            if value is None:
+                return "-"
+            return listed(value, sep=" > " if name == "same_day_precedence" else ", ")
+        return describe(self, (20, 32), show)
 
 
 def _where(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -19,12 +19,12 @@ the Justice Data Lab), difference-in-differences.md (Rikers ABLE) and docs/schem
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from scipy.stats import norm
 
-from pbr._toml import Replaceable, TomlTable
+from pbr._toml import Replaceable, TomlTable, describe, listed
 from pbr.compare.registry import MEASURES, measure_info
 from pbr.errors import SpecError
 
@@ -218,15 +218,9 @@ class ComparisonSpec(Replaceable, TomlTable, table="comparison"):
         return float(norm.ppf(q))
 
     def __str__(self) -> str:
-        lines = [f"ComparisonSpec {self.name!r}"]
-        for f in fields(self):
-            if f.name == "name":
-                continue
-            value = getattr(self, f.name)
-            shown = ", ".join(value) if isinstance(value, tuple) else (value if value != ""
-                                                                         else "-")
-            if f.name == "level":
-                shown = f"{self.level:g} (z = {self.z:.4f})"
-            lines.append(f"  {f.name:<17} {shown!s:<28} default {f.metadata['default_note']}; "
-                         f"{f.metadata['source']}")
-        return "\n".join(lines)
+        def show(name: str, value: Any) -> Any:
+            if name == "level":
+                return f"{self.level:g} (z = {self.z:.4f})"
+            return listed(value, empty="") if isinstance(value, tuple) else (
+                value if value != "" else "-")
+        return describe(self, (17, 28), show)

@@ -9,10 +9,10 @@ Sources: docs/methodology/matching.md.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pbr._toml import TomlTable
+from pbr._toml import TomlTable, describe
 from pbr.errors import SpecError
 
 __all__ = ["MatchSpec"]
@@ -259,12 +259,4 @@ class MatchSpec(TomlTable, table="match"):
         return dataclasses.replace(self, **changes)
 
     def __str__(self) -> str:
-        lines = [f"MatchSpec {self.name!r}"]
-        for f in fields(self):
-            if f.name == "name":
-                continue
-            value = getattr(self, f.name)
-            shown = ", ".join(value) or "-" if isinstance(value, tuple) else value
-            lines.append(f"  {f.name:<14} {shown!s:<24} default {f.metadata['default_note']};"
-                         f" {f.metadata['source']}")
-        return "\n".join(lines)
+        return describe(self, (14, 24))

@@ -1,7 +1,7 @@
 """Provider behaviour the contract may invite: cherry-picking, parking, creaming.
 
 Each behaviour is a rule on the referred population of one contract area and cohort
-(docs/methodology/simulation.md; the terms of [Rees-2014] and [NAO-TR-2016]):
+(docs/methodology/simulation.md; the terms after [Carter-Whitworth-2015]):
 
 * ``none``: every referral joins the cohort and receives the intervention.
 * ``cherry_picking(share)``: the provider takes on only the lowest-risk ``share`` of its

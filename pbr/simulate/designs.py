@@ -149,7 +149,7 @@ class CompiledContract:
     ...               np.array([0.5]), np.array([1.0]))
     >>> cc = CompiledContract(c, cells)
     >>> ev = cc.evaluate(np.array([[90], [110]]), np.array([[180], [220]]))
-    >>> ev.pounds(ev.total).tolist()   # 10 reoffenders avoided x 1,000; an increase pays 0
+    >>> ev.pounds(ev.total).ravel().tolist()  # 10 avoided x 1,000; an increase pays 0
     [10000.0, 0.0]
     """
 

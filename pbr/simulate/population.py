@@ -201,9 +201,9 @@ class Population:
 
         Examples
         --------
-        >>> pop = Population.synthetic(areas=1, cohorts=1, size=1000, rate=0.3, seed=3)
-        >>> round(pop.frame["p"].mean(), 2)
-        0.3
+        >>> pop = Population.synthetic(areas=1, cohorts=1, size=1000, rate=0.3, area_sd=0)
+        >>> round(pop.frame["p"].mean(), 1), pop.frame["risk_decile"].n_unique()
+        (0.3, 10)
         """
         area_names = ([f"area {i + 1:02d}" for i in range(areas)] if isinstance(areas, int)
                       else [str(a) for a in areas])

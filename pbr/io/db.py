@@ -33,7 +33,7 @@ import hashlib
 import importlib
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -586,8 +586,9 @@ def _insert(con: Any, scheme: str, table: str, df: pl.DataFrame, create: bool) -
         try:
             verb = "CREATE TABLE {} AS" if create else "INSERT INTO {} BY NAME"
             con.execute(f"{verb.format(quote_table(table))} SELECT * FROM __pbr_rows")
-        finally:
-            con.unregister("__pbr_rows")
+        finally:  # after a failed statement DuckDB refuses this too: keep the first error
+            with suppress(Exception):
+                con.unregister("__pbr_rows")
         return
     schema, _, name = table.rpartition(".")
     cur = con.cursor()

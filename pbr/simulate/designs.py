@@ -327,7 +327,6 @@ class CompiledContract:
             raise ContractError(f"evaluate: expected (replicates, {self.cells.size}) arrays of "
                                 f"counts, got {reo.shape} and {reoff.shape}")
         n_rep, n_cells = reo.shape
-        self._n_rep, self._reo, self._reoff = n_rep, reo, reoff   # for the pooled test
         n = self.cells.n.astype(np.int64)
         comps = {name: np.zeros((n_rep, n_cells), dtype=np.int64) for name in self.names}
         paid = np.zeros((n_rep, n_cells), dtype=np.int64)
@@ -344,7 +343,7 @@ class CompiledContract:
                 if comp.kind == "fee":
                     comps[comp.name][:, cols] += self._fee(comp, n_)[None, :]
                     continue
-                line, ok = self._line(comp, cohort, cols, actual, r_, n_, met)
+                line, ok = self._line(comp, cohort, cols, actual, r_, n_, met, (reo, reoff))
                 met[comp.name] = ok
                 comps[comp.name][:, cols] += line
                 paid[:, cols] += line
@@ -371,7 +370,7 @@ class CompiledContract:
         return out
 
     def _trigger(self, c: Component, cohort: str, cols: np.ndarray, a: np.ndarray,
-                 cv: np.ndarray, actual: dict[str, np.ndarray], n: np.ndarray
+                 cv: np.ndarray, counts: tuple[np.ndarray, np.ndarray]
                  ) -> tuple[np.ndarray, np.ndarray]:
         """(met, increase) per replicate and cell, as :func:`pbr.contract.rules.trigger`."""
         m = str(c.measure)
@@ -393,28 +392,32 @@ class CompiledContract:
                        tn <= 0)
         increase = np.where(pos[None, :], red < 0, False)
         if c.pooled_threshold is not None:
-            met = met | (~met & self._pooled(c, cohort, cols, actual, n))
+            met = met | (~met & self._pooled(c, cols, counts))
         return met, increase
 
-    def _pooled(self, c: Component, cohort: str, cols: np.ndarray,
-                actual: dict[str, np.ndarray], n: np.ndarray) -> np.ndarray:
-        """The pooled test (n-weighted mean relative reduction over ``pooled_over``)."""
+    def _pooled(self, c: Component, cols: np.ndarray, counts: tuple[np.ndarray, np.ndarray]
+                ) -> np.ndarray:
+        """The pooled test (n-weighted mean relative reduction over ``pooled_over``);
+        near the threshold (within 1e-9) decided in the Decimal arithmetic of pbr.pay."""
         base = next((b for b in self.contract.components if b.name == c.name), c)
         m = str(base.measure)
+        n_rep = counts[0].shape[0]
+        out = np.zeros((n_rep, cols.size), dtype=bool)
         if base.pooled_threshold is None or not base.pooled_over:
-            return np.zeros((self._n_rep, cols.size), dtype=bool)
+            return out
         assert c.pooled_threshold is not None
-        out = np.zeros((self._n_rep, cols.size), dtype=bool)
         for j, col in enumerate(cols.tolist()):
             area = self.cells.area[col]
-            members = []
+            members: list[int] = []
             for k in base.pooled_over:
-                idx = [i for i in self.area_index[area] if self.cells.cohort[i] == k]
-                if not idx:
+                found = [i for i in self.area_index[area] if self.cells.cohort[i] == k]
+                if not found:
                     break
-                members.append(int(idx[0]))
+                members.append(int(found[0]))
             else:
-                a_int = self._all_actual(m, members)
+                idx = np.asarray(members)
+                a_int = self.actual_int(m, counts[0][:, idx], counts[1][:, idx],
+                                        self.cells.n[idx].astype(np.int64))
                 cvs = self.cmp.value_int[m][members]
                 ns = self.cells.n[members].astype(np.float64)
                 rel = np.where(cvs > 0, (cvs - a_int) / np.where(cvs > 0, cvs, 1), 0.0)
@@ -433,14 +436,9 @@ class CompiledContract:
                 out[:, j] = res
         return out
 
-    def _all_actual(self, m: str, members: Sequence[int]) -> np.ndarray:
-        idx = np.asarray(members)
-        return self.actual_int(m, self._reo[:, idx], self._reoff[:, idx],
-                               self.cells.n[idx].astype(np.int64))
-
     def _line(self, c: Component, cohort: str, cols: np.ndarray, actual: dict[str, np.ndarray],
-              reo: np.ndarray, n: np.ndarray, met_so_far: dict[str, np.ndarray]
-              ) -> tuple[np.ndarray, np.ndarray]:
+              reo: np.ndarray, n: np.ndarray, met_so_far: dict[str, np.ndarray],
+              counts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         m = str(c.measure)
         a = actual[m]
         cv = self.cmp.value_int[m][cols]
@@ -449,7 +447,7 @@ class CompiledContract:
             gate = met_so_far.get(c.hurdle, np.zeros(shape, dtype=bool))
         else:
             gate = np.ones(shape, dtype=bool)
-        met, increase = self._trigger(c, cohort, cols, a, cv, actual, n)
+        met, increase = self._trigger(c, cohort, cols, a, cv, counts)
         met = met & gate
         if c.kind == "at_risk":
             assert c.value is not None and c.share is not None
@@ -582,8 +580,3 @@ class CompiledContract:
         """The exact statement of one area for one replicate, by :func:`pbr.pay`."""
         return pay(self.contract, self.outcomes(area, reoffenders, reoffences),
                    provenance=provenance)
-
-    # evaluation state used by the pooled test
-    _n_rep: int = 0
-    _reo: np.ndarray = np.zeros((0, 0), dtype=np.int64)
-    _reoff: np.ndarray = np.zeros((0, 0), dtype=np.int64)

@@ -85,7 +85,7 @@ def test_age_bands_from_age_and_date_of_birth() -> None:
                       "date_of_birth": [dt.date(2002, 3, 2), dt.date(2002, 3, 1),
                                         dt.date(1970, 1, 1)]})
     assert age_band(f).to_list() == ["15-17", "18-20", "50+"]
-    assert [b[2] for b in AGE_BANDS][0] == "10-14"
+    assert AGE_BANDS[0][2] == "10-14"
 
 
 def test_missing_characteristic_is_a_group_never_the_reference() -> None:

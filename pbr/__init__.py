@@ -11,7 +11,7 @@ from pbr._version import __version__, check_distribution
 
 check_distribution()
 
-from pbr import io, outcomes, risk, stats, synth
+from pbr import areas, attribution, io, iom, outcomes, risk, stats, synth
 from pbr._scratch import release_memory
 from pbr.areas import AreaHierarchy, RecordedCrime, area_report, crime_change
 from pbr.attribution import Attribution, ProviderSpells, attribute
@@ -27,6 +27,7 @@ from pbr.contract import (
     run_contract,
 )
 from pbr.data import Cohort, Custody, Events, Exclusion, Exclusions
+from pbr.equality import EqualityResult, equality
 from pbr.errors import (
     AuditError,
     CompletenessWarning,
@@ -78,6 +79,7 @@ from pbr.stats import (
     power_table,
     time_to_first,
 )
+from pbr.suppress import DisclosureRules, SuppressedTable, suppress
 
 __all__ = [
     "AdjustedComparison",
@@ -98,8 +100,10 @@ __all__ = [
     "ContractError",
     "Custody",
     "DataQualityWarning",
+    "DisclosureRules",
     "Disposals",
     "EffectResult",
+    "EqualityResult",
     "EngineError",
     "Events",
     "Exclusion",
@@ -128,14 +132,17 @@ __all__ = [
     "SchemaError",
     "Scheme",
     "SchemeRun",
-    "SimulationResult",
     "SeverityError",
+    "SimulationResult",
     "SmallSampleWarning",
     "SpecError",
+    "SuppressedTable",
     "VerificationResult",
     "__version__",
     "area_report",
+    "areas",
     "attribute",
+    "attribution",
     "available_presets",
     "available_schemes",
     "build_cohort",
@@ -144,9 +151,11 @@ __all__ = [
     "compare_to_baseline",
     "crime_change",
     "e_value",
+    "equality",
     "estimate_effect",
     "fit_casemix",
     "io",
+    "iom",
     "kaplan_meier",
     "logrank_test",
     "match",
@@ -166,6 +175,7 @@ __all__ = [
     "scheme",
     "simulate",
     "stats",
+    "suppress",
     "synth",
     "time_to_first",
     "verify",

@@ -26,7 +26,7 @@ from pbr._kernels import rules
 from pbr.data import Cohort, Custody, Events
 from pbr.spec import MeasureSpec
 
-__all__ = ["before_arrays"]
+__all__ = ["before_arrays", "span_arrays"]
 
 
 def _start(index: pl.Expr, spec: MeasureSpec) -> pl.Expr:
@@ -43,22 +43,40 @@ def before_arrays(cohort: Cohort, events: Events, custody: Custody | None, spec:
     ledger (``input``, ``invalid``, ``not_in_cohort``, ``outside_offender_window``,
     ``kept``)."""
     one = pl.duration(days=1)
-    frame = cohort.data
     lo = _start(pl.col("index_date"), spec)
+    hi = pl.col("index_date") - one
     if spec.include_index_day:
-        lo = lo + one
-    shifted = frame.with_columns(
-        (lo - one).alias("__pseudo"),
+        lo, hi = lo + one, pl.col("index_date")
+    return span_arrays(cohort.data.select(pl.col("offender_id"), lo.alias("lo"),
+                                          hi.alias("hi")), events, custody, spec)
+
+
+def span_arrays(spans: pl.DataFrame, events: Events, custody: Custody | None,
+                spec: MeasureSpec) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """The kernel outputs for an explicit window per offender: ``spans`` has
+    ``offender_id``, ``lo`` and ``hi`` (the first and last offence day that counts,
+    inclusive, ``hi >= lo``); offences count if proven by ``hi + spec.waiting_period``.
+    The spec's other rules (proof, counting unit, filters, severity, ``as_of``) apply;
+    its ``follow_up``, ``window`` and ``include_index_day`` are replaced by the spans.
+    An offender may hold several spans.  Outputs in the order of ``spans``; the event
+    ledger as :func:`before_arrays` (an event counted in two spans is kept twice)."""
+    n = spans.height
+    bad = spans.filter(pl.col("lo").is_null() | pl.col("hi").is_null()
+                       | (pl.col("hi") < pl.col("lo")))
+    if bad.height:  # pragma: no cover - callers pass valid spans
+        raise ValueError(f"span_arrays: {bad.height} span(s) empty or missing")
+    shifted = spans.with_columns(
+        (pl.col("lo") - pl.duration(days=1)).alias("__pseudo"),
         pl.int_range(pl.len(), dtype=pl.Int64).alias("__pos"),
-        (pl.col("index_date") - _start(pl.col("index_date"), spec)).dt.total_days()
-        .alias("__days"))
-    n = frame.height
+        ((pl.col("hi") - pl.col("lo")).dt.total_days() + 1).alias("__days"),
+        # one offender may hold several spans (re-entry): each measure sees it once
+        pl.int_range(pl.len()).over("offender_id").alias("__rep"))
     out: dict[str, np.ndarray] = {o.name: np.full(n, o.null, o.dtype)
                                   for o in rules.active().outputs}
     if custody is not None:
         out["custody_days"] = np.zeros(n, np.int64)
     kept = 0
-    for (days,), part in shifted.group_by(["__days"], maintain_order=True):
+    for (days, _), part in shifted.group_by(["__days", "__rep"], maintain_order=True):
         sub = part.select(pl.col("offender_id"), pl.col("__pseudo").alias("index_date"))
         g_spec = replace(spec, window="after", include_index_day=False,
                          follow_up=f"{int(days)} days")  # type: ignore[arg-type]
@@ -71,10 +89,8 @@ def before_arrays(cohort: Cohort, events: Events, custody: Custody | None, spec:
             out[name][pos] = values
         kept += int(layout.event_counts.get("kept", 0))
     valid = events.n
-    in_cohort = int(events.data["offender_id"].is_in(frame["offender_id"].implode()).sum())
+    in_cohort = int(events.data["offender_id"].is_in(spans["offender_id"].implode()).sum())
     counts = {"input": events.n_input, "invalid": len(events.exclusions),
               "not_in_cohort": valid - in_cohort,
               "outside_offender_window": in_cohort - kept, "kept": kept}
     return out, counts
-
-

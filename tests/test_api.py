@@ -27,16 +27,18 @@ PUBLIC = {
     "AuditError", "CompletenessWarning", "DataQualityWarning", "PaymentLedger",
     "ProvisionalWarning", "SmallSampleWarning",
     "Attribution", "ProviderSpells", "attribute",
-    "AreaHierarchy", "RecordedCrime", "area_report", "crime_change",
+    "AreaHierarchy", "RecordedCrime", "area_report", "crime_change", "areas",
+    "attribution", "iom",
     "SimulationResult", "simulate",
     "OutcomeAssessment", "OutcomeEvents", "Participants", "outcomes", "read_outcome_events",
+    "DisclosureRules", "EqualityResult", "SuppressedTable", "equality", "suppress",
 }
 
 # layer of each module (ARCHITECTURE.md): 0 foundations, 1 kernels, 2 computation, 3 io/report,
 # 4 cli and the package root.  A module may import only from its own layer or below.
 LAYERS = {
     "pbr.errors": 0, "pbr._version": 0, "pbr._toml": 0, "pbr._numba_cache": 0,
-    "pbr._scratch": 0, "pbr._frames": 0, "pbr._memo": 0,
+    "pbr._scratch": 0, "pbr._frames": 0, "pbr._memo": 0, "pbr._render": 0,
     "pbr.period": 0, "pbr.schema": 0,
     "pbr._kernels": 1,
     "pbr.spec": 2, "pbr.data": 2, "pbr._windows": 2, "pbr.prepare": 2, "pbr.measures": 2, "pbr._reference": 2,
@@ -45,8 +47,9 @@ LAYERS = {
     "pbr.synth": 2, "pbr.risk": 2, "pbr.matching": 2, "pbr.cohort": 2,
     "pbr.schemes": 2, "pbr.scheme_run": 2,
     "pbr.stats": 2, "pbr.compare": 2,
-    "pbr.contract": 2, "pbr.privacy": 2, "pbr.attribution": 2, "pbr.areas": 2,
-    "pbr.simulate": 2, "pbr.outcomes": 2,
+    "pbr.contract": 2, "pbr.privacy": 2, "pbr.attribution": 2, "pbr.areas": 2, "pbr.iom": 2,
+    "pbr.simulate": 2, "pbr.outcomes": 2, "pbr.suppress": 2, "pbr.finance": 2,
+    "pbr.equality": 2, "pbr.suppress": 2,
     "pbr.io": 3, "pbr.report": 3, "pbr.audit": 3,
     "pbr.cli": 4, "pbr": 4,
 }

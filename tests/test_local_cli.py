@@ -123,3 +123,20 @@ def test_cli_crime_change_and_area_report(files: dict[str, Path], tmp_path: Path
                               str(files["population"]), "--baseline", "2018", "--current",
                               "2020"])
     assert bad.exit_code == 2 and "period '2018' is not in the data" in bad.output
+
+
+def test_cli_iom(files: dict[str, Path], data: pbr.synth.SyntheticData, tmp_path: Path) -> None:
+    members = tmp_path / "iom.csv"
+    data.cohort.select("offender_id", pl.col("index_date").alias("entry"),
+                       pl.when(pl.col("treated")).then(pl.lit("fixed")).otherwise(
+                           pl.lit("flex")).alias("scheme")).write_csv(members)
+    out = tmp_path / "iom_people.csv"
+    r = runner.invoke(app, ["iom", "--membership", str(members), "--events",
+                            str(files["events"]), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "IOM before and after: 1,500 membership spells" in r.output
+    assert "not an effect" in r.output
+    assert pl.read_csv(out).height == 1_500
+    bad = runner.invoke(app, ["iom", "--membership", str(members), "--events",
+                              str(files["events"]), "--after", "during"])
+    assert bad.exit_code == 2 and "as_of" in bad.output

@@ -42,7 +42,7 @@ _REQUIRED = ("offender_id", "provider", "start")
 _ROW = "__row"
 
 
-def _dates(df: pl.DataFrame, col: str, source: str) -> tuple[pl.DataFrame, pl.Series]:
+def date_column(df: pl.DataFrame, col: str, source: str) -> tuple[pl.DataFrame, pl.Series]:
     """Cast ``col`` to Date; return the frame and a mask of strings that are not dates."""
     dtype = df.schema[col]
     none = pl.Series(np.zeros(df.height, dtype=bool))
@@ -136,8 +136,8 @@ class ProviderSpells:
                 "integers or strings. Fix: cast it to Int64 or String")
         out = out.with_columns(pl.col("provider").cast(pl.String),
                                pl.col("role").cast(pl.String).fill_null(""))
-        out, bad_start = _dates(out, "start", start)
-        out, bad_end = _dates(out, "end", end)
+        out, bad_start = date_column(out, "start", start)
+        out, bad_end = date_column(out, "end", end)
         rules: list[tuple[str, str, pl.Series]] = [
             ("missing_offender_id", f"{offender_id} is missing", out["offender_id"].is_null()),
             ("missing_provider", f"{provider} is missing",

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from pbr.cli import cohort as _cohort  # noqa: F401  (registers cohort, synth-disposals)
 from pbr.cli import compare as _compare  # noqa: F401  (registers compare, power)
-from pbr.cli import local as _local  # noqa: F401  (registers attribute, crime-change, area-report)
+from pbr.cli import local as _local  # noqa: F401  (registers attribute, crime-change, area-report, iom)
 from pbr.cli import measure as _measure  # noqa: F401  (registers measure, synth, demo, presets)
 from pbr.cli import pay as _pay  # noqa: F401  (registers pay, verify)
 from pbr.cli import privacy as _privacy  # noqa: F401  (registers pseudonymise)
 from pbr.cli import schemes as _schemes  # noqa: F401  (registers schemes)
+from pbr.cli import simulate as _simulate  # noqa: F401  (registers simulate)
 from pbr.cli._app import app
 
 __all__ = ["app"]

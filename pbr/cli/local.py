@@ -1,5 +1,5 @@
-"""``pbr attribute``, ``pbr crime-change`` and ``pbr area-report``: local accountability
-(docs/methodology/local.md)."""
+"""``pbr attribute``, ``pbr crime-change``, ``pbr area-report`` and ``pbr iom``: local
+accountability (docs/methodology/local.md)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from pbr.cli._options import (
 from pbr.cli.measure import DEFAULT_PRESET, _spec
 from pbr.errors import SchemaError, SpecError
 from pbr.io._atomic import atomic_files
+from pbr.iom import Membership, before_after
 
 
 def _levels(text: str) -> list[str]:
@@ -212,3 +213,66 @@ def area_report_command(
     typer.echo(str(rep))
     if out is not None:
         typer.echo(f"wrote {len(rep.sections)} tables to {out}")
+
+
+@app.command("iom")
+def iom_command(
+    ctx: typer.Context,
+    membership: Annotated[Path, typer.Option(
+        help="IOM membership file: offender_id, entry, exit (empty: still a member), "
+             "scheme.")],
+    events: Annotated[Path, typer.Option(help="Proven-offence events file.")],
+    period: Annotated[str, typer.Option(
+        help="Length of the window before entry (and after it with --after window).")
+    ] = "12 months",
+    after: Annotated[str, typer.Option(
+        help="'window': the same length after entry; 'during': entry to exit, per 365 "
+             "days.")] = "window",
+    comparison: Annotated[Path | None, typer.Option(
+        help="Comparison group around pseudo entry dates (same columns as --membership): "
+             "adds the difference in differences.")] = None,
+    custody: Annotated[Path | None, typer.Option(
+        help="Custody spells file (offender_id, start_date, end_date): adds custody days."
+    )] = None,
+    as_of: Annotated[str | None, typer.Option(help="Data extract date YYYY-MM-DD.")] = None,
+    preset: Annotated[str | None, typer.Option(
+        help=f"Measure preset (proof, filters, weights); default {DEFAULT_PRESET}.")] = None,
+    spec: Annotated[Path | None, typer.Option("--spec", help="Measure spec TOML file.")
+                    ] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Write the per-person table (.csv, .parquet, .xlsx).")] = None,
+    separator: Separator = None,
+    encoding: Encoding = "utf-8",
+    id_as_string: IdAsString = False,
+) -> None:
+    """IOM before and after: offending, harm and custody before entry against after.
+
+    Example: pbr iom --membership iom.csv --events events.csv --period '12 months'
+    --comparison matched.csv
+    """
+    step = progress(ctx)
+    with reported_errors(), flag_terms():
+        check_output(out, "--out", tuple(io.WRITE_FORMATS))
+        check_not_input(out, "--out", {"--membership": membership, "--events": events,
+                                       "--comparison": comparison})
+        if after not in ("window", "during"):
+            raise SpecError(f"--after: 'window' or 'during', got {after!r}")
+        read = reading(separator, encoding, None, id_as_string)
+        measure_spec = _spec(spec, preset, None, False)
+        step(f"reading {membership} and {events}")
+        m = Membership.from_frame(_table(membership, read["separator"], encoding))
+        ev = io.read_events(events, **read)
+        comp = None if comparison is None else Membership.from_frame(
+            _table(comparison, read["separator"], encoding))
+        cust = None if custody is None else io.read_table(custody, separator=read["separator"],
+                                                          encoding=encoding)
+        step("measuring before and after entry")
+        ba = before_after(m, ev, spec=measure_spec, period=period,
+                          after=after,  # type: ignore[arg-type]
+                          custody=cust, comparison=comp, as_of=as_of)
+        if out is not None:
+            with atomic_files(out) as (staged,):
+                io.write_table(ba.frame, staged)
+    typer.echo(str(ba))
+    if out is not None:
+        typer.echo(f"wrote {out}")

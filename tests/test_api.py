@@ -48,7 +48,7 @@ LAYERS = {
     "pbr.schemes": 2, "pbr.scheme_run": 2,
     "pbr.stats": 2, "pbr.compare": 2,
     "pbr.contract": 2, "pbr.privacy": 2, "pbr.attribution": 2, "pbr.areas": 2, "pbr.iom": 2,
-    "pbr.simulate": 2, "pbr.outcomes": 2, "pbr.suppress": 2, "pbr.finance": 2,
+    "pbr.simulate": 2, "pbr.outcomes": 2, "pbr.finance": 2,
     "pbr.equality": 2, "pbr.suppress": 2,
     "pbr.io": 3, "pbr.report": 3, "pbr.audit": 3,
     "pbr.cli": 4, "pbr": 4,

@@ -263,3 +263,22 @@ def test_bad_arguments_are_refused() -> None:
         res.statement("other", "none", "none", 0)
     with pytest.raises(SpecError, match="gaming"):
         simulate(linear(), pop, behaviour=Behaviour.parking(), n_sims=2).gaming()
+
+
+def test_sizes_per_area_and_cohort_and_doctests() -> None:
+    import doctest
+
+    import pbr.simulate.behaviour
+    import pbr.simulate.designs
+    import pbr.simulate.effect
+    import pbr.simulate.population
+
+    pop = Population.synthetic(areas=2, cohorts=2, size={
+        ("area 01", "cohort 1"): 10, ("area 01", "cohort 2"): 20,
+        ("area 02", "cohort 1"): 30, ("area 02", "cohort 2"): 40})
+    assert pop.sizes()["n"].to_list() == [10, 20, 30, 40]
+    with pytest.raises(SpecError, match="missing"):
+        Population.synthetic(areas=2, cohorts=2, size={"area 01": 10})
+    for mod in (pbr.simulate.behaviour, pbr.simulate.designs, pbr.simulate.effect,
+                pbr.simulate.population):
+        assert doctest.testmod(mod).failed == 0, mod

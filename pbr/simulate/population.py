@@ -178,7 +178,8 @@ class Population:
 
     @classmethod
     def synthetic(cls, *, areas: int | Sequence[str] = 21,
-                  cohorts: int | Sequence[str] = 4, size: int | Mapping[str, int] = 5000,
+                  cohorts: int | Sequence[str] = 4,
+                  size: int | Mapping[str, int] | Mapping[tuple[str, str], int] = 5000,
                   rate: float = 0.45, concentration: float = 4.0,
                   per_reoffender: float = 3.0, theta: float = 1.0, area_sd: float = 0.1,
                   seed: int = 0) -> Population:
@@ -197,7 +198,8 @@ class Population:
         areas, cohorts
             How many (labelled ``area 01``..., ``cohort 1``...) or the labels.
         size
-            Offenders per area and cohort, or per area (a mapping area -> size).
+            Offenders per area and cohort: one number, a mapping area -> size, or a
+            mapping (area, cohort) -> size.
 
         Examples
         --------
@@ -225,14 +227,25 @@ class Population:
                             f"{theta!r}")
         if not area_sd >= 0:
             raise SpecError(f"area_sd: >= 0, got {area_sd!r}")
-        sizes = ({a: size for a in area_names} if isinstance(size, int)
-                 else {str(k): v for k, v in dict(size).items()})
-        if set(sizes) != set(area_names):
-            raise SpecError(f"size: give a size for every area {area_names}, got {sorted(sizes)}")
-        for a, k in sizes.items():
+        cells = [(a, c) for a in area_names for c in cohort_names]
+        given: dict[Any, Any] = {} if isinstance(size, int) else dict(size)
+        if isinstance(size, int):
+            sizes: dict[tuple[str, str], Any] = {key: size for key in cells}
+        elif all(isinstance(k, tuple) for k in given):
+            sizes = {(str(k[0]), str(k[1])): v for k, v in given.items()}
+        else:
+            sizes = {(a, c): given.get(a) for a, c in cells}
+            unknown = sorted(set(map(str, given)) - set(area_names))
+            if unknown:
+                raise SpecError(f"size: area(s) {unknown} are not among {area_names}")
+        missing = [key for key in cells if sizes.get(key) is None]
+        if missing or set(sizes) != set(cells):
+            raise SpecError(f"size: give a size for every area (or every (area, cohort)); "
+                            f"missing {missing[:3] or sorted(set(sizes) - set(cells))[:3]}")
+        for key, k in sizes.items():
             if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-                raise SpecError(f"size: offenders per area and cohort, an integer >= 1; area "
-                                f"{a!r} has {k!r}")
+                raise SpecError(f"size: offenders per area and cohort, an integer >= 1; "
+                                f"{key} has {k!r}")
         a_, b_ = rate * concentration, (1 - rate) * concentration
         q = _st.beta.ppf((np.arange(10) + 0.5) / 10, a_, b_)
         q = np.clip(q, 1e-9, 1 - 1e-9)
@@ -243,7 +256,7 @@ class Population:
         for ai, a in enumerate(area_names):
             pa = 1 / (1 + np.exp(-(np.log(q / (1 - q)) + shift[ai])))
             for c in cohort_names:
-                k = sizes[a]
+                k = int(sizes[(a, c)])
                 per = np.full(10, k // 10)
                 per[: k % 10] += 1
                 for d in range(10):

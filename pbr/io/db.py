@@ -387,9 +387,39 @@ def _fetch(source: DatabaseSource, columns: Sequence[str] | None) -> pl.DataFram
             what = f"table {source.table!r}" if source.query is None else "the query"
             raise SchemaError(f"cannot read {what} of {source.label}: "
                               f"{_first_line(exc)}") from exc
+    return _from_arrow(arrow)
+
+
+def _from_arrow(arrow: Any) -> pl.DataFrame:
+    """An Arrow table as a polars frame.  Columns in a driver's extension type (ADBC's
+    PostgreSQL ``numeric`` is an opaque type over its exact text) become their storage;
+    ``numeric`` text becomes integers when every value is whole, else exact decimals."""
+    import pyarrow as pa
+
+    numeric: list[str] = []
+    for i, f in enumerate(arrow.schema):
+        if isinstance(f.type, pa.BaseExtensionType):
+            if getattr(f.type, "type_name", "") == "numeric":
+                numeric.append(f.name)
+            storage = pa.chunked_array([c.storage for c in arrow.column(i).chunks],
+                                       type=f.type.storage_type)
+            arrow = arrow.set_column(i, pa.field(f.name, storage.type), storage)
     df = pl.from_arrow(arrow, rechunk=True)
     assert isinstance(df, pl.DataFrame)
+    for name in numeric:
+        text = df[name].cast(pl.String).str.strip_chars()
+        values = text.drop_nulls()
+        if bool(values.str.contains(r"^-?\d{1,18}$").all()):
+            df = df.with_columns(text.cast(pl.Int64).alias(name))
+        elif bool(values.str.contains(r"^-?\d+(\.\d+)?$").all()):
+            df = df.with_columns(text.str.to_decimal(scale=_scale(values)).alias(name))
     return df
+
+
+def _scale(values: pl.Series) -> int:
+    """The most digits after the point among decimal texts."""
+    digits = values.str.extract(r"\.(\d+)$").str.len_chars().max()
+    return int(digits) if isinstance(digits, int) else 0
 
 
 def _quote_ident(name: str) -> str:

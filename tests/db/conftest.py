@@ -62,7 +62,8 @@ class PostgresServer:
         import adbc_driver_postgresql.dbapi as pg
 
         with pg.connect(self.uri(database), autocommit=True) as con, con.cursor() as cur:
-            cur.execute(sql)
+            for statement in filter(str.strip, sql.split(";")):  # one command at a time
+                cur.execute(statement)
 
     def create_database(self, name: str) -> str:
         self.execute(f'CREATE DATABASE "{name}"')

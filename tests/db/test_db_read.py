@@ -247,3 +247,34 @@ def test_measure_from_database_equals_parquet(tmp_path: Path) -> None:
                          spec)
     assert tables.frame.equals(files.frame)
     assert tables.provenance["cohort_sha256"] == files.provenance["cohort_sha256"]
+
+
+def test_cli_measure_from_duckdb_equals_parquet(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pbr.cli import app
+
+    paths = io.write_synth(pbr.synth.generate(200, seed=2), tmp_path)
+    db = tmp_path / "project.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for name in ("cohort", "events", "custody"):
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{paths[name]}')")
+    run = CliRunner().invoke
+    a = run(app, ["measure", "--cohort", str(paths["cohort"]), "--events",
+                  str(paths["events"]), "--custody", str(paths["custody"]),
+                  "--out", str(tmp_path / "files.parquet")])
+    b = run(app, ["measure", "--cohort", f"duckdb:///{db}?table=cohort",
+                  "--events", f"duckdb:///{db}?table=events",
+                  "--custody", f"duckdb:///{db}?query=SELECT * FROM custody",
+                  "--out", str(tmp_path / "db.parquet")])
+    assert a.exit_code == 0 and b.exit_code == 0, (a.output, b.output)
+    assert pl.read_parquet(tmp_path / "db.parquet").equals(
+        pl.read_parquet(tmp_path / "files.parquet"))
+    def report(out: str) -> list[str]:  # the printed table, without the progress lines
+        return [x for x in out.split("Wrote")[0].splitlines() if not x.startswith("[")]
+
+    assert report(a.output) == report(b.output)
+    assert "reading duckdb:///" in b.output
+    bad = run(app, ["measure", "--cohort", f"duckdb:///{db}?table=nope", "--events",
+                    f"duckdb:///{db}?table=events", "--out", str(tmp_path / "x.parquet")])
+    assert bad.exit_code == 2 and "cannot read table 'nope'" in bad.output

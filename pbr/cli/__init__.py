@@ -12,6 +12,7 @@ from pbr.cli import local as _local  # noqa: F401  (registers attribute, crime-c
 from pbr.cli import measure as _measure  # noqa: F401  (registers measure, synth, demo, presets)
 from pbr.cli import pay as _pay  # noqa: F401  (registers pay, verify)
 from pbr.cli import privacy as _privacy  # noqa: F401  (registers pseudonymise)
+from pbr.cli import report as _report  # noqa: F401  (registers report)
 from pbr.cli import schemes as _schemes  # noqa: F401  (registers schemes)
 from pbr.cli import simulate as _simulate  # noqa: F401  (registers simulate)
 from pbr.cli._app import app

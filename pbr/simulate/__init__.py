@@ -10,11 +10,14 @@ docs/methodology/simulation.md.
 from __future__ import annotations
 
 from pbr.simulate.behaviour import Behaviour
+from pbr.simulate.cashflow import CashFlows, ServiceCosts, cash_flows, payments_by_date
 from pbr.simulate.core import simulate
 from pbr.simulate.designs import Cells, CompiledContract, Evaluation
 from pbr.simulate.effect import Effect
+from pbr.simulate.marginal import MarginalPayment, linear_marginal, marginal_payment
 from pbr.simulate.population import Population
 from pbr.simulate.result import SimulationResult
 
-__all__ = ["Behaviour", "Cells", "CompiledContract", "Effect", "Evaluation", "Population",
-           "SimulationResult", "simulate"]
+__all__ = ["Behaviour", "CashFlows", "Cells", "CompiledContract", "Effect", "Evaluation",
+           "MarginalPayment", "Population", "ServiceCosts", "SimulationResult", "cash_flows",
+           "linear_marginal", "marginal_payment", "payments_by_date", "simulate"]

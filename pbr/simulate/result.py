@@ -313,6 +313,34 @@ class SimulationResult:
         return cc.statement(area, reo[replicate, idx].tolist(), reoff[replicate, idx].tolist(),
                             provenance=prov)
 
+    # ------------------------------------------------------------------ outer layer
+    def marginal_payment(self, by: str = "risk_decile", *, replicates: int | None = 1000
+                         ) -> pl.DataFrame:
+        """Marginal payment per prevented first and later reoffence, ``by`` risk decile,
+        cohort, area or offence (:func:`pbr.simulate.marginal.marginal_payment`)."""
+        from pbr.simulate.marginal import marginal_payment
+        return marginal_payment(self, replicates=replicates).summary(by)
+
+    def payments_by_date(self, reporting_lag: str | None = None) -> pl.DataFrame:
+        """Every simulated payment with the date it falls due, per design, effect,
+        behaviour, replicate and area (:func:`pbr.simulate.cashflow.payments_by_date`)."""
+        from pbr.simulate.cashflow import payments_by_date
+        return pl.concat([payments_by_date(c, self.frame.filter(pl.col("design") == d),
+                                           reporting_lag=reporting_lag)
+                          for d, c in self.designs.items()])
+
+    def cash_flows(self, costs: Any = None, *, design: str | None = None,
+                   pool_areas: bool = False, reporting_lag: str | None = None) -> Any:
+        """The provider's cash flows and peak working capital need across replicates
+        (:func:`pbr.simulate.cashflow.cash_flows`; ``costs`` a ``ServiceCosts``)."""
+        from pbr.simulate.cashflow import cash_flows
+        d = design or next(iter(self.designs))
+        if d not in self.designs:
+            raise SpecError(f"design: {d!r} is not simulated; designs are "
+                            f"{list(self.designs)}")
+        return cash_flows(self.designs[d], self.frame.filter(pl.col("design") == d), costs,
+                          pool_areas=pool_areas, reporting_lag=reporting_lag)
+
     # ------------------------------------------------------------------ record
     @property
     def manifest(self) -> dict[str, Any]:

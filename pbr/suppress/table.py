@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -250,9 +251,10 @@ def _round(v: np.ndarray, base: int) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- suppress
 def suppress(table: Any, rules: DisclosureRules | str | None = None, *,
-             by: str | list[str] | None = None, counts: list[str] | None = None,
-             rates: dict[str, tuple[str | None, str]] | None = None,
-             bases: dict[str, str] | None = None, wide: bool = False) -> SuppressedTable:
+             by: str | Sequence[str] | None = None, counts: Sequence[str] | None = None,
+             rates: Mapping[str, tuple[str | None, str]] | None = None,
+             bases: Mapping[str, str | Sequence[str]] | None = None,
+             wide: bool = False) -> SuppressedTable:
     """Apply disclosure control to a table of counts and rates before publication.
 
     Parameters
@@ -273,7 +275,8 @@ def suppress(table: Any, rules: DisclosureRules | str | None = None, *,
         ``{rate: (numerator, denominator)}`` (numerator None: derived from the rate);
         pbr's summary columns are known (``binary_rate``, ``per_offender``, ...).
     bases
-        ``{statistic: base count}`` for statistics over a count other than ``n``.
+        ``{statistic: base count or counts}`` for statistics over a count other than
+        ``n`` (withheld when any of them is withheld or small).
     wide
         The count columns are the categories of a second classification (a cross-tab).
 
@@ -315,8 +318,8 @@ def suppress(table: Any, rules: DisclosureRules | str | None = None, *,
     if wide:
         return _wide(df, rules, keys, counts, rates)
     numeric = [c for c in df.columns if c not in keys and df.schema[c].is_numeric()]
-    if counts is None:
-        counts = [c for c in numeric if df.schema[c].is_integer() and c not in MAGNITUDES]
+    counts = [c for c in numeric if df.schema[c].is_integer() and c not in MAGNITUDES] \
+        if counts is None else list(counts)
     for c in counts:
         if c not in df.columns:
             raise SpecError(f"counts: no column {c!r}; columns: {', '.join(df.columns)}")
@@ -330,9 +333,12 @@ def suppress(table: Any, rules: DisclosureRules | str | None = None, *,
         if r not in rate_map:
             raise SpecError(f"rates: {r!r}: its numerator and denominator must be count "
                             f"columns ({', '.join(counts)})")
-    base_map = {**KNOWN_BASES, **(bases or {})}
+    base_map: dict[str, list[str]] = {
+        s: [b] if isinstance(b, str) else list(b)
+        for s, b in {**KNOWN_BASES, **(bases or {})}.items()}
     for s, b in (bases or {}).items():
-        if s not in df.columns or b not in counts:
+        if s not in df.columns or not base_map[s] or any(x not in counts
+                                                         for x in base_map[s]):
             raise SpecError(f"bases: {s!r} -> {b!r}: give a column and one of the count "
                             f"columns ({', '.join(counts)})")
     # derived numerators of proportions given without their count
@@ -446,16 +452,17 @@ def suppress(table: Any, rules: DisclosureRules | str | None = None, *,
     for s in df.columns:
         if s in keys or s in status:
             continue
-        base = base_map.get(s, "n" if "n" in values else None)
-        if base is None or base not in values:
+        base = base_map.get(s, ["n"] if "n" in values else [])
+        if not base or any(b not in values for b in base):
             if s in numeric:
                 raise SpecError(f"column {s!r}: pbr cannot tell which group size it rests "
                                 "on; fix: name its base count in bases={...} or its "
                                 "numerator and denominator in rates={...}")
             status[s] = [PUBLISHED] * n_rows
             continue
-        status[s] = [DEPENDENT if status[base][i] != PUBLISHED
-                     or numbers[base][i] < (rules.rate_min_denominator or 0)
+        status[s] = [DEPENDENT if any(status[b][i] != PUBLISHED
+                                      or numbers[b][i] < (rules.rate_min_denominator or 0)
+                                      for b in base)
                      else PUBLISHED for i in range(n_rows)]
     # the published frame
     exprs = []
@@ -495,14 +502,14 @@ def suppress(table: Any, rules: DisclosureRules | str | None = None, *,
 
 
 def _wide(df: pl.DataFrame, rules: DisclosureRules, keys: list[str],
-          counts: list[str] | None, rates: Any) -> SuppressedTable:
+          counts: Sequence[str] | None, rates: Any) -> SuppressedTable:
     if rates:
         raise SpecError("rates: not with wide=True; suppress the long table (one row per "
                         "group) to publish rates")
     if len(keys) > 2:
         raise SpecError(f"by: a wide table has at most two key columns, got {keys}")
-    if counts is None:
-        counts = [c for c in df.columns if c not in keys and df.schema[c].is_numeric()]
+    counts = [c for c in df.columns if c not in keys and df.schema[c].is_numeric()] \
+        if counts is None else list(counts)
     other = [c for c in df.columns if c not in keys and c not in counts]
     if other:
         raise SpecError(f"wide=True: columns {other} are neither keys nor counts; fix: drop "

@@ -60,6 +60,7 @@ from pbr.io.manifest import (
 )
 from pbr.io.results import read_ledger, read_outcomes, write_outcomes
 from pbr.io.tables import read_cohort, read_custody, read_events
+from pbr.outcomes import OutcomeAssessment, assess, read_outcome_events, read_participants
 from pbr.report.statement import write_statement_csv, write_statement_json, write_statement_xlsx
 from pbr.spec import parse_date
 
@@ -206,22 +207,39 @@ def _run(files: Mapping[str, Path], engine: str, roles: Mapping[str, str],
     if given is None:
         given = (_comparator_file(files["comparator"]) if "comparator" in files
                  else (None, None))
+    people = files.get("participants")
     runs = run_contract(
         c, _read("cohort", files["cohort"], roles, options),
         _read("events", files["events"], roles, options),
         custody=None if custody is None else _read("custody", custody, roles, options),
-        engine=engine, as_of=as_of, prior=prior, comparator=given[0], model=given[1])
+        engine=engine, as_of=as_of, prior=prior, comparator=given[0], model=given[1],
+        outcome_events=(read_outcome_events(files["outcome_events"])
+                        if "outcome_events" in files else None),
+        participants=None if people is None else read_participants(people))
     return c, runs
 
 
+def _claims(files: Mapping[str, Path]) -> OutcomeAssessment | None:
+    """The outcome claims of a run from published outcomes (rate cards), if any."""
+    if "outcome_events" not in files:
+        return None
+    if "participants" not in files:
+        raise SchemaError("participants: paying rate cards from published outcomes needs "
+                          "the participants file (participant_id, start_date, cohort, "
+                          "attributes): pbr pay --participants FILE")
+    return assess(read_outcome_events(files["outcome_events"]),
+                  read_participants(files["participants"]))
+
+
 def _paid_from_outcomes(contract: Contract, outcomes: Iterable[Outcome],
-                        outcomes_sha256: str, prior: PaymentLedger | None
-                        ) -> PaymentStatement:
+                        outcomes_sha256: str, prior: PaymentLedger | None,
+                        claims: OutcomeAssessment | None = None) -> PaymentStatement:
     text = contract.to_toml()
     provenance = {"pbr_version": __version__, "contract": text,
                   "contract_sha256": hashlib.sha256(text.encode()).hexdigest(),
                   "outcomes_sha256": outcomes_sha256}
-    return pay_statement(contract, outcomes, provenance=provenance, prior=prior)
+    return pay_statement(contract, outcomes, provenance=provenance, prior=prior,
+                         events=claims)
 
 
 def _iso(as_of: Any) -> str | None:
@@ -313,7 +331,9 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
               seed: int | None = None, roles: Mapping[str, str] | None = None,
               read_options: Mapping[str, Any] | None = None,
               as_of: _dt.date | str | None = None, paid: Paid = None,
-              comparator: Given = None, model: Any = None
+              comparator: Given = None, model: Any = None,
+              outcome_events: str | Path | None = None,
+              participants: str | Path | None = None
               ) -> tuple[ContractRun, Manifest]:
     """Run a contract on files, write the statement and ``manifest.json`` into ``out``.
 
@@ -360,6 +380,11 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
         and run as read back from it; or such a file.  Recorded as the input
         ``comparator``; the manifest's ``comparator`` records what the run compared
         with (kind, form, SHA-256, and the match weights' SHA-256).
+    outcome_events, participants
+        For the contract's ``rate_card`` components: the outcome-events CSV (the layout
+        of :func:`pbr.outcomes.template_path`) and, when the cohort is not the
+        participants, a participants CSV; recorded as the inputs ``outcome_events``
+        and ``participants``.
 
     Returns
     -------
@@ -375,6 +400,10 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
     files = {"contract": Path(contract), "cohort": Path(cohort), "events": Path(events)}
     if custody is not None:
         files["custody"] = Path(custody)
+    if outcome_events is not None:
+        files["outcome_events"] = Path(outcome_events)
+    if participants is not None:
+        files["participants"] = Path(participants)
     roles = dict(roles or {})
     _check_roles(roles)
     options = dict(read_options or {})
@@ -409,7 +438,9 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
 
 def pay_outcomes(contract: Contract | str | Path,
                  outcomes: Iterable[Outcome] | str | Path, out: str | Path, *,
-                 seed: int | None = None, paid: Paid = None
+                 seed: int | None = None, paid: Paid = None,
+                 outcome_events: str | Path | None = None,
+                 participants: str | Path | None = None
                  ) -> tuple[PaymentStatement, Manifest]:
     """Pay a contract from published outcomes; write the statement and its manifest.
 
@@ -431,6 +462,9 @@ def pay_outcomes(contract: Contract | str | Path,
     paid
         Payments already made (a ledger CSV, a ledger or earlier statements), as for
         :func:`pay_files`.
+    outcome_events, participants
+        For ``rate_card`` components: the outcome-events CSV and the participants CSV
+        (both needed), recorded as inputs.
 
     Returns
     -------
@@ -482,8 +516,13 @@ def pay_outcomes(contract: Contract | str | Path,
             digests["outcomes"] = sha256_file(write_outcomes(given, Path(tmp) / "o.csv"))
         copies["outcomes.csv"] = lambda p: write_outcomes(given, p)
         files["outcomes"] = out / INPUT_COPIES / "outcomes.csv"
+    for role, claim_file in (("outcome_events", outcome_events),
+                             ("participants", participants)):
+        if claim_file is not None:
+            files[role] = Path(claim_file)
+            digests.update(_hashes({role: files[role]}))
     prior = _paid(paid, out, files, digests, copies)
-    statement = _paid_from_outcomes(c, given, digests["outcomes"], prior)
+    statement = _paid_from_outcomes(c, given, digests["outcomes"], prior, _claims(files))
     prov = statement.provenance
 
     def make(outputs: tuple[tuple[str, str, str], ...]) -> Manifest:
@@ -737,7 +776,7 @@ def verify(manifest: str | Path, *, inputs: str | Path | None = None) -> Verific
                 c = read_contract(files["contract"])
                 statement = _paid_from_outcomes(c, read_outcomes(files["outcomes"]),
                                                 sha256_file(files["outcomes"]),
-                                                _prior(files))
+                                                _prior(files), _claims(files))
                 now_notes = _notes(statement.notes)
             else:
                 c, runs = _run(files, m.engine, dict(m.roles),

@@ -300,3 +300,24 @@ def test_significance_trigger_reads_the_direction() -> None:
     assert "significant decrease -> not met" in d.explain("L1")
     lower_is_better = Outcome("2020", "binary_rate", actual=40, comparator=45, n=200)
     assert lower_is_better.improvement == Decimal(5)
+
+
+# ---------------------------------------------------------------- the methodology page
+def test_outcomes_page_examples_print_what_the_page_shows(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "methodology" / "outcomes.md"
+    text = page.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```(python|text)[ \t]*\n(.*?)^```[ \t]*$", text,
+                        re.DOTALL | re.MULTILINE)
+    ran = 0
+    for (lang, code), nxt in zip(blocks, [*blocks[1:], ("", "")], strict=True):
+        if lang == "python":
+            exec(compile(code, str(page), "exec"), {"__name__": "__docs__"})
+            ran += 1
+            if nxt[0] == "text":
+                assert nxt[1].strip() in capsys.readouterr().out
+    assert ran >= 1
+    index = (page.parent / "index.md").read_text(encoding="utf-8")
+    assert "(outcomes.md)" in index

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -296,3 +297,58 @@ prices = { employment_13w = 750.00 }
     assert "outcome_events" in run.statement.provenance
     with pytest.raises(ContractError, match=r"give outcome_events="):
         pbr.run_contract(c, data.cohort, data.events)
+
+
+def test_cli_pay_with_outcome_events_and_verify(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pbr.cli import app
+
+    files = pbr.io.write_synth(pbr.synth.generate(200, seed=3), tmp_path)
+    cohort = pl.read_parquet(files["cohort"]).sort("offender_id").head(2)
+    claims = tmp_path / "claims.csv"
+    rows = ["participant_id,outcome_type,date_achieved,evidence_ref,evidence_type,verified"]
+    for i, (pid, start) in enumerate(zip(cohort["offender_id"], cohort["index_date"],
+                                         strict=True)):
+        day = start + dt.timedelta(weeks=14)
+        rows.append(f"{pid},employment_13w,{day},R{i},payslip,{'true' if i == 0 else 'no'}")
+    claims.write_text("\n".join(rows) + "\n")
+    contract = tmp_path / "contract.toml"
+    contract.write_text('''
+[contract]
+name = "mixed"
+[comparator]
+values = {binary_rate = 40.0}
+[[component]]
+name = "binary"
+kind = "linear"
+measure = "binary_rate"
+basis = "points"
+price = 1000
+clawback = true
+[[component]]
+name = "jobs"
+kind = "rate_card"
+prices = { employment_13w = 750.00 }
+''')
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["pay", str(contract), "--cohort", str(files["cohort"]),
+                                   "--events", str(files["events"]), "--outcome-events",
+                                   str(claims), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    lines = pl.read_csv(out / "statement.csv", infer_schema_length=0)
+    jobs = lines.filter(pl.col("component") == "jobs")
+    assert jobs["amount"].to_list() == ["750.00", "0.00"]
+    assert jobs["participant"].to_list() == [str(i) for i in cohort["offender_id"]]
+    assert jobs["evidence"].to_list()[1] == "payslip R1, not verified"
+    from pbr.io.manifest import read_manifest
+
+    assert [r for r, _, _ in read_manifest(out)[1].inputs] == [
+        "contract", "cohort", "events", "outcome_events"]
+    assert pbr.verify(out).ok
+    claims.write_text("\n".join(rows[:2]) + "\n")     # an edited claims file is caught
+    assert not pbr.verify(out).ok
+    bad = CliRunner().invoke(app, ["pay", str(contract), "--cohort", str(files["cohort"]),
+                                   "--events", str(files["events"]), "--participants",
+                                   str(claims), "--out", str(tmp_path / "o2")])
+    assert bad.exit_code != 0 and "--outcome-events" in bad.output

@@ -56,6 +56,15 @@ def pay(
              "component, amount, kind), so caps, floors and payments on account hold "
              "across runs.")] = None,
     engine: Annotated[Engine, typer.Option(help="Measure engine.")] = Engine.numba,
+    outcome_events: Annotated[Path | None, typer.Option(
+        "--outcome-events",
+        help="Outcome-events CSV for the contract's rate cards (participant_id, "
+             "outcome_type, date_achieved, evidence_ref, evidence_type, verified; the "
+             "template pbr ships: pbr.outcomes.template_path()).")] = None,
+    participants: Annotated[Path | None, typer.Option(
+        help="Participants CSV for the rate cards (participant_id, start_date, cohort, "
+             "attributes); default with --cohort: the cohort's offender_id and "
+             "index_date.")] = None,
     offender_id: OffenderId = "offender_id",
     index_date: IndexDate = "index_date",
     offence_date: OffenceDate = "offence_date",
@@ -83,8 +92,14 @@ def pay(
 
     A later quarter, with what was already paid: pbr pay contract.toml --cohort ...
     --events ... --as-of 2021-06-30 --paid ledger.csv --out statement-q2/
+
+    With rate cards: add --outcome-events claims.csv (and --participants people.csv
+    unless the cohort is the participants).
     """
     step = progress(ctx)
+    if participants is not None and outcome_events is None:
+        raise typer.BadParameter("--participants is for the rate cards' outcome events; "
+                                 "give --outcome-events too", param_hint="--participants")
     if outcomes is not None:
         if cohort is not None or events is not None:
             raise typer.BadParameter("give either --outcomes or --cohort and --events, "
@@ -95,7 +110,9 @@ def pay(
                                      "column", param_hint="--as-of")
         with reported_errors():
             step(f"paying contract {contract} from outcomes {outcomes}")
-            statement, manifest = audit.pay_outcomes(contract, outcomes, out, paid=paid)
+            statement, manifest = audit.pay_outcomes(contract, outcomes, out, paid=paid,
+                                                     outcome_events=outcome_events,
+                                                     participants=participants)
         _written(statement, manifest, out)
         return
     if cohort is None or events is None:
@@ -118,7 +135,9 @@ def pay(
         step(f"running contract {contract}")
         runs, manifest = audit.pay_files(contract, cohort, events, out, custody=custody,
                                          engine=engine.value, roles=roles,
-                                         read_options=read, as_of=as_of, paid=paid)
+                                         read_options=read, as_of=as_of, paid=paid,
+                                         outcome_events=outcome_events,
+                                         participants=participants)
     _written(runs.statement, manifest, out)
 
 

@@ -36,7 +36,8 @@ ENVIRONMENT_PACKAGES = ("numpy", "polars", "numba", "scipy", "statsmodels", "pya
                         "xlsxwriter")
 _KINDS = ("run", "outcomes")
 #: the input roles a manifest may record, and those each kind needs
-_INPUT_ROLES = ("contract", "cohort", "events", "custody", "outcomes", "paid", "comparator")
+_INPUT_ROLES = ("contract", "cohort", "events", "custody", "outcomes", "paid", "comparator",
+                "outcome_events", "participants")
 _NEEDED = {"run": ("contract", "cohort", "events"), "outcomes": ("contract", "outcomes")}
 _REQUIRED = ("pbr_version", "engine", "contract_sha256", "contract", "spec", "inputs",
              "outputs", "total", "currency")

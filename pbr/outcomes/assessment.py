@@ -80,7 +80,9 @@ class OutcomeAssessment:
     as_of
         The data extract date, if given.
     provenance
-        pbr's version, a SHA-256 of the definitions and of each input table.
+        pbr's version, a SHA-256 of the definitions and of each input table (their
+        contents as validated, not their file names, so that a run and its
+        verification from moved files agree).
 
     Examples
     --------
@@ -267,7 +269,6 @@ def assess(events: OutcomeEvents, participants: Participants, *,
             [d.to_dict() for d in defs.values()], sort_keys=True).encode()).hexdigest(),
         "events_sha256": _fingerprint(events.data),
         "participants_sha256": _fingerprint(participants.data),
-        "events_source": events.source, "participants_source": participants.source,
         "as_of": None if extract is None else extract.isoformat(),
     }
     return OutcomeAssessment(frame, participants, defs,

@@ -146,7 +146,8 @@ API: list[tuple[str, Callable[[Path], Callable[[], Any]], type[PbrError], str]] 
      lambda d: then(edit_manifest(d, lambda m: m["inputs"].pop(1)),
                     lambda: audit.verify(d / "prev")),
      AuditError, r"its inputs \(contract, events\) must be contract, cohort, events \(and "
-                 r"optionally custody, outcomes, paid, comparator\), each once, for a 'run' "
+                 r"optionally custody, outcomes, paid, comparator, outcome_events, "
+                 r"participants\), each once, for a 'run' "
                  r"manifest"),
     ("manifest-bad-kind",
      lambda d: then(edit_manifest(d, lambda m: m.update(kind="forecast")),

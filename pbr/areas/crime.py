@@ -9,7 +9,7 @@ Rules and sources (docs/methodology/local.md, R1-R4):
 * R2 change: the rate ratio current / baseline ``(x1 / N1) / (x0 / N0)``; conditional on
   ``x0 + x1``, ``x1`` is binomial with ``p = N1 RR / (N1 RR + N0)``, so the exact
   (Clopper-Pearson) interval for ``p`` gives the interval for ``RR`` and the exact
-  binomial test of ``p = N1 / (N1 + N0)`` tests ``RR = 1`` ([Breslow-Day-1987], s. 2.2).
+  binomial test of ``p = N1 / (N1 + N0)`` tests ``RR = 1`` ([Breslow-Day-1987]).
 * R3 funnel limits: the overall rate ``theta`` (all areas, the period) and, at each
   population ``N``, the ``a/2`` and ``1 - a/2`` quantiles of ``Poisson(theta N) / N``
   (exact quantiles, without Spiegelhalter's interpolation, so slightly conservative)

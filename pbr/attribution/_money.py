@@ -1,4 +1,4 @@
-"""Largest-remainder split of an amount by exact shares (docs/methodology/local.md, A5)."""
+"""Largest-remainder split of an amount by exact shares (docs/methodology/local.md, AT5)."""
 
 from __future__ import annotations
 

@@ -3,10 +3,10 @@
 :func:`split_statement` splits each line of a :class:`~pbr.PaymentStatement` between
 providers by an :class:`~pbr.attribution.Attribution` of the line's cohort, to the
 contract's rounding quantum, so that each provider's parts add up to the line exactly
-and the lines still add up to the statement's total (docs/methodology/local.md, A5).
+and the lines still add up to the statement's total (docs/methodology/local.md, AT5).
 
 :func:`double_claims` reports offenders whose outcome two contracts claim for
-overlapping follow-up windows (A6): the double-payment check.
+overlapping follow-up windows (AT6): the double-payment check.
 """
 
 from __future__ import annotations

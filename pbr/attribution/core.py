@@ -1,17 +1,17 @@
 """``pbr.attribute``: which provider a cohort member, a reoffence avoided or a payment
 belongs to, under a named rule.
 
-Rules (docs/methodology/local.md, A1-A4); every offender's shares sum to exactly 1:
+Rules (docs/methodology/local.md, AT1-AT4); every offender's shares sum to exactly 1:
 
-* ``"index"`` (A1): the provider(s) in spell on the index date; several share equally.
-* ``"last"`` (A2): the provider whose spell started last on or before the window closes,
+* ``"index"`` (AT1): the provider(s) in spell on the index date; several share equally.
+* ``"last"`` (AT2): the provider whose spell started last on or before the window closes,
   among the spells that touch the span from the index date to the window end; spells
   starting on the same day share equally.
-* ``"time_share"`` (A3): days under each provider within the follow-up window; a day
+* ``"time_share"`` (AT3): days under each provider within the follow-up window; a day
   under ``k`` providers gives ``1/k`` of a day to each. Window days under no provider go
   to :data:`UNATTRIBUTED` (``uncovered="unattributed"``, the default) or are left out of
   the denominator (``uncovered="normalise"``).
-* ``"shapley"`` (A4): the exact Shapley value of each provider on the offender's pathway
+* ``"shapley"`` (AT4): the exact Shapley value of each provider on the offender's pathway
   (the providers with a spell in the window) for a stated value function ``v``, divided
   by ``v(pathway)``; see :mod:`pbr.attribution.shapley` and :func:`pathway_values`.
 
@@ -202,7 +202,7 @@ class Attribution:
         weights)`` (weight 1 for every member unless ``weights``/``column`` give one, e.g.
         reoffences avoided). Parts are rounded down to ``quantum`` and the pennies left
         over go to the largest remainders (ties: provider name), so the parts add up to
-        ``amount`` exactly (the largest remainder method, Hamilton's method).
+        ``amount`` exactly (the largest remainder method, Hamilton's method: [Balinski-Young-2001]).
 
         Returns
         -------
@@ -455,9 +455,7 @@ def pathway_values(result: Any, spells: ProviderSpells | Any, *, outcome: str,
     ``v(S)`` is the mean of ``expected - outcome`` (or of ``outcome`` alone) among the
     cohort members whose pathway (the providers with a spell in the window) is exactly
     ``S``; ``v(empty set) = 0``. This is the data-driven value function of multi-touch
-    attribution (Shao, X. and Li, L. (2011), "Data-driven multi-touch attribution
-    models", *Proceedings of the 17th ACM SIGKDD*, pp. 258-264,
-    https://doi.org/10.1145/2020408.2020453): descriptive, not causal, and only as good
+    attribution ([Shao-Li-2011]): descriptive, not causal, and only as good
     as the number of people on each pathway (``n``).
 
     Returns

@@ -5,9 +5,7 @@ For a set of players ``N`` (the providers on an offender's pathway) and a value 
 
     phi_i = sum over S in N \\ {i} of |S|! (n - |S| - 1)! / n! * (v(S + {i}) - v(S))
 
-(Shapley, L. S. (1953), "A value for n-person games", in Kuhn & Tucker (eds.),
-*Contributions to the Theory of Games II*, Annals of Mathematics Studies 28, Princeton
-University Press, pp. 307-317). The values are efficient (they sum to ``v(N)``),
+([Shapley-1953]). The values are efficient (they sum to ``v(N)``),
 symmetric, give nothing to a player who adds nothing, and are additive across games.
 pbr computes them exactly (``fractions.Fraction``) by enumerating the ``2**n`` subsets,
 so ``n`` is limited to :data:`MAX_PLAYERS`.

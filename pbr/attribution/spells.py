@@ -10,13 +10,13 @@ wrong type or a bad row raises :class:`~pbr.SchemaError` naming the column, the 
 the fix; with ``on_invalid="exclude"`` the bad rows are left out and counted with their
 rule and reason in :attr:`ProviderSpells.exclusions`.
 
-Rules (docs/methodology/local.md, S1-S4):
+Rules (docs/methodology/local.md, SP1-SP4):
 
-* S1 ``offender_id``, ``provider`` and ``start`` are required on every row
+* SP1 ``offender_id``, ``provider`` and ``start`` are required on every row
   (``missing_offender_id``, ``missing_provider``, ``missing_start``);
-* S2 a date that is not a date (``bad_start``, ``bad_end``);
-* S3 ``end`` before ``start`` (``end_before_start``);
-* S4 two spells of one offender with the same provider and role that overlap are
+* SP2 a date that is not a date (``bad_start``, ``bad_end``);
+* SP3 ``end`` before ``start`` (``end_before_start``);
+* SP4 two spells of one offender with the same provider and role that overlap are
   refused (``overlapping_spells``): one of them is a duplicate or a data error and pbr
   will not guess which. Spells of *different*
   providers or roles may overlap (a custody spell beside a resettlement spell).

@@ -34,6 +34,8 @@ from pbr._version import __version__
 from pbr.compare.result import ComparisonResult
 from pbr.contract.run import ContractRun
 from pbr.contract.statement import PaymentStatement
+from pbr.equality import EqualityResult
+from pbr.equality import equality as _equality_of
 from pbr.errors import SpecError
 from pbr.io.manifest import Manifest
 from pbr.matching.result import MatchResult
@@ -132,9 +134,11 @@ class HtmlReport:
 
 
 # --------------------------------------------------------------------------- inputs
-def _equality(value: Any) -> tuple[tuple[str, pl.DataFrame], ...]:
+def _equality(value: Any) -> tuple[tuple[str, Any], ...]:
     if value is None:
         return ()
+    if isinstance(value, EqualityResult):
+        return (("Equality impact", value),)
     if isinstance(value, pl.DataFrame):
         return (("Equality table", value),)
     if isinstance(value, Mapping):
@@ -216,7 +220,8 @@ def html_report(source: Any = None, *, run: ContractRun | None = None,
                 statement: PaymentStatement | None = None,
                 comparison: ComparisonResult | None = None,
                 match: MatchResult | None = None, manifest: Manifest | None = None,
-                equality: Any = None, group: str | None = None, units: str | None = "auto",
+                equality: Any = None, equality_by: str | Sequence[str] | None = None,
+                group: str | None = None, units: str | None = "auto",
                 publication: Any = False, title: str | None = None) -> HtmlReport:
     """One self-contained HTML report of a contract run or an evaluation.
 
@@ -232,8 +237,12 @@ def html_report(source: Any = None, *, run: ContractRun | None = None,
         :class:`~pbr.MatchResult` (balance and Love plot), the audit
         :class:`~pbr.Manifest` (hashes).
     equality
-        Equality tables: a frame, a list or mapping of frames, or a result with
-        ``to_frame()`` (``pbr.equality(...)``).
+        An :class:`~pbr.equality.EqualityResult` (``pbr.equality(...)``), or tables: a
+        frame, a list or mapping of frames, or results with ``to_frame()``.
+    equality_by
+        Characteristics (``"sex"``, ``"age_band"``, ...) for :func:`pbr.equality` of
+        the run (with its cohort column) or of the measure, when ``equality`` is not
+        given.
     group
         A column of the measure's frame: one curve per value (default: the contract's
         cohort column for a run, else one curve for everybody).
@@ -278,6 +287,14 @@ def html_report(source: Any = None, *, run: ContractRun | None = None,
     _column(frame, group, "group")
     _column(frame, units, "units")
     rules = _rules(publication)
+    if equality_by is not None:
+        if equality is not None:
+            raise SpecError("give equality= (tables made already) or equality_by= (the "
+                            "characteristics to tabulate), not both")
+        if r is None and res is None:
+            raise SpecError("equality_by= needs a contract run or a measure result")
+        equality = (_equality_of(r, equality_by, cohort_column=r.contract.cohort_column)
+                    if r is not None else _equality_of(res, equality_by))
     inputs = Inputs(result=res, statement=got["statement"],
                     outcomes=tuple(r.outcomes) if r is not None else (),
                     comparison=got["comparison"], match=got["match"],

@@ -42,7 +42,7 @@ class Inputs:
     comparison: Any = None      # ComparisonResult
     match: Any = None           # MatchResult
     manifest: Any = None        # Manifest
-    equality: tuple[tuple[str, pl.DataFrame], ...] = ()
+    equality: tuple[tuple[str, Any], ...] = ()  # (title, frame or EqualityResult)
     group: str | None = None    # column of result.frame for the curves
     units: str | None = None    # column of result.frame for the funnel plot
 
@@ -376,17 +376,65 @@ def funnel(inp: Inputs, guard: Guard, charts: list[Chart]) -> Built:
 
 
 # --------------------------------------------------------------------------- equality
+_EQUALITY_KINDS = {"n": "int", "reoffenders": "int", "reoffences": "int", "share": "pct",
+                   "binary_rate": "pct", "per_offender": "num", "ratio": "num",
+                   "lower": "num", "upper": "num", "p_value": "p", "p_adjusted": "p",
+                   "value": "num", "reference_value": "num", "cohort_share": "pct",
+                   "payment_share": "pct", "avoided_share": "pct", "proportionality": "num",
+                   "amount": "money", "actual": "num", "expected": "num", "effect": "num",
+                   "gap": "num", "gap_lower": "num", "gap_upper": "num"}
+
+
+def _status_cells(status: pl.DataFrame, keys: Sequence[str], rules: Any
+                  ) -> dict[tuple[int, str], TableCell]:
+    return {(i, c): TableCell(rules.symbol, f"withheld ({v}) under {rules.name}")
+            for c in status.columns if c not in keys
+            for i, v in enumerate(status[c].to_list())
+            if v not in (None, "published")}
+
+
+def _equality_result(e: Any, guard: Guard) -> list[str]:
+    body = [_p(f"Outcomes, disparity ratios against the reference group "
+               f"({', '.join(f'{k}: {v}' for k, v in e.reference.items())}) with "
+               f"{e.level:.0%} intervals, p-values adjusted for multiple comparisons "
+               f"({e.correction or 'none'}), and whether the payments reward each group in "
+               "proportion to its share of the cohort (proportionality 1).")]
+    if guard.on:
+        for i, t in enumerate(e.published(guard.rules)):
+            cells = _status_cells(t.status, ["characteristic", "group"], guard.rules)
+            guard.withheld += len(cells)
+            guard.tables += 1
+            name = t.frame["characteristic"][0] if t.frame.height else f"table {i + 1}"
+            body.append(frame_table(t.frame, caption=f"Equality: {name} (publication mode)",
+                                    ident=f"table-equality-{i + 1}",
+                                    kinds=_EQUALITY_KINDS, withheld=cells))
+        return body
+    for attr, caption in (("outcomes", "Outcomes per group"),
+                          ("disparities", "Disparity ratios against the reference group"),
+                          ("effects", "Effects per group and gaps from the reference"),
+                          ("payments", "Payments against cohort shares")):
+        frame = getattr(e, attr)
+        if frame.height:
+            body.append(frame_table(frame, caption=f"Equality: {caption.lower()}",
+                                    ident=f"table-equality-{attr}", kinds=_EQUALITY_KINDS))
+    return body
+
+
 def equality(inp: Inputs, guard: Guard, charts: list[Chart]) -> Built:
     if not inp.equality:
-        return "no equality tables given (equality=, from pbr.equality)"
-    body = []
-    for i, (title, frame) in enumerate(inp.equality):
-        keys = [c for c, d in frame.schema.items() if d in (pl.String, pl.Categorical,
+        return ("no equality tables given (equality= a pbr.equality result or tables, or "
+                "equality_by= the characteristics)")
+    body: list[str] = []
+    for i, (title, table) in enumerate(inp.equality):
+        if not isinstance(table, pl.DataFrame):  # an EqualityResult
+            body += _equality_result(table, guard)
+            continue
+        keys = [c for c, d in table.schema.items() if d in (pl.String, pl.Categorical,
                                                             pl.Boolean)]
-        counts = [c for c, d in frame.schema.items() if d.is_integer() and c not in keys]
-        cells = guard.table(frame, keys, counts) if keys and counts else {}
-        body.append(frame_table(frame, caption=title, ident=f"table-equality-{i + 1}",
-                                withheld=cells))
+        counts = [c for c, d in table.schema.items() if d.is_integer() and c not in keys]
+        cells = guard.table(table, keys, counts) if keys and counts else {}
+        body.append(frame_table(table, caption=title, ident=f"table-equality-{i + 1}",
+                                kinds=_EQUALITY_KINDS, withheld=cells))
     return Section("equality", "Equality impact", "\n".join(body))
 
 

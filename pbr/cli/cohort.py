@@ -22,7 +22,9 @@ from pbr.cli._options import (
     check_output,
     check_toml,
     flag_terms,
+    input_path,
     reading,
+    shown,
 )
 from pbr.cohort.rule import CohortRule
 from pbr.cohort.synth import generate_disposals
@@ -77,8 +79,8 @@ def _roles(pairs: list[str]) -> dict[str, Any]:
 @app.command()
 def cohort(
     ctx: typer.Context,
-    disposals: Annotated[Path, typer.Option(
-        help="Disposals file (.csv, .parquet, .xlsx): offender_id, disposal_date, "
+    disposals: Annotated[str, typer.Option(
+        help="Disposals file (.csv, .parquet, .xlsx) or database URI: offender_id, disposal_date, "
              "disposal_type, release_date, ...")],
     out: Annotated[Path, typer.Option(
         help="Cohort output (.csv, .parquet, .xlsx): one row per person and period, "
@@ -123,12 +125,12 @@ def cohort(
     with reported_errors(), flag_terms():
         check_output(out, "--out", tuple(io.WRITE_FORMATS))
         check_output(ledger_out, "--ledger-out", tuple(io.WRITE_FORMATS))
-        check_not_input(out, "--out", {"--disposals": disposals})
-        check_not_input(ledger_out, "--ledger-out", {"--disposals": disposals})
+        check_not_input(out, "--out", {"--disposals": input_path(disposals)})
+        check_not_input(ledger_out, "--ledger-out", {"--disposals": input_path(disposals)})
         cohort_rule = _rule(rule, preset, start, n_periods)
         mode: Literal["raise", "exclude"] = (
             "exclude" if on_invalid is OnInvalid.exclude else "raise")
-        step(f"reading {disposals}")
+        step(f"reading {shown(disposals)}")
         table = io.read_disposals(disposals, offender_id=offender_id,
                                   disposal_date=disposal_date, disposal_type=disposal_type,
                                   on_invalid=mode, **_roles(role or []),

@@ -36,7 +36,9 @@ from pbr.cli._options import (
     cli_message,
     event_options,
     flag_terms,
+    input_path,
     reading,
+    shown,
 )
 from pbr.cli.measure import DEFAULT_PRESET, _spec
 from pbr.errors import PbrError, SchemaError
@@ -179,10 +181,11 @@ def _scheme_terms() -> Iterator[None]:
 @app.command()
 def compare(
     ctx: typer.Context,
-    cohort: Annotated[Path, typer.Option(
-        help="Cohort file (.csv, .parquet, .xlsx): offender_id, index_date, grouping "
-             "columns (and a treatment flag with --treated).")],
-    events: Annotated[Path, typer.Option(help="Proven-offence events file.")],
+    cohort: Annotated[str, typer.Option(
+        help="Cohort file (.csv, .parquet, .xlsx) or database URI: offender_id, index_date, "
+             "grouping columns (and a treatment flag with --treated).")],
+    events: Annotated[str, typer.Option(
+        help="Proven-offence events file or database URI.")],
     baseline: Annotated[float | None, typer.Option(
         help="Fixed baseline: the rate as a proportion (0.43) or the mean per offender.")
     ] = None,
@@ -192,9 +195,10 @@ def compare(
     adjusted: Annotated[str | None, typer.Option(
         help="Adjusted baseline: cohort column of expected values (predicted rates).")
     ] = None,
-    comparison: Annotated[Path | None, typer.Option(
-        help="Comparison-group cohort file, measured with the same spec.")] = None,
-    comparison_events: Annotated[Path | None, typer.Option(
+    comparison: Annotated[str | None, typer.Option(
+        help="Comparison-group cohort file or database URI, measured with the same "
+             "spec.")] = None,
+    comparison_events: Annotated[str | None, typer.Option(
         help="Events of the comparison group [default: --events].")] = None,
     treated: Annotated[str | None, typer.Option(
         help="Boolean column of --cohort: true rows are the cohort, false rows the "
@@ -262,9 +266,10 @@ def compare(
     keys = list(by or [])
     with reported_errors(), flag_terms():
         check_output(out, "--out", tuple(io.WRITE_FORMATS))
-        check_not_input(out, "--out", {"--cohort": cohort, "--events": events,
-                                       "--comparison": comparison,
-                                       "--comparison-events": comparison_events})
+        check_not_input(out, "--out", {"--cohort": input_path(cohort),
+                                       "--events": input_path(events),
+                                       "--comparison": input_path(comparison),
+                                       "--comparison-events": input_path(comparison_events)})
         measure_spec = _spec(spec, preset, as_of, interim)
         read = reading(separator, encoding, date_format, id_as_string)
         cohort_roles: dict[str, Any] = {"offender_id": offender_id,
@@ -275,7 +280,7 @@ def compare(
             "offence_code": offence_code, "offence_category": offence_category,
             "court_event_id": court_event_id,
             **event_options(disposal_type_map, keep_duplicates)}
-        step(f"reading {cohort} and {events}")
+        step(f"reading {shown(cohort)} and {shown(events)}")
         subjects = io.read_cohort(cohort, **cohort_roles, **read)
         columns = subjects.data.columns
         check_columns(columns, keys, "--by")
@@ -295,7 +300,7 @@ def compare(
         result = pbr.measure(subjects, ev, measure_spec)
         other = None
         if comparison is not None:
-            step(f"reading and measuring {comparison}")
+            step(f"reading and measuring {shown(comparison)}")
             other_events = ev if comparison_events is None else io.read_events(
                 comparison_events, **event_roles, **read)
             other_cohort = io.read_cohort(comparison, **cohort_roles, **read)

@@ -278,3 +278,37 @@ def test_cli_measure_from_duckdb_equals_parquet(tmp_path: Path) -> None:
     bad = run(app, ["measure", "--cohort", f"duckdb:///{db}?table=nope", "--events",
                     f"duckdb:///{db}?table=events", "--out", str(tmp_path / "x.parquet")])
     assert bad.exit_code == 2 and "cannot read table 'nope'" in bad.output
+
+
+def test_cli_compare_and_cohort_take_uris(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pbr.cli import app
+    from pbr.cohort.synth import generate_disposals
+
+    paths = io.write_synth(pbr.synth.generate(200, seed=4), tmp_path)
+    generate_disposals(150, seed=1).write_parquet(tmp_path / "disposals.parquet")
+    db = tmp_path / "project.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for name, path in (("cohort", paths["cohort"]), ("events", paths["events"]),
+                           ("disposals", tmp_path / "disposals.parquet")):
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
+    run = CliRunner().invoke
+    uri = f"duckdb:///{db}?table="
+    for files, tables in (
+            (["compare", "--cohort", paths["cohort"], "--events", paths["events"],
+              "--baseline", "0.4"],
+             ["compare", "--cohort", uri + "cohort", "--events", uri + "events",
+              "--baseline", "0.4"]),
+            (["cohort", "--disposals", tmp_path / "disposals.parquet", "--preset",
+              "peterborough_sib", "--out", tmp_path / "a.parquet"],
+             ["cohort", "--disposals", uri + "disposals", "--preset", "peterborough_sib",
+              "--out", tmp_path / "b.parquet"])):
+        a, b = run(app, [str(x) for x in files]), run(app, [str(x) for x in tables])
+        assert a.exit_code == 0 and b.exit_code == 0, (a.output, b.output)
+        def report(out: str) -> list[str]:  # without progress lines and the paths
+            return [x for x in out.splitlines() if not x.startswith("[")
+                    and str(tmp_path) not in x]
+
+        assert len(report(a.output)) > 3 and report(a.output) == report(b.output)
+    assert pl.read_parquet(tmp_path / "a.parquet").equals(pl.read_parquet(tmp_path / "b.parquet"))

@@ -109,6 +109,14 @@ class ContractRun:
         """What the cohort was compared with (:class:`~pbr.contract.resolve.ComparatorUsed`)."""
         return None if self.comparison is None else self.comparison.comparator
 
+    def to_html(self, path: Any = None, **options: Any) -> Any:
+        """The self-contained HTML report of this run (:func:`pbr.report.html_report`,
+        whose ``options`` it takes), written to ``path`` when given; returns the
+        :class:`~pbr.report.HtmlReport`."""
+        from pbr import _render  # the report layer lends its renderer (layer 0 registry)
+
+        return _render.render("html", self, path=path, **options)
+
     def __str__(self) -> str:
         return f"{self.result}\n\n{self.statement}"
 

@@ -173,6 +173,14 @@ class PaymentStatement:
                     for r in rows] for c in LINE_COLUMNS}
         return pl.DataFrame(data, schema=schema)
 
+    def to_html(self, path: Any = None, **options: Any) -> Any:
+        """The self-contained HTML report of this statement (:func:`pbr.report.html_report`,
+        whose ``options`` it takes), written to ``path`` when given; returns the
+        :class:`~pbr.report.HtmlReport`."""
+        from pbr import _render  # the report layer lends its renderer (layer 0 registry)
+
+        return _render.render("html", self, path=path, **options)
+
     def to_pandas(self) -> Any:
         """The lines as a pandas DataFrame."""
         return self.to_frame().to_pandas()

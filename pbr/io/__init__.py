@@ -23,6 +23,8 @@ function               does
 ``sha256_file``        SHA-256 of a file, for manifests
 ``save_histories``     prepared :class:`~pbr.Histories` -> .npy + Arrow IPC directory
 ``load_histories``     that directory -> Histories, memory-mapped
+``read_database``      a database table or query (DuckDB, SQLite, PostgreSQL URI) -> frame
+``write_results``      results -> database tables with a run id, in one transaction
 =====================  ============================================================
 
 The ``read_*`` functions share the reading arguments ``separator`` and ``encoding``
@@ -36,6 +38,7 @@ and move it in complete, so a failed call leaves the target as it was.
 from __future__ import annotations
 
 from pbr.io.contracts import read_contract, sha256_file, write_contract
+from pbr.io.db import read_database, write_results
 from pbr.io.histories import load_histories, save_histories
 from pbr.io.results import (
     read_ledger,
@@ -64,6 +67,7 @@ __all__ = [
     "read_cohort",
     "read_contract",
     "read_custody",
+    "read_database",
     "read_disposals",
     "read_events",
     "read_ledger",
@@ -76,6 +80,7 @@ __all__ = [
     "synth_spec",
     "write_contract",
     "write_outcomes",
+    "write_results",
     "write_spec",
     "write_summary",
     "write_synth",

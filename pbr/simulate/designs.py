@@ -133,7 +133,10 @@ class CompiledContract:
         Compare each cohort with the expected value of the cohort actually drawn (the
         baseline moved by the drawn cohort's expected value minus the referral pool's,
         additively or, for a case-mix comparator with ``adjustment = "ratio"``, by their
-        ratio), or with the fixed baseline (False).
+        ratio; a case-mix comparator's ``baseline_risk`` stands for the referral pool's
+        binary rate, as in a contract run), or with the fixed baseline (False).  Unlike a
+        contract run, which adjusts the binary rate only, the simulation adjusts every
+        measure it pays on, so that the comparator is the drawn cohort's own expectation.
     baseline
         ``"contract"``: the comparator values of the contract; ``"population"``: the
         referral pool's expected values (for contracts whose values are set at run time).
@@ -248,6 +251,10 @@ class CompiledContract:
                                             "with baseline=\"population\"")
                     base, src = given, f"fixed baseline {given}"
                 value = base
+                if (self.casemix and m == "binary_rate" and self.baseline == "contract"
+                        and comp is not None and comp.kind == "casemix"
+                        and comp.baseline_risk is not None):
+                    pool = float(comp.baseline_risk)   # the contract's baseline risk, percent
                 if self.casemix:
                     with localcontext(CONTEXT):
                         if form == "ratio":

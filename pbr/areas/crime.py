@@ -203,10 +203,10 @@ def crime_rates(crime: RecordedCrime, *, hierarchy: AreaHierarchy | None = None,
     j = crime._grouped(hierarchy, level, by_group).sort("area", "period", "offence_group")
     ci = [poisson_interval(int(x), level_ci) for x in j["count"].to_list()]
     return j.with_columns(
-        (pl.col("count") / pl.col("population") * per).alias("rate"),
-        (pl.Series([c[0] for c in ci], dtype=pl.Float64) / pl.col("population") * per)
+        (pl.col("count") * per / pl.col("population")).alias("rate"),
+        (pl.Series([c[0] for c in ci], dtype=pl.Float64) * per / pl.col("population"))
         .alias("lower"),
-        (pl.Series([c[1] for c in ci], dtype=pl.Float64) / pl.col("population") * per)
+        (pl.Series([c[1] for c in ci], dtype=pl.Float64) * per / pl.col("population"))
         .alias("upper"))
 
 

@@ -197,3 +197,16 @@ def test_bad_ages_and_sources() -> None:
         equality([1, 2], by="sex")
     with pytest.raises(SchemaError, match="reoffended"):
         equality(cohort().drop("reoffended"), by="sex")
+
+
+def test_equality_page_examples_run() -> None:
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "methodology" / "equality.md"
+    blocks = re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"),
+                        re.DOTALL | re.MULTILINE)
+    assert len(blocks) == 2
+    scope: dict[str, object] = {}
+    for code in blocks:
+        exec(compile(code, str(page), "exec"), scope)

@@ -4,6 +4,7 @@ every withheld cell from the published table and its totals by linear programmin
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 
 import numpy as np
@@ -256,3 +257,15 @@ def test_no_warnings_on_a_clean_table() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         suppress(pl.DataFrame({"g": ["a", "b"], "n": [50, 60]}))
+
+
+def test_disclosure_page_examples_run() -> None:
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "methodology" / "disclosure.md"
+    blocks = re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"),
+                        re.DOTALL | re.MULTILINE)
+    assert blocks
+    scope: dict[str, object] = {}
+    for code in blocks:
+        exec(compile(code, str(page), "exec"), scope)

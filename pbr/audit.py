@@ -66,7 +66,7 @@ from pbr.spec import parse_date
 
 __all__ = ["ENVIRONMENT_PACKAGES", "INPUT_COPIES", "MANIFEST_FORMAT", "MANIFEST_NAME",
            "MANIFEST_VERSION", "ROLES", "Manifest", "VerificationResult", "environment",
-           "pay", "pay_files", "pay_outcomes", "read_manifest", "verify"]
+           "pay", "pay_claims", "pay_files", "pay_outcomes", "read_manifest", "verify"]
 
 OUTPUTS = (("statement_csv", "statement.csv"), ("statement_json", "statement.json"),
            ("statement_xlsx", "statement.xlsx"))
@@ -240,6 +240,61 @@ def _paid_from_outcomes(contract: Contract, outcomes: Iterable[Outcome],
                   "outcomes_sha256": outcomes_sha256}
     return pay_statement(contract, outcomes, provenance=provenance, prior=prior,
                          events=claims)
+
+
+def _paid_from_claims(contract: Contract, files: Mapping[str, Path]) -> PaymentStatement:
+    text = contract.to_toml()
+    provenance = {"pbr_version": __version__, "contract": text,
+                  "contract_sha256": hashlib.sha256(text.encode()).hexdigest()}
+    return pay_statement(contract, (), provenance=provenance, events=_claims(files))
+
+
+def pay_claims(contract: str | Path, outcome_events: str | Path, participants: str | Path,
+               out: str | Path, *, seed: int | None = None
+               ) -> tuple[PaymentStatement, Manifest]:
+    """Pay a contract of rate cards on outcome events alone; write the statement and its
+    manifest (kind ``"claims"``) all or nothing.
+
+    Parameters
+    ----------
+    contract
+        The contract TOML file; every component a ``rate_card``.
+    outcome_events, participants
+        The outcome-events CSV (:func:`pbr.outcomes.read_outcome_events`) and the
+        participants CSV (:func:`pbr.outcomes.read_participants`), recorded as inputs.
+    out
+        Output directory, as for :func:`pay_files`.
+    seed
+        Recorded, not used.
+
+    Returns
+    -------
+    (PaymentStatement, Manifest)
+
+    Examples
+    --------
+    ``pbr pay contract.toml --outcome-events claims.csv --participants people.csv --out
+    statement/`` (docs/methodology/outcomes.md).
+    """
+    out = Path(out)
+    files = {"contract": Path(contract), "outcome_events": Path(outcome_events),
+             "participants": Path(participants)}
+    digests = _hashes(files)
+    c = read_contract(files["contract"])
+    statement = _paid_from_claims(c, files)
+    prov = statement.provenance
+
+    def make(outputs: tuple[tuple[str, str, str], ...]) -> Manifest:
+        return Manifest(
+            pbr_version=__version__, engine="none", seed=seed,
+            contract_sha256=str(prov["contract_sha256"]), contract=str(prov["contract"]),
+            spec=c.measure_spec.to_toml(),
+            inputs=tuple((r, _rel(p, out), digests[r]) for r, p in files.items()),
+            outputs=outputs, fingerprints=(), total=str(statement.total),
+            currency=statement.currency, kind="claims",
+            environment=tuple(sorted(environment())), notes=_notes(statement.notes))
+
+    return statement, _publish(out, statement, c, "none", make, files)
 
 
 def _iso(as_of: Any) -> str | None:
@@ -772,7 +827,11 @@ def verify(manifest: str | Path, *, inputs: str | Path | None = None) -> Verific
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", PbrWarning)
         try:
-            if m.kind == "outcomes":
+            if m.kind == "claims":
+                c = read_contract(files["contract"])
+                statement = _paid_from_claims(c, files)
+                now_notes = _notes(statement.notes)
+            elif m.kind == "outcomes":
                 c = read_contract(files["contract"])
                 statement = _paid_from_outcomes(c, read_outcomes(files["outcomes"]),
                                                 sha256_file(files["outcomes"]),

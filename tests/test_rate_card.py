@@ -352,3 +352,32 @@ prices = { employment_13w = 750.00 }
                                    "--events", str(files["events"]), "--participants",
                                    str(claims), "--out", str(tmp_path / "o2")])
     assert bad.exit_code != 0 and "--outcome-events" in bad.output
+
+
+def test_cli_rate_cards_alone(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pbr.cli import app
+
+    contract = tmp_path / "contract.toml"
+    contract.write_text(TOML.replace("{binary}", "").replace("{limits}", "")
+                        .replace("[comparator]\nvalues = { binary_rate = 45.0 }\n", ""))
+    people = tmp_path / "people.csv"
+    people.write_text("participant_id,start_date,cohort,sex\nA,2020-01-01,2020,M\n"
+                      "B,2020-01-01,2020,M\nC,2020-01-01,2020,F\nD,2020-01-01,2020,F\n")
+    claims = tmp_path / "claims.csv"
+    _events().data.drop("row").write_csv(claims)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["pay", str(contract), "--outcome-events", str(claims),
+                                   "--participants", str(people), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = pl.read_csv(out / "statement.csv", infer_schema_length=0)
+    assert doc["amount"].to_list() == ["1500.00", "1000.00", "500.00", "0.00", "500.00",
+                                       "0.00", "500.00", "0.00"]
+    check = pbr.verify(out)
+    assert check.ok, str(check)
+    people.write_text("participant_id,start_date,cohort,sex\nA,2020-01-01,2020,M\n")
+    assert not pbr.verify(out).ok
+    res = CliRunner().invoke(app, ["pay", str(contract), "--outcome-events", str(claims),
+                                   "--out", str(tmp_path / "o2")])
+    assert res.exit_code != 0 and "participants" in res.output

@@ -94,7 +94,8 @@ def pay(
     --events ... --as-of 2021-06-30 --paid ledger.csv --out statement-q2/
 
     With rate cards: add --outcome-events claims.csv (and --participants people.csv
-    unless the cohort is the participants).
+    unless the cohort is the participants); a contract of rate cards alone: pbr pay
+    contract.toml --outcome-events claims.csv --participants people.csv --out statement/
     """
     step = progress(ctx)
     if participants is not None and outcome_events is None:
@@ -115,9 +116,25 @@ def pay(
                                                      participants=participants)
         _written(statement, manifest, out)
         return
+    if outcome_events is not None and cohort is None and events is None:
+        if participants is None:
+            raise typer.BadParameter("a contract of rate cards alone needs the participants "
+                                     "file (participant_id, start_date, cohort, "
+                                     "attributes)", param_hint="--participants")
+        if as_of is not None or paid is not None:
+            raise typer.BadParameter("--as-of and --paid are not read for rate cards alone",
+                                     param_hint="--as-of" if as_of is not None
+                                     else "--paid")
+        with reported_errors():
+            step(f"paying contract {contract} on outcome events {outcome_events}")
+            statement, manifest = audit.pay_claims(contract, outcome_events, participants,
+                                                   out)
+        _written(statement, manifest, out)
+        return
     if cohort is None or events is None:
-        raise typer.BadParameter("give --cohort and --events (to measure), or --outcomes "
-                                 "(published outcomes)",
+        raise typer.BadParameter("give --cohort and --events (to measure), --outcomes "
+                                 "(published outcomes), or --outcome-events and "
+                                 "--participants (rate cards alone)",
                                  param_hint="--cohort" if cohort is None else "--events")
     roles = column_roles(offender_id=offender_id, index_date=index_date,
                          offence_date=offence_date, disposal_date=disposal_date,

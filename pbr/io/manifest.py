@@ -34,11 +34,12 @@ MANIFEST_VERSION = 3
 #: the libraries whose versions a manifest records (besides Python, pbr and the platform)
 ENVIRONMENT_PACKAGES = ("numpy", "polars", "numba", "scipy", "statsmodels", "pyarrow",
                         "xlsxwriter")
-_KINDS = ("run", "outcomes")
+_KINDS = ("run", "outcomes", "claims")
 #: the input roles a manifest may record, and those each kind needs
 _INPUT_ROLES = ("contract", "cohort", "events", "custody", "outcomes", "paid", "comparator",
                 "outcome_events", "participants")
-_NEEDED = {"run": ("contract", "cohort", "events"), "outcomes": ("contract", "outcomes")}
+_NEEDED = {"run": ("contract", "cohort", "events"), "outcomes": ("contract", "outcomes"),
+           "claims": ("contract", "outcome_events", "participants")}
 _REQUIRED = ("pbr_version", "engine", "contract_sha256", "contract", "spec", "inputs",
              "outputs", "total", "currency")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -128,7 +129,8 @@ class Manifest:
         Column roles (``offender_id -> pnc_id``) and read options (JSON text) used to
         read the tables, replayed by :func:`pbr.audit.verify`.
     kind
-        ``"run"`` (measured from cohort and events) or ``"outcomes"``.
+        ``"run"`` (measured from cohort and events), ``"outcomes"`` or ``"claims"``
+        (a contract of rate cards paid on outcome events alone).
     as_of
         The data extract date given to :func:`~pbr.contract.run_contract` (ISO text).
     environment

@@ -152,7 +152,7 @@ API: list[tuple[str, Callable[[Path], Callable[[], Any]], type[PbrError], str]] 
     ("manifest-bad-kind",
      lambda d: then(edit_manifest(d, lambda m: m.update(kind="forecast")),
                     lambda: audit.verify(d / "prev")),
-     AuditError, r"'kind' must be one of run, outcomes, got 'forecast'"),
+     AuditError, r"'kind' must be one of run, outcomes, claims, got 'forecast'"),
     ("manifest-missing-file",
      lambda d: (lambda: audit.verify(d / "nowhere" / "manifest.json")),
      AuditError, r"manifest '.*nowhere/manifest.json' does not exist; give the "

@@ -12,6 +12,7 @@ says once that Numba is compiling the kernels.  Each command lives in its own mo
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -118,7 +119,10 @@ def reported_errors() -> Iterator[None]:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PbrWarning)
-        yield
+        try:
+            yield
+        finally:
+            _stop_bar()  # the work is done (or failed): the bar goes before any output
 
 
 def kernels_cached(kernels: Iterable[Any] | None = None) -> bool:
@@ -157,8 +161,29 @@ def announce_compile(quiet: bool = False) -> bool:
     return True
 
 
-def progress(ctx: typer.Context) -> _Progress:
-    return _Progress(bool((ctx.obj or {}).get("quiet", False)))
+def progress(ctx: typer.Context, total: int | None = None) -> Any:
+    """The command's step reporter: a rich progress bar on stderr when stderr is a
+    terminal (:class:`pbr.cli._progress.StepBar`, ``total`` steps if known), plain
+    timestamped lines otherwise, nothing with ``--quiet``."""
+    quiet = bool((ctx.obj or {}).get("quiet", False))
+    if quiet or not sys.stderr.isatty():
+        return _Progress(quiet)
+    from pbr.cli._progress import StepBar
+
+    bar = StepBar(total)
+    ctx.call_on_close(bar.stop)
+    _LIVE.append(bar)
+    return bar
+
+
+#: the live progress bars of this process's command (stopped when its work ends)
+_LIVE: list[Any] = []
+
+
+def _stop_bar() -> None:
+    """Stop a live progress bar before the command prints its report."""
+    while _LIVE:
+        _LIVE.pop().stop()
 
 
 def cell(value: Any) -> str:

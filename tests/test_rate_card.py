@@ -217,6 +217,14 @@ def test_bad_rate_cards(fields: dict[str, object], match: str) -> None:
         Component("c", "rate_card", **fields)  # type: ignore[arg-type]
 
 
+def test_a_rate_card_is_no_hurdle() -> None:
+    card = Component("card", "rate_card", prices={"employment_13w": 100})
+    linear = Component("b", "linear", measure="binary_rate", basis="points", price=1,
+                       hurdle="card")
+    with pytest.raises(ContractError, match=r"'card' is a rate card, paid per outcome claim"):
+        Contract("x", components=(card, linear))
+
+
 def test_refusals() -> None:
     c = _contract()
     with pytest.raises(ContractError, match=r"rate cards, paid on outcome events; give events="):

@@ -4,13 +4,14 @@
 module              owns
 ==================  ===============================================================
 ``outcome``         :class:`Outcome`: one measure for one cohort against its comparator
-``components``      :class:`Component`: fee, linear, tiered and at-risk components
+``components``      :class:`Component`: fee, linear, tiered, at-risk and rate-card components
 ``comparator``      :class:`Comparator`: fixed, case-mix adjusted baseline, or comparison group
 ``spec``            :class:`Contract`: the versioned TOML schema, validation, variations
 ``checks``          contradictions across fields, cohort labels, rate units (ContractError)
 ``ledger``          :class:`PaymentLedger`: what was already paid (earlier statements, CSV)
 ``prior``           checks of a ledger against the contract and the run that follows it
 ``rules``           the pure payment rules (triggers, linear, tiers, at risk, fees, limits)
+``ratecard``        rate cards: one line per outcome claim (prices, caps, exclusive, subgroup)
 ``pay``             :func:`pay`: rules -> limits -> on account -> rounding
 ``statement``       :class:`PaymentStatement` and :class:`Line` (reconciled on construction)
 ``compare``         per-offender measures -> per-cohort outcomes against the comparator
@@ -20,7 +21,8 @@ module              owns
 ``run``             :func:`run_contract`: measure_step -> compare_step -> pay_step
 ==================  ===============================================================
 
-Every rule and its source: docs/methodology/payments.md.
+Every rule and its source: docs/methodology/payments.md (rate cards:
+docs/methodology/outcomes.md).
 """
 
 from __future__ import annotations

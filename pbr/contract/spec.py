@@ -218,6 +218,12 @@ class Contract:
             if c.hurdle is not None and c.hurdle not in names:
                 raise ContractError(f"component {c.name!r}.hurdle: no component named "
                                     f"{c.hurdle!r}; use one of {names}")
+            if c.hurdle is not None and self.components[names.index(c.hurdle)].kind \
+                    == "rate_card":
+                raise ContractError(f"component {c.name!r}.hurdle: {c.hurdle!r} is a rate "
+                                    "card, paid per outcome claim, with no trigger to meet "
+                                    "per cohort; make the hurdle a linear, tiered or at_risk "
+                                    "component")
             if c.hurdle is not None and names.index(c.hurdle) > names.index(c.name):
                 raise ContractError(f"component {c.name!r}.hurdle: list {c.hurdle!r} before "
                                     f"{c.name!r} (hurdles are evaluated in order)")

@@ -141,7 +141,8 @@ class MeasureResult:
         return self.frame.to_pandas()
 
     # ------------------------------------------------------------------ summaries
-    def summary(self, by: str | list[str] | None = None) -> pl.DataFrame:
+    def summary(self, by: str | list[str] | None = None, *, publication: bool = False,
+                disclosure: Any = None) -> pl.DataFrame:
         """Cohort-level measures, overall or per group.
 
         Columns: n, reoffenders, binary_rate (a proportion, 0 to 1), reoffences,
@@ -151,6 +152,12 @@ class MeasureResult:
         measured.  Rates are proportions here and in every pbr API and result; per cent
         appears only in printed text (``str(result)``), labelled "(%)".  Groups are
         sorted by their keys.
+
+        With ``publication=True`` (the default rules) or ``disclosure=`` (a
+        :class:`~pbr.suppress.DisclosureRules` or a preset name) the table is made safe
+        to publish by :func:`pbr.suppress` (docs/methodology/disclosure.md): small counts
+        and what would give them away are null; ``pbr.suppress(result.summary(by=...))``
+        gives the same table with the reason for each withheld value and its audit.
 
         Examples
         --------
@@ -187,9 +194,13 @@ class MeasureResult:
         if "custody_days" in self.frame.columns:
             aggs += [pl.col("custody_days").sum().alias("custody_days"),
                      pl.col("custody_days").mean().alias("custody_days_per_offender")]
-        if not keys:
-            return self.frame.select(aggs)
-        return self.frame.group_by(keys).agg(aggs).sort(keys, nulls_last=True)
+        out = self.frame.select(aggs) if not keys else \
+            self.frame.group_by(keys).agg(aggs).sort(keys, nulls_last=True)
+        if publication or disclosure is not None:
+            from pbr.suppress import suppress
+
+            return suppress(out, disclosure, by=keys).frame
+        return out
 
     # ------------------------------------------------------------------ explain
     def explain(self, offender_id: Any) -> str:

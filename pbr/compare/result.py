@@ -92,12 +92,37 @@ class ComparisonResult:
         """The comparison table as a pandas DataFrame."""
         return self.frame.to_pandas()
 
-    def summary(self) -> pl.DataFrame:
-        """The main columns: keys, n, values, estimate, interval, p-value(s), significant."""
+    def summary(self, *, publication: bool = False, disclosure: Any = None) -> pl.DataFrame:
+        """The main columns: keys, n, values, estimate, interval, p-value(s), significant.
+
+        With ``publication=True`` (the default rules) or ``disclosure=`` (a
+        :class:`~pbr.suppress.DisclosureRules` or a preset name), groups are made safe to
+        publish by :func:`pbr.suppress`: a small group (or one that would give a small
+        group away from the total) has all its figures withheld (null), and a rate whose
+        count of reoffenders (``cohort_value x n``) is small is withheld too.
+        """
         cols = [*self.by, "n", "cohort_value", "comparator_value", "estimate", "lower",
                 "upper", "p_value", *(["p_adjusted"] if self.correction else []),
                 "significant", "conclusion"]
-        return self.frame.select([c for c in cols if c in self.frame.columns])
+        out = self.frame.select([c for c in cols if c in self.frame.columns])
+        if not (publication or disclosure is not None):
+            return out
+        from pbr.suppress import suppress
+
+        info = MEASURES[self.measure]
+        rates = bases = None
+        if info.is_rate or info.counts:   # the count behind the value is published with n
+            out = out.with_columns((pl.col("cohort_value") * pl.col("n")).round(0)
+                                   .fill_null(0).cast(pl.Int64).alias("_numerator"))
+            rates = {"cohort_value": ("_numerator", "n")}
+            # the effect and its test give the cohort's value back from the comparator's
+            bases = {c: ("n", "_numerator") for c in out.columns
+                     if c not in (*self.by, "n", "_numerator", "cohort_value",
+                                  "comparator_value")}
+        table = suppress(out.with_columns(pl.col("n").cast(pl.Int64)), disclosure,
+                         by=list(self.by), counts=["n", *(["_numerator"] if rates else [])],
+                         rates=rates, bases=bases)
+        return table.frame.drop("_numerator", strict=False)
 
     # ------------------------------------------------------------------ to payment
     def outcomes(self, *, cohort: str | None = None, unit: str | None = None,

@@ -201,13 +201,13 @@ def crime_rates(crime: RecordedCrime, *, hierarchy: AreaHierarchy | None = None,
         raise SpecError(f"crime_rates: level_ci is a confidence level such as 0.95, got "
                         f"{level_ci!r}")
     j = crime._grouped(hierarchy, level, by_group).sort("area", "period", "offence_group")
-    ci = [poisson_interval(int(x), level_ci) for x in j["count"].to_list()]
+    ci = np.array([poisson_interval(int(x), level_ci) for x in j["count"].to_list()],
+                  dtype=np.float64).reshape(-1, 2)
+    pop = j["population"].to_numpy().astype(np.float64)
+    # in numpy: the correctly rounded quotient (polars may divide through a reciprocal)
     return j.with_columns(
-        (pl.col("count") * per / pl.col("population")).alias("rate"),
-        (pl.Series([c[0] for c in ci], dtype=pl.Float64) * per / pl.col("population"))
-        .alias("lower"),
-        (pl.Series([c[1] for c in ci], dtype=pl.Float64) * per / pl.col("population"))
-        .alias("upper"))
+        pl.Series("rate", j["count"].to_numpy().astype(np.float64) * per / pop),
+        pl.Series("lower", ci[:, 0] * per / pop), pl.Series("upper", ci[:, 1] * per / pop))
 
 
 @dataclass(frozen=True)

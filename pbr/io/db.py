@@ -48,6 +48,7 @@ __all__ = [
     "SCHEMES",
     "DatabaseRead",
     "DatabaseSource",
+    "extract",
     "is_database_uri",
     "parse_database_uri",
     "read_database",
@@ -512,6 +513,52 @@ def _as_text(s: pl.Series) -> pl.Series:
     if s.dtype.is_float() and bool((s.drop_nulls() == s.drop_nulls().round()).all()):
         s = s.cast(pl.Int64)
     return s.cast(pl.String)
+
+
+def extract(uri: str, path: str | Path) -> DatabaseRead:
+    """Copy a database table or query to a file, with the record of the read beside it.
+
+    Databases change; an audited run needs the rows it read.  The rows are written with
+    :func:`pbr.io.write_table` (same rows, same bytes) and the :class:`DatabaseRead`
+    record (database without password, query, rows, SHA-256 of the rows) as JSON to
+    ``<path>.source.json``.  A contract run on the file
+    (:func:`pbr.audit.pay_files`) then records the file's hash in its manifest, and
+    :func:`pbr.audit.verify` can recompute it after the database has moved on.
+
+    Parameters
+    ----------
+    uri
+        The database table or query (syntax in :mod:`pbr.io.db`).
+    path
+        The file to write: ``.parquet`` (recommended: keeps the types), ``.csv``, ...
+
+    Returns
+    -------
+    DatabaseRead
+
+    Examples
+    --------
+    >>> import duckdb, json, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with duckdb.connect(str(d / "p.duckdb")) as con:
+    ...     _ = con.execute("CREATE TABLE cohort AS SELECT 1 AS offender_id")
+    >>> record = extract(f"duckdb:///{d / 'p.duckdb'}?table=cohort", d / "cohort.parquet")
+    >>> json.loads((d / "cohort.parquet.source.json").read_text())["rows"]
+    1
+    """
+    import json
+
+    from pbr.io._atomic import atomic_files
+    from pbr.io.tables import write_table
+
+    df, record = read_database(uri)
+    path = Path(path)
+    side = path.with_name(path.name + ".source.json")
+    text = json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n"
+    with atomic_files(path, side) as (rows, source):  # both files, or neither
+        write_table(df, rows)
+        source.write_text(text, encoding="utf-8")
+    return record
 
 
 # --------------------------------------------------------------------------- writing

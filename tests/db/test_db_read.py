@@ -15,6 +15,7 @@ from pbr import io
 from pbr.errors import SchemaError
 from pbr.io.db import (
     DatabaseSource,
+    extract,
     is_database_uri,
     parse_database_uri,
     read_database,
@@ -312,3 +313,21 @@ def test_cli_compare_and_cohort_take_uris(tmp_path: Path) -> None:
 
         assert len(report(a.output)) > 3 and report(a.output) == report(b.output)
     assert pl.read_parquet(tmp_path / "a.parquet").equals(pl.read_parquet(tmp_path / "b.parquet"))
+
+
+def test_extract_writes_rows_and_record(project: Path, tmp_path: Path) -> None:
+    import json
+
+    uri = f"duckdb:///{project}?query=SELECT * FROM cohort ORDER BY pnc"
+    record = extract(uri, tmp_path / "cohort.parquet")
+    first = (tmp_path / "cohort.parquet").read_bytes()
+    assert pl.read_parquet(tmp_path / "cohort.parquet").equals(COHORT)
+    side = json.loads((tmp_path / "cohort.parquet.source.json").read_text())
+    assert side == record.to_dict()
+    assert side["query"] == "SELECT * FROM cohort ORDER BY pnc" and side["rows"] == 3
+    assert side["sha256"] == rows_sha256(COHORT)
+    extract(uri, tmp_path / "cohort.parquet")
+    assert (tmp_path / "cohort.parquet").read_bytes() == first  # same rows, same bytes
+    with pytest.raises(SchemaError, match="cannot read table 'nope'"):
+        extract(f"duckdb:///{project}?table=nope", tmp_path / "x.parquet")
+    assert not (tmp_path / "x.parquet").exists()

@@ -278,3 +278,20 @@ def test_sizes_per_area_and_cohort_and_doctests() -> None:
     for name in ("behaviour", "designs", "effect", "population"):
         mod = importlib.import_module(f"pbr.simulate.{name}")   # pbr.simulate: the function
         assert doctest.testmod(mod).failed == 0, name
+
+
+def test_casemix_comparator_uses_the_contracts_baseline_risk() -> None:
+    c = Contract("cm", comparator=Comparator("casemix", values={"binary_rate": 50},
+                                             risk_column="risk", baseline_risk=47),
+                 components=linear().components)
+    pop = Population.synthetic(areas=1, cohorts=1, size=1000, area_sd=0, seed=1)
+    res = simulate(c, pop, behaviour=[Behaviour.none(), Behaviour.cherry_picking(0.5)],
+                   n_sims=20, seed=1)
+    for b in ("none", "cherry-picking 50%"):
+        drawn = 100 * res.cells(b)["counterfactual_binary"][0]
+        value = float(res.compiled_contract("cm", b).cmp.value["binary_rate"][0])
+        assert value == pytest.approx(50 + drawn - 47, abs=1e-6)      # additive, percent
+        fixed = float(res.compiled_contract("cm", b, casemix=False).cmp.value["binary_rate"][0])
+        assert fixed == 50
+    oc = res.operating_characteristic()
+    assert set(oc.columns) >= {"p_any_payment", "mc_se", "p_loss"}

@@ -238,7 +238,9 @@ class SimulationResult:
         return total / len(cc.area_index)
 
     def operating_characteristic(self, behaviour: Any = None) -> pl.DataFrame:
-        """Per design x effect: the probability of any outcome payment (per area), under
+        """Per design x effect: the probability of any outcome payment (per area), its
+        Monte Carlo standard error, and the probability of a net deduction (``p_loss``:
+        for an at-risk design, 1 - p_loss is the probability that the fee is kept), under
         ``behaviour`` (default ``none`` if simulated, else the first)."""
         if behaviour is None:
             b = "none" if any(x.kind == "none" for x in self.behaviours) \
@@ -253,7 +255,8 @@ class SimulationResult:
                 rows.append({"design": d, "effect": e.label, "effect_p": e.p,
                              "effect_frequency": e.frequency, "behaviour": b,
                              "p_any_payment": p,
-                             "mc_se": float(np.sqrt(p * (1 - p) / out.size))})
+                             "mc_se": float(np.sqrt(p * (1 - p) / out.size)),
+                             "p_loss": float((out < 0).mean())})
         return pl.DataFrame(rows)
 
     def gaming(self) -> pl.DataFrame:

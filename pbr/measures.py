@@ -35,6 +35,7 @@ from pbr._kernels import reoffending as kern
 from pbr._kernels import rules
 from pbr._memo import Memo, memoised
 from pbr._version import __version__
+from pbr._windows import before_arrays
 from pbr.data import (
     ROW,
     Cohort,
@@ -135,6 +136,14 @@ class MeasureResult:
     def to_frame(self) -> pl.DataFrame:
         """The per-offender frame (polars)."""
         return self.frame
+
+    def to_html(self, path: Any = None, **options: Any) -> Any:
+        """The self-contained HTML report of this measure (:func:`pbr.report.html_report`,
+        whose ``options`` it takes), written to ``path`` when given; returns the
+        :class:`~pbr.report.HtmlReport`."""
+        from pbr import _render  # the report layer lends its renderer (layer 0 registry)
+
+        return _render.render("html", self, path=path, **options)
 
     def to_pandas(self) -> Any:
         """The per-offender frame as a pandas DataFrame."""
@@ -387,8 +396,9 @@ def measure_histories(h: Layout, spec: MeasureSpec | str | None, *, engine: str 
     spec = resolve_spec(spec)
     if engine not in ENGINES:
         raise EngineError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine == "numba":
+    if engine == "numba" or spec.window == "before":
         h.check_horizon(spec)
+    if engine == "numba":
         arrays = grouped.kernel_arrays(h, spec)
     else:
         arrays = _reference_arrays(*_align_ids(h.cohort, h.events), spec)
@@ -436,6 +446,10 @@ def measure(cohort: Any, events: Any, spec: MeasureSpec | str | None = None, *,
     spec = resolve_spec(spec)
     if engine not in ENGINES:
         raise EngineError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "numba" and spec.window == "before":  # W4 on the kernels (pbr._windows)
+        c, e, cu = _validated(cohort, events, custody)
+        arrays, counts = before_arrays(c, e, cu, spec)
+        return _assemble(c, e, cu, spec, engine, arrays, counts)
     if engine == "numba" and spec.severity_scale is not None:
         # one spec once: the join fused with the measure (its hash join finds duplicates)
         with _scratch.Arena() as scratch:
@@ -444,13 +458,20 @@ def measure(cohort: Any, events: Any, spec: MeasureSpec | str | None = None, *,
             return _assemble(c, e, cu, spec, engine, arrays, counts)
     if engine == "numba":  # the grouped path validates (its hash join finds duplicate ids)
         return measure_histories(grouped.group(cohort, events, spec, custody, Layout), spec)
-    cohort = Cohort.from_frame(cohort)
-    events = Events.from_frame(events)
-    check_id_types(cohort.data, events.data)
-    custody = None if custody is None else Custody.from_frame(custody)
-    if custody is not None:
-        check_id_types(cohort.data, custody.data, "custody")
-        custody = align_custody(cohort, custody)
-    arrays = _reference_arrays(*_align_ids(cohort, events), spec)
-    counts = {"input": events.n_input, "invalid": len(events.exclusions)}
-    return _assemble(cohort, events, custody, spec, engine, arrays, counts)
+    c, e, cu = _validated(cohort, events, custody)
+    arrays = _reference_arrays(*_align_ids(c, e), spec)
+    counts = {"input": e.n_input, "invalid": len(e.exclusions)}
+    return _assemble(c, e, cu, spec, engine, arrays, counts)
+
+
+def _validated(cohort: Any, events: Any, custody: Any
+               ) -> tuple[Cohort, Events, Custody | None]:
+    """The validated inputs of a measure (ids of one type; custody aligned)."""
+    c = Cohort.from_frame(cohort)
+    e = Events.from_frame(events)
+    check_id_types(c.data, e.data)
+    cu = None if custody is None else Custody.from_frame(custody)
+    if cu is not None:
+        check_id_types(c.data, cu.data, "custody")
+        cu = align_custody(c, cu)
+    return c, e, cu

@@ -202,7 +202,7 @@ class Appraisal:
                     f"{p.discount_rate} a year); {p.outcomes} {p.outcome_unit} x "
                     f"{cur} {p.savings_per_outcome:,} stated saving each = {p.savings:,} "
                     f"(present value {p.savings_pv:,}); net saving {p.net:,} "
-                    f"(present value {p.net_pv:,}); cost per {p.outcome_unit} "
+                    f"(present value {p.net_pv:,}); cost per outcome "
                     f"{p.cost_per_outcome}; benefit-cost ratio {p.benefit_cost_ratio}")
         raise KeyError(f"metric {metric!r}: one of irr, npv, multiple, payer")
 
@@ -217,7 +217,7 @@ class Appraisal:
         if self.payer is not None:
             p = self.payer
             out.append(f"  payer: cost {p.cost:,}; savings {p.savings:,}; net {p.net:,}; "
-                       f"cost per {p.outcome_unit} {p.cost_per_outcome}")
+                       f"cost per outcome ({p.outcome_unit}) {p.cost_per_outcome}")
         out += [f"note: {n}" for n in (*self.bond.notes, *self.notes)]
         return "\n".join(out)
 

@@ -36,7 +36,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize_scalar
 
 from pbr.errors import SchemaError, SpecError
 
@@ -45,6 +45,7 @@ __all__ = ["IrrResult", "as_money", "irr", "money_multiple", "npv", "xirr", "xnp
 _GRID = 4001  # grid points for the root scan when the flows change sign more than once
 _X_LIMIT = 20.0  # |ln(1 + r)| searched: r from -99.9999998% to about 4.85e8
 _EXP_LIMIT = 700.0  # keep exp(-t x) inside the float range
+_TANGENT = 1e-12  # |NPV| / largest flow below which a touching minimum is a double root
 
 
 def as_money(name: str, value: Any) -> Decimal:
@@ -74,8 +75,8 @@ def _rate(name: str, rate: Any) -> Decimal:
     if r <= -1:
         raise SpecError(f"{name}: a rate must be above -1 (-100%), got {rate!r}; rates are "
                         f"fractions (0.035 for 3.5%)")
-    if r > 10:
-        raise SpecError(f"{name}: {rate!r} is above 1000%; rates are fractions "
+    if r >= 1:
+        raise SpecError(f"{name}: {rate!r} is 100% or more; rates are fractions "
                         f"(0.035 for 3.5%, not 3.5)")
     return r
 
@@ -294,6 +295,9 @@ def _solve(times: np.ndarray, values: np.ndarray, basis: str, exact_times: list[
     def f(x: float) -> float:
         return float(np.dot(c_arr, np.exp(-t_arr * x)))
 
+    def slope(x: float) -> float:
+        return float(np.dot(-t_arr * c_arr, np.exp(-t_arr * x)))
+
     roots: list[float] = []
     notes: list[str] = []
     if v == 1:  # exactly one root: expand a bracket around r = 0 and solve it
@@ -311,21 +315,46 @@ def _solve(times: np.ndarray, values: np.ndarray, basis: str, exact_times: list[
     else:
         grid = np.linspace(-limit, limit, _GRID)
         vals = np.array([f(x) for x in grid])
+        counted = 0  # roots with their multiplicity (a touching root counts twice)
         for i in range(len(grid) - 1):
             if vals[i] == 0:
                 roots.append(float(grid[i]))
+                touching = i > 0 and vals[i - 1] * vals[i + 1] > 0
+                counted += 2 if touching else 1
             elif vals[i] * vals[i + 1] < 0:
                 roots.append(float(brentq(f, grid[i], grid[i + 1], xtol=1e-15,
                                           rtol=4 * np.finfo(float).eps, maxiter=500)))
+                counted += 1
         if vals[-1] == 0:
             roots.append(float(grid[-1]))
-        if (v - len(roots)) % 2:
-            notes.append(f"Descartes' rule allows {v} - 2k roots; {len(roots)} found in "
-                         f"the range searched, so a root lies outside it or touches zero "
-                         f"without crossing")
-        elif len(roots) < v:
+            counted += 1
+        if counted < v:  # a root touching zero without crossing: look at the local
+            # minima of |NPV| between grid points where the sign does not change
+            for i in range(1, len(grid) - 1):
+                a, b, c = abs(vals[i - 1]), abs(vals[i]), abs(vals[i + 1])
+                if b <= a and b <= c and vals[i - 1] * vals[i + 1] > 0 and vals[i] != 0:
+                    lo, hi = float(grid[i - 1]), float(grid[i + 1])
+                    if slope(lo) * slope(hi) < 0:  # the extremum, where the slope is 0
+                        x = float(brentq(slope, lo, hi, xtol=1e-15, maxiter=500))
+                    else:
+                        x = float(minimize_scalar(lambda z: abs(f(z)), bounds=(lo, hi),
+                                                  method="bounded").x)
+                    if abs(f(x)) < _TANGENT:
+                        roots.append(x)
+                        counted += 2
+            roots.sort()
+        for x in roots:
+            i = int(np.argmin(np.abs(grid - x)))
+            lo, hi = max(i - 1, 0), min(i + 1, len(grid) - 1)
+            if vals[lo] * vals[hi] > 0 and lo < i < hi:
+                notes.append(f"a double root at {math.expm1(x):.6%}: the NPV touches zero "
+                             f"there without changing sign")
+        if (v - counted) % 2:
+            notes.append(f"Descartes' rule allows {v} - 2k roots; {counted} found in "
+                         f"the range searched, so a root lies outside it")
+        elif counted < v:
             notes.append(f"the flows change sign {v} times: up to {v} rates are possible; "
-                         f"{len(roots)} found between {math.expm1(-limit):.6%} and "
+                         f"{counted} found between {math.expm1(-limit):.6%} and "
                          f"{math.expm1(limit):.4g}")
     rates = tuple(sorted(math.expm1(x) for x in roots))
     if not rates:

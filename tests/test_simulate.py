@@ -295,3 +295,27 @@ def test_casemix_comparator_uses_the_contracts_baseline_risk() -> None:
         assert fixed == 50
     oc = res.operating_characteristic()
     assert set(oc.columns) >= {"p_any_payment", "mc_se", "p_loss"}
+
+
+def test_from_cohort_with_ogrs3() -> None:
+    import datetime as dt
+    frame = pl.DataFrame({
+        "sex": ["M", "F", "M", "M"], "area": ["a"] * 4, "cohort": ["q1"] * 4,
+        "birth_date": [dt.date(1990, 1, 1), dt.date(1980, 6, 1), dt.date(2000, 3, 3),
+                       dt.date(1970, 1, 1)],
+        "conviction_date": [dt.date(2019, 1, 10)] * 4,
+        "first_sanction_date": [dt.date(2006, 1, 1), dt.date(2010, 1, 1),
+                                dt.date(2016, 1, 1), dt.date(1990, 1, 1)],
+        "previous_sanctions": [5, 1, 2, 20],
+        "offence_category": ["burglary_domestic", "fraud", "theft", "violence"],
+        "assessment_date": [dt.date(2019, 2, 1)] * 4,
+        "reoffended": [True, False, True, True], "reoffences": [3, 0, 1, 2]})
+    from pbr.risk import ogrs3
+    expected = ogrs3(frame, age_basis="assessment")["ogrs3_1yr"].to_list()
+    pop = Population.from_cohort(frame, risk="ogrs3", frequency="poisson", offender_id=None,
+                                 risk_options={"age_basis": "assessment"})
+    assert pop.frame["p"].to_list() == expected
+    assert "OGRS3" in pop.source
+    with pytest.raises(SpecError, match="risk_options"):
+        Population.from_cohort(frame.with_columns(pl.lit(0.3).alias("r")), risk="r",
+                               offender_id=None, risk_options={"age_basis": "assessment"})

@@ -281,8 +281,8 @@ class Population:
     @classmethod
     def from_cohort(cls, frame: Any, *, risk: CaseMixModel | str,
                     frequency: str = "negbin", area: str = "area", cohort: str = "cohort",
-                    offender_id: str | None = "offender_id", baseline: Any = None
-                    ) -> Population:
+                    offender_id: str | None = "offender_id", baseline: Any = None,
+                    risk_options: Mapping[str, Any] | None = None) -> Population:
         """A population from a cohort frame with per-offender risk.
 
         Parameters
@@ -301,6 +301,9 @@ class Population:
         baseline
             A measured baseline cohort: a :class:`~pbr.MeasureResult` or a frame with
             ``reoffended`` and ``reoffences``; default ``frame`` itself when it has them.
+        risk_options
+            Keyword arguments of :func:`pbr.risk.ogrs3` (column names, ``age_basis``...)
+            when ``risk="ogrs3"``.
 
         Examples
         --------
@@ -323,6 +326,9 @@ class Population:
             if col not in df.columns:
                 raise SchemaError(f"{name}: column {col!r} is not in the frame; its columns are "
                                   f"{', '.join(df.columns)}")
+        if risk_options is not None and risk != "ogrs3":
+            raise SpecError("risk_options: only read with risk=\"ogrs3\" (the options of "
+                            "pbr.risk.ogrs3); remove it")
         if isinstance(risk, CaseMixModel):
             if risk.measure != "binary_rate":
                 raise SpecError(f"risk: the case-mix model predicts {risk.measure}; the "
@@ -332,7 +338,7 @@ class Population:
             how = f"case-mix model ({risk.family} on {', '.join(risk.covariates)})"
         elif risk == "ogrs3":
             from pbr.risk.ogrs3 import ogrs3
-            p = ogrs3(df)["ogrs3_1yr"].cast(pl.Float64).to_numpy()
+            p = ogrs3(df, **dict(risk_options or {}))["ogrs3_1yr"].cast(pl.Float64).to_numpy()
             how = "OGRS3 one-year probability"
         elif isinstance(risk, str):
             if risk not in df.columns:

@@ -168,3 +168,19 @@ def test_refused_features() -> None:
         CompiledContract(DESIGNS["linear"], other)
     with pytest.raises(ContractError, match="evaluate"):
         CompiledContract(DESIGNS["linear"], cells).evaluate(np.zeros((2, 3)), np.zeros((2, 3)))
+
+
+def test_integer_rounding_matches_decimal_on_ties() -> None:
+    from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP
+
+    from pbr.simulate.designs import _round_div
+
+    rng = np.random.default_rng(3)
+    for b in (1, 2, 8, 10, 1000, 7):
+        w = np.concatenate([rng.integers(-10**9, 10**9, 2000),
+                            np.arange(-40, 41) * b // 2 + (b // 2)])   # ties included
+        for mode, dec in (("half_up", ROUND_HALF_UP), ("half_even", ROUND_HALF_EVEN)):
+            got = _round_div(w.astype(np.int64), b, mode).tolist()
+            want = [int((Decimal(int(x)) / Decimal(b)).quantize(Decimal(1), rounding=dec))
+                    for x in w.tolist()]
+            assert got == want, (b, mode)

@@ -10,6 +10,8 @@ line's ``--cohort``, ``--events``, ``--custody``, ``--disposals``)::
     postgresql://analyst@dbhost:5432/reoffending?table=pbr.cohort
     postgresql://analyst@dbhost/reoffending?sslmode=require&query=SELECT * FROM cohort
 
+The shape is a URI's [IETF-RFC3986]; files take SQLAlchemy's three or four slashes
+[SQLAlchemy-Database-URLs]; PostgreSQL takes libpq's connection URI [PostgreSQL-libpq-15].
 ``table=`` names a table or view (``schema.table`` allowed); ``query=`` gives a ``SELECT``
 and must come last: everything after ``query=`` is the SQL, percent-decoded but
 otherwise as written (so ``&``, ``+`` and ``=`` need no escaping).  Other parameters of a
@@ -17,10 +19,11 @@ PostgreSQL URI (``sslmode``, ``connect_timeout``, ...) go to libpq as written.  
 password through ``PGPASSWORD`` or ``~/.pgpass`` rather than in the URI: pbr never
 prints it and never records it (:attr:`DatabaseSource.label` replaces it with ``***``).
 
-DuckDB is read with its own Python package, SQLite and PostgreSQL with their ADBC
-drivers (``pip install 'pbr-reoffending[db]'``); each gives an Arrow table, which
-becomes a polars frame without a copy per value.  The frame then goes through the same
-column mapping and validation as a file's.
+DuckDB is read with its own Python package [DuckDB-Python-API], SQLite and PostgreSQL
+with their ADBC drivers [Apache-ADBC-2023] (``pip install 'pbr-reoffending[db]'``); each
+gives an Arrow table, which becomes a polars frame without a Python object per value.
+The frame then goes through the same column mapping and validation as a file's
+(docs/data.md).
 
 :func:`write_results` writes results back (measures, comparisons, payment statements,
 frames) to database tables, each row stamped with a run id and the manifest's SHA-256,

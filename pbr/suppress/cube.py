@@ -103,12 +103,12 @@ def audit_intervals(values: np.ndarray, suppressed: np.ndarray,
 
     Examples
     --------
-    One row, total known: two suppressed cells of 3 and 5 can trade off 8 units.
+    One line, total known: two suppressed cells of 3 and 5 can trade off 8 units.
 
-    >>> v = extend(np.array([[3, 5, 20]]))
-    >>> s = np.zeros(v.shape, bool); s[0, 0] = s[0, 1] = True
+    >>> v = extend(np.array([3, 5, 20]))
+    >>> s = np.zeros(v.shape, bool); s[0] = s[1] = True
     >>> lo, hi = audit_intervals(v, s)
-    >>> float(lo[0, 0]), float(hi[0, 0])
+    >>> float(lo[0]), float(hi[0])
     (0.0, 8.0)
     """
     v = np.asarray(values, dtype=np.float64)

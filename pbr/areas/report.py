@@ -162,5 +162,7 @@ def area_report(result: Any, hierarchy: AreaHierarchy, *, level: str, unit: str,
         ch = crime_change(crime, baseline=baseline, current=current, hierarchy=hierarchy,
                           level=down)
         mine = set(hierarchy.children(level, unit, down))
-        sections["crime"] = ch.frame.filter(pl.col("area").is_in(list(mine)))
+        sections["crime"] = ch.frame.filter(pl.col("area").is_in(list(mine))).select(
+            "area", "offence_group", "count_baseline", "count_current", "rate_baseline",
+            "rate_current", "rate_ratio", "lower", "upper", "p_value", "funnel")
     return AreaReport(level, unit, down, sections, tuple(notes))

@@ -16,7 +16,7 @@ Every rule and its source: docs/methodology/local.md.
 
 from __future__ import annotations
 
-from pbr.attribution.claims import double_claims, split_statement
+from pbr.attribution.claims import double_claims, split_by_shares, split_statement, totals
 from pbr.attribution.core import (
     RULES,
     UNATTRIBUTED,
@@ -29,4 +29,5 @@ from pbr.attribution.shapley import MAX_PLAYERS, shapley_values
 from pbr.attribution.spells import ProviderSpells
 
 __all__ = ["MAX_PLAYERS", "RULES", "UNATTRIBUTED", "Attribution", "ProviderSpells", "as_value",
-           "attribute", "double_claims", "pathway_values", "shapley_values", "split_statement"]
+           "attribute", "double_claims", "pathway_values", "shapley_values", "split_by_shares",
+           "split_statement", "totals"]

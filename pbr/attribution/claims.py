@@ -23,7 +23,7 @@ from pbr.data import as_frame
 from pbr.errors import SchemaError, SpecError
 from pbr.period import Period
 
-__all__ = ["double_claims", "split_by_shares", "split_statement"]
+__all__ = ["double_claims", "split_by_shares", "split_statement", "totals"]
 
 
 def split_statement(statement: Any, attribution: Attribution, *, cohorts: Any,
@@ -95,6 +95,29 @@ def split_by_shares(statement: Any, shares: pl.DataFrame, *, cohorts: Any,
         raise SpecError(f"split_statement ({rule}): the parts add up to {total}, not the "
                         f"statement's total {statement.total} (a bug in pbr: please report it)")
     return out
+
+
+def totals(parts: pl.DataFrame, by: str = "provider") -> pl.DataFrame:
+    """Exact totals of a split statement (:func:`split_statement`) per ``by`` column:
+    ``by``, ``amount`` (Decimal as text), ``lines``; they add up to the statement's total.
+
+    Examples
+    --------
+    >>> parts = pl.DataFrame({"provider": ["A", "B", "A"], "amount": ["1.10", "2.20", "0.05"]})
+    >>> totals(parts).rows()
+    [('A', '1.15', 2), ('B', '2.20', 1)]
+    """
+    if by not in parts.columns or "amount" not in parts.columns:
+        raise SchemaError(f"totals: the parts need {by!r} and 'amount' columns")
+    sums: dict[str, Decimal] = {}
+    count: dict[str, int] = {}
+    for key, amount in parts.select(by, "amount").iter_rows():
+        sums[key] = sums.get(key, Decimal(0)) + Decimal(amount)
+        count[key] = count.get(key, 0) + 1
+    keys = sorted(sums)
+    return pl.DataFrame({by: keys, "amount": [str(sums[k]) for k in keys],
+                         "lines": [count[k] for k in keys]},
+                        schema={by: pl.String, "amount": pl.String, "lines": pl.Int64})
 
 
 def double_claims(claims: Mapping[str, Any], *,

@@ -9,10 +9,12 @@ on::
               + waiting_period + reporting_lag
 
 the end of the follow-up window of an offender indexed on the period's last day
-([MoJ-PRS-Guide-2019]: one-year follow-up, six-month waiting period for convictions to
+([MoJ-Guide-2019]: one-year follow-up, six-month waiting period for convictions to
 be recorded), then the contract's ``reporting_lag`` (the time the payer takes to
-publish the results and pay; the MoJ published each CRC quarter's final figures about
-three months after its waiting period ended, [MoJ-CRC-Final]).  A cohort period's end is
+publish the results and pay: the MoJ published the final figures of the CRC cohorts of
+October-December 2019 and January-March 2020 about four months after their waiting
+periods ended, on 28 October 2021 and 27 January 2022, [MoJ-CRC-Final]).  A cohort
+period's end is
 the contract's ``[cohorts] length`` after its start, or the day before the next listed
 period starts (the last period then takes the previous one's length, with a note).
 

@@ -22,8 +22,9 @@ per reoffender (the CRC measure, reoffences / reoffenders) a later reoffence pay
 price, but a first one changes ``(c - R/N) N`` to ``(c - (R-1)/(N-1)) (N-1)``: it pays
 ``price x (1 - c)`` where ``c`` is the comparator's reoffences per reoffender, a
 *deduction* whenever ``c > 1`` (the denominator loses a reoffender).  Sources: the
-measures of [MoJ-CRC-Final]; the incentive to "park" reoffenders under the binary
-measure, Justice Committee HC 1004 [JusticeCttee-HC1004-2013] and [NAO-TR-2016].
+binary and frequency measures of the CRC mechanism ([MoJ-CRC-Final],
+[JusticeCttee-HC1004-2013], [PAC-HC897-2018]); the marginal amounts follow from their
+arithmetic (pbr's own derivation, docs/methodology/simulation.md).
 
 By risk decile: a prevented reoffence of a decile is first or later in the proportion
 of its expected first (``p``) and later (``p m``) reoffences; ``per_offender_helped`` is

@@ -178,6 +178,8 @@ def test_effect_behaviour_and_population_semantics() -> None:
     assert res.summary()["p_any_payment"].is_between(0, 1).all()
     text = res.explain()
     assert "Binomial" in text and "seed 1" in text
+    one = res.explain(behaviour="cherry-picking 50%", replicate=2)
+    assert "Payment statement" in one and "Line L1" in one
     assert "P(pay)" in str(res)
 
 

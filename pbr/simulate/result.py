@@ -355,8 +355,20 @@ class SimulationResult:
         """The manifest as deterministic JSON text."""
         return json.dumps(self.manifest, sort_keys=True, indent=2, default=str)
 
-    def explain(self) -> str:
-        """How the numbers were made: model, draws, comparator and payment evaluation."""
+    def explain(self, design: str | None = None, effect: Any = None, behaviour: Any = None,
+                replicate: int | None = None, area: str | None = None) -> str:
+        """How the numbers were made: model, draws, comparator and payment evaluation.
+
+        With ``replicate`` (and ``design``, ``effect``, ``behaviour``, ``area`` where there
+        are several), the exact statement of that replicate and how each line came to its
+        amount (:meth:`pbr.PaymentStatement.explain`).
+        """
+        if replicate is not None:
+            d = design if design is not None else next(iter(self.designs))
+            e = effect if effect is not None else self.effects[0]
+            b = behaviour if behaviour is not None else self.behaviours[0]
+            s = self.statement(d, e, b, replicate, area=area)
+            return "\n\n".join([str(s), *(s.explain(x.line) for x in s.lines)])
         p = self.provenance
         lines = [
             f"Simulation of {len(self.designs)} design(s) x {len(self.effects)} effect(s) x "

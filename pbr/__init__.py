@@ -11,7 +11,7 @@ from pbr._version import __version__, check_distribution
 
 check_distribution()
 
-from pbr import areas, attribution, io, iom, outcomes, risk, stats, synth
+from pbr import areas, attribution, finance, io, iom, outcomes, risk, stats, synth
 from pbr._scratch import release_memory
 from pbr.areas import AreaHierarchy, RecordedCrime, area_report, crime_change
 from pbr.attribution import Attribution, ProviderSpells, attribute
@@ -153,6 +153,7 @@ __all__ = [
     "e_value",
     "equality",
     "estimate_effect",
+    "finance",
     "fit_casemix",
     "io",
     "iom",

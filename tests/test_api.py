@@ -29,7 +29,7 @@ PUBLIC = {
     "Attribution", "ProviderSpells", "attribute",
     "AreaHierarchy", "RecordedCrime", "area_report", "crime_change", "areas",
     "attribution", "iom",
-    "SimulationResult", "simulate",
+    "SimulationResult", "simulate", "finance",
     "OutcomeAssessment", "OutcomeEvents", "Participants", "outcomes", "read_outcome_events",
     "DisclosureRules", "EqualityResult", "SuppressedTable", "equality", "suppress",
 }

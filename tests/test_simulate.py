@@ -321,3 +321,27 @@ def test_from_cohort_with_ogrs3() -> None:
     with pytest.raises(SpecError, match="risk_options"):
         Population.from_cohort(frame.with_columns(pl.lit(0.3).alias("r")), risk="r",
                                offender_id=None, risk_options={"age_basis": "assessment"})
+
+
+def test_frequency_by_risk() -> None:
+    rng = np.random.default_rng(1)
+    n = 6000
+    x = rng.normal(size=n)
+    p = 1 / (1 + np.exp(-(-0.2 + 0.9 * x)))
+    m = np.exp(0.3 + 0.6 * np.log(p / (1 - p)))
+    reo = rng.random(n) < p
+    later = rng.poisson(m)
+    frame = pl.DataFrame({"area": ["a"] * n, "cohort": ["q1"] * n, "risk": p,
+                          "reoffended": reo, "reoffences": np.where(reo, 1 + later, 0)})
+    for frequency in ("poisson", "negbin"):
+        pop = Population.from_cohort(frame, risk="risk", frequency=frequency,
+                                     offender_id=None, frequency_by_risk=True)
+        fitted = (pop.frame["mu"] / pop.frame["p"] - 1).to_numpy()
+        assert np.corrcoef(fitted, m)[0, 1] > 0.99
+        assert abs(np.log(fitted / m)).max() < 0.2
+    res = simulate(linear(values={"binary_rate": 45}), pop, n_sims=40, seed=1,
+                   baseline="population")
+    g = res.groups[("none", "none")]
+    assert g.m.size == n                      # one family per offender: m differs
+    reoff = res.counts[("none", "none")][1]
+    assert abs(reoff.mean() - pop.frame["mu"].sum()) < 0.05 * pop.frame["mu"].sum()

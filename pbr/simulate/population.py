@@ -282,7 +282,8 @@ class Population:
     def from_cohort(cls, frame: Any, *, risk: CaseMixModel | str,
                     frequency: str = "negbin", area: str = "area", cohort: str = "cohort",
                     offender_id: str | None = "offender_id", baseline: Any = None,
-                    risk_options: Mapping[str, Any] | None = None) -> Population:
+                    risk_options: Mapping[str, Any] | None = None,
+                    frequency_by_risk: bool = False) -> Population:
         """A population from a cohort frame with per-offender risk.
 
         Parameters
@@ -304,6 +305,11 @@ class Population:
         risk_options
             Keyword arguments of :func:`pbr.risk.ogrs3` (column names, ``age_basis``...)
             when ``risk="ogrs3"``.
+        frequency_by_risk
+            Let the later reoffences depend on risk: ``log m = b0 + b1 logit(p)``, fitted
+            on the baseline's reoffenders (their ``p`` from ``risk``, so a separate
+            ``baseline`` needs what ``risk`` reads).  Offenders then differ in ``m`` and
+            their later reoffences are drawn one by one (slower, still exact).
 
         Examples
         --------
@@ -329,25 +335,7 @@ class Population:
         if risk_options is not None and risk != "ogrs3":
             raise SpecError("risk_options: only read with risk=\"ogrs3\" (the options of "
                             "pbr.risk.ogrs3); remove it")
-        if isinstance(risk, CaseMixModel):
-            if risk.measure != "binary_rate":
-                raise SpecError(f"risk: the case-mix model predicts {risk.measure}; the "
-                                "population needs a binary model (the probability of any "
-                                "reoffence)")
-            p = np.asarray(risk.predict(df), dtype=np.float64)
-            how = f"case-mix model ({risk.family} on {', '.join(risk.covariates)})"
-        elif risk == "ogrs3":
-            from pbr.risk.ogrs3 import ogrs3
-            p = ogrs3(df, **dict(risk_options or {}))["ogrs3_1yr"].cast(pl.Float64).to_numpy()
-            how = "OGRS3 one-year probability"
-        elif isinstance(risk, str):
-            if risk not in df.columns:
-                raise SchemaError(f"risk: column {risk!r} is not in the frame; give a column "
-                                  "of probabilities, 'ogrs3' or a fitted CaseMixModel")
-            p = df[risk].cast(pl.Float64).to_numpy()
-            how = f"column {risk!r}"
-        else:
-            raise SpecError(f"risk: a CaseMixModel, 'ogrs3' or a column name, got {risk!r}")
+        p, how = _risk(df, risk, risk_options)
         bad = np.flatnonzero(~((p >= 0) & (p <= 1)))
         if bad.size:
             raise SchemaError(f"risk: row {int(bad[0])} has probability {p[bad[0]]!r}; risks "
@@ -369,21 +357,38 @@ class Population:
             raise SchemaError("baseline.reoffences: a reoffender with no reoffence; check the "
                               "reoffended and reoffences columns")
         notes: list[str] = []
-        if frequency == "poisson":
-            m, theta = float(later.mean()), math.inf
+        if not isinstance(frequency_by_risk, bool):
+            raise SpecError(f"frequency_by_risk: True or False, got {frequency_by_risk!r}")
+        if frequency_by_risk:
+            base_p = p if baseline is None else _risk(base, risk, risk_options)[0]
+            rp = np.clip(base_p[base["reoffended"].cast(pl.Boolean).to_numpy()], 1e-9,
+                         1 - 1e-9)
+            X = np.column_stack([np.ones(rp.size), np.log(rp / (1 - rp))])
         else:
-            fit = negbin_fit(later, np.ones((later.size, 1)))
-            m, theta = float(np.exp(fit.coef[0])), float(fit.theta)
+            X = np.ones((later.size, 1))
+        if frequency == "poisson":
+            import statsmodels.api as sm
+            coef = np.asarray(sm.GLM(later, X, family=sm.families.Poisson()).fit().params)
+            theta = math.inf
+        else:
+            fit = negbin_fit(later, X)
+            coef, theta = np.asarray(fit.coef), float(fit.theta)
             if fit.note:
                 notes.append(f"frequency: {fit.note}")
+        pc = np.clip(p, 1e-9, 1 - 1e-9)
+        m_i = (np.exp(coef[0] + coef[1] * np.log(pc / (1 - pc))) if frequency_by_risk
+               else np.full(df.height, float(np.exp(coef[0]))))
+        m = float(np.exp(coef[0]))
         ids = (df[offender_id] if offender_id is not None and offender_id in df.columns
                else pl.Series("offender_id", np.arange(1, df.height + 1)))
         out = pl.DataFrame({"offender_id": ids, "area": df[area].cast(pl.String),
                             "cohort": df[cohort].cast(pl.String), "p": p,
-                            "mu": p * (1.0 + m), "theta": np.full(df.height, theta),
+                            "mu": p * (1.0 + m_i), "theta": np.full(df.height, theta),
                             "risk_decile": _deciles(p)})
         source = (f"risk from {how}; later reoffences of reoffenders {frequency} fitted on "
-                  f"{reo.height:,} baseline reoffenders: mean {m:.4f}"
+                  f"{reo.height:,} baseline reoffenders: "
+                  + (f"log mean {coef[0]:.4f} + {coef[1]:.4f} logit(p)" if frequency_by_risk
+                     else f"mean {m:.4f}")
                   + (f", theta {theta:.4f}" if math.isfinite(theta) else ""))
         return cls(out, source, "poisson" if math.isinf(theta) else "negbin", tuple(notes))
 
@@ -393,3 +398,28 @@ def _check(values: np.ndarray, bad: np.ndarray, column: str, fix: str) -> None:
     if where.size:
         raise SchemaError(f"population.{column}: row {int(where[0])} holds "
                           f"{values[where[0]]!r}; expected {fix} ({where.size:,} row(s))")
+
+
+def _risk(df: pl.DataFrame, risk: CaseMixModel | str, risk_options: Mapping[str, Any] | None
+          ) -> tuple[np.ndarray, str]:
+    """Each row's probability of any reoffence, and how it was obtained."""
+    if isinstance(risk, CaseMixModel):
+        if risk.measure != "binary_rate":
+            raise SpecError(f"risk: the case-mix model predicts {risk.measure}; the "
+                            "population needs a binary model (the probability of any "
+                            "reoffence)")
+        p = np.asarray(risk.predict(df), dtype=np.float64)
+        how = f"case-mix model ({risk.family} on {', '.join(risk.covariates)})"
+    elif risk == "ogrs3":
+        from pbr.risk.ogrs3 import ogrs3
+        p = ogrs3(df, **dict(risk_options or {}))["ogrs3_1yr"].cast(pl.Float64).to_numpy()
+        how = "OGRS3 one-year probability"
+    elif isinstance(risk, str):
+        if risk not in df.columns:
+            raise SchemaError(f"risk: column {risk!r} is not in the frame; give a column "
+                              "of probabilities, 'ogrs3' or a fitted CaseMixModel")
+        p = df[risk].cast(pl.Float64).to_numpy()
+        how = f"column {risk!r}"
+    else:
+        raise SpecError(f"risk: a CaseMixModel, 'ogrs3' or a column name, got {risk!r}")
+    return p, how

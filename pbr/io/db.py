@@ -389,8 +389,12 @@ def _fetch(source: DatabaseSource, columns: Sequence[str] | None) -> pl.DataFram
                     cur.close()
         except Exception as exc:  # the database's own (no such table, SQL error)
             what = f"table {source.table!r}" if source.query is None else "the query"
+            hint = (". Fix: a SQLite column holds values of several types (SQLite allows "
+                    "it; a table column has one type): read it with query=SELECT "
+                    "CAST(column AS TEXT) AS column, ... or correct the rows"
+                    if "Type mismatch" in str(exc) else "")
             raise SchemaError(f"cannot read {what} of {source.label}: "
-                              f"{_first_line(exc)}") from exc
+                              f"{_first_line(exc)}{hint}") from exc
     return _from_arrow(arrow)
 
 

@@ -331,3 +331,18 @@ def test_extract_writes_rows_and_record(project: Path, tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match="cannot read table 'nope'"):
         extract(f"duckdb:///{project}?table=nope", tmp_path / "x.parquet")
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_sqlite_mixed_types_named_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE cohort (offender_id, index_date)")  # no declared types
+    con.executemany("INSERT INTO cohort VALUES (?, ?)",
+                    [(i, "2020-01-01") for i in range(3000)] + [("A12", "2020-01-01")])
+    con.commit()
+    con.close()
+    with pytest.raises(SchemaError, match=r"Type mismatch.*CAST\(column AS TEXT\)"):
+        io.read_cohort(f"sqlite:///{path}?table=cohort")
+    cast = io.read_cohort(f"sqlite:///{path}?query=SELECT CAST(offender_id AS TEXT) AS "
+                          "offender_id, index_date FROM cohort", id_as_string=True)
+    assert cast.n == 3001 and cast.frame["offender_id"].to_list()[-1] == "A12"

@@ -389,3 +389,45 @@ def test_cli_rate_cards_alone(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["pay", str(contract), "--outcome-events", str(claims),
                                    "--out", str(tmp_path / "o2")])
     assert res.exit_code != 0 and "participants" in res.output
+
+
+def test_contract_paid_on_the_employment_rate_of_a_measured_cohort() -> None:
+    """A linear component on employment_rate (higher is better) in a measured run: the
+    valid 13-week job claims of three members of the first cohort give its rate."""
+    data = pbr.synth.generate(300, seed=1)
+    frame = data.cohort if isinstance(data.cohort, pl.DataFrame) else \
+        pl.from_pandas(data.cohort)
+    first = sorted(set(frame["cohort_period"].to_list()))[0]
+    members = frame.filter(pl.col("cohort_period") == first).sort("offender_id")
+    n = members.height
+    three = members.head(3)
+    ev = OutcomeEvents.from_frame(pl.DataFrame({
+        "participant_id": [str(i) for i in three["offender_id"]],
+        "outcome_type": ["employment_13w"] * 3,
+        "date_achieved": [s + dt.timedelta(weeks=13) for s in three["index_date"]],
+        "evidence_ref": ["R1", "R2", "R3"], "evidence_type": ["hmrc_rti"] * 3,
+        "verified": [True] * 3}))
+    c = Contract.from_toml('''
+[contract]
+name = "jobs"
+[comparator]
+values = {employment_rate = 0.5}
+[[component]]
+name = "jobs"
+kind = "linear"
+measure = "employment_rate"
+basis = "avoided"
+price = 100
+''')
+    run = pbr.run_contract(c, data.cohort, data.events, outcome_events=ev)
+    o = next(x for x in run.outcomes if x.cohort == first)
+    assert dict(o.counts)["employed"] == "3" and o.n == n
+    assert o.actual == (Decimal(300) / n).quantize(Decimal("0.000001"))
+    line = next(x for x in run.statement.lines if x.cohort == first)
+    # (actual - 0.5) x n / 100 additional participants employed, x 100
+    assert line.amount == ((o.actual - Decimal("0.5")) * n).quantize(Decimal("0.01"))
+    assert line.amount > 0
+    others = [x for x in run.statement.lines if x.cohort != first]
+    assert others and all(x.amount == 0 for x in others)   # 0% employed: no increase
+    with pytest.raises(ContractError, match=r"needs the outcome events"):
+        pbr.run_contract(c, data.cohort, data.events)

@@ -55,7 +55,12 @@ __all__ = ["PLACES", "check_cohort_column", "cohort_counts", "group_thresholds",
            "significance_interval", "significance_thresholds"]
 
 _Q = Decimal(1).scaleb(-PLACES)
-_RATES = ("binary_rate", "serious_rate")
+#: the intermediate-outcome rates (higher is better) and the 0/1 column behind each: a
+#: valid claim of the outcome that feeds the measure (pbr.outcomes), joined onto the
+#: cohort by :func:`pbr.contract.run.compare_step`
+OUTCOME_COLUMNS = {"employment_rate": "employed", "accommodation_rate": "housed",
+                   "treatment_rate": "treated"}
+_RATES = ("binary_rate", "serious_rate", *OUTCOME_COLUMNS)
 
 
 def _d(x: Any) -> Decimal:
@@ -81,6 +86,9 @@ def cohort_counts(frame: pl.DataFrame, by: str, weight: str | None = None) -> pl
             (w * pl.col("serious").cast(pl.Float64)).sum().alias("serious")]
     if "custody_days" in frame.columns:
         aggs.append((w * pl.col("custody_days").cast(pl.Float64)).sum().alias("custody_days"))
+    for column in OUTCOME_COLUMNS.values():
+        if column in frame.columns:
+            aggs.append((w * pl.col(column).cast(pl.Float64)).sum().alias(column))
     return frame.group_by(by, maintain_order=True).agg(aggs).sort(by)
 
 
@@ -89,7 +97,8 @@ def _value(measure: str, row: dict[str, Any]) -> Decimal:
     num = {"binary_rate": reo * 100, "serious_rate": _d(row["serious"]) * 100,
            "per_offender": _d(row["reoffences"]), "per_100": _d(row["reoffences"]) * 100,
            "per_reoffender": _d(row["reoffences"]),
-           "custody_days_per_offender": _d(row.get("custody_days") or 0)}[measure]
+           "custody_days_per_offender": _d(row.get("custody_days") or 0),
+           **{m: _d(row.get(c) or 0) * 100 for m, c in OUTCOME_COLUMNS.items()}}[measure]
     den = reo if measure == "per_reoffender" else n
     return (num / den).quantize(_Q, ROUND_HALF_EVEN) if den else Decimal(0)
 
@@ -213,6 +222,13 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
             raise ContractError(f"cohorts.column / comparator: column {column!r} is not in the "
                                 f"cohort file; its columns are {', '.join(frame.columns)}")
     check_cohort_column(contract, frame)
+    for measure in measures:
+        column = OUTCOME_COLUMNS.get(measure)
+        if column is not None and column not in frame.columns:
+            raise ContractError(f"component measure {measure!r}: the share of participants "
+                                f"with a valid outcome claim ({column!r}) needs the outcome "
+                                "events: run_contract(..., outcome_events=...) or pbr pay "
+                                "--outcome-events FILE")
     if "custody_days_per_offender" in measures and "custody_days" not in frame.columns:
         raise ContractError("component measure custody_days_per_offender: the measured cohort "
                             "has no custody_days (no custody table was given), so every "
@@ -258,6 +274,9 @@ def outcomes(contract: Contract, frame: pl.DataFrame, measures: Sequence[str], *
                      "reoffences": f"{int(row['reoffences']):,}"}
             if row.get("custody_days") is not None:
                 shown["custody days"] = f"{int(row['custody_days']):,}"
+            for column in OUTCOME_COLUMNS.values():
+                if row.get(column) is not None:
+                    shown[column] = f"{int(row[column]):,}"
             for measure in measures:
                 actual = _value(measure, row)
                 if ctrl is not None:

@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from pbr.contract import compare
+from pbr.contract.compare import OUTCOME_COLUMNS
 from pbr.contract.ledger import PaymentLedger
 from pbr.contract.outcome import Outcome
 from pbr.contract.pay import pay
@@ -289,7 +290,8 @@ def measure_step(contract: Contract, cohort: Any, events: Any, *, custody: Any =
 
 
 def compare_step(contract: Contract, measured: MeasureResult, comparator: Any = None, *,
-                 model: CaseMixModel | None = None) -> ContractComparison:
+                 model: CaseMixModel | None = None,
+                 claims: OutcomeAssessment | None = None) -> ContractComparison:
     """The second step: per-cohort outcomes against the contract's comparator.
 
     Parameters
@@ -344,7 +346,8 @@ def compare_step(contract: Contract, measured: MeasureResult, comparator: Any = 
                                  if c.measure is not None)) or ("binary_rate",)
     unit = "conviction events" if measured.spec.counting_unit == "court_event" else None
     (used_contract, frame, used), resolved = _passing_on(
-        resolve_comparator, contract, measured.frame, comparator, model=model, needed=needed)
+        resolve_comparator, contract, _with_claims(measured.frame, claims), comparator,
+        model=model, needed=needed)
     outcomes, compared = _passing_on(compare.outcomes, used_contract, frame, list(needed),
                                      unit_name=unit)
     # the comparison's warnings (a small group, an exact method) are kept in the record
@@ -359,6 +362,25 @@ def compare_step(contract: Contract, measured: MeasureResult, comparator: Any = 
         provenance["comparator_weights_sha256"] = used.weights_sha256
     notes = tuple(dict.fromkeys([*measured.notes, *used.notes, *warned]))
     return ContractComparison(contract, measured, used, outcomes, notes, provenance)
+
+
+def _with_claims(frame: pl.DataFrame, claims: OutcomeAssessment | None) -> pl.DataFrame:
+    """The cohort with the 0/1 columns of the valid outcome claims (``employed``,
+    ``housed``, ``treated``; False for a cohort member with none), for the
+    higher-is-better measures a component may pay on."""
+    if claims is None:
+        return frame
+    people = claims.participant_frame().select(
+        "participant_id", *[c for c in OUTCOME_COLUMNS.values()
+                            if c in claims.participant_frame().columns])
+    extra = [c for c in people.columns if c != "participant_id" and c not in frame.columns]
+    if not extra:
+        return frame
+    key = pl.col("offender_id").cast(pl.String).alias("_participant")
+    joined = frame.with_columns(key).join(
+        people.select("participant_id", *extra).rename({"participant_id": "_participant"}),
+        on="_participant", how="left").drop("_participant")
+    return joined.with_columns([pl.col(c).fill_null(False) for c in extra])
 
 
 def pay_step(contract: Contract, compared: ContractComparison, *,
@@ -472,9 +494,11 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
         MatchResult or a MatchSpec), where the contract's ``[comparator]`` says
         ``supplied_at_run = true`` or there is none: see :func:`compare_step`.
     outcome_events, participants
-        For ``rate_card`` components: the outcome events and the participants (default:
-        the cohort), see :func:`outcome_assessment`; claims after ``as_of`` are not
-        valid (rule O8).
+        For ``rate_card`` components, and for components on the higher-is-better
+        ``employment_rate``, ``accommodation_rate`` or ``treatment_rate`` (each cohort's
+        share of members with a valid claim, against the comparator): the outcome
+        events and the participants (default: the cohort), see
+        :func:`outcome_assessment`; claims after ``as_of`` are not valid (rule O8).
 
     Returns
     -------
@@ -516,9 +540,11 @@ def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any =
                             "participants, participants=")
     measured = measure_step(contract, cohort, events, custody=custody, engine=engine,
                             as_of=as_of)
-    compared = compare_step(contract, measured, comparator, model=model)
     claims = (None if outcome_events is None else
               outcome_assessment(contract, cohort, outcome_events, participants, as_of))
+    compared = compare_step(contract, measured, comparator, model=model, claims=claims)
     return ContractRun(contract, measured, compared.outcomes,
-                       pay_step(contract, compared, prior=prior, outcome_events=claims),
+                       pay_step(contract, compared, prior=prior, outcome_events=claims
+                                if any(c.kind == "rate_card" for c in contract.components)
+                                else None),
                        compared)

@@ -178,8 +178,8 @@ def test_synth_command_is_reproducible(tmp_path):
                      "--out", tmp_path / name))
         assert res.stderr == ""
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert files == ["cohort.csv", "custody.csv", "events.csv", "severity_weights.toml",
-                     "spec.toml"]
+    assert files == ["areas.csv", "cohort.csv", "custody.csv", "events.csv",
+                     "severity_weights.toml", "spec.toml"]
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
     assert pl.read_csv(tmp_path / "a" / "cohort.csv").height == 200

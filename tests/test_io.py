@@ -250,8 +250,11 @@ def test_spec_round_trip_and_errors(tmp_path):
 def test_write_synth_files_measure_like_the_frames(synth_data, tmp_path, fmt):
     paths = io.write_synth(synth_data, tmp_path / "d", format=fmt)
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == sorted(
-        [f"cohort.{fmt}", f"events.{fmt}", f"custody.{fmt}", "severity_weights.toml",
-         "spec.toml"])
+        [f"cohort.{fmt}", f"events.{fmt}", f"custody.{fmt}", f"areas.{fmt}",
+         "severity_weights.toml", "spec.toml"])
+    areas = pbr.AreaHierarchy.from_frame(io.read_table(paths["areas"]),
+                                         levels=["area", "pcc_area", "package_area", "region"])
+    assert set(areas.units("area")) >= set(synth_data.cohort["area"].unique().to_list())
     spec = io.read_spec(paths["spec"])
     assert spec == io.synth_spec(synth_data)
     assert dict(spec.severity_weights or ()) == synth_data.severity_weights

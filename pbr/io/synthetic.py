@@ -9,6 +9,7 @@ from typing import Any, Literal
 import polars as pl
 import tomli_w
 
+from pbr.areas import example_hierarchy
 from pbr.errors import SchemaError
 from pbr.io.specs import write_spec
 from pbr.io.tables import write_table
@@ -51,7 +52,9 @@ def write_synth(data: Any, directory: str | Path,
     """Write a synthetic data set to a directory, ready for ``pbr measure``.
 
     Files: ``cohort``, ``events`` and (when the data have one) ``custody`` tables as
-    ``.parquet`` or ``.csv``; ``severity_weights.toml`` (the ``[severity_weights]``
+    ``.parquet`` or ``.csv``; ``areas`` (the synthetic area hierarchy, area -> PCC area ->
+    package area -> region, :func:`pbr.areas.example_hierarchy`: not real boundaries)
+    in the same format; ``severity_weights.toml`` (the ``[severity_weights]``
     table and the ``serious_codes`` list); ``spec.toml``, the MoJ 2017 preset with
     those weights and codes (:func:`synth_spec`).  Every file is byte-for-byte
     reproducible.
@@ -69,15 +72,15 @@ def write_synth(data: Any, directory: str | Path,
     Returns
     -------
     dict
-        File role (``"cohort"``, ``"events"``, ``"custody"``, ``"severity_weights"``,
-        ``"spec"``) -> path written.
+        File role (``"cohort"``, ``"events"``, ``"custody"``, ``"areas"``,
+        ``"severity_weights"``, ``"spec"``) -> path written.
 
     Examples
     --------
     >>> import tempfile, pbr
     >>> paths = write_synth(pbr.synth.generate(100, seed=1), tempfile.mkdtemp(), "csv")
     >>> sorted(paths)
-    ['cohort', 'custody', 'events', 'severity_weights', 'spec']
+    ['areas', 'cohort', 'custody', 'events', 'severity_weights', 'spec']
     """
     if format not in ("parquet", "csv"):
         raise SchemaError(f"format must be 'parquet' or 'csv', got {format!r}")
@@ -88,6 +91,7 @@ def write_synth(data: Any, directory: str | Path,
         table = getattr(data, name, None)
         if table is not None:
             paths[name] = write_table(table, directory / f"{name}.{format}")
+    paths["areas"] = write_table(example_hierarchy().frame, directory / f"areas.{format}")
     spec = synth_spec(data)
     weights = {"severity_weights": dict(spec.severity_weights or ()),
                "serious_codes": list(spec.serious_codes)}

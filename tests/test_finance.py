@@ -264,3 +264,22 @@ def test_appraisal_without_returns_reports_no_irr() -> None:
         appraise(bond, outcomes=-1, savings_per_outcome=1)
     with pytest.raises(SpecError, match="discount_rate"):
         appraise(bond, discount_rate=5)
+
+
+def test_guarantee_pays_the_investors_not_the_payer() -> None:
+    # Rikers as it ended ([V2]): 7.2m drawn, the guarantor paid 6.0m, the City nothing
+    bond = ImpactBond.build(
+        "rikers", "USD", commitment=9_600_000,
+        drawdowns=[("2012-09-01", 2_400_000), ("2013-09-01", 2_400_000),
+                   ("2014-09-01", 2_400_000)],
+        service_costs=[("2012-09-01", 2_400_000), ("2013-09-01", 2_400_000),
+                       ("2014-09-01", 2_400_000)],
+        guarantees=[("2015-08-31", 6_000_000)])
+    a = appraise(bond, outcomes=0, savings_per_outcome=1)
+    assert (a.invested, a.returned, a.net_gain) == (D(7_200_000), D(6_000_000),
+                                                    D(-1_200_000))
+    assert a.multiple == D("0.8333") and a.irr.status == "unique"
+    rate = a.irr.require()
+    assert -0.2 < rate < 0
+    assert xnpv(rate, bond.investor_flows(), places=4) == 0
+    assert a.payer is not None and a.payer.cost == 0 and a.payer.benefit_cost_ratio is None

@@ -89,7 +89,8 @@ class Appraisal:
     bond
         The bond appraised.
     invested, returned, net_gain
-        Capital drawn; outcome payments and repayments received; returned - invested.
+        Capital drawn; outcome payments, guarantee payments and repayments received;
+        returned - invested.
     multiple
         returned / invested (4 decimals, half-even).
     irr
@@ -285,8 +286,9 @@ def appraise(bond: ImpactBond, *, discount_rate: Any = GREEN_BOOK_RATE,
         raise SpecError("outcomes and savings_per_outcome go together: give both for the "
                         "payer's view, or neither")
     flows = bond.investor_flows()
-    invested = sum((-a for _, a in flows if a < 0), _ZERO)
-    returned = sum((a for _, a in flows if a > 0), _ZERO)
+    invested = bond.total("drawdown")
+    returned = (bond.total("outcome_payment") + bond.total("guarantee")
+                + bond.total("repayment"))
     notes: list[str] = []
     if invested == 0:
         notes.append("no capital drawn: the multiple and the IRR are not defined")

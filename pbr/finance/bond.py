@@ -9,6 +9,8 @@ kind (:data:`FLOW_KINDS`):
 * ``drawdown``: capital drawn from the investors (they pay it);
 * ``service_cost`` and ``fee``: the project's spending, paid out of drawn capital;
 * ``outcome_payment``: what the outcome payer pays (received by the investors);
+* ``guarantee``: what a guarantor pays the investors (first-loss cover, e.g. Bloomberg
+  Philanthropies' guarantee of the Rikers loan, [MDRC-Rikers-2013]);
 * ``repayment``: drawn capital returned unspent.
 
 Rules checked on construction (a failure raises :class:`~pbr.errors.SchemaError` or
@@ -19,8 +21,8 @@ never exceed what was drawn and not spent.  Without drawdowns, capital is drawn 
 spent (one drawdown per spending date, recorded in ``notes``); drawn capital left unspent
 after the last spending is returned on the bond's last date (``return_unspent``).
 
-The investors' flows are ``-drawdown + outcome_payment + repayment`` per date; the
-outcome payer's cost is the sum of the outcome payments.
+The investors' flows are ``-drawdown + outcome_payment + guarantee + repayment`` per date;
+the outcome payer's cost is the sum of the outcome payments.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ FLOW_KINDS: dict[str, str] = {
     "service_cost": "the provider's service costs, paid from drawn capital",
     "fee": "fees (intermediary, management, evaluation), paid from drawn capital",
     "outcome_payment": "paid by the outcome payer, received by the investors",
+    "guarantee": "paid to the investors by a guarantor (first-loss cover), not the payer",
     "repayment": "drawn capital returned unspent to the investors",
 }
 _ZERO = Decimal(0)
@@ -112,7 +115,7 @@ class Flow:
         """The flow as the investors see it (negative when they pay)."""
         if self.kind == "drawdown":
             return -self.amount
-        if self.kind in ("outcome_payment", "repayment"):
+        if self.kind in ("outcome_payment", "guarantee", "repayment"):
             return self.amount
         return _ZERO
 
@@ -308,7 +311,8 @@ class ImpactBond:
     def build(cls, name: str, currency: str, *, commitment: Any = None,
               drawdowns: Iterable[Any] = (), service_costs: Iterable[Any] = (),
               fees: Iterable[Any] = (), outcome_payments: Iterable[Any] | pl.DataFrame
-              | Mapping[Any, PaymentStatement] = (), repayments: Iterable[Any] = (),
+              | Mapping[Any, PaymentStatement] = (), guarantees: Iterable[Any] = (),
+              repayments: Iterable[Any] = (),
               places: int = 2, return_unspent: bool = True) -> ImpactBond:
         """A bond from its flows: ``(date, amount[, label[, source]])`` tuples or
         :class:`Flow` s per kind; ``outcome_payments`` may also be a frame
@@ -336,7 +340,7 @@ class ImpactBond:
             notes.append("no drawdowns given: capital drawn on each spending date, equal "
                          "to the spending")
         repay = _flows("repayment", repayments)
-        flows = [*draws, *spend, *paid, *repay]
+        flows = [*draws, *spend, *paid, *_flows("guarantee", guarantees), *repay]
         if not flows:
             raise SchemaError(f"bond {name!r}: no flows given")
         unspent = (sum((f.amount for f in draws), _ZERO) - sum((f.amount for f in spend),
@@ -367,7 +371,7 @@ class ImpactBond:
         dates where it nets to zero are kept (they carry no weight in any rate)."""
         out: dict[_dt.date, Decimal] = {}
         for f in self.flows:
-            if f.kind in ("drawdown", "outcome_payment", "repayment"):
+            if f.kind in ("drawdown", "outcome_payment", "guarantee", "repayment"):
                 out[f.date] = out.get(f.date, _ZERO) + f.investor_amount
         return sorted(out.items())
 

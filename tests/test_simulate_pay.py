@@ -160,6 +160,10 @@ def test_refused_features() -> None:
                                      trigger="significant", value=100, share="0.1"))
     with pytest.raises(ContractError, match="significance_z"):
         CompiledContract(nosig, cells)
+    fine = Contract("v", comparator=Comparator(values={"binary_rate": "45.0000001"}),
+                    periods=PERIODS, components=DESIGNS["linear"].components[:1])
+    with pytest.raises(ContractError, match="6 decimal places"):
+        CompiledContract(fine, cells)
     fees = _contract("f", Component("fee", "fee", amount=1))
     with pytest.raises(ContractError, match="fees only"):
         CompiledContract(fees, cells)

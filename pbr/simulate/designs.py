@@ -272,6 +272,11 @@ class CompiledContract:
                     raise ContractError(f"comparator: cohort {cohort!r} {m} comparator {value} "
                                         "is outside the measure's range; check the baseline "
                                         "values (rates in percent)")
+                if value != value.quantize(_Q6):
+                    raise ContractError(f"comparator.values.{m}: {value} (cohort {cohort!r}) has "
+                                        "more than 6 decimal places; the simulation compares "
+                                        "values in millionths of the measure's unit, as a "
+                                        "contract run rounds the cohort's own value; round it")
                 if proportion_suspected(m, value):
                     raise ContractError(f"comparator.values.{m}: {value} reads as a proportion; "
                                         "rates are in percent (28.0 for 28%)")

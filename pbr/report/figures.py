@@ -8,7 +8,8 @@ a short ``alt`` text and a ``caption`` that states the figure's numbers in words
 text alternative a screen reader reads, and what a printed report keeps).
 
 The funnel plot's limits for proportions are exact binomial quantiles around the
-overall rate (Spiegelhalter 2005 [Spiegelhalter-Funnel-2005], 95% and 99.8% limits).
+overall rate ([Spiegelhalter-2005], 95% and 99.8% limits; without the paper's
+interpolation between the quantiles, so slightly conservative).
 """
 
 from __future__ import annotations

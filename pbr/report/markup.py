@@ -1,8 +1,9 @@
 """The HTML report's markup: escaping, semantic tables, figures, the page and its styles.
 
 No script anywhere: the page works with JavaScript off, and a Content-Security-Policy
-in the page itself (``default-src 'none'``; images only as ``data:`` URIs; inline
-styles) makes the browser refuse any request for anything outside the file.  Tables
+in the page itself ([W3C-CSP-3]: ``default-src 'none'``; images only as ``data:`` URIs;
+inline styles) makes the browser refuse, and log, any request for anything outside the
+file.  Tables
 have a ``caption`` and ``th`` cells with ``scope``; figures are ``img`` elements with
 ``alt`` text inside ``figure`` with a ``figcaption`` stating the numbers (WCAG 2.2,
 1.1.1 and 1.3.1 [W3C-WCAG-2.2]).
@@ -22,7 +23,7 @@ import polars as pl
 from pbr.report.figures import Chart
 
 __all__ = ["CSP", "STYLE", "Section", "TableCell", "esc", "figure_html", "fmt",
-           "page_html", "table_html"]
+           "frame_table", "page_html", "table_html"]
 
 #: the page's Content-Security-Policy: nothing may be fetched; images only inline
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "

@@ -163,7 +163,7 @@ def test_refused_features() -> None:
     fine = Contract("v", comparator=Comparator(values={"binary_rate": "45.0000001"}),
                     periods=PERIODS, components=DESIGNS["linear"].components[:1])
     with pytest.raises(ContractError, match="6 decimal places"):
-        CompiledContract(fine, cells)
+        CompiledContract(fine, cells, casemix=False)
     fees = _contract("f", Component("fee", "fee", amount=1))
     with pytest.raises(ContractError, match="fees only"):
         CompiledContract(fees, cells)

@@ -10,10 +10,12 @@ the equations an intruder can use to recover a suppressed cell from the publishe
 
 * :func:`primary_mask`: the threshold rule, cells with ``0 < value < threshold``.
 * :func:`secondary_suppression`: adds complementary suppressions until the LP audit
-  passes: first no line may hold exactly one suppressed cell (it would equal its total
-  minus the published cells), then every suppressed cell's feasible interval must be at
-  least ``protection`` wide.  The cells added are the smallest published ones on a line
-  through an unsafe cell (least information lost; ties by position).
+  passes: first the cheapest hypercube around each primary cell (tables of two or three
+  ways; [Giessing-Repsilber-2002]), then no line may hold exactly one suppressed cell
+  (it would equal its total minus the published cells), then every suppressed cell's
+  feasible interval must be at least ``protection`` wide.  The cells added are the
+  smallest published ones on a line through an unsafe cell (least information lost;
+  ties by position).
 * :func:`audit_intervals`: the LP audit: for each suppressed cell the smallest and
   largest value it can take given every published cell, the additivity of the table,
   non-negativity and optional upper bounds (``scipy.optimize.linprog``, HiGHS).
@@ -173,10 +175,51 @@ def _partner(v: np.ndarray, s: np.ndarray, candidates: np.ndarray,
     return min(pool, key=lambda c: (v[c], c))
 
 
+#: at most this many candidate hypercubes are scored per primary cell
+MAX_CUBES = 4096
+
+
+def _hypercube(v: np.ndarray, s: np.ndarray, fix: np.ndarray, cell: tuple[int, ...],
+               protection: float) -> list[tuple[int, ...]] | None:
+    """The cheapest hypercube through ``cell``: one other index per axis, and the
+    ``2^k`` corners it spans ([Giessing-Repsilber-2002]).  Corners must not be fixed;
+    cubes whose new corners are all at least ``protection`` (so that the primary cell's
+    value can move by that much around the cycle) come first, inner cells before
+    totals, then the least value newly withheld.  None when no cube is possible."""
+    shape = v.shape
+    per_axis: list[list[int]] = []
+    for d, n in enumerate(shape):
+        others = [j for j in range(n) if j != cell[d]]
+        if not others:
+            return None
+        # the nearest candidates first: by the value of the cell one step along axis d
+        def along(j: int, d: int = d, last: int = n - 1) -> tuple[bool, float, int]:
+            t = list(cell)
+            t[d] = j
+            return (j == last, float(v[tuple(t)]), j)
+        per_axis.append(sorted(others, key=along))
+    budget = max(2, int(MAX_CUBES ** (1 / len(shape))))
+    per_axis = [c[:budget] for c in per_axis]
+    best: tuple[tuple[int, int, float, tuple[int, ...]], list[tuple[int, ...]]] | None = None
+    for choice in itertools.product(*per_axis):
+        corners = [tuple(choice[d] if pick else cell[d] for d, pick in enumerate(bits))
+                   for bits in itertools.product((False, True), repeat=len(shape))]
+        if any(fix[c] for c in corners):
+            continue
+        new = [c for c in corners if not s[c]]
+        weak = sum(1 for c in new if v[c] < protection)
+        margins = sum(1 for c in new if any(i == n - 1 for i, n in zip(c, shape, strict=True)))
+        key = (weak, margins, float(sum(v[c] for c in new)), tuple(choice))
+        if best is None or key < best[0]:
+            best = (key, corners)
+    return None if best is None else best[1]
+
+
 def secondary_suppression(values: np.ndarray, primary: np.ndarray, protection: float,
                           upper: np.ndarray | None = None,
                           fixed: np.ndarray | None = None,
-                          lower: np.ndarray | None = None) -> np.ndarray:
+                          lower: np.ndarray | None = None,
+                          hypercube: bool = True) -> np.ndarray:
     """Complementary suppressions that make every suppressed cell safe under the audit.
 
     Parameters
@@ -193,6 +236,9 @@ def secondary_suppression(values: np.ndarray, primary: np.ndarray, protection: f
     fixed
         Cells that cannot be suppressed (known to every reader, e.g. combinations
         absent from a table, which are zeros).
+    hypercube
+        Start from the cheapest hypercube around each primary cell (two or more
+        axes); the greedy steps and the audit follow either way.
 
     Returns
     -------
@@ -215,6 +261,17 @@ def secondary_suppression(values: np.ndarray, primary: np.ndarray, protection: f
         for c in members:
             through.setdefault(int(c), []).append(members)
     fix = np.zeros(s.size, bool) if fixed is None else np.asarray(fixed, bool).ravel()
+    if hypercube and v.ndim >= 2:         # first a hypercube around each primary cell
+        s3, f3 = s.reshape(v.shape), fix.reshape(v.shape)
+        order = sorted(np.flatnonzero(s).tolist(), key=lambda c: (flat_v[c], c))
+        for c in order:
+            at = tuple(int(i) for i in np.unravel_index(c, v.shape))
+            if all(int(s[m].sum()) >= 2 for m in through.get(c, [])):
+                continue                   # already paired on every line through it
+            corners = _hypercube(v, s3, f3, at, protection)
+            for corner in corners or ():
+                s3[corner] = True
+        s = s3.ravel()
     for _ in itertools.repeat(None, s.size + 1):
         changed = True
         while changed:                     # no line with exactly one suppressed cell

@@ -9,19 +9,31 @@ event avoided is illustrative (not public).  Then the same contract runs end to 
 synthetic data with a propensity-score-matched comparison group from ``pbr.match``
 (measure -> compare -> pay).
 
+Investor view (``pbr.finance``): Social Finance raised GBP 5m from 17 trusts and
+foundations in 2010 [V] and in July 2017 the investors received one payment returning
+their capital plus just over 3% a year [V] ([Peterborough-Final-2017],
+[SocialFinance-Peterborough]).  The drawdown dates and amounts are not in the sources
+read: here the GBP 5m is drawn in four equal tranches from the pilot's start (9 September
+2010) and spent on the service [I]; the single payment on 27 July 2017 is the amount that
+gives 3.0% a year (actual/365) [I].  The payment set against the conviction events
+avoided in the two cohorts above gives the price per event and the saving per event at
+which the payer breaks even [I]; the statement's own GBP 1,000 per event is illustrative.
+
 Run: ``python examples/contract_peterborough.py``
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 
 import pbr
-from pbr.contract import Outcome, pay, run_contract
+from pbr.contract import Outcome, PaymentStatement, pay, run_contract
 from pbr.contract.rules import pooled_reduction
+from pbr.finance import ImpactBond, appraise, flows_from_statements, to_indigo
 
 CONTRACT = Path(__file__).parent / "contracts" / "peterborough_sib.toml"
 
@@ -65,7 +77,52 @@ def main() -> dict[str, Decimal]:
     run = run_contract(contract, cohort, data.events)
     print(run.statement)
     assert run.statement.total == sum(x.amount for x in run.statement.lines)
-    return {"early": early.total, "final": final.total, "synthetic": run.statement.total}
+    investor = investor_view(final)
+    return {"early": early.total, "final": final.total, "synthetic": run.statement.total,
+            **investor}
+
+
+CAPITAL = Decimal(5_000_000)  # raised in 2010 from 17 trusts and foundations [V]
+TRANCHES = [dt.date(2010 + i, 9, 9) for i in range(4)]  # drawdown dates [I]
+PAID = dt.date(2017, 7, 27)  # the final result and the investors' payment [V]
+
+
+def investor_view(final: PaymentStatement) -> dict[str, Decimal]:
+    """The investors' and the Ministry's view of the bond (see the module docstring)."""
+    tranche = CAPITAL / len(TRANCHES)
+    # the one payment that returns the capital with 3.0% a year, to the penny [I]
+    payment = sum((tranche * Decimal("1.03") ** (Decimal((PAID - d).days) / 365)
+                   for d in TRANCHES), Decimal(0)).quantize(Decimal("0.01"))
+    bond = ImpactBond.build(
+        "HMP Peterborough SIB (published capital and return; flows illustrative)", "GBP",
+        commitment=CAPITAL, drawdowns=[(d, tranche, "tranche [I]") for d in TRANCHES],
+        service_costs=[(d, tranche, "One Service [I]") for d in TRANCHES],
+        outcome_payments=[(PAID, payment, "final payment [I]", "[Peterborough-Final-2017]")])
+    events = sum((x.units or Decimal(0) for x in final.lines), Decimal(0))  # 274.2 avoided
+    view = appraise(bond, discount_rate="0.035", outcomes=events, savings_per_outcome=0,
+                    outcome_unit="conviction events avoided")
+    print(view, end="\n\n")
+    print(view.explain("irr"), end="\n\n")
+    assert round(view.irr.require(), 6) == 0.03  # "just over 3% a year" [V]
+    assert view.multiple == Decimal("1.1731") and payment == Decimal("5865670.24")
+    assert view.payer is not None
+    per_event = view.payer.cost_per_outcome  # the price per event avoided it implies [I]
+    assert per_event == Decimal("21391.94")
+    # the payer breaks even (undiscounted) when an event avoided saves this much
+    even = appraise(bond, outcomes=events, savings_per_outcome=per_event,
+                    outcome_unit="conviction events avoided")
+    assert even.payer is not None and abs(even.payer.net) < Decimal("0.01") * events
+    print(even.explain("payer"), end="\n\n")
+    # the same bond paid from the statement at its illustrative GBP 1,000 per event
+    illustrative = bond.with_outcome_payments(flows_from_statements({PAID: final}))
+    loss = appraise(illustrative)
+    assert loss.returned == final.total and loss.multiple == Decimal("0.0548")
+    doc = to_indigo(bond, appraisal=view, statements={PAID: final}, stage="Complete",
+                    jurisdiction="GB", capital_type="Equity")
+    assert doc["overall_project_finance"]["investor_repayment"]["value"] == (
+        "Principal + positive financial returns")
+    return {"investor_payment": payment, "price_per_event": per_event,
+            "illustrative_multiple": loss.multiple or Decimal(0)}
 
 
 if __name__ == "__main__":

@@ -319,7 +319,7 @@ def marginal_payment(result: SimulationResult, *, design: str | None = None,
     notes = []
     if k < result.n_sims:
         notes.append(f"the first {k:,} of {result.n_sims:,} replicates were used")
-    return MarginalPayment(pl.concat(cell_parts), pl.concat(dec_parts),
+    return MarginalPayment(pl.concat(cell_parts, how="diagonal_relaxed"), pl.concat(dec_parts),
                            {"source": f"{k:,} replicates, seed {result.seed}",
                             "replicates": k, "seed": result.seed,
                             "casemix": result.casemix}, tuple(notes))

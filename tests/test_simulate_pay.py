@@ -12,6 +12,8 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
 from pbr.contract import CohortPeriod, Comparator, Component, Contract
 from pbr.contract.spec import Rounding, Variation
@@ -188,3 +190,65 @@ def test_integer_rounding_matches_decimal_on_ties() -> None:
             want = [int((Decimal(int(x)) / Decimal(b)).quantize(Decimal(1), rounding=dec))
                     for x in w.tolist()]
             assert got == want, (b, mode)
+
+
+# ---------------------------------------------------------------------- property
+
+_MEASURE_VALUE = {"binary_rate": "45", "per_offender": "1.35", "per_100": "135",
+                  "per_reoffender": "3"}
+
+
+@hs.composite
+def _case(draw):  # type: ignore[no-untyped-def]
+    measure = draw(hs.sampled_from(list(_MEASURE_VALUE)))
+    kind = draw(hs.sampled_from(["linear", "linear", "tiered", "at_risk"]))
+    trigger = draw(hs.sampled_from(["none", "relative", "absolute"] if kind != "at_risk"
+                                   else ["relative", "absolute"]))
+    kw: dict[str, object] = {"measure": measure, "trigger": trigger}
+    if trigger == "relative":
+        kw["threshold"] = str(draw(hs.sampled_from([0, 1, "2.5", 5])))
+    elif trigger == "absolute":
+        kw["threshold"] = str(draw(hs.sampled_from([0, "0.5", 1, 2])))
+    money = hs.decimals(min_value=0, max_value=100000, places=draw(hs.integers(0, 3)))
+    if kind == "linear":
+        kw["basis"] = draw(hs.sampled_from(["points", "points_per_offender", "avoided"]))
+        kw["price"] = draw(money)
+        kw["clawback"] = draw(hs.booleans())
+    elif kind == "tiered":
+        kw["tiers"] = [[1, draw(money)], [4, 100001], [9, 250000]]
+    else:
+        kw["value"], kw["share"] = 1000000, draw(hs.sampled_from(["0.1", "0.05", "1"]))
+    if draw(hs.booleans()):
+        kw["cap"] = draw(money)
+    if draw(hs.booleans()):
+        kw["floor"] = -draw(money)
+    if kw.get("cap") is not None and kw.get("floor") is not None \
+            and kw["floor"] > kw["cap"]:  # type: ignore[operator]
+        kw.pop("floor")
+    comp = Component("c", kind, **kw)  # type: ignore[arg-type]
+    rounding = Rounding(draw(hs.sampled_from(["half_up", "half_even"])), draw(hs.integers(0, 3)))
+    n = draw(hs.lists(hs.integers(1, 3000), min_size=2, max_size=2))
+    seed = draw(hs.integers(0, 2**32 - 1))
+    return comp, rounding, n, seed
+
+
+@settings(max_examples=40)
+@given(_case())
+def test_random_contracts_equal_pay(case) -> None:  # type: ignore[no-untyped-def]
+    comp, rounding, n, seed = case
+    try:
+        c = Contract("h", periods=PERIODS[:2], comparator=Comparator(values=_MEASURE_VALUE),
+                     components=(comp,), rounding=rounding)
+    except ContractError:
+        return   # a cap and floor with nothing payable between them at this rounding
+    cells = Cells(("a", "a"), tuple(LABELS[:2]), np.array(n), np.full(2, 0.45),
+                  np.full(2, 1.35), np.full(2, 0.45), np.full(2, 1.35))
+    cc = CompiledContract(c, cells, casemix=False)
+    rng = np.random.default_rng(seed)
+    reo = rng.binomial(np.array(n), 0.45, size=(6, 2))
+    reoff = reo + rng.poisson(2.0 * np.maximum(reo, 0))
+    ev = cc.evaluate(reo, reoff)
+    for r in range(6):
+        s = cc.statement("a", reo[r].tolist(), reoff[r].tolist())
+        assert s.total == Decimal(int(ev.total[r].sum())).scaleb(-rounding.places), (
+            comp, rounding, reo[r], reoff[r], s)

@@ -11,6 +11,15 @@ its difference-in-differences comparison (``pbr.scheme("rikers_able").run``: the
 programme group's change in bed days against a comparison group's change over the same
 years), and the contract pays on the outcome.
 
+Investor view (``pbr.finance``): Goldman Sachs lent MDRC $9.6m as a multiple-draw term
+loan; Bloomberg Philanthropies guaranteed $7.2m of it [V] ([MDRC-Rikers-2013],
+[Olson-Phillips-2013]).  As designed, the investor's IRR on each tier of the schedule
+(one payment four years after a single drawdown, periodic) reproduces the published
+table.  As it ended, the City paid nothing, Bloomberg Philanthropies paid $6m under the
+guarantee and Goldman Sachs lost $1.2m [V2] ([PhilanthropyNY-2015]): $7.2m drawn [I];
+the drawdown dates are not in the sources read (three equal annual draws from September
+2012 [I]) and the guarantee is taken as paid at the programme's end, 31 August 2015 [I].
+
 Run: ``python examples/contract_rikers.py``
 """
 
@@ -24,6 +33,7 @@ import polars as pl
 
 import pbr
 from pbr.contract import Outcome, pay
+from pbr.finance import ImpactBond, appraise, to_indigo
 
 CONTRACT = Path(__file__).parent / "contracts" / "rikers_able.toml"
 LOAN = Decimal(9_600_000)
@@ -88,7 +98,36 @@ def main() -> dict[str, Decimal]:
     print(statement.explain("L1"))
     reduction = 1 - outcome.actual / outcome.comparator
     assert (statement.total == 0) == (reduction < Decimal("0.085"))  # RK-1
+    investor_view(tiers)
     return paid
+
+
+def investor_view(tiers: dict[Decimal, Decimal]) -> Decimal:
+    """The loan as designed (the IRR table) and as it ended (see the module docstring);
+    returns the investor's money multiple as it ended."""
+    for reduction, published in IRR.items():  # the design: one payment after 4 years
+        rate = pbr.finance.irr([-LOAN, 0, 0, 0, tiers[reduction]]).require()
+        assert round(Decimal(repr(rate)), 3) == Decimal(published), (reduction, rate)
+        print(f"reduction {reduction}%: City pays ${tiers[reduction]:,}; investor IRR "
+              f"{rate:.2%} (published {Decimal(published):.1%})")
+    drawn = Decimal(7_200_000)  # $6m guarantee + $1.2m lost [V2]
+    draws = [(date(2012 + i, 9, 1), drawn / 3, "loan draw [I]") for i in range(3)]
+    bond = ImpactBond.build(
+        "Rikers Island ABLE (published loan and outcome; dates illustrative)", "USD",
+        commitment=LOAN, drawdowns=draws,
+        service_costs=[(d, a, "ABLE programme [I]") for d, a, _ in draws],
+        guarantees=[(date(2015, 8, 31), 6_000_000, "Bloomberg Philanthropies guarantee",
+                     "[PhilanthropyNY-2015]")])
+    ended = appraise(bond, discount_rate="0.035", outcomes=0, savings_per_outcome=0,
+                     outcome_unit="bed days avoided")
+    print(ended, end="\n\n")
+    assert ended.net_gain == Decimal(-1_200_000) and ended.multiple == Decimal("0.8333")
+    assert ended.irr.require() < 0 and ended.payer is not None and ended.payer.cost == 0
+    doc = to_indigo(bond, appraisal=ended, stage="Complete", jurisdiction="US",
+                    capital_type="Debt")
+    assert doc["overall_project_finance"]["investor_repayment"]["value"] == (
+        "Some repayment (but below value of principle)")
+    return ended.multiple or Decimal(0)
 
 
 if __name__ == "__main__":

@@ -218,7 +218,8 @@ class Appraisal:
         if self.payer is not None:
             p = self.payer
             out.append(f"  payer: cost {p.cost:,}; savings {p.savings:,}; net {p.net:,}; "
-                       f"cost per outcome ({p.outcome_unit}) {p.cost_per_outcome}")
+                       f"cost per outcome ({p.outcome_unit}) "
+                       f"{'n/a' if p.cost_per_outcome is None else p.cost_per_outcome}")
         out += [f"note: {n}" for n in (*self.bond.notes, *self.notes)]
         return "\n".join(out)
 

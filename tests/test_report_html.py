@@ -21,6 +21,7 @@ from pbr import _render
 from pbr.contract import Contract, run_contract
 from pbr.contract.spec import demo_contract_text
 from pbr.errors import SpecError
+from pbr.io.manifest import read_manifest
 from pbr.report.figures import binomial_funnel, svg_text, waterfall_chart
 from pbr.report.html import HtmlReport, html_report
 from pbr.report.sections import Guard
@@ -337,3 +338,16 @@ def test_step_bar_on_a_terminal() -> None:
     text = out.getvalue()
     assert "reading cohort.csv" in text and "measuring 600 offenders" in text
     assert bar.steps == 2
+
+
+def test_demo_writes_the_report_beside_its_statement(tmp_path: Path) -> None:
+    from pbr.cli import app
+
+    res = CliRunner().invoke(app, ["-q", "demo", "--n", "300", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    page = tmp_path / "statement" / "report.html"
+    assert str(page) in res.stdout
+    text = page.read_text(encoding="utf-8")
+    _, manifest = read_manifest(tmp_path / "statement")
+    assert manifest.contract_sha256 in text and 'id="table-equality-outcomes"' in text
+    assert pbr.audit.verify(tmp_path / "statement").ok  # the report is not an output

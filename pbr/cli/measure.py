@@ -42,6 +42,7 @@ from pbr.cli._options import (
 from pbr.contract.spec import demo_contract_text
 from pbr.errors import SchemaError, SpecError
 from pbr.io._atomic import atomic_files
+from pbr.report.html import html_report
 from pbr.spec import parse_date
 
 DEFAULT_PRESET = "moj_national_2017"
@@ -250,7 +251,8 @@ def demo(
     Peterborough SIB rules, and prints both summaries by provider.  Then runs the bundled
     CRC-style contract (contract.toml: measure, compare with a case-mix adjusted
     baseline, pay) and writes the payment statement (CSV, JSON, Excel) and its manifest
-    to --out/statement; `pbr verify` checks it.
+    to --out/statement; `pbr verify` checks it.  Beside them, report.html: the
+    self-contained HTML report of the run (`pbr report`).
     """
     step = progress(ctx)
     with reported_errors():
@@ -280,6 +282,10 @@ def demo(
         written.append(contract)
         written += [out / "statement" / rel for _, rel, _ in manifest.outputs]
         written.append(out / "statement" / audit.MANIFEST_NAME)
+        step("drawing the report")  # beside the statement (not one of its recorded outputs)
+        report = out / "statement" / "report.html"
+        html_report(runs, manifest=manifest, equality_by="sex").write(report)
+        written.append(report)
     rule = "=" * 78
     for text in reports:
         typer.echo(f"{rule}\n{text}\n")
@@ -290,6 +296,7 @@ def demo(
                f"--events {paths['events']} --spec {paths['spec']} --by provider "
                f"--out measures.csv")
     typer.echo(f"\nCheck the statement:\n  pbr verify {out / 'statement' / audit.MANIFEST_NAME}")
+    typer.echo(f"\nRead the report in a browser:\n  {out / 'statement' / 'report.html'}")
 
 
 # --------------------------------------------------------------------------- presets

@@ -321,3 +321,14 @@ def test_outcomes_page_examples_print_what_the_page_shows(
     assert ran >= 1
     index = (page.parent / "index.md").read_text(encoding="utf-8")
     assert "(outcomes.md)" in index
+
+
+def test_doctests_of_the_outcome_modules() -> None:
+    import doctest
+    import importlib
+
+    for name in ("pbr.outcomes", "pbr.outcomes.definitions", "pbr.outcomes.tables",
+                 "pbr.outcomes.assessment", "pbr.contract.ratecard", "pbr.compare.registry"):
+        result = doctest.testmod(importlib.import_module(name),
+                                 optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0 and result.attempted > 0, name

@@ -2,7 +2,8 @@
 
 :func:`rate_card_drafts` turns an :class:`~pbr.outcomes.OutcomeAssessment` (each claimed
 outcome checked against its evidence rules) into one statement line per claim and
-rate-card component, in the assessment's order (date achieved, participant, input row):
+rate-card component, in the assessment's order (date achieved, participant, outcome type,
+evidence; :func:`pbr.outcomes.assess`):
 
 R1  the claim goes to the first active ``rate_card`` component, in contract order, that
     prices its outcome type and whose ``subgroup`` the participant belongs to (the
@@ -70,7 +71,20 @@ def rate_card_drafts(contract: Contract, assessment: OutcomeAssessment
 
     Examples
     --------
-    See :func:`pbr.contract.pay.pay` and docs/methodology/outcomes.md.
+    >>> import datetime as dt, polars as pl
+    >>> from pbr.contract import Component
+    >>> from pbr.outcomes import OutcomeEvents, Participants, assess
+    >>> c = Contract("jobs", components=(Component(
+    ...     "card", "rate_card", prices={"employment_13w": 1500}),))
+    >>> people = Participants.from_frame(pl.DataFrame({"participant_id": ["A"],
+    ...     "start_date": [dt.date(2020, 1, 1)]}))
+    >>> claims = OutcomeEvents.from_frame(pl.DataFrame({"participant_id": ["A", "A"],
+    ...     "outcome_type": ["employment_13w"] * 2, "date_achieved": [dt.date(2020, 4, 1),
+    ...     dt.date(2020, 5, 1)], "evidence_ref": ["R1", "R2"], "evidence_type":
+    ...     ["payslip"] * 2, "verified": [True, True]}))
+    >>> drafts, notes = rate_card_drafts(c, assess(claims, people))
+    >>> [str(d.amount) for d in drafts], drafts[1].rule
+    (['1500', '0'], 'not paid: already claimed (O9)')
     """
     cards = [c for c in contract.components if c.kind == "rate_card"]
     if not cards:
@@ -106,8 +120,8 @@ def rate_card_drafts(contract: Contract, assessment: OutcomeAssessment
         price = dict(c.prices)[kind]
         cohort = r["cohort"] if r["cohort"] not in (None, "(no cohort)") else NO_COHORT
         ring = c.ring_fenced is not None
-        steps = [f"participant {pid}: started {r['start_date']}" if r["start_date"] else
-                 f"participant {pid}: not in the participants table",
+        steps = [f"started {r['start_date']}" if r["start_date"] else
+                 "not in the participants table",
                  f"{kind} achieved {r['date_achieved']}"
                  + (f", {r['days_from_start']} days after the start"
                     if r["days_from_start"] is not None else ""),

@@ -17,8 +17,9 @@ O9  the same outcome was already validly claimed for the participant (earlier da
     then input row);
 O10 a prerequisite was not validly achieved on or before the date.
 
-Claims are taken in date order (then participant, then input row), so that the result
-does not depend on the order of the input rows.
+Claims are taken in date order (then participant, outcome type, evidence reference and
+type, verified before not, and last the input row), so that the result does not depend
+on the order of the input rows.
 """
 
 from __future__ import annotations
@@ -241,7 +242,10 @@ def assess(events: OutcomeEvents, participants: Participants, *,
     cohorts = (dict(zip(participants.data["participant_id"].to_list(),
                         participants.data["cohort"].to_list(), strict=True))
                if "cohort" in participants.data.columns else {})
-    ev = events.data.sort(["date_achieved", "participant_id", "row"])
+    ev = events.data.sort(["date_achieved", "participant_id", "outcome_type", "evidence_ref",
+                           "evidence_type", "verified", "row"],
+                          descending=[False, False, False, False, False, True, False],
+                          nulls_last=True)
     done: dict[tuple[str, str], tuple[_dt.date, int]] = {}
     out: list[dict[str, Any]] = []
     for r in ev.iter_rows(named=True):

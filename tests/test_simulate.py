@@ -345,3 +345,25 @@ def test_frequency_by_risk() -> None:
     assert g.m.size == n                      # one family per offender: m differs
     reoff = res.counts[("none", "none")][1]
     assert abs(reoff.mean() - pop.frame["mu"].sum()) < 0.05 * pop.frame["mu"].sum()
+
+
+def test_demo_contract_on_a_measured_synthetic_cohort() -> None:
+    import pbr
+    from pbr.contract.spec import demo_contract_text
+    from pbr.synth import generate
+
+    data = generate(2000, seed=1)
+    measured = pbr.measure(data.cohort, data.events, pbr.preset("crc_pbr_2015"))
+    model = fit_casemix(measured, ["age", "prior_sanctions"])
+    pop = Population.from_cohort(measured.frame, risk=model, cohort="cohort_period",
+                                 baseline=measured)
+    assert set(pop.cohorts) <= {"2019Q1", "2019Q2", "2019Q3", "2019Q4"}
+    c = Contract.from_toml(demo_contract_text())
+    res = simulate(c, pop, effect=[Effect.none(), Effect(p=0.1, frequency=0.1)], n_sims=60,
+                   seed=2)
+    s = res.summary()
+    assert s.height == 2 and (s["mean_payment"] > 0).all()
+    area = pop.areas[0]
+    st_ = res.statement(c.name, "p 10%, frequency 10%", "none", 7, area=area)
+    f = res.frame.filter(effect="p 10%, frequency 10%", replicate=7, area=area)
+    assert float(st_.total) == pytest.approx(f["payment"].sum(), abs=1e-6)

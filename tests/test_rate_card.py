@@ -431,3 +431,6 @@ price = 100
     assert others and all(x.amount == 0 for x in others)   # 0% employed: no increase
     with pytest.raises(ContractError, match=r"needs the outcome events"):
         pbr.run_contract(c, data.cohort, data.events)
+    clash = frame.with_columns(pl.lit(True).alias("employed"))
+    with pytest.raises(ContractError, match=r"column 'employed' is already in the cohort"):
+        pbr.run_contract(c, clash, data.events, outcome_events=ev)

@@ -14,7 +14,7 @@ where a contract states ``rate_unit = "percent"``, in contract TOML.
 
 Direction: the reoffending measures are lower-is-better; the intermediate outcomes a
 rate card also pays for (``employment_rate``, ``accommodation_rate``, ``treatment_rate``:
-the per-participant 0/1 columns ``employed``, ``housed``, ``treated``, e.g. from
+the per-participant 0/1 columns ``employed``, ``housed``, ``completed_treatment``, e.g. from
 :meth:`pbr.outcomes.OutcomeAssessment.participant_frame`) are higher-is-better, so that
 a comparison against a comparator and a contract's payment on improvement read the
 direction from here (docs/methodology/outcomes.md).
@@ -144,7 +144,7 @@ _ALL = (
                 "accommodation", "proportion", "higher_is_better", "housed", "mean", "rate",
                 False, "were in sustained accommodation", ("accommodation",), "outcomes"),
     MeasureInfo("treatment_rate", "proportion of participants who completed treatment",
-                "proportion", "higher_is_better", "treated", "mean", "rate", False,
+                "proportion", "higher_is_better", "completed_treatment", "mean", "rate", False,
                 "completed treatment", ("treatment",), "outcomes"),
 )
 

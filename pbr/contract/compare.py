@@ -59,7 +59,7 @@ _Q = Decimal(1).scaleb(-PLACES)
 #: valid claim of the outcome that feeds the measure (pbr.outcomes), joined onto the
 #: cohort by :func:`pbr.contract.run.compare_step`
 OUTCOME_COLUMNS = {"employment_rate": "employed", "accommodation_rate": "housed",
-                   "treatment_rate": "treated"}
+                   "treatment_rate": "completed_treatment"}
 _RATES = ("binary_rate", "serious_rate", *OUTCOME_COLUMNS)
 
 

@@ -346,7 +346,7 @@ def compare_step(contract: Contract, measured: MeasureResult, comparator: Any = 
                                  if c.measure is not None)) or ("binary_rate",)
     unit = "conviction events" if measured.spec.counting_unit == "court_event" else None
     (used_contract, frame, used), resolved = _passing_on(
-        resolve_comparator, contract, _with_claims(measured.frame, claims), comparator,
+        resolve_comparator, contract, _with_claims(contract, measured.frame, claims), comparator,
         model=model, needed=needed)
     outcomes, compared = _passing_on(compare.outcomes, used_contract, frame, list(needed),
                                      unit_name=unit)
@@ -364,18 +364,22 @@ def compare_step(contract: Contract, measured: MeasureResult, comparator: Any = 
     return ContractComparison(contract, measured, used, outcomes, notes, provenance)
 
 
-def _with_claims(frame: pl.DataFrame, claims: OutcomeAssessment | None) -> pl.DataFrame:
+def _with_claims(contract: Contract, frame: pl.DataFrame,
+                 claims: OutcomeAssessment | None) -> pl.DataFrame:
     """The cohort with the 0/1 columns of the valid outcome claims (``employed``,
-    ``housed``, ``treated``; False for a cohort member with none), for the
-    higher-is-better measures a component may pay on."""
-    if claims is None:
+    ``housed``, ``completed_treatment``; False for a cohort member with none) of the
+    higher-is-better measures the contract's components pay on."""
+    wanted = [OUTCOME_COLUMNS[c.measure] for c in contract.components
+              if c.measure in OUTCOME_COLUMNS]
+    if claims is None or not wanted:
         return frame
-    people = claims.participant_frame().select(
-        "participant_id", *[c for c in OUTCOME_COLUMNS.values()
-                            if c in claims.participant_frame().columns])
-    extra = [c for c in people.columns if c != "participant_id" and c not in frame.columns]
-    if not extra:
-        return frame
+    clash = [c for c in wanted if c in frame.columns]
+    if clash:
+        raise ContractError(f"cohort: column {clash[0]!r} is already in the cohort, and the "
+                            "outcome claims would give it too; rename the cohort's column "
+                            "(pbr does not guess which one the contract means)")
+    people = claims.participant_frame()
+    extra = list(dict.fromkeys(c for c in wanted if c in people.columns))
     key = pl.col("offender_id").cast(pl.String).alias("_participant")
     joined = frame.with_columns(key).join(
         people.select("participant_id", *extra).rename({"participant_id": "_participant"}),

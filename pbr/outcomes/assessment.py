@@ -153,7 +153,7 @@ class OutcomeAssessment:
 
     def participant_frame(self, outcome_type: str | None = None) -> pl.DataFrame:
         """One row per participant with a 0/1 column per registry measure: ``employed``,
-        ``housed``, ``treated`` (a valid claim of the outcome type that feeds the
+        ``housed``, ``completed_treatment`` (a valid claim of the outcome type that feeds the
         measure), for :func:`pbr.compare` against a comparator (higher is better).
 
         ``outcome_type`` picks the outcome for a measure when several feed it.

@@ -49,7 +49,7 @@ def test_mean_ratio_and_difference_by_hand() -> None:
     assert r.se == pytest.approx(se)
     assert r.p_value == pytest.approx(0.000428, abs=2e-6)
     d = difference(-0.05, 0.03, -0.01, 0.04, Z)
-    assert (d.estimate, d.se) == (pytest.approx(-0.04), pytest.approx(0.05))
+    assert d.estimate == pytest.approx(-0.04) and d.se == pytest.approx(0.05)
 
 
 def test_equality_on_a_measure() -> None:
@@ -210,3 +210,24 @@ def test_equality_page_examples_run() -> None:
     scope: dict[str, object] = {}
     for code in blocks:
         exec(compile(code, str(page), "exec"), scope)
+
+
+def test_publication_of_a_comparison_withholds_the_count_behind_the_rate() -> None:
+    # 200 people with 4 reoffenders: n is safe, but value x n = 4 is not
+    f = pl.DataFrame({"offender_id": range(400), "g": ["a"] * 200 + ["b"] * 200,
+                      "reoffended": [True] * 4 + [False] * 196 + [True] * 80
+                      + [False] * 120})
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = equality(pbr.compare(f, 0.35, by="g"), by="g")
+    (t,) = res.published()
+    assert "_count" not in t.frame.columns
+    a = t.frame.filter(pl.col("group") == "a").row(0, named=True)
+    assert a["n"] == 200 and a["value"] is None and a["ratio"] is None
+    # the other group's count gives a's back from the total: withheld too
+    b = t.frame.filter(pl.col("group") == "b").row(0, named=True)
+    assert b["value"] is None and b["n"] == 200
+    assert set(t.audit["column"]) == {"count behind value"} and t.protected
+    pandas = f.with_columns(reoffences=pl.col("reoffended").cast(pl.Int64)).to_pandas()
+    assert equality(pandas, by="g").outcomes["n"].to_list() == [200, 200]

@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-import pbr
 from pbr.errors import SchemaError, SpecError
 from pbr.suppress import (
     DisclosureRules,
+    SuppressedTable,
     audit_intervals,
     extend,
     primary_mask,
@@ -65,7 +65,7 @@ def attack(cells: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return lo, hi
 
 
-def known_cells(res: pbr.suppress.SuppressedTable, rows: int, cols: list[str]) -> np.ndarray:
+def known_cells(res: SuppressedTable, rows: int, cols: list[str]) -> np.ndarray:
     """Which cells of the extended table a reader knows: published inner cells and every
     margin except those the audit says must be withheld."""
     known = np.ones((rows + 1, len(cols) + 1), bool)

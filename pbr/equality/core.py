@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pbr._frames import from_pandas
 from pbr._version import __version__
 from pbr.compare.registry import MEASURES
 from pbr.compare.result import ComparisonResult
@@ -401,7 +402,7 @@ def equality(source: Any, by: str | Sequence[str], *,
              reference: Mapping[str, Any] | None = None, level: float = 0.95,
              correction: str | None = "holm",
              age_bands: Sequence[tuple[int, int | None, str]] = AGE_BANDS,
-             expected: Mapping[str, Any] | None = None, measure: MeasureResult | None = None,
+             expected: Mapping[str, Any] | None = None, measure: Any = None,
              cohort_column: str | None = None, rate_unit: str | None = None
              ) -> EqualityResult:
     """Outcomes, disparities, effects and payments for each protected characteristic.
@@ -428,7 +429,7 @@ def equality(source: Any, by: str | Sequence[str], *,
         Each offender's expected outcome, for effects and payment shares of a measure:
         ``{"binary_rate": column or probability, "per_offender": column or number}``.
     measure
-        The per-offender measure behind a statement.
+        The per-offender measure behind a statement (a MeasureResult or its frame).
     cohort_column
         The column holding each offender's statement cohort label (a contract run: the
         contract's); None: every line is on the whole cohort.
@@ -482,9 +483,9 @@ def equality(source: Any, by: str | Sequence[str], *,
         if isinstance(base, MeasureResult):
             df = base.frame
             prov_input = {"measure": dict(base.provenance)}
-        elif isinstance(base, pl.DataFrame):
-            df = base
-            prov_input = {"measure": {"frame": "a per-offender frame", "rows": base.height}}
+        elif isinstance(from_pandas(base), pl.DataFrame):
+            df = from_pandas(base)
+            prov_input = {"measure": {"frame": "a per-offender frame", "rows": df.height}}
         else:
             raise SpecError(f"equality: give a MeasureResult, a ComparisonResult, a "
                             f"PaymentStatement (with measure=) or a contract run, got "
@@ -515,6 +516,7 @@ def equality(source: Any, by: str | Sequence[str], *,
     notes.append(f"intervals at {level:.0%}, unadjusted; p-values adjusted together within "
                  f"each table ({correction or 'no correction'})")
     prov = {"pbr_version": __version__, "source": kind, "by": keys, "reference": refs,
+            "measure": source.measure if isinstance(source, ComparisonResult) else None,
             "level": level, "correction": correction,
             "age_bands": [list(b) for b in age_bands], "input": prov_input}
     return EqualityResult(out, disp, eff, pay, alloc, tuple(keys), refs, level, correction,

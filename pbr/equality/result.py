@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -9,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from pbr.compare.registry import MEASURES
 from pbr.errors import SpecError
 from pbr.suppress import DisclosureRules, SuppressedTable, suppress
 
@@ -129,19 +131,39 @@ class EqualityResult:
 
     def published(self, rules: DisclosureRules | str | None = None
                   ) -> list[SuppressedTable]:
-        """The table of each characteristic under disclosure control, with its audit."""
+        """The table of each characteristic under disclosure control, with its audit.
+
+        Counts (``n``, ``reoffenders``, ``reoffences``) follow :func:`pbr.suppress`; a
+        comparison's ``value`` brings its count (``value x n``, audited as a count and
+        not shown); every other figure of a group (shares, ratios and their intervals,
+        p-values, payment shares) is withheld when the group's size or the count behind
+        its rate is withheld or small.
+        """
         frame = self.to_frame()
         out = []
-        counts = [c for c in ("n", "reoffenders", "reoffences") if c in frame.columns]
+        measure = self.provenance.get("measure")
+        hidden = "_count" if "value" in frame.columns and measure in MEASURES and (
+            MEASURES[measure].is_rate or MEASURES[measure].counts) else None
+        if hidden:
+            frame = frame.with_columns((pl.col("value") * pl.col("n")).round(0).fill_null(0)
+                                       .cast(pl.Int64).alias(hidden))
+        counts = [c for c in ("n", "reoffenders", "reoffences", hidden)
+                  if c is not None and c in frame.columns]
+        rates = {"value": (hidden, "n")} if hidden else None
+        base = tuple(c for c in ("n", "reoffenders", hidden) if c in counts)
         for k in self.by:
             part = frame.filter(pl.col("characteristic") == k)
-            bases = {c: "n" for c in part.columns
-                     if c not in ("characteristic", "group", *counts)
-                     and part.schema[c].is_numeric()}
-            bases.pop("binary_rate", None)
-            bases.pop("per_offender", None)
-            out.append(suppress(part, rules, by=["characteristic", "group"], counts=counts,
-                                bases=bases))
+            bases = {c: base for c in part.columns
+                     if c not in ("characteristic", "group", "binary_rate", "per_offender",
+                                  "value", *counts)}
+            t = suppress(part, rules, by=["characteristic", "group"], counts=counts,
+                         rates=rates, bases=bases)
+            if hidden:
+                t = dataclasses.replace(
+                    t, frame=t.frame.drop(hidden), status=t.status.drop(hidden),
+                    audit=t.audit.with_columns(pl.col("column").replace(
+                        hidden, "count behind value")))
+            out.append(t)
         return out
 
     def explain(self, characteristic: str, group: str) -> str:

@@ -145,7 +145,8 @@ def input_path(value: str | Path | None) -> Path | None:
 
 def shown(value: str | Path) -> str:
     """An input option as the command prints it: a database URI without its password."""
-    return str(parse_database_uri(value).label) if is_database_uri(value) else str(value)
+    return parse_database_uri(value, require=False).label if is_database_uri(value) else \
+        str(value)
 
 
 # --------------------------------------------------------------------------- checks

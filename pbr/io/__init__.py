@@ -25,6 +25,7 @@ function               does
 ``load_histories``     that directory -> Histories, memory-mapped
 ``read_database``      a database table or query (DuckDB, SQLite, PostgreSQL URI) -> frame
 ``write_results``      results -> database tables with a run id, in one transaction
+``extract``            a database table or query -> file + the record of the read
 =====================  ============================================================
 
 The ``read_*`` functions share the reading arguments ``separator`` and ``encoding``
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 from pbr.io.contracts import read_contract, sha256_file, write_contract
 from pbr.io.db import read_database, write_results
+from pbr.io.extracts import extract
 from pbr.io.histories import load_histories, save_histories
 from pbr.io.results import (
     read_ledger,
@@ -63,6 +65,7 @@ from pbr.io.tables import (
 __all__ = [
     "READ_FORMATS",
     "WRITE_FORMATS",
+    "extract",
     "load_histories",
     "read_cohort",
     "read_contract",

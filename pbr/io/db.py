@@ -25,6 +25,7 @@ gives an Arrow table, which becomes a polars frame without a Python object per v
 The frame then goes through the same column mapping and validation as a file's
 (docs/data.md).
 
+:func:`pbr.io.extract` copies a table or query to a file with the record of the read.
 :func:`write_results` writes results back (measures, comparisons, payment statements,
 frames) to database tables, each row stamped with a run id and the manifest's SHA-256,
 all tables in one transaction: a failure leaves nothing written.
@@ -51,7 +52,7 @@ __all__ = [
     "SCHEMES",
     "DatabaseRead",
     "DatabaseSource",
-    "extract",
+    "exact_numbers",
     "is_database_uri",
     "parse_database_uri",
     "read_database",
@@ -522,56 +523,45 @@ def _as_text(s: pl.Series) -> pl.Series:
     return s.cast(pl.String)
 
 
-def extract(uri: str, path: str | Path) -> DatabaseRead:
-    """Copy a database table or query to a file, with the record of the read beside it.
+# --------------------------------------------------------------------------- writing
+def exact_numbers(df: pl.DataFrame, columns: Collection[str] | None = None) -> pl.DataFrame:
+    """Text columns that hold numbers as typed columns, exactly: whole numbers as
+    integers, numbers with a decimal point as decimals (the most digits after the point
+    any value has), ``true``/``false`` as booleans; other text is left as it is.
 
-    Databases change; an audited run needs the rows it read.  The rows are written with
-    :func:`pbr.io.write_table` (same rows, same bytes) and the :class:`DatabaseRead`
-    record (database without password, query, rows, SHA-256 of the rows) as JSON to
-    ``<path>.source.json``.  A contract run on the file
-    (:func:`pbr.audit.pay_files`) then records the file's hash in its manifest, and
-    :func:`pbr.audit.verify` can recompute it after the database has moved on.
-
-    Parameters
-    ----------
-    uri
-        The database table or query (syntax in :mod:`pbr.io.db`).
-    path
-        The file to write: ``.parquet`` (recommended: keeps the types), ``.csv``, ...
-
-    Returns
-    -------
-    DatabaseRead
+    For numbers kept as exact text (a payment statement's amounts, a statement CSV), so
+    that a database stores them as ``DECIMAL`` and SQL can add them up.
 
     Examples
     --------
-    >>> import duckdb, json, tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> with duckdb.connect(str(d / "p.duckdb")) as con:
-    ...     _ = con.execute("CREATE TABLE cohort AS SELECT 1 AS offender_id")
-    >>> record = extract(f"duckdb:///{d / 'p.duckdb'}?table=cohort", d / "cohort.parquet")
-    >>> json.loads((d / "cohort.parquet.source.json").read_text())["rows"]
-    1
+    >>> df = exact_numbers(pl.DataFrame({"amount": ["150000.00", "-0.5"], "code": ["A", "B"]}))
+    >>> df.schema["amount"], df["amount"].to_list()
+    (Decimal(precision=38, scale=2), [Decimal('150000.00'), Decimal('-0.50')])
     """
-    import json
+    for name in df.columns if columns is None else columns:
+        if name not in df.columns or df.schema[name] != pl.String:
+            continue
+        values = df[name].drop_nulls()
+        if values.len() == 0:
+            continue
+        if bool(values.str.contains(r"^-?(0|[1-9]\d{0,17})$").all()):
+            df = df.with_columns(pl.col(name).cast(pl.Int64))
+        elif bool(values.str.contains(r"^-?\d+\.\d+$").all()):
+            df = df.with_columns(pl.col(name).str.to_decimal(scale=_scale(values)))
+        elif bool(values.is_in(["true", "false"]).all()):
+            df = df.with_columns(pl.col(name) == "true")
+    return df
 
-    from pbr.io._atomic import atomic_files
-    from pbr.io.tables import write_table
 
-    df, record = read_database(uri)
-    path = Path(path)
-    side = path.with_name(path.name + ".source.json")
-    text = json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n"
-    with atomic_files(path, side) as (rows, source):  # both files, or neither
-        write_table(df, rows)
-        source.write_text(text, encoding="utf-8")
-    return record
-
-
-# --------------------------------------------------------------------------- writing
 def _result_frame(name: str, result: Any) -> pl.DataFrame:
     if isinstance(result, pl.DataFrame):
         return result
+    from pbr.contract.statement import PaymentStatement
+
+    if isinstance(result, PaymentStatement):  # its frame holds exact decimal text
+        frame = result.to_frame()
+        return exact_numbers(frame, [c for c in frame.columns
+                                     if c not in ("line", "cohort", "participant")])
     to_frame = getattr(result, "to_frame", None)
     if to_frame is None:
         raise SchemaError(

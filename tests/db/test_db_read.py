@@ -13,9 +13,9 @@ import pytest
 import pbr
 from pbr import io
 from pbr.errors import SchemaError
+from pbr.io import extract
 from pbr.io.db import (
     DatabaseSource,
-    extract,
     is_database_uri,
     parse_database_uri,
     read_database,

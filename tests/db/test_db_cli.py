@@ -1,0 +1,90 @@
+"""pbr extract and pbr store: database tables to files and result files to tables."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from typer.testing import CliRunner
+
+import pbr
+from pbr import io
+from pbr.cli import app
+from pbr.contract import Contract, run_contract
+from pbr.contract.spec import demo_contract_text
+from pbr.io.db import read_database
+
+DATA = pbr.synth.generate(200, seed=9)
+
+
+def _run(*args: object) -> object:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_store_then_extract(tmp_path: Path) -> None:
+    result = pbr.measure(DATA.cohort, DATA.events, pbr.preset("moj_national_2017"))
+    statement = run_contract(Contract.from_toml(demo_contract_text()), DATA.cohort,
+                             DATA.events).statement
+    io.write_table(result.frame, tmp_path / "measures.parquet")
+    io.write_table(statement.to_frame(), tmp_path / "statement.csv")
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text("{}\n")
+    db = f"duckdb:///{tmp_path / 'results.duckdb'}"
+    out = _run("store", tmp_path / "measures.parquet", f"pbr_statement={tmp_path}/statement.csv",
+               "--into", db, "--run-id", "2026-Q1", "--manifest", manifest)
+    assert out.exit_code == 0, out.output
+    assert "pbr_statement" in out.output and "200 rows" in out.output
+    lines = read_database(f"{db}?table=pbr_statement")[0]
+    assert lines["amount"].to_list() == [Decimal(a) for a in statement.to_frame()["amount"]]
+    assert set(lines["manifest_sha256"]) == {hashlib.sha256(b"{}\n").hexdigest()}
+    measures = read_database(f"{db}?table=measures")[0]
+    assert measures.drop("run_id", "manifest_sha256").equals(result.frame.cast(
+        {c: measures.schema[c] for c in result.frame.columns}))
+    again = _run("store", tmp_path / "measures.parquet", "--into", db, "--run-id", "2026-Q1")
+    assert again.exit_code == 2 and "already holds 200 row(s) of run '2026-Q1'" in again.output
+    replaced = _run("store", tmp_path / "measures.parquet", "--into", db, "--run-id",
+                    "2026-Q1", "--replace")
+    assert replaced.exit_code == 0, replaced.output
+
+    ex = _run("extract", f"{db}?query=SELECT * FROM measures ORDER BY offender_id",
+              "--out", tmp_path / "x" / "m.parquet")
+    assert ex.exit_code == 0, ex.output
+    record = json.loads((tmp_path / "x" / "m.parquet.source.json").read_text())
+    assert record["rows"] == 200 and record["query"].endswith("ORDER BY offender_id")
+    assert pl.read_parquet(tmp_path / "x" / "m.parquet").height == 200
+
+
+def test_store_refusals_write_nothing(tmp_path: Path) -> None:
+    pl.DataFrame({"a": [1]}).write_parquet(tmp_path / "a.parquet")
+    db = tmp_path / "r.duckdb"
+    bad = _run("store", tmp_path / "a.parquet", tmp_path / "missing.parquet", "--into",
+               f"duckdb:///{db}", "--run-id", "r")
+    assert bad.exit_code == 2 and "does not exist" in bad.output
+    assert not db.exists()
+    twice = _run("store", tmp_path / "a.parquet", f"a={tmp_path}/a.parquet", "--into",
+                 f"duckdb:///{db}", "--run-id", "r")
+    assert twice.exit_code == 2 and "table 'a' given twice" in twice.output
+    not_db = _run("store", tmp_path / "a.parquet", "--into", str(db), "--run-id", "r")
+    assert not_db.exit_code == 2 and "not a database URI" in not_db.output
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE a (b INTEGER)")
+    pl.DataFrame({"c": [1]}).write_parquet(tmp_path / "c.parquet")
+    clash = _run("store", tmp_path / "c.parquet", tmp_path / "a.parquet", "--into",
+                 f"duckdb:///{db}", "--run-id", "r")
+    assert clash.exit_code == 2 and "Nothing was written" in clash.output
+    with duckdb.connect(str(db)) as con:  # table c was rolled back with the refusal of a
+        assert [r[0] for r in con.execute("SHOW TABLES").fetchall()] == ["a"]
+
+
+def test_extract_refusals(tmp_path: Path) -> None:
+    bad = _run("extract", "duckdb:///none.duckdb?table=t", "--out", tmp_path / "t.parquet")
+    assert bad.exit_code == 2 and "does not exist" in bad.output
+    suffix = _run("extract", "duckdb:///none.duckdb?table=t", "--out", tmp_path / "t.txt")
+    assert suffix.exit_code == 2 and "unknown file type" in suffix.output
+    secret = _run("extract", "postgresql://u:hunter2@127.0.0.1:1/db?table=t", "--out",
+                  tmp_path / "t.parquet")
+    assert secret.exit_code == 2 and "hunter2" not in secret.output

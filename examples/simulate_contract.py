@@ -110,9 +110,9 @@ def main(figures: Path | None = None) -> None:
         oc_rows.append(r.operating_characteristic().with_columns(
             pl.lit(size).alias("offenders_per_quarter")))
         if figures is not None and size == 1000:
-            from pbr.simulate.plots import operating_characteristic_curve, save_figure
-            save_figure(operating_characteristic_curve(r),
-                        figures / "simulation_operating_characteristic.png")
+            from pbr.simulate.plots import operating_characteristic_curve
+            operating_characteristic_curve(r).savefig(
+                figures / "simulation_operating_characteristic.png", dpi=100)
     oc = pl.concat(oc_rows)
     show("4. operating characteristic of the demo contract: P(any outcome payment)",
          oc.pivot(on="effect", index="offenders_per_quarter", values="p_any_payment"))
@@ -133,13 +133,13 @@ def main(figures: Path | None = None) -> None:
     print("\n" + cf.explain())
     if figures is not None:
         from pbr.simulate import plots
-        plots.save_figure(plots.payment_distribution(res, design="CRC-style demo"),
-                          figures / "simulation_payment_distribution.png")
-        plots.save_figure(plots.marginal_by_decile(mp, design="CRC-style demo",
-                                                   effect="target"),
-                          figures / "simulation_marginal_by_decile.png")
-        plots.save_figure(plots.cash_flow_curve(cf, select={"effect": "target"}),
-                          figures / "simulation_cash_flow.png")
+        for name, fig in (
+                ("payment_distribution", plots.payment_distribution(res,
+                                                                    design="CRC-style demo")),
+                ("marginal_by_decile", plots.marginal_by_decile(mp, design="CRC-style demo",
+                                                                effect="target")),
+                ("cash_flow", plots.cash_flow_curve(cf, select={"effect": "target"}))):
+            fig.savefig(figures / f"simulation_{name}.png", dpi=100)
 
 
 if __name__ == "__main__":

@@ -249,10 +249,8 @@ def simulate_command(
         with atomic_files(*targets) as staged:
             for frame, target in zip(tables.values(), staged, strict=False):
                 io.write_table(frame, target)
-            if figures:
-                from pbr.simulate.plots import save_figure
-                for fig, target in zip(figures.values(), staged[len(tables):], strict=False):
-                    save_figure(fig, target)
+            for fig, target in zip(figures.values(), staged[len(tables):], strict=False):
+                _save_figure(fig, target)
             outputs = {n: hashlib.sha256(p.read_bytes()).hexdigest()
                        for n, p in zip(names, staged, strict=False)}
             manifest = {**res.manifest, "outputs_sha256": outputs,
@@ -289,6 +287,14 @@ def _figures(res: Any, mp: Any, flows: Any) -> dict[str, Any]:
     except ImportError:
         raise SchemaError("--plots: matplotlib is not installed; pip install "
                           "'pbr-reoffending[plot]', or pass --plots none") from None
+
+
+def _save_figure(fig: Any, path: Path) -> None:
+    """Write ``fig`` as PNG or SVG (by the suffix) with no date in the file."""
+    from matplotlib import rc_context
+    meta = {"Date": None} if path.suffix.lower() == ".svg" else {}
+    with rc_context({"svg.hashsalt": "pbr", "svg.fonttype": "path"}):
+        fig.savefig(path, dpi=100, metadata=meta)
 
 
 class _Steps:

@@ -1,13 +1,12 @@
 """Plots of a simulation (matplotlib, imported lazily: ``pip install "pbr-reoffending[plot]"``).
 
 Each function returns a :class:`matplotlib.figure.Figure` built without pyplot (no global
-state, no display backend); :func:`save_figure` writes it as PNG or SVG with no date in
-the file, so the same inputs give the same bytes.
+state, no display backend); ``pbr simulate`` writes them as PNG or SVG with no date in
+the file, so the same inputs give the same bytes (``fig.savefig(path)`` from Python).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from pbr.simulate.result import SimulationResult
 
 __all__ = ["cash_flow_curve", "marginal_by_decile", "operating_characteristic_curve",
-           "payment_distribution", "save_figure"]
+           "payment_distribution"]
 
 
 def _figure(width: float = 7.5, height: float = 4.2) -> Any:
@@ -116,10 +115,14 @@ def marginal_by_decile(mp: MarginalPayment, *, design: str | None = None,
     the payment for helping an average offender of the decile (right axis)."""
     d = mp.deciles
     for col, want in (("design", design), ("effect", effect), ("behaviour", behaviour)):
+        if d.height == 0:
+            break
         pick = want or d[col][-1 if col == "effect" else 0]
         d = d.filter(pl.col(col) == pick)
     if d.height == 0:
-        raise SpecError("marginal_by_decile: no rows for that design, effect and behaviour")
+        raise SpecError(f"marginal_by_decile: no rows for design {design!r}, effect "
+                        f"{effect!r}, behaviour {behaviour!r}; see mp.deciles for those "
+                        "computed")
     fig, ax = _figure()
     x = d["risk_decile"].to_numpy()
     ax.bar(x - 0.2, d["marginal_first"].fill_null(0).to_numpy(), width=0.4,
@@ -178,15 +181,3 @@ def cash_flow_curve(cf: CashFlows, *, select: dict[str, Any] | None = None) -> A
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
-
-
-def save_figure(fig: Any, path: str | Path) -> None:
-    """Write ``fig`` as PNG or SVG (by the suffix) with no date in the file."""
-    from matplotlib import rc_context
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in (".png", ".svg"):
-        raise SpecError(f"plot: {p.name!r}: write .png or .svg")
-    meta = {"Date": None} if suffix == ".svg" else {}
-    with rc_context({"svg.hashsalt": "pbr", "svg.fonttype": "path"}):
-        fig.savefig(p, dpi=100, metadata=meta)

@@ -49,8 +49,8 @@ dl.headline { display: grid; grid-template-columns: repeat(auto-fill, minmax(12r
 dl.headline div { border: 1px solid var(--rule); border-radius: 4px; padding: 0.5rem; }
 dl.headline dt { font-size: 0.85rem; color: var(--muted); }
 dl.headline dd { margin: 0; font-size: 1.3rem; font-weight: bold; }
-table { border-collapse: collapse; margin: 0.8rem 0 1.2rem; font-size: 0.88rem;
-        width: 100%; }
+.table-wrap { overflow-x: auto; margin: 0.8rem 0 1.2rem; }
+table { border-collapse: collapse; font-size: 0.88rem; width: 100%; }
 caption { text-align: left; font-weight: bold; padding: 0.3rem 0; caption-side: top; }
 th, td { border-bottom: 1px solid var(--rule); padding: 0.25rem 0.45rem;
          vertical-align: top; text-align: left; }
@@ -71,6 +71,8 @@ code, .hash { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 0
 ul.notes li { margin-bottom: 0.3rem; }
 @media print {
   body { max-width: none; padding: 0; font-size: 9.5pt; }
+  .table-wrap { overflow: visible; }
+  table { font-size: 8pt; }
   nav { display: none; }
   h2 { break-after: avoid; page-break-after: avoid; }
   figure, table, dl.headline, blockquote { break-inside: avoid; page-break-inside: avoid; }
@@ -138,7 +140,8 @@ def table_html(rows: Sequence[Sequence[Any]], columns: Sequence[tuple[str, str]]
     numeric = ' class="num"'
     head = "".join(f'<th scope="col"{numeric if k in _NUMERIC else ""}>{esc(h)}</th>'
                    for h, k in columns)
-    out = [f'<table id="{esc(ident)}"><caption>{esc(caption)}</caption>',
+    out = [f'<div class="table-wrap"><table id="{esc(ident)}"><caption>{esc(caption)}'
+           "</caption>",
            f"<thead><tr>{head}</tr></thead><tbody>"]
 
     def tr(row: Sequence[Any]) -> str:
@@ -153,7 +156,7 @@ def table_html(rows: Sequence[Sequence[Any]], columns: Sequence[tuple[str, str]]
     out.append("</tbody>")
     if foot:
         out.append("<tfoot>" + "".join(tr(r) for r in foot) + "</tfoot>")
-    out.append("</table>")
+    out.append("</table></div>")
     return "\n".join(out)
 
 

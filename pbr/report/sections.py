@@ -162,7 +162,8 @@ def statement(inp: Inputs, guard: Guard, charts: list[Chart]) -> Built:
     hidden = _withheld_cohorts(inp, guard)
     rows = []
     for x in st.lines:
-        how: str | TableCell = "\n".join(st.explain(x.line).splitlines()[1:])
+        how: str | TableCell = "\n".join(t.strip() for t in
+                                          st.explain(x.line).splitlines()[1:])
         if x.cohort in hidden:
             how = TableCell(guard.rules.symbol, "explanation withheld: the cohort's counts "
                             f"are below the disclosure threshold ({guard.rules.name})")

@@ -18,7 +18,7 @@ from scipy import integrate
 from scipy import stats as st
 
 from pbr.contract import CohortPeriod, Comparator, Component, Contract
-from pbr.errors import ContractError, SchemaError, SpecError
+from pbr.errors import ContractError, DataQualityWarning, SchemaError, SpecError
 from pbr.risk import fit_casemix
 from pbr.simulate import Behaviour, Effect, Population, _draws, simulate
 from pbr.stats import power_binary
@@ -287,8 +287,10 @@ def test_casemix_comparator_uses_the_contracts_baseline_risk() -> None:
                                              risk_column="risk", baseline_risk=47),
                  components=linear().components)
     pop = Population.synthetic(areas=1, cohorts=1, size=1000, area_sd=0, seed=1)
-    res = simulate(c, pop, behaviour=[Behaviour.none(), Behaviour.cherry_picking(0.5)],
-                   n_sims=20, seed=1)
+    with pytest.warns(DataQualityWarning, match="differs by more than 10%"):
+        res = simulate(c, pop, behaviour=[Behaviour.none(), Behaviour.cherry_picking(0.5)],
+                       n_sims=20, seed=1)
+    assert any("baseline=\"population\"" in n for n in res.notes)
     for b in ("none", "cherry-picking 50%"):
         drawn = 100 * res.cells(b)["counterfactual_binary"][0]
         value = float(res.compiled_contract("cm", b).cmp.value["binary_rate"][0])
@@ -359,8 +361,9 @@ def test_demo_contract_on_a_measured_synthetic_cohort() -> None:
                                  baseline=measured)
     assert set(pop.cohorts) <= {"2019Q1", "2019Q2", "2019Q3", "2019Q4"}
     c = Contract.from_toml(demo_contract_text())
-    res = simulate(c, pop, effect=[Effect.none(), Effect(p=0.1, frequency=0.1)], n_sims=60,
-                   seed=2)
+    with pytest.warns(DataQualityWarning):   # the demo's 28% against this cohort's 25%
+        res = simulate(c, pop, effect=[Effect.none(), Effect(p=0.1, frequency=0.1)],
+                       n_sims=60, seed=2)
     s = res.summary()
     assert s.height == 2 and (s["mean_payment"] > 0).all()
     area = pop.areas[0]

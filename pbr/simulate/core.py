@@ -10,6 +10,7 @@ and without case-mix adjustment (the second only for :meth:`SimulationResult.gam
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from pbr._version import __version__
 from pbr.contract.spec import Contract
-from pbr.errors import ContractError, SpecError
+from pbr.errors import ContractError, DataQualityWarning, SpecError
 from pbr.simulate import _draws
 from pbr.simulate.behaviour import Behaviour
 from pbr.simulate.designs import CompiledContract
@@ -146,6 +147,9 @@ def simulate(contract: Contract | Mapping[str, Contract], population: Population
                         c, layouts[b.label].cells, casemix=adj, baseline=bases[name])
                 except ContractError as exc:
                     raise ContractError(f"design {name!r}: {exc}") from None
+    notes = list(population.notes) + _baseline_notes(compiled, designs, bases, behaviours)
+    for note in notes[len(population.notes):]:
+        warnings.warn(note, DataQualityWarning, stacklevel=2)
     counts: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     groups: dict[tuple[str, str], _draws.Groups] = {}
     for b in behaviours:
@@ -176,7 +180,36 @@ def simulate(contract: Contract | Mapping[str, Contract], population: Population
                             behaviours=tuple(behaviours), population=population,
                             n_sims=n_sims, seed=seed, casemix=casemix, layouts=layouts,
                             compiled=compiled, counts=counts, groups=groups,
-                            provenance=provenance, notes=population.notes)
+                            provenance=provenance, notes=tuple(notes))
+
+
+def _baseline_notes(compiled: Mapping[tuple[str, str, bool], CompiledContract],
+                    designs: Mapping[str, Contract], bases: Mapping[str, str],
+                    behaviours: Sequence[Behaviour]) -> list[str]:
+    """A contract baseline far from what the population expects (more than 10% of it)
+    pays or claws back under no effect at all: say so (the user may mean
+    baseline="population")."""
+    out = []
+    for name in designs:
+        if bases[name] != "contract":
+            continue
+        cc = compiled[(name, behaviours[0].label, False)]
+        cells = cc.cells
+        for m in cc.measures:
+            for i in range(cells.size):
+                pool = cc._expected(m, cells.pool_binary[i], cells.pool_frequency[i])
+                value = float(cc.cmp.value[m][i])
+                if pool > 0 and abs(value - pool) > 0.1 * pool:
+                    out.append(f"design {name!r}: the contract's {m} baseline {value:g} for "
+                               f"cohort {cells.cohort[i]!r} differs by more than 10% from the "
+                               f"population's expected {pool:.4g} (area {cells.area[i]!r}), so "
+                               "payments move under no effect at all; to compare with what "
+                               "the population expects, run with baseline=\"population\"")
+                    break
+            else:
+                continue
+            break
+    return out
 
 
 def _default_baseline(c: Contract) -> str:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, TypeGuard
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import polars as pl
 
@@ -284,8 +284,9 @@ def _connection(source: DatabaseSource, *, write: bool) -> Iterator[Any]:
     try:
         if source.scheme == "duckdb":
             con = module.connect(source.database, read_only=not write)
-        elif source.scheme == "sqlite":
-            con = module.connect(source.database, autocommit=False)
+        elif source.scheme == "sqlite":  # read-only unless writing (SQLite's URI form)
+            con = module.connect(source.database if write else
+                                 f"file:{quote(source.database)}?mode=ro", autocommit=False)
         else:
             con = module.connect(source._connect, autocommit=False)
     except SchemaError:
@@ -306,7 +307,8 @@ def _first_line(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- reading
 @dataclass(frozen=True)
 class DatabaseRead:
-    """The record of one read: what the manifest keeps of a database input.
+    """The record of one read of a database: where, what and a hash of the rows
+    (written beside an extract by :func:`pbr.io.extract`).
 
     Attributes
     ----------

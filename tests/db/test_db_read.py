@@ -346,3 +346,15 @@ def test_sqlite_mixed_types_named_with_the_fix(tmp_path: Path) -> None:
     cast = io.read_cohort(f"sqlite:///{path}?query=SELECT CAST(offender_id AS TEXT) AS "
                           "offender_id, index_date FROM cohort", id_as_string=True)
     assert cast.n == 3001 and cast.frame["offender_id"].to_list()[-1] == "A12"
+
+
+def test_sqlite_is_read_read_only(lite: Path, tmp_path: Path) -> None:
+    odd = tmp_path / "a b#?%.db"  # a file name that needs quoting in SQLite's URI form
+    odd.write_bytes(lite.read_bytes())
+    before = odd.read_bytes()
+    escaped = str(odd).replace("%", "%25").replace("?", "%3F").replace("#", "%23")
+    df = io.read_table(f"sqlite:///{escaped}?table=cohort")
+    assert df.height == 3 and odd.read_bytes() == before
+    with pytest.raises(SchemaError, match=r"readonly|read-only|read only"):
+        io.read_table(f"sqlite:///{lite}?query=INSERT INTO cohort VALUES ('x', 'y') "
+                      "RETURNING *")

@@ -282,10 +282,10 @@ def marginal_payment(result: SimulationResult, *, design: str | None = None,
     --------
     >>> from pbr.contract import Comparator, Component, Contract
     >>> from pbr.simulate import Population, simulate
-    >>> c = Contract("b", comparator=Comparator(values={"binary_rate": 60}),
+    >>> c = Contract("b", comparator=Comparator(values={"binary_rate": 49}),
     ...              components=(Component("b", "linear", measure="binary_rate",
     ...                                    basis="avoided", price=1000),))
-    >>> res = simulate(c, Population.synthetic(areas=1, cohorts=1, size=500), n_sims=20)
+    >>> res = simulate(c, Population.synthetic(areas=1, cohorts=1, size=5000), n_sims=20)
     >>> mp = marginal_payment(res)
     >>> mp.summary("offence")["marginal"].to_list()   # the cliff
     [1000.0, 0.0]

@@ -174,6 +174,13 @@ def test_refused_features() -> None:
         CompiledContract(DESIGNS["linear"], other)
     with pytest.raises(ContractError, match="evaluate"):
         CompiledContract(DESIGNS["linear"], cells).evaluate(np.zeros((2, 3)), np.zeros((2, 3)))
+    cc = CompiledContract(DESIGNS["linear"], cells)
+    with pytest.raises(ContractError, match="replicate 1, cell 0"):
+        cc.evaluate(np.array([[5], [-1]]), np.array([[5], [0]]))
+    with pytest.raises(ContractError, match="reoffences >= reoffenders"):
+        cc.evaluate(np.array([[5]]), np.array([[4]]))
+    with pytest.raises(ContractError, match="cohort of 100"):
+        cc.evaluate(np.array([[101]]), np.array([[200]]))
 
 
 def test_integer_rounding_matches_decimal_on_ties() -> None:

@@ -340,6 +340,14 @@ class CompiledContract:
                                 f"counts, got {reo.shape} and {reoff.shape}")
         n_rep, n_cells = reo.shape
         n = self.cells.n.astype(np.int64)
+        bad = (reo < 0) | (reo > n[None, :]) | (reoff < reo)
+        if bad.any():
+            r, j = (int(x) for x in np.argwhere(bad)[0])
+            raise ContractError(f"evaluate: replicate {r}, cell {j} ({self.cells.area[j]!r}, "
+                                f"{self.cells.cohort[j]!r}) has {int(reo[r, j])} reoffenders "
+                                f"and {int(reoff[r, j])} reoffences in a cohort of {int(n[j])}; "
+                                "counts need 0 <= reoffenders <= n and reoffences >= "
+                                "reoffenders")
         comps = {name: np.zeros((n_rep, n_cells), dtype=np.int64) for name in self.names}
         paid = np.zeros((n_rep, n_cells), dtype=np.int64)
         for cohort in self.order:

@@ -60,6 +60,7 @@ from pbr.outcomes import OutcomeAssessment, OutcomeEvents, Participants, read_ou
 from pbr.period import Period
 from pbr.prepare import Histories, prepare
 from pbr.privacy import pseudonymise
+from pbr.report.html import HtmlReport, html_report
 from pbr.risk import (
     AdjustedComparison,
     Baseline,
@@ -109,6 +110,7 @@ __all__ = [
     "Exclusion",
     "Exclusions",
     "Histories",
+    "HtmlReport",
     "IncompleteDataWarning",
     "Manifest",
     "MatchResult",
@@ -155,6 +157,7 @@ __all__ = [
     "estimate_effect",
     "finance",
     "fit_casemix",
+    "html_report",
     "io",
     "iom",
     "kaplan_meier",

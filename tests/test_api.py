@@ -32,6 +32,7 @@ PUBLIC = {
     "SimulationResult", "simulate", "finance",
     "OutcomeAssessment", "OutcomeEvents", "Participants", "outcomes", "read_outcome_events",
     "DisclosureRules", "EqualityResult", "SuppressedTable", "equality", "suppress",
+    "HtmlReport", "html_report",
 }
 
 # layer of each module (ARCHITECTURE.md): 0 foundations, 1 kernels, 2 computation, 3 io/report,

@@ -66,8 +66,11 @@ def test_csv_format_designs_and_no_plots(contract: Path, tmp_path: Path) -> None
     other.write_text(demo_contract_text().replace('name = "Synthetic CRC-style contract '
                                                   '(demo)"', 'name = "other"'))
     r = _run(str(contract), *SMALL, "--design", f"other={other}", "--format", "csv",
-             "--plots", "none", "--out", str(tmp_path / "o"))
+             "--plots", "none", "--rate", "0.45", "--out", str(tmp_path / "o"))
     assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
+    # a population far from the contract's baseline (45% against 28%) is said, not hidden
+    assert "note: design" in r.output and "differs by more than 10%" in _flat(
+        r.output)  # type: ignore[attr-defined]
     summary = pl.read_csv(tmp_path / "o" / "summary.csv")
     assert summary["design"].unique().len() == 2
     assert not list((tmp_path / "o").glob("*.png"))

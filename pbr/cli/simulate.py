@@ -261,6 +261,8 @@ def simulate_command(
             staged[-1].write_text(json.dumps(manifest, sort_keys=True, indent=2, default=str)
                                   + "\n", encoding="utf-8")
     typer.echo(str(res))
+    for note in manifest["notes"]:
+        typer.echo(f"note: {note}")
     typer.echo("\nWrote\n" + "\n".join(f"  {out / n}" for n in [*names, "manifest.json"]))
 
 

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pbr
 from pbr.contract.statement import Line, PaymentStatement
@@ -231,3 +233,23 @@ def test_publication_of_a_comparison_withholds_the_count_behind_the_rate() -> No
     assert set(t.audit["column"]) == {"count behind value"} and t.protected
     pandas = f.with_columns(reoffences=pl.col("reoffended").cast(pl.Int64)).to_pandas()
     assert equality(pandas, by="g").outcomes["n"].to_list() == [200, 200]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(-10**7, 10**7), st.lists(st.integers(-50, 200), min_size=1, max_size=6),
+       st.integers(0, 2))
+def test_allocation_is_exact_and_within_a_unit(cents: int, raw: list[int],
+                                               places: int) -> None:
+    from fractions import Fraction
+
+    from pbr.equality.core import _allocate
+
+    if sum(raw) == 0:
+        raw = [*raw, 1]
+    weights = [Fraction(x, sum(raw)) for x in raw]
+    amount = (Decimal(cents) / 100).quantize(Decimal(1).scaleb(-places))
+    parts = _allocate(amount, weights, places)
+    assert sum(parts) == amount
+    unit = Fraction(1, 10 ** places)
+    for part, w in zip(parts, weights, strict=True):
+        assert abs(Fraction(part) - Fraction(amount) * w) < unit

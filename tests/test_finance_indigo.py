@@ -190,3 +190,14 @@ def test_refusals() -> None:
         to_indigo(bond, statements=[(dt.date(2020, 1, 1), _statement("1", "1"), "Overall")])
     with pytest.raises(SpecError, match="investor_id"):
         to_indigo(bond, investor_id="  ")
+
+
+def test_minimal_document_validates() -> None:
+    # no statements, no appraisal: sections without items are left out (the schema's
+    # arrays need at least one item)
+    bond = ImpactBond.build("m", "USD", service_costs=[("2020-01-01", 5)])
+    doc = json.loads(indigo_json(to_indigo(bond)))
+    errors = list(jsonschema.Draft7Validator(_schema()).iter_errors(doc))
+    assert not errors, [e.message for e in errors]
+    assert "outcome_metrics" not in doc and "results" not in doc
+    assert [t["transaction_type"]["value"] for t in doc["transactions"]] == ["Other"]

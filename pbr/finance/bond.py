@@ -354,6 +354,50 @@ class ImpactBond:
         return cls(name, currency, tuple(flows), None if commitment is None else
                    as_money("commitment", commitment), places, tuple(notes))
 
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame, name: str, currency: str, *,
+                   commitment: Any = None, places: int = 2,
+                   return_unspent: bool = True) -> ImpactBond:
+        """A bond from a table of flows: ``date``, ``kind`` (:data:`FLOW_KINDS`),
+        ``amount`` and optional ``label`` and ``source`` (amounts best read as text, so
+        that they stay exact).  A bad row raises naming its row number (1 = the first
+        data row), the column and the value.
+
+        Examples
+        --------
+        >>> f = pl.DataFrame({"date": ["2020-01-01", "2022-01-01"],
+        ...                   "kind": ["service_cost", "outcome_payment"],
+        ...                   "amount": ["100.00", "121.00"]})
+        >>> ImpactBond.from_frame(f, "demo", "GBP").total("drawdown")
+        Decimal('100.00')
+        """
+        if not isinstance(frame, pl.DataFrame):
+            raise SchemaError(f"flows: a polars DataFrame, got {type(frame).__name__}")
+        lack = [c for c in ("date", "kind", "amount") if c not in frame.columns]
+        if lack:
+            raise SchemaError(f"flows: no column(s) {', '.join(lack)}; a flows table has "
+                              f"date, kind, amount (and optionally label, source); columns "
+                              f"are {', '.join(frame.columns)}")
+        by_kind: dict[str, list[Flow]] = {k: [] for k in FLOW_KINDS}
+        for i, row in enumerate(frame.iter_rows(named=True), start=1):
+            for col in ("date", "kind", "amount"):
+                if row[col] is None or (isinstance(row[col], str) and not row[col].strip()):
+                    raise SchemaError(f"flows row {i}: {col} is empty")
+            value = row["amount"]
+            try:
+                amount = as_money("amount", value.strip() if isinstance(value, str)
+                                  else value)
+                flow = Flow(row["date"], str(row["kind"]).strip(), amount,
+                            str(row.get("label") or ""), str(row.get("source") or ""))
+            except SchemaError as exc:
+                raise SchemaError(f"flows row {i}: {exc}") from None
+            by_kind[flow.kind].append(flow)
+        return cls.build(name, currency, commitment=commitment,
+                         drawdowns=by_kind["drawdown"], service_costs=by_kind["service_cost"],
+                         fees=by_kind["fee"], outcome_payments=by_kind["outcome_payment"],
+                         guarantees=by_kind["guarantee"], repayments=by_kind["repayment"],
+                         places=places, return_unspent=return_unspent)
+
     def with_outcome_payments(self, flows: Iterable[Flow]) -> ImpactBond:
         """The same bond with these outcome payments instead of its own."""
         kept = tuple(f for f in self.flows if f.kind != "outcome_payment")

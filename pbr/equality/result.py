@@ -79,6 +79,17 @@ class EqualityResult:
         account, or a line whose outcome went the other way) and the exact ``amount``.
     by, reference, level, correction, notes, provenance
         What was asked and what the reader should know.
+
+    Examples
+    --------
+    >>> import polars as pl, pbr
+    >>> frame = pl.DataFrame({"sex": ["F"] * 40 + ["M"] * 60,
+    ...                       "reoffended": [True] * 8 + [False] * 32 + [True] * 24
+    ...                                     + [False] * 36,
+    ...                       "reoffences": [1] * 8 + [0] * 32 + [1] * 24 + [0] * 36})
+    >>> res = pbr.equality(frame, by="sex")
+    >>> res.to_frame().select("group", "n", "binary_rate", "ratio").rows()
+    [('F', 40, 0.2, 0.5), ('M', 60, 0.4, None)]
     """
 
     outcomes: pl.DataFrame

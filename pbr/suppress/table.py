@@ -93,6 +93,15 @@ class SuppressedTable:
         What the publisher must know (margins that must not be published elsewhere).
     provenance
         pbr version, the rules, the input's SHA-256.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> t = suppress(pl.DataFrame({"area": ["A", "B", "C"], "n": [4, 9, 300]}))
+    >>> t.status["n"].to_list(), t.protected
+    (['primary', 'primary', 'published'], True)
+    >>> print(t.explain({"area": "A"}, "n").splitlines()[1])
+      a reader can narrow it to [0, 13] from what is published (width 13; protection 10: met)
     """
 
     frame: pl.DataFrame

@@ -276,7 +276,8 @@ def suppress(table: Any, rules: DisclosureRules | str | None = None, *,
         :class:`DisclosureRules`, a preset name (``"threshold_10"``,
         ``"threshold_5_round_5"``, ``"round_5"``) or None for the default.
     by
-        The key columns (default: the text, categorical, boolean and date columns).
+        The key columns (default: the text, categorical, boolean and date columns; name
+        a whole-number key such as a year here, or it is read as a count).
     counts
         Columns holding counts of people (default: the whole-number columns that are not
         keys and not amounts such as ``custody_days``).

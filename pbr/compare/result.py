@@ -88,6 +88,14 @@ class ComparisonResult:
         """The comparison table (polars)."""
         return self.frame
 
+    def to_html(self, path: Any = None, **options: Any) -> Any:
+        """The self-contained HTML report of this comparison (:func:`pbr.report.html_report`,
+        whose ``options`` it takes), written to ``path`` when given; returns the
+        :class:`~pbr.report.HtmlReport`."""
+        from pbr import _render  # the report layer lends its renderer (layer 0 registry)
+
+        return _render.render("html", self, path=path, **options)
+
     def to_pandas(self) -> Any:
         """The comparison table as a pandas DataFrame."""
         return self.frame.to_pandas()

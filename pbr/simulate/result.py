@@ -191,9 +191,11 @@ class SimulationResult:
         """Per design x effect x behaviour, per area (one provider's contract):
 
         ``p_any_payment`` (share of replicates x areas whose outcome payments are above
-        0), ``mean_payment``, ``p05``, ``p95`` (of an area's total), ``fee_at_risk`` (the
-        at-risk amounts of the contract, value x share per cohort, per area),
-        ``p_loss`` (outcome payments below 0), ``expected_avoided`` (reoffences avoided
+        0), ``mean_payment`` and its Monte Carlo standard error ``mean_se`` (over
+        replicates of the mean over areas), ``p05``, ``p95`` (of an area's total),
+        ``fee_at_risk`` (the at-risk amounts of the contract, value x share per cohort,
+        per area), ``p_loss`` (outcome payments below 0), ``expected_avoided`` (reoffences
+        avoided
         per area, the model's expectation), ``cost_per_reoffence_avoided`` (mean payment
         / expected avoided; null where nothing is avoided) and ``gain_vs_no_behaviour``
         (mean payment minus that of behaviour ``none`` on the same replicates; null
@@ -212,6 +214,8 @@ class SimulationResult:
                     rows.append({
                         "design": d, "effect": e.label, "behaviour": b.label,
                         "p_any_payment": float((out > 0).mean()), "mean_payment": mean,
+                        "mean_se": float(tot.mean(axis=1).std(ddof=1) / np.sqrt(tot.shape[0]))
+                        if tot.shape[0] > 1 else None,
                         "p05": float(np.quantile(tot, 0.05)),
                         "p95": float(np.quantile(tot, 0.95)),
                         "fee_at_risk": self._at_risk(d, b.label),
@@ -222,7 +226,8 @@ class SimulationResult:
                     })
         return pl.DataFrame(rows, schema={
             "design": pl.String, "effect": pl.String, "behaviour": pl.String,
-            "p_any_payment": pl.Float64, "mean_payment": pl.Float64, "p05": pl.Float64,
+            "p_any_payment": pl.Float64, "mean_payment": pl.Float64, "mean_se": pl.Float64,
+            "p05": pl.Float64,
             "p95": pl.Float64, "fee_at_risk": pl.Float64, "p_loss": pl.Float64,
             "expected_avoided": pl.Float64, "cost_per_reoffence_avoided": pl.Float64,
             "gain_vs_no_behaviour": pl.Float64})

@@ -116,6 +116,9 @@ def test_population_file_and_contract_errors(contract: Path, tmp_path: Path) -> 
     r = _run(str(bad), *SMALL, "--out", str(tmp_path / "q"))
     assert r.exit_code == 2 and not (tmp_path / "q").exists()  # type: ignore[attr-defined]
     # a cohort label the contract does not list
-    r = _run(str(contract), "--population", str(path.with_name("x.parquet")), "--out",
+    other = tmp_path / "other.parquet"
+    pop.with_columns(pl.lit("2031Q1").alias("cohort")).write_parquet(other)
+    r = _run(str(contract), "--population", str(other), "--plots", "none", "--out",
              str(tmp_path / "r"))
-    assert r.exit_code == 2  # type: ignore[attr-defined]
+    assert r.exit_code == 2 and "2031Q1" in r.output  # type: ignore[attr-defined]
+    assert not (tmp_path / "r").exists()

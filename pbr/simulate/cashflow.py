@@ -48,7 +48,7 @@ import polars as pl
 from pbr.contract.outcome import as_decimal
 from pbr.contract.spec import Contract
 from pbr.contract.statement import PaymentStatement
-from pbr.errors import ContractError, SchemaError
+from pbr.errors import ContractError, ReconciliationError, SchemaError
 from pbr.period import Period
 
 __all__ = ["KEYS", "CashFlows", "ServiceCosts", "cash_flows", "payment_timing",
@@ -249,6 +249,11 @@ def _from_statement(contract: Contract, s: PaymentStatement, rep: str | Period |
         year = x.cohort[5:] if x.cohort.startswith("year ") else None
         dues = [t.due for t in tim.values() if year is None or t.year == year]
         rows.append((x.cohort, "outcome", max(dues) if dues else last, x.amount))
+    scheduled = sum((r[3] for r in rows), _ZERO)
+    paid_on_account = sum((-x.amount for x in s.lines if x.kind == "on_account"), _ZERO)
+    if scheduled != s.total + paid_on_account:  # pragma: no cover (the rows partition lines)
+        raise ReconciliationError(f"payments by date sum to {scheduled}, not the statement's "
+                                  f"total {s.total} plus {paid_on_account} paid on account")
     frame = pl.DataFrame(rows, schema={**_SCHEMA_TAIL, "amount": pl.Decimal(38, _places(q))},
                          orient="row")
     return frame, notes, tim

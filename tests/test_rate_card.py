@@ -434,3 +434,66 @@ price = 100
     clash = frame.with_columns(pl.lit(True).alias("employed"))
     with pytest.raises(ContractError, match=r"column 'employed' is already in the cohort"):
         pbr.run_contract(c, clash, data.events, outcome_events=ev)
+
+
+# ---------------------------------------------------------------- issue 21: subgroups
+WOMEN = '''
+[contract]
+name = "with a women's service"
+[comparator]
+values = { binary_rate = 45.0 }
+[[component]]
+name = "binary"
+kind = "linear"
+measure = "binary_rate"
+basis = "points"
+price = 100.00
+[[component]]
+name = "women"
+kind = "linear"
+measure = "binary_rate"
+basis = "points_per_offender"
+price = 10.00
+subgroup = { sex = ["F"] }
+'''
+
+
+def test_subgroup_component_paid_on_the_subgroups_outcome() -> None:
+    """binary: (45 - 40) x 100 = 500 on the whole cohort; women: (45 - 35) points x 20
+    women x 10 = 2000 on the women's outcome alone."""
+    c = Contract.from_toml(WOMEN)
+    assert c.components[1].subgroup_label == "sex=F"
+    assert Contract.from_toml(c.to_toml()) == c
+    s = pay(c, [Outcome("Q1", "binary_rate", actual=40, comparator=45, n=100),
+                Outcome("Q1", "binary_rate", actual=35, comparator=45, n=20,
+                        subgroup="sex=F")])
+    assert s.totals("component") == {"binary": Decimal("500.00"),
+                                     "women": Decimal("2000.00")}
+    assert "subgroup sex=F: the outcome of the cohort's 20 members in it" in s.explain("L2")
+    with pytest.raises(ContractError, match=r"needs measure 'binary_rate' of subgroup 'sex=F'"):
+        pay(c, [Outcome("Q1", "binary_rate", actual=40, comparator=45, n=100)])
+    with pytest.raises(ContractError, match=r"does not use subgroup"):
+        Component("fee", "fee", amount=1, subgroup={"sex": ["F"]})
+
+
+def test_subgroup_component_in_a_measured_run() -> None:
+    data = pbr.synth.generate(400, seed=2)
+    c = Contract.from_toml(WOMEN)
+    run = pbr.run_contract(c, data.cohort, data.events)
+    frame = data.cohort if isinstance(data.cohort, pl.DataFrame) else \
+        pl.from_pandas(data.cohort)
+    women = {o.cohort: o for o in run.outcomes if o.subgroup == "sex=F"}
+    everyone = {o.cohort: o for o in run.outcomes if o.subgroup is None}
+    assert women and set(women) == set(everyone)
+    for label, o in women.items():
+        members = frame.filter((pl.col("cohort_period") == label) & (pl.col("sex") == "F"))
+        assert o.n == members.height < everyone[label].n
+    reoffended = run.result.frame.filter(pl.col("sex") == "F").group_by("cohort_period").agg(
+        pl.col("reoffended").sum())
+    for label, k in reoffended.iter_rows():
+        assert women[label].actual == (Decimal(k * 100) / women[label].n).quantize(
+            Decimal("0.000001"))
+    bad = Contract.from_toml(WOMEN.replace('subgroup = { sex = ["F"] }',
+                                           'subgroup = { gender = ["F"] }'))
+    with pytest.raises(ContractError, match=r"column 'gender' is not in the cohort"):
+        pbr.run_contract(bad, data.cohort, data.events)

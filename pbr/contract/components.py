@@ -39,7 +39,7 @@ _MONEY = ("price", "cap", "floor", "value", "amount", "band_price", "participant
 _NOT_NEGATIVE = ("price", "cap", "value", "amount", "band_price", "participant_cap",
                  "ring_fenced")
 _OUTCOME = ("measure", "trigger", "threshold", "pooled_threshold", "pooled_over", "hurdle",
-            "cap", "floor")
+            "cap", "floor", "subgroup")
 #: the fields each kind reads; any other field set away from its default would be ignored
 FIELDS = {
     "fee": ("amount", "periods", "band_low", "band_high", "band_price"),
@@ -100,9 +100,12 @@ class Component:
         Rate card: groups of outcome types that exclude each other: a participant is
         paid for at most one outcome of each group (the first achieved).
     subgroup
-        Rate card: attribute -> accepted values (``{sex = ["female"]}``): only
-        participants whose attributes match are paid by the component (issue 21's
-        women's-service component).
+        Attribute -> accepted values (``{sex = ["F"]}``): the component pays only on the
+        people whose attributes match (a women's-service component paid only on women's
+        outcomes).  A rate card pays only those participants' claims; a linear, tiered
+        or at-risk component pays on the outcome of the subgroup of each cohort
+        (:attr:`subgroup_label`; an :class:`~pbr.contract.outcome.Outcome` with that
+        ``subgroup``), measured on the cohort's members in it.
     ring_fenced
         Rate card: an amount reserved for the component (a subgroup's service): the
         component pays at most this, and the contract's cohort, year and total caps
@@ -168,6 +171,7 @@ class Component:
         for name in ("prices", "outcome_caps", "subgroup"):
             if isinstance(getattr(self, name), dict):
                 set_(self, name, tuple(getattr(self, name).items()))
+        _subgroup(self, bad)
         if self.kind == "rate_card":
             _rate_card(self, bad)
         for name in (*_MONEY, "threshold", "pooled_threshold", "share"):
@@ -261,6 +265,21 @@ class Component:
                       "lies within both; lower the floor or raise the cap")
         if self.hurdle == self.name:
             raise bad("hurdle", "a component cannot be its own hurdle")
+
+    @property
+    def subgroup_label(self) -> str | None:
+        """The subgroup as one label (``"sex=F"``; values joined by ``|``, attributes by
+        ``;``), the ``subgroup`` of the outcomes the component pays on; None for all.
+
+        Examples
+        --------
+        >>> Component("w", "linear", measure="binary_rate", basis="points", price=1,
+        ...           subgroup={"sex": ["F"]}).subgroup_label
+        'sex=F'
+        """
+        if not self.subgroup:
+            return None
+        return ";".join(f"{a}={'|'.join(v)}" for a, v in self.subgroup)
 
     def replace(self, **changes: Any) -> Component:
         """A copy with some fields changed (validated again)."""
@@ -362,6 +381,14 @@ def _rate_card(c: Component, bad: Any) -> None:
                       f"({', '.join(names)})")
         groups.append(g)
     set_(c, "exclusive", tuple(groups))
+    if c.ring_fenced is not None and c.cap is not None and c.cap > c.ring_fenced:
+        raise bad("cap", f"{c.cap} exceeds {where}.ring_fenced ({c.ring_fenced}): the "
+                  "ring-fenced amount is the most the component pays; drop the cap or lower it")
+
+
+def _subgroup(c: Component, bad: Any) -> None:
+    """Normalise ``subgroup`` (attribute -> accepted values as text)."""
+    set_ = object.__setattr__
     sub: list[tuple[str, tuple[str, ...]]] = []
     for sub_item in c.subgroup:
         try:
@@ -375,9 +402,10 @@ def _rate_card(c: Component, bad: Any) -> None:
                       'subgroup = {sex = ["female"]}')
         sub.append((str(attr), tuple(vals)))
     set_(c, "subgroup", tuple(sub))
-    if c.ring_fenced is not None and c.cap is not None and c.cap > c.ring_fenced:
-        raise bad("cap", f"{c.cap} exceeds {where}.ring_fenced ({c.ring_fenced}): the "
-                  "ring-fenced amount is the most the component pays; drop the cap or lower it")
+    attrs = [a for a, _ in sub]
+    if len(set(attrs)) != len(attrs):
+        twice = sorted({a for a in attrs if attrs.count(a) > 1})
+        raise bad("subgroup", f"attribute(s) repeat: {twice}")
 
 
 def _tiers(where: str, value: Any) -> tuple[tuple[Decimal, Decimal], ...]:

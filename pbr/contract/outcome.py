@@ -125,6 +125,10 @@ class Outcome:
         True when the cohort's follow-up windows had not all closed by the data extract
         date (an interim measure): a contract pays it only with ``provisional = true``,
         and its lines are marked provisional.
+    subgroup
+        The subgroup of the cohort the outcome is measured on (a component's
+        :attr:`~pbr.contract.components.Component.subgroup_label`, e.g. ``"sex=F"``);
+        None for the whole cohort.
 
     Rates (``binary_rate``, ``serious_rate``) are in percent, 0 to 100; every value is
     non-negative and ``n`` is at least 1 (:class:`~pbr.errors.ContractError` otherwise).
@@ -152,6 +156,7 @@ class Outcome:
     source: str = "given"
     unit_name: str | None = None
     provisional: bool = False
+    subgroup: str | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -159,7 +164,8 @@ class Outcome:
             raise ContractError(f"measure: {self.measure!r} is not one of "
                                 f"{', '.join(MEASURES)}")
         set_(self, "cohort", str(self.cohort))
-        where = f"outcome {self.cohort!r} {self.measure}"
+        where = f"outcome {self.cohort!r} {self.measure}" + (
+            f" (subgroup {self.subgroup})" if self.subgroup is not None else "")
         for name in ("actual", "comparator", "lower", "upper"):
             value = getattr(self, name)
             if value is None:

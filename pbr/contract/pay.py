@@ -237,15 +237,17 @@ def _order(contract: Contract, outcomes: list[Outcome]) -> list[str]:
 
 def _drafts(contract: Contract, outcomes: list[Outcome]
             ) -> tuple[list[Draft], dict[str, str], set[Variation]]:
-    by_key: dict[tuple[str, str], Outcome] = {}
+    by_key: dict[tuple[str, str, str | None], Outcome] = {}
     for o in outcomes:
-        if (o.cohort, o.measure) in by_key:
+        if (o.cohort, o.measure, o.subgroup) in by_key:
             raise ContractError(f"outcomes: two outcomes for cohort {o.cohort!r} and measure "
-                                f"{o.measure!r}; give one per cohort and measure")
-        by_key[(o.cohort, o.measure)] = o
+                                f"{o.measure!r}"
+                                + (f" (subgroup {o.subgroup})" if o.subgroup else "")
+                                + "; give one per cohort and measure")
+        by_key[(o.cohort, o.measure, o.subgroup)] = o
     pooled: dict[str, Decimal] = {}
     for c in contract.components:
-        group = [by_key.get((k, c.measure or "")) for k in c.pooled_over]
+        group = [by_key.get((k, c.measure or "", c.subgroup_label)) for k in c.pooled_over]
         if c.pooled_threshold is not None and all(g is not None for g in group):
             pooled[c.name] = pooled_reduction([g for g in group if g is not None])
     drafts: list[Draft] = []
@@ -269,13 +271,19 @@ def _drafts(contract: Contract, outcomes: list[Outcome]
                                     steps=(*varied, "component switched off: nothing paid")))
                 continue
             if comp.kind == "fee":
-                drafts += [_with(d, varied) for d in fee(comp, cohort, max(o.n for o in mine))]
+                whole = [o.n for o in mine if o.subgroup is None] or [o.n for o in mine]
+                drafts += [_with(d, varied) for d in fee(comp, cohort, max(whole))]
                 continue
-            found = by_key.get((cohort, comp.measure or ""))
+            found = by_key.get((cohort, comp.measure or "", comp.subgroup_label))
             if found is None:
+                sub = (f" of subgroup {comp.subgroup_label!r} (an Outcome with subgroup="
+                       f"{comp.subgroup_label!r})" if comp.subgroup_label else "")
                 raise ContractError(f"outcomes: component {comp.name!r} needs measure "
-                                    f"{comp.measure!r} for cohort {cohort!r}; none given")
+                                    f"{comp.measure!r}{sub} for cohort {cohort!r}; none given")
             o = found
+            if comp.subgroup_label is not None:
+                varied = (*varied, f"subgroup {comp.subgroup_label}: the outcome of the "
+                          f"cohort's {o.n:,} members in it")
             if comp.hurdle is not None and not met.get((comp.hurdle, cohort), False):
                 met[(comp.name, cohort)] = False
                 drafts.append(Draft(cohort, comp.name, f"hurdle {comp.hurdle!r} not met", ZERO,

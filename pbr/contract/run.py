@@ -348,8 +348,26 @@ def compare_step(contract: Contract, measured: MeasureResult, comparator: Any = 
     (used_contract, frame, used), resolved = _passing_on(
         resolve_comparator, contract, _with_claims(contract, measured.frame, claims), comparator,
         model=model, needed=needed)
-    outcomes, compared = _passing_on(compare.outcomes, used_contract, frame, list(needed),
-                                     unit_name=unit)
+    whole = [m for m in dict.fromkeys(c.measure for c in contract.components
+                                      if c.measure is not None and c.subgroup_label is None)]
+    subgroups: dict[str, tuple[tuple[tuple[str, tuple[str, ...]], ...], list[str]]] = {}
+    for c in contract.components:
+        if c.measure is not None and c.subgroup_label is not None:
+            ms = subgroups.setdefault(c.subgroup_label, (c.subgroup, []))[1]
+            if c.measure not in ms:
+                ms.append(c.measure)
+    outcomes: tuple[Outcome, ...] = ()
+    compared: list[warnings.WarningMessage] = []
+    if whole or not subgroups:
+        outcomes, compared = _passing_on(compare.outcomes, used_contract, frame,
+                                         whole or list(needed), unit_name=unit)
+    for label, (rule, ms) in subgroups.items():
+        part = _subgroup_frame(frame, label, rule)
+        found, more = _passing_on(compare.outcomes, used_contract, part, ms, unit_name=unit)
+        outcomes += tuple(dataclasses.replace(o, subgroup=label,
+                                              source=f"{o.source}; subgroup {label}")
+                          for o in found)
+        compared = [*compared, *more]
     # the comparison's warnings (a small group, an exact method) are kept in the record
     warned = [str(w.message) for w in (*resolved, *compared)
               if issubclass(w.category, PbrWarning)]
@@ -362,6 +380,24 @@ def compare_step(contract: Contract, measured: MeasureResult, comparator: Any = 
         provenance["comparator_weights_sha256"] = used.weights_sha256
     notes = tuple(dict.fromkeys([*measured.notes, *used.notes, *warned]))
     return ContractComparison(contract, measured, used, outcomes, notes, provenance)
+
+
+def _subgroup_frame(frame: pl.DataFrame, label: str,
+                    rule: tuple[tuple[str, tuple[str, ...]], ...]) -> pl.DataFrame:
+    """The cohort's members in a component's subgroup (attribute values compared as text)."""
+    for attr, _ in rule:
+        if attr not in frame.columns:
+            raise ContractError(f"component subgroup {label!r}: column {attr!r} is not in the "
+                                f"cohort (columns: {', '.join(frame.columns)}); carry it in "
+                                "the cohort file")
+    mask = pl.lit(True)
+    for attr, values in rule:
+        mask = mask & pl.col(attr).cast(pl.String).is_in(list(values)).fill_null(False)
+    part = frame.filter(mask)
+    if part.is_empty():
+        raise ContractError(f"component subgroup {label!r}: nobody in the cohort belongs to "
+                            "it; check the attribute's values (compared as text)")
+    return part
 
 
 def _with_claims(contract: Contract, frame: pl.DataFrame,

@@ -204,6 +204,7 @@ def test_cube_functions() -> None:
     (pl.DataFrame({"g": ["a", "b"], "n": [1, 5]}), {"counts": ["m"]}, SpecError,
      "no column"),
     (pl.DataFrame({"g": ["a", "b"], "x": [0.1, 0.5]}), {}, SpecError, "bases="),
+    (pl.DataFrame({"year": [2019, 2020], "n": [4, 50]}), {}, SpecError, "no key columns"),
     (pl.DataFrame({"g": ["a", "b"], "n": [1, 5]}), {"rates": {"r": ("n", "n")}},
      SpecError, "no column"),
     (pl.DataFrame({"g": ["a", "b"], "n": [1, 5], "x": ["u", "v"]}), {"wide": True,

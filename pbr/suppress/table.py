@@ -318,6 +318,9 @@ def suppress(table: Any, rules: DisclosureRules | str | None = None, *,
     for k in keys:
         if k not in df.columns:
             raise SpecError(f"by: no column {k!r}; columns: {', '.join(df.columns)}")
+    if not keys and df.height > 1:
+        raise SpecError(f"by: the table has {df.height} rows and no key columns; name the "
+                        "columns that identify a row, e.g. by=['year']")
     if len(keys) > 3:
         raise SpecError(f"by: at most three keys are audited together, got {keys}; fix: "
                         "publish two- or three-way tables")

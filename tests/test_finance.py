@@ -283,3 +283,20 @@ def test_guarantee_pays_the_investors_not_the_payer() -> None:
     assert -0.2 < rate < 0
     assert xnpv(rate, bond.investor_flows(), places=4) == 0
     assert a.payer is not None and a.payer.cost == 0 and a.payer.benefit_cost_ratio is None
+
+
+def test_doctests_and_the_docs_page_run() -> None:
+    import doctest
+    import importlib
+    import re
+    from pathlib import Path
+
+    for name in ("rates", "bond", "appraise", "replicates", "indigo"):
+        module = importlib.import_module(f"pbr.finance.{name}")  # not the function
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, name
+    page = (Path(__file__).resolve().parents[1] / "docs" / "finance.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", page, re.DOTALL | re.MULTILINE)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, "docs/finance.md", "exec"), {})

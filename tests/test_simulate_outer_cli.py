@@ -101,6 +101,15 @@ def test_bad_flags_exit_2_and_write_nothing(contract: Path, tmp_path: Path,
     assert not out.exists()
 
 
+def test_progress_bar_on_stderr(contract: Path, tmp_path: Path) -> None:
+    r = RUNNER.invoke(app, ["simulate", str(contract), "--areas", "1", "--size", "200",
+                            "--rate", "0.28", "--n-sims", "10", "--plots", "none",
+                            "--marginal-replicates", "5", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert "done" in r.stderr and "━" in r.stderr     # the finished bar
+    assert "Wrote" in r.stdout and "done" not in r.stdout
+
+
 def test_population_file_and_contract_errors(contract: Path, tmp_path: Path) -> None:
     pop = pl.DataFrame({"offender_id": list(range(1, 201)),
                         "area": ["a"] * 200, "cohort": ["2019Q1"] * 200,

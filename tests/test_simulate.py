@@ -165,6 +165,10 @@ def test_effect_behaviour_and_population_semantics() -> None:
     assert pop.frame["risk_decile"].value_counts()["count"].to_list() == [100] * 10
     assert abs(pop.frame["p"].mean() - 0.3) < 0.01   # type: ignore[operator]
     assert np.allclose(pop.frame["mu"] / pop.frame["p"], 2.5)
+    sloped = Population.synthetic(areas=1, cohorts=1, size=100, rate=0.3, per_reoffender=2.5,
+                                  area_sd=0, frequency_slope=1.0)
+    later = (sloped.frame["mu"] / sloped.frame["p"] - 1).to_numpy()
+    assert np.allclose(later, 1.5 * sloped.frame["p"].to_numpy() / 0.3)
     renamed = pop.with_cohorts({"2019Q1": "cohort A"})
     assert renamed.cohorts == ("cohort A",)
     # case mix: the comparator follows the drawn cohort's expected rate

@@ -182,6 +182,7 @@ class Population:
                   size: int | Mapping[str, int] | Mapping[tuple[str, str], int] = 5000,
                   rate: float = 0.45, concentration: float = 4.0,
                   per_reoffender: float = 3.0, theta: float = 1.0, area_sd: float = 0.1,
+                  frequency_slope: float = 0.0,
                   seed: int = 0) -> Population:
         """A seeded synthetic population in ten equal risk bands per area and cohort.
 
@@ -189,7 +190,9 @@ class Population:
         (a + b): band d (1..10) has the Beta quantile at ``(d - 0.5) / 10``, moved on the
         logit scale by a normal area effect (sd ``area_sd``, drawn from ``seed``).
         Reoffenders commit ``per_reoffender`` reoffences on average (the first and
-        ``per_reoffender - 1`` later ones, NB with shape ``theta``; ``inf`` gives
+        ``m = per_reoffender - 1`` later ones; with ``frequency_slope`` s, band d's
+        later reoffences are ``m (p_d / rate)^s``, so higher-risk reoffenders reoffend
+        more often; NB with shape ``theta``; ``inf`` gives
         Poisson).  Offenders of a band share their parameters, so the simulation draws
         the band's counts, not each offender.
 
@@ -219,6 +222,8 @@ class Population:
             raise SpecError(f"rate: a proportion strictly between 0 and 1, got {rate!r}")
         if not concentration > 0:
             raise SpecError(f"concentration: > 0, got {concentration!r}")
+        if not np.isfinite(frequency_slope):
+            raise SpecError(f"frequency_slope: a finite number, got {frequency_slope!r}")
         if not per_reoffender >= 1:
             raise SpecError(f"per_reoffender: reoffences per reoffender, at least 1, got "
                             f"{per_reoffender!r}")
@@ -266,7 +271,8 @@ class Population:
                     cols["area"] += [a] * cnt
                     cols["cohort"] += [c] * cnt
                     cols["p"] += [float(pa[d])] * cnt
-                    cols["mu"] += [float(pa[d]) * per_reoffender] * cnt
+                    later = (per_reoffender - 1.0) * (float(pa[d]) / rate) ** frequency_slope
+                    cols["mu"] += [float(pa[d]) * (1.0 + later)] * cnt
                     cols["theta"] += [float(theta)] * cnt
                     cols["risk_decile"] += [d + 1] * cnt
         frame = pl.DataFrame(cols, schema={"offender_id": pl.Int64, "area": pl.String,
@@ -275,7 +281,9 @@ class Population:
                                            "risk_decile": pl.Int8})
         source = (f"synthetic (seed {seed}): Beta risk with mean {rate} and concentration "
                   f"{concentration} in ten bands, area sd {area_sd} on the logit scale; "
-                  f"{per_reoffender} reoffences per reoffender, theta {theta}")
+                  f"{per_reoffender} reoffences per reoffender"
+                  + (f" (later ones x (p / {rate})^{frequency_slope})" if frequency_slope
+                     else "") + f", theta {theta}")
         return cls(frame, source, "poisson" if math.isinf(theta) else "negbin")
 
     @classmethod

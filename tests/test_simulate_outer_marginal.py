@@ -167,3 +167,26 @@ def test_bad_inputs() -> None:
     one = marginal_payment(res, replicates=1)
     assert "first 1 of 2" in one.explain() and "per reoff." in str(one)
     assert one.summary("cohort").height == 4 and one.to_frame().height == 10
+
+
+def test_by_decile_weights_first_and_later_by_the_deciles_frequency() -> None:
+    """Decile 1's reoffenders commit one reoffence (m = 0: every prevented reoffence is a
+    first one), the others' three (m = 2: a third are first): under the binary design a
+    reoffence prevented at random pays 1,000 x the share of first ones."""
+    n = 2000
+    p = np.repeat(np.linspace(0.2, 0.6, 10), n // 10)
+    m = np.where(np.arange(n) < n // 10, 0.0, 2.0)
+    frame = pl.DataFrame({"offender_id": np.arange(1, n + 1), "area": ["a"] * n,
+                          "cohort": ["Q1"] * n, "p": p, "mu": p * (1 + m),
+                          "theta": np.full(n, np.inf)})
+    pop = Population.from_frame(frame)
+    c = Contract("m", comparator=Comparator(values={"binary_rate": 70}), components=(BINARY,))
+    mp = marginal_payment(simulate(c, pop, n_sims=10, seed=1))
+    dec = mp.deciles.sort("risk_decile")
+    assert dec["share_first"].to_list()[0] == pytest.approx(1.0)
+    assert dec["share_first"].to_list()[1:] == pytest.approx([1 / 3] * 9)
+    assert dec["per_reoffence"].to_list() == pytest.approx(
+        [1000.0] + [1000 / 3] * 9)
+    # helping an average offender of a decile pays p x 1,000 (its first reoffence)
+    assert dec["per_offender_helped"].to_list() == pytest.approx(
+        (np.linspace(0.2, 0.6, 10) * 1000).tolist())

@@ -31,6 +31,7 @@ from pbr.cli._options import (
     reading,
 )
 from pbr.cli._options import roles as column_roles
+from pbr.cli.database import extracted_inputs
 
 
 @app.command()
@@ -38,16 +39,18 @@ def pay(
     ctx: typer.Context,
     contract: Annotated[Path, typer.Argument(help="Contract TOML file.")],
     out: Annotated[Path, typer.Option(help="Directory for the statement and manifest.")],
-    cohort: Annotated[Path | None, typer.Option(
-        help="Cohort file (.csv, .parquet, .xlsx) with the contract's cohort column.")
+    cohort: Annotated[str | None, typer.Option(
+        help="Cohort file (.csv, .parquet, .xlsx) with the contract's cohort column, or a "
+             "database URI (extracted into --out/inputs and recorded).")
     ] = None,
-    events: Annotated[Path | None, typer.Option(help="Proven-offence events file.")] = None,
+    events: Annotated[str | None, typer.Option(
+        help="Proven-offence events file or database URI.")] = None,
     outcomes: Annotated[Path | None, typer.Option(
         help="Pay from published outcomes instead of measuring: a CSV file with columns "
              "cohort, measure, actual, comparator, n (and optionally base_n, lower, upper, "
              "start, year, source, unit_name, counts).")] = None,
-    custody: Annotated[Path | None, typer.Option(
-        help="Custody spells file (bed-day measures).")] = None,
+    custody: Annotated[str | None, typer.Option(
+        help="Custody spells file or database URI (bed-day measures).")] = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Date the data were extracted (YYYY-MM-DD): windows still open "
         "then are refused, or paid provisionally where the contract allows.")] = None,
@@ -149,12 +152,14 @@ def pay(
     read = {k: v for k, v in given_options.items() if defaults.get(k, object()) != v}
     with reported_errors(), flag_terms():
         announce_compile(bool((ctx.obj or {}).get("quiet", False)))
-        step(f"running contract {contract}")
-        runs, manifest = audit.pay_files(contract, cohort, events, out, custody=custody,
-                                         engine=engine.value, roles=roles,
-                                         read_options=read, as_of=as_of, paid=paid,
-                                         outcome_events=outcome_events,
-                                         participants=participants)
+        with extracted_inputs(out, step, cohort=cohort, events=events,
+                              custody=custody) as given:  # database inputs: extracts
+            step(f"running contract {contract}")
+            runs, manifest = audit.pay_files(
+                contract, given["cohort"], given["events"], out,
+                custody=given.get("custody"), engine=engine.value, roles=roles,
+                read_options=read, as_of=as_of, paid=paid, outcome_events=outcome_events,
+                participants=participants)
     _written(runs.statement, manifest, out)
 
 

@@ -88,3 +88,37 @@ def test_extract_refusals(tmp_path: Path) -> None:
     secret = _run("extract", "postgresql://u:hunter2@127.0.0.1:1/db?table=t", "--out",
                   tmp_path / "t.parquet")
     assert secret.exit_code == 2 and "hunter2" not in secret.output
+
+
+def test_pay_from_a_database_records_extracts_and_verifies(tmp_path: Path) -> None:
+    paths = io.write_synth(DATA, tmp_path)
+    contract = tmp_path / "contract.toml"
+    contract.write_text(demo_contract_text())
+    db = tmp_path / "project.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for name in ("cohort", "events"):
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{paths[name]}')")
+    uri = f"duckdb:///{db}?table="
+    files = _run("pay", contract, "--cohort", paths["cohort"], "--events", paths["events"],
+                 "--out", tmp_path / "files")
+    tables = _run("pay", contract, "--cohort", uri + "cohort", "--events", uri + "events",
+                  "--out", tmp_path / "db")
+    assert files.exit_code == 0 and tables.exit_code == 0, (files.output, tables.output)
+    assert (tmp_path / "db" / "statement.csv").read_bytes() == \
+        (tmp_path / "files" / "statement.csv").read_bytes()
+    manifest = json.loads((tmp_path / "db" / "manifest.json").read_text())
+    text = json.dumps(manifest)
+    assert "inputs/cohort.parquet" in text and "inputs/events.parquet" in text
+    record = json.loads((tmp_path / "db" / "inputs" / "events.parquet.source.json").read_text())
+    assert record["query"] == 'SELECT * FROM "events"' and record["database"] == \
+        f"duckdb:///{db}"
+    check = _run("verify", tmp_path / "db" / "manifest.json")
+    assert check.exit_code == 0, check.output
+    # a failure after the first extract leaves --out as it was: nothing, not even inputs/
+    bad = _run("pay", contract, "--cohort", uri + "cohort", "--events", uri + "nope",
+               "--out", tmp_path / "bad")
+    assert bad.exit_code == 2 and "cannot read table 'nope'" in bad.output
+    assert not (tmp_path / "bad").exists()
+    again = _run("pay", contract, "--cohort", uri + "cohort", "--events", uri + "events",
+                 "--out", tmp_path / "db")
+    assert again.exit_code == 2 and "never overwritten" in again.output

@@ -181,6 +181,8 @@ def test_effect_behaviour_and_population_semantics() -> None:
     assert float(cc.cmp.value["binary_rate"][0]) == pytest.approx(expected, abs=1e-6)
     assert res.summary()["p_any_payment"].is_between(0, 1).all()
     assert (res.summary()["mean_se"] > 0).all()
+    part = res.frame_for("lin", Effect.none(), "cherry-picking 50%")
+    assert part.equals(res.frame.filter(behaviour="cherry-picking 50%"))
     text = res.explain()
     assert "Binomial" in text and "seed 1" in text
     one = res.explain(behaviour="cherry-picking 50%", replicate=2)

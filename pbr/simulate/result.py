@@ -136,6 +136,13 @@ class SimulationResult:
     def to_frame(self) -> pl.DataFrame:
         return self.frame
 
+    def frame_for(self, design: str, effect: Any, behaviour: Any) -> pl.DataFrame:
+        """The rows of :attr:`frame` for one design, effect and behaviour, built alone
+        (the whole frame holds every combination: replicates x cells x designs x effects x
+        behaviours rows)."""
+        d, e, b = self._keys(design, effect, behaviour)
+        return self._part(d, e, b)
+
     def to_pandas(self) -> Any:
         return self.frame.to_pandas()
 

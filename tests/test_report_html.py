@@ -230,6 +230,25 @@ def test_publication_mode_withholds_a_small_provider_everywhere() -> None:
     assert "Publication mode" in pub.html and "Full detail" in full.html
 
 
+def test_publication_mode_withholds_a_small_group_of_the_comparison() -> None:
+    cohort = DATA.cohort.with_columns(
+        provider=pl.when(pl.int_range(pl.len()) < 5).then(pl.lit("PX"))
+        .otherwise(pl.col("provider")))
+    res = pbr.measure(cohort, DATA.events)
+    with pytest.warns(pbr.SmallSampleWarning, match="provider=PX"):
+        cmp = pbr.compare(res, 0.3, by="provider")
+    pub = html_report(res, comparison=cmp, units=None, publication=True)
+    full = html_report(res, comparison=cmp, units=None)
+    assert cmp.jdl_text("PX") in full.html.replace("&#x27;", "'")
+    assert "Withheld: provider = PX is below the disclosure threshold." in pub.html
+    assert cmp.jdl_text("PX") not in pub.html.replace("&#x27;", "'")
+    table = pub.html.split('id="table-comparison"')[1].split("</table>")[0]
+    row = re.search(r'<tr><th scope="row">PX</th>(.*?)</tr>', table)
+    assert row is not None and "[c]" in row.group(1)
+    forest = next(c for c in Page(pub.html).figcaptions if "Estimates" in c)
+    assert "PX" not in forest and "P1" in forest
+
+
 def test_publication_mode_with_named_rules(run: Any) -> None:
     rep = html_report(run, publication="threshold_5_round_5")
     assert rep.publication is not None and "5" in rep.publication

@@ -84,6 +84,23 @@ class Guard:
         return cells
 
 
+    def diff(self, full: pl.DataFrame, published: pl.DataFrame
+             ) -> dict[tuple[int, str], TableCell]:
+        """The cells a result's own publication mode withheld: present in ``full``,
+        null in ``published`` (the same rows and columns, e.g. ``summary()`` and
+        ``summary(disclosure=rules)``)."""
+        if self.rules is None:
+            return {}
+        cells = {(i, c): TableCell(self.rules.symbol, f"withheld under {self.rules.name}")
+                 for c in full.columns if c in published.columns
+                 for i, (a, b) in enumerate(zip(full[c].to_list(), published[c].to_list(),
+                                                strict=True))
+                 if a is not None and b is None}
+        self.tables += 1
+        self.withheld += len(cells)
+        return cells
+
+
 Built = Section | str  # a section, or why it is not there
 Builder = Callable[[Inputs, Guard, list[Chart]], Built]
 
@@ -119,7 +136,8 @@ def headline(inp: Inputs, guard: Guard, charts: list[Chart]) -> Built:
                   ("paid on account", f"{st.currency} {fmt(st.paid_on_account, 'money')}"),
                   ("total due", f"{st.currency} {fmt(st.total, 'money')}")]
     c = inp.comparison
-    if c is not None and not c.by:
+    if c is not None and not c.by and not (guard.on and Guard(guard.rules).diff(
+            c.summary(), c.summary(disclosure=guard.rules))):  # (not counted twice)
         r = c.frame.row(0, named=True)
         items.append((f"effect ({c.measure}, {c.level:.0%} interval)",
                       f"{fmt(r['estimate'], 'num')} [{fmt(r['lower'], 'num')}, "
@@ -231,9 +249,9 @@ def comparison(inp: Inputs, guard: Guard, charts: list[Chart]) -> Built:
     if c is None:
         return "no comparison given (a ComparisonResult: pbr.compare)"
     s = c.summary()
-    counts = ["n"]
-    cells = guard.table(s, list(c.by) or [], counts) if c.by else guard.table(
-        s.with_columns(all=pl.lit("all")), "all", counts)
+    # the comparison's own publication mode: a small group's figures, and a rate whose
+    # count of reoffenders is small, are withheld (ComparisonResult.summary)
+    cells = guard.diff(s, c.summary(disclosure=guard.rules)) if guard.on else {}
     rate = c._rate and not c._ratio
     kinds = {"n": "int", "cohort_value": "pct" if c._rate else "num",
              "comparator_value": "pct" if c._rate else "num", "estimate": "num",

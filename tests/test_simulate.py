@@ -142,7 +142,10 @@ def test_same_seed_same_bytes_whatever_the_threads() -> None:
     pop = Population.synthetic(areas=2, cohorts=2, size=300, seed=1)
     kw = dict(effect=[Effect.none(), Effect(p=0.1, frequency=0.1, by_band={10: 0.5})],
               behaviour=[Behaviour.none(), Behaviour.creaming(0.5)], n_sims=600, seed=42)
-    one = simulate(linear(), pop, threads=1, **kw)  # type: ignore[arg-type]
+    seen: list[tuple[int, int]] = []
+    one = simulate(linear(), pop, threads=1, progress=lambda d, t: seen.append((d, t)),
+                   **kw)  # type: ignore[arg-type]
+    assert seen[-1] == (2400, 2400) and len(seen) == 4 * 3      # 4 combinations x 3 shards
     two = simulate(linear(), pop, threads=2, **kw)  # type: ignore[arg-type]
     assert one.frame.equals(two.frame)
     assert one.manifest_json() == two.manifest_json()

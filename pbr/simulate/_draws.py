@@ -11,6 +11,7 @@ effect, behaviour and design sees the same random streams (common random numbers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -129,9 +130,10 @@ def draw_shard(g: Groups, n_cells: int, seed: int, shard: int, n_rep: int
     return reo, reoff
 
 
-def draw(g: Groups, n_cells: int, n_sims: int, seed: int, threads: int | None = None
-         ) -> tuple[np.ndarray, np.ndarray]:
-    """All replicates, shard by shard on a pool of threads (the kernel releases the GIL)."""
+def draw(g: Groups, n_cells: int, n_sims: int, seed: int, threads: int | None = None,
+         progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All replicates, shard by shard on a pool of threads (the kernel releases the GIL);
+    ``progress(k)`` is called in this thread as each shard of ``k`` replicates is done."""
     reo = np.zeros((n_sims, n_cells), dtype=np.int64)
     reoff = np.zeros((n_sims, n_cells), dtype=np.int64)
     plan = shards(n_sims)
@@ -146,7 +148,11 @@ def draw(g: Groups, n_cells: int, n_sims: int, seed: int, threads: int | None = 
     if workers <= 1 or len(plan) == 1:
         for job in plan:
             one(job)
+            if progress is not None:
+                progress(job[2])
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(one, plan))
+            for job, _ in zip(plan, pool.map(one, plan), strict=True):
+                if progress is not None:
+                    progress(job[2])
     return reo, reoff

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -71,7 +71,8 @@ def simulate(contract: Contract | Mapping[str, Contract], population: Population
              behaviour: Behaviour | Sequence[Behaviour] | None = None,
              n_sims: int = 10_000, seed: int = 0, casemix: bool = True,
              baseline: str | None = None, client: Any = None,
-             threads: int | None = None) -> SimulationResult:
+             threads: int | None = None,
+             progress: Callable[[int, int], None] | None = None) -> SimulationResult:
     """Simulate a contract's payments, side by side for several designs.
 
     Parameters
@@ -104,6 +105,9 @@ def simulate(contract: Contract | Mapping[str, Contract], population: Population
     threads
         Threads drawing shards in this process (default Numba's thread count); never
         changes a number.
+    progress
+        Called as ``progress(done, total)`` (replicates drawn over every effect and
+        behaviour) as the draws advance, in the calling thread (a progress bar).
 
     Returns
     -------
@@ -134,6 +138,8 @@ def simulate(contract: Contract | Mapping[str, Contract], population: Population
         raise SpecError(f"seed: an integer >= 0, got {seed!r}")
     if not isinstance(casemix, bool):
         raise SpecError(f"casemix: True or False, got {casemix!r}")
+    if progress is not None and not callable(progress):
+        raise SpecError(f"progress: a function progress(done, total), got {progress!r}")
     if baseline not in (None, "contract", "population"):
         raise SpecError(f"baseline: 'contract', 'population' or None, got {baseline!r}")
     bases = {name: baseline or _default_baseline(c) for name, c in designs.items()}
@@ -152,6 +158,14 @@ def simulate(contract: Contract | Mapping[str, Contract], population: Population
         warnings.warn(note, DataQualityWarning, stacklevel=2)
     counts: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     groups: dict[tuple[str, str], _draws.Groups] = {}
+    total, done = n_sims * len(effects) * len(behaviours), 0
+
+    def advance(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress is not None:
+            progress(done, total)
+
     for b in behaviours:
         lay = layouts[b.label]
         for e in effects:
@@ -160,9 +174,10 @@ def simulate(contract: Contract | Mapping[str, Contract], population: Population
             if client is not None:
                 from pbr.simulate._dask import draw_on
                 counts[(e.label, b.label)] = draw_on(client, g, lay.cells.size, n_sims, seed)
+                advance(n_sims)
             else:
                 counts[(e.label, b.label)] = _draws.draw(g, lay.cells.size, n_sims, seed,
-                                                         threads)
+                                                         threads, advance)
     provenance = {
         "pbr_version": __version__, "seed": seed, "n_sims": n_sims, "shard": _draws.SHARD,
         "casemix": casemix, "baseline": bases,

@@ -497,3 +497,16 @@ def test_subgroup_component_in_a_measured_run() -> None:
                                            'subgroup = { gender = ["F"] }'))
     with pytest.raises(ContractError, match=r"column 'gender' is not in the cohort"):
         pbr.run_contract(bad, data.cohort, data.events)
+
+
+def test_subgroup_outcomes_published_in_a_file(tmp_path: Path) -> None:
+    from pbr.audit import pay_outcomes
+    from pbr.io.results import read_outcomes, write_outcomes
+
+    given = [Outcome("Q1", "binary_rate", actual=40, comparator=45, n=100),
+             Outcome("Q1", "binary_rate", actual=35, comparator=45, n=20, subgroup="sex=F")]
+    path = write_outcomes(given, tmp_path / "outcomes.csv")
+    assert read_outcomes(path) == tuple(given)
+    statement, _ = pay_outcomes(Contract.from_toml(WOMEN), path, tmp_path / "out")
+    assert statement.total == Decimal("2500.00")
+    assert pbr.verify(tmp_path / "out").ok

@@ -153,7 +153,8 @@ def write_summary(result: MeasureResult, path: str | Path, *,
 #: the columns of an outcomes file: :class:`~pbr.Outcome`'s fields, required ones first;
 #: ``counts`` is a JSON object (``{"offenders": "41"}``), ``provisional`` true or false
 OUTCOME_COLUMNS = ("cohort", "measure", "actual", "comparator", "n", "base_n", "lower",
-                   "upper", "start", "year", "source", "unit_name", "counts", "provisional")
+                   "upper", "start", "year", "source", "unit_name", "counts", "provisional",
+                   "subgroup")
 _REQUIRED = OUTCOME_COLUMNS[:5]
 
 
@@ -207,8 +208,9 @@ def read_outcomes(path: str | Path) -> tuple[Outcome, ...]:
     fields of :class:`~pbr.Outcome`): ``cohort``, ``measure``, ``actual``,
     ``comparator`` and ``n`` are required; ``base_n``, ``lower``, ``upper``, ``start``
     (ISO date), ``year``, ``source``, ``unit_name``, ``counts`` (a JSON object) and
-    ``provisional`` (true or false: an interim figure) may be given or left empty.
-    Numbers are read as text into ``Decimal`` (never through a float), so ``24.390244``
+    ``provisional`` (true or false: an interim figure) may be given or left empty, and
+    ``subgroup`` (a subgroup component's label, e.g. ``sex=F``; empty for the whole
+    cohort).  Numbers are read as text into ``Decimal`` (never through a float), so ``24.390244``
     stays ``24.390244``.
 
     Raises
@@ -262,12 +264,14 @@ def read_outcomes(path: str | Path) -> tuple[Outcome, ...]:
         raise SchemaError(f"outcomes file {str(path)!r} has a header but no rows; give "
                           "one row per cohort and measure")
     out = tuple(_outcome(path, i, row) for i, row in enumerate(frame.iter_rows(named=True), 1))
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str, str | None], int] = {}
     for i, o in enumerate(out, 1):
-        key = (o.cohort, o.measure)
+        key = (o.cohort, o.measure, o.subgroup)
         if key in seen:
             raise SchemaError(f"outcomes file {str(path)!r}: rows {seen[key]} and {i} both "
-                              f"give cohort {o.cohort!r}, measure {o.measure!r}; keep one")
+                              f"give cohort {o.cohort!r}, measure {o.measure!r}"
+                              + (f", subgroup {o.subgroup!r}" if o.subgroup else "")
+                              + "; keep one")
         seen[key] = i
     return out
 

@@ -140,3 +140,25 @@ def test_cli_iom(files: dict[str, Path], data: pbr.synth.SyntheticData, tmp_path
     bad = runner.invoke(app, ["iom", "--membership", str(members), "--events",
                               str(files["events"]), "--after", "during"])
     assert bad.exit_code == 2 and "as_of" in bad.output
+
+
+def test_cli_attribute_splits_a_statement(files: dict[str, Path], tmp_path: Path) -> None:
+    contract = tmp_path / "contract.toml"
+    contract.write_text(demo_contract_text(), encoding="utf-8")
+    pay_dir = tmp_path / "pay"
+    r = runner.invoke(app, ["pay", str(contract), "--cohort", str(files["cohort"]),
+                            "--events", str(files["events"]), "--out", str(pay_dir)])
+    assert r.exit_code == 0, r.output
+    split = tmp_path / "split.csv"
+    r = runner.invoke(app, ["attribute", "--cohort", str(files["cohort"]), "--spells",
+                            str(files["spells"]), "--statement", str(pay_dir / "statement.csv"),
+                            "--contract", str(contract), "--split-out", str(split)])
+    assert r.exit_code == 0, r.output
+    assert "the statement split between providers" in r.output
+    parts = pl.read_csv(split, infer_schema=False)
+    lines = pl.read_csv(pay_dir / "statement.csv", infer_schema=False)
+    assert sum(Decimal(x) for x in parts["amount"]) == sum(Decimal(x) for x in lines["amount"])
+    bad = runner.invoke(app, ["attribute", "--cohort", str(files["cohort"]), "--spells",
+                              str(files["spells"]), "--statement",
+                              str(pay_dir / "statement.csv")])
+    assert bad.exit_code == 2 and "go together" in bad.output

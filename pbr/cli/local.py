@@ -3,8 +3,11 @@ accountability (docs/methodology/local.md)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from types import SimpleNamespace
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -12,7 +15,7 @@ import typer
 import pbr
 from pbr import io
 from pbr.areas import AreaHierarchy, RecordedCrime, area_report, crime_change
-from pbr.attribution import RULES, attribute
+from pbr.attribution import RULES, attribute, split_statement, totals
 from pbr.cli._app import app, progress, reported_errors
 from pbr.cli._options import (
     Encoding,
@@ -61,6 +64,14 @@ def attribute_command(
              "out ('normalise').")] = "unattributed",
     explain: Annotated[list[str] | None, typer.Option(
         help="Print why an offender's shares are what they are (repeat).")] = None,
+    statement: Annotated[Path | None, typer.Option(
+        help="A statement.csv of pbr pay: split each line between the providers by the "
+             "shares of its cohort (needs --contract and --split-out).")] = None,
+    contract: Annotated[Path | None, typer.Option(
+        help="The statement's contract TOML (its rounding) and cohort column.")] = None,
+    split_out: Annotated[Path | None, typer.Option(
+        help="Write the split statement: line, cohort, component, provider, amount.")
+    ] = None,
     out: Annotated[Path | None, typer.Option(
         help="Write the shares, one row per offender and provider (.csv, .parquet, "
              ".xlsx).")] = None,
@@ -77,6 +88,9 @@ def attribute_command(
     with reported_errors(), flag_terms():
         check_output(out, "--out", tuple(io.WRITE_FORMATS))
         check_not_input(out, "--out", {"--cohort": cohort, "--spells": spells})
+        check_output(split_out, "--split-out", tuple(io.WRITE_FORMATS))
+        if len({statement is None, contract is None, split_out is None}) != 1:
+            raise SpecError("--statement, --contract and --split-out go together")
         if rule not in RULES:
             raise SpecError(f"--rule: one of {', '.join(RULES)}, got {rule!r}")
         if (rule == "shapley") != (values is not None):
@@ -98,15 +112,59 @@ def attribute_command(
         step(f"attributing ({rule})")
         a = attribute(subjects.data, sp, rule=rule, value=value,  # type: ignore[arg-type]
                       uncovered=uncovered, follow_up=window)  # type: ignore[arg-type]
-        if out is not None:
-            with atomic_files(out) as (staged,):
-                io.write_table(a.frame, staged)
+        parts = None
+        if statement is not None and contract is not None and split_out is not None:
+            terms = io.read_contract(contract)
+            lines = _statement_lines(statement, terms.rounding)
+            parts = split_statement(lines, a, cohorts=subjects.data,
+                                    cohort_column=terms.cohort_column)
+        targets = [p for p in (out, split_out) if p is not None]
+        if targets:
+            with atomic_files(*targets) as staged:
+                tables = ([a.frame] if out is not None else []) + (
+                    [parts] if parts is not None else [])
+                for table, path in zip(tables, staged, strict=True):
+                    io.write_table(table, path)
     typer.echo(str(a))
+    if parts is not None:
+        typer.echo("\nthe statement split between providers:")
+        for provider, amount, n in totals(parts).rows():
+            typer.echo(f"  {provider:<24} {amount:>16} ({n} line parts)")
     for oid in explain or []:
         key: object = int(oid) if a.frame.schema["offender_id"].is_integer() else oid
         typer.echo(a.explain(key))
-    if out is not None:
-        typer.echo(f"wrote {out}")
+    for written in (out, split_out):
+        if written is not None:
+            typer.echo(f"wrote {written}")
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """The lines of a statement.csv, enough to split them (line, cohort, component,
+    amount) and the contract's rounding."""
+
+    lines: tuple[Any, ...]
+    total: Decimal
+    rounding: Any
+
+
+def _statement_lines(path: Path, rounding: Any) -> _Lines:
+    table = pl.read_csv(path, infer_schema=False)
+    need = {"line", "cohort", "component", "amount"}
+    if not need <= set(table.columns):
+        raise SchemaError(f"--statement {path}: not a pbr statement.csv (it needs the columns "
+                          f"{', '.join(sorted(need))}); give the statement.csv pbr pay wrote")
+    rows = []
+    for line, cohort, component, amount in table.select("line", "cohort", "component",
+                                                         "amount").rows():
+        try:
+            value = Decimal(amount)
+        except InvalidOperation:
+            raise SchemaError(f"--statement {path}: line {line} has amount {amount!r}, not a "
+                              "decimal amount") from None
+        rows.append(SimpleNamespace(line=line, cohort=cohort or "", component=component,
+                                    amount=value))
+    return _Lines(tuple(rows), sum((r.amount for r in rows), Decimal(0)), rounding)
 
 
 @app.command("crime-change")

@@ -360,7 +360,7 @@ def rows_sha256(df: pl.DataFrame) -> str:
             text = s.cast(pl.String)
             h.update(text.str.len_bytes().fill_null(-1).cast(pl.Int64).to_numpy()
                      .astype("<i8").tobytes())
-            h.update("".join(text.fill_null("").to_list()).encode())
+            h.update(text.fill_null("").str.join("").item().encode())
         elif s.dtype.is_nested() or s.dtype == pl.Object:
             raise SchemaError(f"column {name!r} has type {s.dtype}, which pbr does not read "
                               "from a database. Fix: select scalar columns only")

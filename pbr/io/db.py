@@ -340,9 +340,11 @@ class DatabaseRead:
 def rows_sha256(df: pl.DataFrame) -> str:
     """SHA-256 over a frame's column names, types and values, in row order.
 
-    The same bytes for the same values whatever the database or polars version:
+    The same rows with the same types give the same hash whatever the polars version:
     numeric and date columns hash their little-endian values and validity, text
-    columns their UTF-8 bytes and lengths, decimals their exact text.
+    columns their UTF-8 bytes and lengths, decimals their exact text.  The types are
+    part of it: a column read as 32-bit integers by one database and 64-bit by another
+    hashes differently.
 
     Examples
     --------

@@ -28,6 +28,7 @@ def test_local_cluster_equals_in_process() -> None:
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         there = simulate(c, pop, client=client, **kw)  # type: ignore[arg-type]
+
     for key, (reo, reoff) in here.counts.items():
         assert np.array_equal(reo, there.counts[key][0])
         assert np.array_equal(reoff, there.counts[key][1])
@@ -42,3 +43,12 @@ def test_client_must_be_a_client() -> None:
     pop = Population.synthetic(areas=1, cohorts=1, size=100, seed=2)
     with pytest.raises(SpecError, match="Client"):
         simulate(c, pop, n_sims=10, client=object())
+
+    class OtherVersions:   # a cluster whose workers run another numba
+        def run(self, f):  # type: ignore[no-untyped-def]
+            return {"tcp://w1": {**f(), "numba": "0.1"}}
+
+        scatter = submit = gather = run
+
+    with pytest.raises(SpecError, match="same versions"):
+        simulate(c, pop, n_sims=10, client=OtherVersions())

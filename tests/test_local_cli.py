@@ -162,3 +162,21 @@ def test_cli_attribute_splits_a_statement(files: dict[str, Path], tmp_path: Path
                               str(files["spells"]), "--statement",
                               str(pay_dir / "statement.csv")])
     assert bad.exit_code == 2 and "go together" in bad.output
+
+
+def test_cli_double_claims(files: dict[str, Path], data: pbr.synth.SyntheticData,
+                           tmp_path: Path) -> None:
+    other = tmp_path / "iom.csv"
+    data.cohort.head(10).with_columns(pl.col("index_date") + dt.timedelta(days=100)) \
+        .write_csv(other)
+    r = runner.invoke(app, ["double-claims", "--claim", f"crc={files['cohort']}",
+                            "--claim", f"iom={other}"])
+    assert r.exit_code == 1, r.output
+    assert "10 offender(s) claimed twice" in r.output
+    alone = tmp_path / "alone.csv"
+    data.cohort.head(5).with_columns(pl.col("offender_id") + 10**9).write_csv(alone)
+    r = runner.invoke(app, ["double-claims", "--claim", f"crc={files['cohort']}",
+                            "--claim", f"new={alone}"])
+    assert r.exit_code == 0 and "no offender is claimed" in r.output
+    bad = runner.invoke(app, ["double-claims", "--claim", "crc"])
+    assert bad.exit_code == 2 and "NAME=FILE" in bad.output

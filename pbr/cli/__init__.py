@@ -10,7 +10,7 @@ from pbr.cli import cohort as _cohort  # noqa: F401  (registers cohort, synth-di
 from pbr.cli import compare as _compare  # noqa: F401  (registers compare, power)
 from pbr.cli import database as _database  # noqa: F401  (registers extract, store)
 from pbr.cli import finance as _finance  # noqa: F401  (registers finance)
-from pbr.cli import local as _local  # noqa: F401  (registers attribute, crime-change, area-report, iom)
+from pbr.cli import local as _local  # noqa: F401  (registers attribute, double-claims, crime-change, area-report, iom)
 from pbr.cli import measure as _measure  # noqa: F401  (registers measure, synth, demo, presets)
 from pbr.cli import pay as _pay  # noqa: F401  (registers pay, verify)
 from pbr.cli import privacy as _privacy  # noqa: F401  (registers pseudonymise)

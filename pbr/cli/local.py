@@ -1,5 +1,5 @@
-"""``pbr attribute``, ``pbr crime-change``, ``pbr area-report`` and ``pbr iom``: local
-accountability (docs/methodology/local.md)."""
+"""``pbr attribute``, ``pbr double-claims``, ``pbr crime-change``, ``pbr area-report`` and
+``pbr iom``: local accountability (docs/methodology/local.md)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import typer
 import pbr
 from pbr import io
 from pbr.areas import AreaHierarchy, RecordedCrime, area_report, crime_change
-from pbr.attribution import RULES, attribute, split_statement, totals
+from pbr.attribution import RULES, attribute, double_claims, split_statement, totals
 from pbr.cli._app import app, progress, reported_errors
 from pbr.cli._options import (
     Encoding,
@@ -334,3 +334,50 @@ def iom_command(
     typer.echo(str(ba))
     if out is not None:
         typer.echo(f"wrote {out}")
+
+
+@app.command("double-claims")
+def double_claims_command(
+    claim: Annotated[list[str], typer.Option(
+        help="NAME=FILE: a contract's cohort file (offender_id, index_date); give two or "
+             "more.")],
+    follow_up: Annotated[str, typer.Option(
+        help="The contracts' follow-up window, e.g. '12 months'.")] = "12 months",
+    out: Annotated[Path | None, typer.Option(help="Write the overlaps.")] = None,
+    separator: Separator = None,
+    encoding: Encoding = "utf-8",
+    id_as_string: IdAsString = False,
+) -> None:
+    """Offenders whose outcome two contracts claim over overlapping follow-up windows.
+
+    Exit code 0 with none found; 1 when some offender is claimed twice.
+
+    Example: pbr double-claims --claim crc=crc_cohort.csv --claim iom=iom_cohort.csv
+    """
+    with reported_errors(), flag_terms():
+        check_output(out, "--out", tuple(io.WRITE_FORMATS))
+        cohorts: dict[str, Any] = {}
+        for item in claim:
+            name, sep, path = item.partition("=")
+            if not sep or not name or not path:
+                raise SpecError(f"--claim {item!r}: write NAME=FILE, e.g. --claim crc=c.csv")
+            if name in cohorts:
+                raise SpecError(f"--claim: the name {name!r} is given twice")
+            cohorts[name] = io.read_cohort(Path(path), **reading(
+                separator, encoding, None, id_as_string)).data
+        found = double_claims(cohorts, follow_up=follow_up)
+        if out is not None:
+            with atomic_files(out) as (staged,):
+                io.write_table(found, staged)
+    if found.height == 0:
+        typer.echo(f"no offender is claimed by two contracts over overlapping windows "
+                   f"({len(cohorts)} contracts)")
+        return
+    typer.echo(f"{found['offender_id'].n_unique():,} offender(s) claimed twice over "
+               "overlapping windows:")
+    with pl.Config(tbl_rows=20, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True):
+        typer.echo(str(found.head(20)))
+    if out is not None:
+        typer.echo(f"wrote {out}")
+    raise typer.Exit(1)

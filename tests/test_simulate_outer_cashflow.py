@@ -205,3 +205,17 @@ def test_more_refusals() -> None:
         cash_flows(other, _statement(c))  # type: ignore[arg-type]
     with pytest.raises(ContractError, match=r"cohorts.period: cash flows need"):
         payment_timing(Contract("x", components=(OUT,)))
+
+
+def test_simulated_fee_band_reconciled_at_the_period_end() -> None:
+    fee = Component("fee", "fee", amount=1000, periods=3, band_low=100, band_high=150,
+                    band_price=2)
+    c = _contract(components=(fee, OUT), on_account={})
+    frame = pl.DataFrame({"replicate": [0], "cohort": ["Q1"], "payment": [3020.0],
+                          "payment_fee": [3020.0]})       # 160 offenders: 10 x 2.00 above
+    fees = payments_by_date(c, frame).filter(pl.col("flow") == "fee")
+    assert fees.select("due_date", "amount").rows() == [
+        (dt.date(2020, 1, 31), 1000.0), (dt.date(2020, 2, 29), 1000.0),
+        (dt.date(2020, 3, 31), 1000.0), (dt.date(2020, 3, 31), 20.0)]
+    outcome = payments_by_date(c, frame).filter(pl.col("flow") == "outcome")
+    assert outcome["amount"].to_list() == [0.0]

@@ -45,6 +45,7 @@ from typing import Any
 
 import polars as pl
 
+from pbr.contract.components import Component
 from pbr.contract.outcome import as_decimal
 from pbr.contract.spec import Contract
 from pbr.contract.statement import PaymentStatement
@@ -212,9 +213,9 @@ def _split(amount: Decimal, k: int, quantum: Decimal) -> list[Decimal]:
 _SCHEMA_TAIL = {"cohort": pl.String, "flow": pl.String, "due_date": pl.Date}
 
 
-def _fees(contract: Contract, t: _Timing) -> dict[str, int]:
-    return {c.name: c.periods for c, _ in contract.terms(t.start)
-            if c.kind == "fee" and c.active}
+def _fees(contract: Contract, t: _Timing) -> dict[str, Component]:
+    """The fee components in force for the cohort (variations applied)."""
+    return {c.name: c for c, _ in contract.terms(t.start) if c.kind == "fee" and c.active}
 
 
 def _from_statement(contract: Contract, s: PaymentStatement, rep: str | Period | None
@@ -232,7 +233,7 @@ def _from_statement(contract: Contract, s: PaymentStatement, rep: str | Period |
             t = tim[x.cohort]
             fees = _fees(contract, t)
             if x.kind == "component" and x.component in fees and x.rule == "fee for service":
-                k = fees[x.component]
+                k = fees[x.component].periods
                 rows += [(x.cohort, "fee", d, a) for d, a in
                          zip(_instalment_dates(t, k), _split(x.amount, k, q), strict=True)]
             elif x.kind == "component" and x.component in fees:
@@ -283,14 +284,24 @@ def _from_frame(contract: Contract, frame: pl.DataFrame, rep: str | Period | Non
                               f"outcome payment; add column {col}")
         fee_total = fee_total + pl.col(col).cast(pl.Float64)
         for cohort, t in tim.items():
-            k = _fees(contract, t).get(name)
-            if k is None:
+            comp = _fees(contract, t).get(name)
+            if comp is None or comp.amount is None:
                 continue
+            k = comp.periods
             mine = frame.filter(pl.col("cohort").cast(pl.String) == cohort)
-            for d in _instalment_dates(t, k):
+            # the schedule in its instalments; the rest (the volume band) at the period's end
+            fixed = contract.rounding.round(comp.amount * k)
+            dates = _instalment_dates(t, k)
+            for d, part in zip(dates, _split(fixed, k, contract.rounding.quantum), strict=True):
                 parts.append(mine.select(*keys, pl.lit(cohort).alias("cohort"),
                                          pl.lit("fee").alias("flow"), pl.lit(d).alias("due_date"),
-                                         (pl.col(col).cast(pl.Float64) / k).alias("amount")))
+                                         pl.lit(float(part)).alias("amount")))
+            if comp.band_price is not None:
+                parts.append(mine.select(*keys, pl.lit(cohort).alias("cohort"),
+                                         pl.lit("fee").alias("flow"),
+                                         pl.lit(t.end).alias("due_date"),
+                                         (pl.col(col).cast(pl.Float64) - float(fixed))
+                                         .alias("amount")))
     outcome = frame.with_columns(fee_total.alias("_fees")).select(
         *keys, pl.col("cohort").cast(pl.String), pl.lit("outcome").alias("flow"),
         pl.col("cohort").cast(pl.String).replace_strict({c: t.due for c, t in tim.items()},

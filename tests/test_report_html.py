@@ -249,6 +249,26 @@ def test_publication_mode_withholds_a_small_group_of_the_comparison() -> None:
     assert "PX" not in forest and "P1" in forest
 
 
+def test_publication_mode_withholds_rare_covariate_shares_of_the_balance() -> None:
+    # a category with no treated offender separates perfectly: the model says so
+    with pytest.warns(pbr.PbrWarning, match="did not converge"):
+        m = pbr.match(DATA.cohort, "treated", ["age", "prior_sanctions", "offence_category"])
+    frame = m.balance().frame
+    treated = m.sample_sizes().row(0, named=True)["treated"]
+    rare = [i for i, (b, v) in enumerate(zip(frame["binary"], frame["mean_treated_before"],
+                                             strict=True))
+            if b and 0 < round(v * treated) < 10]
+    assert rare  # the synthetic cohort has rare offence categories among the treated
+    pub = html_report(m, publication=True)
+    full = html_report(m)
+    assert "love" in full.figures and "love" not in pub.figures
+    table = pub.html.split('id="table-balance"')[1].split("</table>")[0]
+    rows = table.split("<tbody>")[1].split("</tr>")
+    for i in rare:
+        assert rows[i].count("[c]") >= 2    # the share and its standardised difference
+    assert "[c]" not in rows[0]             # age is not a count
+
+
 def test_publication_mode_with_named_rules(run: Any) -> None:
     rep = html_report(run, publication="threshold_5_round_5")
     assert rep.publication is not None and "5" in rep.publication

@@ -352,12 +352,47 @@ def balance(inp: Inputs, guard: Guard, charts: list[Chart]) -> Built:
                        "smd_before", "mean_treated_after", "mean_control_after",
                        "smd_after", "status")
     kinds = dict.fromkeys(f.columns[1:-1], "num")
+    cells = _balance_cells(inp.match, b.frame, guard)
     body = [_p(f"Covariate balance before and after matching; standardised mean "
                f"differences with the denominator {b.denominator}. Below 0.05 is good and "
                "below 0.10 acceptable."),
-            frame_table(f, caption="Balance table", ident="table-balance", kinds=kinds),
-            _figure(charts, love_chart(b))]
+            frame_table(f, caption="Balance table", ident="table-balance", kinds=kinds,
+                        withheld=cells)]
+    if cells:
+        body.append(_p("Publication mode: the shares of a binary covariate that rest on "
+                       "fewer people than the disclosure threshold (or leave fewer than it "
+                       "in the complement) are withheld with their standardised "
+                       "differences; the Love plot is not drawn."))
+    else:
+        body.append(_figure(charts, love_chart(b)))
     return Section("balance", "Balance of the matched comparison", "\n".join(body))
+
+
+def _balance_cells(match: Any, frame: pl.DataFrame, guard: Guard
+                   ) -> dict[tuple[int, str], TableCell]:
+    """Publication mode: a binary covariate's share times its group's size is a count of
+    people; where it (or its complement) is below the threshold, the share is withheld."""
+    if not guard.on:
+        return {}
+    sizes = {r["sample"]: r for r in match.sample_sizes().iter_rows(named=True)}
+    n = {"treated_before": sizes["all"]["treated"], "control_before": sizes["all"]["control"],
+         "treated_after": sizes["matched"]["treated"],
+         "control_after": sizes["matched"]["control"]}
+    low = guard.rules.threshold
+    cells: dict[tuple[int, str], TableCell] = {}
+    for i, row in enumerate(frame.iter_rows(named=True)):
+        if not row["binary"]:
+            continue
+        for key, size in n.items():
+            group, when = key.split("_")
+            count = round(float(row[f"mean_{key}"] or 0.0) * float(size))
+            if 0 < count < low or 0 < round(float(size)) - count < low:
+                for c in (f"mean_{key}", f"smd_{when}"):
+                    cells[(i, c)] = TableCell(guard.rules.symbol, "withheld: a count of "
+                                              f"{group} people below the threshold "
+                                              f"({guard.rules.name})")
+    guard.withheld += len(cells)
+    return cells
 
 
 # --------------------------------------------------------------------------- funnel

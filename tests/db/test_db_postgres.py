@@ -117,3 +117,16 @@ def test_errors_name_the_database_without_password(postgres: PostgresServer,
     with pytest.raises(SchemaError, match="cannot connect to postgresql://pbr:\\*\\*\\*@") as err:
         read_database(closed)
     assert "hunter2" not in str(err.value)
+
+
+def test_statement_to_postgres_exact(postgres: PostgresServer, pg_database: str) -> None:
+    from pbr.contract import Contract, run_contract
+    from pbr.contract.spec import demo_contract_text
+
+    statement = run_contract(Contract.from_toml(demo_contract_text()), DATA.cohort,
+                             DATA.events).statement
+    write_results(pg_database, {"statement": statement}, run_id="s1")
+    total = read_database(f"{pg_database}?query=SELECT sum(amount) AS total, "
+                          "pg_typeof(sum(amount))::text AS type FROM statement")[0]
+    assert total["total"].to_list() == [statement.total]
+    assert total["type"].to_list() == ["numeric"]

@@ -13,6 +13,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pbr.contract import Line, PaymentStatement
 from pbr.errors import SchemaError, SpecError
@@ -300,3 +302,35 @@ def test_doctests_and_the_docs_page_run() -> None:
     assert blocks
     for code in blocks:
         exec(compile(code, "docs/finance.md", "exec"), {})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-1000, 1000), min_size=2, max_size=7))
+def test_irr_finds_the_polynomial_roots(flows: list[int]) -> None:
+    """Every rate reported zeroes the NPV; the rates are the positive real roots v of
+    sum c_i v^i (numpy's companion-matrix roots), r = 1/v - 1; a unique rate is
+    reported only when there is exactly one."""
+    import itertools
+
+    import numpy as np
+
+    result = irr(flows)
+    for r in result.rates:
+        v = 1 / (1 + r)
+        terms = [c * v**i for i, c in enumerate(flows)]
+        assert abs(sum(terms)) < 1e-7 * sum(map(abs, terms))
+    coeffs = np.trim_zeros(np.array(list(reversed(flows)), dtype=float), "f")
+    roots = np.roots(coeffs) if len(coeffs) > 1 else np.array([])
+    real = sorted(1 / v.real - 1 for v in roots if abs(v.imag) < 1e-7 and v.real > 1e-6)
+    distinct: list[float] = []
+    for r in real:  # a double root comes as two equal (or very close) roots
+        if not distinct or abs(r - distinct[-1]) > 1e-4 * max(1.0, abs(r)):
+            distinct.append(r)
+    for r in result.rates:
+        assert any(abs(r - d) < 1e-4 * max(1.0, abs(d)) for d in distinct), (r, distinct)
+    separated = all(b - a > 1e-2 * max(1.0, abs(a)) for a, b in itertools.pairwise(distinct))
+    in_range = all(-0.999 < d < 1e6 for d in distinct)
+    if separated and in_range and len(real) == len(distinct):  # simple, separated roots
+        assert len(result.rates) == len(distinct), (result, distinct)
+    assert len(result.rates) <= result.sign_changes
+    assert (result.status == "unique") == (len(result.rates) == 1)

@@ -101,6 +101,15 @@ def test_bad_flags_exit_2_and_write_nothing(contract: Path, tmp_path: Path,
     assert not out.exists()
 
 
+def test_excel_tables(contract: Path, tmp_path: Path) -> None:
+    r = _run(str(contract), "--areas", "1", "--size", "200", "--rate", "0.28", "--n-sims",
+             "10", "--plots", "none", "--marginal-replicates", "5", "--format", "xlsx",
+             "--out", str(tmp_path / "x"))
+    assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
+    summary = pl.read_excel(tmp_path / "x" / "summary.xlsx")
+    assert summary.height == 2 and "p_any_payment" in summary.columns
+
+
 def test_progress_bar_on_stderr(contract: Path, tmp_path: Path) -> None:
     r = RUNNER.invoke(app, ["simulate", str(contract), "--areas", "1", "--size", "200",
                             "--rate", "0.28", "--n-sims", "10", "--plots", "none",

@@ -510,3 +510,15 @@ def test_subgroup_outcomes_published_in_a_file(tmp_path: Path) -> None:
     statement, _ = pay_outcomes(Contract.from_toml(WOMEN), path, tmp_path / "out")
     assert statement.total == Decimal("2500.00")
     assert pbr.verify(tmp_path / "out").ok
+
+
+def test_simulation_refuses_rate_cards_and_subgroups() -> None:
+    from pbr.simulate import Population, simulate
+
+    pop = Population.synthetic(areas=1, cohorts=1, size=100, seed=1)
+    binary = Component("b", "linear", measure="binary_rate", basis="points", price=1)
+    for extra in (Component("card", "rate_card", prices={"employment_13w": 1}),
+                  Component("w", "linear", measure="binary_rate", basis="points", price=1,
+                            subgroup={"sex": ["F"]})):
+        with pytest.raises(ContractError, match=r"is not simulated"):
+            simulate(Contract("x", components=(binary, extra)), pop, n_sims=10)

@@ -184,6 +184,12 @@ class CompiledContract:
         measures: list[str] = []
         for c in self.order:
             for comp, _ in self.terms[c]:
+                if comp.active and (comp.kind == "rate_card" or comp.subgroup):
+                    what = "rate card" if comp.kind == "rate_card" else "subgroup component"
+                    raise ContractError(
+                        f"component {comp.name!r}: a {what} is not simulated (the "
+                        "simulation draws whole cohorts' proven reoffending, not outcome "
+                        "claims or subgroups); simulate a contract without it")
                 if comp.kind != "fee" and comp.measure not in measures:
                     measures.append(str(comp.measure))
                 if comp.active and comp.kind != "fee" and comp.measure not in SUPPORTED_MEASURES:

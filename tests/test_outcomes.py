@@ -281,6 +281,13 @@ def test_higher_is_better_measure_paid_on_an_increase_not_on_a_decrease() -> Non
     assert s.line("L1").rule == "linear 1000 per additional outcome"
     assert pay(c, [down]).total == Decimal("0.00")
     assert "increase, no clawback" in pay(c, [down]).explain("L1")
+    # the comparison's interval as significance thresholds: 40% against 25% on 40
+    # participants is not significant (interval -0.2 to 30.2 points), so a significance
+    # trigger pays nothing
+    sig = Contract("employment", components=(comp.replace(trigger="significant"),))
+    assert not up.significant_reduction and not up.significant_increase
+    assert pay(sig, [up]).total == Decimal("0.00")
+    assert "within the interval -> not met" in pay(sig, [up]).explain("L1")
 
 
 def test_significance_trigger_reads_the_direction() -> None:

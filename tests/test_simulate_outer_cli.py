@@ -116,6 +116,7 @@ def test_progress_bar_on_stderr(contract: Path, tmp_path: Path) -> None:
                             "--marginal-replicates", "5", "--out", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
     assert "done" in r.stderr and "━" in r.stderr     # the finished bar
+    assert "replicates drawn" in r.stderr            # the draws' own progress
     assert "Wrote" in r.stdout and "done" not in r.stdout
 
 

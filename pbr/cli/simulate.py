@@ -219,7 +219,7 @@ def simulate_command(
              f"{len(behaviours)} behaviour(s) x {len(designs)} design(s)")
         res = simulate(designs if len(designs) > 1 else main, pop, effect=effects,
                        behaviour=behaviours, n_sims=n_sims, seed=seed,
-                       casemix=not no_casemix)
+                       casemix=not no_casemix, progress=step.draws)
         step("marginal payment per prevented reoffence")
         mp = marginal_payment(res, replicates=marginal_replicates)
         step("cash flows")
@@ -308,6 +308,7 @@ class _Steps:
         self.quiet = quiet
         self.bar: Any = None
         self.task: Any = None
+        self.sims: Any = None
         self.done = 0
 
     def __enter__(self) -> _Steps:
@@ -325,6 +326,14 @@ class _Steps:
         if self.bar is not None:
             self.done = min(self.done + 1, self.TOTAL)
             self.bar.update(self.task, description=message[:60], completed=self.done)
+
+    def draws(self, done: int, total: int) -> None:
+        """The simulation's own progress: replicates drawn of all (a second bar)."""
+        if self.bar is None:
+            return
+        if self.sims is None:
+            self.sims = self.bar.add_task("replicates drawn", total=total)
+        self.bar.update(self.sims, completed=done, total=total)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -49,6 +49,17 @@ def test_hand_worked_replicates() -> None:
     assert "3 runs" in str(d) and "IRR actual/365" in d.explain()
 
 
+def test_runs_with_several_sign_changes_take_the_full_search() -> None:
+    # replicate 0: +2,300 then a clawback of 1,320 after a 1,000 outlay: rates 10%, 20%
+    bond = ImpactBond.build("c", "GBP", service_costs=[("2021-01-01", 1000)])
+    pay = pl.DataFrame({"replicate": [0, 0, 1], "date": [dt.date(2022, 1, 1),
+                        dt.date(2023, 1, 1), dt.date(2022, 1, 1)],
+                        "amount": [2300.0, -1320.0, 1100.0]})
+    f = return_distribution(pay, bond).frame
+    assert f["irr_status"].to_list() == ["multiple", "unique"]
+    assert f["irr"][0] is None and f["irr"][1] == pytest.approx(0.1, abs=1e-12)
+
+
 def test_frame_refusals() -> None:
     pay = pl.DataFrame({"replicate": [0], "date": [dt.date(2022, 1, 1)], "amount": [1.0]})
     with pytest.raises(SchemaError, match="no column 'amount'"):
@@ -109,6 +120,14 @@ def test_distribution_from_a_simulation() -> None:
     exact = d.appraisal(1, design="lin", effect="none", behaviour="none")
     assert float(exact.returned) == pytest.approx(row["returned"])
     assert exact.multiple == D(repr(row["multiple"])).quantize(D("0.0001"))
+    # the vectorised bisection agrees with xirr's Brent solution on every run
+    for rep in (0, 7, 23, 39):
+        for e in ("none", "p 10%, frequency 0%"):
+            one = f.filter((pl.col("effect") == e) & (pl.col("replicate") == rep))
+            rate = d.appraisal(rep, design="lin", effect=e, behaviour="none").irr.rate
+            assert (rate is None) == (one["irr"][0] is None)
+            if rate is not None:
+                assert abs(rate - one["irr"][0]) < 1e-12
     # same inputs, same numbers
     again = return_distribution(_sim(), bond, savings_per_outcome=2000, discount_rate="0.05")
     assert again.frame.equals(f)

@@ -217,6 +217,16 @@ def test_bad_rate_cards(fields: dict[str, object], match: str) -> None:
         Component("c", "rate_card", **fields)  # type: ignore[arg-type]
 
 
+def test_rate_card_money_on_the_rounding_grid() -> None:
+    card = Component("card", "rate_card", prices={"employment_13w": "100.005"})
+    with pytest.raises(ContractError, match=r"prices.employment_13w: 100.005 has more than 2"):
+        Contract("x", components=(card,))
+    capped = Component("card", "rate_card", prices={"employment_13w": 100},
+                       participant_cap="50.001")
+    with pytest.raises(ContractError, match=r"participant_cap: 50.001 has more than 2"):
+        Contract("x", components=(capped,))
+
+
 def test_a_rate_card_is_no_hurdle() -> None:
     card = Component("card", "rate_card", prices={"employment_13w": 100})
     linear = Component("b", "linear", measure="binary_rate", basis="points", price=1,

@@ -220,8 +220,8 @@ def _provisional(drafts: list[Draft], cohorts: set[str], years: dict[str, str]) 
     open_years = {years[c] for c in cohorts if c in years}
     out = []
     for d in drafts:
-        if d.component == "on account":
-            out.append(False)
+        if d.component == "on account" or d.participant is not None:
+            out.append(False)    # a payment on account, or an outcome claim on evidence
         elif d.cohort in cohorts or d.cohort == "(all)":
             out.append(True)
         else:

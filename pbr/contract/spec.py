@@ -227,6 +227,19 @@ class Contract:
             if c.hurdle is not None and names.index(c.hurdle) > names.index(c.name):
                 raise ContractError(f"component {c.name!r}.hurdle: list {c.hurdle!r} before "
                                     f"{c.name!r} (hurdles are evaluated in order)")
+        for c in self.components:
+            if c.kind != "rate_card":
+                continue
+            money = [(f"prices.{k}", v) for k, v in c.prices] + [
+                (k, getattr(c, k)) for k in ("participant_cap", "cap", "ring_fenced")
+                if getattr(c, k) is not None]
+            for key, amount in money:
+                if amount != self.rounding.round(amount):
+                    raise ContractError(
+                        f"component {c.name!r}.{key}: {amount} has more than "
+                        f"{self.rounding.places} decimal places (rounding.places); a rate "
+                        "card's prices and caps are amounts of money, so that a capped line "
+                        "never rounds above its cap")
         for v in self.variations:
             if v.component not in names:
                 raise ContractError(f"variation {v.effective}.component: no component named "

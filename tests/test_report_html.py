@@ -390,3 +390,27 @@ def test_demo_writes_the_report_beside_its_statement(tmp_path: Path) -> None:
     _, manifest = read_manifest(tmp_path / "statement")
     assert manifest.contract_sha256 in text and 'id="table-equality-outcomes"' in text
     assert pbr.audit.verify(tmp_path / "statement").ok  # the report is not an output
+
+
+def test_progress_is_a_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+
+    from pbr.cli import _app
+    from pbr.cli._progress import StepBar
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    ctx = click.Context(click.Command("x"), obj={"quiet": False})
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert not isinstance(_app.progress(ctx), StepBar)      # a pipe: plain lines
+    monkeypatch.setattr("sys.stderr", Tty())
+    bar = _app.progress(ctx)
+    assert isinstance(bar, StepBar)
+    bar("working")
+    with _app.reported_errors():
+        pass                                                 # the work ends: bar stops
+    assert bar._task is None and not _app._LIVE
+    quiet = click.Context(click.Command("x"), obj={"quiet": True})
+    assert not isinstance(_app.progress(quiet), StepBar)     # --quiet: nothing

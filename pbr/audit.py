@@ -48,6 +48,8 @@ from pbr.contract.statement import PaymentStatement
 from pbr.errors import AuditError, ContractError, PbrError, PbrWarning, SchemaError
 from pbr.io._atomic import atomic_files
 from pbr.io.contracts import read_contract, sha256_file
+from pbr.io.db import is_database_uri
+from pbr.io.extracts import extracted_inputs
 from pbr.io.manifest import (
     ENVIRONMENT_PACKAGES,
     MANIFEST_FORMAT,
@@ -399,7 +401,11 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
     Parameters
     ----------
     contract, cohort, events, custody
-        The contract TOML and the input tables (CSV, Parquet or Excel).
+        The contract TOML and the input tables (CSV, Parquet or Excel), or database
+        URIs (:mod:`pbr.io.db`): those are extracted first into ``out/inputs``
+        (``ROLE.parquet`` and the record of the read, ``ROLE.parquet.source.json``;
+        :func:`pbr.io.extracts.extracted_inputs`) and the run reads the extracts, so
+        the manifest hashes the rows used; a failed run removes them again.
     out
         Output directory: ``statement.csv``, ``statement.json``, ``statement.xlsx`` and
         ``manifest.json``.
@@ -452,6 +458,15 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
         files or running the contract raises).
     """
     out = Path(out)
+    if any(is_database_uri(x) for x in (cohort, events, custody)):
+        # database inputs run on extracts in out/inputs (pbr.io.extracts): the manifest
+        # hashes the rows used, and verify() recomputes from them
+        with extracted_inputs(out, cohort=cohort, events=events, custody=custody) as got:
+            return pay_files(contract, got["cohort"], got["events"], out,
+                             custody=got.get("custody"), engine=engine, seed=seed,
+                             roles=roles, read_options=read_options, as_of=as_of,
+                             paid=paid, comparator=comparator, model=model,
+                             outcome_events=outcome_events, participants=participants)
     files = {"contract": Path(contract), "cohort": Path(cohort), "events": Path(events)}
     if custody is not None:
         files["custody"] = Path(custody)

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import polars as pl
 import typer
@@ -28,50 +26,6 @@ def _read_result(path: Path) -> pl.DataFrame:
     if io.READ_FORMATS.get(path.suffix.lower()) != "csv" or not path.is_file():
         return io.read_table(path)
     return exact_numbers(io.read_table(path, text_columns=io.read_table(path).columns))
-
-
-#: where a command that records its inputs keeps the extracts of database inputs
-INPUTS = "inputs"
-
-
-@contextmanager
-def extracted_inputs(out: Path, step: Any, **inputs: str | None) -> Iterator[dict[str, Path]]:
-    """Database inputs of an audited command (``pbr pay``) extracted into ``out/inputs``
-    (:func:`pbr.io.extract`: ``ROLE.parquet`` and ``ROLE.parquet.source.json``, the
-    record of the read), so that the manifest hashes the rows the run used and ``pbr
-    verify`` can recompute it after the database has moved on.  Files are passed on as
-    they are; inputs not given (None) are left out.  If the block fails, the extracts
-    written are removed again."""
-    paths: dict[str, Path] = {}
-    written: list[Path] = []
-    folder = out / INPUTS
-    created = [d for d in (folder, *folder.parents) if not d.exists()]
-    try:
-        for role, given in inputs.items():
-            if given is None:
-                continue
-            if not is_database_uri(given):
-                paths[role] = Path(given)
-                continue
-            target = out / INPUTS / f"{role}.parquet"
-            side = target.with_name(target.name + ".source.json")
-            if target.exists() or side.exists():
-                raise SchemaError(
-                    f"--{role} {shown(given)}: {target} already exists; an extract is "
-                    f"never overwritten. Fix: give another --out, or remove {target}")
-            step(f"extracting {shown(given)} into {target}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            written += [target, side]
-            _extract(given, target)
-            paths[role] = target
-        yield paths
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        for d in created:  # deepest first: the folders made for the extracts, if empty
-            if d.is_dir() and not any(d.iterdir()):
-                d.rmdir()
-        raise
 
 
 @app.command("extract")

@@ -31,7 +31,7 @@ from pbr.cli._options import (
     reading,
 )
 from pbr.cli._options import roles as column_roles
-from pbr.cli.database import extracted_inputs
+from pbr.io.extracts import extracted_inputs
 
 
 @app.command()

@@ -122,3 +122,25 @@ def test_pay_from_a_database_records_extracts_and_verifies(tmp_path: Path) -> No
     again = _run("pay", contract, "--cohort", uri + "cohort", "--events", uri + "events",
                  "--out", tmp_path / "db")
     assert again.exit_code == 2 and "never overwritten" in again.output
+
+
+def test_pay_files_takes_uris(tmp_path: Path) -> None:
+    from pbr import audit
+
+    paths = io.write_synth(DATA, tmp_path)
+    contract = tmp_path / "contract.toml"
+    contract.write_text(demo_contract_text())
+    db = tmp_path / "project.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for name in ("cohort", "events", "custody"):
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{paths[name]}')")
+    uri = f"duckdb:///{db}?table="
+    runs, manifest = audit.pay_files(contract, uri + "cohort", uri + "events",
+                                     tmp_path / "out", custody=uri + "custody")
+    assert [(r, p) for r, p, _ in manifest.inputs] == [
+        ("contract", "../contract.toml"), ("cohort", "inputs/cohort.parquet"),
+        ("events", "inputs/events.parquet"), ("custody", "inputs/custody.parquet")]
+    assert audit.verify(tmp_path / "out" / "manifest.json").ok
+    same, _ = audit.pay_files(contract, paths["cohort"], paths["events"], tmp_path / "f",
+                              custody=paths["custody"])
+    assert same.statement.total == runs.statement.total

@@ -240,7 +240,7 @@ def test_publication_mode_withholds_a_small_group_of_the_comparison() -> None:
     pub = html_report(res, comparison=cmp, units=None, publication=True)
     full = html_report(res, comparison=cmp, units=None)
     assert cmp.jdl_text("PX") in full.html.replace("&#x27;", "'")
-    assert "Withheld: provider = PX is below the disclosure threshold." in pub.html
+    assert "provider = PX is a small group, or is withheld so that" in pub.html
     assert cmp.jdl_text("PX") not in pub.html.replace("&#x27;", "'")
     table = pub.html.split('id="table-comparison"')[1].split("</table>")[0]
     row = re.search(r'<tr><th scope="row">PX</th>(.*?)</tr>', table)

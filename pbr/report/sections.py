@@ -183,8 +183,9 @@ def statement(inp: Inputs, guard: Guard, charts: list[Chart]) -> Built:
         how: str | TableCell = "\n".join(t.strip() for t in
                                           st.explain(x.line).splitlines()[1:])
         if x.cohort in hidden:
-            how = TableCell(guard.rules.symbol, "explanation withheld: the cohort's counts "
-                            f"are below the disclosure threshold ({guard.rules.name})")
+            how = TableCell(guard.rules.symbol, "explanation withheld: it quotes the "
+                            "cohort's counts, which the disclosure rules withhold "
+                            f"({guard.rules.name})")
         rows.append([x.line, x.cohort, x.component, x.rule + (" (provisional)"
                                                               if x.provisional else ""),
                      x.amount, how])
@@ -228,8 +229,8 @@ def outcomes(inp: Inputs, guard: Guard, charts: list[Chart]) -> Built:
         "upper threshold": [None if o.upper is None else str(o.upper) for o in inp.outcomes],
         "how the comparator was set": [o.source for o in inp.outcomes]})
     hidden = _withheld_cohorts(inp, guard)
-    cells = {(i, c): TableCell(guard.rules.symbol, "withheld: the cohort's counts are below "
-                               f"the disclosure threshold ({guard.rules.name})")
+    cells = {(i, c): TableCell(guard.rules.symbol, "withheld with the cohort's counts, "
+                               f"which the disclosure rules withhold ({guard.rules.name})")
              for i, k in enumerate(frame["cohort"].to_list()) if k in hidden
              for c in ("n", "actual", "comparator", "lower threshold", "upper threshold",
                        "how the comparator was set")}
@@ -271,7 +272,9 @@ def comparison(inp: Inputs, guard: Guard, charts: list[Chart]) -> Built:
                                      for r in s.select(list(c.by)).rows()]
     for i, k in enumerate(keys):
         label = "all offenders" if k is None else f"{', '.join(c.by)} = {k}"
-        text = (f"Withheld: {label} is below the disclosure threshold." if i in hidden_rows
+        text = (f"Withheld under the disclosure rules ({guard.rules.name}): {label} is a "
+                "small group, or is withheld so that a small group cannot be worked out "
+                "from the total." if i in hidden_rows
                 else c.jdl_text(k))
         body.append(f'<blockquote class="jdl"><p><strong>{esc(label)}.</strong> '
                     f"{esc(text)}</p></blockquote>")
@@ -311,7 +314,9 @@ def curves(inp: Inputs, guard: Guard, charts: list[Chart]) -> Built:
                f"{r.spec.follow_up}.")]
     if drop:
         body.append(_p(f"Publication mode: no curve is drawn for {', '.join(sorted(drop))} "
-                       f"(counts below the disclosure threshold, {guard.rules.name})."))
+                       "(counts withheld under the disclosure rules, "
+                       f"{guard.rules.name}: small, or withheld so that a small group "
+                       "cannot be worked out from the total)."))
     if not keep.any():
         return Section("curves", "Reoffending over time", "\n".join(body))
     o = offenders.filter(keep)

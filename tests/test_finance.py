@@ -334,3 +334,11 @@ def test_irr_finds_the_polynomial_roots(flows: list[int]) -> None:
         assert len(result.rates) == len(distinct), (result, distinct)
     assert len(result.rates) <= result.sign_changes
     assert (result.status == "unique") == (len(result.rates) == 1)
+
+
+def test_rate_is_exact_to_a_fraction_of_a_cent_on_large_streams() -> None:
+    # the Excel stream scaled to billions: the NPV at the rate found is below half a cent
+    big = [(d, D(a) * 1_000_000) for d, a in EXCEL_XIRR]
+    r = xirr(big)
+    assert r.residual is not None and abs(r.residual) < D("0.005")
+    assert xnpv(r.require(), big) == 0

@@ -149,6 +149,10 @@ def test_code_lists_and_mapped_values() -> None:
     assert "cohort 1: reconviction_events_per_100 142 against 155" in \
         result["outcomes_achieved"]["value"]
     assert doc["dates"]["start_date_of_service_provision"]["value"] == "2010-09-09"
+    [commitment] = doc["outcome_payment_commitments"]
+    assert commitment["organisation_id"]["value"] == "INDIGO-ORG-0002"
+    assert commitment["result_type"]["value"] == "Overall"
+    assert commitment["total_outcome_payments"]["amount"]["value"] == D("274200.00")
 
 
 def test_amounts_are_written_exactly() -> None:

@@ -17,6 +17,8 @@ empty, are listed in docs/finance.md.
 * ``investment_details``: ``total_funds_invested.latest`` (capital drawn, last
   drawdown) and ``internal_rate_of_return.latest`` (the appraisal's IRR, or why there
   is none);
+* ``outcome_payment_commitments`` (one, the outcome payer: payments made to date, the
+  first and last payment dates as the period, Overall once ``stage`` is Complete);
 * ``investments`` (one, the investors as a whole), ``transactions`` (every drawdown,
   outcome payment, guarantee payment and repayment, dated);
 * ``outcome_metrics``, ``outcome_pricings`` (one per statement component with a single
@@ -276,6 +278,16 @@ def to_indigo(bond: ImpactBond, *, appraisal: Appraisal | None = None,
     if repayment is not None:
         investment["investor_repayment"] = _v(repayment)
     doc["investments"] = [investment]
+    payments = [f for f in bond.flows if f.kind == "outcome_payment"]
+    if payments:  # the outcome payer's payments to date (one payer: the bond's)
+        commitment: dict[str, Any] = {
+            "result_type": _v("Overall" if stage == "Complete" else "Interim"),
+            "period": {"start_date": _day(payments[0].date),
+                       "end_date": _day(payments[-1].date)},
+            "total_outcome_payments": _money(cur, paid)}
+        if payer_id:
+            commitment["organisation_id"] = _v(payer_id)
+        doc["outcome_payment_commitments"] = [commitment]
     kinds = {"drawdown": capital_type, "outcome_payment": "Outcome Payment",
              "guarantee": "Capital Repayment", "repayment": "Capital Repayment"}
     transactions = []

@@ -67,7 +67,8 @@ _DRIVERS: dict[str, str] = {"duckdb": "duckdb", "sqlite": "adbc_driver_sqlite.db
                             "postgresql": "adbc_driver_postgresql.dbapi"}
 _PACKAGES: dict[str, str] = {"duckdb": "duckdb", "sqlite": "adbc-driver-sqlite",
                              "postgresql": "adbc-driver-postgresql"}
-_URI = re.compile(r"^(duckdb|sqlite|postgresql|postgres)://", re.IGNORECASE)
+#: any ``scheme://``: a URI, never a file path (an unknown scheme is refused by name)
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199}$")
 #: the columns :func:`write_results` adds to every row
@@ -75,7 +76,8 @@ RUN_COLUMNS = ("run_id", "manifest_sha256")
 
 
 def is_database_uri(value: object) -> TypeGuard[str]:
-    """Whether ``value`` is a database URI pbr reads (rather than a file path).
+    """Whether ``value`` is a URI (``scheme://...``) rather than a file path: a database
+    pbr reads, or one it refuses by name (:func:`parse_database_uri`).
 
     Examples
     --------
@@ -194,15 +196,15 @@ def parse_database_uri(uri: str, *, table: str | None = None, query: str | None 
     >>> parse_database_uri("duckdb:///project.duckdb?query=SELECT a+b FROM t").query
     'SELECT a+b FROM t'
     """
-    if not is_database_uri(uri):
+    if not is_database_uri(uri) or uri.split("://", 1)[0].lower() not in SCHEMES:
         raise SchemaError(
-            f"{uri!r} is not a database URI. Fix: begin it with duckdb:///, sqlite:/// or "
-            "postgresql:// (e.g. duckdb:///project.duckdb?table=cohort)")
-    head, sep, sql = uri.partition("query=")
-    if sep and head[-1:] not in ("?", "&"):
-        head, sep, sql = uri, "", ""
-    if sep:
-        head = head[:-1]
+            f"{_redact(str(uri))!r} is not a database URI pbr reads. Fix: begin it with "
+            "duckdb:///, sqlite:/// or postgresql:// (e.g. "
+            "duckdb:///project.duckdb?table=cohort); from another database, export the "
+            "table to Parquet or CSV")
+    found = re.search(r"[?&]query=", uri)
+    head, sql = (uri[:found.start()], uri[found.end():]) if found else (uri, "")
+    if found:
         sql = unquote(sql).strip()
         if not sql:
             raise SchemaError(f"{_redact(uri)}: query= is empty. Fix: give the SELECT after "
@@ -218,7 +220,7 @@ def parse_database_uri(uri: str, *, table: str | None = None, query: str | None 
     if len(in_uri) > 1:
         raise SchemaError(f"{_redact(uri)}: table= given {len(in_uri)} times. Fix: give one")
     uri_table = in_uri[0] if in_uri else None
-    uri_query = sql if sep else None
+    uri_query = sql if found else None
     if (table is not None and uri_table is not None) or (query is not None and uri_query):
         raise SchemaError(f"{_redact(uri)}: the table or query is given both in the URI and "
                           "as an argument. Fix: give it once")

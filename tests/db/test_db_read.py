@@ -86,11 +86,12 @@ def test_is_database_uri() -> None:
     assert is_database_uri("DuckDB:///x.duckdb?table=t")
     assert not is_database_uri("cohort.parquet")
     assert not is_database_uri(Path("duckdb:/x"))
-    assert not is_database_uri("mysql://h/db?table=t")
+    assert is_database_uri("mysql://h/db?table=t")  # a URI, refused by name
+    assert not is_database_uri("C:\\data\\cohort.csv")
 
 
 @pytest.mark.parametrize(("uri", "message"), [
-    ("mysql://h/db?table=t", "not a database URI"),
+    ("mysql://ann:pw@h/db?table=t", "not a database URI pbr reads"),
     ("duckdb:///p.duckdb", "names no table and no query"),
     ("duckdb:///p.duckdb?table=a&query=SELECT 1", "both a table and a query"),
     ("duckdb:///p.duckdb?query=", "query= is empty"),
@@ -100,6 +101,7 @@ def test_is_database_uri() -> None:
     ("duckdb://p.duckdb?table=a", "three slashes"),
     ("sqlite:///?table=a", "no database file"),
     ("sqlite:///x.db?mode=ro&table=a", "unknown parameter(s) mode"),
+    ("duckdb:///subquery=1.duckdb", "names no table and no query"),
     ("postgresql://ann:pw@h/?table=a", "no database name"),
 ])
 def test_bad_uris(uri: str, message: str) -> None:
@@ -358,3 +360,14 @@ def test_sqlite_is_read_read_only(lite: Path, tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match=r"readonly|read-only|read only"):
         io.read_table(f"sqlite:///{lite}?query=INSERT INTO cohort VALUES ('x', 'y') "
                       "RETURNING *")
+
+
+def test_query_after_a_path_holding_query(tmp_path: Path) -> None:
+    s = parse_database_uri("duckdb:///subquery=1.duckdb?query=SELECT 1")
+    assert (s.database, s.query) == ("subquery=1.duckdb", "SELECT 1")
+
+
+def test_unknown_database_refused_without_password(tmp_path: Path) -> None:
+    with pytest.raises(SchemaError, match="not a database URI pbr reads") as err:
+        io.read_cohort("mysql://ann:hunter2@h/db?table=cohort")
+    assert "hunter2" not in str(err.value)

@@ -267,7 +267,7 @@ def _sign_changes(amounts: Sequence[Decimal]) -> int:
     return sum(1 for a, b in itertools.pairwise(signs) if a != b)
 
 
-def _solve(times: np.ndarray, values: np.ndarray, basis: str, exact_times: list[Decimal],
+def _solve(times: np.ndarray, basis: str, exact_times: list[Decimal],
            amounts: list[Decimal]) -> IrrResult:
     # combine flows at the same time, in time order (Descartes counts them once)
     order = np.argsort(times, kind="stable")
@@ -383,8 +383,7 @@ def irr(flows: Iterable[Any]) -> IrrResult:
     """
     amounts = _amounts(flows)
     times = np.arange(len(amounts), dtype=float)
-    return _solve(times, np.array([float(a) for a in amounts]), "periodic",
-                  [Decimal(i) for i in range(len(amounts))], amounts)
+    return _solve(times, "periodic", [Decimal(i) for i in range(len(amounts))], amounts)
 
 
 def xirr(flows: Iterable[tuple[_dt.date, Any]]) -> IrrResult:
@@ -406,5 +405,4 @@ def xirr(flows: Iterable[tuple[_dt.date, Any]]) -> IrrResult:
     origin = min(dates)
     exact = _year_fractions(dates, origin)
     times = np.array([(d - origin).days / 365.0 for d in dates])
-    return _solve(times, np.array([float(a) for a in amounts]), "actual/365", exact,
-                  amounts)
+    return _solve(times, "actual/365", exact, amounts)

@@ -376,7 +376,7 @@ def _per_replicate(pay: pl.DataFrame, outs: pl.DataFrame, keys: tuple[str, ...],
         keep = m[i] != 0
         amounts = [Decimal(repr(float(x))).quantize(quantum, rounding=ROUND_HALF_EVEN)
                    for x in m[i][keep]]
-        res = _solve(times[keep], m[i][keep], "actual/365",
+        res = _solve(times[keep], "actual/365",
                      [t for t, k in zip(exact_t, keep, strict=True) if k], amounts)
         status[i] = res.status
         irr[i] = np.nan if res.rate is None else res.rate

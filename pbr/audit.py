@@ -215,22 +215,25 @@ def _run(files: Mapping[str, Path], engine: str, roles: Mapping[str, str],
         _read("events", files["events"], roles, options),
         custody=None if custody is None else _read("custody", custody, roles, options),
         engine=engine, as_of=as_of, prior=prior, comparator=given[0], model=given[1],
-        outcome_events=(read_outcome_events(files["outcome_events"])
+        outcome_events=(read_outcome_events(files["outcome_events"],
+                                            outcome_types=c.outcome_types())
                         if "outcome_events" in files else None),
         participants=None if people is None else read_participants(people))
     return c, runs
 
 
-def _claims(files: Mapping[str, Path]) -> OutcomeAssessment | None:
-    """The outcome claims of a run from published outcomes (rate cards), if any."""
+def _claims(files: Mapping[str, Path], contract: Contract) -> OutcomeAssessment | None:
+    """The outcome claims of a run from published outcomes (rate cards), if any, checked
+    against the contract's outcome definitions."""
     if "outcome_events" not in files:
         return None
     if "participants" not in files:
         raise SchemaError("participants: paying rate cards from published outcomes needs "
                           "the participants file (participant_id, start_date, cohort, "
                           "attributes): pbr pay --participants FILE")
-    return assess(read_outcome_events(files["outcome_events"]),
-                  read_participants(files["participants"]))
+    types = contract.outcome_types()
+    return assess(read_outcome_events(files["outcome_events"], outcome_types=types),
+                  read_participants(files["participants"]), outcome_types=types)
 
 
 def _paid_from_outcomes(contract: Contract, outcomes: Iterable[Outcome],
@@ -248,7 +251,8 @@ def _paid_from_claims(contract: Contract, files: Mapping[str, Path]) -> PaymentS
     text = contract.to_toml()
     provenance = {"pbr_version": __version__, "contract": text,
                   "contract_sha256": hashlib.sha256(text.encode()).hexdigest()}
-    return pay_statement(contract, (), provenance=provenance, events=_claims(files))
+    return pay_statement(contract, (), provenance=provenance,
+                         events=_claims(files, contract))
 
 
 def pay_claims(contract: str | Path, outcome_events: str | Path, participants: str | Path,
@@ -592,7 +596,8 @@ def pay_outcomes(contract: Contract | str | Path,
             files[role] = Path(claim_file)
             digests.update(_hashes({role: files[role]}))
     prior = _paid(paid, out, files, digests, copies)
-    statement = _paid_from_outcomes(c, given, digests["outcomes"], prior, _claims(files))
+    statement = _paid_from_outcomes(c, given, digests["outcomes"], prior,
+                                    _claims(files, c))
     prov = statement.provenance
 
     def make(outputs: tuple[tuple[str, str, str], ...]) -> Manifest:
@@ -850,7 +855,7 @@ def verify(manifest: str | Path, *, inputs: str | Path | None = None) -> Verific
                 c = read_contract(files["contract"])
                 statement = _paid_from_outcomes(c, read_outcomes(files["outcomes"]),
                                                 sha256_file(files["outcomes"]),
-                                                _prior(files), _claims(files))
+                                                _prior(files), _claims(files, c))
                 now_notes = _notes(statement.notes)
             else:
                 c, runs = _run(files, m.engine, dict(m.roles),

@@ -532,3 +532,71 @@ def test_simulation_refuses_rate_cards_and_subgroups() -> None:
                             subgroup={"sex": ["F"]})):
         with pytest.raises(ContractError, match=r"is not simulated"):
             simulate(Contract("x", components=(binary, extra)), pop, n_sims=10)
+
+
+CUSTOM = '''
+[contract]
+name = "with a 52-week job"
+[[outcome]]
+name = "employment_52w"
+title = "employment sustained 52 weeks"
+evidence = ["hmrc_rti"]
+sustained_weeks = 52
+window_days = 1000
+requires = ["employment_26w"]
+[[component]]
+name = "card"
+kind = "rate_card"
+prices = { employment_13w = 1000.00, employment_26w = 500.00, employment_52w = 250.00 }
+'''
+
+
+def test_contract_defines_its_own_outcomes(tmp_path: Path) -> None:
+    c = Contract.from_toml(CUSTOM)
+    assert Contract.from_toml(c.to_toml()) == c
+    assert c.outcome_types()["employment_52w"].requires == ("employment_26w",)
+    people = tmp_path / "people.csv"
+    people.write_text("participant_id,start_date\nA,2020-01-01\n")
+    claims = tmp_path / "claims.csv"
+    claims.write_text(
+        "participant_id,outcome_type,date_achieved,evidence_ref,evidence_type,verified\n"
+        "A,employment_13w,2020-04-01,R1,hmrc_rti,true\n"
+        "A,employment_26w,2020-07-01,R2,hmrc_rti,true\n"
+        "A,employment_52w,2020-12-30,R3,hmrc_rti,true\n"
+        "A,employment_52w,2021-01-05,R4,payslip,true\n")
+    contract = tmp_path / "contract.toml"
+    contract.write_text(CUSTOM)
+    from pbr.audit import pay_claims
+    statement, _ = pay_claims(contract, claims, people, tmp_path / "out")
+    got = [(x.measure, str(x.amount), x.rule) for x in statement.lines]
+    assert got == [("employment_13w", "1000.00", "rate card 1000.00 per employment_13w"),
+                   ("employment_26w", "500.00", "rate card 500.00 per employment_26w"),
+                   ("employment_52w", "250.00", "rate card 250.00 per employment_52w"),
+                   ("employment_52w", "0.00", "not paid: evidence type not accepted (O4)")]
+    assert pbr.verify(tmp_path / "out").ok
+    # claims assessed without the contract's definitions are refused
+    from pbr.outcomes import STANDARD, OutcomeDefinition
+    other = OutcomeDefinition("employment_52w", "x", ("payslip",), sustained_weeks=52)
+    ev = OutcomeEvents.from_frame(pl.read_csv(claims, infer_schema_length=0),
+                                  outcome_types=[*STANDARD.values(), other])
+    p = Participants.from_frame(pl.read_csv(people, infer_schema_length=0))
+    with pytest.raises(ContractError, match=r"assessed without the contract's definition"):
+        pay(c, events=assess(ev, p, outcome_types=[*STANDARD.values(), other]))
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    (CUSTOM.replace("employment_52w = 250.00", "employment_52wk = 250.00"),
+     r"prices: \['employment_52wk'\] are not defined outcome types"),
+    (CUSTOM.replace('requires = ["employment_26w"]', 'requires = ["employment_39w"]'),
+     r"outcome: outcome definition 'employment_52w'.requires: \['employment_39w'\] not "
+     r"defined"),
+    (CUSTOM.replace('evidence = ["hmrc_rti"]', 'evidence = ["photo"]'),
+     r"unknown evidence type"),
+    (CUSTOM.replace('title = "employment sustained 52 weeks"\n', ""),
+     r"outcome 'employment_52w'.title: missing"),
+    (CUSTOM.replace("window_days = 1000", "window_days = 1000\nprice = 3"),
+     r"outcome: unknown key\(s\) price"),
+])
+def test_bad_outcome_tables(text: str, match: str) -> None:
+    with pytest.raises(ContractError, match=match):
+        Contract.from_toml(text)

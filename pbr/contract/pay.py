@@ -128,6 +128,13 @@ def pay(contract: Contract, outcomes: Iterable[Outcome] = (), *,
     if events is not None and not isinstance(events, OutcomeAssessment):
         raise ContractError(f"events: expected a pbr.outcomes.OutcomeAssessment (from "
                             f"pbr.outcomes.assess), got {type(events).__name__}")
+    if events is not None:
+        differ = [d.name for d in contract.outcome_definitions
+                  if events.definitions.get(d.name) != d]
+        if differ:
+            raise ContractError(f"events: the claims were assessed without the contract's "
+                                f"definition(s) of {differ}; assess them with "
+                                "outcome_types=contract.outcome_types()")
     others = [c.name for c in contract.components if c.kind != "rate_card"]
     if not outcomes and events is not None and others:
         raise ContractError(f"outcomes: none given, but component(s) {others} are paid per "

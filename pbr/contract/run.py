@@ -464,6 +464,7 @@ def outcome_assessment(contract: Contract, cohort: Any, outcome_events: Any,
     ``participants`` (a :class:`~pbr.outcomes.Participants` or a frame), or else the
     contract's cohort: ``offender_id`` as the participant, ``index_date`` as the start,
     the contract's cohort column as the cohort and the other columns as attributes.
+    The definitions are the contract's (:meth:`~pbr.contract.Contract.outcome_types`).
 
     Examples
     --------
@@ -480,8 +481,9 @@ def outcome_assessment(contract: Contract, cohort: Any, outcome_events: Any,
     """
     if isinstance(outcome_events, OutcomeAssessment):
         return outcome_events
+    types = contract.outcome_types()
     events = (outcome_events if isinstance(outcome_events, OutcomeEvents)
-              else OutcomeEvents.from_frame(outcome_events))
+              else OutcomeEvents.from_frame(outcome_events, outcome_types=types))
     if participants is None:
         frame = cohort.data if isinstance(cohort, Cohort) else as_frame(cohort, "cohort")
         keep = [c for c in frame.columns if c != "row"]
@@ -493,7 +495,7 @@ def outcome_assessment(contract: Contract, cohort: Any, outcome_events: Any,
         people = participants
     else:
         people = Participants.from_frame(participants)
-    return assess(events, people, as_of=as_of)
+    return assess(events, people, outcome_types=types, as_of=as_of)
 
 
 def run_contract(contract: Contract, cohort: Any, events: Any, *, custody: Any = None,

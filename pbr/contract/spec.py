@@ -25,6 +25,7 @@ from pbr.contract.comparator import Comparator
 from pbr.contract.components import Component
 from pbr.contract.outcome import as_decimal
 from pbr.errors import ContractError, PeriodError, SpecError
+from pbr.outcomes.definitions import STANDARD, OutcomeDefinition, definitions
 from pbr.period import Period
 from pbr.spec import MeasureSpec, parse_date, preset
 
@@ -167,6 +168,7 @@ class Contract:
     source: str = ""
     rate_unit: str = "percent"
     provisional: bool = False
+    outcome_definitions: tuple[OutcomeDefinition, ...] = ()
     reporting_lag: Period | None = None
     period_length: Period | None = None
 
@@ -227,9 +229,22 @@ class Contract:
             if c.hurdle is not None and names.index(c.hurdle) > names.index(c.name):
                 raise ContractError(f"component {c.name!r}.hurdle: list {c.hurdle!r} before "
                                     f"{c.name!r} (hurdles are evaluated in order)")
+        if isinstance(self.outcome_definitions, dict):
+            set_(self, "outcome_definitions", tuple(self.outcome_definitions.values()))
+        try:
+            defined = self.outcome_types()
+        except SpecError as exc:
+            raise ContractError(f"outcome: {exc}") from None
         for c in self.components:
             if c.kind != "rate_card":
                 continue
+            undefined = [k for k, _ in c.prices if k not in defined]
+            if undefined:
+                raise ContractError(
+                    f"component {c.name!r}.prices: {undefined} are not defined outcome types "
+                    f"(defined: {', '.join(defined)}); correct the name, or define the "
+                    "outcome in an [[outcome]] table (name, title, evidence, "
+                    "sustained_weeks, window_days, requires)")
             money = [(f"prices.{k}", v) for k, v in c.prices] + [
                 (k, getattr(c, k)) for k in ("participant_cap", "cap", "ring_fenced")
                 if getattr(c, k) is not None]
@@ -255,6 +270,20 @@ class Contract:
         check_contract(self)
 
     # ------------------------------------------------------------------ derived
+    def outcome_types(self) -> dict[str, OutcomeDefinition]:
+        """The outcome definitions the contract's rate cards pay on: pbr's standard ones
+        (:data:`pbr.outcomes.STANDARD`) with the contract's ``[[outcome]]`` tables added
+        (or replacing a standard one of the same name).
+
+        Examples
+        --------
+        >>> sorted(Contract("x", components=(Component("c", "rate_card", prices={
+        ...     "employment_13w": 1}),)).outcome_types())[:2]
+        ['accommodation_13w', 'employment_13w']
+        """
+        merged = {**STANDARD, **{d.name: d for d in self.outcome_definitions}}
+        return definitions(merged)
+
     @property
     def measure_spec(self) -> MeasureSpec:
         """The measure: the preset with the contract's overrides."""
@@ -331,6 +360,8 @@ class Contract:
             out["variation"] = [{"effective": v.effective, "component": v.component,
                                  "set": dict(v.set), **({"note": v.note} if v.note else {})}
                                 for v in self.variations]
+        if self.outcome_definitions:
+            out["outcome"] = [d.to_dict() for d in self.outcome_definitions]
         return out
 
     def to_toml(self) -> str:
@@ -386,7 +417,7 @@ _SHOWN = {"values": "baseline values", "baseline_risk": "baseline risk",
 #: contract-level limits: caps (maximum) and floors (minimum) of outcome payments
 LIMITS = ("cohort_cap", "cohort_floor", "year_cap", "year_floor", "total_cap", "total_floor")
 
-_TABLES = {"contract", "cohorts", "measure", "comparator", "component", "limits",
+_TABLES = {"outcome", "contract", "cohorts", "measure", "comparator", "component", "limits",
            "on_account", "variation", "rounding"}
 
 
@@ -417,6 +448,23 @@ def _keys(table: str, data: Any, known: set[str]) -> dict[str, Any]:
         raise ContractError(f"{table}: unknown key(s) {', '.join(unknown)}; "
                             f"known: {', '.join(sorted(known))}")
     return data
+
+
+def _outcome(data: Any) -> OutcomeDefinition:
+    """An ``[[outcome]]`` table as an :class:`~pbr.outcomes.OutcomeDefinition`."""
+    known = {"name", "title", "evidence", "sustained_weeks", "window_days", "requires",
+             "measure", "source"}
+    table = _keys("outcome", data, known)
+    for key in ("name", "title", "evidence"):
+        if key not in table:
+            raise ContractError(f"outcome {table.get('name', '?')!r}.{key}: missing; an "
+                                "[[outcome]] needs name, title and evidence")
+    try:
+        args: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                for k, v in table.items()}
+        return OutcomeDefinition(**args)
+    except SpecError as exc:
+        raise ContractError(str(exc)) from None
 
 
 def _from_dict(cls: type[Contract], data: dict[str, Any]) -> Contract:
@@ -459,4 +507,5 @@ def _from_dict(cls: type[Contract], data: dict[str, Any]) -> Contract:
         components=tuple(Component.from_dict(dict(c)) for c in data.get("component", [])),
         limits=data.get("limits", {}), on_account=tuple(on_account.items()),
         variations=variations,
-        rounding=Rounding(**rounding))
+        rounding=Rounding(**rounding),
+        outcome_definitions=tuple(_outcome(d) for d in data.get("outcome", [])))

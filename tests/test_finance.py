@@ -342,3 +342,18 @@ def test_rate_is_exact_to_a_fraction_of_a_cent_on_large_streams() -> None:
     r = xirr(big)
     assert r.residual is not None and abs(r.residual) < D("0.005")
     assert xnpv(r.require(), big) == 0
+
+
+def test_appraisal_with_two_rates_reports_both_and_gives_no_irr() -> None:
+    # capital drawn again after an outcome payment: -1,000, +2,300, -1,320 a year apart
+    bond = ImpactBond.build("twice", "GBP",
+                            service_costs=[("2021-01-01", 1000), ("2023-01-01", 1320)],
+                            outcome_payments=[("2022-01-01", 2300)])
+    a = appraise(bond, discount_rate="0.15")
+    assert a.irr.status == "multiple" and a.irr.rate is None
+    assert [round(r, 10) for r in a.irr.rates] == [0.1, 0.2]
+    summary = dict(zip(a.summary()["metric"], a.summary()["value"], strict=False))
+    assert summary["irr"] == "" and summary["irr_status"] == "multiple"
+    assert any("IRR multiple" in n for n in a.notes) and "IRR not defined" in str(a)
+    # the NPV at a stated rate still answers: positive between the two rates
+    assert a.npv == D("1.89")  # -1000 + 2300/1.15 - 1320/1.3225 = -1000 + 2000 - 998.11

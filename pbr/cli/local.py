@@ -24,7 +24,9 @@ from pbr.cli._options import (
     check_not_input,
     check_output,
     flag_terms,
+    input_path,
     reading,
+    shown,
 )
 from pbr.cli.measure import DEFAULT_PRESET, _spec
 from pbr.errors import SchemaError, SpecError
@@ -40,16 +42,18 @@ def _levels(text: str) -> list[str]:
     return levels
 
 
-def _table(path: Path, separator: str | None, encoding: str) -> pl.DataFrame:
+def _table(path: Path | str, separator: str | None, encoding: str) -> pl.DataFrame:
     return io.read_table(path, separator=separator, encoding=encoding)
 
 
 @app.command("attribute")
 def attribute_command(
     ctx: typer.Context,
-    cohort: Annotated[Path, typer.Option(help="Cohort file: offender_id, index_date.")],
-    spells: Annotated[Path, typer.Option(
-        help="Provider spells file: offender_id, provider, start, end (empty: open), role.")],
+    cohort: Annotated[str, typer.Option(
+        help="Cohort file or database URI: offender_id, index_date.")],
+    spells: Annotated[str, typer.Option(
+        help="Provider spells file or database URI: offender_id, provider, start, end "
+             "(empty: open), role.")],
     rule: Annotated[str, typer.Option(
         help=f"Attribution rule: {', '.join(RULES)}.")] = "time_share",
     follow_up: Annotated[str | None, typer.Option(
@@ -87,7 +91,8 @@ def attribute_command(
     step = progress(ctx)
     with reported_errors(), flag_terms():
         check_output(out, "--out", tuple(io.WRITE_FORMATS))
-        check_not_input(out, "--out", {"--cohort": cohort, "--spells": spells})
+        check_not_input(out, "--out", {"--cohort": input_path(cohort),
+                                       "--spells": input_path(spells)})
         check_output(split_out, "--split-out", tuple(io.WRITE_FORMATS))
         if len({statement is None, contract is None, split_out is None}) != 1:
             raise SpecError("--statement, --contract and --split-out go together")
@@ -97,7 +102,7 @@ def attribute_command(
             raise SpecError("--values is read with --rule shapley, and --rule shapley needs "
                             "--values (a file of pathway, value)")
         read = reading(separator, encoding, None, id_as_string)
-        step(f"reading {cohort} and {spells}")
+        step(f"reading {shown(cohort)} and {shown(spells)}")
         subjects = io.read_cohort(cohort, **read)
         sp = pbr.ProviderSpells.from_frame(_table(spells, read["separator"], encoding))
         value = None

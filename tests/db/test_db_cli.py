@@ -144,3 +144,33 @@ def test_pay_files_takes_uris(tmp_path: Path) -> None:
     same, _ = audit.pay_files(contract, paths["cohort"], paths["events"], tmp_path / "f",
                               custody=paths["custody"])
     assert same.statement.total == runs.statement.total
+
+
+def test_attribute_spells_from_sqlite(tmp_path: Path) -> None:
+    import sqlite3
+
+    cohort = pl.DataFrame({"offender_id": [1, 2], "index_date": ["2020-01-31", "2020-03-01"]})
+    spells = pl.DataFrame({"offender_id": [1, 1, 2], "provider": ["prison", "probation", "prison"],
+                           "start": ["2019-06-01", "2020-01-31", "2019-01-01"],
+                           "end": ["2020-01-31", None, "2020-03-01"],
+                           "role": ["custody", "community", "custody"]})
+    cohort.write_csv(tmp_path / "cohort.csv")
+    spells.write_csv(tmp_path / "spells.csv")
+    db = tmp_path / "local.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE cohort (offender_id INTEGER, index_date TEXT)")
+    con.executemany("INSERT INTO cohort VALUES (?, ?)", cohort.rows())
+    con.execute("CREATE TABLE spells (offender_id INTEGER, provider TEXT, start TEXT, "
+                "\"end\" TEXT, role TEXT)")
+    con.executemany("INSERT INTO spells VALUES (?, ?, ?, ?, ?)", spells.rows())
+    con.commit()
+    con.close()
+    outs = []
+    for c, s in ((tmp_path / "cohort.csv", tmp_path / "spells.csv"),
+                 (f"sqlite:///{db}?table=cohort", f"sqlite:///{db}?table=spells")):
+        out = tmp_path / f"shares{len(outs)}.csv"
+        r = _run("attribute", "--cohort", c, "--spells", s, "--rule", "time_share",
+                 "--out", out)
+        assert r.exit_code == 0, r.output
+        outs.append(pl.read_csv(out))
+    assert outs[0].equals(outs[1]) and outs[0].height >= 2

@@ -403,6 +403,11 @@ class Contract:
                             if c.subgroup else "")
                          + (f"; ring-fenced {c.ring_fenced}" if c.ring_fenced is not None
                             else ""))
+        lines += [f"  outcome      {d.name}: {d.title}"
+                  + (f", sustained {d.sustained_weeks} weeks" if d.sustained_weeks else "")
+                  + (f", within {d.window_days} days" if d.window_days is not None else "")
+                  + (f", after {', '.join(d.requires)}" if d.requires else "")
+                  for d in self.outcome_definitions]
         lines += [f"  limit        {k} {v}" for k, v in self.limits]
         lines += [f"  variation    from {v.effective}: {v.component} {dict(v.set)}"
                   for v in self.variations]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -267,6 +268,31 @@ def test_publication_mode_withholds_rare_covariate_shares_of_the_balance() -> No
     for i in rare:
         assert rows[i].count("[c]") >= 2    # the share and its standardised difference
     assert "[c]" not in rows[0]             # age is not a count
+
+
+def test_publication_mode_withholds_a_small_cohorts_explanations() -> None:
+    c = DATA.cohort
+    small = pl.concat([c.filter(pl.col("cohort_period") != "2019Q4"),
+                       c.filter(pl.col("cohort_period") == "2019Q4").head(6)])
+    with warnings.catch_warnings():  # the small cohort's own warnings: not the point here
+        warnings.simplefilter("ignore", pbr.PbrWarning)
+        small_run = run_contract(Contract.from_toml(demo_contract_text()), small,
+                                 DATA.events)
+    pub = html_report(small_run, publication=True)
+    table = pub.html.split('id="table-statement"')[1].split("</table>")[0]
+    rows = [r for r in table.split("</tr>") if "<td>2019Q" in r]
+    q4 = [r for r in rows if "<td>2019Q4</td>" in r]
+    assert q4 and all("explanation withheld" in r for r in q4)
+    # and others' where secondary suppression withholds their counts (the headline gives
+    # the total), but not every cohort's
+    hidden = {re.findall(r"<td>(2019Q\d)</td>", r)[0] for r in rows
+              if "explanation withheld" in r}
+    assert "2019Q4" in hidden and 2 <= len(hidden) < 4
+    for x in small_run.statement.lines:          # the amounts are published as contracted
+        assert f"{x.amount:,}" in table
+    outcomes = pub.html.split('id="table-outcomes"')[1].split("</table>")[0]
+    q4_outcomes = [r for r in outcomes.split("</tr>") if ">2019Q4</th>" in r]
+    assert q4_outcomes and all(r.count("[c]") == 6 for r in q4_outcomes)
 
 
 def test_publication_mode_with_named_rules(run: Any) -> None:

@@ -600,3 +600,24 @@ def test_contract_defines_its_own_outcomes(tmp_path: Path) -> None:
 def test_bad_outcome_tables(text: str, match: str) -> None:
     with pytest.raises(ContractError, match=match):
         Contract.from_toml(text)
+
+
+def test_cli_names_a_bad_claims_row(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pbr.cli import app
+
+    contract = tmp_path / "contract.toml"
+    contract.write_text(CUSTOM)
+    people = tmp_path / "people.csv"
+    people.write_text("participant_id,start_date\nA,2020-01-01\n")
+    claims = tmp_path / "claims.csv"
+    claims.write_text(
+        "participant_id,outcome_type,date_achieved,evidence_ref,evidence_type,verified\n"
+        "A,employment_13w,01/04/2020,R1,hmrc_rti,true\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["pay", str(contract), "--outcome-events", str(claims),
+                                   "--participants", str(people), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "date_achieved: row 0 holds '01/04/2020', not a date" in " ".join(res.output.split())
+    assert not out.exists()

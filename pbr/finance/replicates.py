@@ -51,7 +51,9 @@ class ReturnDistribution:
     Attributes
     ----------
     frame
-        One row per (keys, replicate): ``invested``, ``returned``, ``multiple``, ``irr``
+        One row per (keys, replicate): ``invested`` and ``returned`` (the negative and the
+        positive net flows per date: a clawback paid back counts as invested),
+        ``multiple``, ``irr``
         (null when not unique), ``irr_status``, ``npv``, ``payer_cost``, ``outcomes``,
         ``payer_net`` (outcomes x savings per outcome - cost; null without savings).
     keys

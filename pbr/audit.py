@@ -613,10 +613,10 @@ def pay_outcomes(contract: Contract | str | Path,
     return statement, _publish(out, statement, c, "none", make, files, copies)
 
 
-def pay(contract: Contract, outcomes: Iterable[Outcome] | ContractComparison, *,
+def pay(contract: Contract, outcomes: Iterable[Outcome] | ContractComparison = (), *,
         out: str | Path | None = None, prior: Paid = None,
-        provenance: Mapping[str, Any] | None = None, notes: Iterable[str] = ()
-        ) -> PaymentStatement:
+        provenance: Mapping[str, Any] | None = None, notes: Iterable[str] = (),
+        events: OutcomeAssessment | None = None) -> PaymentStatement:
     """Apply a contract's payment components to per-cohort outcomes (``pbr.pay``).
 
     Without ``out`` this is :func:`pbr.contract.pay.pay`, the pure payment engine.  With
@@ -643,6 +643,10 @@ def pay(contract: Contract, outcomes: Iterable[Outcome] | ContractComparison, *,
     provenance, notes
         Recorded on the statement; not accepted with ``out``, since :func:`verify` could
         not replay them.
+    events
+        The assessed outcome claims for the contract's rate cards
+        (:func:`pbr.outcomes.assess`); without ``out`` only (the files: ``pbr pay
+        --outcome-events``, :func:`pay_files`, :func:`pay_outcomes`, :func:`pay_claims`).
 
     Returns
     -------
@@ -692,13 +696,17 @@ def pay(contract: Contract, outcomes: Iterable[Outcome] | ContractComparison, *,
         if isinstance(prior, str | Path):
             raise ContractError("prior: a ledger file is read only with out=; read it with "
                                 "pbr.io.read_ledger(path)")
-        return pay_step(contract, outcomes, prior=prior)
+        return pay_step(contract, outcomes, prior=prior, outcome_events=events)
     if out is None:
         if isinstance(prior, str | Path):
             raise ContractError("prior: a ledger file is read only with out=; read it with "
                                 "pbr.io.read_ledger(path) or pass out=")
         return pay_statement(contract, outcomes, provenance=provenance, prior=prior,
-                             notes=tuple(notes))
+                             notes=tuple(notes), events=events)
+    if events is not None:
+        raise ContractError("events=: not accepted with out= (pbr verify replays claims from "
+                            "files); write the files with pbr.audit.pay_outcomes(..., "
+                            "outcome_events=, participants=) or pbr.audit.pay_claims")
     if provenance is not None or tuple(notes):
         raise ContractError("provenance=, notes=: not accepted with out= (pbr verify could "
                             "not replay them); leave them out, or write the files yourself")

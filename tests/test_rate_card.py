@@ -120,6 +120,13 @@ def test_hand_worked_rate_card_statement() -> None:
     assert {"participant", "evidence"} <= set(frame.columns)
 
 
+def test_pbr_pay_takes_the_events() -> None:
+    a = assess(_events(), _participants())
+    assert pbr.pay(_contract(), events=a).total == Decimal("4000.00")
+    with pytest.raises(ContractError, match=r"events=: not accepted with out="):
+        pbr.pay(_contract(), events=a, out="statement")
+
+
 def test_prerequisite_and_outcome_cap() -> None:
     """26 weeks without a valid 13-week outcome is unpaid (O10); the second
     qualification is over the outcome cap of 1."""

@@ -99,7 +99,7 @@ def test_crime_change_by_area_and_rolled_up() -> None:
     assert row["rate_baseline"] == pytest.approx(2.0)
     assert row["rate_current"] == pytest.approx(1.375)
     assert row["rate_ratio"] == pytest.approx(55 / 80)
-    rr, lo, hi, p = rate_ratio_interval(55, 40_000, 80, 40_000)
+    _, lo, hi, p = rate_ratio_interval(55, 40_000, 80, 40_000)
     assert (row["lower"], row["upper"], row["p_value"]) == pytest.approx((lo, hi, p))
     assert "rate ratio 0.688" in ch.explain("P1-N")
     up = crime_change(crime(), baseline="2019", current="2020",

@@ -42,7 +42,8 @@ LAYERS = {
     "pbr._scratch": 0, "pbr._frames": 0, "pbr._memo": 0, "pbr._render": 0,
     "pbr.period": 0, "pbr.schema": 0,
     "pbr._kernels": 1,
-    "pbr.spec": 2, "pbr.data": 2, "pbr._windows": 2, "pbr.prepare": 2, "pbr.measures": 2, "pbr._reference": 2,
+    "pbr.spec": 2, "pbr.data": 2, "pbr._windows": 2, "pbr.prepare": 2, "pbr.measures": 2,
+    "pbr._reference": 2,
     "pbr._engine": 2,
     "pbr._measure_checks": 2,
     "pbr.synth": 2, "pbr.risk": 2, "pbr.matching": 2, "pbr.cohort": 2,
@@ -51,7 +52,7 @@ LAYERS = {
     "pbr.contract": 2, "pbr.privacy": 2, "pbr.attribution": 2, "pbr.areas": 2, "pbr.iom": 2,
     "pbr.simulate": 2, "pbr.outcomes": 2, "pbr.finance": 2,
     "pbr.equality": 2, "pbr.suppress": 2,
-    "pbr.io": 3, "pbr.report": 3, "pbr.audit": 3,
+    "pbr.io": 3, "pbr.scale": 3, "pbr.report": 3, "pbr.audit": 3,
     "pbr.cli": 4, "pbr": 4,
 }
 

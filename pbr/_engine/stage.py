@@ -12,6 +12,9 @@ Each path then reads the event columns its own way:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +41,25 @@ PIECE_ROWS = 1 << 17
 MIN_CHUNK_ROWS = 8192
 #: the row rule the one-call measure checks in its own pass (see :func:`stage`)
 ORDER_RULE = ("disposal_before_offence",)
+#: the index-day span (first, last) of the whole cohort when a call measures one part of
+#: it (``pbr.scale``): the global window, which sorts the events a measure leaves out
+#: into ``outside_all_windows`` or the other counts, is then the whole cohort's, and
+#: the parts' event counts add up to the whole table's.  Set only by :func:`whole_cohort`
+#: for the calls inside its block (a context variable: this thread or task only).
+_WHOLE_SPAN: ContextVar[tuple[int, int] | None] = ContextVar("pbr_whole_span", default=None)
+
+
+@contextmanager
+def whole_cohort(span: tuple[int, int] | None) -> Iterator[None]:
+    """Within the block, measures find the global window from ``span`` (the first and
+    last index day number of the whole cohort; None: each call's own cohort)."""
+    token = _WHOLE_SPAN.set(span)
+    try:
+        yield
+    finally:
+        _WHOLE_SPAN.reset(token)
+
+
 #: the event columns the kernels read, in this order
 ROLES = ("offender_id", "offence_date", "disposal_date", "disposal_type", "offence_code",
          "offence_category", "court_event_id")
@@ -227,12 +249,14 @@ def stage(cohort: Any, events: Any, custody: Any, horizon: Any, *, one_call: boo
     c_idx = days(checked.data["index_date"], scratch)
     n = checked.n
     idx_min, idx_max = (int(c_idx.min()), int(c_idx.max())) if n else (0, -1)
-    if n == 0 or ev.n == 0:
+    whole = _WHOLE_SPAN.get()
+    w_min, w_max = (idx_min, idx_max) if whole is None else whole
+    if w_min > w_max or ev.n == 0:
         lo, hi_off, hi_disp = 0, -1, -1
     else:  # adding a period is monotone, so the global window comes from min/max index
-        ends = add_period_array(np.array([idx_min, idx_max], np.int32), follow_up.months,
+        ends = add_period_array(np.array([w_min, w_max], np.int32), follow_up.months,
                                 follow_up.days)
-        lo, hi_off = idx_min, int(ends[1])
+        lo, hi_off = w_min, int(ends[1])
         hi_disp = int(add_period_array(ends[1:], waiting.months, waiting.days)[0])
     roles = [c for c in ROLES if c in values.columns]
     pbits = int(min(MAX_PBITS, max(1, round(np.log2(max(n, 1) / PARTITION_ROWS)))))

@@ -151,13 +151,12 @@ def cash_flow_curve(cf: CashFlows, *, select: dict[str, Any] | None = None) -> A
     """The provider's running balance by month: the median and 5th-95th percentile band
     across replicates (or the one run), for the runs matching ``select`` (default: the
     first design, effect, behaviour and area)."""
-    m = cf.monthly
     fixed = [k for k in cf.keys if k != "replicate"]
     chosen = dict(select or {})
     for k in fixed:
         if k not in chosen:
-            chosen[k] = m[k][0]
-        m = m.filter(pl.col(k) == chosen[k])
+            chosen[k] = cf.peaks[k][0]
+    m = cf.monthly_for(chosen)
     if m.height == 0:
         raise SpecError(f"cash_flow_curve: no runs match {chosen}")
     m = m.with_columns(pl.col("balance").cast(pl.Float64))

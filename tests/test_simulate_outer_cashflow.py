@@ -11,7 +11,7 @@ import pytest
 
 from pbr.contract import CohortPeriod, Comparator, Component, Contract, Outcome, pay
 from pbr.contract.spec import demo_contract_text
-from pbr.errors import ContractError, SchemaError
+from pbr.errors import ContractError, SchemaError, SpecError
 from pbr.simulate.cashflow import ServiceCosts, cash_flows, payment_timing, payments_by_date
 
 D = Decimal
@@ -162,6 +162,13 @@ def test_simulated_payments_per_replicate_and_area() -> None:
     assert peaks[(0, "a")] == (2700.0, -700.0)
     assert peaks[(0, "b")] == (0.0, 300.0)
     assert peaks[(1, "a")] == (2700.0, -2700.0)
+    m = cf.monthly           # 4 runs x 24 months (January 2020 to December 2021)
+    assert m.height == 4 * 24 and m.columns[-4:] == ["payments", "costs", "net", "balance"]
+    last = m.filter(pl.col("month") == dt.date(2021, 12, 1))
+    assert last["balance"].to_list() == cf.peaks["final_balance"].to_list()
+    assert cf.monthly_for({"area": "b", "replicate": 0})["costs"].to_list()[:3] == [1000.0] * 3
+    with pytest.raises(SpecError, match="not keys"):
+        cf.monthly_for({"cohort": "Q1"})
     s = cf.summary()
     assert s["replicates"].to_list() == [2, 2]
     assert s.filter(pl.col("area") == "a")["p_need"].item() == 1.0

@@ -286,7 +286,7 @@ def measure_partitioned(data: PartitionedData | str | Path, spec: MeasureSpec | 
     >>> import pbr, tempfile
     >>> from pbr.scale import partition
     >>> data = pbr.synth.generate(300, seed=2)
-    >>> spec = pbr.preset("moj_national_2017").replace(as_of="2024-12-31")
+    >>> spec = pbr.preset("moj_national_2017").replace(as_of="2022-12-31")
     >>> whole = pbr.measure(data.cohort, data.events, spec)
     >>> with tempfile.TemporaryDirectory() as d:
     ...     ds = partition(d, cohort=data.cohort, events=data.events, buckets=3)

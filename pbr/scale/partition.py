@@ -67,7 +67,7 @@ def bucket_of(column: str, buckets: int, kind: str) -> pl.Expr:
     >>> import polars as pl
     >>> df = pl.DataFrame({"id": [1, 2, 3, -4, None]})
     >>> df.select(bucket_of("id", 4, "integer"))["id"].to_list()
-    [2, 0, 3, 3, 0]
+    [1, 2, 0, 2, 0]
     """
     if buckets < 1:
         raise ValueError(f"buckets must be at least 1, got {buckets}")

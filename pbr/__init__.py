@@ -69,6 +69,7 @@ from pbr.risk import (
     compare_to_baseline,
     fit_casemix,
 )
+from pbr.scale import PartitionedData, measure_partitioned
 from pbr.scheme_run import SchemeRun
 from pbr.schemes import Scheme, available_schemes, scheme
 from pbr.simulate import SimulationResult, simulate
@@ -121,6 +122,7 @@ __all__ = [
     "OutcomeAssessment",
     "OutcomeEvents",
     "Participants",
+    "PartitionedData",
     "PaymentLedger",
     "PaymentStatement",
     "PbrError",
@@ -165,6 +167,7 @@ __all__ = [
     "match",
     "mean_cumulative_function",
     "measure",
+    "measure_partitioned",
     "outcomes",
     "pay",
     "power_table",
@@ -174,6 +177,7 @@ __all__ = [
     "read_outcome_events",
     "release_memory",
     "risk",
+    "scale",
     "rosenbaum_bounds",
     "run_contract",
     "scheme",

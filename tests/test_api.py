@@ -24,6 +24,7 @@ PUBLIC = {
     "available_presets", "measure", "preset", "prepare", "pseudonymise", "risk", "synth",
     "BalanceResult", "EffectResult", "MatchResult", "MatchSpec", "e_value", "estimate_effect",
     "match", "rosenbaum_bounds", "release_memory",
+    "PartitionedData", "measure_partitioned", "scale",
     "AuditError", "CompletenessWarning", "DataQualityWarning", "PaymentLedger",
     "ProvisionalWarning", "SmallSampleWarning",
     "Attribution", "ProviderSpells", "attribute",

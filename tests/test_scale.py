@@ -13,7 +13,14 @@ import pytest
 
 import pbr
 from pbr.errors import SchemaError, SpecError
-from pbr.scale import PartitionedData, bucket_of, measure_partitioned, partition
+from pbr.scale import (
+    PartitionedData,
+    PartitionedHistories,
+    bucket_of,
+    measure_partitioned,
+    partition,
+    prepare_partitioned,
+)
 
 SPEC = pbr.preset("moj_national_2017").replace(as_of="2024-12-31")
 
@@ -144,8 +151,35 @@ def test_dask_local_cluster_gives_the_same_result(
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         on_cluster = _parts(ds, client=client)
+        prepared = prepare_partitioned(ds, tmp_path / "h", client=client, on_invalid="exclude")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from_histories = prepared.measure(SPEC, client=client)
     _same(on_cluster, _parts(ds))
     _same(on_cluster, _whole(cohort, events, custody=custody))
+    _same(from_histories, on_cluster)
+
+
+def test_prepared_parts_measure_like_the_whole_prepared_tables(
+        tmp_path: Path, tables: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]) -> None:
+    cohort, events, custody = tables
+    ds = partition(tmp_path / "ds", cohort=cohort, events=events, custody=custody, buckets=3)
+    prepared = prepare_partitioned(ds, tmp_path / "h", ("24 months", "6 months"),
+                                   on_invalid="exclude")
+    assert PartitionedHistories.open(tmp_path / "h") == prepared
+    whole = pbr.prepare(cohort, pbr.Events.from_frame(events, on_invalid="exclude"),
+                        ("24 months", "6 months"), custody=pbr.Custody.from_frame(custody))
+    for spec in (SPEC, SPEC.replace(follow_up="24 months", counting_unit="court_event")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _same(prepared.measure(spec), whole.measure(spec))
+    with pytest.raises(SpecError, match="needs as_of"):
+        prepared.measure(SPEC.replace(as_of=None))
+    with pytest.raises(FileExistsError, match="not empty"):
+        prepare_partitioned(ds, tmp_path / "h")
+    with pytest.raises(SchemaError, match="events row"):  # invalid rows, named; folder removed
+        prepare_partitioned(ds, tmp_path / "h2")
+    assert not (tmp_path / "h2").exists()
 
 
 # ------------------------------------------------------------------------ refusals

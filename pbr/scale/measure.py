@@ -187,20 +187,20 @@ def _group(key: tuple[str, str]) -> int:
     return {"cohort": 0, "events": 1, "custody": 3}.get(table, 5)
 
 
-def _merge_ledgers(parts: list[PartResult]) -> Exclusions:
+def _merge_ledgers(ledgers: list[Exclusions]) -> Exclusions:
     """One entry per (table, rule) with the rows of every part, sorted.  The entries'
     order is one every part's order agrees with (each part lists its rules in the
     validation's order: the cohort's rules, the events', their duplicates, the
     custody's, then the windows not measurable); two rules of one table that no part
     lists together follow their first appearance, which may differ from the whole
     table's order (the rows are the same)."""
-    seqs = [[(x.table, x.rule) for x in p.exclusions.entries] for p in parts]
+    seqs = [[(x.table, x.rule) for x in led.entries] for led in ledgers]
     rows: dict[tuple[str, str], list[np.ndarray]] = {}
     reason: dict[tuple[str, str], str] = {}
     first: dict[tuple[str, str], tuple[int, int]] = {}
     after: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for i, p in enumerate(parts):
-        for j, x in enumerate(p.exclusions.entries):
+    for i, led in enumerate(ledgers):
+        for j, x in enumerate(led.entries):
             key = (x.table, x.rule)
             rows.setdefault(key, []).append(x.rows)
             reason.setdefault(key, x.reason)
@@ -243,8 +243,8 @@ def _combine(parts: list[PartResult], spec: MeasureSpec, engine: str, source: st
         bucket, text = seen[0]
         warnings.warn(f"{len(seen)} part(s) of {len(parts)} raised {category.__name__}; "
                       f"part {bucket}: {text}", category, stacklevel=3)
-    return MeasureResult(frame, spec, engine, _merge_ledgers(parts), tuple(notes), counts,
-                         vocab, coverage)
+    return MeasureResult(frame, spec, engine, _merge_ledgers([p.exclusions for p in parts]),
+                         tuple(notes), counts, vocab, coverage)
 
 
 def measure_partitioned(data: PartitionedData | str | Path, spec: MeasureSpec | str | None
@@ -303,22 +303,7 @@ def measure_partitioned(data: PartitionedData | str | Path, spec: MeasureSpec | 
     if "events" not in ds.tables:
         raise SpecError(f"the dataset at {ds.path} holds no events table. Fix: partition "
                         "the events (pbr.scale.partition(..., events=...))")
-    cohorts: list[pl.DataFrame | None] = [None] * ds.buckets
-    if cohort is not None:
-        ds.check_polars()
-        frame = cohort if isinstance(cohort, pl.DataFrame) else pl.DataFrame(cohort)
-        key = (columns or {}).get("cohort", {}).get("offender_id", "offender_id")
-        if key not in frame.columns:
-            raise SpecError(f"cohort: no offender id column {key!r}. Fix: pass columns="
-                            "{'cohort': {'offender_id': '<your column>'}}")
-        frame = frame.with_row_index(ROW_COLUMN).with_columns(
-            bucket_of(key, ds.buckets, ds.id_kind).alias("__pbr_bucket"))
-        split = frame.partition_by("__pbr_bucket", as_dict=True, include_key=False)
-        empty = frame.head(0).drop("__pbr_bucket")
-        cohorts = [split.get((k,), empty) for k in range(ds.buckets)]
-    elif "cohort" not in ds.tables:
-        raise SpecError(f"the dataset at {ds.path} holds no cohort. Fix: pass cohort= or "
-                        "partition the cohort with the events")
+    cohorts = _split_cohort(ds, cohort, columns)
     if on_invalid not in ("raise", "exclude"):
         raise SchemaError(f"on_invalid must be 'raise' or 'exclude', got {on_invalid!r}")
     if client is not None and not (hasattr(client, "submit") and hasattr(client, "gather")):
@@ -342,8 +327,31 @@ def measure_partitioned(data: PartitionedData | str | Path, spec: MeasureSpec | 
     parts: list[PartResult] = each(measure_part, spec, engine=engine, on_invalid="exclude",
                                    span=span)
     if on_invalid == "raise":
-        _refuse_invalid(_merge_ledgers(parts), None)
+        _refuse_invalid(_merge_ledgers([p.exclusions for p in parts]), None)
     return _combine(parts, spec, engine, _describe(ds))
+
+
+def _split_cohort(ds: PartitionedData, cohort: Any,
+                  columns: Mapping[str, Mapping[str, str]] | None) -> list[pl.DataFrame | None]:
+    """The cohort given at measure time, one frame per bucket (with its input row
+    numbers); None for each bucket when the dataset holds the cohort."""
+    cohorts: list[pl.DataFrame | None] = [None] * ds.buckets
+    if cohort is not None:
+        ds.check_polars()
+        frame = cohort if isinstance(cohort, pl.DataFrame) else pl.DataFrame(cohort)
+        key = (columns or {}).get("cohort", {}).get("offender_id", "offender_id")
+        if key not in frame.columns:
+            raise SpecError(f"cohort: no offender id column {key!r}. Fix: pass columns="
+                            "{'cohort': {'offender_id': '<your column>'}}")
+        frame = frame.with_row_index(ROW_COLUMN).with_columns(
+            bucket_of(key, ds.buckets, ds.id_kind).alias("__pbr_bucket"))
+        split = frame.partition_by("__pbr_bucket", as_dict=True, include_key=False)
+        empty = frame.head(0).drop("__pbr_bucket")
+        cohorts = [split.get((k,), empty) for k in range(ds.buckets)]
+    elif "cohort" not in ds.tables:
+        raise SpecError(f"the dataset at {ds.path} holds no cohort. Fix: pass cohort= or "
+                        "partition the cohort with the events")
+    return cohorts
 
 
 def _describe(ds: PartitionedData) -> str:

@@ -230,3 +230,21 @@ def test_a_part_without_proving_events_is_refused_with_its_number(tmp_path: Path
     assert {"caution"} in parts  # one part holds cautions only
     with pytest.raises(SpecError, match=r"part \d of 2: .*rule P3"):
         measure_partitioned(ds, SPEC.replace(proof_types=("conviction",)))
+
+
+def test_scale_benchmark_steps_agree(tmp_path: Path) -> None:
+    """benchmarks/scale.py's steps (run in this process here) give the same reoffences."""
+    pytest.importorskip("duckdb")
+    from benchmarks import _data
+    from benchmarks.scale import child
+
+    d = _data.ensure_data(tmp_path, "simple", 2_000, 5, quiet=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    for step in ("partition", "pbr", "pbr_memory", "polars", "duckdb"):
+        out = child(step, d, work, 3)
+        assert out["seconds"] > 0 and out["peak_mib"] > 0
+    ref = pl.read_parquet(work / "pbr.parquet")
+    assert ref.height == 2_000 and ref["reoffences"].sum() > 0
+    for step in ("pbr_memory", "polars", "duckdb"):
+        assert pl.read_parquet(work / f"{step}.parquet").equals(ref), step

@@ -59,6 +59,11 @@ def _same(parts: pbr.MeasureResult, whole: pbr.MeasureResult) -> None:
     b = {(x.table, x.rule, x.reason): x.rows.tolist() for x in whole.exclusions.entries}
     assert a == b
     assert len(parts.exclusions.entries) == len(whole.exclusions.entries)
+    # the notes that depend on all the events (rules A4, D1) are the whole table's, once
+    shared = [n for n in whole.notes if n.startswith("as_of ") or "exact duplicate" in n]
+    assert all(parts.notes.count(n) == 1 for n in shared), (shared, parts.notes)
+    assert not any(n.startswith("part ") and ("exact duplicate" in n or "as_of " in n)
+                   for n in parts.notes)
 
 
 def _parts(ds: PartitionedData | Path, spec: pbr.MeasureSpec = SPEC, **kw: object

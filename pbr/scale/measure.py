@@ -12,23 +12,28 @@ disposal date of *all* events, rule A3), so a partitioned measure needs ``as_of`
 data extract date: at national scale always known); and whether a spec none of whose
 proof types occurs is to be refused (rule P3): a part whose events hold rows but no
 proving disposal type is refused with its number (with millions of events a part, a
-sign of a wrong vocabulary; on small data, use fewer buckets).  The notes are each
-part's, marked with its number, and each warning category the parts raised is raised
-once, with the number of parts and the first part's message.
+sign of a wrong vocabulary; on small data, use fewer buckets).  The notes that depend on
+all the events (rule A4: ``as_of`` against the last disposal date; rule D1: the number
+of exact duplicates) are found once over all parts, with the checks' own wording; the
+other notes are each part's, marked with its number, and each other warning category
+the parts raised is raised once, with the number of parts and the first part's message.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
 
+from pbr import _measure_checks
 from pbr._engine.stage import whole_cohort
 from pbr._version import __version__
 from pbr.data import DUPLICATE_EVENT, Cohort, Custody, Events, Exclusion, Exclusions
@@ -56,6 +61,7 @@ class PartResult:
     coverage: dict[str, Any]
     notes: tuple[str, ...]
     warnings: tuple[tuple[type[Warning], str], ...]
+    last_disposal: dt.date | None = None  # of the part's kept events
 
 
 def _global_rows(ledger: Exclusions, rows: Mapping[str, np.ndarray]) -> Exclusions:
@@ -147,7 +153,24 @@ def measure_part(data: PartitionedData | str | Path, bucket: int, spec: MeasureS
     return PartResult(bucket, res.frame, _ledger([res], rows), dict(res.event_counts),
                       res.vocabulary, dict(res.coverage), res.notes,
                       tuple((w.category, str(w.message)) for w in caught
-                            if issubclass(w.category, PbrWarning)))
+                            if issubclass(w.category, PbrWarning)), e.last_disposal)
+
+
+def _whole_notes(spec: MeasureSpec, parts: list[PartResult], ledger: Exclusions
+                 ) -> tuple[list[Any], tuple[str, ...]]:
+    """The checks whose notes depend on the whole events, run on the parts' totals with
+    ``pbr._measure_checks``' own rules and wording: rule A4 (``as_of`` more than the
+    waiting period after the last disposal date of all parts) and the count of exact
+    duplicates (rule D1); and the prefixes of the parts' own notes they replace."""
+    lasts = [p.last_disposal for p in parts if p.last_disposal is not None]
+    events = cast(Events, SimpleNamespace(last_disposal=max(lasts) if lasts else None,
+                                          exclusions=ledger, n=len(lasts)))
+    _, completeness = _measure_checks._completeness(
+        cast(Cohort, None), events, spec, np.zeros(0, np.int32))
+    notes = completeness + _measure_checks._duplicates(events)
+    replaced = (f"as_of {spec.as_of} is more than the waiting period",
+                "exact duplicate event row(s) (every column equal to an earlier row)")
+    return notes, replaced
 
 
 def _ledger(holders: list[Any], rows: Mapping[str, np.ndarray]) -> Exclusions:
@@ -233,18 +256,22 @@ def _combine(parts: list[PartResult], spec: MeasureSpec, engine: str, source: st
     coverage = dict(parts[0].coverage) if parts else {}
     if "open_windows" in coverage:
         coverage["open_windows"] = sum(int(p.coverage.get("open_windows") or 0) for p in parts)
+    ledger = _merge_ledgers([p.exclusions for p in parts])
+    whole, replaced = _whole_notes(spec, parts, ledger)
     notes = [f"measured in {len(parts)} part(s) of the partitioned dataset {source}"]
-    notes += [f"part {p.bucket}: {n}" for p in parts for n in p.notes]
+    notes += _measure_checks.issue(whole, stacklevel=3)
+    notes += [f"part {p.bucket}: {n}" for p in parts for n in p.notes
+              if not any(r in n for r in replaced)]
     raised: dict[type[Warning], list[tuple[int, str]]] = {}
     for p in parts:
         for category, text in p.warnings:
-            raised.setdefault(category, []).append((p.bucket, text))
+            if not any(r in text for r in replaced):
+                raised.setdefault(category, []).append((p.bucket, text))
     for category, seen in raised.items():
         bucket, text = seen[0]
         warnings.warn(f"{len(seen)} part(s) of {len(parts)} raised {category.__name__}; "
                       f"part {bucket}: {text}", category, stacklevel=3)
-    return MeasureResult(frame, spec, engine, _merge_ledgers([p.exclusions for p in parts]),
-                         tuple(notes), counts, vocab, coverage)
+    return MeasureResult(frame, spec, engine, ledger, tuple(notes), counts, vocab, coverage)
 
 
 def measure_partitioned(data: PartitionedData | str | Path, spec: MeasureSpec | str | None

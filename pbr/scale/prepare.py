@@ -88,7 +88,7 @@ def measure_prepared_part(path: str | Path, bucket: int, spec: MeasureSpec,
     return PartResult(bucket, res.frame, _ledger([res], rows), dict(res.event_counts),
                       res.vocabulary, dict(res.coverage), res.notes,
                       tuple((w.category, str(w.message)) for w in caught
-                            if issubclass(w.category, PbrWarning)))
+                            if issubclass(w.category, PbrWarning)), h.events.last_disposal)
 
 
 def _each(client: Any, fn: Callable[..., Any], args: list[tuple[Any, ...]],

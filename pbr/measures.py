@@ -164,7 +164,7 @@ class MeasureResult:
 
         With ``publication=True`` (the default rules) or ``disclosure=`` (a
         :class:`~pbr.suppress.DisclosureRules` or a preset name) the table is made safe
-        to publish by :func:`pbr.suppress` (docs/methodology/disclosure.md): small counts
+        to publish by :func:`pbr.suppress` (docs/methodology/publication.md): small counts
         and what would give them away are null; ``pbr.suppress(result.summary(by=...))``
         gives the same table with the reason for each withheld value and its audit.
 

@@ -263,7 +263,7 @@ def test_no_warnings_on_a_clean_table() -> None:
 def test_disclosure_page_examples_run() -> None:
     from pathlib import Path
 
-    page = Path(__file__).resolve().parents[1] / "docs" / "methodology" / "disclosure.md"
+    page = Path(__file__).resolve().parents[1] / "docs" / "methodology" / "publication.md"
     blocks = re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"),
                         re.DOTALL | re.MULTILINE)
     assert blocks
@@ -283,7 +283,7 @@ def test_three_way_table_gets_a_hypercube() -> None:
     for k in ("sex", "provider", "age_band"):
         assert withheld[k].n_unique() == 2
     assert res.protected
-    # the seeded table of disclosure.md: 8 cells withheld with the hypercube, 12 without
+    # the seeded table of publication.md: 8 cells withheld with the hypercube, 12 without
     rng = np.random.default_rng(3)
     cells = np.array([int(rng.integers(20, 80)) for _ in range(18)], float).reshape(2, 3, 3)
     cells[0, 0, 0] = 3

@@ -1,4 +1,4 @@
-"""Statistical disclosure control for published tables (docs/methodology/disclosure.md).
+"""Statistical disclosure control for published tables (docs/methodology/publication.md).
 
 ==============  ==================================================================
 module          owns

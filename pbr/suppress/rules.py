@@ -1,7 +1,7 @@
 """The disclosure-control rules a published table follows: :class:`DisclosureRules`.
 
 Each rule is a named field with a documented default and source
-(docs/methodology/disclosure.md):
+(docs/methodology/publication.md):
 
 =====================  ============================================================  =======
 field                  rule                                                          default

@@ -16,7 +16,7 @@ A table is read as *groups* (the key columns, ``by``) and *values*:
   is a **statistic of its group**: withheld when the group's size (its base count) is
   withheld or small.
 
-Sources and the reasoning: docs/methodology/disclosure.md.
+Sources and the reasoning: docs/methodology/publication.md.
 """
 
 from __future__ import annotations

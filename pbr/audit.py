@@ -394,7 +394,8 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
               as_of: _dt.date | str | None = None, paid: Paid = None,
               comparator: Given = None, model: Any = None,
               outcome_events: str | Path | None = None,
-              participants: str | Path | None = None
+              participants: str | Path | None = None,
+              _sources: Mapping[str, Path] | None = None
               ) -> tuple[ContractRun, Manifest]:
     """Run a contract on files, write the statement and ``manifest.json`` into ``out``.
 
@@ -407,7 +408,8 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
     contract, cohort, events, custody
         The contract TOML and the input tables (CSV, Parquet or Excel), or database
         URIs (:mod:`pbr.io.db`): those are extracted first into ``out/inputs``
-        (``ROLE.parquet`` and the record of the read, ``ROLE.parquet.source.json``;
+        (``ROLE.parquet`` and the record of the read, ``ROLE.parquet.source.json``, which
+        the manifest records as the input ``ROLE_source``;
         :func:`pbr.io.extracts.extracted_inputs`) and the run reads the extracts, so
         the manifest hashes the rows used; a failed run removes them again.
     out
@@ -466,12 +468,20 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
         # database inputs run on extracts in out/inputs (pbr.io.extracts): the manifest
         # hashes the rows used, and verify() recomputes from them
         with extracted_inputs(out, cohort=cohort, events=events, custody=custody) as got:
+            sources = {f"{role}_source": Path(p).with_name(Path(p).name + ".source.json")
+                       for role, p in got.items()
+                       if is_database_uri({"cohort": cohort, "events": events,
+                                           "custody": custody}.get(role))}
             return pay_files(contract, got["cohort"], got["events"], out,
                              custody=got.get("custody"), engine=engine, seed=seed,
                              roles=roles, read_options=read_options, as_of=as_of,
                              paid=paid, comparator=comparator, model=model,
-                             outcome_events=outcome_events, participants=participants)
+                             outcome_events=outcome_events, participants=participants,
+                             _sources=sources)
     files = {"contract": Path(contract), "cohort": Path(cohort), "events": Path(events)}
+    # the records of database reads (query, database, rows' SHA-256) are inputs too:
+    # hashed in the manifest like the extracts they describe
+    files.update({role: Path(p) for role, p in (_sources or {}).items()})
     if custody is not None:
         files["custody"] = Path(custody)
     if outcome_events is not None:

@@ -37,7 +37,10 @@ ENVIRONMENT_PACKAGES = ("numpy", "polars", "numba", "scipy", "statsmodels", "pya
 _KINDS = ("run", "outcomes", "claims")
 #: the input roles a manifest may record, and those each kind needs
 _INPUT_ROLES = ("contract", "cohort", "events", "custody", "outcomes", "paid", "comparator",
-                "outcome_events", "participants")
+                "outcome_events", "participants",
+                # the record of a database read beside its extract (pbr.io.extracts):
+                # database without password, query, rows and the rows' SHA-256
+                "cohort_source", "events_source", "custody_source")
 _NEEDED = {"run": ("contract", "cohort", "events"), "outcomes": ("contract", "outcomes"),
            "claims": ("contract", "outcome_events", "participants")}
 _REQUIRED = ("pbr_version", "engine", "contract_sha256", "contract", "spec", "inputs",

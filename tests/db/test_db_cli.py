@@ -139,8 +139,17 @@ def test_pay_files_takes_uris(tmp_path: Path) -> None:
                                      tmp_path / "out", custody=uri + "custody")
     assert [(r, p) for r, p, _ in manifest.inputs] == [
         ("contract", "../contract.toml"), ("cohort", "inputs/cohort.parquet"),
-        ("events", "inputs/events.parquet"), ("custody", "inputs/custody.parquet")]
+        ("events", "inputs/events.parquet"), ("cohort_source", "inputs/cohort.parquet.source.json"),
+        ("events_source", "inputs/events.parquet.source.json"),
+        ("custody_source", "inputs/custody.parquet.source.json"),
+        ("custody", "inputs/custody.parquet")]
+    # the manifest hashes the record of each read: database, query, rows, rows' SHA-256
+    record = json.loads((tmp_path / "out" / "inputs" / "cohort.parquet.source.json").read_text())
+    assert record["query"] == 'SELECT * FROM "cohort"' and len(record["sha256"]) == 64
     assert audit.verify(tmp_path / "out" / "manifest.json").ok
+    (tmp_path / "out" / "inputs" / "cohort.parquet.source.json").write_text("{}\n")
+    changed = audit.verify(tmp_path / "out" / "manifest.json")
+    assert not changed.ok and any("cohort_source" in d for d in changed.differences)
     same, _ = audit.pay_files(contract, paths["cohort"], paths["events"], tmp_path / "f",
                               custody=paths["custody"])
     assert same.statement.total == runs.statement.total

@@ -180,3 +180,26 @@ def test_cli_double_claims(files: dict[str, Path], data: pbr.synth.SyntheticData
     assert r.exit_code == 0 and "no offender is claimed" in r.output
     bad = runner.invoke(app, ["double-claims", "--claim", "crc"])
     assert bad.exit_code == 2 and "NAME=FILE" in bad.output
+
+
+def test_cli_local_commands_read_database_uris(files: dict[str, Path], tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "project.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for name in ("crime", "population", "areas", "cohort", "events"):
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv_auto('{files[name]}')")
+    uri = f"duckdb:///{db}?table="
+    r = runner.invoke(app, ["crime-change", "--crime", uri + "crime", "--population",
+                            uri + "population", "--baseline", "2019", "--current", "2020"])
+    assert r.exit_code == 0, r.output
+    from_files = runner.invoke(app, ["crime-change", "--crime", str(files["crime"]),
+                                     "--population", str(files["population"]),
+                                     "--baseline", "2019", "--current", "2020"])
+    assert r.output == from_files.output
+    r = runner.invoke(app, ["area-report", "--cohort", uri + "cohort", "--events",
+                            uri + "events", "--hierarchy", uri + "areas", "--levels",
+                            "area,pcc_area,package_area,region", "--level", "pcc_area",
+                            "--unit", "PCC North"])
+    assert r.exit_code == 0, r.output
+    assert "PCC North" in r.output

@@ -174,13 +174,13 @@ def _statement_lines(path: Path, rounding: Any) -> _Lines:
 
 @app.command("crime-change")
 def crime_change_command(
-    crime: Annotated[Path, typer.Option(
+    crime: Annotated[str, typer.Option(
         help="Recorded crime file: area, period, count (and offence_group).")],
-    population: Annotated[Path, typer.Option(
+    population: Annotated[str, typer.Option(
         help="Population file: area, population (and period).")],
     baseline: Annotated[str, typer.Option(help="Baseline period, as in the period column.")],
     current: Annotated[str, typer.Option(help="Current period.")],
-    hierarchy: Annotated[Path | None, typer.Option(
+    hierarchy: Annotated[str | None, typer.Option(
         help="Area hierarchy file, one row per lowest unit (see --levels).")] = None,
     levels: Annotated[str | None, typer.Option(
         help="The hierarchy's level columns, lowest first, comma-separated.")] = None,
@@ -200,8 +200,9 @@ def crime_change_command(
     """
     with reported_errors(), flag_terms():
         check_output(out, "--out", tuple(io.WRITE_FORMATS))
-        check_not_input(out, "--out", {"--crime": crime, "--population": population,
-                                       "--hierarchy": hierarchy})
+        check_not_input(out, "--out", {"--crime": input_path(crime),
+                                       "--population": input_path(population),
+                                       "--hierarchy": input_path(hierarchy)})
         if (hierarchy is None) != (levels is None) or (level is not None and hierarchy is None):
             raise SpecError("--hierarchy and --levels go together, and --level needs them")
         h = None if hierarchy is None else AreaHierarchy.from_frame(
@@ -221,9 +222,9 @@ def crime_change_command(
 @app.command("area-report")
 def area_report_command(
     ctx: typer.Context,
-    cohort: Annotated[Path, typer.Option(help="Cohort file with an area column.")],
-    events: Annotated[Path, typer.Option(help="Proven-offence events file.")],
-    hierarchy: Annotated[Path, typer.Option(help="Area hierarchy file.")],
+    cohort: Annotated[str, typer.Option(help="Cohort file with an area column.")],
+    events: Annotated[str, typer.Option(help="Proven-offence events file.")],
+    hierarchy: Annotated[str, typer.Option(help="Area hierarchy file.")],
     levels: Annotated[str, typer.Option(
         help="The hierarchy's level columns, lowest first, comma-separated.")],
     level: Annotated[str, typer.Option(help="The level reported, e.g. pcc_area.")],
@@ -231,8 +232,8 @@ def area_report_command(
     area: Annotated[str, typer.Option(help="The cohort's area column.")] = "area",
     baseline_rate: Annotated[float | None, typer.Option(
         help="Compare the binary rate with this baseline (a proportion).")] = None,
-    crime: Annotated[Path | None, typer.Option(help="Recorded crime file.")] = None,
-    population: Annotated[Path | None, typer.Option(help="Population file.")] = None,
+    crime: Annotated[str | None, typer.Option(help="Recorded crime file.")] = None,
+    population: Annotated[str | None, typer.Option(help="Population file.")] = None,
     baseline: Annotated[str | None, typer.Option(help="Crime baseline period.")] = None,
     current: Annotated[str | None, typer.Option(help="Crime current period.")] = None,
     preset: Annotated[str | None, typer.Option(
@@ -281,20 +282,20 @@ def area_report_command(
 @app.command("iom")
 def iom_command(
     ctx: typer.Context,
-    membership: Annotated[Path, typer.Option(
+    membership: Annotated[str, typer.Option(
         help="IOM membership file: offender_id, entry, exit (empty: still a member), "
              "scheme.")],
-    events: Annotated[Path, typer.Option(help="Proven-offence events file.")],
+    events: Annotated[str, typer.Option(help="Proven-offence events file.")],
     period: Annotated[str, typer.Option(
         help="Length of the window before entry (and after it with --after window).")
     ] = "12 months",
     after: Annotated[str, typer.Option(
         help="'window': the same length after entry; 'during': entry to exit, per 365 "
              "days.")] = "window",
-    comparison: Annotated[Path | None, typer.Option(
+    comparison: Annotated[str | None, typer.Option(
         help="Comparison group around pseudo entry dates (same columns as --membership): "
              "adds the difference in differences.")] = None,
-    custody: Annotated[Path | None, typer.Option(
+    custody: Annotated[str | None, typer.Option(
         help="Custody spells file (offender_id, start_date, end_date): adds custody days."
     )] = None,
     as_of: Annotated[str | None, typer.Option(help="Data extract date YYYY-MM-DD.")] = None,
@@ -316,8 +317,9 @@ def iom_command(
     step = progress(ctx)
     with reported_errors(), flag_terms():
         check_output(out, "--out", tuple(io.WRITE_FORMATS))
-        check_not_input(out, "--out", {"--membership": membership, "--events": events,
-                                       "--comparison": comparison})
+        check_not_input(out, "--out", {"--membership": input_path(membership),
+                                       "--events": input_path(events),
+                                       "--comparison": input_path(comparison)})
         if after not in ("window", "during"):
             raise SpecError(f"--after: 'window' or 'during', got {after!r}")
         read = reading(separator, encoding, None, id_as_string)
@@ -368,7 +370,7 @@ def double_claims_command(
                 raise SpecError(f"--claim {item!r}: write NAME=FILE, e.g. --claim crc=c.csv")
             if name in cohorts:
                 raise SpecError(f"--claim: the name {name!r} is given twice")
-            cohorts[name] = io.read_cohort(Path(path), **reading(
+            cohorts[name] = io.read_cohort(path, **reading(
                 separator, encoding, None, id_as_string)).data
         found = double_claims(cohorts, follow_up=follow_up)
         if out is not None:

@@ -203,3 +203,25 @@ def test_cli_local_commands_read_database_uris(files: dict[str, Path], tmp_path:
                             "--unit", "PCC North"])
     assert r.exit_code == 0, r.output
     assert "PCC North" in r.output
+
+
+def test_cli_report_reads_database_uris(files: dict[str, Path], tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "p.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for name in ("cohort", "events"):
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv_auto('{files[name]}')")
+    uri = f"duckdb:///{db}?table="
+    out = tmp_path / "r.html"
+    r = runner.invoke(app, ["report", "--out", str(out), "--cohort", uri + "cohort",
+                            "--events", uri + "events", "--baseline", "0.3"])
+    assert r.exit_code == 0, r.output
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    contract = tmp_path / "c.toml"
+    contract.write_text(demo_contract_text(), encoding="utf-8")
+    bad = runner.invoke(app, ["report", "--out", str(tmp_path / "x.html"), "--cohort",
+                              uri + "cohort", "--events", uri + "events", "--contract",
+                              str(contract), "--manifest", str(tmp_path / "m.json")])
+    assert bad.exit_code == 2 and "--manifest" in bad.output
+    assert "records files" in " ".join(bad.output.split())

@@ -25,9 +25,12 @@ from pbr.cli._options import (
     check_not_input,
     check_output,
     flag_terms,
+    input_path,
     reading,
+    shown,
 )
 from pbr.errors import AuditError
+from pbr.io.db import is_database_uri
 from pbr.io.manifest import read_manifest
 from pbr.report.html import HtmlReport, html_report
 
@@ -48,15 +51,17 @@ def _manifest_for(manifest: Path, files: dict[str, Path]) -> Any:
 def report(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="The HTML file to write (.html).")],
-    cohort: Annotated[Path, typer.Option(help="Cohort file (.csv, .parquet, .xlsx).")],
-    events: Annotated[Path, typer.Option(help="Proven-offence events file.")],
+    cohort: Annotated[str, typer.Option(
+        help="Cohort file (.csv, .parquet, .xlsx) or database URI.")],
+    events: Annotated[str, typer.Option(help="Proven-offence events file or database URI.")],
     contract: Annotated[Path | None, typer.Option(
         help="Contract TOML: report a contract run (statement, outcomes, waterfall).")
     ] = None,
     manifest: Annotated[Path | None, typer.Option(
         help="The run's manifest.json (from pbr pay): its hashes go in the report, and the "
              "input files are checked against it.")] = None,
-    custody: Annotated[Path | None, typer.Option(help="Custody spells file.")] = None,
+    custody: Annotated[str | None, typer.Option(
+        help="Custody spells file or database URI.")] = None,
     preset: Annotated[str | None, typer.Option(
         help="Measure preset for an evaluation (without --contract).")] = None,
     spec: Annotated[Path | None, typer.Option(
@@ -130,17 +135,27 @@ def report(
                                  param_hint="--manifest")
     with reported_errors(), flag_terms():
         check_output(out, "--out", (".html", ".htm"))
-        check_not_input(out, "--out", {"--cohort": cohort, "--events": events,
-                                       "--contract": contract, "--custody": custody})
+        check_not_input(out, "--out", {"--cohort": input_path(cohort),
+                                       "--events": input_path(events),
+                                       "--contract": contract,
+                                       "--custody": input_path(custody)})
+        given_uris = [flag for flag, value in (("--cohort", cohort), ("--events", events),
+                                                ("--custody", custody))
+                      if is_database_uri(value)]
+        if manifest is not None and given_uris:
+            raise typer.BadParameter(
+                f"{given_uris[0]} is a database URI, but --manifest records files: give the "
+                "extracts the run used (its --out/inputs/*.parquet), or leave out --manifest",
+                param_hint="--manifest")
         announce_compile(bool((ctx.obj or {}).get("quiet", False)))
         read = reading(separator, encoding, date_format, id_as_string)
-        step(f"reading {cohort}")
+        step(f"reading {shown(cohort)}")
         cohort_table = io.read_cohort(cohort, offender_id=offender_id,
                                       index_date=index_date, **read)
         check_columns(cohort_table.data.columns,
                       [c for c in (group, units, treatment) if c] + list(match_on or []),
                       "--group/--units/--treatment/--match-on")
-        step(f"reading {events}")
+        step(f"reading {shown(events)}")
         events_table = io.read_events(events, offender_id=offender_id,
                                       offence_date=offence_date,
                                       disposal_date=disposal_date,
@@ -153,9 +168,9 @@ def report(
             "equality_by": equality_by or None,
             "publication": (rules or True) if publication else False}
         if contract is not None:
-            files = {"contract": contract, "cohort": cohort, "events": events}
+            files = {"contract": contract, "cohort": Path(cohort), "events": Path(events)}
             if custody is not None:
-                files["custody"] = custody
+                files["custody"] = Path(custody)
             m = None if manifest is None else _manifest_for(manifest, files)
             step(f"running contract {contract}")
             run = pbr.run_contract(io.read_contract(contract), cohort_table, events_table,

@@ -24,7 +24,7 @@ Rules (docs/methodology/local.md, SP1-SP4):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,7 +34,7 @@ import polars as pl
 from pbr.data import Exclusion, Exclusions, as_frame
 from pbr.errors import SchemaError
 
-__all__ = ["ROLES", "ProviderSpells"]
+__all__ = ["ROLES", "ProviderSpells", "apply_rules", "date_column"]
 
 #: the columns of a spells table, in order
 ROLES = ("offender_id", "provider", "start", "end", "role")
@@ -148,22 +148,8 @@ class ProviderSpells:
             ("end_before_start", f"{end} is before {start}",
              (out["end"] < out["start"]).fill_null(False)),
         ]
-        entries: list[Exclusion] = []
-        drop = np.zeros(out.height, dtype=bool)
-        for rule, reason, mask in rules:
-            m = mask.cast(pl.Boolean).fill_null(False).to_numpy().astype(bool) & ~drop
-            if not m.any():
-                continue
-            rows = np.flatnonzero(m)
-            if on_invalid == "raise":
-                r0 = int(rows[0])
-                raise SchemaError(
-                    f"spells: {rows.size} row(s) break rule {rule} ({reason}); first at row "
-                    f"{r0} (0-based): {_show(out, r0, mapping)}. Fix the rows, or pass "
-                    "on_invalid='exclude' to leave them out (they are counted)")
-            entries.append(Exclusion("spells", rule, reason, rows))
-            drop |= m
-        out = out.filter(pl.Series(~drop))
+        out, entries = apply_rules(out, rules, on_invalid, "spells",
+                                   lambda r: _show(out, r, mapping))
         rows = _overlaps(out)
         if rows.size:
             if on_invalid == "raise":
@@ -198,6 +184,31 @@ class ProviderSpells:
         if len(self.exclusions):
             lines.append(str(self.exclusions))
         return "\n".join(lines)
+
+
+def apply_rules(frame: pl.DataFrame, rules: list[tuple[str, str, pl.Series]],
+                on_invalid: str, table: str, show: Callable[[int], str]
+                ) -> tuple[pl.DataFrame, list[Exclusion]]:
+    """Apply row rules ``(rule, reason, mask)`` in order: raise a SchemaError naming the
+    first bad row (``show(row)`` prints it) or, with ``on_invalid="exclude"``, drop the
+    rows and return one :class:`Exclusion` per rule broken (a row counted once, under
+    the first rule it breaks)."""
+    entries: list[Exclusion] = []
+    drop = np.zeros(frame.height, dtype=bool)
+    for rule, reason, mask in rules:
+        m = mask.cast(pl.Boolean).fill_null(False).to_numpy().astype(bool) & ~drop
+        if not m.any():
+            continue
+        rows = np.flatnonzero(m)
+        if on_invalid == "raise":
+            r0 = int(rows[0])
+            raise SchemaError(
+                f"{table}: {rows.size} row(s) break rule {rule} ({reason}); first at row "
+                f"{r0} (0-based): {show(r0)}. Fix the rows, or pass on_invalid='exclude' to "
+                "leave them out (they are counted)")
+        entries.append(Exclusion(table, rule, reason, rows))
+        drop |= m
+    return frame.filter(pl.Series(~drop)), entries
 
 
 def _show(df: pl.DataFrame, row: int, mapping: Mapping[str, str | None],

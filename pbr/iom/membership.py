@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from pbr.attribution.spells import date_column
+from pbr.attribution.spells import apply_rules, date_column
 from pbr.data import Exclusion, Exclusions, as_frame
 from pbr.errors import SchemaError
 
@@ -88,21 +88,8 @@ class Membership:
                  ("bad_exit", f"{exit} is not a date (YYYY-MM-DD)", bad_exit),
                  ("exit_before_entry", f"{exit} is before {entry}",
                   (out["exit"] < out["entry"]).fill_null(False))]
-        drop = np.zeros(out.height, dtype=bool)
-        entries: list[Exclusion] = []
-        for rule, reason, mask in rules:
-            m = mask.cast(pl.Boolean).fill_null(False).to_numpy().astype(bool) & ~drop
-            if not m.any():
-                continue
-            rows = np.flatnonzero(m)
-            if on_invalid == "raise":
-                raise SchemaError(
-                    f"membership: {rows.size} row(s) break rule {rule} ({reason}); first at "
-                    f"row {int(rows[0])} (0-based): {out.row(int(rows[0]), named=True)}. Fix "
-                    "the rows, or pass on_invalid='exclude' to leave them out (counted)")
-            entries.append(Exclusion("membership", rule, reason, rows))
-            drop |= m
-        out = out.filter(pl.Series(~drop))
+        out, entries = apply_rules(out, rules, on_invalid, "membership",
+                                   lambda r: str(out.row(r, named=True)))
         s = (out.sort("offender_id", "scheme", "entry", "row")
              .with_columns(pl.col("exit").fill_null(pl.date(9999, 12, 31)).alias("__x")))
         prev = pl.col("__x").shift(1).over("offender_id", "scheme")

@@ -147,8 +147,8 @@ API: list[tuple[str, Callable[[Path], Callable[[], Any]], type[PbrError], str]] 
                     lambda: audit.verify(d / "prev")),
      AuditError, r"its inputs \(contract, events\) must be contract, cohort, events \(and "
                  r"optionally custody, outcomes, paid, comparator, outcome_events, "
-                 r"participants\), each once, for a 'run' "
-                 r"manifest"),
+                 r"participants, cohort_source, events_source, custody_source\), each once, "
+                 r"for a 'run' manifest"),
     ("manifest-bad-kind",
      lambda d: then(edit_manifest(d, lambda m: m.update(kind="forecast")),
                     lambda: audit.verify(d / "prev")),

@@ -130,6 +130,19 @@ def test_population_file_and_contract_errors(contract: Path, tmp_path: Path) -> 
              "--marginal-replicates", "5", "--plots", "none", "--reporting-lag", "3 months",
              "--out", str(tmp_path / "p"))
     assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
+    # the same population from a database table gives the same tables
+    import duckdb
+
+    db = tmp_path / "pop.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"CREATE TABLE pop AS SELECT * FROM read_parquet('{path}')")
+    r = _run(str(contract), "--population", f"duckdb:///{db}?table=pop", "--n-sims", "20",
+             "--marginal-replicates", "5", "--plots", "none", "--reporting-lag", "3 months",
+             "--out", str(tmp_path / "pdb"))
+    assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
+    for table in sorted(p.name for p in (tmp_path / "p").iterdir() if p.suffix == ".parquet"):
+        assert pl.read_parquet(tmp_path / "p" / table).equals(
+            pl.read_parquet(tmp_path / "pdb" / table)), table
     bad = tmp_path / "bad.toml"
     bad.write_text("[contract]\nname = 1\n")
     r = _run(str(bad), *SMALL, "--out", str(tmp_path / "q"))

@@ -19,8 +19,10 @@ import typer
 
 from pbr import io
 from pbr.cli._app import app, reported_errors
+from pbr.cli._options import shown
 from pbr.errors import PeriodError, SchemaError, SpecError
 from pbr.io._atomic import atomic_files
+from pbr.io.db import is_database_uri
 from pbr.period import Period
 
 __all__ = ["parse_behaviour", "parse_effect", "simulate_command"]
@@ -96,11 +98,14 @@ def _population(source: str, contract: Any, areas: int, size: int, rate: float,
                                         per_reoffender=per_reoffender, theta=theta, seed=seed)
         except SpecError as exc:
             raise typer.BadParameter(str(exc), param_hint="--population") from None
+    if is_database_uri(source):  # a database table or query (pbr.io.db)
+        frame = io.read_table(source)
+        return Population.from_frame(frame, source=f"database {shown(source)}")
     path = Path(source)
     if not path.is_file():
-        raise typer.BadParameter(f"{source!r}: give 'synthetic' or a population file (.csv, "
-                                 ".parquet, .xlsx) with offender_id, area, cohort, p, mu, "
-                                 "theta", param_hint="--population")
+        raise typer.BadParameter(f"{source!r}: give 'synthetic', a population file (.csv, "
+                                 ".parquet, .xlsx) or a database URI with offender_id, area, "
+                                 "cohort, p, mu, theta", param_hint="--population")
     frame = io.read_table(path)
     return Population.from_frame(frame, source=f"file {path.name}")
 

@@ -57,6 +57,24 @@ def test_appraisal_files_and_indigo(tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+def test_flows_from_a_database(tmp_path: Path) -> None:
+    import sqlite3
+
+    flows = tmp_path / "flows.csv"
+    flows.write_text(FLOWS, encoding="utf-8")
+    db = tmp_path / "bond.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE flows (date TEXT, kind TEXT, amount TEXT, label TEXT)")
+        con.executemany("INSERT INTO flows VALUES (?, ?, ?, ?)",
+                        [line.split(",") for line in FLOWS.strip().splitlines()[1:]])
+    from_file = _run(str(flows), "--out", str(tmp_path / "f"))
+    from_db = _run(f"sqlite:///{db}?table=flows", "--out", str(tmp_path / "d"))
+    assert from_db.exit_code == 0, from_db.output  # type: ignore[attr-defined]
+    assert from_db.output == from_file.output  # type: ignore[attr-defined]
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["flows_source"]["rows"] == 3 and "flows_file_sha256" not in manifest
+
+
 def test_bad_input_is_refused_and_nothing_written(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("date,kind,amount\n2021-01-01,interest,5\n", encoding="utf-8")

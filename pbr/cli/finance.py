@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -15,16 +15,17 @@ from pbr.cli._app import app, reported_errors
 from pbr.errors import SchemaError
 from pbr.finance import ImpactBond, appraise, indigo_json, to_indigo
 from pbr.io._atomic import atomic_files
+from pbr.io.db import is_database_uri, read_database
 
 __all__ = ["finance_command"]
 
 
 @app.command("finance")
 def finance_command(
-    flows: Annotated[Path, typer.Argument(
-        help="CSV of the bond's flows: date (YYYY-MM-DD), kind (drawdown, service_cost, "
-             "fee, outcome_payment, guarantee, repayment), amount (positive), and "
-             "optionally label and source.")],
+    flows: Annotated[str, typer.Argument(
+        help="CSV of the bond's flows (or a database URI of the same table): date "
+             "(YYYY-MM-DD), kind (drawdown, service_cost, fee, outcome_payment, guarantee, "
+             "repayment), amount (positive), and optionally label and source.")],
     name: Annotated[str, typer.Option(help="The project's name.")] = "impact bond",
     currency: Annotated[str, typer.Option(help="ISO 4217 currency code.")] = "GBP",
     commitment: Annotated[str | None, typer.Option(
@@ -57,10 +58,16 @@ def finance_command(
     """The investors' return (money multiple, IRR, NPV) and the payer's value for money of
     an impact bond, from its dated flows; optionally its INDIGO export."""
     with reported_errors():
-        try:
-            table = pl.read_csv(flows, infer_schema=False)
-        except pl.exceptions.PolarsError as exc:
-            raise SchemaError(f"{flows}: cannot read the flows CSV ({exc})") from None
+        source: dict[str, Any] | None = None
+        if is_database_uri(flows):  # the rows as text, as from the CSV; the read recorded
+            rows, record = read_database(flows)
+            table = rows.with_columns(pl.col(c).cast(pl.String) for c in rows.columns)
+            source = record.to_dict()
+        else:
+            try:
+                table = pl.read_csv(flows, infer_schema=False)
+            except pl.exceptions.PolarsError as exc:
+                raise SchemaError(f"{flows}: cannot read the flows CSV ({exc})") from None
         bond = ImpactBond.from_frame(table, name, currency, commitment=commitment,
                                      places=places)
         view = appraise(bond, discount_rate=discount_rate, outcomes=outcomes,
@@ -87,9 +94,12 @@ def finance_command(
                     view.to_frame().write_csv(staged[2])
                     outputs = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
                                for p in staged[:3]}
-                    manifest = {**view.provenance, "flows_file_sha256": hashlib.sha256(
-                        flows.read_bytes()).hexdigest(), "outputs_sha256": outputs,
-                        "notes": [*bond.notes, *view.notes]}
+                    read: dict[str, Any] = (
+                        {"flows_source": source} if source is not None else
+                        {"flows_file_sha256": hashlib.sha256(
+                            Path(flows).read_bytes()).hexdigest()})
+                    manifest = {**view.provenance, **read, "outputs_sha256": outputs,
+                                "notes": [*bond.notes, *view.notes]}
                     staged[3].write_text(json.dumps(manifest, sort_keys=True, indent=2),
                                          encoding="utf-8")
                     k = 4

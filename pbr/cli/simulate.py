@@ -103,8 +103,8 @@ def _population(source: str, contract: Any, areas: int, size: int, rate: float,
         return Population.from_frame(frame, source=f"database {shown(source)}")
     path = Path(source)
     if not path.is_file():
-        raise typer.BadParameter(f"{source!r}: give 'synthetic', a population file (.csv, "
-                                 ".parquet, .xlsx) or a database URI with offender_id, area, "
+        raise typer.BadParameter(f"{source!r}: give 'synthetic' or a population file (.csv, "
+                                 ".parquet, .xlsx; or a database URI) with offender_id, area, "
                                  "cohort, p, mu, theta", param_hint="--population")
     frame = io.read_table(path)
     return Population.from_frame(frame, source=f"file {path.name}")

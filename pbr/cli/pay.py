@@ -29,9 +29,10 @@ from pbr.cli._options import (
     event_options,
     flag_terms,
     reading,
+    shown,
 )
 from pbr.cli._options import roles as column_roles
-from pbr.io.extracts import extracted_inputs
+from pbr.io.db import is_database_uri
 
 
 @app.command()
@@ -152,14 +153,16 @@ def pay(
     read = {k: v for k, v in given_options.items() if defaults.get(k, object()) != v}
     with reported_errors(), flag_terms():
         announce_compile(bool((ctx.obj or {}).get("quiet", False)))
-        with extracted_inputs(out, step, cohort=cohort, events=events,
-                              custody=custody) as given:  # database inputs: extracts
-            step(f"running contract {contract}")
-            runs, manifest = audit.pay_files(
-                contract, given["cohort"], given["events"], out,
-                custody=given.get("custody"), engine=engine.value, roles=roles,
-                read_options=read, as_of=as_of, paid=paid, outcome_events=outcome_events,
-                participants=participants)
+        for role, given in (("cohort", cohort), ("events", events), ("custody", custody)):
+            if is_database_uri(given):
+                step(f"extracting {role} from {shown(given)} into {out / 'inputs'}")
+        step(f"running contract {contract}")
+        # database inputs are extracted by pay_files into out/inputs, and the records of
+        # the reads (database, query, rows' SHA-256) recorded in the manifest
+        runs, manifest = audit.pay_files(
+            contract, cohort, events, out, custody=custody, engine=engine.value,
+            roles=roles, read_options=read, as_of=as_of, paid=paid,
+            outcome_events=outcome_events, participants=participants)
     _written(runs.statement, manifest, out)
 
 

@@ -109,6 +109,9 @@ def test_pay_from_a_database_records_extracts_and_verifies(tmp_path: Path) -> No
     manifest = json.loads((tmp_path / "db" / "manifest.json").read_text())
     text = json.dumps(manifest)
     assert "inputs/cohort.parquet" in text and "inputs/events.parquet" in text
+    roles = [entry["role"] for entry in manifest["inputs"]] if isinstance(
+        manifest["inputs"], list) else list(manifest["inputs"])
+    assert "cohort_source" in roles and "events_source" in roles  # the reads, hashed
     record = json.loads((tmp_path / "db" / "inputs" / "events.parquet.source.json").read_text())
     assert record["query"] == 'SELECT * FROM "events"' and record["database"] == \
         f"duckdb:///{db}"

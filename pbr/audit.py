@@ -33,7 +33,8 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,27 @@ def _paid(paid: Paid, out: Path, files: dict[str, Path], digests: dict[str, str]
     copies["paid.csv"] = lambda p: p.write_bytes(data)
     return ledger
 
+
+
+#: audited inputs read as CSV files: a database input of these roles is extracted as CSV
+_CSV_ROLES = ("outcome_events", "participants", "outcomes", "paid")
+
+
+def _uris(**inputs: Any) -> bool:
+    return any(is_database_uri(v) for v in inputs.values())
+
+
+@contextmanager
+def _extracted(out: Path, **inputs: Any) -> Iterator[tuple[dict[str, Any], dict[str, Path]]]:
+    """Database inputs extracted into ``out/inputs`` (pbr.io.extracts) for an audited run:
+    the inputs as files, and the records of the reads as the inputs ``ROLE_source``."""
+    uris = [r for r, v in inputs.items() if is_database_uri(v)]
+    plain = {r: v for r, v in inputs.items() if not is_database_uri(v)}
+    with extracted_inputs(out, suffixes={r: ".csv" for r in _CSV_ROLES},
+                          **{r: inputs[r] for r in uris}) as got:
+        sources = {f"{r}_source": got[r].with_name(got[r].name + ".source.json")
+                   for r in uris}
+        yield {**plain, **got}, sources
 
 def _readers() -> dict[str, Any]:
     return {"cohort": read_cohort, "events": read_events, "custody": read_custody}
@@ -256,10 +278,12 @@ def _paid_from_claims(contract: Contract, files: Mapping[str, Path]) -> PaymentS
 
 
 def pay_claims(contract: str | Path, outcome_events: str | Path, participants: str | Path,
-               out: str | Path, *, seed: int | None = None
+               out: str | Path, *, seed: int | None = None,
+               _sources: Mapping[str, Path] | None = None
                ) -> tuple[PaymentStatement, Manifest]:
     """Pay a contract of rate cards on outcome events alone; write the statement and its
-    manifest (kind ``"claims"``) all or nothing.
+    manifest (kind ``"claims"``) all or nothing.  Either table may be a database URI
+    (extracted into ``out/inputs`` as CSV, the read recorded, as for :func:`pay_files`).
 
     Parameters
     ----------
@@ -283,8 +307,14 @@ def pay_claims(contract: str | Path, outcome_events: str | Path, participants: s
     statement/`` (docs/methodology/outcomes.md).
     """
     out = Path(out)
+    if _uris(outcome_events=outcome_events, participants=participants):
+        with _extracted(out, outcome_events=outcome_events,
+                        participants=participants) as (got, sources):
+            return pay_claims(contract, got["outcome_events"], got["participants"], out,
+                              seed=seed, _sources=sources)
     files = {"contract": Path(contract), "outcome_events": Path(outcome_events),
              "participants": Path(participants)}
+    files.update({role: Path(p) for role, p in (_sources or {}).items()})
     digests = _hashes(files)
     c = read_contract(files["contract"])
     statement = _paid_from_claims(c, files)
@@ -464,20 +494,19 @@ def pay_files(contract: str | Path, cohort: str | Path, events: str | Path,
         files or running the contract raises).
     """
     out = Path(out)
-    if any(is_database_uri(x) for x in (cohort, events, custody)):
+    if _uris(cohort=cohort, events=events, custody=custody, paid=paid,
+             outcome_events=outcome_events, participants=participants):
         # database inputs run on extracts in out/inputs (pbr.io.extracts): the manifest
-        # hashes the rows used, and verify() recomputes from them
-        with extracted_inputs(out, cohort=cohort, events=events, custody=custody) as got:
-            sources = {f"{role}_source": Path(p).with_name(Path(p).name + ".source.json")
-                       for role, p in got.items()
-                       if is_database_uri({"cohort": cohort, "events": events,
-                                           "custody": custody}.get(role))}
+        # hashes the rows used and the records of the reads, and verify() recomputes
+        with _extracted(out, cohort=cohort, events=events, custody=custody, paid=paid,
+                        outcome_events=outcome_events, participants=participants
+                        ) as (got, sources):
             return pay_files(contract, got["cohort"], got["events"], out,
-                             custody=got.get("custody"), engine=engine, seed=seed,
+                             custody=got["custody"], engine=engine, seed=seed,
                              roles=roles, read_options=read_options, as_of=as_of,
-                             paid=paid, comparator=comparator, model=model,
-                             outcome_events=outcome_events, participants=participants,
-                             _sources=sources)
+                             paid=got["paid"], comparator=comparator, model=model,
+                             outcome_events=got["outcome_events"],
+                             participants=got["participants"], _sources=sources)
     files = {"contract": Path(contract), "cohort": Path(cohort), "events": Path(events)}
     # the records of database reads (query, database, rows' SHA-256) are inputs too:
     # hashed in the manifest like the extracts they describe
@@ -524,9 +553,13 @@ def pay_outcomes(contract: Contract | str | Path,
                  outcomes: Iterable[Outcome] | str | Path, out: str | Path, *,
                  seed: int | None = None, paid: Paid = None,
                  outcome_events: str | Path | None = None,
-                 participants: str | Path | None = None
+                 participants: str | Path | None = None,
+                 _sources: Mapping[str, Path] | None = None
                  ) -> tuple[PaymentStatement, Manifest]:
     """Pay a contract from published outcomes; write the statement and its manifest.
+
+    ``outcomes``, ``paid``, ``outcome_events`` and ``participants`` may be database URIs
+    (extracted into ``out/inputs`` as CSV, the reads recorded, as for :func:`pay_files`).
 
     Parameters
     ----------
@@ -573,6 +606,13 @@ def pay_outcomes(contract: Contract | str | Path,
     (['contract', 'outcomes'], True)
     """
     out = Path(out)
+    if _uris(outcomes=outcomes, paid=paid, outcome_events=outcome_events,
+             participants=participants):
+        with _extracted(out, outcomes=outcomes, paid=paid, outcome_events=outcome_events,
+                        participants=participants) as (got, sources):
+            return pay_outcomes(contract, got["outcomes"], out, seed=seed, paid=got["paid"],
+                                outcome_events=got["outcome_events"],
+                                participants=got["participants"], _sources=sources)
     copies: dict[str, Any] = {}
     if isinstance(contract, Contract):
         # pay the contract as verify will read it back from its copy: TOML keeps a
@@ -605,6 +645,9 @@ def pay_outcomes(contract: Contract | str | Path,
         if claim_file is not None:
             files[role] = Path(claim_file)
             digests.update(_hashes({role: files[role]}))
+    for role, source in (_sources or {}).items():  # the records of database reads
+        files[role] = Path(source)
+        digests.update(_hashes({role: files[role]}))
     prior = _paid(paid, out, files, digests, copies)
     statement = _paid_from_outcomes(c, given, digests["outcomes"], prior,
                                     _claims(files, c))

@@ -366,3 +366,37 @@ def test_pay_maps_disposal_types_and_verify_replays_the_mapping(d: Path) -> None
     mapped = json.loads((d / "mapped" / "statement.json").read_text())["total"]
     assert mapped == json.loads((d / "prev" / "statement.json").read_text())["total"]
     assert cli("verify", d / "mapped").exit_code == 0
+
+
+def test_published_outcomes_and_ledger_from_a_database(d: Path) -> None:
+    """--outcomes and --paid as database URIs: extracted as CSV into out/inputs, the same
+    statement as from the files, the reads recorded and verified."""
+    import duckdb
+
+    ledger = d / "prev" / "statement.csv"
+    db = d / "published.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for name, path in (("outcomes", d / "outcomes.csv"), ("ledger", ledger)):
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv('{path}', "
+                        "all_varchar=true)")
+    uri = f"duckdb:///{db}?table="
+    files = cli("pay", d / "contract.toml", "--outcomes", d / "outcomes.csv", "--out", d / "f")
+    tables = cli("pay", d / "contract.toml", "--outcomes", uri + "outcomes", "--out", d / "t")
+    assert files.exit_code == 0 and tables.exit_code == 0, (files.output, tables.output)
+    assert (d / "t" / "statement.csv").read_bytes() == (d / "f" / "statement.csv").read_bytes()
+    assert "outcomes_source" in [r for r, _, _ in read_manifest_inputs(d / "t")]
+    assert audit.verify(d / "t").ok
+    # the ledger read from the database is the file's: the same refusal (these cohorts
+    # were paid already), and nothing left behind
+    files = cli("pay", d / "contract.toml", "--outcomes", d / "outcomes.csv", "--paid",
+                ledger, "--out", d / "f2")
+    tables = cli("pay", d / "contract.toml", "--outcomes", uri + "outcomes", "--paid",
+                 uri + "ledger", "--out", d / "t2")
+    assert files.exit_code == tables.exit_code == 2
+    assert "a cohort is paid once" in files.output and "a cohort is paid once" in tables.output
+    assert not (d / "t2").exists()
+
+
+def read_manifest_inputs(folder: Path) -> list[tuple[str, str, str]]:
+    doc = json.loads((folder / audit.MANIFEST_NAME).read_text(encoding="utf-8"))
+    return [(i["role"], i["path"], i["sha256"]) for i in doc["inputs"]]

@@ -406,6 +406,30 @@ def test_cli_rate_cards_alone(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["pay", str(contract), "--outcome-events", str(claims),
                                    "--out", str(tmp_path / "o2")])
     assert res.exit_code != 0 and "participants" in res.output
+    # the same claims and participants from a database: the same statement, the reads
+    # recorded in the manifest, verified
+    import sqlite3
+
+    people.write_text("participant_id,start_date,cohort,sex\nA,2020-01-01,2020,M\n"
+                      "B,2020-01-01,2020,M\nC,2020-01-01,2020,F\nD,2020-01-01,2020,F\n")
+    db = tmp_path / "claims.db"
+    with sqlite3.connect(db) as con:
+        for name, path in (("claims", claims), ("people", people)):
+            frame = pl.read_csv(path, infer_schema=False)
+            cols = ", ".join(f'"{c}" TEXT' for c in frame.columns)
+            con.execute(f"CREATE TABLE {name} ({cols})")
+            con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * frame.width)})",
+                            frame.rows())
+    uri = f"sqlite:///{db}?table="
+    res = CliRunner().invoke(app, ["pay", str(contract), "--outcome-events", uri + "claims",
+                                   "--participants", uri + "people", "--out",
+                                   str(tmp_path / "db")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "db" / "statement.csv").read_bytes() == \
+        (out / "statement.csv").read_bytes()
+    manifest = (tmp_path / "db" / "manifest.json").read_text(encoding="utf-8")
+    assert '"outcome_events_source"' in manifest and '"participants_source"' in manifest
+    assert pbr.verify(tmp_path / "db").ok
 
 
 def test_contract_paid_on_the_employment_rate_of_a_measured_cohort() -> None:

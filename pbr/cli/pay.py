@@ -46,7 +46,7 @@ def pay(
     ] = None,
     events: Annotated[str | None, typer.Option(
         help="Proven-offence events file or database URI.")] = None,
-    outcomes: Annotated[Path | None, typer.Option(
+    outcomes: Annotated[str | None, typer.Option(
         help="Pay from published outcomes instead of measuring: a CSV file with columns "
              "cohort, measure, actual, comparator, n (and optionally base_n, lower, upper, "
              "start, year, source, unit_name, counts).")] = None,
@@ -55,17 +55,17 @@ def pay(
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Date the data were extracted (YYYY-MM-DD): windows still open "
         "then are refused, or paid provisionally where the contract allows.")] = None,
-    paid: Annotated[Path | None, typer.Option(
+    paid: Annotated[str | None, typer.Option(
         help="Ledger CSV of payments already made under the contract (cohort, year, "
              "component, amount, kind), so caps, floors and payments on account hold "
              "across runs.")] = None,
     engine: Annotated[Engine, typer.Option(help="Measure engine.")] = Engine.numba,
-    outcome_events: Annotated[Path | None, typer.Option(
+    outcome_events: Annotated[str | None, typer.Option(
         "--outcome-events",
         help="Outcome-events CSV for the contract's rate cards (participant_id, "
              "outcome_type, date_achieved, evidence_ref, evidence_type, verified; the "
              "template pbr ships: pbr.outcomes.template_path()).")] = None,
-    participants: Annotated[Path | None, typer.Option(
+    participants: Annotated[str | None, typer.Option(
         help="Participants CSV for the rate cards (participant_id, start_date, cohort, "
              "attributes); default with --cohort: the cohort's offender_id and "
              "index_date.")] = None,

@@ -7,7 +7,7 @@ its manifest) runs on an extract (docs/data.md).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -65,6 +65,7 @@ def extract(uri: str, path: str | Path) -> DatabaseRead:
 
 @contextmanager
 def extracted_inputs(out: str | Path, step: Callable[[str], object] | None = None,
+                     suffixes: Mapping[str, str] | None = None,
                      **inputs: str | Path | None) -> Iterator[dict[str, Path]]:
     """The database inputs of an audited run extracted into ``out/inputs``.
 
@@ -82,6 +83,9 @@ def extracted_inputs(out: str | Path, step: Callable[[str], object] | None = Non
         The run's output directory.
     step
         Called with a line for each extract (the command line's progress).
+    suffixes
+        Role -> the extract's suffix, for inputs read as CSV (outcome events,
+        participants, published outcomes, ledgers: ``".csv"``); default ``.parquet``.
     **inputs
         Role -> file, database URI or None.
 
@@ -103,7 +107,7 @@ def extracted_inputs(out: str | Path, step: Callable[[str], object] | None = Non
                 paths[role] = Path(given)
                 continue
             label = parse_database_uri(given).label
-            target = folder / f"{role}.parquet"
+            target = folder / f"{role}{(suffixes or {}).get(role, '.parquet')}"
             side = target.with_name(target.name + ".source.json")
             if target.exists() or side.exists():
                 raise SchemaError(

@@ -40,7 +40,8 @@ _INPUT_ROLES = ("contract", "cohort", "events", "custody", "outcomes", "paid", "
                 "outcome_events", "participants",
                 # the record of a database read beside its extract (pbr.io.extracts):
                 # database without password, query, rows and the rows' SHA-256
-                "cohort_source", "events_source", "custody_source")
+                "cohort_source", "events_source", "custody_source", "outcomes_source",
+                "paid_source", "outcome_events_source", "participants_source")
 _NEEDED = {"run": ("contract", "cohort", "events"), "outcomes": ("contract", "outcomes"),
            "claims": ("contract", "outcome_events", "participants")}
 _REQUIRED = ("pbr_version", "engine", "contract_sha256", "contract", "spec", "inputs",

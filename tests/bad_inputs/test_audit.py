@@ -147,8 +147,9 @@ API: list[tuple[str, Callable[[Path], Callable[[], Any]], type[PbrError], str]] 
                     lambda: audit.verify(d / "prev")),
      AuditError, r"its inputs \(contract, events\) must be contract, cohort, events \(and "
                  r"optionally custody, outcomes, paid, comparator, outcome_events, "
-                 r"participants, cohort_source, events_source, custody_source\), each once, "
-                 r"for a 'run' manifest"),
+                 r"participants, cohort_source, events_source, custody_source, "
+                 r"outcomes_source, paid_source, outcome_events_source, "
+                 r"participants_source\), each once, for a 'run' manifest"),
     ("manifest-bad-kind",
      lambda d: then(edit_manifest(d, lambda m: m.update(kind="forecast")),
                     lambda: audit.verify(d / "prev")),

@@ -83,6 +83,17 @@ def test_power_table(tmp_path) -> None:
     assert "-6.919" in res.stdout and "North" in res.stdout
     bad = run("power", "--volume", "North:400")
     assert bad.exit_code != 0
+    # the areas from a database table (or a file): the same table
+    import sqlite3
+
+    db = tmp_path / "areas.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE areas (area TEXT, n INTEGER)")
+        con.executemany("INSERT INTO areas VALUES (?, ?)", [("North", 400), ("South", 4000)])
+    res = ok(run("power", "--volumes", f"sqlite:///{db}?table=areas", "--binary-rate",
+                 "0.45", "--per-offender", "1.5", "--dispersion", "1.2", "--target-change",
+                 "-0.05", "--out", tmp_path / "q.csv"))
+    assert pl.read_csv(tmp_path / "q.csv").equals(table)
 
 
 # ------------------------------------------------------------- --min-n and --scheme

@@ -340,8 +340,9 @@ def compare(
 def power(
     volume: Annotated[list[str] | None, typer.Option(
         help="AREA=N: cohort size of a contract area (repeat for several).")] = None,
-    volumes: Annotated[Path | None, typer.Option(
-        help="Table of areas: columns area, n (and binary_rate).")] = None,
+    volumes: Annotated[str | None, typer.Option(
+        help="Table of areas (a file or database URI): columns area, n (and binary_rate).")
+    ] = None,
     binary_rate: Annotated[float, typer.Option(
         help="Baseline reoffending rate, a proportion.")] = 0.45,
     per_offender: Annotated[float | None, typer.Option(

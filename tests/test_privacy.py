@@ -117,3 +117,26 @@ def test_cli_pseudonymises_files_consistently(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["pseudonymise", str(src / "cohort.csv"), "--key-file",
                                    str(tmp_path / "nokey"), "--out-dir", str(out)])
     assert res.exit_code == 2 and "cannot read" in res.output
+
+
+def test_cli_pseudonymises_a_database_table(tmp_path: Path) -> None:
+    import duckdb
+
+    data = pbr.synth.generate(100, seed=8)
+    db = tmp_path / "p.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.register("c", data.cohort.select("offender_id", "index_date", "area").to_arrow())
+        con.execute("CREATE TABLE cohort AS SELECT * FROM c")
+    key = tmp_path / "key.txt"
+    key.write_text("0123456789abcdef0123456789abcdef\n")
+    res = CliRunner().invoke(app, ["pseudonymise", f"duckdb:///{db}?table=cohort",
+                                   "--key-file", str(key), "--out-dir", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    got = pl.read_parquet(tmp_path / "o" / "cohort.parquet")
+    assert got["offender_id"].to_list() == pbr.pseudonymise(
+        data.cohort, "0123456789abcdef0123456789abcdef")["offender_id"].to_list()
+    res = CliRunner().invoke(app, ["pseudonymise", f"duckdb:///{db}?table=cohort",
+                                   f"duckdb:///{db}?query=SELECT * FROM cohort",
+                                   f"duckdb:///{db}?table=cohort", "--key-file", str(key),
+                                   "--out-dir", str(tmp_path / "o2")])
+    assert res.exit_code == 2 and "same file name" in res.output

@@ -9,9 +9,10 @@ import typer
 
 from pbr import io
 from pbr.cli._app import app, progress, reported_errors
-from pbr.cli._options import Encoding, Separator, check_output, flag_terms, reading
+from pbr.cli._options import Encoding, Separator, check_output, flag_terms, reading, shown
 from pbr.errors import SpecError
 from pbr.io._atomic import atomic_files
+from pbr.io.db import is_database_uri, parse_database_uri
 from pbr.privacy import pseudonymise as _pseudonymise
 
 
@@ -28,8 +29,9 @@ def _read_key(path: Path) -> bytes:
 @app.command("pseudonymise")
 def pseudonymise(
     ctx: typer.Context,
-    inputs: Annotated[list[Path], typer.Argument(help="Extracts to pseudonymise (.csv, "
-                                                 ".parquet, .xlsx).")],
+    inputs: Annotated[list[str], typer.Argument(help="Extracts to pseudonymise (.csv, "
+                                                ".parquet, .xlsx), or database URIs (each "
+                                                "written as TABLE.parquet, or query.parquet).")],
     key_file: Annotated[Path, typer.Option(help="File holding the secret key (at least 16 "
                                            "bytes; one trailing newline is ignored). The "
                                            "same key gives the same pseudonyms in every "
@@ -50,9 +52,13 @@ def pseudonymise(
     with reported_errors(), flag_terms():
         key = _read_key(key_file)
         columns = column or ["offender_id"]
-        targets = [out_dir / path.name for path in inputs]
-        for path, target in zip(inputs, targets, strict=True):
-            if target.resolve() == path.resolve():
+        targets = [out_dir / _name(given) for given in inputs]
+        if len(set(targets)) != len(targets):
+            raise SpecError("--out-dir: two inputs would be written to the same file name; "
+                            "pseudonymise them into separate directories")
+        for given, target in zip(inputs, targets, strict=True):
+            path = None if is_database_uri(given) else Path(given)
+            if path is not None and target.resolve() == path.resolve():
                 raise SpecError(f"--out-dir: {target} is the input itself; choose another "
                                 "directory so that the original extract is not overwritten")
             check_output(target, "--out-dir", tuple(io.WRITE_FORMATS))
@@ -60,12 +66,23 @@ def pseudonymise(
         del read["date_format"], read["id_as_string"]
         done = []
         with atomic_files(*targets) as staged:  # every file, or none
-            for path, tmp in zip(inputs, staged, strict=True):
-                step(f"pseudonymising {path}")
-                df = _pseudonymise(io.read_table(path, text_columns=columns, **read), key,
+            for given, tmp in zip(inputs, staged, strict=True):
+                step(f"pseudonymising {shown(given)}")
+                source = given if is_database_uri(given) else Path(given)
+                df = _pseudonymise(io.read_table(source, text_columns=columns, **read), key,
                                    columns=columns)
                 io.write_table(df, tmp)
                 done.append(df.height)
-    for path, target, rows in zip(inputs, targets, done, strict=True):
-        typer.echo(f"{path} -> {target}: {rows:,} rows, columns {', '.join(columns)} "
-                   "pseudonymised")
+    for given, target, rows in zip(inputs, targets, done, strict=True):
+        typer.echo(f"{shown(given)} -> {target}: {rows:,} rows, columns "
+                   f"{', '.join(columns)} pseudonymised")
+
+
+def _name(given: str) -> str:
+    """The output file name of an input: a file's own name; a database table's name (or
+    ``query``) as Parquet."""
+    if not is_database_uri(given):
+        return Path(given).name
+    source = parse_database_uri(given)
+    table = (source.table or "query").split(".")[-1].strip('"')
+    return f"{table}.parquet"

@@ -162,6 +162,21 @@ def test_cli_attribute_splits_a_statement(files: dict[str, Path], tmp_path: Path
                               str(files["spells"]), "--statement",
                               str(pay_dir / "statement.csv")])
     assert bad.exit_code == 2 and "go together" in bad.output
+    # the statement and the spells from a database give the same split
+    import duckdb
+
+    db = tmp_path / "s.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"CREATE TABLE st AS SELECT * FROM read_csv('{pay_dir / 'statement.csv'}',"
+                    " all_varchar=true)")
+        con.execute(f"CREATE TABLE sp AS SELECT * FROM read_csv_auto('{files['spells']}')")
+    split_db = tmp_path / "split_db.csv"
+    r = runner.invoke(app, ["attribute", "--cohort", str(files["cohort"]), "--spells",
+                            f"duckdb:///{db}?table=sp", "--statement",
+                            f"duckdb:///{db}?table=st", "--contract", str(contract),
+                            "--split-out", str(split_db)])
+    assert r.exit_code == 0, r.output
+    assert split_db.read_bytes() == split.read_bytes()
 
 
 def test_cli_double_claims(files: dict[str, Path], data: pbr.synth.SyntheticData,

@@ -31,6 +31,7 @@ from pbr.cli._options import (
 from pbr.cli.measure import DEFAULT_PRESET, _spec
 from pbr.errors import SchemaError, SpecError
 from pbr.io._atomic import atomic_files
+from pbr.io.db import is_database_uri
 from pbr.iom import Membership, before_after
 
 
@@ -60,7 +61,7 @@ def attribute_command(
         help="Follow-up window, e.g. '12 months' [default: the --preset's].")] = None,
     preset: Annotated[str | None, typer.Option(
         help=f"Measure preset whose window is used; default {DEFAULT_PRESET}.")] = None,
-    values: Annotated[Path | None, typer.Option(
+    values: Annotated[str | None, typer.Option(
         help="--rule shapley: a file of coalition values: pathway (providers joined by |), "
              "value.")] = None,
     uncovered: Annotated[str, typer.Option(
@@ -68,7 +69,7 @@ def attribute_command(
              "out ('normalise').")] = "unattributed",
     explain: Annotated[list[str] | None, typer.Option(
         help="Print why an offender's shares are what they are (repeat).")] = None,
-    statement: Annotated[Path | None, typer.Option(
+    statement: Annotated[str | None, typer.Option(
         help="A statement.csv of pbr pay: split each line between the providers by the "
              "shares of its cohort (needs --contract and --split-out).")] = None,
     contract: Annotated[Path | None, typer.Option(
@@ -153,13 +154,17 @@ class _Lines:
     rounding: Any
 
 
-def _statement_lines(path: Path, rounding: Any) -> _Lines:
-    table = pl.read_csv(path, infer_schema=False)
+def _statement_lines(path: str, rounding: Any) -> _Lines:
+    if is_database_uri(path):  # a statement stored by pbr store / write_results
+        stored = io.read_table(path)
+        table = stored.with_columns(pl.col(c).cast(pl.String) for c in stored.columns)
+    else:
+        table = pl.read_csv(path, infer_schema=False)
     need = {"line", "cohort", "component", "amount"}
     if not need <= set(table.columns):
         raise SchemaError(f"--statement {path}: not a pbr statement.csv (it needs the columns "
                           f"{', '.join(sorted(need))}); give the statement.csv pbr pay wrote")
-    rows = []
+    rows: list[SimpleNamespace] = []
     for line, cohort, component, amount in table.select("line", "cohort", "component",
                                                          "amount").rows():
         try:

@@ -118,7 +118,21 @@ def test_membership_refusals() -> None:
 def test_re_entry_is_measured_per_spell() -> None:
     m = pl.DataFrame({"offender_id": [1, 1], "entry": [D(2021, 3, 1), D(2022, 6, 1)],
                       "exit": [D(2021, 8, 31), None]})
-    ba = before_after(m, EV, spec=SPEC)
+    ba = before_after(m, EV, spec=SPEC, as_of=D(2024, 1, 1))  # both windows closed
     # second spell: before [2021-06-01, 2022-05-31] holds 2022-03-01 and 2022-03-02
     assert ba.frame["offences_before"].to_list() == [2, 2]
     assert ba.frame["entry"].to_list() == [D(2021, 3, 1), D(2022, 6, 1)]
+
+
+def test_a_window_not_closed_by_the_extract_is_left_out_not_counted_as_zero() -> None:
+    # the events end in March 2022 (last disposal 2022-03-02); a spell entering in 2200
+    # (a typo for 2020) has windows far beyond the extract: left out, with the reason
+    m = pl.DataFrame({"offender_id": [1, 2], "entry": [D(2021, 3, 1), D(2200, 3, 1)]})
+    ba = before_after(m, EV, spec=SPEC)
+    assert ba.frame["offender_id"].to_list() == [1]
+    assert any("1 membership spell(s) left out: a window" in n and "2022-03-02" in n
+               for n in ba.notes)
+    # an extract date before the after-window closes: nobody measurable after it
+    short = before_after(m, EV, spec=SPEC, as_of=D(2021, 12, 31))
+    assert short.frame.height == 0
+    assert any("2 membership spell(s) left out" in n and "(as_of)" in n for n in short.notes)

@@ -20,6 +20,7 @@ For each membership spell with entry date ``E`` (docs/methodology/local.md, I4-I
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import warnings
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from pbr._kernels.reoffending import ST_NOT_MEASURABLE
 from pbr._windows import span_arrays
 from pbr.data import Custody, Events
 from pbr.errors import SpecError
@@ -205,6 +207,9 @@ def _measure(m: pl.DataFrame, ev: Events, cu: Custody | None, spec: MeasureSpec,
                 cols[f"{name}_change"] = a - b
     cols["any_before"] = before["reoffences"] > 0
     cols["any_after"] = aft["reoffences"] > 0
+    # a window (with its waiting period) not closed by the extract's end is not measurable
+    cols["measurable"] = (before["status"] != ST_NOT_MEASURABLE) & (
+        aft["status"] != ST_NOT_MEASURABLE)
     return w.select("offender_id", "scheme", "entry", "exit").with_columns(
         **{k: pl.Series(k, v) for k, v in cols.items()})
 
@@ -258,10 +263,14 @@ def before_after(membership: Membership | Any, events: Any, *,
         raise SpecError("before_after: give the spec with its default window; the windows "
                         "are set by period= and after=")
     when = None if as_of is None else parse_date(as_of)
-    if when is not None:
-        spec = spec.replace(as_of=when)  # windows not closed by then are not measurable
     m = membership if isinstance(membership, Membership) else Membership.from_frame(membership)
     ev = events if isinstance(events, Events) else Events.from_frame(events)
+    # the extract's end: as_of, or else the last disposal date in the events (as measure
+    # takes it, rule A3); a window not closed by then is not measured, never counted as 0
+    last = ev.data["disposal_date"].max() if ev.n else None
+    end = when if when is not None else (last if isinstance(last, _dt.date) else None)
+    if end is not None:
+        spec = spec.replace(as_of=end)
     cu = None if custody is None else Custody.from_frame(custody)
     notes: list[str] = []
     if len(m.exclusions):
@@ -283,12 +292,22 @@ def before_after(membership: Membership | Any, events: Any, *,
                 f = f.filter(~(ends <= f["entry"]).fill_null(False))
         return f
 
-    frame = _measure(prepared(m, "membership"), ev, cu, spec, period, after, when)
+    def measured(mm: Membership, who: str) -> pl.DataFrame:
+        f = _measure(prepared(mm, who), ev, cu, spec, period, after, when)
+        lost = f.filter(~pl.col("measurable"))
+        if lost.height:
+            source = "as_of" if when is not None else "the last disposal date in the events"
+            notes.append(f"{lost.height} {who} spell(s) left out: a window (with its waiting "
+                         f"period) had not closed by the extract's end {end} ({source}); "
+                         "give a later extract, or as_of=, to measure them")
+        return f.filter(pl.col("measurable")).drop("measurable")
+
+    frame = measured(m, "membership")
     comp = None
     if comparison is not None:
         cm = comparison if isinstance(comparison, Membership) else Membership.from_frame(
             comparison)
-        comp = _measure(prepared(cm, "comparison"), ev, cu, spec, period, after, when)
+        comp = measured(cm, "comparison")
     else:
         notes.insert(0, NOT_AN_EFFECT)
     if when is not None and frame.height:
